@@ -1,0 +1,158 @@
+// Byte helpers shared by every layer: input checks with precise messages, concatenation, constant-time
+// comparison, hex/base64/UTF-8 codecs over Uint8Array (no Buffer in the public API, DEVELOPERS.md).
+
+/** Throws TypeError unless `value` is a Uint8Array; RangeError unless its length is `length` (when given). */
+export function assertBytes(value: unknown, name: string, length?: number | readonly number[]): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
+  }
+  if (length === undefined) return;
+  const ok = typeof length === 'number' ? value.length === length : length.includes(value.length);
+  if (!ok) {
+    const want = typeof length === 'number' ? `${length}` : length.join(' or ');
+    throw new RangeError(`${name} must be ${want} bytes, got ${value.length}`);
+  }
+}
+
+/** Throws TypeError/RangeError unless `value` is an integer in [min, max]. */
+export function assertInt(value: unknown, name: string, min: number, max: number): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
+  }
+  if (value < min || value > max) throw new RangeError(`${name} must be in ${min}..${max}, got ${value}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
+  return typeof value;
+}
+
+/** Concatenates byte arrays into a new one. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/**
+ * Compares two byte arrays in time that depends only on their lengths (for MACs and tags).
+ * Arrays of different lengths are unequal.
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  assertBytes(a, 'a');
+  assertBytes(b, 'b');
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Plain (non-constant-time) equality for public data. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Lowercase hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!];
+  return s;
+}
+
+/** Parses hex (either case); throws TypeError on odd length or a non-hex digit. */
+export function fromHex(hex: string): Uint8Array {
+  if (typeof hex !== 'string') throw new TypeError(`hex must be a string, got ${typeof hex}`);
+  if (hex.length % 2 !== 0) throw new TypeError(`hex must have an even length, got ${hex.length}`);
+  if (!/^[0-9a-fA-F]*$/.test(hex)) throw new TypeError('hex contains a non-hex character');
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
+/** Standard base64 with padding. */
+export function toBase64(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i]! << 16;
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
+  } else if (rest === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
+  }
+  return out;
+}
+
+/**
+ * Strict standard base64 decoder that ignores ASCII whitespace (line-wrapped base64 is common in XMPP).
+ * Returns undefined for anything else that is not canonical base64 (bad characters, bad padding, bad length).
+ */
+export function fromBase64(text: string): Uint8Array | undefined {
+  if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
+  const s = text.replace(/[ \t\r\n]+/g, '');
+  if (s.length % 4 !== 0) return undefined;
+  let pad = 0;
+  if (s.endsWith('==')) pad = 2;
+  else if (s.endsWith('=')) pad = 1;
+  const out = new Uint8Array((s.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < s.length; i += 4) {
+    const last = i + 4 === s.length;
+    const c0 = code(s, i);
+    const c1 = code(s, i + 1);
+    const c2 = last && pad === 2 ? 0 : code(s, i + 2);
+    const c3 = last && pad >= 1 ? 0 : code(s, i + 3);
+    if (c0 < 0 || c1 < 0 || c2 < 0 || c3 < 0) return undefined;
+    const n = (c0 << 18) | (c1 << 12) | (c2 << 6) | c3;
+    out[o++] = n >> 16;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+    // Non-canonical trailing bits would let two strings decode to the same bytes.
+    if (last && pad === 2 && (c1 & 15) !== 0) return undefined;
+    if (last && pad === 1 && (c2 & 3) !== 0) return undefined;
+  }
+  return out;
+}
+
+function code(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  return c < 128 ? B64_INDEX[c]! : -1;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** UTF-8 encoding of a string. */
+export function utf8Encode(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** Strict UTF-8 decoding; throws TypeError on invalid UTF-8. */
+export function utf8Decode(bytes: Uint8Array): string {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    throw new TypeError('bytes are not valid UTF-8');
+  }
+}

@@ -1,0 +1,39 @@
+// Randomness for keys, IVs and nonces: crypto.getRandomValues (libsodium's randombytes_buf is ~30× slower
+// through the wrappers), with an injectable RNG so tests can replay a failing case.
+import { assertBytes, assertInt } from './bytes';
+import { hmacSha256 } from './hmac';
+
+/** A source of random bytes. Production code uses `randomBytes`; tests inject `seededRng`. */
+export type Rng = (length: number) => Uint8Array;
+
+/** getRandomValues fills at most 65 536 bytes per call. */
+const MAX_GET_RANDOM_BYTES = 65536;
+
+/** Cryptographically secure random bytes. */
+export function randomBytes(length: number): Uint8Array {
+  assertInt(length, 'length', 0, 2 ** 30);
+  const out = new Uint8Array(length);
+  for (let offset = 0; offset < length; offset += MAX_GET_RANDOM_BYTES) {
+    globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(length, offset + MAX_GET_RANDOM_BYTES)));
+  }
+  return out;
+}
+
+/**
+ * A deterministic RNG for tests (HMAC-SHA256 in counter mode over the seed). Never use it for real keys.
+ */
+export function seededRng(seed: Uint8Array): Rng {
+  assertBytes(seed, 'seed');
+  const key = seed.slice();
+  let counter = 0;
+  return (length: number) => {
+    assertInt(length, 'length', 0, 2 ** 30);
+    const out = new Uint8Array(length);
+    for (let offset = 0; offset < length; offset += 32) {
+      const block = new Uint8Array(4);
+      new DataView(block.buffer).setUint32(0, counter++);
+      out.set(hmacSha256(key, block).subarray(0, Math.min(32, length - offset)), offset);
+    }
+    return out;
+  };
+}
