@@ -1,0 +1,43 @@
+// Key derivation of X3DH (§2.2 "KDF", 32×0xFF prefix) and the Double Ratchet (§5.2: KDF_RK with HKDF,
+// KDF_CK with HMAC constants 0x01/0x02) plus OMEMO's message key expansion (80 bytes: enc ‖ auth ‖ IV).
+import { hkdfSha256, hmacSha256 } from '../crypto/hmac';
+import type { ProtocolVersion } from './constants';
+import { VERSIONS } from './constants';
+
+const ZERO_SALT = new Uint8Array(32);
+const X3DH_PREFIX = new Uint8Array(32).fill(0xff);
+const MESSAGE_KEY_CONSTANT = Uint8Array.of(0x01);
+const CHAIN_KEY_CONSTANT = Uint8Array.of(0x02);
+
+/** The 32-byte X3DH shared secret SK = HKDF(0xFF×32 ‖ DH1 ‖ … ‖ DHn), which seeds the root chain. */
+export function x3dhSharedSecret(version: ProtocolVersion, dhOutputs: Uint8Array[]): Uint8Array {
+  const ikm = new Uint8Array(32 + 32 * dhOutputs.length);
+  ikm.set(X3DH_PREFIX);
+  dhOutputs.forEach((dh, i) => ikm.set(dh, 32 + 32 * i));
+  // libsignal derives 64 bytes (RK ‖ CK) and python-omemo 32 (RK); the first 32 bytes are the same.
+  return hkdfSha256(ikm, ZERO_SALT, VERSIONS[version].x3dhInfo, 32);
+}
+
+/** KDF_RK: (new root key, new chain key) from the root key and a DH output. */
+export function kdfRootKey(version: ProtocolVersion, rootKey: Uint8Array, dhOutput: Uint8Array): { rootKey: Uint8Array; chainKey: Uint8Array } {
+  const out = hkdfSha256(dhOutput, rootKey, VERSIONS[version].rootInfo, 64);
+  return { rootKey: out.slice(0, 32), chainKey: out.slice(32, 64) };
+}
+
+/** KDF_CK: the message key seed of this step and the next chain key. */
+export function kdfChainKey(chainKey: Uint8Array): { seed: Uint8Array; next: Uint8Array } {
+  return { seed: hmacSha256(chainKey, MESSAGE_KEY_CONSTANT), next: hmacSha256(chainKey, CHAIN_KEY_CONSTANT) };
+}
+
+/** The keys of one message, expanded from its seed. */
+export interface MessageKeys {
+  encryptionKey: Uint8Array; // AES-256-CBC key
+  authenticationKey: Uint8Array; // HMAC-SHA256 key
+  iv: Uint8Array; // AES-CBC IV
+}
+
+/** Expands a message key seed to 80 bytes: encryption key 32 ‖ authentication key 32 ‖ IV 16. */
+export function deriveMessageKeys(version: ProtocolVersion, seed: Uint8Array): MessageKeys {
+  const out = hkdfSha256(seed, ZERO_SALT, VERSIONS[version].messageKeyInfo, 80);
+  return { encryptionKey: out.subarray(0, 32), authenticationKey: out.subarray(32, 64), iv: out.subarray(64, 80) };
+}

@@ -1,0 +1,83 @@
+// Protocol buffer types of proto/*.proto (legacy WhisperTextProtocol, OMEMO 2 §7, the session record),
+// parsed once from the embedded .proto text. Only this module touches protobufjs.
+import protobuf from 'protobufjs';
+import { legacyProto, omemo2Proto, sessionRecordProto } from './proto-text';
+
+/** A protobufjs message type restricted to what we use. */
+export interface MessageType<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): T;
+}
+
+function load(text: string, names: string[]): Record<string, MessageType<unknown>> {
+  const root = protobuf.parse(text, { keepCase: true }).root;
+  const out: Record<string, MessageType<unknown>> = {};
+  for (const name of names) out[name] = root.lookupType(name) as unknown as MessageType<unknown>;
+  return out;
+}
+
+export interface WhisperMessageProto {
+  ratchetKey?: Uint8Array;
+  counter?: number;
+  previousCounter?: number;
+  ciphertext?: Uint8Array;
+}
+export interface PreKeyWhisperMessageProto {
+  registrationId?: number;
+  preKeyId?: number;
+  signedPreKeyId?: number;
+  baseKey?: Uint8Array;
+  identityKey?: Uint8Array;
+  message?: Uint8Array;
+}
+export interface OmemoMessageProto {
+  n?: number;
+  pn?: number;
+  dh_pub?: Uint8Array;
+  ciphertext?: Uint8Array;
+}
+export interface OmemoAuthenticatedMessageProto {
+  mac?: Uint8Array;
+  message?: Uint8Array;
+}
+export interface OmemoKeyExchangeProto {
+  pk_id?: number;
+  spk_id?: number;
+  ik?: Uint8Array;
+  ek?: Uint8Array;
+  message?: OmemoAuthenticatedMessageProto;
+}
+export interface SessionRecordProto {
+  format: number;
+  protocol: number;
+  local_identity_key: Uint8Array;
+  remote_identity_key: Uint8Array;
+  initiator: boolean;
+  root_key: Uint8Array;
+  sending_ratchet_private: Uint8Array;
+  sending_ratchet_public: Uint8Array;
+  receiving_ratchet_key: Uint8Array;
+  sending_chain_key: Uint8Array;
+  sending_counter: number;
+  previous_counter: number;
+  receiving_chain_key: Uint8Array;
+  receiving_counter: number;
+  skipped: { ratchet_key: Uint8Array; n: number; seed: Uint8Array }[];
+  old_chains: { ratchet_key: Uint8Array; next_n: number }[];
+  pending?: { has_pre_key: boolean; pre_key_id: number; signed_pre_key_id: number; base_key: Uint8Array } | null;
+  unanswered: number;
+  base_key: Uint8Array;
+  has_receiving_chain: boolean;
+  has_sending_chain: boolean;
+}
+
+const legacy = load(legacyProto, ['omemo.legacy.WhisperMessage', 'omemo.legacy.PreKeyWhisperMessage']);
+const two = load(omemo2Proto, ['omemo.two.OMEMOMessage', 'omemo.two.OMEMOAuthenticatedMessage', 'omemo.two.OMEMOKeyExchange']);
+const store = load(sessionRecordProto, ['omemo.store.SessionRecord']);
+
+export const WhisperMessageType = legacy['omemo.legacy.WhisperMessage'] as MessageType<WhisperMessageProto>;
+export const PreKeyWhisperMessageType = legacy['omemo.legacy.PreKeyWhisperMessage'] as MessageType<PreKeyWhisperMessageProto>;
+export const OmemoMessageType = two['omemo.two.OMEMOMessage'] as MessageType<OmemoMessageProto>;
+export const OmemoAuthenticatedMessageType = two['omemo.two.OMEMOAuthenticatedMessage'] as MessageType<OmemoAuthenticatedMessageProto>;
+export const OmemoKeyExchangeType = two['omemo.two.OMEMOKeyExchange'] as MessageType<OmemoKeyExchangeProto>;
+export const SessionRecordType = store['omemo.store.SessionRecord'] as MessageType<SessionRecordProto>;

@@ -1,0 +1,368 @@
+// The Double Ratchet (Signal, "The Double Ratchet Algorithm" rev. 1, §3.2–3.5 with header fields n/pn) as
+// OMEMO 0.3 and OMEMO 2 run it, with X3DH (Signal, "The X3DH Key Agreement Protocol" §3.3–3.4) to start it.
+// A failed decryption never changes the session: all work happens on local copies that are committed only
+// after the MAC, the padding and the bounds have been checked.
+import { assertBytes, bytesEqual, concatBytes, constantTimeEqual } from '../crypto/bytes';
+import { aes256CbcDecrypt, aes256CbcEncrypt } from '../crypto/aes';
+import { OmemoError } from '../crypto/errors';
+import { hmacSha256 } from '../crypto/hmac';
+import type { Rng } from '../crypto/random';
+import { randomBytes } from '../crypto/random';
+import { x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
+import type { ProtocolVersion } from './constants';
+import {
+  MAX_COUNTER,
+  MAX_OLD_RECEIVING_CHAINS,
+  MAX_RATCHET_PLAINTEXT_BYTES,
+  MAX_SKIPPED_KEYS_PER_MESSAGE,
+  MAX_SKIPPED_KEYS_PER_SESSION,
+  VERSIONS,
+} from './constants';
+import type { IdentityKeyPair } from './identity-key';
+import { identityWireKey, legacySerializeKey, remoteIdentityToCurve, verifySignedPreKey } from './identity-key';
+import { deriveMessageKeys, kdfChainKey, kdfRootKey, x3dhSharedSecret } from './kdf';
+import type { ParsedKeyExchange, ParsedMessage } from './wire';
+import { encodeKeyExchange, encodeMacInput, encodeMessage, parseMessage } from './wire';
+
+/** A remote device's published pre key material, as needed to start a session (X3DH §3.2). */
+export interface PreKeyBundle {
+  /** Identity key in the version's wire form without prefix (0.3: Curve25519, OMEMO 2: Ed25519). */
+  identityKey: Uint8Array;
+  signedPreKeyId: number;
+  signedPreKey: Uint8Array;
+  signedPreKeySignature: Uint8Array;
+  /** The one-time pre key chosen from the bundle (optional in 0.3). */
+  preKeyId?: number;
+  preKey?: Uint8Array;
+}
+
+/** A skipped message key, kept to decrypt a message that arrives late. */
+export interface SkippedKey {
+  ratchetKey: Uint8Array;
+  n: number;
+  seed: Uint8Array;
+}
+
+/** The key exchange an initiator attaches to its messages until the other side has answered. */
+export interface PendingKeyExchange {
+  preKeyId: number | undefined;
+  signedPreKeyId: number;
+  baseKey: Uint8Array;
+}
+
+/** Every field of a session; `Session` wraps it and `session-record.ts` serializes it. */
+export interface SessionState {
+  version: ProtocolVersion;
+  localIdentityKey: Uint8Array;
+  remoteIdentityKey: Uint8Array;
+  initiator: boolean;
+  rootKey: Uint8Array;
+  sendingRatchet: KeyPair;
+  receivingRatchetKey: Uint8Array | undefined;
+  sendingChainKey: Uint8Array | undefined;
+  sendingCounter: number;
+  previousCounter: number;
+  receivingChainKey: Uint8Array | undefined;
+  receivingCounter: number;
+  /** Insertion-ordered: the first entries are the oldest and are evicted first. */
+  skipped: Map<string, SkippedKey>;
+  oldChains: { ratchetKey: Uint8Array; nextN: number }[];
+  pending: PendingKeyExchange | undefined;
+  /** Messages received since we last sent on this session (XEP-0384 heartbeat rule). */
+  unanswered: number;
+  /** The X3DH ephemeral key that created the session (recognises repeated key exchanges). */
+  baseKey: Uint8Array;
+}
+
+/** The result of encrypting with a session: the `<key>` content and whether it is a key exchange. */
+export interface EncryptedKeyElement {
+  data: Uint8Array;
+  keyExchange: boolean;
+}
+
+/** Map key of a skipped message key: the ratchet key's bytes as a string, then n. */
+export function skipId(ratchetKey: Uint8Array, n: number): string {
+  return String.fromCharCode.apply(null, ratchetKey as unknown as number[]) + n;
+}
+
+function tooMany(count: number): OmemoError {
+  return new OmemoError('too-many-skipped', `message would skip ${count} message keys (at most ${MAX_SKIPPED_KEYS_PER_MESSAGE})`);
+}
+
+/** A Double Ratchet session with one remote device, for one OMEMO version. */
+export class Session {
+  /** The state; treat as read-only outside this module. */
+  readonly state: SessionState;
+  private macPrefixSend: Uint8Array | undefined;
+  private macPrefixReceive: Uint8Array | undefined;
+
+  constructor(state: SessionState) {
+    this.state = state;
+  }
+
+  get version(): ProtocolVersion {
+    return this.state.version;
+  }
+
+  /** True while our messages still carry the key exchange (no message of the other side decrypted yet). */
+  get hasPendingKeyExchange(): boolean {
+    return this.state.pending !== undefined;
+  }
+
+  /** Messages received since we last sent on this session. */
+  get unansweredCount(): number {
+    return this.state.unanswered;
+  }
+
+  /** Identity key of the other side in the version's wire form. */
+  get remoteIdentityKey(): Uint8Array {
+    return this.state.remoteIdentityKey;
+  }
+
+  /** The X3DH ephemeral key that created this session. */
+  get baseKey(): Uint8Array {
+    return this.state.baseKey;
+  }
+
+  /**
+   * Starts a session as the initiator (X3DH §3.3) from a remote bundle.
+   * @throws OmemoError `invalid-signature` when the signed pre key signature does not verify;
+   *   `invalid-key` for unusable public keys.
+   */
+  static initiate(version: ProtocolVersion, identity: IdentityKeyPair, bundle: PreKeyBundle, rng: Rng = randomBytes): Session {
+    assertBytes(bundle.identityKey, 'bundle.identityKey', 32);
+    assertBytes(bundle.signedPreKey, 'bundle.signedPreKey', 32);
+    assertBytes(bundle.signedPreKeySignature, 'bundle.signedPreKeySignature', 64);
+    if (bundle.preKey !== undefined) assertBytes(bundle.preKey, 'bundle.preKey', 32);
+    if (!verifySignedPreKey(version, bundle.identityKey, bundle.signedPreKey, bundle.signedPreKeySignature)) {
+      throw new OmemoError('invalid-signature', 'the signed pre key signature does not verify');
+    }
+    const remoteCurve = remoteIdentityToCurve(version, bundle.identityKey);
+    const ephemeral = x25519GenerateKeyPair(rng);
+    const dh = [
+      x25519SharedSecret(identity.privateKey, bundle.signedPreKey),
+      x25519SharedSecret(ephemeral.privateKey, remoteCurve),
+      x25519SharedSecret(ephemeral.privateKey, bundle.signedPreKey),
+    ];
+    if (bundle.preKey !== undefined) dh.push(x25519SharedSecret(ephemeral.privateKey, bundle.preKey));
+    const sk = x3dhSharedSecret(version, dh);
+    const sendingRatchet = x25519GenerateKeyPair(rng);
+    const root = kdfRootKey(version, sk, x25519SharedSecret(sendingRatchet.privateKey, bundle.signedPreKey));
+    return new Session({
+      version,
+      localIdentityKey: identityWireKey(identity, version),
+      remoteIdentityKey: bundle.identityKey.slice(),
+      initiator: true,
+      rootKey: root.rootKey,
+      sendingRatchet,
+      receivingRatchetKey: bundle.signedPreKey.slice(),
+      sendingChainKey: root.chainKey,
+      sendingCounter: 0,
+      previousCounter: 0,
+      receivingChainKey: undefined,
+      receivingCounter: 0,
+      skipped: new Map(),
+      oldChains: [],
+      pending: { preKeyId: bundle.preKey === undefined ? undefined : bundle.preKeyId, signedPreKeyId: bundle.signedPreKeyId, baseKey: ephemeral.publicKey },
+      unanswered: 0,
+      baseKey: ephemeral.publicKey,
+    });
+  }
+
+  /**
+   * Starts a session as the responder (X3DH §3.4) from a received key exchange. The caller looks up the
+   * signed pre key and one-time pre key the key exchange names. The message inside is not decrypted here:
+   * call `decryptParsed(kex.message)` on the result and keep the session only if that succeeds.
+   */
+  static respond(identity: IdentityKeyPair, kex: ParsedKeyExchange, signedPreKey: KeyPair, preKey: KeyPair | undefined): Session {
+    const version = kex.version;
+    const remoteCurve = remoteIdentityToCurve(version, kex.identityKey);
+    const dh = [
+      x25519SharedSecret(signedPreKey.privateKey, remoteCurve),
+      x25519SharedSecret(identity.privateKey, kex.baseKey),
+      x25519SharedSecret(signedPreKey.privateKey, kex.baseKey),
+    ];
+    if (preKey !== undefined) dh.push(x25519SharedSecret(preKey.privateKey, kex.baseKey));
+    return new Session({
+      version,
+      localIdentityKey: identityWireKey(identity, version),
+      remoteIdentityKey: kex.identityKey.slice(),
+      initiator: false,
+      rootKey: x3dhSharedSecret(version, dh),
+      sendingRatchet: { privateKey: signedPreKey.privateKey.slice(), publicKey: signedPreKey.publicKey.slice() },
+      receivingRatchetKey: undefined,
+      sendingChainKey: undefined,
+      sendingCounter: 0,
+      previousCounter: 0,
+      receivingChainKey: undefined,
+      receivingCounter: 0,
+      skipped: new Map(),
+      oldChains: [],
+      pending: undefined,
+      unanswered: 0,
+      baseKey: kex.baseKey.slice(),
+    });
+  }
+
+  private sendPrefix(): Uint8Array {
+    if (this.macPrefixSend === undefined) this.computePrefixes();
+    return this.macPrefixSend!;
+  }
+
+  private receivePrefix(): Uint8Array {
+    if (this.macPrefixReceive === undefined) this.computePrefixes();
+    return this.macPrefixReceive!;
+  }
+
+  private computePrefixes(): void {
+    const s = this.state;
+    if (s.version === 'oldmemo') {
+      // 0.3: sender identity ‖ receiver identity, whoever initiated (both 0x05-prefixed).
+      const local = legacySerializeKey(s.localIdentityKey);
+      const remote = legacySerializeKey(s.remoteIdentityKey);
+      this.macPrefixSend = concatBytes(local, remote);
+      this.macPrefixReceive = concatBytes(remote, local);
+    } else {
+      // OMEMO 2: associated data = initiator identity ‖ responder identity (Ed25519), both directions.
+      const ad = s.initiator ? concatBytes(s.localIdentityKey, s.remoteIdentityKey) : concatBytes(s.remoteIdentityKey, s.localIdentityKey);
+      this.macPrefixSend = ad;
+      this.macPrefixReceive = ad;
+    }
+  }
+
+  private mac(authenticationKey: Uint8Array, prefix: Uint8Array, macInput: Uint8Array): Uint8Array {
+    const input = new Uint8Array(prefix.length + macInput.length);
+    input.set(prefix);
+    input.set(macInput, prefix.length);
+    return hmacSha256(authenticationKey, input).subarray(0, VERSIONS[this.state.version].macBytes);
+  }
+
+  /**
+   * Encrypts `plaintext` (the payload key material) and advances the sending chain. Synchronous.
+   * @returns the `<key>` element content, a key exchange while the other side has not answered yet.
+   */
+  encrypt(plaintext: Uint8Array): EncryptedKeyElement {
+    assertBytes(plaintext, 'plaintext');
+    if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES) throw new RangeError(`plaintext must be at most ${MAX_RATCHET_PLAINTEXT_BYTES} bytes, got ${plaintext.length}`);
+    const s = this.state;
+    if (s.sendingChainKey === undefined) throw new OmemoError('no-session', 'this session cannot send before it has received');
+    if (s.sendingCounter >= MAX_COUNTER) throw new OmemoError('too-many-skipped', 'sending chain exhausted');
+    const version = s.version;
+    const { seed, next } = kdfChainKey(s.sendingChainKey);
+    const keys = deriveMessageKeys(version, seed);
+    const ciphertext = aes256CbcEncrypt(keys.encryptionKey, keys.iv, plaintext);
+    const macInput = encodeMacInput(version, { ratchetKey: s.sendingRatchet.publicKey, n: s.sendingCounter, pn: s.previousCounter }, ciphertext);
+    const message = encodeMessage(version, macInput, this.mac(keys.authenticationKey, this.sendPrefix(), macInput));
+    s.sendingChainKey = next;
+    s.sendingCounter += 1;
+    s.unanswered = 0;
+    if (s.pending === undefined) return { data: message, keyExchange: false };
+    const data = encodeKeyExchange(version, { ...s.pending, identityKey: s.localIdentityKey }, message);
+    return { data, keyExchange: true };
+  }
+
+  /**
+   * Decrypts a normal message (the `<key>` content). Synchronous; the session changes only on success.
+   * @throws OmemoError `malformed-message`, `unsupported-version`, `bad-mac`, `duplicate-message`,
+   *   `too-many-skipped`, `authentication-failed`.
+   */
+  decrypt(bytes: Uint8Array): Uint8Array {
+    return this.decryptParsed(parseMessage(this.state.version, bytes));
+  }
+
+  /** Decrypts an already parsed message (e.g. the one inside a key exchange). Same contract as `decrypt`. */
+  decryptParsed(message: ParsedMessage, rng: Rng = randomBytes): Uint8Array {
+    const s = this.state;
+    if (message.version !== s.version) throw new TypeError(`a ${message.version} message given to a ${s.version} session`);
+    const { ratchetKey, n, pn } = message.header;
+    const version = s.version;
+
+    const skippedEntry = s.skipped.get(skipId(ratchetKey, n));
+    if (skippedEntry !== undefined) {
+      const plaintext = this.open(skippedEntry.seed, message);
+      s.skipped.delete(skipId(ratchetKey, n));
+      this.afterReceive();
+      return plaintext;
+    }
+
+    if (s.receivingRatchetKey !== undefined && s.receivingChainKey !== undefined && bytesEqual(ratchetKey, s.receivingRatchetKey)) {
+      if (n < s.receivingCounter) throw new OmemoError('duplicate-message', `message ${n} of this chain was already received`);
+      const count = n - s.receivingCounter;
+      if (count > MAX_SKIPPED_KEYS_PER_MESSAGE) throw tooMany(count);
+      const walk = this.walkChain(s.receivingChainKey, ratchetKey, s.receivingCounter, n);
+      const plaintext = this.open(walk.seed, message);
+      s.receivingChainKey = walk.next;
+      s.receivingCounter = n + 1;
+      this.addSkipped(walk.skipped);
+      this.afterReceive();
+      return plaintext;
+    }
+
+    if (s.oldChains.some((c) => bytesEqual(c.ratchetKey, ratchetKey))) {
+      throw new OmemoError('duplicate-message', 'message of an earlier chain was already received or its key expired');
+    }
+
+    // A new ratchet key: finish the current receiving chain up to pn, then take a DH ratchet step.
+    const oldCount = s.receivingChainKey !== undefined && pn > s.receivingCounter ? pn - s.receivingCounter : 0;
+    if (oldCount + n > MAX_SKIPPED_KEYS_PER_MESSAGE) throw tooMany(oldCount + n);
+    const skipped: SkippedKey[] = [];
+    if (s.receivingChainKey !== undefined && s.receivingRatchetKey !== undefined && oldCount > 0) {
+      skipped.push(...this.walkChain(s.receivingChainKey, s.receivingRatchetKey, s.receivingCounter, pn).skipped);
+    }
+    const receiving = kdfRootKey(version, s.rootKey, x25519SharedSecret(s.sendingRatchet.privateKey, ratchetKey));
+    const newRatchet = x25519GenerateKeyPair(rng);
+    const sending = kdfRootKey(version, receiving.rootKey, x25519SharedSecret(newRatchet.privateKey, ratchetKey));
+    const walk = this.walkChain(receiving.chainKey, ratchetKey, 0, n);
+    const plaintext = this.open(walk.seed, message);
+
+    if (s.receivingRatchetKey !== undefined && s.receivingChainKey !== undefined) {
+      s.oldChains.push({ ratchetKey: s.receivingRatchetKey, nextN: Math.max(s.receivingCounter, pn) });
+      if (s.oldChains.length > MAX_OLD_RECEIVING_CHAINS) s.oldChains.shift();
+    }
+    s.previousCounter = s.sendingCounter;
+    s.sendingCounter = 0;
+    s.receivingRatchetKey = ratchetKey.slice();
+    s.receivingChainKey = walk.next;
+    s.receivingCounter = n + 1;
+    s.rootKey = sending.rootKey;
+    s.sendingRatchet = newRatchet;
+    s.sendingChainKey = sending.chainKey;
+    this.addSkipped(skipped.concat(walk.skipped));
+    this.afterReceive();
+    return plaintext;
+  }
+
+  /** Derives the chain from `from` up to message `to`: the keys skipped on the way, the seed of `to`, the next chain key. */
+  private walkChain(chainKey: Uint8Array, ratchetKey: Uint8Array, from: number, to: number) {
+    const skipped: SkippedKey[] = [];
+    let ck = chainKey;
+    for (let i = from; i < to; i++) {
+      const step = kdfChainKey(ck);
+      skipped.push({ ratchetKey, n: i, seed: step.seed });
+      ck = step.next;
+    }
+    const last = kdfChainKey(ck);
+    return { skipped, seed: last.seed, next: last.next };
+  }
+
+  /** Verifies the MAC and decrypts; throws without side effects. */
+  private open(seed: Uint8Array, message: ParsedMessage): Uint8Array {
+    const keys = deriveMessageKeys(this.state.version, seed);
+    const expected = this.mac(keys.authenticationKey, this.receivePrefix(), message.macInput);
+    if (!constantTimeEqual(expected, message.mac)) throw new OmemoError('bad-mac', 'message MAC does not verify');
+    const plaintext = aes256CbcDecrypt(keys.encryptionKey, keys.iv, message.ciphertext);
+    if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES) throw new OmemoError('malformed-message', 'ratchet plaintext is too long');
+    return plaintext;
+  }
+
+  private addSkipped(keys: SkippedKey[]): void {
+    const map = this.state.skipped;
+    for (const k of keys) map.set(skipId(k.ratchetKey, k.n), k);
+    while (map.size > MAX_SKIPPED_KEYS_PER_SESSION) map.delete(map.keys().next().value as string);
+  }
+
+  private afterReceive(): void {
+    this.state.pending = undefined;
+    this.state.unanswered += 1;
+  }
+}

@@ -1,0 +1,208 @@
+// Wire messages that carry the Double Ratchet: OMEMO 0.3 = libsignal's WhisperMessage / PreKeyWhisperMessage
+// (version byte 0x33, 0x05-prefixed keys, 8-byte MAC after the protobuf); OMEMO 2 = XEP-0384 0.9 §7
+// OMEMOMessage / OMEMOAuthenticatedMessage (16-byte MAC inside) / OMEMOKeyExchange. Parsing checks version,
+// lengths and presence and copies every field, so the MAC is checked over exactly the bytes received.
+import { concatBytes } from '../crypto/bytes';
+import { OmemoError } from '../crypto/errors';
+import type { ProtocolVersion } from './constants';
+import { LEGACY_KEY_TYPE_DJB, LEGACY_VERSION_BYTE, MAX_WIRE_MESSAGE_BYTES, VERSIONS } from './constants';
+import {
+  OmemoAuthenticatedMessageType,
+  OmemoKeyExchangeType,
+  OmemoMessageType,
+  PreKeyWhisperMessageType,
+  WhisperMessageType,
+  type MessageType,
+} from './protobuf';
+
+/** The Double Ratchet header of a message. */
+export interface RatchetHeader {
+  /** The sender's current ratchet public key (raw 32 bytes). */
+  ratchetKey: Uint8Array;
+  /** Message number in the sending chain. */
+  n: number;
+  /** Length of the sender's previous sending chain. */
+  pn: number;
+}
+
+/** A parsed ratchet message whose MAC has not been checked yet. */
+export interface ParsedMessage {
+  version: ProtocolVersion;
+  header: RatchetHeader;
+  ciphertext: Uint8Array;
+  /** The bytes the MAC covers after the identity/AD prefix (0.3: 0x33 ‖ protobuf; OMEMO 2: OMEMOMessage). */
+  macInput: Uint8Array;
+  mac: Uint8Array;
+}
+
+/** A parsed key exchange (0.3 PreKeyWhisperMessage, OMEMO 2 OMEMOKeyExchange). */
+export interface ParsedKeyExchange {
+  version: ProtocolVersion;
+  /** The one-time pre key used; undefined when none was (0.3 only). */
+  preKeyId: number | undefined;
+  signedPreKeyId: number;
+  /** The initiator's identity key in the version's wire form, without the 0x05 prefix. */
+  identityKey: Uint8Array;
+  /** The initiator's X3DH ephemeral key (raw). */
+  baseKey: Uint8Array;
+  message: ParsedMessage;
+}
+
+function malformed(what: string, cause?: unknown): OmemoError {
+  return new OmemoError('malformed-message', what, cause === undefined ? undefined : { cause });
+}
+
+function decode<T>(type: MessageType<T>, bytes: Uint8Array, what: string): T {
+  try {
+    return type.decode(bytes);
+  } catch (cause) {
+    throw malformed(`${what} is not a valid protobuf`, cause);
+  }
+}
+
+function own(bytes: Uint8Array | undefined, what: string, length?: number): Uint8Array {
+  if (bytes === undefined || bytes === null) throw malformed(`${what} is missing`);
+  if (length !== undefined && bytes.length !== length) throw malformed(`${what} must be ${length} bytes, got ${bytes.length}`);
+  return Uint8Array.prototype.slice.call(bytes);
+}
+
+function legacyKey(bytes: Uint8Array | undefined, what: string): Uint8Array {
+  const k = own(bytes, what, 33);
+  if (k[0] !== LEGACY_KEY_TYPE_DJB) throw malformed(`${what} has key type ${k[0]}, expected 5`);
+  return k.slice(1);
+}
+
+function counter(value: number | undefined, what: string, required: boolean): number {
+  if (value === undefined || value === null) {
+    if (required) throw malformed(`${what} is missing`);
+    return 0; // proto3-style writers omit zero counters (python-omemo always writes them)
+  }
+  return value >>> 0;
+}
+
+function checkSize(bytes: Uint8Array): void {
+  if (!(bytes instanceof Uint8Array)) throw new TypeError('message must be a Uint8Array');
+  if (bytes.length > MAX_WIRE_MESSAGE_BYTES) throw malformed(`message of ${bytes.length} bytes exceeds ${MAX_WIRE_MESSAGE_BYTES}`);
+}
+
+function checkLegacyVersion(bytes: Uint8Array): void {
+  if (bytes.length < 1) throw malformed('message is empty');
+  if (bytes[0]! >> 4 !== LEGACY_VERSION_BYTE >> 4) {
+    throw new OmemoError('unsupported-version', `legacy message version ${bytes[0]! >> 4}, expected 3`);
+  }
+}
+
+/** Parses a normal ratchet message (0.3 `<key>` without prekey, OMEMO 2 `<key>` without kex). */
+export function parseMessage(version: ProtocolVersion, bytes: Uint8Array): ParsedMessage {
+  checkSize(bytes);
+  if (version === 'oldmemo') {
+    checkLegacyVersion(bytes);
+    const macBytes = VERSIONS.oldmemo.macBytes;
+    if (bytes.length < 1 + macBytes) throw malformed('legacy message is too short');
+    const body = bytes.subarray(0, bytes.length - macBytes);
+    const m = decode(WhisperMessageType, body.subarray(1), 'WhisperMessage');
+    return {
+      version,
+      header: { ratchetKey: legacyKey(m.ratchetKey, 'ratchetKey'), n: counter(m.counter, 'counter', false), pn: counter(m.previousCounter, 'previousCounter', false) },
+      ciphertext: own(m.ciphertext, 'ciphertext'),
+      macInput: body.slice(),
+      mac: bytes.slice(bytes.length - macBytes),
+    };
+  }
+  const auth = decode(OmemoAuthenticatedMessageType, bytes, 'OMEMOAuthenticatedMessage');
+  return parseAuthenticated(auth);
+}
+
+function parseAuthenticated(auth: { mac?: Uint8Array; message?: Uint8Array }): ParsedMessage {
+  const mac = own(auth.mac, 'mac', VERSIONS.twomemo.macBytes);
+  const inner = own(auth.message, 'message');
+  const m = decode(OmemoMessageType, inner, 'OMEMOMessage');
+  return {
+    version: 'twomemo',
+    header: { ratchetKey: own(m.dh_pub, 'dh_pub', 32), n: counter(m.n, 'n', false), pn: counter(m.pn, 'pn', false) },
+    ciphertext: own(m.ciphertext, 'ciphertext'),
+    macInput: inner,
+    mac,
+  };
+}
+
+/** Parses a key exchange (0.3 `<key prekey="true">`, OMEMO 2 `<key kex="true">`). */
+export function parseKeyExchange(version: ProtocolVersion, bytes: Uint8Array): ParsedKeyExchange {
+  checkSize(bytes);
+  if (version === 'oldmemo') {
+    checkLegacyVersion(bytes);
+    const m = decode(PreKeyWhisperMessageType, bytes.subarray(1), 'PreKeyWhisperMessage');
+    if (m.signedPreKeyId === undefined || m.signedPreKeyId === null) throw malformed('signedPreKeyId is missing');
+    return {
+      version,
+      preKeyId: m.preKeyId === undefined || m.preKeyId === null ? undefined : m.preKeyId >>> 0,
+      signedPreKeyId: m.signedPreKeyId >>> 0,
+      identityKey: legacyKey(m.identityKey, 'identityKey'),
+      baseKey: legacyKey(m.baseKey, 'baseKey'),
+      message: parseMessage('oldmemo', own(m.message, 'message')),
+    };
+  }
+  const k = decode(OmemoKeyExchangeType, bytes, 'OMEMOKeyExchange');
+  if (k.message === undefined || k.message === null) throw malformed('message is missing');
+  return {
+    version,
+    preKeyId: counter(k.pk_id, 'pk_id', false),
+    signedPreKeyId: counter(k.spk_id, 'spk_id', false),
+    identityKey: own(k.ik, 'ik', 32),
+    baseKey: own(k.ek, 'ek', 32),
+    message: parseAuthenticated(k.message),
+  };
+}
+
+/** Serializes the MAC'd part of a message (0.3: 0x33 ‖ WhisperMessage; OMEMO 2: OMEMOMessage). */
+export function encodeMacInput(version: ProtocolVersion, header: RatchetHeader, ciphertext: Uint8Array): Uint8Array {
+  if (version === 'oldmemo') {
+    const proto = WhisperMessageType.encode({
+      ratchetKey: concatBytes(Uint8Array.of(LEGACY_KEY_TYPE_DJB), header.ratchetKey),
+      counter: header.n,
+      previousCounter: header.pn,
+      ciphertext,
+    }).finish();
+    const out = new Uint8Array(1 + proto.length);
+    out[0] = LEGACY_VERSION_BYTE;
+    out.set(proto, 1);
+    return out;
+  }
+  return OmemoMessageType.encode({ n: header.n, pn: header.pn, dh_pub: header.ratchetKey, ciphertext }).finish();
+}
+
+/** Frames a message: 0.3 appends the 8-byte MAC, OMEMO 2 wraps both in OMEMOAuthenticatedMessage. */
+export function encodeMessage(version: ProtocolVersion, macInput: Uint8Array, mac: Uint8Array): Uint8Array {
+  if (version === 'oldmemo') return concatBytes(macInput, mac);
+  return OmemoAuthenticatedMessageType.encode({ mac, message: macInput }).finish();
+}
+
+/** Fields of an outgoing key exchange. */
+export interface KeyExchangeFields {
+  preKeyId: number | undefined;
+  signedPreKeyId: number;
+  identityKey: Uint8Array;
+  baseKey: Uint8Array;
+}
+
+/** Wraps a framed message into a key exchange. */
+export function encodeKeyExchange(version: ProtocolVersion, kex: KeyExchangeFields, message: Uint8Array): Uint8Array {
+  if (version === 'oldmemo') {
+    const proto = PreKeyWhisperMessageType.encode({
+      ...(kex.preKeyId === undefined ? {} : { preKeyId: kex.preKeyId }),
+      signedPreKeyId: kex.signedPreKeyId,
+      baseKey: concatBytes(Uint8Array.of(LEGACY_KEY_TYPE_DJB), kex.baseKey),
+      identityKey: concatBytes(Uint8Array.of(LEGACY_KEY_TYPE_DJB), kex.identityKey),
+      message,
+    }).finish();
+    return concatBytes(Uint8Array.of(LEGACY_VERSION_BYTE), proto);
+  }
+  const auth = OmemoAuthenticatedMessageType.decode(message);
+  return OmemoKeyExchangeType.encode({
+    pk_id: kex.preKeyId ?? 0,
+    spk_id: kex.signedPreKeyId,
+    ik: kex.identityKey,
+    ek: kex.baseKey,
+    message: { mac: auth.mac, message: auth.message },
+  }).finish();
+}
