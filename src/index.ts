@@ -1,0 +1,59 @@
+// omemo-wasm public API (XEP-0384: OMEMO 0.3 `eu.siacs.conversations.axolotl` and OMEMO 2 `urn:xmpp:omemo:2`).
+// Named exports only; everything else is internal and may change.
+export { OmemoError, isOmemoError, type OmemoErrorCode } from './crypto/errors';
+export { cryptoReady } from './crypto/sodium';
+export { toBase64, fromBase64, toHex, fromHex } from './crypto/bytes';
+export type { Rng } from './crypto/random';
+
+export {
+  OmemoManager,
+  PRE_KEY_COUNT,
+  SIGNED_PRE_KEY_ROTATION_MS,
+  HEARTBEAT_AFTER_MESSAGES,
+  STALE_DEVICE_AFTER_MESSAGES,
+  SESSION_CACHE_ENTRIES,
+  type OmemoManagerOptions,
+  type DeviceInfo,
+  type DeviceReport,
+  type EncryptOptions,
+  type EncryptResult,
+  type EncryptedElementOut,
+  type DecryptResult,
+  type AutomaticMessage,
+} from './omemo/session-manager';
+export type { OmemoTransport, AutomaticMessageKind } from './omemo/transport';
+export {
+  type OmemoStore,
+  type StoreChanges,
+  type StoredIdentity,
+  type StoredSignedPreKey,
+  type StoredPreKey,
+  type StoredDevice,
+  type SessionAddress,
+  type TrustLevel,
+  sessionKey,
+  deviceKey,
+} from './omemo/store';
+export { MemoryStore } from './omemo/memory-store';
+export { type TrustPolicy, formatFingerprint } from './omemo/trust';
+export {
+  type OmemoVersion,
+  OMEMO_VERSIONS,
+  NS_LEGACY,
+  NS_OMEMO2,
+  NS_SCE,
+  NODE_LEGACY_DEVICELIST,
+  NODE_OMEMO2_DEVICES,
+  NODE_OMEMO2_BUNDLES,
+  legacyBundleNode,
+  pepLocations,
+  versionOfNamespace,
+  type PepLocations,
+} from './omemo/namespaces';
+export { type PublishOptions, publishOptionsFor, serializePublishOptions, MAX_ITEMS_NUMERIC_FALLBACK } from './omemo/publish-options';
+export { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/device-list';
+export { parseBundle, serializeBundle, MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/bundle';
+export { verifyBundleSignature } from './omemo/bundle-signature';
+export { parseEncrypted, serializeEncrypted, keysFor, type EncryptedKey, type EncryptedElementData, type ParsedEncrypted } from './omemo/encrypted-element';
+export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/sce';
+export { MAX_STANZA_CHARS } from './omemo/xml';

@@ -1,0 +1,952 @@
+// The OMEMO session manager (XEP-0384 0.3.0 §4 and 0.9 §4–§6 for both versions at once): own identity,
+// device lists, bundles and pre keys; encryption to every device of every recipient plus our own other
+// devices; decryption with key exchanges, automatic empty messages and heartbeats; trust; catch-up.
+// XMPP-library-agnostic: the host supplies an OmemoTransport and feeds in events and messages.
+import { bytesEqual, toHex, utf8Decode, utf8Encode } from '../crypto/bytes';
+import { OmemoError } from '../crypto/errors';
+import type { Rng } from '../crypto/random';
+import { randomBytes } from '../crypto/random';
+import { cryptoReady } from '../crypto/sodium';
+import { x25519GenerateKeyPair } from '../crypto/x25519';
+import type { IdentityKeyPair } from '../protocol/identity-key';
+import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../protocol/identity-key';
+import { Session } from '../protocol/session';
+import { deserializeSession, serializeSession } from '../protocol/session-record';
+import { parseKeyExchange } from '../protocol/wire';
+import { parseBundle, serializeBundle, type BundleData } from './bundle';
+import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from './device-list';
+import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey } from './encrypted-element';
+import { bareJid } from './jid';
+import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from './namespaces';
+import { openPayload, sealPayload } from './payload';
+import { publishOptionsFor } from './publish-options';
+import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './sce';
+import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from './store';
+import { deviceKey, sessionKey } from './store';
+import type { AutomaticMessageKind, OmemoTransport } from './transport';
+import { initialTrust, isTrusted, type TrustPolicy } from './trust';
+import { MAX_ID } from './wire-values';
+
+/** Pre keys kept published (XEP-0384: at least 20 for 0.3, 25 for OMEMO 2; everyone uses 100). */
+export const PRE_KEY_COUNT = 100;
+/** Default signed pre key rotation period. */
+export const SIGNED_PRE_KEY_ROTATION_MS = 7 * 24 * 3600 * 1000;
+/** A receiving chain this long without our answer triggers an empty "heartbeat" message (XEP-0384 §4.6). */
+export const HEARTBEAT_AFTER_MESSAGES = 53;
+/** A device we sent this many messages to without hearing back is stale: skipped until it speaks again. */
+export const STALE_DEVICE_AFTER_MESSAGES = 500;
+/** Parsed sessions kept in memory between calls (bounded; evicted oldest first). */
+export const SESSION_CACHE_ENTRIES = 20000;
+/** Attempts at a random device id that is not in our published device lists. */
+const DEVICE_ID_ATTEMPTS = 32;
+
+/** Options of `OmemoManager.open`. */
+export interface OmemoManagerOptions {
+  /** Our bare JID. */
+  jid: string;
+  store: OmemoStore;
+  transport: OmemoTransport;
+  /** Enabled versions (default both). */
+  versions?: OmemoVersion[];
+  /** Trust policy for new devices (default 'btbv'). */
+  trustPolicy?: TrustPolicy;
+  /** Asked when a new device would start undecided; return a level to decide now. */
+  onTrustDecision?: (device: DeviceInfo) => TrustLevel | undefined | Promise<TrustLevel | undefined>;
+  /** Use this device id when creating a new identity (otherwise random, checked against our device lists). */
+  deviceId?: number;
+  /** OMEMO 2 device label. */
+  label?: string;
+  signedPreKeyRotationMs?: number;
+  /** Publish device lists and bundles during `open` (default true). */
+  publish?: boolean;
+  /** Randomness (tests inject a seeded one). */
+  rng?: Rng;
+  /** Clock in ms since the epoch (tests inject one). */
+  now?: () => number;
+}
+
+/** Public facts about a device, as reported to callers. */
+export interface DeviceInfo {
+  jid: string;
+  deviceId: number;
+  activeIn: OmemoVersion[];
+  label?: string;
+  trust: TrustLevel;
+  /** Hex of the Curve25519 identity key, once known. */
+  fingerprint?: string;
+  stale: boolean;
+}
+
+/** Per-device outcome of an encryption. */
+export interface DeviceReport {
+  jid: string;
+  deviceId: number;
+  version: OmemoVersion;
+  ok: boolean;
+  keyExchange?: boolean;
+  /** Why the device was skipped (an OmemoError code). */
+  error?: string;
+  message?: string;
+}
+
+/** One `<encrypted>` element produced by `encrypt`. */
+export interface EncryptedElementOut {
+  version: OmemoVersion;
+  xml: string;
+}
+
+/** Result of `encrypt`. */
+export interface EncryptResult {
+  /** One element per version that had at least one recipient device. */
+  elements: EncryptedElementOut[];
+  /** Every device considered, with its outcome. */
+  devices: DeviceReport[];
+}
+
+/** Options of `encrypt`. */
+export interface EncryptOptions {
+  /** Only this version (default: per device, OMEMO 2 where the device has it, else 0.3). */
+  version?: OmemoVersion;
+  /** OMEMO 2: wrap text in an SCE envelope (default true for strings). */
+  sce?: boolean;
+  /** Do not fail when a recipient has no usable device (default false: such a send throws). */
+  partial?: boolean;
+}
+
+/** A message sent automatically while handling another. */
+export interface AutomaticMessage {
+  to: string;
+  version: OmemoVersion;
+  kind: AutomaticMessageKind;
+  xml: string;
+}
+
+/** Result of `decrypt`. */
+export interface DecryptResult {
+  version: OmemoVersion;
+  sender: { jid: string; deviceId: number };
+  /** The decrypted payload bytes; undefined for an empty message (key transport, heartbeat). */
+  payload: Uint8Array | undefined;
+  /** The text: 0.3 the UTF-8 payload, OMEMO 2 the SCE `<body>` (or the UTF-8 payload without envelope). */
+  text: string | undefined;
+  /** The SCE envelope of an OMEMO 2 message, when there is one. */
+  envelope?: ParsedEnvelope;
+  /** True when the envelope's `<from>` matches the sender (OMEMO 2 with an envelope only). */
+  envelopeFromMatches?: boolean;
+  keyExchange: boolean;
+  trust: TrustLevel;
+  /** Messages sent automatically (session completion, heartbeat), already handed to the transport. */
+  sent: AutomaticMessage[];
+}
+
+interface OwnKeys {
+  identity: IdentityKeyPair;
+  stored: StoredIdentity;
+  signedPreKeys: StoredSignedPreKey[];
+  preKeys: Map<number, StoredPreKey>;
+}
+
+function storeError(cause: unknown): OmemoError {
+  return cause instanceof OmemoError ? cause : new OmemoError('store-error', `store operation failed: ${String((cause as Error)?.message ?? cause)}`, { cause });
+}
+
+function transportError(what: string, cause: unknown): OmemoError {
+  return new OmemoError('transport-error', `${what}: ${String((cause as Error)?.message ?? cause)}`, { cause });
+}
+
+function randomId(rng: Rng): number {
+  for (;;) {
+    const b = rng(4);
+    const v = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) & MAX_ID;
+    if (v !== 0) return v;
+  }
+}
+
+/**
+ * The OMEMO session manager: one account, one device, both protocol versions.
+ * All operations are serialized internally, so concurrent calls never race on a session.
+ */
+export class OmemoManager {
+  readonly jid: string;
+  readonly versions: readonly OmemoVersion[];
+  private readonly store: OmemoStore;
+  private readonly transport: OmemoTransport;
+  private readonly trustPolicy: TrustPolicy;
+  private readonly onTrustDecision: OmemoManagerOptions['onTrustDecision'];
+  private readonly rng: Rng;
+  private readonly now: () => number;
+  private readonly rotationMs: number;
+  private own!: OwnKeys;
+  private readonly sessions = new Map<string, Session>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private catchingUp = false;
+
+  private constructor(options: OmemoManagerOptions) {
+    this.jid = bareJid(options.jid);
+    this.store = options.store;
+    this.transport = options.transport;
+    this.versions = options.versions?.length ? [...new Set(options.versions)] : [...OMEMO_VERSIONS];
+    for (const v of this.versions) if (!OMEMO_VERSIONS.includes(v)) throw new TypeError(`unknown OMEMO version ${JSON.stringify(v)}`);
+    this.trustPolicy = options.trustPolicy ?? 'btbv';
+    if (!['btbv', 'blind', 'manual'].includes(this.trustPolicy)) throw new TypeError(`unknown trust policy ${JSON.stringify(this.trustPolicy)}`);
+    this.onTrustDecision = options.onTrustDecision;
+    this.rng = options.rng ?? randomBytes;
+    this.now = options.now ?? Date.now;
+    this.rotationMs = options.signedPreKeyRotationMs ?? SIGNED_PRE_KEY_ROTATION_MS;
+  }
+
+  /**
+   * Loads (or creates) the identity, device id and keys from the store, rotates the signed pre key if due
+   * and, unless `publish: false`, publishes our device lists and bundles.
+   * @throws OmemoError `store-owner-mismatch` when the store belongs to another JID; `store-error`,
+   *   `transport-error`.
+   */
+  static async open(options: OmemoManagerOptions): Promise<OmemoManager> {
+    await cryptoReady();
+    const m = new OmemoManager(options);
+    await m.load(options);
+    if (options.publish !== false) await m.publish();
+    return m;
+  }
+
+  /** Our device id. */
+  get deviceId(): number {
+    return this.own.stored.deviceId;
+  }
+
+  /** Hex fingerprint of our identity key (Curve25519 form), identical for both versions. */
+  get fingerprint(): string {
+    return toHex(this.own.identity.publicKey);
+  }
+
+  /** True between `startCatchUp()` and `endCatchUp()`. */
+  get isCatchingUp(): boolean {
+    return this.catchingUp;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commit(changes: StoreChanges, touched: readonly string[] = []): Promise<void> {
+    try {
+      await this.store.commit(changes);
+    } catch (cause) {
+      // Sessions in the cache may have advanced for this commit: forget them, the store is the truth.
+      for (const k of touched) this.sessions.delete(k);
+      throw storeError(cause);
+    }
+  }
+
+  private async load(options: OmemoManagerOptions): Promise<void> {
+    let stored: StoredIdentity | undefined;
+    let signedPreKeys: StoredSignedPreKey[];
+    let preKeys: StoredPreKey[];
+    try {
+      stored = await this.store.loadIdentity();
+      signedPreKeys = await this.store.loadSignedPreKeys();
+      preKeys = await this.store.loadPreKeys();
+    } catch (cause) {
+      throw storeError(cause);
+    }
+    if (stored !== undefined) {
+      if (stored.jid !== this.jid) throw new OmemoError('store-owner-mismatch', `this store belongs to ${stored.jid}, not ${this.jid}`);
+      this.own = { identity: identityFromPrivate(stored.identityPrivateKey), stored, signedPreKeys, preKeys: new Map(preKeys.map((k) => [k.id, k])) };
+      const changes: StoreChanges = {};
+      this.refillPreKeys(changes);
+      this.rotateSignedPreKeyIfDue(changes, false);
+      if (changes.putPreKeys?.length || changes.putSignedPreKeys?.length) await this.commit(changes);
+      return;
+    }
+    const deviceId = options.deviceId ?? (await this.pickDeviceId());
+    const identity = generateIdentityKeyPair(this.rng);
+    this.own = {
+      identity,
+      stored: { jid: this.jid, deviceId, identityPrivateKey: identity.privateKey, nextPreKeyId: 1, nextSignedPreKeyId: 1, ...(options.label ? { label: options.label } : {}) },
+      signedPreKeys: [],
+      preKeys: new Map(),
+    };
+    const changes: StoreChanges = {};
+    this.rotateSignedPreKeyIfDue(changes, true);
+    this.refillPreKeys(changes);
+    await this.commit(changes);
+  }
+
+  /** A random device id not present in our published device lists (XEP-0384 §4.1). */
+  private async pickDeviceId(): Promise<number> {
+    const taken = new Set<number>();
+    for (const v of this.versions) {
+      for (const id of (await this.fetchDeviceList(this.jid, v)) ?? []) taken.add(id);
+    }
+    for (let i = 0; i < DEVICE_ID_ATTEMPTS; i++) {
+      const id = randomId(this.rng);
+      if (!taken.has(id)) return id;
+    }
+    throw new RangeError('could not pick a free device id');
+  }
+
+  private refillPreKeys(changes: StoreChanges): void {
+    const live = [...this.own.preKeys.values()].filter((k) => !k.consumed).length;
+    if (live >= PRE_KEY_COUNT) return;
+    const fresh: StoredPreKey[] = [];
+    for (let i = live; i < PRE_KEY_COUNT; i++) {
+      const kp = x25519GenerateKeyPair(this.rng);
+      const k: StoredPreKey = { id: this.own.stored.nextPreKeyId, privateKey: kp.privateKey, publicKey: kp.publicKey, consumed: false };
+      this.own.stored = { ...this.own.stored, nextPreKeyId: this.own.stored.nextPreKeyId + 1 };
+      this.own.preKeys.set(k.id, k);
+      fresh.push(k);
+    }
+    changes.putPreKeys = [...(changes.putPreKeys ?? []), ...fresh];
+    changes.identity = this.own.stored;
+  }
+
+  private rotateSignedPreKeyIfDue(changes: StoreChanges, force: boolean): boolean {
+    const now = this.now();
+    const newest = this.own.signedPreKeys.reduce<StoredSignedPreKey | undefined>((a, k) => (a === undefined || k.id > a.id ? k : a), undefined);
+    if (!force && newest !== undefined && now - newest.createdAt < this.rotationMs) return false;
+    const kp = x25519GenerateKeyPair(this.rng);
+    const spk: StoredSignedPreKey = {
+      id: this.own.stored.nextSignedPreKeyId,
+      privateKey: kp.privateKey,
+      publicKey: kp.publicKey,
+      signatures: {
+        oldmemo: signSignedPreKey(this.own.identity, 'oldmemo', kp.publicKey, this.rng),
+        twomemo: signSignedPreKey(this.own.identity, 'twomemo', kp.publicKey, this.rng),
+      },
+      createdAt: now,
+    };
+    this.own.stored = { ...this.own.stored, nextSignedPreKeyId: spk.id + 1 };
+    // Keep the previous key one more period for key exchanges still in flight; drop anything older.
+    const keep = newest === undefined ? [] : [newest];
+    const drop = this.own.signedPreKeys.filter((k) => !keep.includes(k)).map((k) => k.id);
+    this.own.signedPreKeys = [...keep, spk];
+    changes.putSignedPreKeys = [...(changes.putSignedPreKeys ?? []), spk];
+    changes.deleteSignedPreKeys = [...(changes.deleteSignedPreKeys ?? []), ...drop];
+    changes.identity = this.own.stored;
+    return true;
+  }
+
+  private currentSignedPreKey(): StoredSignedPreKey {
+    return this.own.signedPreKeys.reduce((a, k) => (k.id > a.id ? k : a));
+  }
+
+  /** Our bundle for a version, as published. */
+  bundleXml(version: OmemoVersion): string {
+    this.checkVersion(version);
+    return serializeBundle(this.bundleData(version), version);
+  }
+
+  private bundleData(version: OmemoVersion): BundleData {
+    const spk = this.currentSignedPreKey();
+    return {
+      signedPreKeyId: spk.id,
+      signedPreKey: spk.publicKey,
+      signedPreKeySignature: spk.signatures[version],
+      identityKey: identityWireKey(this.own.identity, version),
+      preKeys: [...this.own.preKeys.values()].filter((k) => !k.consumed).map((k) => ({ id: k.id, publicKey: k.publicKey })),
+    };
+  }
+
+  /** Our device list for a version containing at least our device, merged with what we know is published. */
+  async deviceListXml(version: OmemoVersion): Promise<string> {
+    this.checkVersion(version);
+    const ids = (await this.loadList(version, this.jid)) ?? [];
+    if (!ids.includes(this.deviceId)) ids.push(this.deviceId);
+    return serializeDeviceList(
+      ids.map((id) => (id === this.deviceId && version === 'twomemo' && this.own.stored.label ? { id, label: this.own.stored.label } : { id })),
+      version,
+    );
+  }
+
+  private checkVersion(version: OmemoVersion): void {
+    if (!this.versions.includes(version)) throw new TypeError(`OMEMO version ${JSON.stringify(version)} is not enabled`);
+  }
+
+  private async loadList(version: OmemoVersion, jid: string): Promise<number[] | undefined> {
+    try {
+      return await this.store.loadDeviceList(version, jid);
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+
+  /**
+   * Publishes, for every enabled version, our bundle and (if our device is missing from it) our device list,
+   * after fetching the current list so no other device is dropped.
+   * @throws OmemoError `transport-error`, `store-error`.
+   */
+  publish(): Promise<void> {
+    return this.exclusive(async () => {
+      const changes: StoreChanges = { putDeviceLists: [] };
+      for (const version of this.versions) {
+        const published = await this.fetchDeviceList(this.jid, version);
+        const ids = published ?? [];
+        changes.putDeviceLists!.push({ version, jid: this.jid, deviceIds: ids });
+        await this.publishBundle(version);
+        if (!ids.includes(this.deviceId)) await this.announce(version, ids);
+      }
+      await this.commit(changes);
+    });
+  }
+
+  private async publishBundle(version: OmemoVersion): Promise<void> {
+    const loc = pepLocations(version, this.deviceId);
+    try {
+      await this.transport.publish(loc.bundleNode, loc.bundleItemId, this.bundleXml(version), publishOptionsFor(version, 'bundle'));
+    } catch (cause) {
+      throw transportError(`publishing the ${version} bundle failed`, cause);
+    }
+  }
+
+  private async announce(version: OmemoVersion, published: number[]): Promise<void> {
+    const ids = published.includes(this.deviceId) ? published : [...published, this.deviceId];
+    const loc = pepLocations(version, this.deviceId);
+    const xml = serializeDeviceList(
+      ids.map((id) => (id === this.deviceId && version === 'twomemo' && this.own.stored.label ? { id, label: this.own.stored.label } : { id })),
+      version,
+    );
+    try {
+      await this.transport.publish(loc.deviceListNode, loc.deviceListItemId, xml, publishOptionsFor(version, 'devicelist'));
+    } catch (cause) {
+      throw transportError(`publishing the ${version} device list failed`, cause);
+    }
+  }
+
+  private async fetchDeviceList(jid: string, version: OmemoVersion): Promise<number[] | undefined> {
+    const loc = pepLocations(version, 1);
+    let xml: string | undefined;
+    try {
+      xml = await this.transport.fetch(jid, loc.deviceListNode);
+    } catch (cause) {
+      throw transportError(`fetching the ${version} device list of ${jid} failed`, cause);
+    }
+    if (xml === undefined) return undefined;
+    return parseDeviceList(xml, version).map((d) => d.id);
+  }
+
+  /**
+   * Feeds a device list received from PEP (a `+notify` event or a fetch). Updates the known devices of
+   * `jid`; for our own JID, re-announces our device when the list lacks it (XEP-0384 §4.2).
+   * @throws OmemoError `malformed-stanza` for a bad list; `store-error`, `transport-error`.
+   */
+  onDeviceListUpdate(jid: string, version: OmemoVersion, xml: string): Promise<void> {
+    return this.exclusive(async () => {
+      this.checkVersion(version);
+      const bare = bareJid(jid);
+      const entries = parseDeviceList(xml, version);
+      const changes: StoreChanges = {};
+      await this.recordDeviceList(bare, version, entries, changes);
+      await this.commit(changes);
+      if (bare === this.jid && !entries.some((e) => e.id === this.deviceId)) {
+        await this.announce(version, entries.map((e) => e.id));
+      }
+    });
+  }
+
+  private async recordDeviceList(jid: string, version: OmemoVersion, entries: { id: number; label?: string }[], changes: StoreChanges): Promise<void> {
+    const ids = entries.map((e) => e.id).slice(0, MAX_DEVICES_PER_LIST);
+    (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: ids });
+    const known = await this.loadDevicesOf([jid]);
+    const byId = new Map(known.map((d) => [d.deviceId, d]));
+    const puts: StoredDevice[] = [];
+    for (const d of known) {
+      const listed = ids.includes(d.deviceId);
+      const active = d.activeIn.includes(version);
+      if (listed !== active) puts.push({ ...d, activeIn: listed ? [...d.activeIn, version] : d.activeIn.filter((v) => v !== version) });
+    }
+    for (const e of entries) {
+      if (byId.has(e.id) || (jid === this.jid && e.id === this.deviceId)) continue;
+      const dev = await this.newDevice(jid, e.id, [...known, ...puts]);
+      dev.activeIn = [version];
+      if (e.label !== undefined) dev.label = e.label;
+      puts.push(dev);
+      byId.set(e.id, dev);
+    }
+    (changes.putDevices ??= []).push(...puts);
+  }
+
+  private async loadDevicesOf(jids: readonly string[]): Promise<StoredDevice[]> {
+    try {
+      return await this.store.loadDevices(jids);
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+
+  private async newDevice(jid: string, deviceId: number, others: readonly StoredDevice[]): Promise<StoredDevice> {
+    const device: StoredDevice = {
+      jid,
+      deviceId,
+      activeIn: [],
+      trust: initialTrust(this.trustPolicy, others.filter((d) => d.jid === jid)),
+      sentSinceLastReceived: 0,
+      lastReceivedAt: 0,
+    };
+    if (device.trust === 'undecided' && this.onTrustDecision) {
+      const decided = await this.onTrustDecision(this.info(device));
+      if (decided !== undefined) device.trust = decided;
+    }
+    return device;
+  }
+
+  private info(d: StoredDevice): DeviceInfo {
+    return {
+      jid: d.jid,
+      deviceId: d.deviceId,
+      activeIn: [...d.activeIn],
+      ...(d.label !== undefined ? { label: d.label } : {}),
+      trust: d.trust,
+      ...(d.identityKey !== undefined ? { fingerprint: toHex(d.identityKey) } : {}),
+      stale: d.sentSinceLastReceived >= STALE_DEVICE_AFTER_MESSAGES,
+    };
+  }
+
+  /** The known devices of a JID (our own JID lists our other devices, not this one). */
+  async devices(jid: string): Promise<DeviceInfo[]> {
+    const bare = bareJid(jid);
+    return (await this.loadDevicesOf([bare])).filter((d) => !(bare === this.jid && d.deviceId === this.deviceId)).map((d) => this.info(d));
+  }
+
+  /**
+   * Records a trust decision for a device (e.g. after comparing fingerprints).
+   * @throws OmemoError `sender-not-found` when the device is unknown.
+   */
+  setTrust(jid: string, deviceId: number, level: TrustLevel): Promise<void> {
+    return this.exclusive(async () => {
+      if (!['undecided', 'blind', 'verified', 'distrusted'].includes(level)) throw new TypeError(`unknown trust level ${JSON.stringify(level)}`);
+      const bare = bareJid(jid);
+      const device = (await this.loadDevicesOf([bare])).find((d) => d.deviceId === deviceId);
+      if (device === undefined) throw new OmemoError('sender-not-found', `unknown device ${deviceId} of ${bare}`);
+      await this.commit({ putDevices: [{ ...device, trust: level }] });
+    });
+  }
+
+  private async sessionsFor(addresses: SessionAddress[]): Promise<Map<string, Session>> {
+    const out = new Map<string, Session>();
+    const missing: SessionAddress[] = [];
+    for (const a of addresses) {
+      const k = sessionKey(a);
+      const s = this.sessions.get(k);
+      if (s !== undefined) out.set(k, s);
+      else missing.push(a);
+    }
+    if (missing.length > 0) {
+      let records: Map<string, Uint8Array>;
+      try {
+        records = await this.store.loadSessions(missing);
+      } catch (cause) {
+        throw storeError(cause);
+      }
+      for (const [k, r] of records) {
+        const s = deserializeSession(r);
+        this.cacheSession(k, s);
+        out.set(k, s);
+      }
+    }
+    return out;
+  }
+
+  private cacheSession(key: string, session: Session): void {
+    this.sessions.delete(key);
+    this.sessions.set(key, session);
+    while (this.sessions.size > SESSION_CACHE_ENTRIES) this.sessions.delete(this.sessions.keys().next().value as string);
+  }
+
+  private async fetchBundle(jid: string, deviceId: number, version: OmemoVersion): Promise<BundleData> {
+    const loc = pepLocations(version, deviceId);
+    let xml: string | undefined;
+    try {
+      xml = await this.transport.fetch(jid, loc.bundleNode, loc.bundleItemId);
+    } catch (cause) {
+      throw new OmemoError('bundle-unavailable', `fetching the ${version} bundle of ${jid}/${deviceId} failed`, { cause });
+    }
+    if (xml === undefined) throw new OmemoError('bundle-unavailable', `${jid}/${deviceId} has no ${version} bundle`);
+    return parseBundle(xml, version);
+  }
+
+  /**
+   * Builds a session with a device from its bundle (fetched now) without sending anything.
+   * @throws OmemoError `bundle-unavailable`, `invalid-signature`, `malformed-stanza`.
+   */
+  buildSession(jid: string, deviceId: number, version: OmemoVersion): Promise<void> {
+    return this.exclusive(async () => {
+      this.checkVersion(version);
+      const bare = bareJid(jid);
+      const device = (await this.loadDevicesOf([bare])).find((d) => d.deviceId === deviceId) ?? (await this.newDevice(bare, deviceId, await this.loadDevicesOf([bare])));
+      const address = { version, jid: bare, deviceId };
+      const { session, device: updated } = await this.initiate(address, device);
+      const k = sessionKey(address);
+      this.cacheSession(k, session);
+      await this.commit({ putSessions: [{ address, record: serializeSession(session) }], putDevices: [updated] }, [k]);
+    });
+  }
+
+  private async initiate(address: SessionAddress, device: StoredDevice): Promise<{ session: Session; device: StoredDevice }> {
+    const bundle = await this.fetchBundle(address.jid, address.deviceId, address.version);
+    const curve = remoteIdentityToCurve(address.version, bundle.identityKey);
+    let updated = device;
+    if (device.identityKey !== undefined && !bytesEqual(device.identityKey, curve)) {
+      // A new identity for a known device: earlier verification does not carry over.
+      updated = { ...device, identityKey: curve, trust: device.trust === 'verified' ? 'undecided' : device.trust };
+      if (!isTrusted(updated.trust)) throw new OmemoError('untrusted-device', `${address.jid}/${address.deviceId} changed its identity key`);
+    } else if (device.identityKey === undefined) {
+      updated = { ...device, identityKey: curve };
+    }
+    const pick = bundle.preKeys[this.rng(4).reduce((a, b) => a * 256 + b, 0) % bundle.preKeys.length]!;
+    const session = Session.initiate(
+      address.version,
+      this.own.identity,
+      { ...bundle, preKeyId: pick.id, preKey: pick.publicKey },
+      this.rng,
+    );
+    return { session, device: updated };
+  }
+
+  /**
+   * Encrypts a message to every known device of every recipient and to our own other devices, building
+   * missing sessions from freshly fetched bundles. One unusable device does not fail the others: each is
+   * reported in `devices`. Strings become the body (OMEMO 2: inside an SCE envelope); bytes are sent as is.
+   * @throws OmemoError `no-eligible-devices` when a recipient has no usable device (unless `partial`);
+   *   `store-error`, `transport-error`.
+   */
+  encrypt(to: readonly string[], message: string | Uint8Array, options: EncryptOptions = {}): Promise<EncryptResult> {
+    if (typeof message !== 'string' && !(message instanceof Uint8Array)) throw new TypeError('message must be a string or a Uint8Array');
+    return this.exclusive(() => this.encryptLocked(to, message, options));
+  }
+
+  /**
+   * Encrypts an empty OMEMO message (no payload: key transport / session refresh) to the given recipients.
+   * Same contract as `encrypt`.
+   */
+  encryptEmpty(to: readonly string[], options: EncryptOptions = {}): Promise<EncryptResult> {
+    return this.exclusive(() => this.encryptLocked(to, undefined, options));
+  }
+
+  private async encryptLocked(to: readonly string[], message: string | Uint8Array | undefined, options: EncryptOptions): Promise<EncryptResult> {
+    if (!Array.isArray(to)) throw new TypeError('to must be an array of JIDs');
+    if (options.version !== undefined) this.checkVersion(options.version);
+    const recipients = [...new Set(to.map(bareJid))];
+    const jids = [...new Set([...recipients, this.jid])];
+    const versions = options.version ? [options.version] : [...this.versions];
+    const changes: StoreChanges = { putDevices: [], putSessions: [] };
+
+    // Device lists: fetched once for JIDs we have never seen, then kept up to date by PEP events.
+    const lists = new Map<string, number[]>();
+    await Promise.all(
+      jids.flatMap((jid) =>
+        versions.map(async (version) => {
+          let ids = await this.loadList(version, jid);
+          if (ids === undefined && jid !== this.jid) {
+            try {
+              ids = await this.fetchDeviceList(jid, version);
+            } catch {
+              ids = undefined;
+            }
+            if (ids !== undefined) {
+              (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: ids });
+            }
+          }
+          lists.set(`${version}\u0000${jid}`, ids ?? []);
+        }),
+      ),
+    );
+
+    const known = await this.loadDevicesOf(jids);
+    const devices = new Map(known.map((d) => [deviceKey(d.jid, d.deviceId), d]));
+    const reports: DeviceReport[] = [];
+    const targets: { address: SessionAddress; device: StoredDevice }[] = [];
+    for (const jid of jids) {
+      const chosen = new Map<number, OmemoVersion>();
+      // Prefer OMEMO 2 for a device listed in both versions: one key per device.
+      for (const version of [...versions].sort((a, b) => (a === 'twomemo' ? -1 : b === 'twomemo' ? 1 : 0))) {
+        for (const id of lists.get(`${version}\u0000${jid}`) ?? []) {
+          if (jid === this.jid && id === this.deviceId) continue;
+          if (!chosen.has(id)) chosen.set(id, version);
+        }
+      }
+      for (const [deviceId, version] of chosen) {
+        let device = devices.get(deviceKey(jid, deviceId));
+        if (device === undefined) {
+          device = await this.newDevice(jid, deviceId, [...devices.values()]);
+          device.activeIn = versions.filter((v) => (lists.get(`${v}\u0000${jid}`) ?? []).includes(deviceId));
+          devices.set(deviceKey(jid, deviceId), device);
+          changes.putDevices!.push(device);
+        }
+        if (!isTrusted(device.trust)) {
+          reports.push({ jid, deviceId, version, ok: false, error: 'untrusted-device', message: `trust is ${device.trust}` });
+          continue;
+        }
+        if (device.sentSinceLastReceived >= STALE_DEVICE_AFTER_MESSAGES) {
+          reports.push({ jid, deviceId, version, ok: false, error: 'stale-device', message: `${device.sentSinceLastReceived} messages without an answer` });
+          continue;
+        }
+        targets.push({ address: { version, jid, deviceId }, device });
+      }
+    }
+
+    // Sessions: one batched read; missing ones are built from bundles fetched concurrently.
+    const sessions = await this.sessionsFor(targets.map((t) => t.address));
+    const ready: { address: SessionAddress; device: StoredDevice; session: Session }[] = [];
+    await Promise.all(
+      targets.map(async (t) => {
+        const k = sessionKey(t.address);
+        const existing = sessions.get(k);
+        if (existing !== undefined) {
+          ready.push({ ...t, session: existing });
+          return;
+        }
+        try {
+          const built = await this.initiate(t.address, t.device);
+          ready.push({ address: t.address, device: built.device, session: built.session });
+        } catch (e) {
+          const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
+          reports.push({ jid: t.address.jid, deviceId: t.address.deviceId, version: t.address.version, ok: false, error: code, message: (e as Error).message });
+        }
+      }),
+    );
+
+    // The hot path: synchronous crypto over every device, no promise per device.
+    const byVersion = new Map<OmemoVersion, { sealed: ReturnType<typeof sealPayload>; keys: EncryptedKey[] }>();
+    const touched: string[] = [];
+    for (const r of ready) {
+      const version = r.address.version;
+      let entry = byVersion.get(version);
+      if (entry === undefined) {
+        entry = { sealed: sealPayload(version, this.payloadBytes(version, message, recipients, options), this.rng), keys: [] };
+        byVersion.set(version, entry);
+      }
+      const k = sessionKey(r.address);
+      try {
+        const out = r.session.encrypt(entry.sealed.keyMaterial);
+        entry.keys.push({ ...(version === 'twomemo' ? { jid: r.address.jid } : {}), rid: r.address.deviceId, keyExchange: out.keyExchange, data: out.data });
+        this.cacheSession(k, r.session);
+        touched.push(k);
+        changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
+        changes.putDevices!.push({ ...r.device, sentSinceLastReceived: r.device.sentSinceLastReceived + 1 });
+        reports.push({ jid: r.address.jid, deviceId: r.address.deviceId, version, ok: true, keyExchange: out.keyExchange });
+      } catch (e) {
+        this.sessions.delete(k);
+        reports.push({ jid: r.address.jid, deviceId: r.address.deviceId, version, ok: false, error: e instanceof OmemoError ? e.code : 'malformed-record', message: (e as Error).message });
+      }
+    }
+
+    if (!options.partial) {
+      const empty = recipients.filter((jid) => jid !== this.jid && !reports.some((r) => r.jid === jid && r.ok));
+      if (empty.length > 0) {
+        for (const k of touched) this.sessions.delete(k);
+        const why = reports.filter((r) => empty.includes(r.jid)).map((r) => `${r.jid}/${r.deviceId}: ${r.error}`);
+        throw new OmemoError('no-eligible-devices', `no usable device for ${empty.join(', ')}${why.length ? ` (${why.join('; ')})` : ''}`);
+      }
+    }
+    await this.commit(changes, touched);
+    const elements: EncryptedElementOut[] = [];
+    for (const [version, { sealed, keys }] of byVersion) {
+      elements.push({ version, xml: serializeEncrypted({ sid: this.deviceId, keys, ...(sealed.iv ? { iv: sealed.iv } : {}), ...(sealed.payload ? { payload: sealed.payload } : {}) }, version) });
+    }
+    return { elements, devices: reports };
+  }
+
+  private payloadBytes(version: OmemoVersion, message: string | Uint8Array | undefined, recipients: string[], options: EncryptOptions): Uint8Array | undefined {
+    if (message === undefined || message instanceof Uint8Array) return message;
+    if (version === 'oldmemo' || options.sce === false) return utf8Encode(message);
+    return utf8Encode(buildEnvelope({ body: message, from: this.jid, ...(recipients.length === 1 ? { to: recipients[0]! } : {}) }, this.rng));
+  }
+
+  /**
+   * Decrypts an `<encrypted>` element (or a stanza containing one) sent by `fromJid`. Handles key exchanges
+   * (a new session, the pre key consumed and replaced), sends an empty message back after a key exchange
+   * and a heartbeat after a long one-sided chain. A failure changes no stored state.
+   * @throws OmemoError `malformed-stanza`, `message-not-for-us`, `sender-not-found`, `untrusted-device`,
+   *   `no-session`, `unknown-prekey`, `unknown-signed-prekey`, `bad-mac`, `duplicate-message`,
+   *   `too-many-skipped`, `authentication-failed`, `malformed-message`, `store-error`.
+   */
+  decrypt(fromJid: string, encryptedXml: string, options: { version?: OmemoVersion } = {}): Promise<DecryptResult> {
+    return this.exclusive(() => this.decryptLocked(bareJid(fromJid), encryptedXml, options));
+  }
+
+  private async decryptLocked(from: string, encryptedXml: string, options: { version?: OmemoVersion }): Promise<DecryptResult> {
+    const parsed = parseEncrypted(encryptedXml, options.version);
+    const version = parsed.version;
+    this.checkVersion(version);
+    const key = keysFor(parsed, this.jid, this.deviceId);
+    if (key === undefined) throw new OmemoError('message-not-for-us', `no key for device ${this.deviceId}`);
+    const address: SessionAddress = { version, jid: from, deviceId: parsed.sid };
+    const k = sessionKey(address);
+    const changes: StoreChanges = { putDevices: [], putSessions: [] };
+    const others = await this.loadDevicesOf([from]);
+    let device = others.find((d) => d.deviceId === parsed.sid);
+    if (device !== undefined && device.trust === 'distrusted') throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
+
+    // Work on a private copy of the session: nothing is kept unless the payload decrypts too.
+    const stored = (await this.sessionsFor([address])).get(k);
+    let session = stored === undefined ? undefined : deserializeSession(serializeSession(stored));
+    let keyMaterial: Uint8Array;
+    let newSession = false;
+    let consumedPreKey: StoredPreKey | undefined;
+    let identityKey: Uint8Array | undefined;
+    if (key.keyExchange) {
+      const kex = parseKeyExchange(version, key.data);
+      identityKey = remoteIdentityToCurve(version, kex.identityKey);
+      if (session !== undefined && bytesEqual(session.baseKey, kex.baseKey) && bytesEqual(session.remoteIdentityKey, kex.identityKey)) {
+        keyMaterial = session.decryptParsed(kex.message, this.rng); // the initiator repeats its key exchange
+      } else {
+        const spk = this.own.signedPreKeys.find((s) => s.id === kex.signedPreKeyId);
+        if (spk === undefined) throw new OmemoError('unknown-signed-prekey', `unknown signed pre key ${kex.signedPreKeyId}`);
+        if (kex.preKeyId !== undefined) {
+          consumedPreKey = this.own.preKeys.get(kex.preKeyId);
+          if (consumedPreKey === undefined) throw new OmemoError('unknown-prekey', `unknown pre key ${kex.preKeyId}`);
+        }
+        session = Session.respond(this.own.identity, kex, spk, consumedPreKey);
+        keyMaterial = session.decryptParsed(kex.message, this.rng);
+        newSession = true;
+      }
+    } else {
+      if (session === undefined) {
+        throw new OmemoError(device === undefined ? 'sender-not-found' : 'no-session', `no session with ${from}/${parsed.sid}`);
+      }
+      keyMaterial = session.decrypt(key.data);
+    }
+    const payload = openPayload(version, keyMaterial, parsed.iv, parsed.payload);
+
+    // Everything verified: now decide what changes.
+    if (device === undefined) {
+      device = await this.newDevice(from, parsed.sid, others);
+    }
+    if (identityKey !== undefined && device.identityKey !== undefined && !bytesEqual(identityKey, device.identityKey)) {
+      device = { ...device, trust: device.trust === 'verified' ? 'undecided' : device.trust };
+    }
+    device = { ...device, sentSinceLastReceived: 0, lastReceivedAt: this.now(), ...(identityKey ? { identityKey } : {}) };
+    if (device.trust === 'distrusted') throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
+
+    const sent: AutomaticMessage[] = [];
+    const kind: AutomaticMessageKind | undefined = newSession ? 'session-completion' : session.unansweredCount >= HEARTBEAT_AFTER_MESSAGES ? 'heartbeat' : undefined;
+    if (kind !== undefined) {
+      const sealed = sealPayload(version, undefined, this.rng);
+      const out = session.encrypt(sealed.keyMaterial);
+      const xml = serializeEncrypted(
+        { sid: this.deviceId, keys: [{ ...(version === 'twomemo' ? { jid: from } : {}), rid: parsed.sid, keyExchange: out.keyExchange, data: out.data }], ...(sealed.iv ? { iv: sealed.iv } : {}) },
+        version,
+      );
+      sent.push({ to: from, version, kind, xml });
+    }
+    changes.putSessions!.push({ address, record: serializeSession(session) });
+    changes.putDevices!.push(device);
+    let republish = false;
+    if (consumedPreKey !== undefined) {
+      if (this.catchingUp) {
+        const marked = { ...consumedPreKey, consumed: true };
+        this.own.preKeys.set(marked.id, marked);
+        changes.putPreKeys = [marked];
+      } else {
+        this.own.preKeys.delete(consumedPreKey.id);
+        changes.deletePreKeys = [consumedPreKey.id];
+        this.refillPreKeys(changes);
+        republish = true;
+      }
+    }
+    try {
+      await this.commit(changes, [k]);
+    } catch (e) {
+      if (consumedPreKey !== undefined) this.own.preKeys.set(consumedPreKey.id, consumedPreKey);
+      throw e;
+    }
+    this.cacheSession(k, session);
+
+    for (const m of sent) {
+      try {
+        await this.transport.send(m.to, m.xml, m.kind);
+      } catch {
+        // The message was decrypted and stored; a lost automatic message is repaired by the next one.
+      }
+    }
+    if (republish) {
+      try {
+        for (const v of this.versions) await this.publishBundle(v);
+      } catch {
+        // Publishing is retried on the next consumption or publish().
+      }
+    }
+
+    let text: string | undefined;
+    let envelope: ParsedEnvelope | undefined;
+    if (payload !== undefined) {
+      let decoded: string | undefined;
+      try {
+        decoded = utf8Decode(payload);
+      } catch {
+        decoded = undefined;
+      }
+      if (version === 'twomemo' && decoded !== undefined) {
+        try {
+          envelope = parseEnvelope(decoded);
+        } catch {
+          envelope = undefined;
+        }
+      }
+      text = envelope ? envelope.body : decoded;
+    }
+    return {
+      version,
+      sender: { jid: from, deviceId: parsed.sid },
+      payload,
+      text,
+      ...(envelope ? { envelope, envelopeFromMatches: envelope.from === undefined || bareJid(envelope.from) === from } : {}),
+      keyExchange: key.keyExchange,
+      trust: device.trust,
+      sent,
+    };
+  }
+
+  /** Starts a history catch-up (MAM): consumed pre keys are kept (unpublished) until `endCatchUp`. */
+  startCatchUp(): void {
+    this.catchingUp = true;
+  }
+
+  /**
+   * Ends a history catch-up: deletes the pre keys consumed meanwhile, refills to PRE_KEY_COUNT and republishes.
+   * @throws OmemoError `store-error`, `transport-error`.
+   */
+  endCatchUp(): Promise<void> {
+    return this.exclusive(async () => {
+      this.catchingUp = false;
+      const consumed = [...this.own.preKeys.values()].filter((k) => k.consumed);
+      if (consumed.length === 0) return;
+      for (const k of consumed) this.own.preKeys.delete(k.id);
+      const changes: StoreChanges = { deletePreKeys: consumed.map((k) => k.id) };
+      this.refillPreKeys(changes);
+      await this.commit(changes);
+      for (const v of this.versions) await this.publishBundle(v);
+    });
+  }
+
+  /**
+   * Rotates the signed pre key when it is older than the rotation period (or always with `force`) and
+   * republishes the bundles. Call it periodically (e.g. daily).
+   * @returns whether a new signed pre key was made.
+   */
+  rotateSignedPreKey(force = false): Promise<boolean> {
+    return this.exclusive(async () => {
+      const changes: StoreChanges = {};
+      if (!this.rotateSignedPreKeyIfDue(changes, force)) return false;
+      await this.commit(changes);
+      for (const v of this.versions) await this.publishBundle(v);
+      return true;
+    });
+  }
+
+  /** Ids of our currently published pre keys. */
+  preKeyIds(): number[] {
+    return [...this.own.preKeys.values()].filter((k) => !k.consumed).map((k) => k.id);
+  }
+
+  /** Devices of `jid` (default: our own other devices) that are active in `version` but have no session yet. */
+  async devicesWithoutSession(jid: string, version: OmemoVersion): Promise<number[]> {
+    this.checkVersion(version);
+    const bare = bareJid(jid);
+    const ids = ((await this.loadList(version, bare)) ?? []).filter((id) => !(bare === this.jid && id === this.deviceId));
+    const have = await this.sessionsFor(ids.map((deviceId) => ({ version, jid: bare, deviceId })));
+    return ids.filter((deviceId) => !have.has(sessionKey({ version, jid: bare, deviceId })));
+  }
+}

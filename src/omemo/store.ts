@@ -1,0 +1,109 @@
+// Storage interfaces of the session manager (the state python-omemo keeps in omemo/storage.py, split into
+// small typed records). Reads are batched; every change of one logical operation is handed over in one
+// `commit`, which must apply all of it or none of it (a SQLite or PostgreSQL store maps it to a transaction).
+import type { OmemoVersion } from './namespaces';
+
+/** Trust in a remote device's identity key. */
+export type TrustLevel = 'undecided' | 'blind' | 'verified' | 'distrusted';
+
+/** Our own identity and device. */
+export interface StoredIdentity {
+  /** Bare JID of the account; a store belongs to exactly one account. */
+  jid: string;
+  deviceId: number;
+  /** Curve25519 private key (the Ed25519 form is derived). */
+  identityPrivateKey: Uint8Array;
+  /** Next pre key id to hand out: ids are never reused. */
+  nextPreKeyId: number;
+  /** Next signed pre key id. */
+  nextSignedPreKeyId: number;
+  /** Our device label (OMEMO 2 device lists), if any. */
+  label?: string;
+}
+
+/** A signed pre key with its signatures for each version (they sign different byte strings). */
+export interface StoredSignedPreKey {
+  id: number;
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+  signatures: Record<OmemoVersion, Uint8Array>;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
+/** A one-time pre key. */
+export interface StoredPreKey {
+  id: number;
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+  /** Consumed during a history catch-up: no longer published, deleted when the catch-up ends. */
+  consumed: boolean;
+}
+
+/** What we know of one remote device (one JID + device id, shared by both versions). */
+export interface StoredDevice {
+  jid: string;
+  deviceId: number;
+  /** Versions whose published device list currently contains the device. */
+  activeIn: OmemoVersion[];
+  label?: string;
+  /** Curve25519 form of its identity key, once learned from a bundle or a key exchange. */
+  identityKey?: Uint8Array;
+  trust: TrustLevel;
+  /** Messages we encrypted to it since it last sent us one (stale-device rule). */
+  sentSinceLastReceived: number;
+  /** Milliseconds since the epoch of the last message received from it, or 0. */
+  lastReceivedAt: number;
+}
+
+/** Key of a session: version, remote bare JID, remote device id. */
+export interface SessionAddress {
+  version: OmemoVersion;
+  jid: string;
+  deviceId: number;
+}
+
+/** The string form of a session address used as a map key. */
+export function sessionKey(a: SessionAddress): string {
+  return `${a.version}\u0000${a.jid}\u0000${a.deviceId}`;
+}
+
+/** The string form of a device address used as a map key. */
+export function deviceKey(jid: string, deviceId: number): string {
+  return `${jid}\u0000${deviceId}`;
+}
+
+/** One logical operation's changes. Absent fields change nothing. */
+export interface StoreChanges {
+  identity?: StoredIdentity;
+  putSignedPreKeys?: StoredSignedPreKey[];
+  deleteSignedPreKeys?: number[];
+  putPreKeys?: StoredPreKey[];
+  deletePreKeys?: number[];
+  /** Device ids per (version, JID) as last seen in the published device list. */
+  putDeviceLists?: { version: OmemoVersion; jid: string; deviceIds: number[] }[];
+  putDevices?: StoredDevice[];
+  putSessions?: { address: SessionAddress; record: Uint8Array }[];
+  deleteSessions?: SessionAddress[];
+}
+
+/**
+ * Everything the session manager persists. Implementations: `MemoryStore` here; a SQLite and a PostgreSQL
+ * store implement the same interface. Errors thrown by a store are wrapped by the manager in an
+ * OmemoError with code `store-error`.
+ */
+export interface OmemoStore {
+  loadIdentity(): Promise<StoredIdentity | undefined>;
+  loadSignedPreKeys(): Promise<StoredSignedPreKey[]>;
+  /** All pre keys (including consumed ones kept during a catch-up). */
+  loadPreKeys(): Promise<StoredPreKey[]>;
+  loadPreKey(id: number): Promise<StoredPreKey | undefined>;
+  /** The device ids last seen in a JID's device list for a version, or undefined if never fetched. */
+  loadDeviceList(version: OmemoVersion, jid: string): Promise<number[] | undefined>;
+  /** The known devices of the given JIDs. */
+  loadDevices(jids: readonly string[]): Promise<StoredDevice[]>;
+  /** Session records of the given addresses (missing ones are absent from the map), keyed by `sessionKey`. */
+  loadSessions(addresses: readonly SessionAddress[]): Promise<Map<string, Uint8Array>>;
+  /** Applies all changes atomically: after a throw, none of them is visible. */
+  commit(changes: StoreChanges): Promise<void>;
+}

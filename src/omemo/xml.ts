@@ -1,0 +1,377 @@
+// XML 1.0 §2-4 + Namespaces in XML 1.0 §3-6: safe parsing of untrusted stanzas into a small namespaced tree.
+//
+// fast-xml-parser does the tokenising; everything that decides safety is done here: a size bound, no DTD
+// (so no entity expansion beyond the five predefined entities and character references, which we decode
+// ourselves), characters outside XML 1.0's Char production, a single root element, and namespace
+// resolution (default `xmlns` and prefixes). Every failure is an OmemoError('malformed-stanza').
+
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { OmemoError } from '../crypto/errors';
+
+/** Largest XML text (in UTF-16 code units) accepted by `parseXml`. A 100-pre-key bundle is ~9 KiB. */
+export const MAX_STANZA_CHARS = 1024 * 1024;
+/** Deepest element nesting accepted by `parseXml`. */
+export const MAX_XML_DEPTH = 64;
+
+/** The namespace bound to the `xml` prefix by definition. */
+export const NS_XML = 'http://www.w3.org/XML/1998/namespace';
+const NS_XMLNS = 'http://www.w3.org/2000/xmlns/';
+
+/**
+ * One element of a parsed document.
+ * - `name` is the local name (prefix removed), `ns` the resolved namespace URI ('' for none).
+ * - `attrs` holds unprefixed attributes under their name and prefixed ones under Clark notation
+ *   `{namespace}local` (e.g. `{http://www.w3.org/XML/1998/namespace}lang`); namespace declarations are
+ *   not attributes. Values are entity-decoded. The object has no prototype.
+ * - `children` are the child elements in document order; `text` is the concatenation of the element's own
+ *   character data (entity-decoded, CDATA included, children's text excluded).
+ * - `content` is the mixed content in document order (text runs and elements), for re-serialisation.
+ */
+export interface XmlElement {
+  name: string;
+  ns: string;
+  attrs: Record<string, string>;
+  children: XmlElement[];
+  text: string;
+  content: (XmlElement | string)[];
+}
+
+/** Shorthand for the error every layer of src/omemo throws for bad network input. */
+export function malformed(message: string, cause?: unknown): OmemoError {
+  return new OmemoError('malformed-stanza', message, cause === undefined ? undefined : { cause });
+}
+
+// XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF] (lone surrogates excluded).
+const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+// `<!` may only open a comment or a CDATA section: no DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION.
+const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)/;
+const NAME_PART = /^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9._\-\u00B7\u00C0-\uFFFF]*$/;
+
+const parser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  allowBooleanAttributes: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  processEntities: false, // decoded below, strictly
+  htmlEntities: false,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  cdataPropName: '#cdata',
+  commentPropName: false,
+  removeNSPrefix: false,
+  maxNestedTags: MAX_XML_DEPTH,
+});
+
+function codePointLabel(s: string): string {
+  const cp = s.codePointAt(0) ?? 0;
+  return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * Parses `xml` and returns its root element. Throws OmemoError('malformed-stanza') for anything that is not
+ * a well-formed, namespace-well-formed XML 1.0 document without DTD, or that exceeds `MAX_STANZA_CHARS`.
+ * A leading XML declaration, comments and processing instructions are allowed and ignored.
+ */
+export function parseXml(xml: string): XmlElement {
+  if (typeof xml !== 'string') throw new TypeError(`xml must be a string, got ${typeof xml}`);
+  if (xml.length > MAX_STANZA_CHARS) {
+    throw malformed(`XML is ${xml.length} characters long, more than MAX_STANZA_CHARS (${MAX_STANZA_CHARS})`);
+  }
+  let text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
+  const bad = NOT_XML_CHAR.exec(text);
+  if (bad) throw malformed(`XML contains ${codePointLabel(bad[0])}, which is not an XML 1.0 character`);
+  if (MARKUP_DECLARATION.test(text)) {
+    throw malformed('XML contains a DOCTYPE or markup declaration (<!DOCTYPE, <!ENTITY, …), which is not allowed');
+  }
+  text = text.replace(/\r\n?/g, '\n'); // XML 1.0 §2.11 end-of-line handling
+  const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
+  if (valid !== true) {
+    const { msg, line, col } = valid.err;
+    throw malformed(`XML is not well-formed: ${msg} (line ${line}${col === undefined ? '' : `, column ${col}`})`);
+  }
+  checkNothingAfterRoot(text);
+  let nodes: unknown;
+  try {
+    nodes = parser.parse(text);
+  } catch (e) {
+    throw malformed(`XML is not well-formed: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  if (!Array.isArray(nodes)) throw malformed('XML parser returned no document');
+  let root: XmlElement | undefined;
+  const rootScope = new Map<string, string>([
+    ['xml', NS_XML],
+    ['', ''],
+  ]);
+  for (const node of nodes) {
+    const rec = node as Record<string, unknown>;
+    if ('#text' in rec) {
+      if (String(rec['#text']).trim() !== '') throw malformed('XML has text outside the root element');
+      continue;
+    }
+    if ('#cdata' in rec) throw malformed('XML has a CDATA section outside the root element');
+    if (root) throw malformed('XML has more than one root element');
+    root = convertElement(rec, rootScope, 1);
+  }
+  if (!root) throw malformed('XML has no root element');
+  return root;
+}
+
+/** Skips white space, comments and processing instructions (XML 1.0 `Misc*`) from `i`. */
+function skipMisc(text: string, i: number): number {
+  for (;;) {
+    while (i < text.length && ' \t\n'.includes(text[i]!)) i++;
+    const end = text.startsWith('<?', i) ? text.indexOf('?>', i + 2) : text.startsWith('<!--', i) ? text.indexOf('-->', i + 4) : -2;
+    if (end === -2) return i;
+    if (end < 0) return text.length + 1; // unterminated: the validator has already rejected this
+    i = end + (text[end] === '?' ? 2 : 3);
+  }
+}
+
+/**
+ * fast-xml-parser's validator accepts trailing text after a self-closing root (`<a/>x`) and the parser
+ * drops it; XML 1.0 allows only comments, PIs and white space after the root element.
+ */
+function checkNothingAfterRoot(text: string): void {
+  let i = skipMisc(text, 0);
+  let quote = '';
+  for (i++; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote !== '') {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") {
+      quote = c;
+    } else if (c === '>') {
+      break;
+    }
+  }
+  if (text[i - 1] !== '/') return; // the root has content: the validator checks what follows its end tag
+  if (skipMisc(text, i + 1) < text.length) throw malformed('XML has content after the root element');
+}
+
+function splitQName(qname: string, what: string): [prefix: string, local: string] {
+  const parts = qname.split(':');
+  if (parts.length === 1 && NAME_PART.test(qname)) return ['', qname];
+  if (parts.length === 2 && NAME_PART.test(parts[0]!) && NAME_PART.test(parts[1]!)) return [parts[0]!, parts[1]!];
+  throw malformed(`${what} name ${JSON.stringify(qname)} is not a valid qualified name`);
+}
+
+function convertElement(node: Record<string, unknown>, parentScope: Map<string, string>, depth: number): XmlElement {
+  if (depth > MAX_XML_DEPTH) throw malformed(`XML nests deeper than MAX_XML_DEPTH (${MAX_XML_DEPTH})`);
+  const keys = Object.keys(node).filter((k) => k !== ':@');
+  if (keys.length !== 1) throw malformed('XML parser returned an unexpected node');
+  const qname = keys[0]!;
+  const rawChildren = node[qname];
+  const rawAttrs = (node[':@'] ?? {}) as Record<string, unknown>;
+
+  // Namespace declarations first: they apply to the element's own name and attributes.
+  let scope = parentScope;
+  const plainAttrs: [string, string][] = [];
+  for (const rawName of Object.keys(rawAttrs)) {
+    const value = decodeAttrValue(String(rawAttrs[rawName]), rawName);
+    if (rawName === 'xmlns') {
+      if (value === NS_XML || value === NS_XMLNS) throw malformed(`the default namespace may not be ${value}`);
+      if (scope === parentScope) scope = new Map(parentScope);
+      scope.set('', value);
+    } else if (rawName.startsWith('xmlns:')) {
+      const prefix = rawName.slice(6);
+      if (!NAME_PART.test(prefix)) throw malformed(`namespace prefix ${JSON.stringify(prefix)} is not a valid name`);
+      if (value === '') throw malformed(`namespace prefix ${prefix} is bound to the empty namespace`);
+      if (prefix === 'xmlns' || value === NS_XMLNS) throw malformed('the xmlns prefix/namespace may not be declared');
+      if ((prefix === 'xml') !== (value === NS_XML)) throw malformed(`the xml prefix may only be bound to ${NS_XML}`);
+      if (scope === parentScope) scope = new Map(parentScope);
+      scope.set(prefix, value);
+    } else {
+      plainAttrs.push([rawName, value]);
+    }
+  }
+
+  const [prefix, name] = splitQName(qname, 'element');
+  if (prefix === 'xmlns') throw malformed('element names may not use the xmlns prefix');
+  const ns = scope.get(prefix);
+  if (ns === undefined) throw malformed(`element prefix ${JSON.stringify(prefix)} is not bound to a namespace`);
+
+  const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [rawName, value] of plainAttrs) {
+    const [attrPrefix, local] = splitQName(rawName, 'attribute');
+    let key = local;
+    if (attrPrefix !== '') {
+      const attrNs = scope.get(attrPrefix);
+      if (attrNs === undefined) {
+        throw malformed(`attribute prefix ${JSON.stringify(attrPrefix)} is not bound to a namespace`);
+      }
+      key = `{${attrNs}}${local}`;
+    }
+    if (Object.prototype.hasOwnProperty.call(attrs, key)) throw malformed(`attribute ${key} appears twice on <${name}>`);
+    attrs[key] = value;
+  }
+
+  const children: XmlElement[] = [];
+  const content: (XmlElement | string)[] = [];
+  let text = '';
+  if (!Array.isArray(rawChildren)) throw malformed('XML parser returned an unexpected node');
+  for (const child of rawChildren) {
+    const rec = child as Record<string, unknown>;
+    let piece: string | undefined;
+    if ('#text' in rec) {
+      piece = decodeText(String(rec['#text']));
+    } else if ('#cdata' in rec) {
+      const parts = rec['#cdata'];
+      piece = Array.isArray(parts) ? parts.map((p) => String((p as Record<string, unknown>)['#text'] ?? '')).join('') : '';
+    } else {
+      const el = convertElement(rec, scope, depth + 1);
+      children.push(el);
+      content.push(el);
+      continue;
+    }
+    if (piece === '') continue;
+    text += piece;
+    const last = content[content.length - 1];
+    if (typeof last === 'string') content[content.length - 1] = last + piece;
+    else content.push(piece);
+  }
+  return { name, ns, attrs, children, text, content };
+}
+
+function decodeAttrValue(raw: string, name: string): string {
+  if (raw.includes('<')) throw malformed(`attribute ${name} contains a raw '<'`);
+  // XML 1.0 §3.3.3: literal white space is normalised to a space; character references are not.
+  return decodeEntities(raw.replace(/[\t\n]/g, ' '));
+}
+
+function decodeText(raw: string): string {
+  return decodeEntities(raw);
+}
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** Decodes the five predefined entities and character references; anything else after `&` is malformed. */
+function decodeEntities(s: string): string {
+  let amp = s.indexOf('&');
+  if (amp < 0) return s;
+  let out = '';
+  let from = 0;
+  while (amp >= 0) {
+    const semi = s.indexOf(';', amp + 1);
+    const ref = semi < 0 ? '' : s.slice(amp + 1, semi);
+    let decoded: string | undefined;
+    if (/^#[0-9]{1,7}$/.test(ref)) decoded = fromCodePoint(parseInt(ref.slice(1), 10), ref);
+    else if (/^#x[0-9A-Fa-f]{1,6}$/.test(ref)) decoded = fromCodePoint(parseInt(ref.slice(2), 16), ref);
+    else if (Object.prototype.hasOwnProperty.call(PREDEFINED, ref)) decoded = PREDEFINED[ref];
+    if (decoded === undefined) {
+      const shown = semi < 0 || semi - amp > 12 ? s.slice(amp, amp + 12) : s.slice(amp, semi + 1);
+      throw malformed(`XML contains an undefined entity or a bare '&': ${JSON.stringify(shown)}`);
+    }
+    out += s.slice(from, amp) + decoded;
+    from = semi + 1;
+    amp = s.indexOf('&', from);
+  }
+  return out + s.slice(from);
+}
+
+function fromCodePoint(cp: number, ref: string): string {
+  if (cp > 0x10ffff) throw malformed(`character reference &${ref}; is out of range`);
+  const ch = String.fromCodePoint(cp);
+  if (NOT_XML_CHAR.test(ch)) throw malformed(`character reference &${ref}; is not an XML 1.0 character`);
+  return ch;
+}
+
+/** Depth-first (document order) search for the first element named `localName` in namespace `ns`, `root` included. */
+export function findElement(root: XmlElement, localName: string, ns: string): XmlElement | undefined {
+  if (root.name === localName && root.ns === ns) return root;
+  for (const child of root.children) {
+    const found = findElement(child, localName, ns);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The direct children of `parent` named `localName` in namespace `ns`. */
+export function childElements(parent: XmlElement, localName: string, ns: string): XmlElement[] {
+  return parent.children.filter((c) => c.name === localName && c.ns === ns);
+}
+
+/** Own attribute value or undefined (safe against inherited property names). */
+export function attr(el: XmlElement, name: string): string | undefined {
+  return Object.prototype.hasOwnProperty.call(el.attrs, name) ? el.attrs[name] : undefined;
+}
+
+function assertXmlChars(value: string, what: string): void {
+  const bad = NOT_XML_CHAR.exec(value);
+  if (bad) throw new RangeError(`${what} contains ${codePointLabel(bad[0])}, which XML 1.0 cannot carry`);
+}
+
+/** Escapes character data for element content (`&`, `<`, `>`, and CR so that it survives parsing). */
+export function escapeXml(text: string, what = 'text'): string {
+  if (typeof text !== 'string') throw new TypeError(`${what} must be a string, got ${typeof text}`);
+  assertXmlChars(text, what);
+  return text.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
+}
+
+/**
+ * Escapes an attribute value for a double-quoted attribute (`&`, `<`, `>`, `"`, and TAB/LF/CR as character
+ * references so that attribute-value normalisation does not turn them into spaces).
+ */
+export function escapeXmlAttr(value: string, what = 'attribute value'): string {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${typeof value}`);
+  assertXmlChars(value, what);
+  return value.replace(/[&<>"\t\n\r]/g, (c) => ATTR_ESCAPES[c]!);
+}
+
+const ATTR_ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  '\t': '&#9;',
+  '\n': '&#10;',
+  '\r': '&#13;',
+};
+
+/**
+ * Serialises a parsed element back to XML text. Namespaces are written as default `xmlns` declarations where
+ * an element's namespace differs from its parent's (`parentNs`, default: none, i.e. always declared at the
+ * top); prefixed attributes get generated prefixes. Equivalent to the input under the XML Infoset, not
+ * byte-identical.
+ */
+export function serializeElement(el: XmlElement, parentNs?: string): string {
+  let out = `<${el.name}`;
+  if (el.ns !== parentNs) out += ` xmlns="${escapeXmlAttr(el.ns)}"`;
+  let n = 0;
+  for (const key of Object.keys(el.attrs)) {
+    const value = escapeXmlAttr(el.attrs[key]!);
+    const m = /^\{(.*)\}(.+)$/.exec(key);
+    if (!m) {
+      out += ` ${key}="${value}"`;
+    } else if (m[1] === NS_XML) {
+      out += ` xml:${m[2]!}="${value}"`;
+    } else {
+      const p = `ns${n++}`;
+      out += ` xmlns:${p}="${escapeXmlAttr(m[1]!)}" ${p}:${m[2]!}="${value}"`;
+    }
+  }
+  if (el.content.length === 0) return `${out}/>`;
+  out += '>';
+  for (const part of el.content) out += typeof part === 'string' ? escapeXml(part) : serializeElement(part, el.ns);
+  return `${out}</${el.name}>`;
+}
+
+/**
+ * Parses `input` (unless it is already an element) and returns the first `<localName xmlns=ns>` in it,
+ * depth-first, so the wanted element may be wrapped in anything (a `<message>`, a PEP `<item>`, …).
+ * Throws OmemoError('malformed-stanza') when there is none.
+ */
+export function locateElement(input: string | XmlElement, localName: string, ns: string): XmlElement {
+  const root = typeof input === 'string' ? parseXml(input) : input;
+  if (typeof root !== 'object' || root === null || typeof root.name !== 'string' || !Array.isArray(root.children)) {
+    throw new TypeError('input must be an XML string or an XmlElement');
+  }
+  const el = findElement(root, localName, ns);
+  if (!el) {
+    const rootName = root.ns === '' ? `<${root.name}>` : `<${root.name} xmlns='${root.ns}'>`;
+    throw malformed(`no <${localName} xmlns='${ns}'> element found (root is ${rootName})`);
+  }
+  return el;
+}
