@@ -381,11 +381,10 @@ export class OmemoManager {
     return this.exclusive(async () => {
       const changes: StoreChanges = { putDeviceLists: [] };
       for (const version of this.versions) {
-        const published = await this.fetchDeviceList(this.jid, version);
-        const ids = published ?? [];
-        changes.putDeviceLists!.push({ version, jid: this.jid, deviceIds: ids });
+        const published = (await this.fetchDeviceList(this.jid, version)) ?? [];
         await this.publishBundle(version);
-        if (!ids.includes(this.deviceId)) await this.announce(version, ids);
+        const ids = published.includes(this.deviceId) ? published : await this.announce(version, published);
+        changes.putDeviceLists!.push({ version, jid: this.jid, deviceIds: ids });
       }
       await this.commit(changes);
     });
@@ -400,7 +399,8 @@ export class OmemoManager {
     }
   }
 
-  private async announce(version: OmemoVersion, published: number[]): Promise<void> {
+  /** Publishes our device list with our device added; returns the ids published. */
+  private async announce(version: OmemoVersion, published: number[]): Promise<number[]> {
     const ids = published.includes(this.deviceId) ? published : [...published, this.deviceId];
     const loc = pepLocations(version, this.deviceId);
     const xml = serializeDeviceList(
@@ -412,6 +412,7 @@ export class OmemoManager {
     } catch (cause) {
       throw transportError(`publishing the ${version} device list failed`, cause);
     }
+    return ids;
   }
 
   private async fetchDeviceList(jid: string, version: OmemoVersion): Promise<number[] | undefined> {
@@ -432,15 +433,27 @@ export class OmemoManager {
    * @throws OmemoError `malformed-stanza` for a bad list; `store-error`, `transport-error`.
    */
   onDeviceListUpdate(jid: string, version: OmemoVersion, xml: string): Promise<void> {
+    return this.setDeviceList(jid, version, parseDeviceList(xml, version));
+  }
+
+  /**
+   * Sets the device list of `jid` for a version, as `onDeviceListUpdate` does for a parsed list (the typed
+   * form of the seed's `set_devices` / `set_own_devices`).
+   * @throws OmemoError `store-error`, `transport-error`.
+   */
+  setDeviceList(jid: string, version: OmemoVersion, devices: readonly (number | { id: number; label?: string })[]): Promise<void> {
+    const entries = devices.map((d) => (typeof d === 'number' ? { id: d } : d));
+    for (const e of entries) if (!Number.isInteger(e.id) || e.id < 1 || e.id > MAX_ID) throw new RangeError(`device id must be in 1..${MAX_ID}, got ${e.id}`);
     return this.exclusive(async () => {
       this.checkVersion(version);
       const bare = bareJid(jid);
-      const entries = parseDeviceList(xml, version);
       const changes: StoreChanges = {};
       await this.recordDeviceList(bare, version, entries, changes);
       await this.commit(changes);
       if (bare === this.jid && !entries.some((e) => e.id === this.deviceId)) {
-        await this.announce(version, entries.map((e) => e.id));
+        // XEP-0384 §4.2: another client dropped us from our own list; put ourselves back.
+        const ids = await this.announce(version, entries.map((e) => e.id));
+        await this.commit({ putDeviceLists: [{ version, jid: bare, deviceIds: ids }] });
       }
     });
   }
@@ -934,6 +947,12 @@ export class OmemoManager {
       for (const v of this.versions) await this.publishBundle(v);
       return true;
     });
+  }
+
+  /** Whether our device id is in the last device list of our own JID we saw for `version`. */
+  async isOwnDevicePublished(version: OmemoVersion): Promise<boolean> {
+    this.checkVersion(version);
+    return ((await this.loadList(version, this.jid)) ?? []).includes(this.deviceId);
   }
 
   /** Ids of our currently published pre keys. */
