@@ -1,7 +1,7 @@
 // Randomness for keys, IVs and nonces: crypto.getRandomValues (libsodium's randombytes_buf is ~30× slower
 // through the wrappers), with an injectable RNG so tests can replay a failing case.
 import { assertBytes, assertInt } from './bytes';
-import { hmacSha256 } from './hmac';
+import { hmacSha256, sha512 } from './hmac';
 
 /** A source of random bytes. Production code uses `randomBytes`; tests inject `seededRng`. */
 export type Rng = (length: number) => Uint8Array;
@@ -24,7 +24,8 @@ export function randomBytes(length: number): Uint8Array {
  */
 export function seededRng(seed: Uint8Array): Rng {
   assertBytes(seed, 'seed');
-  const key = seed.slice();
+  // Hash the seed: as a raw HMAC key, seeds differing only in trailing zero bytes would collide.
+  const key = sha512(seed).slice(0, 32);
   let counter = 0;
   return (length: number) => {
     assertInt(length, 'length', 0, 2 ** 30);

@@ -31,8 +31,12 @@ function reduce64(x: Uint8Array): Uint8Array {
 /** calculate_key_pair of XEdDSA §2.3: the Edwards key with sign bit 0 and its scalar a (k or −k mod q). */
 function calculateKeyPair(curvePrivateKey: Uint8Array): { a: Uint8Array; A: Uint8Array } {
   const s = sodium();
+  // X25519 clamps the scalar (RFC 7748 §5); sign with the scalar X25519 actually uses for the public key.
   const wide = new Uint8Array(64);
   wide.set(curvePrivateKey);
+  wide[0]! &= 248;
+  wide[31]! &= 127;
+  wide[31]! |= 64;
   let a = reduce64(wide);
   const E = s.crypto_scalarmult_ed25519_base_noclamp(a);
   if ((E[31]! & 0x80) !== 0) {
