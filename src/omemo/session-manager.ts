@@ -353,11 +353,14 @@ export class OmemoManager {
   async deviceListXml(version: OmemoVersion): Promise<string> {
     this.checkVersion(version);
     const ids = (await this.loadList(version, this.jid)) ?? [];
-    if (!ids.includes(this.deviceId)) ids.push(this.deviceId);
-    return serializeDeviceList(
-      ids.map((id) => (id === this.deviceId && version === 'twomemo' && this.own.stored.label ? { id, label: this.own.stored.label } : { id })),
-      version,
-    );
+    return this.ownDeviceListXml(version, ids);
+  }
+
+  /** Our device list with our device (and its OMEMO 2 label) added to `published`. */
+  private ownDeviceListXml(version: OmemoVersion, published: readonly number[]): string {
+    const ids = published.includes(this.deviceId) ? published : [...published, this.deviceId];
+    const label = version === 'twomemo' ? this.own.stored.label : undefined;
+    return serializeDeviceList(ids.map((id) => (id === this.deviceId && label ? { id, label } : { id })), version);
   }
 
   private checkVersion(version: OmemoVersion): void {
@@ -403,10 +406,7 @@ export class OmemoManager {
   private async announce(version: OmemoVersion, published: number[]): Promise<number[]> {
     const ids = published.includes(this.deviceId) ? published : [...published, this.deviceId];
     const loc = pepLocations(version, this.deviceId);
-    const xml = serializeDeviceList(
-      ids.map((id) => (id === this.deviceId && version === 'twomemo' && this.own.stored.label ? { id, label: this.own.stored.label } : { id })),
-      version,
-    );
+    const xml = this.ownDeviceListXml(version, ids);
     try {
       await this.transport.publish(loc.deviceListNode, loc.deviceListItemId, xml, publishOptionsFor(version, 'devicelist'));
     } catch (cause) {
