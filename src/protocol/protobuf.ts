@@ -9,6 +9,17 @@ export interface MessageType<T> {
   decode(bytes: Uint8Array): T;
 }
 
+/** Encodes to a plain Uint8Array (protobufjs hands out Node Buffers; the public API never does). */
+export function encodeProto<T>(type: MessageType<T>, message: T): Uint8Array {
+  const b = type.encode(message).finish();
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** True when a decoded message really carries `field` (protobufjs fills absent fields with defaults). */
+export function hasField(message: object, field: string): boolean {
+  return Object.prototype.hasOwnProperty.call(message, field);
+}
+
 function load(text: string, names: string[]): Record<string, MessageType<unknown>> {
   const root = protobuf.parse(text, { keepCase: true }).root;
   const out: Record<string, MessageType<unknown>> = {};

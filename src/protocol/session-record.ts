@@ -2,7 +2,7 @@
 // round-trips every field of SessionState exactly. Kept apart from the wire format.
 import { OmemoError } from '../crypto/errors';
 import type { ProtocolVersion } from './constants';
-import { SessionRecordType, type SessionRecordProto } from './protobuf';
+import { SessionRecordType, encodeProto, type SessionRecordProto } from './protobuf';
 import { Session, skipId, type SessionState, type SkippedKey } from './session';
 
 /** The record format this code writes. Readers accept every format up to this one. */
@@ -43,7 +43,7 @@ export function serializeSession(session: Session): Uint8Array {
     has_receiving_chain: s.receivingChainKey !== undefined,
     has_sending_chain: s.sendingChainKey !== undefined,
   };
-  return SessionRecordType.encode(record).finish().slice();
+  return encodeProto(SessionRecordType, record);
 }
 
 function bad(what: string, cause?: unknown): OmemoError {
@@ -51,8 +51,8 @@ function bad(what: string, cause?: unknown): OmemoError {
 }
 
 function key(bytes: Uint8Array | undefined, what: string): Uint8Array {
-  if (!bytes || bytes.length !== 32) throw bad(`${what} must be 32 bytes`);
-  return Uint8Array.prototype.slice.call(bytes);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 32) throw bad(`${what} must be 32 bytes`);
+  return new Uint8Array(bytes); // a plain copy, never a Node Buffer
 }
 
 /**
@@ -78,7 +78,7 @@ export function deserializeSession(bytes: Uint8Array): Session {
     initiator: r.initiator === true,
     rootKey: key(r.root_key, 'root_key'),
     sendingRatchet: { privateKey: key(r.sending_ratchet_private, 'sending_ratchet_private'), publicKey: key(r.sending_ratchet_public, 'sending_ratchet_public') },
-    receivingRatchetKey: r.receiving_ratchet_key?.length ? key(r.receiving_ratchet_key, 'receiving_ratchet_key') : undefined,
+    receivingRatchetKey: r.receiving_ratchet_key instanceof Uint8Array && r.receiving_ratchet_key.length ? key(r.receiving_ratchet_key, 'receiving_ratchet_key') : undefined,
     sendingChainKey: r.has_sending_chain ? key(r.sending_chain_key, 'sending_chain_key') : undefined,
     sendingCounter: r.sending_counter ?? 0,
     previousCounter: r.previous_counter ?? 0,

@@ -12,6 +12,8 @@ import {
   OmemoMessageType,
   PreKeyWhisperMessageType,
   WhisperMessageType,
+  encodeProto,
+  hasField,
   type MessageType,
 } from './protobuf';
 
@@ -61,9 +63,19 @@ function decode<T>(type: MessageType<T>, bytes: Uint8Array, what: string): T {
 }
 
 function own(bytes: Uint8Array | undefined, what: string, length?: number): Uint8Array {
-  if (bytes === undefined || bytes === null) throw malformed(`${what} is missing`);
+  // Absent bytes fields come back from protobufjs as a default (an empty array), never as a Uint8Array.
+  if (!(bytes instanceof Uint8Array)) throw malformed(`${what} is missing`);
   if (length !== undefined && bytes.length !== length) throw malformed(`${what} must be ${length} bytes, got ${bytes.length}`);
-  return Uint8Array.prototype.slice.call(bytes);
+  return new Uint8Array(bytes); // a plain copy: never a Node Buffer, never a view of the input
+}
+
+/**
+ * The X3DH base key is not covered by any MAC and X25519 ignores bit 255, so a flipped top bit would make an
+ * old key exchange look new: refuse it (no implementation produces such keys).
+ */
+function baseKey(key: Uint8Array): Uint8Array {
+  if ((key[31]! & 0x80) !== 0) throw malformed('base key has bit 255 set');
+  return key;
 }
 
 function legacyKey(bytes: Uint8Array | undefined, what: string): Uint8Array {
@@ -132,24 +144,25 @@ export function parseKeyExchange(version: ProtocolVersion, bytes: Uint8Array): P
   if (version === 'oldmemo') {
     checkLegacyVersion(bytes);
     const m = decode(PreKeyWhisperMessageType, bytes.subarray(1), 'PreKeyWhisperMessage');
-    if (m.signedPreKeyId === undefined || m.signedPreKeyId === null) throw malformed('signedPreKeyId is missing');
+    if (!hasField(m, 'signedPreKeyId')) throw malformed('signedPreKeyId is missing');
     return {
       version,
-      preKeyId: m.preKeyId === undefined || m.preKeyId === null ? undefined : m.preKeyId >>> 0,
-      signedPreKeyId: m.signedPreKeyId >>> 0,
+      // 0.3 allows a key exchange without a one-time pre key: then preKeyId is absent (id 0 is a real id).
+      preKeyId: hasField(m, 'preKeyId') ? m.preKeyId! >>> 0 : undefined,
+      signedPreKeyId: m.signedPreKeyId! >>> 0,
       identityKey: legacyKey(m.identityKey, 'identityKey'),
-      baseKey: legacyKey(m.baseKey, 'baseKey'),
+      baseKey: baseKey(legacyKey(m.baseKey, 'baseKey')),
       message: parseMessage('oldmemo', own(m.message, 'message')),
     };
   }
   const k = decode(OmemoKeyExchangeType, bytes, 'OMEMOKeyExchange');
-  if (k.message === undefined || k.message === null) throw malformed('message is missing');
+  if (!hasField(k, 'message') || k.message === undefined || k.message === null) throw malformed('message is missing');
   return {
     version,
     preKeyId: counter(k.pk_id, 'pk_id', false),
     signedPreKeyId: counter(k.spk_id, 'spk_id', false),
     identityKey: own(k.ik, 'ik', 32),
-    baseKey: own(k.ek, 'ek', 32),
+    baseKey: baseKey(own(k.ek, 'ek', 32)),
     message: parseAuthenticated(k.message),
   };
 }
@@ -157,24 +170,24 @@ export function parseKeyExchange(version: ProtocolVersion, bytes: Uint8Array): P
 /** Serializes the MAC'd part of a message (0.3: 0x33 ‖ WhisperMessage; OMEMO 2: OMEMOMessage). */
 export function encodeMacInput(version: ProtocolVersion, header: RatchetHeader, ciphertext: Uint8Array): Uint8Array {
   if (version === 'oldmemo') {
-    const proto = WhisperMessageType.encode({
+    const proto = encodeProto(WhisperMessageType, {
       ratchetKey: concatBytes(Uint8Array.of(LEGACY_KEY_TYPE_DJB), header.ratchetKey),
       counter: header.n,
       previousCounter: header.pn,
       ciphertext,
-    }).finish();
+    });
     const out = new Uint8Array(1 + proto.length);
     out[0] = LEGACY_VERSION_BYTE;
     out.set(proto, 1);
     return out;
   }
-  return OmemoMessageType.encode({ n: header.n, pn: header.pn, dh_pub: header.ratchetKey, ciphertext }).finish();
+  return encodeProto(OmemoMessageType, { n: header.n, pn: header.pn, dh_pub: header.ratchetKey, ciphertext });
 }
 
 /** Frames a message: 0.3 appends the 8-byte MAC, OMEMO 2 wraps both in OMEMOAuthenticatedMessage. */
 export function encodeMessage(version: ProtocolVersion, macInput: Uint8Array, mac: Uint8Array): Uint8Array {
   if (version === 'oldmemo') return concatBytes(macInput, mac);
-  return OmemoAuthenticatedMessageType.encode({ mac, message: macInput }).finish();
+  return encodeProto(OmemoAuthenticatedMessageType, { mac, message: macInput });
 }
 
 /** Fields of an outgoing key exchange. */
@@ -188,21 +201,21 @@ export interface KeyExchangeFields {
 /** Wraps a framed message into a key exchange. */
 export function encodeKeyExchange(version: ProtocolVersion, kex: KeyExchangeFields, message: Uint8Array): Uint8Array {
   if (version === 'oldmemo') {
-    const proto = PreKeyWhisperMessageType.encode({
+    const proto = encodeProto(PreKeyWhisperMessageType, {
       ...(kex.preKeyId === undefined ? {} : { preKeyId: kex.preKeyId }),
       signedPreKeyId: kex.signedPreKeyId,
       baseKey: concatBytes(Uint8Array.of(LEGACY_KEY_TYPE_DJB), kex.baseKey),
       identityKey: concatBytes(Uint8Array.of(LEGACY_KEY_TYPE_DJB), kex.identityKey),
       message,
-    }).finish();
+    });
     return concatBytes(Uint8Array.of(LEGACY_VERSION_BYTE), proto);
   }
   const auth = OmemoAuthenticatedMessageType.decode(message);
-  return OmemoKeyExchangeType.encode({
+  return encodeProto(OmemoKeyExchangeType, {
     pk_id: kex.preKeyId ?? 0,
     spk_id: kex.signedPreKeyId,
     ik: kex.identityKey,
     ek: kex.baseKey,
     message: { mac: auth.mac, message: auth.message },
-  }).finish();
+  });
 }
