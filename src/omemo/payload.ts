@@ -74,7 +74,7 @@ function authFailed(what: string): OmemoError {
  */
 export function openPayload(version: OmemoVersion, keyMaterial: Uint8Array, iv: Uint8Array | undefined, payload: Uint8Array | undefined): Uint8Array | undefined {
   assertBytes(keyMaterial, 'keyMaterial');
-  if (payload !== undefined && payload.length > MAX_PAYLOAD_BYTES) throw new OmemoError('malformed-stanza', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+  if (payload !== undefined && payload.length > MAX_PAYLOAD_BYTES + 16) throw new OmemoError('malformed-stanza', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes (+16 for CBC padding)`);
   if (version === 'oldmemo') {
     if (payload === undefined) {
       // Key transport: a bare key (16 bytes); some clients send key ‖ tag (32).

@@ -139,6 +139,14 @@ export interface DecryptResult {
   sent: AutomaticMessage[];
 }
 
+/** Our own key state as of a commit (records are replaced, never mutated, so a shallow copy suffices). */
+interface OwnSnapshot {
+  stored: StoredIdentity;
+  signedPreKeys: StoredSignedPreKey[];
+  preKeys: Map<number, StoredPreKey>;
+  catchingUp: boolean;
+}
+
 interface OwnKeys {
   identity: IdentityKeyPair;
   stored: StoredIdentity;
@@ -180,6 +188,7 @@ export class OmemoManager {
   private readonly sessions = new Map<string, Session>();
   private queue: Promise<unknown> = Promise.resolve();
   private catchingUp = false;
+  private committed: OwnSnapshot | undefined;
 
   private constructor(options: OmemoManagerOptions) {
     this.jid = bareJid(options.jid);
@@ -224,15 +233,40 @@ export class OmemoManager {
     return this.catchingUp;
   }
 
+  /**
+   * Runs one operation at a time. Our own keys are changed in memory before the commit that stores them, so
+   * an operation that fails puts them back as they were at its last successful commit.
+   */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const guarded = async () => {
+      this.committed = this.snapshotOwn();
+      try {
+        return await fn();
+      } catch (e) {
+        this.restoreOwn(this.committed);
+        throw e;
+      }
+    };
+    const run = this.queue.then(guarded, guarded);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private snapshotOwn(): OwnSnapshot {
+    return { stored: this.own.stored, signedPreKeys: [...this.own.signedPreKeys], preKeys: new Map(this.own.preKeys), catchingUp: this.catchingUp };
+  }
+
+  private restoreOwn(s: OwnSnapshot): void {
+    this.own.stored = s.stored;
+    this.own.signedPreKeys = s.signedPreKeys;
+    this.own.preKeys = s.preKeys;
+    this.catchingUp = s.catchingUp;
   }
 
   private async commit(changes: StoreChanges, touched: readonly string[] = []): Promise<void> {
     try {
       await this.store.commit(changes);
+      if (this.own !== undefined) this.committed = this.snapshotOwn();
     } catch (cause) {
       // Sessions in the cache may have advanced for this commit: forget them, the store is the truth.
       for (const k of touched) this.sessions.delete(k);
@@ -859,12 +893,7 @@ export class OmemoManager {
         republish = true;
       }
     }
-    try {
-      await this.commit(changes, [k]);
-    } catch (e) {
-      if (consumedPreKey !== undefined) this.own.preKeys.set(consumedPreKey.id, consumedPreKey);
-      throw e;
-    }
+    await this.commit(changes, [k]);
     this.cacheSession(k, session);
 
     for (const m of sent) {

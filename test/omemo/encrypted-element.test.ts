@@ -12,6 +12,7 @@ import {
   type EncryptedElementData,
 } from '../../src/omemo/encrypted-element';
 import { NS_LEGACY, NS_OMEMO2 } from '../../src/omemo/namespaces';
+import { MAX_STANZA_CHARS } from '../../src/omemo/xml';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
 
 const L = NS_LEGACY;
@@ -343,7 +344,7 @@ test('DOCTYPE and oversize input are rejected before anything else', () => {
     () => parseEncrypted(`<!DOCTYPE e [<!ENTITY x "AAAA">]><encrypted xmlns='${O}'><header sid='1'/><payload>&x;</payload></encrypted>`),
     /DOCTYPE/,
   );
-  const huge = `<encrypted xmlns='${O}'><header sid='1'/><payload>${'A'.repeat(300 * 1024)}</payload></encrypted>`;
+  const huge = `<encrypted xmlns='${O}'><header sid='1'/><payload>${'A'.repeat(MAX_STANZA_CHARS)}</payload></encrypted>`;
   throwsMalformed(() => parseEncrypted(huge), /MAX_STANZA_CHARS/);
 });
 

@@ -1,0 +1,133 @@
+// OmemoManager when the store's commit fails: a failed operation must leave memory exactly as the store is,
+// so nothing that was never stored is published, and a restart (a new manager on the same store) agrees
+// with what peers were told. Every scenario ends with what a peer would see.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cryptoReady } from '../../src/crypto/sodium';
+import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
+import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
+import { PRE_KEY_COUNT } from '../../src/omemo/session-manager';
+import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, type Device } from './manager-fixture';
+
+test.before(async () => {
+  await cryptoReady();
+});
+
+const ALICE = 'alice@example.org';
+const BOB = 'bob@example.org';
+const CAROL = 'carol@example.org';
+const DAY = 24 * 3600 * 1000;
+
+const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
+
+/** Re-publishes `d`'s current bundle restricted to the pre key `preKeyId` (so a sender must use it). */
+function pinPreKey(router: InProcessRouter, d: Device, version: OmemoVersion, preKeyId: number): void {
+  const loc = pepLocations(version, d.m.deviceId);
+  const b = parseBundle(d.m.bundleXml(version), version);
+  const pk = b.preKeys.find((k) => k.id === preKeyId);
+  assert.ok(pk, `pre key ${preKeyId} is not offered`);
+  router.setItem(d.jid, loc.bundleNode, loc.bundleItemId, serializeBundle({ ...b, preKeys: [pk!] }, version));
+}
+
+for (const version of VERSIONS) {
+  const versions: OmemoVersion[] = [version];
+
+  test(`${version}: a failed commit while decrypting a key exchange changes nothing, in memory either`, async () => {
+    const router = new InProcessRouter();
+    const store = new CountingStore();
+    const alice = await openDevice(router, ALICE, 'a', { versions });
+    const bob = await openDevice(router, BOB, 'b', { versions, store });
+    const addr = [{ version, jid: ALICE, deviceId: alice.m.deviceId }];
+    const xml = elementOf(await alice.m.encrypt([BOB], 'kex'), version);
+    const before = await snapshot(store, [ALICE], addr);
+    const pks = sorted(bob.m.preKeyIds());
+    const bundle = bob.m.bundleXml(version);
+    const publishes = router.publishes.length;
+    store.failCommits = 1;
+    const e = await rejectsWith(bob.m.decrypt(ALICE, xml), 'store-error');
+    assert.is(e.cause, store.failure);
+    assert.is(await snapshot(store, [ALICE], addr), before, 'store unchanged');
+    assert.is(router.publishes.length, publishes, 'nothing republished');
+    assert.equal(router.drain(alice.inbox), [], 'no automatic message');
+    assert.equal(sorted(bob.m.preKeyIds()), pks, 'in-memory pre keys are the stored ones');
+    assert.is(bob.m.bundleXml(version), bundle, 'the bundle offers only stored keys');
+    // The retry works.
+    assert.is((await bob.m.decrypt(ALICE, xml)).text, 'kex');
+  });
+
+  test(`${version}: after a failed then retried key exchange, a restart still has every published pre key`, async () => {
+    const router = new InProcessRouter();
+    const store = new CountingStore();
+    const alice = await openDevice(router, ALICE, 'a', { versions });
+    const carol = await openDevice(router, CAROL, 'c', { versions });
+    const bob = await openDevice(router, BOB, 'b', { versions, store });
+    const xml = elementOf(await alice.m.encrypt([BOB], 'kex'), version);
+    store.failCommits = 1;
+    await rejectsWith(bob.m.decrypt(ALICE, xml), 'store-error');
+    await bob.m.decrypt(ALICE, xml);
+    // Carol uses the newest pre key bob now offers; then bob restarts.
+    const newest = Math.max(...bob.m.preKeyIds());
+    pinPreKey(router, bob, version, newest);
+    await carol.m.buildSession(BOB, bob.m.deviceId, version);
+    const restarted = await openDevice(router, BOB, 'b', { versions, store, publish: false });
+    assert.ok(restarted.m.preKeyIds().includes(newest), `pre key ${newest} survives the restart`);
+    assert.is(restarted.m.preKeyIds().length, PRE_KEY_COUNT);
+    const out = await restarted.m.decrypt(CAROL, elementOf(await carol.m.encrypt([BOB], 'after restart'), version));
+    assert.is(out.text, 'after restart');
+  });
+
+  test(`${version}: a failed commit during signed pre key rotation publishes nothing unstored; it is retried`, async () => {
+    const router = new InProcessRouter();
+    const store = new CountingStore();
+    const bob = await openDevice(router, BOB, 'b', { versions, store });
+    const spkIdOf = (xml: string) => parseBundle(xml, version).signedPreKeyId;
+    bob.clock.advance(8 * DAY);
+    store.failCommits = 1;
+    await rejectsWith(bob.m.rotateSignedPreKey(), 'store-error');
+    assert.equal((await store.loadSignedPreKeys()).map((k) => k.id), [1]);
+    assert.is(spkIdOf(bob.m.bundleXml(version)), 1, 'the bundle offers the stored signed pre key');
+    assert.is(await bob.m.rotateSignedPreKey(), true, 'the rotation is still due and is retried');
+    assert.equal(sorted((await store.loadSignedPreKeys()).map((k) => k.id)), [1, 2]);
+    assert.is(spkIdOf(bob.m.bundleXml(version)), 2);
+  });
+
+  test(`${version}: after a failed rotation, a peer using the published signed pre key survives bob's restart`, async () => {
+    const router = new InProcessRouter();
+    const store = new CountingStore();
+    const alice = await openDevice(router, ALICE, 'a', { versions });
+    const carol = await openDevice(router, CAROL, 'c', { versions });
+    const bob = await openDevice(router, BOB, 'b', { versions, store });
+    bob.clock.advance(8 * DAY);
+    store.failCommits = 1;
+    await rejectsWith(bob.m.rotateSignedPreKey(), 'store-error');
+    // Something else makes bob republish his bundle (a pre key is consumed).
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'consumes a pre key'), version));
+    await carol.m.buildSession(BOB, bob.m.deviceId, version); // from the bundle bob published
+    const restarted = await openDevice(router, BOB, 'b', { versions, store, publish: false, clock: bob.clock });
+    const out = await restarted.m.decrypt(CAROL, elementOf(await carol.m.encrypt([BOB], 'hello'), version));
+    assert.is(out.text, 'hello');
+  });
+
+  test(`${version}: a failed commit in endCatchUp can be retried and deletes the consumed pre keys`, async () => {
+    const router = new InProcessRouter();
+    const store = new CountingStore();
+    const alice = await openDevice(router, ALICE, 'a', { versions });
+    const bob = await openDevice(router, BOB, 'b', { versions, store });
+    bob.m.startCatchUp();
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'kex'), version));
+    assert.is((await store.loadPreKeys()).filter((k) => k.consumed).length, 1);
+    const publishes = router.publishes.length;
+    store.failCommits = 1;
+    await rejectsWith(bob.m.endCatchUp(), 'store-error');
+    assert.is(router.publishes.length, publishes, 'nothing published');
+    await bob.m.endCatchUp();
+    assert.is((await store.loadPreKeys()).filter((k) => k.consumed).length, 0, 'the consumed pre key is deleted in the end');
+    assert.is((await store.loadPreKeys()).length, PRE_KEY_COUNT);
+    assert.ok(router.publishes.length > publishes, 'the bundle is republished by the retry');
+    const restarted = await openDevice(router, BOB, 'b', { versions, store, publish: false });
+    assert.is(restarted.m.bundleXml(version), bob.m.bundleXml(version), 'a restart offers the same keys');
+  });
+}
+
+test.run();
