@@ -46,7 +46,8 @@ export class InProcessRouter {
         return itemId === undefined ? [...items.values()].pop() : items.get(itemId);
       },
       send: async (to, xml, kind) => {
-        this.deliver({ from: jid, to, xml, kind });
+        // Like a server with carbons: every device of the recipient, never back to the sending device.
+        this.deliver({ from: jid, to, xml, kind }, { exceptDevice: deviceName });
       },
     };
   }

@@ -42,7 +42,7 @@ if need_shared "the python-omemo install (needed by interop-backed unit tests)";
 fi
 
 step "unit tests (uvu)"
-npx uvu -r tsx test '\.test\.ts$' 2>&1 | tee "$log/uvu.txt"
+npx uvu -r tsx test '\.test\.ts$' 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' | tee "$log/uvu.txt"
 uvu_status=${PIPESTATUS[0]}
 u_total=$(sed -n 's/^ *Total: *\([0-9]*\).*/\1/p' "$log/uvu.txt" | tail -1)
 u_passed=$(sed -n 's/^ *Passed: *\([0-9]*\).*/\1/p' "$log/uvu.txt" | tail -1)
