@@ -85,6 +85,19 @@ export function skipId(ratchetKey: Uint8Array, n: number): string {
   return String.fromCharCode.apply(null, ratchetKey as unknown as number[]) + n;
 }
 
+/** The counters and key stores of a session that has not exchanged any message yet. */
+function freshChains() {
+  return {
+    sendingCounter: 0,
+    previousCounter: 0,
+    receivingChainKey: undefined,
+    receivingCounter: 0,
+    skipped: new Map<string, SkippedKey>(),
+    oldChains: [],
+    unanswered: 0,
+  };
+}
+
 function tooMany(count: number): OmemoError {
   return new OmemoError('too-many-skipped', `message would skip ${count} message keys (at most ${MAX_SKIPPED_KEYS_PER_MESSAGE})`);
 }
@@ -157,14 +170,8 @@ export class Session {
       sendingRatchet,
       receivingRatchetKey: bundle.signedPreKey.slice(),
       sendingChainKey: root.chainKey,
-      sendingCounter: 0,
-      previousCounter: 0,
-      receivingChainKey: undefined,
-      receivingCounter: 0,
-      skipped: new Map(),
-      oldChains: [],
+      ...freshChains(),
       pending: { preKeyId: bundle.preKey === undefined ? undefined : bundle.preKeyId, signedPreKeyId: bundle.signedPreKeyId, baseKey: ephemeral.publicKey },
-      unanswered: 0,
       baseKey: ephemeral.publicKey,
     });
   }
@@ -192,14 +199,8 @@ export class Session {
       sendingRatchet: { privateKey: signedPreKey.privateKey.slice(), publicKey: signedPreKey.publicKey.slice() },
       receivingRatchetKey: undefined,
       sendingChainKey: undefined,
-      sendingCounter: 0,
-      previousCounter: 0,
-      receivingChainKey: undefined,
-      receivingCounter: 0,
-      skipped: new Map(),
-      oldChains: [],
+      ...freshChains(),
       pending: undefined,
-      unanswered: 0,
       baseKey: kex.baseKey.slice(),
     });
   }
