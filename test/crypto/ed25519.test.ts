@@ -12,22 +12,13 @@ import {
 } from '../../src/crypto/ed25519';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { x25519PublicKey } from '../../src/crypto/x25519';
-import { eqBytes, eqHex, flipBit, h, isPlainU8, loadVectors, pseudo, seq, throwsArg, throwsCode } from './helpers';
+import { eqBytes, eqHex, flipBit, h, isPlainU8, loadVectors, pseudo, seq, throwsArg, throwsCode, type XeddsaIdentity } from './helpers';
 
 interface EdVectors {
   rfc8032_7_1: { name: string; secretKey: string; publicKey: string; message: string; signature: string }[];
 }
-interface XedIdentity {
-  name: string;
-  seed: string;
-  ed25519Public: string;
-  signBit: 0 | 1;
-  curve25519Private: string;
-  curve25519Public: string;
-  xeddsaEd25519Public: string;
-}
 interface XedVectors {
-  identities: XedIdentity[];
+  identities: XeddsaIdentity[];
   montgomeryToEdwards: { name: string; curve25519Public: string; signBit: 0 | 1; ed25519Public: string }[];
 }
 const ED = loadVectors<EdVectors>('ed25519.json');

@@ -9,17 +9,8 @@ import { seededRng, type Rng } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { x25519GenerateKeyPair, x25519PublicKey } from '../../src/crypto/x25519';
 import { xeddsaEd25519Public, xeddsaSign, xeddsaVerify } from '../../src/crypto/xeddsa';
-import { eqBytes, eqHex, flipBit, h, isPlainU8, loadVectors, pseudo, seq, throwsArg } from './helpers';
+import { eqBytes, eqHex, flipBit, h, isPlainU8, loadVectors, pseudo, seq, throwsArg, type XeddsaIdentity } from './helpers';
 
-interface Identity {
-  name: string;
-  seed: string;
-  ed25519Public: string;
-  signBit: 0 | 1;
-  curve25519Private: string;
-  curve25519Public: string;
-  xeddsaEd25519Public: string;
-}
 interface SigCase {
   name: string;
   curve25519Public: string;
@@ -35,7 +26,7 @@ interface XSigCase extends SigCase {
   libxeddsaMatchesSpec: boolean;
 }
 interface XedVectors {
-  identities: Identity[];
+  identities: XeddsaIdentity[];
   legacySignatures: (SigCase & { identity: number; unstuffedSignature: string })[];
   xeddsaSignatures: XSigCase[];
   negative: SigCase[];
