@@ -186,8 +186,3 @@ export function aesBackends(): AesBackend[] {
   if (globalThis.crypto?.subtle !== undefined) out.push(webCryptoBackend);
   return out;
 }
-
-/** True when the synchronous AES functions can run here (node:crypto present and loaded). */
-export function hasSyncAes(): boolean {
-  return nodeCrypto() !== undefined;
-}
