@@ -2,7 +2,7 @@
 // Values are copied in and out, so callers can never alias stored state.
 import type { OmemoVersion } from './namespaces';
 import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey } from './store';
-import { deviceKey, sessionKey } from './store';
+import { deviceKey, deviceListKey, sessionKey } from './store';
 
 function cloneBytes<T>(value: T): T {
   return structuredClone(value);
@@ -39,7 +39,7 @@ export class MemoryStore implements OmemoStore {
   }
 
   async loadDeviceList(version: OmemoVersion, jid: string): Promise<number[] | undefined> {
-    const l = this.deviceLists.get(`${version}\u0000${jid}`);
+    const l = this.deviceLists.get(deviceListKey(version, jid));
     return l === undefined ? undefined : [...l];
   }
 
@@ -67,7 +67,7 @@ export class MemoryStore implements OmemoStore {
     for (const id of c.deleteSignedPreKeys ?? []) this.signedPreKeys.delete(id);
     for (const k of c.putPreKeys ?? []) this.preKeys.set(k.id, k);
     for (const id of c.deletePreKeys ?? []) this.preKeys.delete(id);
-    for (const l of c.putDeviceLists ?? []) this.deviceLists.set(`${l.version}\u0000${l.jid}`, l.deviceIds);
+    for (const l of c.putDeviceLists ?? []) this.deviceLists.set(deviceListKey(l.version, l.jid), l.deviceIds);
     for (const d of c.putDevices ?? []) this.devices.set(deviceKey(d.jid, d.deviceId), d);
     for (const s of c.putSessions ?? []) this.sessions.set(sessionKey(s.address), s.record);
     for (const a of c.deleteSessions ?? []) this.sessions.delete(sessionKey(a));

@@ -22,7 +22,7 @@ import { openPayload, sealPayload } from './payload';
 import { publishOptionsFor } from './publish-options';
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './sce';
 import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from './store';
-import { deviceKey, sessionKey } from './store';
+import { deviceKey, deviceListKey, sessionKey } from './store';
 import type { AutomaticMessageKind, OmemoTransport } from './transport';
 import { initialTrust, isTrusted, type TrustPolicy } from './trust';
 import { MAX_ID } from './wire-values';
@@ -695,7 +695,7 @@ export class OmemoManager {
               (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: ids });
             }
           }
-          lists.set(`${version}\u0000${jid}`, ids ?? []);
+          lists.set(deviceListKey(version, jid), ids ?? []);
         }),
       ),
     );
@@ -708,7 +708,7 @@ export class OmemoManager {
       const chosen = new Map<number, OmemoVersion>();
       // Prefer OMEMO 2 for a device listed in both versions: one key per device.
       for (const version of [...versions].sort((a, b) => (a === 'twomemo' ? -1 : b === 'twomemo' ? 1 : 0))) {
-        for (const id of lists.get(`${version}\u0000${jid}`) ?? []) {
+        for (const id of lists.get(deviceListKey(version, jid)) ?? []) {
           if (jid === this.jid && id === this.deviceId) continue;
           if (!chosen.has(id)) chosen.set(id, version);
         }
@@ -717,7 +717,7 @@ export class OmemoManager {
         let device = devices.get(deviceKey(jid, deviceId));
         if (device === undefined) {
           device = await this.newDevice(jid, deviceId, [...devices.values()]);
-          device.activeIn = versions.filter((v) => (lists.get(`${v}\u0000${jid}`) ?? []).includes(deviceId));
+          device.activeIn = versions.filter((v) => (lists.get(deviceListKey(v, jid)) ?? []).includes(deviceId));
           devices.set(deviceKey(jid, deviceId), device);
           changes.putDevices!.push(device);
         }

@@ -68,6 +68,11 @@ export function sessionKey(a: SessionAddress): string {
   return `${a.version}\u0000${a.jid}\u0000${a.deviceId}`;
 }
 
+/** The string form of a (version, JID) device-list address used as a map key. */
+export function deviceListKey(version: OmemoVersion, jid: string): string {
+  return `${version}\u0000${jid}`;
+}
+
 /** The string form of a device address used as a map key. */
 export function deviceKey(jid: string, deviceId: number): string {
   return `${jid}\u0000${deviceId}`;
