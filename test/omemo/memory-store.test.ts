@@ -133,7 +133,8 @@ test('commit is atomic when the changes cannot be copied (nothing half-applied)'
   const bad = {
     identity: { ...identity(), deviceId: 1 },
     putPreKeys: [pk(5)],
-    putDevices: [{ ...device('bob@example.org', 1), trust: 'verified' as const, extra: () => 1 }],
+    putDevices: [{ ...device('bob@example.org', 1), trust: 'verified' as const }],
+    putSessions: [{ address: ADDRS[0], record: 42 }],
   } as unknown as StoreChanges;
   await rejects(() => s.commit(bad));
   assert.is(s.commits, 1);
