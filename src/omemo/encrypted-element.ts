@@ -167,7 +167,7 @@ export function serializeEncrypted(data: EncryptedElementData, version: OmemoVer
   }
   const ns = namespaceOf(version);
   const flag = version === 'oldmemo' ? 'prekey' : 'kex';
-  const groups = new Map<string, string>();
+  const groups = new Map<string, { first: number; keys: string[] }>();
   let legacyKeys = '';
   data.keys.forEach((k, i) => {
     if (typeof k !== 'object' || k === null) throw new TypeError(`keys[${i}] must be an object`);
@@ -187,8 +187,10 @@ export function serializeEncrypted(data: EncryptedElementData, version: OmemoVer
     if (typeof k.jid !== 'string' || k.jid === '') {
       throw new TypeError(`keys[${i}].jid must be a non-empty string (bare JID) for OMEMO 2`);
     }
-    const jid = escapeXmlAttr(k.jid, `keys[${i}].jid`);
-    groups.set(jid, (groups.get(jid) ?? '') + el);
+    // Keys arrive grouped by JID (one fan-out = runs of the same JID): escape each JID once.
+    const group = groups.get(k.jid);
+    if (group !== undefined) group.keys.push(el);
+    else groups.set(k.jid, { first: i, keys: [el] });
   });
 
   let header: string;
@@ -199,7 +201,7 @@ export function serializeEncrypted(data: EncryptedElementData, version: OmemoVer
   } else {
     if (data.iv !== undefined) throw new TypeError('iv must be absent for OMEMO 2 (it has no <iv>)');
     header = '';
-    for (const [jid, keys] of groups) header += `<keys jid="${jid}">${keys}</keys>`;
+    for (const [jid, g] of groups) header += `<keys jid="${escapeXmlAttr(jid, `keys[${g.first}].jid`)}">${g.keys.join('')}</keys>`;
   }
   let out = `<encrypted xmlns="${ns}"><header sid="${data.sid}">${header}</header>`;
   if (data.payload !== undefined) {
