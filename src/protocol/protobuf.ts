@@ -20,6 +20,16 @@ export function hasField(message: object, field: string): boolean {
   return Object.prototype.hasOwnProperty.call(message, field);
 }
 
+/**
+ * The one-byte tag (field number << 3 | wire type) of `field` in `type`, read from the parsed .proto so that
+ * hand-framed hot-path messages (wire.ts `frameMessage`) still follow proto/*.proto.
+ */
+export function fieldTag(type: MessageType<unknown>, field: string, wireType: 0 | 2): number {
+  const id = (type as unknown as { fields: Record<string, { id: number } | undefined> }).fields[field]?.id;
+  if (id === undefined || id < 1 || id > 15) throw new Error(`field ${field} must exist and have a number in 1..15 for one-byte tags`);
+  return (id << 3) | wireType;
+}
+
 function load(text: string, names: string[]): Record<string, MessageType<unknown>> {
   const root = protobuf.parse(text, { keepCase: true }).root;
   const out: Record<string, MessageType<unknown>> = {};

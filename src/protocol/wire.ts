@@ -13,6 +13,7 @@ import {
   PreKeyWhisperMessageType,
   WhisperMessageType,
   encodeProto,
+  fieldTag,
   hasField,
   type MessageType,
 } from './protobuf';
@@ -182,6 +183,95 @@ export function encodeMacInput(version: ProtocolVersion, header: RatchetHeader, 
     return out;
   }
   return encodeProto(OmemoMessageType, { n: header.n, pn: header.pn, dh_pub: header.ratchetKey, ciphertext });
+}
+
+const VARINT = 0;
+const BYTES = 2;
+const TAGS = {
+  legacyRatchetKey: fieldTag(WhisperMessageType, 'ratchetKey', BYTES),
+  legacyCounter: fieldTag(WhisperMessageType, 'counter', VARINT),
+  legacyPreviousCounter: fieldTag(WhisperMessageType, 'previousCounter', VARINT),
+  legacyCiphertext: fieldTag(WhisperMessageType, 'ciphertext', BYTES),
+  n: fieldTag(OmemoMessageType, 'n', VARINT),
+  pn: fieldTag(OmemoMessageType, 'pn', VARINT),
+  dhPub: fieldTag(OmemoMessageType, 'dh_pub', BYTES),
+  ciphertext: fieldTag(OmemoMessageType, 'ciphertext', BYTES),
+  mac: fieldTag(OmemoAuthenticatedMessageType, 'mac', BYTES),
+  message: fieldTag(OmemoAuthenticatedMessageType, 'message', BYTES),
+};
+
+function varintLength(value: number): number {
+  let n = 1;
+  for (let v = value >>> 7; v !== 0; v >>>= 7) n++;
+  return n;
+}
+
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  let v = value >>> 0;
+  while (v > 0x7f) {
+    out[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[at++] = v;
+  return at;
+}
+
+/**
+ * An outgoing message laid out before its ciphertext and MAC exist: `message` has its final length and holds
+ * every byte but those two. The ciphertext goes at `headerOffset + headerLength`, the MAC at `macOffset`;
+ * the MAC covers `message[headerOffset, end of ciphertext)` after the identity/AD prefix.
+ */
+export interface MessageFrame {
+  message: Uint8Array;
+  headerOffset: number;
+  headerLength: number;
+  macOffset: number;
+}
+
+/**
+ * Lays out a ratchet message with a ciphertext of `ciphertextLength` bytes: byte for byte what
+ * `encodeMessage(encodeMacInput(...))` produces (field order and tags from proto/*.proto), without going
+ * through protobufjs, so the fan-out hot path allocates one array per device.
+ */
+export function frameMessage(version: ProtocolVersion, header: RatchetHeader, ciphertextLength: number): MessageFrame {
+  const ctLen = varintLength(ciphertextLength);
+  if (version === 'oldmemo') {
+    const headerLength = 1 + 2 + 33 + 1 + varintLength(header.n) + 1 + varintLength(header.pn) + 1 + ctLen;
+    const message = new Uint8Array(headerLength + ciphertextLength + VERSIONS.oldmemo.macBytes);
+    message[0] = LEGACY_VERSION_BYTE;
+    message[1] = TAGS.legacyRatchetKey;
+    message[2] = 33;
+    message[3] = LEGACY_KEY_TYPE_DJB;
+    message.set(header.ratchetKey, 4);
+    let at = 36;
+    message[at++] = TAGS.legacyCounter;
+    at = writeVarint(message, at, header.n);
+    message[at++] = TAGS.legacyPreviousCounter;
+    at = writeVarint(message, at, header.pn);
+    message[at++] = TAGS.legacyCiphertext;
+    writeVarint(message, at, ciphertextLength);
+    return { message, headerOffset: 0, headerLength, macOffset: headerLength + ciphertextLength };
+  }
+  const macBytes = VERSIONS.twomemo.macBytes;
+  const headerLength = 1 + varintLength(header.n) + 1 + varintLength(header.pn) + 2 + 32 + 1 + ctLen;
+  const inner = headerLength + ciphertextLength;
+  const headerOffset = 2 + macBytes + 1 + varintLength(inner);
+  const message = new Uint8Array(headerOffset + inner);
+  message[0] = TAGS.mac;
+  message[1] = macBytes;
+  message[2 + macBytes] = TAGS.message;
+  let at = writeVarint(message, 3 + macBytes, inner);
+  message[at++] = TAGS.n;
+  at = writeVarint(message, at, header.n);
+  message[at++] = TAGS.pn;
+  at = writeVarint(message, at, header.pn);
+  message[at++] = TAGS.dhPub;
+  message[at++] = 32;
+  message.set(header.ratchetKey, at);
+  at += 32;
+  message[at++] = TAGS.ciphertext;
+  writeVarint(message, at, ciphertextLength);
+  return { message, headerOffset, headerLength, macOffset: 2 };
 }
 
 /** Frames a message: 0.3 appends the 8-byte MAC, OMEMO 2 wraps both in OMEMOAuthenticatedMessage. */

@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { LEGACY_VERSION_BYTE, MAX_WIRE_MESSAGE_BYTES, type ProtocolVersion } from '../../src/protocol/constants';
 import { identityWireKey } from '../../src/protocol/identity-key';
-import { encodeKeyExchange, encodeMacInput, encodeMessage, parseKeyExchange, parseMessage } from '../../src/protocol/wire';
-import { VERSIONS, caseSeed, cat, copy, eqB, makePair, pbFieldNumbers, pbGet, pbRead, pbWrite, plaintext, recv, snapshot, throwsOmemo, type PbValue } from './helpers';
+import { encodeKeyExchange, encodeMacInput, encodeMessage, frameMessage, parseKeyExchange, parseMessage } from '../../src/protocol/wire';
+import { VERSIONS, caseSeed, cat, copy, eqB, makePair, pbFieldNumbers, pbGet, pbRead, pbWrite, plaintext, recv, rngFor, snapshot, throwsOmemo, type PbValue } from './helpers';
 
 test.before(async () => {
   await cryptoReady();
@@ -358,6 +358,35 @@ test('a message of one version is not accepted as the other', () => {
   throwsOmemo(() => parseKeyExchange('twomemo', o.kex), 'malformed-message');
   throwsOmemo(() => parseKeyExchange('oldmemo', t.kex), ['malformed-message', 'unsupported-version']);
   assert.throws(() => o.pair.bob.decryptParsed(parseMessage('twomemo', t.normal)), TypeError);
+});
+
+test('frameMessage lays out exactly what encodeMessage(encodeMacInput(...)) produces', () => {
+  const rng = rngFor(caseSeed('frameMessage'));
+  const counters = [0, 1, 127, 128, 300, 16383, 16384, 0x1fffff, 0x200000, 0xfffffff, 0x10000000, 0xffffffff];
+  let cases = 0;
+  for (const version of ['oldmemo', 'twomemo'] as const) {
+    for (const n of counters) {
+      for (const ctLength of [0, 16, 48, 112, 128, 1040]) {
+        const pn = counters[(counters.indexOf(n) * 7 + ctLength) % counters.length]!;
+        const header = { ratchetKey: rng(32), n, pn };
+        const ciphertext = rng(ctLength);
+        const mac = rng(version === 'oldmemo' ? 8 : 16);
+        const frame = frameMessage(version, header, ctLength);
+        const macInput = frame.message.slice(frame.headerOffset, frame.headerOffset + frame.headerLength + ctLength);
+        macInput.set(ciphertext, frame.headerLength);
+        frame.message.set(ciphertext, frame.headerOffset + frame.headerLength);
+        frame.message.set(mac, frame.macOffset);
+        const expectedInput = encodeMacInput(version, header, ciphertext);
+        eqB(macInput, expectedInput, `${version} n=${n} pn=${pn} ct=${ctLength}: MAC input`);
+        eqB(frame.message, encodeMessage(version, expectedInput, mac), `${version} n=${n} pn=${pn} ct=${ctLength}: message`);
+        const parsed = parseMessage(version, frame.message);
+        assert.is(parsed.header.n, n);
+        assert.is(parsed.header.pn, pn);
+        cases++;
+      }
+    }
+  }
+  assert.is(cases, 2 * 12 * 6);
 });
 
 test.run();
