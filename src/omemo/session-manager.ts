@@ -736,14 +736,14 @@ export class OmemoManager {
     // Sessions: one batched read; missing ones are built from bundles fetched concurrently.
     const sessions = await this.sessionsFor(targets.map((t) => t.address));
     const ready: { address: SessionAddress; device: StoredDevice; session: Session }[] = [];
+    const unbuilt: typeof targets = [];
+    for (const t of targets) {
+      const existing = sessions.get(sessionKey(t.address));
+      if (existing !== undefined) ready.push({ ...t, session: existing });
+      else unbuilt.push(t);
+    }
     await Promise.all(
-      targets.map(async (t) => {
-        const k = sessionKey(t.address);
-        const existing = sessions.get(k);
-        if (existing !== undefined) {
-          ready.push({ ...t, session: existing });
-          return;
-        }
+      unbuilt.map(async (t) => {
         try {
           const built = await this.initiate(t.address, t.device);
           ready.push({ address: t.address, device: built.device, session: built.session });
