@@ -828,7 +828,7 @@ export class OmemoManager {
 
     // Work on a private copy of the session: nothing is kept unless the payload decrypts too.
     const stored = (await this.sessionsFor([address])).get(k);
-    let session = stored === undefined ? undefined : deserializeSession(serializeSession(stored));
+    let session = stored?.clone();
     let keyMaterial: Uint8Array;
     let newSession = false;
     let consumedPreKey: StoredPreKey | undefined;

@@ -113,6 +113,15 @@ export class Session {
     this.state = state;
   }
 
+  /**
+   * An independent copy to try a decryption on. Byte arrays are shared: the session only ever replaces them,
+   * never writes into them; the containers it does change (skipped keys, old chains) are copied.
+   */
+  clone(): Session {
+    const s = this.state;
+    return new Session({ ...s, skipped: new Map(s.skipped), oldChains: [...s.oldChains] });
+  }
+
   get version(): ProtocolVersion {
     return this.state.version;
   }

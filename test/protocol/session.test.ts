@@ -403,6 +403,27 @@ for (const version of VERSIONS) {
     }
   });
 
+  test(`${version}: clone() is independent: decrypting on a clone leaves the original byte for byte unchanged`, () => {
+    const pair = makePair(version, caseSeed(`${version} clone`));
+    const rng = rngFor(caseSeed(`${version} clone rng`));
+    // Skipped keys, an old chain and a DH step all touched on the clone only.
+    const first = burst(pair, 'alice', 3, 'c1');
+    deliver(pair, 'bob', first[2]!);
+    for (const m of burst(pair, 'bob', 1, 'c2')) deliver(pair, 'alice', m);
+    const second = burst(pair, 'alice', 2, 'c3');
+    const before = snapshot(pair.bob);
+    const copy = pair.bob.clone();
+    assert.is(snapshot(copy), before);
+    recv(copy, version, second[1]!.data, rng);
+    recv(copy, version, first[0]!.data, rng);
+    copy.encrypt(plaintext(version, 'from the clone'));
+    assert.is.not(snapshot(copy), before);
+    assert.is(snapshot(pair.bob), before, 'the original is unchanged');
+    // The original still decrypts the same messages itself.
+    deliver(pair, 'bob', second[1]!);
+    deliver(pair, 'bob', first[0]!);
+  });
+
   test(`${version}: skipping ${MAX_SKIPPED_KEYS_PER_MESSAGE + 1} keys in one chain → too-many-skipped, session unchanged, still working`, () => {
     assert.is(MAX_SKIPPED_KEYS_PER_MESSAGE, 1000);
     const seed = caseSeed(`${version} bound same chain`);
