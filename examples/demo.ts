@@ -6,15 +6,19 @@
 //  2. A bot fans one message out to 200 devices (40 accounts × 5 devices), timing the first send (sessions
 //     built from bundles) and steady-state sends, and checking that the devices really decrypt them.
 //
-// Exit code 0 when every check passed; 1 with a message naming the failed check otherwise.
+// Every device keeps its state in its own SQLite file (SqliteStore) in a temporary directory, removed at
+// the end. Exit code 0 when every check passed; 1 with a message naming the failed check otherwise.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   cryptoReady,
   formatFingerprint,
   isOmemoError,
-  MemoryStore,
   NODE_LEGACY_DEVICELIST,
   NODE_OMEMO2_DEVICES,
   OmemoManager,
+  SqliteStore,
   type DecryptResult,
   type EncryptResult,
   type OmemoStore,
@@ -29,13 +33,25 @@ const FANOUT_ACCOUNTS = 40;
 const FANOUT_DEVICES_PER_ACCOUNT = 5;
 const STEADY_SENDS = 9;
 
+/** Where the demo's SQLite files live: a fresh temporary directory, removed at the end. */
+const storeDir = mkdtempSync(join(tmpdir(), 'omemo-demo-'));
+const openStores: SqliteStore[] = [];
+
 /**
- * The store of one device: everything the device knows lives here. Swap MemoryStore for a persistent
- * (e.g. SQLite) store by changing this one function; `deviceName` (`account/name`) names one device.
+ * The store of one device: everything the device knows lives here, in one SQLite file per device
+ * (SqliteStore, one account per file). This is the one function to change for another store, e.g.
+ * `return new MemoryStore()`; `deviceName` (`account/name`) names one device.
  */
 async function openStore(account: string, deviceName: string): Promise<OmemoStore> {
   console.assert(deviceName.startsWith(`${account}/`));
-  return new MemoryStore();
+  const store = await SqliteStore.open(join(storeDir, `${deviceName.replace(/[^a-z0-9]+/gi, '_')}.db`), { jid: account });
+  openStores.push(store);
+  return store;
+}
+
+function closeStores(): void {
+  for (const s of openStores.splice(0)) s.close();
+  rmSync(storeDir, { recursive: true, force: true });
 }
 
 class DemoFailure extends Error {}
@@ -327,7 +343,8 @@ async function fanouts(): Promise<FanoutResult[]> {
 async function main(): Promise<void> {
   const t0 = performance.now();
   await cryptoReady();
-  console.log('omemo-wasm demo: OmemoManagers over an in-process XMPP server with PEP (one store per device)\n');
+  console.log('omemo-wasm demo: OmemoManagers over an in-process XMPP server with PEP');
+  console.log(`Stores: one SQLite file per device (SqliteStore, WAL, one transaction per operation) in ${storeDir}\n`);
   const conv = await conversations();
   const fan = await fanouts();
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
@@ -338,8 +355,10 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((e: unknown) => {
-  if (e instanceof DemoFailure) console.error(`\nFAILED: ${e.message}`);
-  else console.error('\nFAILED with an unexpected error:', e);
-  process.exitCode = 1;
-});
+main()
+  .catch((e: unknown) => {
+    if (e instanceof DemoFailure) console.error(`\nFAILED: ${e.message}`);
+    else console.error('\nFAILED with an unexpected error:', e);
+    process.exitCode = 1;
+  })
+  .finally(closeStores);

@@ -35,6 +35,7 @@ export {
   deviceKey,
 } from './omemo/store';
 export { MemoryStore } from './omemo/memory-store';
+export { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from './omemo/sqlite-store';
 export { type TrustPolicy, formatFingerprint } from './omemo/trust';
 export {
   type OmemoVersion,

@@ -29,7 +29,8 @@ export type OmemoErrorCode =
   | 'not-initialised' // the session manager was used before init()
   | 'store-error' // a store read or write failed (see `cause`)
   | 'transport-error' // the host's transport failed (see `cause`)
-  | 'store-owner-mismatch'; // a store belongs to another account
+  | 'store-owner-mismatch' // a store belongs to another account
+  | 'store-locked'; // a store is already open (in this process or another one)
 
 /** The error raised for every failure caused by untrusted input or by a store/transport. */
 export class OmemoError extends Error {
