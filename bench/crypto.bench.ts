@@ -1,11 +1,20 @@
 // Crypto primitive benchmarks (tinybench), straight from the crypto layer: X25519 per back end, XEdDSA,
-// Ed25519, HMAC/HKDF-SHA256, AES-CBC/GCM (sync and every async back end), random bytes.
+// Ed25519, HMAC/HKDF-SHA256, AES-CBC/GCM (sync and every async back end), the batched ratchet sending step
+// (WebAssembly kernel vs portable, µs per lane), random bytes.
 // `npm run bench` runs it with the others; `npx tsx bench/crypto.bench.ts` runs it alone.
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { aes256CbcDecrypt, aes256CbcEncrypt, aesBackends, aesGcmDecrypt, aesGcmEncrypt } from '../src/crypto/aes';
 import { ed25519KeyPairFromSeed, ed25519Sign, ed25519Verify } from '../src/crypto/ed25519';
 import { hkdfSha256, hmacSha256 } from '../src/crypto/hmac';
+import {
+  kernelAes256CbcDecrypt,
+  kernelAes256CbcEncrypt,
+  ratchetKernelAvailable,
+  ratchetSendBatchPortable,
+  ratchetSendBatchWasm,
+  type RatchetSendLane,
+} from '../src/crypto/ratchet-kernel';
 import { randomBytes } from '../src/crypto/random';
 import { cryptoReady } from '../src/crypto/sodium';
 import { x25519Backends, x25519GenerateKeyPair } from '../src/crypto/x25519';
@@ -14,6 +23,8 @@ import { formatTable, runBench, type BenchResult } from './harness';
 
 /** Distinct private keys used round-robin, more than the node back end's cache of imported keys (256). */
 const UNCACHED_KEYS = 1024;
+/** Sessions per ratchet-step batch (a large fan-out); results are reported per lane. */
+const RATCHET_LANES = 1000;
 
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`crypto bench self-check failed: ${what}`);
@@ -120,11 +131,48 @@ export async function run(): Promise<BenchResult[]> {
     }
   }
 
+  // Batched ratchet sending step, OMEMO 2 shape: 48-byte key material, 64-byte AD, ~45-byte header, 16-byte MAC.
+  const per: Record<string, number> = {};
+  const key48 = randomBytes(48);
+  check(Buffer.from(kernelAes256CbcEncrypt(key32, iv16, key48)).equals(aes256CbcEncrypt(key32, iv16, key48)), 'kernel AES-CBC');
+  const cbc48 = aes256CbcEncrypt(key32, iv16, key48);
+  bench.add('AES-256-CBC encrypt 48 B (kernel)', () => {
+    sink ^= kernelAes256CbcEncrypt(key32, iv16, key48)[0]!;
+  });
+  bench.add('AES-256-CBC encrypt 48 B (sync)', () => {
+    sink ^= aes256CbcEncrypt(key32, iv16, key48)[0]!;
+  });
+  bench.add('AES-256-CBC decrypt 48 B (kernel)', () => {
+    sink ^= kernelAes256CbcDecrypt(key32, iv16, cbc48)[0]!;
+  });
+  bench.add('AES-256-CBC decrypt 48 B (sync)', () => {
+    sink ^= aes256CbcDecrypt(key32, iv16, cbc48)[0]!;
+  });
+  const ratchetParams = { info, plaintext: key48, macBytes: 16 };
+  const lanes: RatchetSendLane[] = Array.from({ length: RATCHET_LANES }, () => {
+    const message = randomBytes(2 + 16 + 2 + 45 + 64);
+    const chainKey = randomBytes(32);
+    return { chainKey, nextChainKey: chainKey, associatedData: randomBytes(64), message, headerOffset: 20, headerLength: 45, macOffset: 2 };
+  });
+  check(ratchetKernelAvailable(), 'the ratchet kernel loads');
+  const batches: [string, typeof ratchetSendBatchWasm][] = [
+    ['kernel', ratchetSendBatchWasm],
+    ['portable', ratchetSendBatchPortable],
+  ];
+  for (const [name, run] of batches) {
+    const task = `ratchet send step ×${RATCHET_LANES}, per lane (${name})`;
+    per[task] = RATCHET_LANES;
+    bench.add(task, () => {
+      run(lanes, ratchetParams); // nextChainKey = chainKey: each run advances every chain
+      sink ^= lanes[0]!.message[2]!;
+    });
+  }
+
   bench.add('random bytes (32 B)', () => {
     sink ^= randomBytes(32)[0]!;
   });
 
-  const results = await runBench(bench);
+  const results = await runBench(bench, per);
   if (sink === -1) console.log(sink); // keeps the results observable
   return results;
 }

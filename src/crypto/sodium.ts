@@ -8,6 +8,16 @@ export type NodeCrypto = typeof import('node:crypto');
 let sodiumInstance: Sodium | undefined;
 let nodeCryptoInstance: NodeCrypto | undefined;
 let readyPromise: Promise<void> | undefined;
+const readyHooks: (() => Promise<void>)[] = [];
+
+/**
+ * Registers extra start-up work that `cryptoReady()` awaits too (the ratchet kernel compiles its WebAssembly
+ * here, asynchronously, as browsers require for larger modules). A hook must not reject and may run twice.
+ */
+export function onCryptoReady(hook: () => Promise<void>): void {
+  readyHooks.push(hook);
+  if (readyPromise !== undefined) readyPromise = readyPromise.then(hook);
+}
 
 /**
  * Initialises libsodium's WASM and, on Node, node:crypto. Memoised: call it as often as you like.
@@ -27,6 +37,7 @@ export function cryptoReady(): Promise<void> {
         nodeCryptoInstance = undefined;
       }
     }
+    await Promise.all(readyHooks.map((hook) => hook()));
   })();
   return readyPromise;
 }

@@ -174,6 +174,16 @@ try:
 except FileNotFoundError:
     print("note: openssl CLI not found, skipped")
 
+# ---------------------------------------------------------------- SHA-256 (FIPS 180-2 App. B), AES-256 block (FIPS-197 C.3)
+d = load("sha256.json")
+for v in d["fips180_2_appendix_b"]:
+    check(f"sha256 {v['name']}", hashlib.sha256(H(v["message"]) * v["repeat"]).hexdigest(), v["sha256"])
+v = load("aes256-block.json")["fips197_c3"]
+enc = Cipher(algorithms.AES(H(v["key"])), modes.ECB()).encryptor()
+check("aes256 C.3 encrypt", (enc.update(H(v["plaintext"])) + enc.finalize()).hex(), v["ciphertext"])
+dec = Cipher(algorithms.AES(H(v["key"])), modes.ECB()).decryptor()
+check("aes256 C.3 decrypt", (dec.update(H(v["ciphertext"])) + dec.finalize()).hex(), v["plaintext"])
+
 # ---------------------------------------------------------------- AES-GCM
 ecb_cache = {}
 
