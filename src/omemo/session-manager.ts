@@ -754,29 +754,35 @@ export class OmemoManager {
       }),
     );
 
-    // The hot path: synchronous crypto over every device, no promise per device.
+    // The hot path: one batched ratchet step per version over every device, no promise per device.
     const byVersion = new Map<OmemoVersion, { sealed: ReturnType<typeof sealPayload>; keys: EncryptedKey[] }>();
     const touched: string[] = [];
-    for (const r of ready) {
-      const version = r.address.version;
-      let entry = byVersion.get(version);
-      if (entry === undefined) {
-        entry = { sealed: sealPayload(version, this.payloadBytes(version, message, recipients, options), this.rng), keys: [] };
-        byVersion.set(version, entry);
-      }
-      const k = sessionKey(r.address);
-      try {
-        const out = r.session.encrypt(entry.sealed.keyMaterial);
-        entry.keys.push({ ...(version === 'twomemo' ? { jid: r.address.jid } : {}), rid: r.address.deviceId, keyExchange: out.keyExchange, data: out.data });
+    for (const version of versions) {
+      const group = ready.filter((r) => r.address.version === version);
+      if (group.length === 0) continue;
+      const sealed = sealPayload(version, this.payloadBytes(version, message, recipients, options), this.rng);
+      const keys: EncryptedKey[] = [];
+      byVersion.set(version, { sealed, keys });
+      const results = Session.encryptMany(
+        group.map((r) => r.session),
+        sealed.keyMaterial,
+      );
+      results.forEach((out, i) => {
+        const r = group[i]!;
+        const { jid, deviceId } = r.address;
+        const k = sessionKey(r.address);
+        if (out instanceof OmemoError) {
+          this.sessions.delete(k);
+          reports.push({ jid, deviceId, version, ok: false, error: out.code, message: out.message });
+          return;
+        }
+        keys.push({ ...(version === 'twomemo' ? { jid } : {}), rid: deviceId, keyExchange: out.keyExchange, data: out.data });
         this.cacheSession(k, r.session);
         touched.push(k);
         changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
         changes.putDevices!.push({ ...r.device, sentSinceLastReceived: r.device.sentSinceLastReceived + 1 });
-        reports.push({ jid: r.address.jid, deviceId: r.address.deviceId, version, ok: true, keyExchange: out.keyExchange });
-      } catch (e) {
-        this.sessions.delete(k);
-        reports.push({ jid: r.address.jid, deviceId: r.address.deviceId, version, ok: false, error: e instanceof OmemoError ? e.code : 'malformed-record', message: (e as Error).message });
-      }
+        reports.push({ jid, deviceId, version, ok: true, keyExchange: out.keyExchange });
+      });
     }
 
     if (!options.partial) {
@@ -790,6 +796,7 @@ export class OmemoManager {
     await this.commit(changes, touched);
     const elements: EncryptedElementOut[] = [];
     for (const [version, { sealed, keys }] of byVersion) {
+      if (keys.length === 0) continue; // every device of this version failed: reported above
       elements.push({ version, xml: serializeEncrypted({ sid: this.deviceId, keys, ...(sealed.iv ? { iv: sealed.iv } : {}), ...(sealed.payload ? { payload: sealed.payload } : {}) }, version) });
     }
     return { elements, devices: reports };

@@ -3,9 +3,10 @@
 // A failed decryption never changes the session: all work happens on local copies that are committed only
 // after the MAC, the padding and the bounds have been checked.
 import { assertBytes, bytesEqual, concatBytes, constantTimeEqual } from '../crypto/bytes';
-import { aes256CbcDecrypt, aes256CbcEncrypt } from '../crypto/aes';
+import { aes256CbcDecrypt } from '../crypto/aes';
 import { OmemoError } from '../crypto/errors';
 import { hmacSha256 } from '../crypto/hmac';
+import { ratchetSendBatch, type RatchetSendLane } from '../crypto/ratchet-kernel';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
 import { x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
@@ -22,7 +23,7 @@ import type { IdentityKeyPair } from './identity-key';
 import { identityWireKey, legacySerializeKey, remoteIdentityToCurve, verifySignedPreKey } from './identity-key';
 import { deriveMessageKeys, kdfChainKey, kdfRootKey, x3dhSharedSecret } from './kdf';
 import type { ParsedKeyExchange, ParsedMessage } from './wire';
-import { encodeKeyExchange, encodeMacInput, encodeMessage, parseMessage } from './wire';
+import { encodeKeyExchange, frameMessage, parseMessage } from './wire';
 
 /** A remote device's published pre key material, as needed to start a session (X3DH §3.2). */
 export interface PreKeyBundle {
@@ -250,25 +251,58 @@ export class Session {
   /**
    * Encrypts `plaintext` (the payload key material) and advances the sending chain. Synchronous.
    * @returns the `<key>` element content, a key exchange while the other side has not answered yet.
+   * @throws OmemoError `no-session` before this side can send, `too-many-skipped` when the chain is exhausted.
    */
   encrypt(plaintext: Uint8Array): EncryptedKeyElement {
+    const result = Session.encryptMany([this], plaintext)[0]!;
+    if (result instanceof OmemoError) throw result;
+    return result;
+  }
+
+  /**
+   * Encrypts the same `plaintext` with every session (a fan-out): byte for byte what `encrypt` on each would
+   * give, but the symmetric ratchet steps of all sessions run as one batch (crypto/ratchet-kernel.ts) and
+   * each message is laid out once (wire.ts `frameMessage`). A session that cannot send gets its OmemoError in
+   * its slot and is left unchanged; the others go on.
+   * @throws TypeError/RangeError for a bad plaintext or a session listed twice.
+   */
+  static encryptMany(sessions: readonly Session[], plaintext: Uint8Array): (EncryptedKeyElement | OmemoError)[] {
     assertBytes(plaintext, 'plaintext');
     if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES) throw new RangeError(`plaintext must be at most ${MAX_RATCHET_PLAINTEXT_BYTES} bytes, got ${plaintext.length}`);
-    const s = this.state;
-    if (s.sendingChainKey === undefined) throw new OmemoError('no-session', 'this session cannot send before it has received');
-    if (s.sendingCounter >= MAX_COUNTER) throw new OmemoError('too-many-skipped', 'sending chain exhausted');
-    const version = s.version;
-    const { seed, next } = kdfChainKey(s.sendingChainKey);
-    const keys = deriveMessageKeys(version, seed);
-    const ciphertext = aes256CbcEncrypt(keys.encryptionKey, keys.iv, plaintext);
-    const macInput = encodeMacInput(version, { ratchetKey: s.sendingRatchet.publicKey, n: s.sendingCounter, pn: s.previousCounter }, ciphertext);
-    const message = encodeMessage(version, macInput, this.mac(keys.authenticationKey, this.sendPrefix(), macInput));
-    s.sendingChainKey = next;
-    s.sendingCounter += 1;
-    s.unanswered = 0;
-    if (s.pending === undefined) return { data: message, keyExchange: false };
-    const data = encodeKeyExchange(version, { ...s.pending, identityKey: s.localIdentityKey }, message);
-    return { data, keyExchange: true };
+    if (new Set(sessions).size !== sessions.length) throw new TypeError('a session is listed twice: each step needs its own chain key');
+    const results = new Array<EncryptedKeyElement | OmemoError>(sessions.length);
+    const ciphertextLength = (plaintext.length & ~15) + 16; // AES-CBC with PKCS#7 always pads
+    for (const version of ['oldmemo', 'twomemo'] as const) {
+      const lanes: RatchetSendLane[] = [];
+      const owners: number[] = [];
+      sessions.forEach((session, i) => {
+        const s = session.state;
+        if (s.version !== version) return;
+        if (s.sendingChainKey === undefined) {
+          results[i] = new OmemoError('no-session', 'this session cannot send before it has received');
+          return;
+        }
+        if (s.sendingCounter >= MAX_COUNTER) {
+          results[i] = new OmemoError('too-many-skipped', 'sending chain exhausted');
+          return;
+        }
+        const frame = frameMessage(version, { ratchetKey: s.sendingRatchet.publicKey, n: s.sendingCounter, pn: s.previousCounter }, ciphertextLength);
+        lanes.push({ chainKey: s.sendingChainKey, nextChainKey: new Uint8Array(32), associatedData: session.sendPrefix(), ...frame });
+        owners.push(i);
+      });
+      if (lanes.length === 0) continue;
+      const v = VERSIONS[version];
+      ratchetSendBatch(lanes, { info: v.messageKeyInfo, plaintext, macBytes: v.macBytes });
+      lanes.forEach((lane, k) => {
+        const i = owners[k]!;
+        const s = sessions[i]!.state;
+        s.sendingChainKey = lane.nextChainKey;
+        s.sendingCounter += 1;
+        s.unanswered = 0;
+        results[i] = s.pending === undefined ? { data: lane.message, keyExchange: false } : { data: encodeKeyExchange(version, { ...s.pending, identityKey: s.localIdentityKey }, lane.message), keyExchange: true };
+      });
+    }
+    return results;
   }
 
   /**
