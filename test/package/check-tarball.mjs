@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Proves the published package works as users install it: `npm pack`, install the tarball into a scratch
-// project, then import it with ESM `import`, CommonJS `require`, and type-check a TypeScript consumer
-// against the shipped declarations (both the import and the require condition).
+// project, then import it (and its `omemo-wasm/xmpp-client` entry) with ESM `import`, CommonJS `require`, and
+// type-check a TypeScript consumer against the shipped declarations (both the import and the require condition).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,10 @@ try {
   run('npm', ['pack', '--silent', '--pack-destination', scratch], root);
   const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'));
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }));
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(scratch, tarball)], scratch);
+  // @xmpp/client is an optional peer dependency (only `omemo-wasm/xmpp-client` needs it): install the version
+  // this checkout was tested with, as a user of the adapter would.
+  const xmppClient = JSON.parse(readFileSync(join(root, 'node_modules', '@xmpp', 'client', 'package.json'), 'utf8')).version;
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(scratch, tarball), `@xmpp/client@${xmppClient}`], scratch);
 
   const work = `
     const fp = m.fingerprint;
@@ -51,14 +54,39 @@ try {
   `;
   writeFileSync(join(scratch, 'esm.mjs'), program(`import * as lib from 'omemo-wasm';`));
   writeFileSync(join(scratch, 'cjs.cjs'), program(`const lib = require('omemo-wasm');`));
+  // The adapter entry: builds a stanza with @xmpp/client's xml, attaches to a client-shaped object, and throws
+  // the same OmemoError class as the main entry (one shared chunk, not two copies).
+  const adapterProgram = (load) => `
+    ${load}
+    (async () => {
+      const el = '<encrypted xmlns="urn:xmpp:omemo:2"><header sid="1"/></encrypted>';
+      const msg = adapter.buildOmemoMessage({ to: 'b@example.org', elements: [{ version: 'twomemo', xml: el }], body: adapter.DEFAULT_FALLBACK_BODY }).toString();
+      if (!msg.includes('<store xmlns="urn:xmpp:hints"/>') || !msg.includes('urn:xmpp:omemo:2')) throw new Error('bad message ' + msg);
+      const client = { on() {}, removeListener() {}, send: async () => {}, iqCaller: { request: async () => { throw new Error('offline'); } }, iqCallee: { get() {} } };
+      const omemo = adapter.createXmppClientOmemo({ client, store: new lib.MemoryStore() });
+      if (typeof omemo.ready !== 'function') throw new Error('no ready()');
+      const err = await adapter.createPepTransport(client).send('b@example.org', '<not-omemo/>').then(() => undefined, (e) => e);
+      if (!(err instanceof lib.OmemoError) || !lib.isOmemoError(err, 'malformed-stanza')) throw new Error('OmemoError differs between entries: ' + err);
+      console.log('adapter loaded');
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `;
+  writeFileSync(join(scratch, 'adapter-esm.mjs'), adapterProgram(`import * as lib from 'omemo-wasm'; import * as adapter from 'omemo-wasm/xmpp-client';`));
+  writeFileSync(join(scratch, 'adapter-cjs.cjs'), adapterProgram(`const lib = require('omemo-wasm'); const adapter = require('omemo-wasm/xmpp-client');`));
   check('ESM import from the installed tarball', () => {
     if (!run('node', ['esm.mjs'], scratch).includes('loaded true')) throw new Error('no output');
   });
   check('CommonJS require from the installed tarball', () => {
     if (!run('node', ['cjs.cjs'], scratch).includes('loaded true')) throw new Error('no output');
   });
+  check('ESM import of omemo-wasm/xmpp-client', () => {
+    if (!run('node', ['adapter-esm.mjs'], scratch).includes('adapter loaded')) throw new Error('no output');
+  });
+  check('CommonJS require of omemo-wasm/xmpp-client', () => {
+    if (!run('node', ['adapter-cjs.cjs'], scratch).includes('adapter loaded')) throw new Error('no output');
+  });
   const ts = `
     import { OmemoManager, MemoryStore, type DecryptResult, type OmemoTransport } from 'omemo-wasm';
+    import { createXmppClientOmemo, type OmemoChatMessage, type XmppClientOmemo } from 'omemo-wasm/xmpp-client';
     const t: OmemoTransport = { publish: async () => {}, fetch: async () => undefined, send: async () => {} };
     export async function f(): Promise<string | undefined> {
       const m = await OmemoManager.open({ jid: 'a@b', store: new MemoryStore(), transport: t });
@@ -67,6 +95,12 @@ try {
     }
     // @ts-expect-error: deviceId is a number, so the types really are checked
     const wrong: string = (null as unknown as OmemoManager).deviceId;
+    export function onMessage(m: OmemoChatMessage, omemo: XmppClientOmemo): Promise<unknown> {
+      // @ts-expect-error: via is a union of literals
+      const via: number = m.via;
+      return omemo.send(m.from, m.text ?? '');
+    }
+    export const make = createXmppClientOmemo;
   `;
   writeFileSync(join(scratch, 'consumer.mts'), ts);
   writeFileSync(join(scratch, 'consumer.cts'), ts.replace(/^\s*import /m, 'import '));

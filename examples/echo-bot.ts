@@ -1,0 +1,45 @@
+// OMEMO echo bot: answers every encrypted message with the same text, encrypted (both OMEMO versions).
+//   npm run bot -- --service xmpp://127.0.0.1:5222 --jid bot@localhost --password secret [--store file.sqlite]
+// Its identity, sessions and trust live in a SQLite file (default ~/.omemo-wasm/<jid>.sqlite), so it keeps its
+// device and conversations across restarts. Prints "ready" with its device id and fingerprint once online.
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { client } from '@xmpp/client';
+import { createXmppClientOmemo } from '../src/adapters/xmpp-client';
+import { SqliteStore, formatFingerprint } from '../src/index';
+
+const { values: args } = parseArgs({ options: { service: { type: 'string', default: 'xmpp://127.0.0.1:5222' }, jid: { type: 'string' }, password: { type: 'string' }, store: { type: 'string' } } });
+if (!args.jid?.includes('@') || args.password === undefined) {
+  console.error('usage: npm run bot -- --service xmpp://host:5222 --jid bot@example.org --password secret [--store file.sqlite]');
+  process.exit(2);
+}
+const [username, domain] = args.jid.split('@') as [string, string];
+const file = args.store ?? join(homedir(), '.omemo-wasm', `${args.jid}.sqlite`);
+mkdirSync(dirname(file), { recursive: true });
+const store = await SqliteStore.open(file, { jid: args.jid });
+
+const xmpp = client({ service: args.service!, domain, username, password: args.password, resource: 'echo-bot' });
+xmpp.on('error', (e: Error) => console.error(`xmpp: ${e.message}`));
+const omemo = createXmppClientOmemo({
+  client: xmpp,
+  store,
+  acceptSubscriptions: true, // contacts who add the bot get their subscription approved (and device lists pushed)
+  onMessage: async (m) => {
+    if (m.via !== 'direct' || m.text === undefined) return; // not our own carbons, nothing that is not text
+    await omemo.send(m.from, m.text);
+  },
+  onError: (e, context) => console.error(`${context.phase}${context.from ? ` (${context.from})` : ''}: ${e.message}`),
+});
+await xmpp.start();
+const manager = await omemo.ready();
+console.log(`echo bot ${omemo.jid} ready: device ${manager.deviceId}, fingerprint ${formatFingerprint(manager.fingerprint)}`);
+
+const stop = async () => {
+  await xmpp.stop().catch(() => undefined);
+  store.close();
+  process.exit(0);
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
