@@ -1,0 +1,185 @@
+// bench:peers adapter for our raw protocol layer (src/protocol: X3DH + Double Ratchet, OMEMO 2 wire format):
+// Session.initiate / respond / encrypt / decrypt on Session objects held in memory, no store, no XML.
+// Internal API (not exported by the package): it shows what the layer under OmemoManager costs.
+import { cryptoReady } from '../../src/crypto/sodium';
+import { x25519GenerateKeyPair, type KeyPair } from '../../src/crypto/x25519';
+import type { ProtocolVersion } from '../../src/protocol/constants';
+import { generateIdentityKeyPair, identityWireKey, signSignedPreKey, type IdentityKeyPair } from '../../src/protocol/identity-key';
+import { Session, type EncryptedKeyElement, type PreKeyBundle } from '../../src/protocol/session';
+import { serializeSession } from '../../src/protocol/session-record';
+import { parseKeyExchange } from '../../src/protocol/wire';
+import { check, sameBytes, type DecryptPair, type FanoutOutput, type FanoutWorld, type PeerAdapter, type SessionBuilderBench } from './types';
+
+const VERSION: ProtocolVersion = 'twomemo';
+const BUILD_POOL = 16;
+
+interface Party {
+  identity: IdentityKeyPair;
+  spk: KeyPair;
+  pk: KeyPair;
+  bundle: PreKeyBundle;
+  /** The party's session with the sender, once it answered. */
+  session?: Session;
+}
+
+function party(): Party {
+  const identity = generateIdentityKeyPair();
+  const spk = x25519GenerateKeyPair();
+  const pk = x25519GenerateKeyPair();
+  return {
+    identity,
+    spk,
+    pk,
+    bundle: {
+      identityKey: identityWireKey(identity, VERSION),
+      signedPreKeyId: 1,
+      signedPreKey: spk.publicKey,
+      signedPreKeySignature: signSignedPreKey(identity, VERSION, spk.publicKey),
+      preKeyId: 1,
+      preKey: pk.publicKey,
+    },
+  };
+}
+
+/** The recipient's side of a received message: a key exchange starts its session, anything else uses it. */
+function receive(p: Party, m: EncryptedKeyElement): Uint8Array {
+  if (!m.keyExchange) return p.session!.decrypt(m.data);
+  const kex = parseKeyExchange(VERSION, m.data);
+  const s = Session.respond(p.identity, kex, p.spk, p.pk);
+  const plaintext = s.decryptParsed(kex.message);
+  p.session = s;
+  return plaintext;
+}
+
+class RawOutput implements FanoutOutput {
+  constructor(readonly parts: EncryptedKeyElement[]) {}
+  get count(): number {
+    return this.parts.length;
+  }
+  isKeyExchange(i: number): boolean {
+    return this.parts[i]!.keyExchange;
+  }
+}
+
+class RawWorld implements FanoutWorld {
+  private readonly sender = generateIdentityKeyPair();
+  private readonly recipients: Party[] = [];
+  private readonly sessions: Session[] = [];
+
+  constructor(readonly devices: number) {
+    for (let i = 0; i < devices; i++) this.recipients.push(party());
+  }
+
+  async buildAll(): Promise<void> {
+    for (let i = 0; i < this.devices; i++) this.sessions[i] = Session.initiate(VERSION, this.sender, this.recipients[i]!.bundle);
+  }
+
+  async fanout(payload: Uint8Array, count: number): Promise<FanoutOutput> {
+    const parts: EncryptedKeyElement[] = new Array(count);
+    for (let i = 0; i < count; i++) parts[i] = this.sessions[i]!.encrypt(payload);
+    return new RawOutput(parts);
+  }
+
+  async answerAll(payload: Uint8Array): Promise<void> {
+    for (let i = 0; i < this.devices; i++) {
+      const p = this.recipients[i]!;
+      check(sameBytes(receive(p, this.sessions[i]!.encrypt(payload)), payload), 'answer: device decrypted the key exchange');
+      this.sessions[i]!.decrypt(p.session!.encrypt(payload).data);
+      check(!this.sessions[i]!.hasPendingKeyExchange, 'answer: session established');
+    }
+  }
+
+  async open(out: FanoutOutput, i: number): Promise<Uint8Array> {
+    return receive(this.recipients[i]!, (out as RawOutput).parts[i]!);
+  }
+}
+
+class RawBuilder implements SessionBuilderBench {
+  private readonly sender = generateIdentityKeyPair();
+  private readonly pool: Party[] = [];
+  /** Sessions by fresh address, as a store would hold them. */
+  private readonly sessions = new Map<string, Session>();
+  private k = 0;
+  private address = '';
+  private bundle!: PreKeyBundle;
+
+  constructor(poolSize: number) {
+    for (let i = 0; i < poolSize; i++) this.pool.push(party());
+  }
+
+  prepare(): void {
+    this.bundle = this.pool[this.k % this.pool.length]!.bundle;
+    this.address = `fresh${++this.k}`;
+  }
+
+  async build(): Promise<void> {
+    this.sessions.set(this.address, Session.initiate(VERSION, this.sender, this.bundle));
+  }
+
+  async lastBuildUsable(): Promise<boolean> {
+    const s = this.sessions.get(this.address);
+    if (s === undefined) return false;
+    const p = this.pool[(this.k - 1) % this.pool.length]!;
+    const fresh: Party = { ...p, session: undefined };
+    const payload = new Uint8Array(32).fill(3);
+    return sameBytes(receive(fresh, s.encrypt(payload)), payload);
+  }
+}
+
+class RawPair implements DecryptPair {
+  private readonly a: Session;
+  private readonly b: Party;
+  private pending: Uint8Array = new Uint8Array(0);
+  readonly recordFormat = 'serializeSession() bytes (our binary format)';
+
+  constructor(payload: Uint8Array) {
+    const alice = generateIdentityKeyPair();
+    this.b = party();
+    this.a = Session.initiate(VERSION, alice, this.b.bundle);
+    receive(this.b, this.a.encrypt(payload));
+    this.a.decrypt(this.b.session!.encrypt(payload).data);
+    this.b.session!.decrypt(this.a.encrypt(payload).data); // the sender's new chain, seen once
+  }
+
+  async prepareSteady(payload: Uint8Array): Promise<void> {
+    this.pending = this.a.encrypt(payload).data;
+  }
+
+  async prepareRatchet(payload: Uint8Array): Promise<void> {
+    this.a.decrypt(this.b.session!.encrypt(payload).data);
+    this.pending = this.a.encrypt(payload).data;
+  }
+
+  async decrypt(): Promise<Uint8Array> {
+    return this.b.session!.decrypt(this.pending);
+  }
+
+  async recordBytes(): Promise<number> {
+    return serializeSession(this.a).length;
+  }
+}
+
+export const omemoWasmRaw: PeerAdapter = {
+  impl: 'omemo-wasm-raw',
+  title: 'omemo-wasm raw protocol layer, OMEMO 2 wire format: Session.initiate/encrypt/decrypt (internal API)',
+  notes: [
+    'Session objects held in memory (a Map / an array), no store, nothing serialized per message, no XML.',
+    'fan-out: a loop of session.encrypt(payload32) over the sessions (synchronous).',
+    'session-build: Session.initiate(twomemo, identity, bundle): Ed25519 signature check of the signed pre key, X3DH, first root step.',
+    'decrypt-*: session.decrypt(bytes) (protobuf parse, MAC check, AES-256-CBC).',
+    'cold-start: none of its own (not a package entry point; omemo-wasm loads the same code).',
+  ],
+  memorySessions: 10000,
+  async createWorld(devices) {
+    await cryptoReady();
+    return new RawWorld(devices);
+  },
+  async createBuilder(options) {
+    await cryptoReady();
+    return new RawBuilder(options?.pool ?? BUILD_POOL);
+  },
+  async createPair() {
+    await cryptoReady();
+    return new RawPair(new Uint8Array(32).fill(1));
+  },
+};
