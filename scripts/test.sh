@@ -28,6 +28,23 @@ need_shared() {
 step "generated protobuf text is up to date"
 if node scripts/gen-proto.mjs --check; then ok 1; else bad 1; fi
 
+step "wasm kernel: rebuilt from wasm/src with clang + lld, byte for byte the committed module"
+if ! { command -v clang-14 || command -v clang; } >/dev/null 2>&1 || ! { command -v wasm-ld-14 || command -v wasm-ld; } >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing clang and lld (apt-get) for the reproducibility check"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang lld >/dev/null 2>&1 ||
+      { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang lld >/dev/null 2>&1; }
+  fi
+fi
+if bash wasm/build.sh --check; then
+  ok 1
+elif [ "${CI:-}" = "true" ] || command -v wasm-ld >/dev/null 2>&1 || command -v wasm-ld-14 >/dev/null 2>&1; then
+  bad 1
+else
+  echo "!!! SKIPPED: clang/lld are not installed (apt-get install -y clang lld), so the wasm module was not rebuilt"
+  skipped=$((skipped + 1))
+fi
+
 step "type check"
 if npx tsc --noEmit -p tsconfig.json; then ok 1; else bad 1; fi
 
