@@ -18,7 +18,15 @@ function copyPreKey(k: StoredPreKey): StoredPreKey {
 }
 
 function copyDevice(d: StoredDevice): StoredDevice {
-  const c: StoredDevice = { ...d, activeIn: [...d.activeIn] };
+  const c: StoredDevice = {
+    jid: d.jid,
+    deviceId: d.deviceId,
+    activeIn: d.activeIn.slice(),
+    trust: d.trust,
+    sentSinceLastReceived: d.sentSinceLastReceived,
+    lastReceivedAt: d.lastReceivedAt,
+  };
+  if (d.label !== undefined) c.label = d.label;
   if (d.identityKey !== undefined) c.identityKey = d.identityKey.slice();
   return c;
 }

@@ -776,17 +776,20 @@ export class OmemoManager {
           reports.push({ jid, deviceId, version, ok: false, error: out.code, message: out.message });
           return;
         }
-        keys.push({ ...(version === 'twomemo' ? { jid } : {}), rid: deviceId, keyExchange: out.keyExchange, data: out.data });
+        // Plain literals, no spreads: this runs once per device of a fan-out.
+        keys.push(version === 'twomemo' ? { jid, rid: deviceId, keyExchange: out.keyExchange, data: out.data } : { rid: deviceId, keyExchange: out.keyExchange, data: out.data });
         this.cacheSession(k, r.session);
         touched.push(k);
         changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
-        changes.putDevices!.push({ ...r.device, sentSinceLastReceived: r.device.sentSinceLastReceived + 1 });
+        r.device.sentSinceLastReceived += 1; // our own copy from loadDevices/newDevice
+        changes.putDevices!.push(r.device);
         reports.push({ jid, deviceId, version, ok: true, keyExchange: out.keyExchange });
       });
     }
 
     if (!options.partial) {
-      const empty = recipients.filter((jid) => jid !== this.jid && !reports.some((r) => r.jid === jid && r.ok));
+      const reached = new Set(reports.filter((r) => r.ok).map((r) => r.jid));
+      const empty = recipients.filter((jid) => jid !== this.jid && !reached.has(jid));
       if (empty.length > 0) {
         for (const k of touched) this.sessions.delete(k);
         const why = reports.filter((r) => empty.includes(r.jid)).map((r) => `${r.jid}/${r.deviceId}: ${r.error}`);

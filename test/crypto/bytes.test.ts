@@ -8,6 +8,7 @@ import {
   fromBase64,
   fromHex,
   toBase64,
+  toBase64Portable,
   toHex,
   utf8Decode,
   utf8Encode,
@@ -135,11 +136,13 @@ test('base64: RFC 4648 section 10 test vectors', () => {
   }
 });
 
-test('base64: agrees with Buffer for all lengths 0..300 and every byte value', () => {
+test('base64: agrees with Buffer for all lengths 0..300 and every byte value (native and portable encoders)', () => {
   for (let n = 0; n <= 300; n++) {
     const data = pseudo(n, n + 7);
     const expected = Buffer.from(data).toString('base64');
     assert.is(toBase64(data), expected, `length ${n}`);
+    assert.is(toBase64Portable(data), expected, `portable, length ${n}`);
+    assert.is(toBase64Portable(data.subarray(n >> 2)), Buffer.from(data.subarray(n >> 2)).toString('base64'), `portable view, length ${n}`);
     eqBytes(fromBase64(expected)!, data, `decode length ${n}`);
   }
   const all = seq(256);
