@@ -21,13 +21,20 @@ export function hasField(message: object, field: string): boolean {
 }
 
 /**
- * The one-byte tag (field number << 3 | wire type) of `field` in `type`, read from the parsed .proto so that
- * hand-framed hot-path messages (wire.ts `frameMessage`) still follow proto/*.proto.
+ * The key (field number << 3 | wire type) of `field` in `type`, read from the parsed .proto so that the
+ * hand-framed hot paths (wire.ts `frameMessage`, session-record.ts) still follow proto/*.proto.
  */
-export function fieldTag(type: MessageType<unknown>, field: string, wireType: 0 | 2): number {
+export function fieldKey(type: MessageType<unknown>, field: string, wireType: 0 | 2): number {
   const id = (type as unknown as { fields: Record<string, { id: number } | undefined> }).fields[field]?.id;
-  if (id === undefined || id < 1 || id > 15) throw new Error(`field ${field} must exist and have a number in 1..15 for one-byte tags`);
+  if (id === undefined || id < 1 || id > 2047) throw new Error(`field ${field} must exist and have a number in 1..2047`);
   return (id << 3) | wireType;
+}
+
+/** Like `fieldKey`, for fields numbered 1..15 whose key is one byte. */
+export function fieldTag(type: MessageType<unknown>, field: string, wireType: 0 | 2): number {
+  const key = fieldKey(type, field, wireType);
+  if (key > 0x7f) throw new Error(`field ${field} must have a number in 1..15 for a one-byte tag`);
+  return key;
 }
 
 function load(text: string, names: string[]): Record<string, MessageType<unknown>> {
@@ -94,7 +101,7 @@ export interface SessionRecordProto {
 
 const legacy = load(legacyProto, ['omemo.legacy.WhisperMessage', 'omemo.legacy.PreKeyWhisperMessage']);
 const two = load(omemo2Proto, ['omemo.two.OMEMOMessage', 'omemo.two.OMEMOAuthenticatedMessage', 'omemo.two.OMEMOKeyExchange']);
-const store = load(sessionRecordProto, ['omemo.store.SessionRecord']);
+const store = load(sessionRecordProto, ['omemo.store.SessionRecord', 'omemo.store.SkippedKey', 'omemo.store.OldChain', 'omemo.store.PendingKeyExchange']);
 
 export const WhisperMessageType = legacy['omemo.legacy.WhisperMessage'] as MessageType<WhisperMessageProto>;
 export const PreKeyWhisperMessageType = legacy['omemo.legacy.PreKeyWhisperMessage'] as MessageType<PreKeyWhisperMessageProto>;
@@ -102,3 +109,6 @@ export const OmemoMessageType = two['omemo.two.OMEMOMessage'] as MessageType<Ome
 export const OmemoAuthenticatedMessageType = two['omemo.two.OMEMOAuthenticatedMessage'] as MessageType<OmemoAuthenticatedMessageProto>;
 export const OmemoKeyExchangeType = two['omemo.two.OMEMOKeyExchange'] as MessageType<OmemoKeyExchangeProto>;
 export const SessionRecordType = store['omemo.store.SessionRecord'] as MessageType<SessionRecordProto>;
+export const SkippedKeyType = store['omemo.store.SkippedKey']!;
+export const OldChainType = store['omemo.store.OldChain']!;
+export const PendingKeyExchangeType = store['omemo.store.PendingKeyExchange']!;

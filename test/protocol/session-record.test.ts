@@ -8,7 +8,7 @@ import { x25519PublicKey } from '../../src/crypto/x25519';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { identityFromPrivate } from '../../src/protocol/identity-key';
 import { Session } from '../../src/protocol/session';
-import { SESSION_RECORD_FORMAT, deserializeSession, serializeSession } from '../../src/protocol/session-record';
+import { SESSION_RECORD_FORMAT, deserializeSession, serializeSession, serializeSessionWithProtobufjs } from '../../src/protocol/session-record';
 import { parseKeyExchange, parseMessage } from '../../src/protocol/wire';
 import {
   Dice,
@@ -36,6 +36,7 @@ test.before(async () => {
 /** serialize → deserialize → serialize must give the same bytes; returns the reloaded session. */
 function roundTrip(session: Session, what: string): Session {
   const bytes = serializeSession(session);
+  assert.is(hex(bytes), hex(serializeSessionWithProtobufjs(session)), `${what}: the hand-framed writer differs from protobufjs`);
   const again = deserializeSession(bytes);
   assert.is(hex(serializeSession(again)), hex(bytes), `${what}: record bytes differ after a round trip`);
   assert.is(again.version, session.version);
@@ -302,6 +303,34 @@ test('serializeSession returns a plain Uint8Array (no Node Buffer in the public 
   assert.is(rec.constructor, Uint8Array, `got ${rec.constructor.name}`);
   const loaded = deserializeSession(rec);
   assert.is(loaded.state.rootKey.constructor, Uint8Array, `state keys: got ${loaded.state.rootKey.constructor.name}`);
+});
+
+test('the record writer matches protobufjs at counter and size extremes (varint lengths 1..5, absent fields)', () => {
+  const pair = makePair('twomemo', caseSeed('record extremes'));
+  const base = pair.alice.state;
+  const values = [0, 1, 127, 128, 16383, 16384, 0x1fffff, 0x200000, 0xfffffff, 0x10000000, 0xffffffff];
+  const key = (b: number) => new Uint8Array(32).fill(b);
+  let checked = 0;
+  for (const [i, v] of values.entries()) {
+    const skipped = new Map(Array.from({ length: i * 13 }, (_, j) => [`k${j}`, { ratchetKey: key(j), n: (v + j) >>> 0, seed: key(j + 1) }] as const));
+    const s = new Session({
+      ...base,
+      sendingCounter: v,
+      previousCounter: values[values.length - 1 - i]!,
+      receivingCounter: v >>> 1,
+      unanswered: v,
+      initiator: i % 2 === 0,
+      skipped,
+      oldChains: Array.from({ length: i % 6 }, (_, j) => ({ ratchetKey: key(j), nextN: v })),
+      pending: i % 3 === 0 ? undefined : { preKeyId: i % 3 === 1 ? v : undefined, signedPreKeyId: v, baseKey: key(9) },
+      receivingChainKey: i % 4 === 0 ? undefined : key(3),
+      receivingRatchetKey: i % 4 === 0 ? undefined : key(4),
+      sendingChainKey: i % 5 === 0 ? undefined : key(5),
+    });
+    assert.is(hex(serializeSession(s)), hex(serializeSessionWithProtobufjs(s)), `value ${v}`);
+    checked++;
+  }
+  assert.is(checked, values.length);
 });
 
 test.run();
