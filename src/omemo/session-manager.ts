@@ -2,7 +2,7 @@
 // device lists, bundles and pre keys; encryption to every device of every recipient plus our own other
 // devices; decryption with key exchanges, automatic empty messages and heartbeats; trust; catch-up.
 // XMPP-library-agnostic: the host supplies an OmemoTransport and feeds in events and messages.
-import { bytesEqual, toHex, utf8Decode, utf8Encode } from '../crypto/bytes';
+import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
@@ -763,9 +763,12 @@ export class OmemoManager {
       const sealed = sealPayload(version, this.payloadBytes(version, message, recipients, options), this.rng);
       const keys: EncryptedKey[] = [];
       byVersion.set(version, { sealed, keys });
+      // Messages and records of a whole fan-out come out of shared buffers (see createByteArena).
+      const arena = createByteArena();
       const results = Session.encryptMany(
         group.map((r) => r.session),
         sealed.keyMaterial,
+        arena,
       );
       results.forEach((out, i) => {
         const r = group[i]!;
@@ -780,7 +783,7 @@ export class OmemoManager {
         keys.push(version === 'twomemo' ? { jid, rid: deviceId, keyExchange: out.keyExchange, data: out.data } : { rid: deviceId, keyExchange: out.keyExchange, data: out.data });
         this.cacheSession(k, r.session);
         touched.push(k);
-        changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
+        changes.putSessions!.push({ address: r.address, record: serializeSession(r.session, arena) });
         r.device.sentSinceLastReceived += 1; // our own copy from loadDevices/newDevice
         changes.putDevices!.push(r.device);
         reports.push({ jid, deviceId, version, ok: true, keyExchange: out.keyExchange });

@@ -2,7 +2,7 @@
 // OMEMO 0.3 and OMEMO 2 run it, with X3DH (Signal, "The X3DH Key Agreement Protocol" §3.3–3.4) to start it.
 // A failed decryption never changes the session: all work happens on local copies that are committed only
 // after the MAC, the padding and the bounds have been checked.
-import { assertBytes, bytesEqual, concatBytes, constantTimeEqual } from '../crypto/bytes';
+import { allocateBytes, assertBytes, bytesEqual, concatBytes, constantTimeEqual, type ByteAllocator } from '../crypto/bytes';
 import { aes256CbcDecrypt } from '../crypto/aes';
 import { OmemoError } from '../crypto/errors';
 import { hmacSha256 } from '../crypto/hmac';
@@ -262,11 +262,12 @@ export class Session {
   /**
    * Encrypts the same `plaintext` with every session (a fan-out): byte for byte what `encrypt` on each would
    * give, but the symmetric ratchet steps of all sessions run as one batch (crypto/ratchet-kernel.ts) and
-   * each message is laid out once (wire.ts `frameMessage`). A session that cannot send gets its OmemoError in
+   * each message is laid out once (wire.ts `frameMessage`, in arrays from `allocate`). A session that cannot
+   * send gets its OmemoError in
    * its slot and is left unchanged; the others go on.
    * @throws TypeError/RangeError for a bad plaintext or a session listed twice.
    */
-  static encryptMany(sessions: readonly Session[], plaintext: Uint8Array): (EncryptedKeyElement | OmemoError)[] {
+  static encryptMany(sessions: readonly Session[], plaintext: Uint8Array, allocate: ByteAllocator = allocateBytes): (EncryptedKeyElement | OmemoError)[] {
     assertBytes(plaintext, 'plaintext');
     if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES) throw new RangeError(`plaintext must be at most ${MAX_RATCHET_PLAINTEXT_BYTES} bytes, got ${plaintext.length}`);
     if (new Set(sessions).size !== sessions.length) throw new TypeError('a session is listed twice: each step needs its own chain key');
@@ -286,8 +287,16 @@ export class Session {
           results[i] = new OmemoError('too-many-skipped', 'sending chain exhausted');
           return;
         }
-        const frame = frameMessage(version, { ratchetKey: s.sendingRatchet.publicKey, n: s.sendingCounter, pn: s.previousCounter }, ciphertextLength);
-        lanes.push({ chainKey: s.sendingChainKey, nextChainKey: new Uint8Array(32), associatedData: session.sendPrefix(), ...frame });
+        const frame = frameMessage(version, { ratchetKey: s.sendingRatchet.publicKey, n: s.sendingCounter, pn: s.previousCounter }, ciphertextLength, allocate);
+        lanes.push({
+          chainKey: s.sendingChainKey,
+          nextChainKey: new Uint8Array(32),
+          associatedData: session.sendPrefix(),
+          message: frame.message,
+          headerOffset: frame.headerOffset,
+          headerLength: frame.headerLength,
+          macOffset: frame.macOffset,
+        });
         owners.push(i);
       });
       if (lanes.length === 0) continue;

@@ -2,7 +2,7 @@
 // (version byte 0x33, 0x05-prefixed keys, 8-byte MAC after the protobuf); OMEMO 2 = XEP-0384 0.9 §7
 // OMEMOMessage / OMEMOAuthenticatedMessage (16-byte MAC inside) / OMEMOKeyExchange. Parsing checks version,
 // lengths and presence and copies every field, so the MAC is checked over exactly the bytes received.
-import { concatBytes } from '../crypto/bytes';
+import { allocateBytes, concatBytes, type ByteAllocator } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
 import type { ProtocolVersion } from './constants';
 import { LEGACY_KEY_TYPE_DJB, LEGACY_VERSION_BYTE, MAX_WIRE_MESSAGE_BYTES, VERSIONS } from './constants';
@@ -231,13 +231,13 @@ export interface MessageFrame {
 /**
  * Lays out a ratchet message with a ciphertext of `ciphertextLength` bytes: byte for byte what
  * `encodeMessage(encodeMacInput(...))` produces (field order and tags from proto/*.proto), without going
- * through protobufjs, so the fan-out hot path allocates one array per device.
+ * through protobufjs, so the fan-out hot path allocates one array per device (from `allocate`).
  */
-export function frameMessage(version: ProtocolVersion, header: RatchetHeader, ciphertextLength: number): MessageFrame {
+export function frameMessage(version: ProtocolVersion, header: RatchetHeader, ciphertextLength: number, allocate: ByteAllocator = allocateBytes): MessageFrame {
   const ctLen = varintLength(ciphertextLength);
   if (version === 'oldmemo') {
     const headerLength = 1 + 2 + 33 + 1 + varintLength(header.n) + 1 + varintLength(header.pn) + 1 + ctLen;
-    const message = new Uint8Array(headerLength + ciphertextLength + VERSIONS.oldmemo.macBytes);
+    const message = allocate(headerLength + ciphertextLength + VERSIONS.oldmemo.macBytes);
     message[0] = LEGACY_VERSION_BYTE;
     message[1] = TAGS.legacyRatchetKey;
     message[2] = 33;
@@ -256,7 +256,7 @@ export function frameMessage(version: ProtocolVersion, header: RatchetHeader, ci
   const headerLength = 1 + varintLength(header.n) + 1 + varintLength(header.pn) + 2 + 32 + 1 + ctLen;
   const inner = headerLength + ciphertextLength;
   const headerOffset = 2 + macBytes + 1 + varintLength(inner);
-  const message = new Uint8Array(headerOffset + inner);
+  const message = allocate(headerOffset + inner);
   message[0] = TAGS.mac;
   message[1] = macBytes;
   message[2 + macBytes] = TAGS.message;

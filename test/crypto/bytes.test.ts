@@ -8,6 +8,7 @@ import {
   fromBase64,
   fromHex,
   toBase64,
+  createByteArena,
   toBase64Portable,
   toHex,
   utf8Decode,
@@ -227,6 +228,23 @@ test('utf8Decode: invalid UTF-8 throws TypeError (no U+FFFD replacement)', () =>
     }
     assert.instance(caught, TypeError, `bytes ${b.join(',')}`);
   }
+});
+
+test('createByteArena: zeroed, disjoint arrays across chunk boundaries; large ones get their own buffer', () => {
+  const alloc = createByteArena(100);
+  const parts = [40, 40, 40, 1, 99, 100, 0, 7].map((n, i) => {
+    const a = alloc(n);
+    assert.is(a.length, n);
+    assert.ok(a.every((b) => b === 0), `array ${i} is zeroed`);
+    a.fill(i + 1);
+    return a;
+  });
+  parts.forEach((a, i) => assert.ok(a.every((b) => b === i + 1), `array ${i} was not overwritten by a later one`));
+  assert.is(parts[0]!.buffer, parts[1]!.buffer, 'small arrays share a chunk');
+  assert.is.not(parts[1]!.buffer, parts[2]!.buffer, 'a full chunk is replaced');
+  const big = alloc(5000);
+  assert.is(big.byteOffset, 0);
+  assert.is(big.buffer.byteLength, 5000);
 });
 
 test.run();
