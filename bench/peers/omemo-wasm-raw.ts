@@ -75,8 +75,12 @@ class RawWorld implements FanoutWorld {
   }
 
   async fanout(payload: Uint8Array, count: number): Promise<FanoutOutput> {
-    const parts: EncryptedKeyElement[] = new Array(count);
-    for (let i = 0; i < count; i++) parts[i] = this.sessions[i]!.encrypt(payload);
+    // The protocol layer's fan-out: every session's ratchet step in one batch (the wasm kernel).
+    const results = Session.encryptMany(this.sessions.slice(0, count), payload);
+    const parts: EncryptedKeyElement[] = results.map((r) => {
+      if (r instanceof Error) throw r;
+      return r;
+    });
     return new RawOutput(parts);
   }
 
@@ -164,7 +168,7 @@ export const omemoWasmRaw: PeerAdapter = {
   title: 'omemo-wasm raw protocol layer, OMEMO 2 wire format: Session.initiate/encrypt/decrypt (internal API)',
   notes: [
     'Session objects held in memory (a Map / an array), no store, nothing serialized per message, no XML.',
-    'fan-out: a loop of session.encrypt(payload32) over the sessions (synchronous).',
+    'fan-out: Session.encryptMany(sessions, payload32): one batched ratchet step over all sessions (synchronous, wasm kernel).',
     'session-build: Session.initiate(twomemo, identity, bundle): Ed25519 signature check of the signed pre key, X3DH, first root step.',
     'decrypt-*: session.decrypt(bytes) (protobuf parse, MAC check, AES-256-CBC).',
     'cold-start: none of its own (not a package entry point; omemo-wasm loads the same code).',
