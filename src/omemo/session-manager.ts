@@ -499,9 +499,18 @@ export class OmemoManager {
     const byId = new Map(known.map((d) => [d.deviceId, d]));
     const puts: StoredDevice[] = [];
     for (const d of known) {
+      const entry = entries.find((e) => e.id === d.deviceId);
       const listed = ids.includes(d.deviceId);
       const active = d.activeIn.includes(version);
-      if (listed !== active) puts.push({ ...d, activeIn: listed ? [...d.activeIn, version] : d.activeIn.filter((v) => v !== version) });
+      // Only OMEMO 2 lists carry labels: there a device's label follows its list entry (set, changed, removed).
+      const relabel = version === 'twomemo' && entry !== undefined && entry.label !== d.label;
+      if (listed === active && !relabel) continue;
+      const updated: StoredDevice = { ...d, activeIn: listed === active ? d.activeIn : listed ? [...d.activeIn, version] : d.activeIn.filter((v) => v !== version) };
+      if (relabel) {
+        if (entry.label === undefined) delete updated.label;
+        else updated.label = entry.label;
+      }
+      puts.push(updated);
     }
     for (const e of entries) {
       if (byId.has(e.id) || (jid === this.jid && e.id === this.deviceId)) continue;

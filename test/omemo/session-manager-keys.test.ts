@@ -192,6 +192,22 @@ test('an own device-list update without our device re-announces us with the othe
   }
 });
 
+test('a device label follows the OMEMO 2 list (set, changed, removed); 0.3 lists, which have none, keep it', async () => {
+  const router = new InProcessRouter();
+  const a = await openDevice(router, 'alice@example.org', 'phone');
+  const label = async () => (await a.m.devices('bob@example.org')).find((d) => d.deviceId === 5)?.label;
+  await a.m.onDeviceListUpdate('bob@example.org', 'twomemo', serializeDeviceList([{ id: 5 }], 'twomemo'));
+  assert.is(await label(), undefined);
+  await a.m.onDeviceListUpdate('bob@example.org', 'twomemo', serializeDeviceList([{ id: 5, label: 'Laptop' }], 'twomemo'));
+  assert.is(await label(), 'Laptop', 'a label added later is taken');
+  await a.m.onDeviceListUpdate('bob@example.org', 'oldmemo', serializeDeviceList([{ id: 5 }], 'oldmemo'));
+  assert.is(await label(), 'Laptop', 'a 0.3 list does not clear it');
+  await a.m.onDeviceListUpdate('bob@example.org', 'twomemo', serializeDeviceList([{ id: 5, label: 'Work laptop' }], 'twomemo'));
+  assert.is(await label(), 'Work laptop');
+  await a.m.onDeviceListUpdate('bob@example.org', 'twomemo', serializeDeviceList([{ id: 5 }], 'twomemo'));
+  assert.is(await label(), undefined, 'a removed label is removed');
+});
+
 test('an empty own device list (e.g. after a server reset) is repaired too', async () => {
   for (const version of VERSIONS) {
     const router = new InProcessRouter();
