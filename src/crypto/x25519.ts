@@ -145,10 +145,12 @@ export function x25519Backends(): X25519Backend[] {
   return n === undefined ? [libsodiumBackend] : [libsodiumBackend, n];
 }
 
-/** A fresh X25519 key pair (private key clamped). */
-export function x25519GenerateKeyPair(rng: Rng = randomBytes): KeyPair {
-  // With production randomness on Node, the pair is made through node:crypto so its KeyObjects come along.
-  const n = rng === randomBytes ? node() : undefined;
+/** A fresh X25519 key pair (private key clamped). `usedSoon: false` for keys that are stored for later. */
+export function x25519GenerateKeyPair(rng: Rng = randomBytes, options: { usedSoon?: boolean } = {}): KeyPair {
+  // With production randomness on Node, a pair used right away (X3DH ephemeral, ratchet keys) is made through
+  // node:crypto so its KeyObjects come along. Pairs that are stored and maybe never used (one-time pre keys)
+  // skip that: a bundle would otherwise pin 100 native key objects per account.
+  const n = rng === randomBytes && options.usedSoon !== false ? node() : undefined;
   if (n !== undefined) return n.generate();
   const privateKey = rng(32);
   assertBytes(privateKey, 'rng output', 32);

@@ -326,7 +326,7 @@ export class OmemoManager {
     if (live >= PRE_KEY_COUNT) return;
     const fresh: StoredPreKey[] = [];
     for (let i = live; i < PRE_KEY_COUNT; i++) {
-      const kp = x25519GenerateKeyPair(this.rng);
+      const kp = x25519GenerateKeyPair(this.rng, { usedSoon: false });
       const k: StoredPreKey = { id: this.own.stored.nextPreKeyId, privateKey: kp.privateKey, publicKey: kp.publicKey, consumed: false };
       this.own.stored = { ...this.own.stored, nextPreKeyId: this.own.stored.nextPreKeyId + 1 };
       this.own.preKeys.set(k.id, k);

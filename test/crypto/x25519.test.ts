@@ -176,6 +176,10 @@ test('node:crypto key objects follow the bytes: a rewritten key array is re-impo
   const b = x25519GenerateKeyPair();
   eqBytes(libsodium.publicKey(a.privateKey), a.publicKey);
   eqBytes(node.sharedSecret(a.privateKey, b.publicKey), libsodium.sharedSecret(b.privateKey, a.publicKey));
+  // Stored-for-later pairs (usedSoon: false) are made by libsodium and work the same.
+  const c = x25519GenerateKeyPair(undefined, { usedSoon: false });
+  eqBytes(libsodium.publicKey(c.privateKey), c.publicKey);
+  eqBytes(node.sharedSecret(c.privateKey, a.publicKey), libsodium.sharedSecret(a.privateKey, c.publicKey));
 });
 
 test('bad inputs: TypeError/RangeError naming the parameter', () => {
