@@ -713,10 +713,17 @@ export class OmemoManager {
     const devices = new Map(known.map((d) => [deviceKey(d.jid, d.deviceId), d]));
     const reports: DeviceReport[] = [];
     const targets: { address: SessionAddress; device: StoredDevice }[] = [];
+    // Prefer OMEMO 2 for a device listed in both versions: one key per device.
+    const preference = [...versions].sort((a, b) => (a === 'twomemo' ? -1 : b === 'twomemo' ? 1 : 0));
+    const devicesOf = new Map<string, StoredDevice[]>();
+    for (const d of known) {
+      const list = devicesOf.get(d.jid);
+      if (list === undefined) devicesOf.set(d.jid, [d]);
+      else list.push(d);
+    }
     for (const jid of jids) {
       const chosen = new Map<number, OmemoVersion>();
-      // Prefer OMEMO 2 for a device listed in both versions: one key per device.
-      for (const version of [...versions].sort((a, b) => (a === 'twomemo' ? -1 : b === 'twomemo' ? 1 : 0))) {
+      for (const version of preference) {
         for (const id of lists.get(deviceListKey(version, jid)) ?? []) {
           if (jid === this.jid && id === this.deviceId) continue;
           if (!chosen.has(id)) chosen.set(id, version);
@@ -725,9 +732,11 @@ export class OmemoManager {
       for (const [deviceId, version] of chosen) {
         let device = devices.get(deviceKey(jid, deviceId));
         if (device === undefined) {
-          device = await this.newDevice(jid, deviceId, [...devices.values()]);
+          const sameJid = devicesOf.get(jid) ?? [];
+          device = await this.newDevice(jid, deviceId, sameJid);
           device.activeIn = versions.filter((v) => (lists.get(deviceListKey(v, jid)) ?? []).includes(deviceId));
           devices.set(deviceKey(jid, deviceId), device);
+          devicesOf.set(jid, [...sameJid, device]);
           changes.putDevices!.push(device);
         }
         if (!isTrusted(device.trust)) {
@@ -748,7 +757,7 @@ export class OmemoManager {
     const unbuilt: typeof targets = [];
     for (const t of targets) {
       const existing = sessions.get(sessionKey(t.address));
-      if (existing !== undefined) ready.push({ ...t, session: existing });
+      if (existing !== undefined) ready.push({ address: t.address, device: t.device, session: existing });
       else unbuilt.push(t);
     }
     await Promise.all(
