@@ -37,6 +37,8 @@ export const HEARTBEAT_AFTER_MESSAGES = 53;
 export const STALE_DEVICE_AFTER_MESSAGES = 500;
 /** Parsed sessions kept in memory between calls (bounded; evicted oldest first). */
 export const SESSION_CACHE_ENTRIES = 20000;
+/** Device lists (per version and JID) kept in memory by the manager. */
+export const DEVICE_LIST_CACHE_ENTRIES = 20000;
 /** Attempts at a random device id that is not in our published device lists. */
 const DEVICE_ID_ATTEMPTS = 32;
 
@@ -186,6 +188,7 @@ export class OmemoManager {
   private readonly rotationMs: number;
   private own!: OwnKeys;
   private readonly sessions = new Map<string, Session>();
+  private readonly listCache = new Map<string, readonly number[] | undefined>();
   private queue: Promise<unknown> = Promise.resolve();
   private catchingUp = false;
   private committed: OwnSnapshot | undefined;
@@ -266,6 +269,7 @@ export class OmemoManager {
   private async commit(changes: StoreChanges, touched: readonly string[] = []): Promise<void> {
     try {
       await this.store.commit(changes);
+      for (const l of changes.putDeviceLists ?? []) this.cacheList(deviceListKey(l.version, l.jid), l.deviceIds);
       if (this.own !== undefined) this.committed = this.snapshotOwn();
     } catch (cause) {
       // Sessions in the cache may have advanced for this commit: forget them, the store is the truth.
@@ -401,12 +405,28 @@ export class OmemoManager {
     if (!this.versions.includes(version)) throw new TypeError(`OMEMO version ${JSON.stringify(version)} is not enabled`);
   }
 
-  private async loadList(version: OmemoVersion, jid: string): Promise<number[] | undefined> {
+  /**
+   * A device list from the cache or the store. The manager is the only writer of its store (one account per
+   * store), and every write goes through `commit`, which refreshes the cache: a fan-out to 1000 accounts then
+   * reads no list from the store. Callers must not modify the returned array.
+   */
+  private async loadList(version: OmemoVersion, jid: string): Promise<readonly number[] | undefined> {
+    const key = deviceListKey(version, jid);
+    if (this.listCache.has(key)) return this.listCache.get(key);
+    let ids: number[] | undefined;
     try {
-      return await this.store.loadDeviceList(version, jid);
+      ids = await this.store.loadDeviceList(version, jid);
     } catch (cause) {
       throw storeError(cause);
     }
+    this.cacheList(key, ids);
+    return ids;
+  }
+
+  private cacheList(key: string, ids: readonly number[] | undefined): void {
+    this.listCache.delete(key);
+    this.listCache.set(key, ids === undefined ? undefined : Object.freeze([...ids]));
+    while (this.listCache.size > DEVICE_LIST_CACHE_ENTRIES) this.listCache.delete(this.listCache.keys().next().value as string);
   }
 
   /**
@@ -689,24 +709,32 @@ export class OmemoManager {
     const changes: StoreChanges = { putDevices: [], putSessions: [] };
 
     // Device lists: fetched once for JIDs we have never seen, then kept up to date by PEP events.
-    const lists = new Map<string, number[]>();
+    // Cached lists are taken synchronously; only the others cost a store read (and maybe a fetch).
+    const lists = new Map<string, readonly number[]>();
+    const uncached: { version: OmemoVersion; jid: string }[] = [];
+    for (const jid of jids) {
+      for (const version of versions) {
+        const key = deviceListKey(version, jid);
+        const ids = this.listCache.get(key);
+        if (ids !== undefined || (jid === this.jid && this.listCache.has(key))) lists.set(key, ids ?? []);
+        else uncached.push({ version, jid });
+      }
+    }
     await Promise.all(
-      jids.flatMap((jid) =>
-        versions.map(async (version) => {
-          let ids = await this.loadList(version, jid);
-          if (ids === undefined && jid !== this.jid) {
-            try {
-              ids = await this.fetchDeviceList(jid, version);
-            } catch {
-              ids = undefined;
-            }
-            if (ids !== undefined) {
-              (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: ids });
-            }
+      uncached.map(async ({ version, jid }) => {
+        let ids: readonly number[] | undefined = await this.loadList(version, jid);
+        if (ids === undefined && jid !== this.jid) {
+          let fetched: number[] | undefined;
+          try {
+            fetched = await this.fetchDeviceList(jid, version);
+          } catch {
+            fetched = undefined;
           }
-          lists.set(deviceListKey(version, jid), ids ?? []);
-        }),
-      ),
+          if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
+          ids = fetched;
+        }
+        lists.set(deviceListKey(version, jid), ids ?? []);
+      }),
     );
 
     const known = await this.loadDevicesOf(jids);

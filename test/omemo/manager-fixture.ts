@@ -24,6 +24,13 @@ export class CountingStore extends MemoryStore {
   failCommits = 0;
   readonly failure = new Error('disk full (simulated)');
 
+  loadDeviceListCalls = 0;
+
+  override async loadDeviceList(version: OmemoVersion, jid: string): Promise<number[] | undefined> {
+    this.loadDeviceListCalls += 1;
+    return super.loadDeviceList(version, jid);
+  }
+
   override async loadSessions(addresses: readonly SessionAddress[]): Promise<Map<string, Uint8Array>> {
     this.loadSessionsCalls += 1;
     this.loadSessionsSizes.push(addresses.length);

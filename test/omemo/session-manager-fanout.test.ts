@@ -161,4 +161,27 @@ for (const version of VERSIONS) {
   });
 }
 
+test('device lists are read from the store once, then follow updates and failed commits from memory', async () => {
+  const router = new InProcessRouter();
+  const alice = await openDevice(router, ALICE, 'a', { versions: ['twomemo'] });
+  const b1 = await openDevice(router, BOB, 'b1', { versions: ['twomemo'] });
+  await syncDeviceLists(router, [alice, b1]);
+  const store = alice.store as CountingStore;
+  await alice.m.encrypt([BOB], 'one');
+  const reads = store.loadDeviceListCalls;
+  await alice.m.encrypt([BOB], 'two');
+  assert.is(store.loadDeviceListCalls, reads, 'the second send reads no device list');
+  // A device announced later is used at once, still without a read.
+  const b2 = await openDevice(router, BOB, 'b2', { versions: ['twomemo'] });
+  await syncDeviceLists(router, [alice, b1, b2]);
+  const third = await alice.m.encrypt([BOB], 'three');
+  assert.equal(third.devices.filter((d) => d.ok).map((d) => d.deviceId).sort(), [b1.m.deviceId, b2.m.deviceId].sort());
+  assert.is(store.loadDeviceListCalls, reads);
+  // A list update whose commit fails is not taken: memory follows the store.
+  store.failCommits = 1;
+  await rejectsWith(() => alice.m.onDeviceListUpdate(BOB, 'twomemo', serializeDeviceList([{ id: b1.m.deviceId }], 'twomemo')), 'store-error');
+  const fourth = await alice.m.encrypt([BOB], 'four');
+  assert.equal(fourth.devices.filter((d) => d.ok).map((d) => d.deviceId).sort(), [b1.m.deviceId, b2.m.deviceId].sort(), 'b2 is still listed');
+});
+
 test.run();
