@@ -12,6 +12,7 @@ export {
   HEARTBEAT_AFTER_MESSAGES,
   STALE_DEVICE_AFTER_MESSAGES,
   SESSION_CACHE_ENTRIES,
+  DEVICE_LIST_CACHE_ENTRIES,
   type OmemoManagerOptions,
   type DeviceInfo,
   type DeviceReport,
