@@ -52,21 +52,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-/** base64url without padding of a 32-byte key (the JWK form node:crypto imports fastest). */
+/** base64url of a 32-byte key (the JWK form node:crypto imports fastest); only used where Buffer exists. */
 function jwkBytes(key: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < 32; i += 3) {
-    const n = (key[i]! << 16) | (key[i + 1]! << 8) | key[i + 2]!;
-    out += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
-  }
-  const n = (key[30]! << 16) | (key[31]! << 8);
-  return out + B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]!;
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64url');
 }
 
-const ZERO_X = jwkBytes(new Uint8Array(32));
+/** base64url of 32 zero bytes (a constant: Buffer does not exist in browsers at load time). */
+const ZERO_X = 'A'.repeat(43);
 
 function makeNodeBackend(nc: NodeCrypto): X25519Backend & { generate(): KeyPair } {
   const privateKeyObject = (privateKey: Uint8Array): KeyObject => {
