@@ -105,38 +105,50 @@ static NOINLINE void sha4_schedule(const u32x4 block[16], u32x4 wk[64]) {
   }
 }
 
+// One round (FIPS 180-4 §6.2.2 step 3) on the working variables a..h of four lanes, `kw` = K[t] + W[t].
+// Maj(a, b, c) = b ^ ((a ^ b) & (b ^ c)); this round's a ^ b is the next round's b ^ c (kept in `bc`).
+#define SHA4_ROUND(kw)                                                                        \
+  do {                                                                                        \
+    u32x4 S1 = wasm_v128_xor(wasm_v128_xor(ROTR(e, 6), ROTR(e, 11)), ROTR(e, 25));          \
+    u32x4 ch = wasm_v128_bitselect(f, g, e);                                                  \
+    u32x4 t1 = wasm_i32x4_add(wasm_i32x4_add(h, S1), wasm_i32x4_add(ch, (kw)));               \
+    u32x4 S0 = wasm_v128_xor(wasm_v128_xor(ROTR(a, 2), ROTR(a, 13)), ROTR(a, 22));          \
+    u32x4 ab = wasm_v128_xor(a, b);                                                           \
+    u32x4 maj = wasm_v128_xor(b, wasm_v128_and(ab, bc));                                      \
+    bc = ab;                                                                                  \
+    u32x4 t2 = wasm_i32x4_add(S0, maj);                                                       \
+    h = g;                                                                                    \
+    g = f;                                                                                    \
+    f = e;                                                                                    \
+    e = wasm_i32x4_add(d, t1);                                                                \
+    d = c;                                                                                    \
+    c = b;                                                                                    \
+    b = a;                                                                                    \
+    a = wasm_i32x4_add(t1, t2);                                                               \
+  } while (0)
+
+// Step 4: the new hash value is the old one plus the working variables.
+#define SHA4_FEED_FORWARD()                                                                   \
+  do {                                                                                        \
+    out[0] = wasm_i32x4_add(in[0], a);                                                        \
+    out[1] = wasm_i32x4_add(in[1], b);                                                        \
+    out[2] = wasm_i32x4_add(in[2], c);                                                        \
+    out[3] = wasm_i32x4_add(in[3], d);                                                        \
+    out[4] = wasm_i32x4_add(in[4], e);                                                        \
+    out[5] = wasm_i32x4_add(in[5], f);                                                        \
+    out[6] = wasm_i32x4_add(in[6], g);                                                        \
+    out[7] = wasm_i32x4_add(in[7], h);                                                        \
+  } while (0)
+
 // The 64 rounds (FIPS 180-4 §6.2.2 steps 2-4) of four lanes: out = in + rounds(in, wk). `out` may equal `in`.
 static NOINLINE void sha4_rounds(const u32x4 in[8], const u32x4 wk[64], u32x4 out[8]) {
   u32x4 a = in[0], b = in[1], c = in[2], d = in[3], e = in[4], f = in[5], g = in[6], h = in[7];
   u32x4 bc = wasm_v128_xor(b, c);
 #pragma clang loop unroll_count(8)
   for (int t = 0; t < 64; t++) {
-    u32x4 S1 = wasm_v128_xor(wasm_v128_xor(ROTR(e, 6), ROTR(e, 11)), ROTR(e, 25));
-    u32x4 ch = wasm_v128_bitselect(f, g, e);
-    u32x4 t1 = wasm_i32x4_add(wasm_i32x4_add(h, S1), wasm_i32x4_add(ch, wk[t]));
-    u32x4 S0 = wasm_v128_xor(wasm_v128_xor(ROTR(a, 2), ROTR(a, 13)), ROTR(a, 22));
-    // Maj(a, b, c) = b ^ ((a ^ b) & (b ^ c)); this round's a ^ b is the next round's b ^ c.
-    u32x4 ab = wasm_v128_xor(a, b);
-    u32x4 maj = wasm_v128_xor(b, wasm_v128_and(ab, bc));
-    bc = ab;
-    u32x4 t2 = wasm_i32x4_add(S0, maj);
-    h = g;
-    g = f;
-    f = e;
-    e = wasm_i32x4_add(d, t1);
-    d = c;
-    c = b;
-    b = a;
-    a = wasm_i32x4_add(t1, t2);
+    SHA4_ROUND(wk[t]);
   }
-  out[0] = wasm_i32x4_add(in[0], a);
-  out[1] = wasm_i32x4_add(in[1], b);
-  out[2] = wasm_i32x4_add(in[2], c);
-  out[3] = wasm_i32x4_add(in[3], d);
-  out[4] = wasm_i32x4_add(in[4], e);
-  out[5] = wasm_i32x4_add(in[5], f);
-  out[6] = wasm_i32x4_add(in[6], g);
-  out[7] = wasm_i32x4_add(in[7], h);
+  SHA4_FEED_FORWARD();
 }
 
 // One SHA-256 compression (FIPS 180-4 §6.2.2) of four independent lanes: out = in + rounds(in, block), with
@@ -160,31 +172,9 @@ static NOINLINE void sha4_compress(const u32x4 in[8], const u32x4 block[16], u32
       wt = wasm_i32x4_add(wasm_i32x4_add(s1, w[(t - 7) & 15]), wasm_i32x4_add(s0, w[t & 15]));
       w[t & 15] = wt;
     }
-    u32x4 S1 = wasm_v128_xor(wasm_v128_xor(ROTR(e, 6), ROTR(e, 11)), ROTR(e, 25));
-    u32x4 ch = wasm_v128_bitselect(f, g, e);
-    u32x4 t1 = wasm_i32x4_add(wasm_i32x4_add(h, S1), wasm_i32x4_add(wasm_i32x4_add(ch, k4[t]), wt));
-    u32x4 S0 = wasm_v128_xor(wasm_v128_xor(ROTR(a, 2), ROTR(a, 13)), ROTR(a, 22));
-    u32x4 ab = wasm_v128_xor(a, b);
-    u32x4 maj = wasm_v128_xor(b, wasm_v128_and(ab, bc));
-    bc = ab;
-    u32x4 t2 = wasm_i32x4_add(S0, maj);
-    h = g;
-    g = f;
-    f = e;
-    e = wasm_i32x4_add(d, t1);
-    d = c;
-    c = b;
-    b = a;
-    a = wasm_i32x4_add(t1, t2);
+    SHA4_ROUND(wasm_i32x4_add(k4[t], wt));
   }
-  out[0] = wasm_i32x4_add(in[0], a);
-  out[1] = wasm_i32x4_add(in[1], b);
-  out[2] = wasm_i32x4_add(in[2], c);
-  out[3] = wasm_i32x4_add(in[3], d);
-  out[4] = wasm_i32x4_add(in[4], e);
-  out[5] = wasm_i32x4_add(in[5], f);
-  out[6] = wasm_i32x4_add(in[6], g);
-  out[7] = wasm_i32x4_add(in[7], h);
+  SHA4_FEED_FORWARD();
 }
 
 static void sha4_init(u32x4 st[8]) {
