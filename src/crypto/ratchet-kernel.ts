@@ -3,7 +3,7 @@
 // WebAssembly SIMD kernel of our own (wasm/src/ratchet-kernel.c) and a portable path on hmac.ts/aes.ts that
 // produces identical bytes. Also the kernel's constant-time AES-256-CBC as a synchronous fallback for browsers.
 import { assertBytes, assertInt, fromBase64 } from './bytes';
-import { aes256CbcEncrypt } from './aes';
+import { aes256CbcEncrypt, setSyncCbcFallback } from './aes';
 import { OmemoError } from './errors';
 import { hkdfSha256, hmacSha256 } from './hmac';
 import { RATCHET_KERNEL_WASM_BASE64 } from './ratchet-kernel-wasm';
@@ -516,3 +516,6 @@ export const ratchetKernelTestHooks = {
     return k.heap.slice(k.testOut, k.testOut + 16);
   },
 };
+
+// Where node:crypto is absent (browsers), aes.ts's synchronous AES-256-CBC runs here.
+setSyncCbcFallback({ encrypt: kernelAes256CbcEncrypt, decrypt: kernelAes256CbcDecrypt, available: ratchetKernelAvailable });
