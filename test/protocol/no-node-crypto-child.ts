@@ -19,4 +19,10 @@ for (const version of ['oldmemo', 'twomemo'] as const) {
     lines.push(`${version} ${i}: ${toHex(got) === toHex(p) && toHex(back) === toHex(q) ? 'ok' : 'MISMATCH'}`);
   }
 }
+// An OMEMO 2 payload (AES-256-CBC + HMAC) seals and opens too.
+const { sealPayload, openPayload } = await import('../../src/omemo/payload');
+const { utf8Encode } = await import('../../src/crypto/bytes');
+const sealed = sealPayload('twomemo', utf8Encode('payload'));
+const opened = openPayload('twomemo', sealed.keyMaterial, undefined, sealed.payload);
+lines.push(`twomemo payload: ${opened !== undefined && toHex(opened) === toHex(utf8Encode('payload')) ? 'ok' : 'MISMATCH'}`);
 console.log(lines.join('\n'));
