@@ -263,8 +263,7 @@ export class Session {
    * Encrypts the same `plaintext` with every session (a fan-out): byte for byte what `encrypt` on each would
    * give, but the symmetric ratchet steps of all sessions run as one batch (crypto/ratchet-kernel.ts) and
    * each message is laid out once (wire.ts `frameMessage`, in arrays from `allocate`). A session that cannot
-   * send gets its OmemoError in
-   * its slot and is left unchanged; the others go on.
+   * send gets its OmemoError in its slot and is left unchanged; the others go on.
    * @throws TypeError/RangeError for a bad plaintext or a session listed twice.
    */
   static encryptMany(sessions: readonly Session[], plaintext: Uint8Array, allocate: ByteAllocator = allocateBytes): (EncryptedKeyElement | OmemoError)[] {

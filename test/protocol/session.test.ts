@@ -653,4 +653,36 @@ for (const version of VERSIONS) {
   });
 }
 
+test('encryptMany: byte for byte what encrypt gives per session, both versions mixed; a session that cannot send gets its error', () => {
+  const rng = rngFor(caseSeed('encryptMany'));
+  const pairs = [0, 1, 2, 3, 4, 5].map((i) => makePair(i % 2 === 0 ? 'oldmemo' : 'twomemo', caseSeed(`encryptMany ${i}`), { answered: i !== 4 }));
+  // A responder that has received nothing yet cannot send.
+  const aliceDevice = makeDevice('twomemo', rng);
+  const bobDevice = makeDevice('twomemo', rng, 100);
+  const initiator = Session.initiate('twomemo', aliceDevice.identity, bundleOf(bobDevice, 100), rng);
+  const kex = parseKeyExchange('twomemo', initiator.encrypt(new Uint8Array(48)).data);
+  const mute = Session.respond(bobDevice.identity, kex, bobDevice.signedPreKeys.get(7)!, bobDevice.preKeys.get(100)!);
+  const sessions = [...pairs.map((p) => p.alice), mute];
+  const expected = sessions.slice(0, -1).map((s) => s.clone().encrypt(new Uint8Array(48).fill(7)));
+  const muteBefore = snapshot(mute);
+  const results = Session.encryptMany(sessions, new Uint8Array(48).fill(7));
+  assert.is(results.length, sessions.length);
+  expected.forEach((e, i) => {
+    const r = results[i]!;
+    assert.ok(!(r instanceof Error), `session ${i} encrypted`);
+    assert.is(hex((r as { data: Uint8Array }).data), hex(e.data), `session ${i}: same bytes as encrypt`);
+    assert.is((r as { keyExchange: boolean }).keyExchange, i === 4, `session ${i}: key exchange only while unanswered`);
+  });
+  const last = results[sessions.length - 1];
+  assert.ok(last instanceof OmemoError && last.code === 'no-session', 'the mute responder gets no-session');
+  assert.is(snapshot(mute), muteBefore, 'and is unchanged');
+  // The others advanced: their messages decrypt at the other side, in order.
+  pairs.forEach((p, i) => {
+    const data = (results[i] as { data: Uint8Array }).data;
+    const message = i === 4 ? parseKeyExchange(p.version, data).message : parseMessage(p.version, data);
+    assert.equal(p.bob.decryptParsed(message, p.rng), new Uint8Array(48).fill(7), `pair ${i}: the other side decrypts`);
+  });
+  assert.throws(() => Session.encryptMany([pairs[0]!.alice, pairs[0]!.alice], new Uint8Array(32)), TypeError);
+});
+
 test.run();
