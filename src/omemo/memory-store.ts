@@ -1,6 +1,5 @@
 // The in-memory reference implementation of OmemoStore (store.ts): for tests and short-lived processes.
 // Values are copied in and out, so callers can never alias stored state.
-import { createByteArena } from '../crypto/bytes';
 import type { OmemoVersion } from './namespaces';
 import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey } from './store';
 import { deviceListKey, sessionKey } from './store';
@@ -92,14 +91,7 @@ export class MemoryStore implements OmemoStore {
     const preKeys = (changes.putPreKeys ?? []).map(copyPreKey);
     const deviceLists = (changes.putDeviceLists ?? []).map((l): [string, number[]] => [deviceListKey(l.version, l.jid), [...l.deviceIds]]);
     const devices = (changes.putDevices ?? []).map(copyDevice);
-    // Records of one commit share buffers (a fan-out writes ~1000): one allocation instead of one per record.
-    const arena = createByteArena();
-    const sessions = (changes.putSessions ?? []).map((s) => {
-      if (!(s.record instanceof Uint8Array)) throw new TypeError('putSessions[].record must be a Uint8Array');
-      const record = arena(s.record.length);
-      record.set(s.record);
-      return [sessionKey(s.address), record] as const;
-    });
+    const sessions = (changes.putSessions ?? []).map((s) => [sessionKey(s.address), s.record.slice()] as const);
     const deletedSessions = (changes.deleteSessions ?? []).map(sessionKey);
     if (identity) this.identity = identity;
     for (const k of signedPreKeys) this.signedPreKeys.set(k.id, k);
