@@ -37,6 +37,8 @@ export const HEARTBEAT_AFTER_MESSAGES = 53;
 export const STALE_DEVICE_AFTER_MESSAGES = 500;
 /** Parsed sessions kept in memory between calls (bounded; evicted oldest first). */
 export const SESSION_CACHE_ENTRIES = 20000;
+/** Largest buffer a fan-out cuts its messages and records from. */
+const ARENA_CHUNK_MAX_BYTES = 65536;
 /** Device lists (per version and JID) kept in memory by the manager. */
 export const DEVICE_LIST_CACHE_ENTRIES = 20000;
 /** Attempts at a random device id that is not in our published device lists. */
@@ -809,8 +811,9 @@ export class OmemoManager {
       const sealed = sealPayload(version, this.payloadBytes(version, message, recipients, options), this.rng);
       const keys: EncryptedKey[] = [];
       byVersion.set(version, { sealed, keys });
-      // Messages and records of a whole fan-out come out of shared buffers (see createByteArena).
-      const arena = createByteArena();
+      // The messages of a fan-out come out of shared buffers (see createByteArena), ~130 B each; nothing keeps
+      // them once they are in the XML. Records get their own arrays: a store may keep what it is given.
+      const arena = createByteArena(Math.min(ARENA_CHUNK_MAX_BYTES, 160 * group.length));
       const results = Session.encryptMany(
         group.map((r) => r.session),
         sealed.keyMaterial,
@@ -829,7 +832,7 @@ export class OmemoManager {
         keys.push(version === 'twomemo' ? { jid, rid: deviceId, keyExchange: out.keyExchange, data: out.data } : { rid: deviceId, keyExchange: out.keyExchange, data: out.data });
         this.cacheSession(k, r.session);
         touched.push(k);
-        changes.putSessions!.push({ address: r.address, record: serializeSession(r.session, arena) });
+        changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
         r.device.sentSinceLastReceived += 1; // our own copy from loadDevices/newDevice
         changes.putDevices!.push(r.device);
         reports.push({ jid, deviceId, version, ok: true, keyExchange: out.keyExchange });

@@ -1,6 +1,5 @@
 // Storage of Double Ratchet sessions (proto/session-record.proto, format 1): a compact binary record that
 // round-trips every field of SessionState exactly. Kept apart from the wire format.
-import { allocateBytes, type ByteAllocator } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
 import type { ProtocolVersion } from './constants';
 import { OldChainType, PendingKeyExchangeType, SessionRecordType, SkippedKeyType, encodeProto, fieldKey, type MessageType, type SessionRecordProto } from './protobuf';
@@ -100,9 +99,8 @@ class RecordWriter {
   }
 
   /** The record, with the scratch wiped behind it (it held private keys). */
-  result(allocate: ByteAllocator): Uint8Array {
-    const out = allocate(this.pos);
-    out.set(this.buf.subarray(0, this.pos));
+  result(): Uint8Array {
+    const out = this.buf.slice(0, this.pos);
     this.buf.fill(0, 0, this.pos);
     return out;
   }
@@ -111,8 +109,8 @@ class RecordWriter {
 const bytesSize = (key: number, b: Uint8Array | undefined) => (b === undefined || b.length === 0 ? 0 : varintSize(key) + varintSize(b.length) + b.length);
 const uintSize = (key: number, v: number) => (v === 0 ? 0 : varintSize(key) + varintSize(v >>> 0));
 
-/** Serializes a session to its storage record (in an array from `allocate`, e.g. a fan-out's arena). */
-export function serializeSession(session: Session, allocate: ByteAllocator = allocateBytes): Uint8Array {
+/** Serializes a session to its storage record. */
+export function serializeSession(session: Session): Uint8Array {
   const s = session.state;
   // Upper bound: fixed fields plus every skipped key and old chain at their largest.
   const w = new RecordWriter(512 + s.skipped.size * 90 + s.oldChains.length * 50);
@@ -162,7 +160,7 @@ export function serializeSession(session: Session, allocate: ByteAllocator = all
   w.bytes(K.baseKey, s.baseKey);
   w.bool(K.hasReceivingChain, s.receivingChainKey !== undefined);
   w.bool(K.hasSendingChain, s.sendingChainKey !== undefined);
-  return w.result(allocate);
+  return w.result();
 }
 
 /** The same record through protobufjs: the reference `serializeSession` is tested against. */
