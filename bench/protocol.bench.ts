@@ -17,14 +17,15 @@ import { formatTable, runBench, type BenchResult } from './harness';
 /** Messages decrypted per refill of the steady-state queue (a refill lands in one sample; medians ignore it). */
 const STEADY_BATCH = 4000;
 
-interface Party {
+/** A device with its identity, one signed pre key and one pre key, and its bundle (shared with bench/peers). */
+export interface Party {
   identity: IdentityKeyPair;
   spk: KeyPair;
   pk: KeyPair;
   bundle: PreKeyBundle;
 }
 
-function party(version: ProtocolVersion): Party {
+export function party(version: ProtocolVersion): Party {
   const identity = generateIdentityKeyPair();
   const spk = x25519GenerateKeyPair();
   const pk = x25519GenerateKeyPair();

@@ -2,44 +2,23 @@
 // Session.initiate / respond / encrypt / decrypt on Session objects held in memory, no store, no XML.
 // Internal API (not exported by the package): it shows what the layer under OmemoManager costs.
 import { cryptoReady } from '../../src/crypto/sodium';
-import { x25519GenerateKeyPair, type KeyPair } from '../../src/crypto/x25519';
 import type { ProtocolVersion } from '../../src/protocol/constants';
-import { generateIdentityKeyPair, identityWireKey, signSignedPreKey, type IdentityKeyPair } from '../../src/protocol/identity-key';
+import { generateIdentityKeyPair } from '../../src/protocol/identity-key';
 import { Session, type EncryptedKeyElement, type PreKeyBundle } from '../../src/protocol/session';
 import { serializeSession } from '../../src/protocol/session-record';
 import { parseKeyExchange } from '../../src/protocol/wire';
+import { party as protocolParty, type Party as ProtocolParty } from '../protocol.bench';
 import { check, sameBytes, type DecryptPair, type FanoutOutput, type FanoutWorld, type PeerAdapter, type SessionBuilderBench } from './types';
 
 const VERSION: ProtocolVersion = 'twomemo';
 const BUILD_POOL = 16;
 
-interface Party {
-  identity: IdentityKeyPair;
-  spk: KeyPair;
-  pk: KeyPair;
-  bundle: PreKeyBundle;
-  /** The party's session with the sender, once it answered. */
+/** A recipient device (bench/protocol.bench.ts `party`) and its session with the sender, once it answered. */
+interface Party extends ProtocolParty {
   session?: Session;
 }
 
-function party(): Party {
-  const identity = generateIdentityKeyPair();
-  const spk = x25519GenerateKeyPair();
-  const pk = x25519GenerateKeyPair();
-  return {
-    identity,
-    spk,
-    pk,
-    bundle: {
-      identityKey: identityWireKey(identity, VERSION),
-      signedPreKeyId: 1,
-      signedPreKey: spk.publicKey,
-      signedPreKeySignature: signSignedPreKey(identity, VERSION, spk.publicKey),
-      preKeyId: 1,
-      preKey: pk.publicKey,
-    },
-  };
-}
+const party = (): Party => protocolParty(VERSION);
 
 /** The recipient's side of a received message: a key exchange starts its session, anything else uses it. */
 function receive(p: Party, m: EncryptedKeyElement): Uint8Array {
