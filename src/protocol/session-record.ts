@@ -2,7 +2,7 @@
 // round-trips every field of SessionState exactly. Kept apart from the wire format.
 import { OmemoError } from '../crypto/errors';
 import type { ProtocolVersion } from './constants';
-import { OldChainType, PendingKeyExchangeType, SessionRecordType, SkippedKeyType, encodeProto, fieldKey, type MessageType, type SessionRecordProto } from './protobuf';
+import { OldChainType, PendingKeyExchangeType, SessionRecordType, SkippedKeyType, fieldKey, type MessageType, type SessionRecordProto } from './protobuf';
 import { Session, skipId, type SessionState, type SkippedKey } from './session';
 
 /** The record format this code writes. Readers accept every format up to this one. */
@@ -10,9 +10,6 @@ export const SESSION_RECORD_FORMAT = 1;
 
 const PROTOCOL_IDS: Record<ProtocolVersion, number> = { oldmemo: 1, twomemo: 2 };
 
-function opt(bytes: Uint8Array | undefined): Uint8Array {
-  return bytes ?? new Uint8Array(0);
-}
 
 const R = (field: string, wire: 0 | 2) => fieldKey(SessionRecordType as MessageType<unknown>, field, wire);
 // Field keys from proto/session-record.proto (the single source of truth), resolved once.
@@ -161,38 +158,6 @@ export function serializeSession(session: Session): Uint8Array {
   w.bool(K.hasReceivingChain, s.receivingChainKey !== undefined);
   w.bool(K.hasSendingChain, s.sendingChainKey !== undefined);
   return w.result();
-}
-
-/** The same record through protobufjs: the reference `serializeSession` is tested against. */
-export function serializeSessionWithProtobufjs(session: Session): Uint8Array {
-  const s = session.state;
-  const record: SessionRecordProto = {
-    format: SESSION_RECORD_FORMAT,
-    protocol: PROTOCOL_IDS[s.version],
-    local_identity_key: s.localIdentityKey,
-    remote_identity_key: s.remoteIdentityKey,
-    initiator: s.initiator,
-    root_key: s.rootKey,
-    sending_ratchet_private: s.sendingRatchet.privateKey,
-    sending_ratchet_public: s.sendingRatchet.publicKey,
-    receiving_ratchet_key: opt(s.receivingRatchetKey),
-    sending_chain_key: opt(s.sendingChainKey),
-    sending_counter: s.sendingCounter,
-    previous_counter: s.previousCounter,
-    receiving_chain_key: opt(s.receivingChainKey),
-    receiving_counter: s.receivingCounter,
-    skipped: [...s.skipped.values()].map((k) => ({ ratchet_key: k.ratchetKey, n: k.n, seed: k.seed })),
-    old_chains: s.oldChains.map((c) => ({ ratchet_key: c.ratchetKey, next_n: c.nextN })),
-    pending:
-      s.pending === undefined
-        ? null
-        : { has_pre_key: s.pending.preKeyId !== undefined, pre_key_id: s.pending.preKeyId ?? 0, signed_pre_key_id: s.pending.signedPreKeyId, base_key: s.pending.baseKey },
-    unanswered: s.unanswered,
-    base_key: s.baseKey,
-    has_receiving_chain: s.receivingChainKey !== undefined,
-    has_sending_chain: s.sendingChainKey !== undefined,
-  };
-  return encodeProto(SessionRecordType, record);
 }
 
 function bad(what: string, cause?: unknown): OmemoError {

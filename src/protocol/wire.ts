@@ -168,23 +168,6 @@ export function parseKeyExchange(version: ProtocolVersion, bytes: Uint8Array): P
   };
 }
 
-/** Serializes the MAC'd part of a message (0.3: 0x33 ‖ WhisperMessage; OMEMO 2: OMEMOMessage). */
-export function encodeMacInput(version: ProtocolVersion, header: RatchetHeader, ciphertext: Uint8Array): Uint8Array {
-  if (version === 'oldmemo') {
-    const proto = encodeProto(WhisperMessageType, {
-      ratchetKey: concatBytes(Uint8Array.of(LEGACY_KEY_TYPE_DJB), header.ratchetKey),
-      counter: header.n,
-      previousCounter: header.pn,
-      ciphertext,
-    });
-    const out = new Uint8Array(1 + proto.length);
-    out[0] = LEGACY_VERSION_BYTE;
-    out.set(proto, 1);
-    return out;
-  }
-  return encodeProto(OmemoMessageType, { n: header.n, pn: header.pn, dh_pub: header.ratchetKey, ciphertext });
-}
-
 const VARINT = 0;
 const BYTES = 2;
 const TAGS = {
@@ -230,8 +213,8 @@ export interface MessageFrame {
 
 /**
  * Lays out a ratchet message with a ciphertext of `ciphertextLength` bytes: byte for byte what
- * `encodeMessage(encodeMacInput(...))` produces (field order and tags from proto/*.proto), without going
- * through protobufjs, so the fan-out hot path allocates one array per device (from `allocate`).
+ * protobufjs would encode (field order and tags from proto/*.proto; test/protocol/protobufjs-reference.ts
+ * checks it) without going through protobufjs, so the fan-out hot path allocates one array per device (from `allocate`).
  */
 export function frameMessage(version: ProtocolVersion, header: RatchetHeader, ciphertextLength: number, allocate: ByteAllocator = allocateBytes): MessageFrame {
   const ctLen = varintLength(ciphertextLength);
@@ -272,12 +255,6 @@ export function frameMessage(version: ProtocolVersion, header: RatchetHeader, ci
   message[at++] = TAGS.ciphertext;
   writeVarint(message, at, ciphertextLength);
   return { message, headerOffset, headerLength, macOffset: 2 };
-}
-
-/** Frames a message: 0.3 appends the 8-byte MAC, OMEMO 2 wraps both in OMEMOAuthenticatedMessage. */
-export function encodeMessage(version: ProtocolVersion, macInput: Uint8Array, mac: Uint8Array): Uint8Array {
-  if (version === 'oldmemo') return concatBytes(macInput, mac);
-  return encodeProto(OmemoAuthenticatedMessageType, { mac, message: macInput });
 }
 
 /** Fields of an outgoing key exchange. */

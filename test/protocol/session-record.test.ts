@@ -8,7 +8,8 @@ import { x25519PublicKey } from '../../src/crypto/x25519';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { identityFromPrivate } from '../../src/protocol/identity-key';
 import { Session } from '../../src/protocol/session';
-import { SESSION_RECORD_FORMAT, deserializeSession, serializeSession, serializeSessionWithProtobufjs } from '../../src/protocol/session-record';
+import { SESSION_RECORD_FORMAT, deserializeSession, serializeSession } from '../../src/protocol/session-record';
+import { serializeSessionWithProtobufjs } from './protobufjs-reference';
 import { parseKeyExchange, parseMessage } from '../../src/protocol/wire';
 import {
   Dice,
