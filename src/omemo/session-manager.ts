@@ -783,18 +783,19 @@ export class OmemoManager {
 
     // Sessions: one batched read; missing ones are built from bundles fetched concurrently.
     const sessions = await this.sessionsFor(targets.map((t) => t.address));
-    const ready: { address: SessionAddress; device: StoredDevice; session: Session }[] = [];
+    const ready: { address: SessionAddress; key: string; device: StoredDevice; session: Session }[] = [];
     const unbuilt: typeof targets = [];
     for (const t of targets) {
-      const existing = sessions.get(sessionKey(t.address));
-      if (existing !== undefined) ready.push({ address: t.address, device: t.device, session: existing });
+      const key = sessionKey(t.address);
+      const existing = sessions.get(key);
+      if (existing !== undefined) ready.push({ address: t.address, key, device: t.device, session: existing });
       else unbuilt.push(t);
     }
     await Promise.all(
       unbuilt.map(async (t) => {
         try {
           const built = await this.initiate(t.address, t.device);
-          ready.push({ address: t.address, device: built.device, session: built.session });
+          ready.push({ address: t.address, key: sessionKey(t.address), device: built.device, session: built.session });
         } catch (e) {
           const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
           reports.push({ jid: t.address.jid, deviceId: t.address.deviceId, version: t.address.version, ok: false, error: code, message: (e as Error).message });
@@ -822,7 +823,7 @@ export class OmemoManager {
       results.forEach((out, i) => {
         const r = group[i]!;
         const { jid, deviceId } = r.address;
-        const k = sessionKey(r.address);
+        const k = r.key;
         if (out instanceof OmemoError) {
           this.sessions.delete(k);
           reports.push({ jid, deviceId, version, ok: false, error: out.code, message: out.message });
