@@ -130,6 +130,16 @@ function validate(lanes: readonly RatchetSendLane[], params: RatchetSendParams):
 const ZERO_SALT = new Uint8Array(32);
 const MESSAGE_KEY_CONSTANT = Uint8Array.of(0x01);
 const CHAIN_KEY_CONSTANT = Uint8Array.of(0x02);
+
+/** KDF_CK (Double Ratchet §5.2): the message key seed of this step and the next chain key. */
+export function chainKeyStep(chainKey: Uint8Array): { seed: Uint8Array; next: Uint8Array } {
+  return { seed: hmacSha256(chainKey, MESSAGE_KEY_CONSTANT), next: hmacSha256(chainKey, CHAIN_KEY_CONSTANT) };
+}
+
+/** OMEMO's message key expansion: HKDF(seed, 32 zero bytes, info) to 80 bytes = encKey 32 ‖ authKey 32 ‖ IV 16. */
+export function expandMessageKeys(seed: Uint8Array, info: Uint8Array): Uint8Array {
+  return hkdfSha256(seed, ZERO_SALT, info, 80);
+}
 const MAC_INPUT_MAX_BYTES = RATCHET_MAX_ASSOCIATED_DATA_BYTES + RATCHET_MAX_HEADER_BYTES + RATCHET_MAX_PLAINTEXT_BYTES + 16;
 let macInput: Uint8Array | undefined;
 
@@ -146,9 +156,8 @@ export function ratchetSendBatchPortable(lanes: readonly RatchetSendLane[], para
   const buf = macInput;
   for (let i = 0; i < lanes.length; i++) {
     const lane = lanes[i]!;
-    const seed = hmacSha256(lane.chainKey, MESSAGE_KEY_CONSTANT);
-    const next = hmacSha256(lane.chainKey, CHAIN_KEY_CONSTANT);
-    const okm = hkdfSha256(seed, ZERO_SALT, info, 80);
+    const { seed, next } = chainKeyStep(lane.chainKey);
+    const okm = expandMessageKeys(seed, info);
     const ct = aes256CbcEncrypt(okm.subarray(0, 32), okm.subarray(64, 80), plaintext);
     const m = lane.message;
     const ho = lane.headerOffset;

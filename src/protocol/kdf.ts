@@ -1,13 +1,12 @@
 // Key derivation of X3DH (§2.2 "KDF", 32×0xFF prefix) and the Double Ratchet (§5.2: KDF_RK with HKDF,
 // KDF_CK with HMAC constants 0x01/0x02) plus OMEMO's message key expansion (80 bytes: enc ‖ auth ‖ IV).
-import { hkdfSha256, hmacSha256 } from '../crypto/hmac';
+import { hkdfSha256 } from '../crypto/hmac';
+import { chainKeyStep, expandMessageKeys } from '../crypto/ratchet-kernel';
 import type { ProtocolVersion } from './constants';
 import { VERSIONS } from './constants';
 
 const ZERO_SALT = new Uint8Array(32);
 const X3DH_PREFIX = new Uint8Array(32).fill(0xff);
-const MESSAGE_KEY_CONSTANT = Uint8Array.of(0x01);
-const CHAIN_KEY_CONSTANT = Uint8Array.of(0x02);
 
 /** The 32-byte X3DH shared secret SK = HKDF(0xFF×32 ‖ DH1 ‖ … ‖ DHn), which seeds the root chain. */
 export function x3dhSharedSecret(version: ProtocolVersion, dhOutputs: Uint8Array[]): Uint8Array {
@@ -24,9 +23,9 @@ export function kdfRootKey(version: ProtocolVersion, rootKey: Uint8Array, dhOutp
   return { rootKey: out.slice(0, 32), chainKey: out.slice(32, 64) };
 }
 
-/** KDF_CK: the message key seed of this step and the next chain key. */
+/** KDF_CK: the message key seed of this step and the next chain key (the step the ratchet kernel batches). */
 export function kdfChainKey(chainKey: Uint8Array): { seed: Uint8Array; next: Uint8Array } {
-  return { seed: hmacSha256(chainKey, MESSAGE_KEY_CONSTANT), next: hmacSha256(chainKey, CHAIN_KEY_CONSTANT) };
+  return chainKeyStep(chainKey);
 }
 
 /** The keys of one message, expanded from its seed. */
@@ -38,6 +37,6 @@ export interface MessageKeys {
 
 /** Expands a message key seed to 80 bytes: encryption key 32 ‖ authentication key 32 ‖ IV 16. */
 export function deriveMessageKeys(version: ProtocolVersion, seed: Uint8Array): MessageKeys {
-  const out = hkdfSha256(seed, ZERO_SALT, VERSIONS[version].messageKeyInfo, 80);
+  const out = expandMessageKeys(seed, VERSIONS[version].messageKeyInfo);
   return { encryptionKey: out.subarray(0, 32), authenticationKey: out.subarray(32, 64), iv: out.subarray(64, 80) };
 }
