@@ -14,7 +14,9 @@ function copySignedPreKey(k: StoredSignedPreKey): StoredSignedPreKey {
 }
 
 function copyPreKey(k: StoredPreKey): StoredPreKey {
-  return { ...k, privateKey: k.privateKey.slice(), publicKey: k.publicKey.slice() };
+  const c: StoredPreKey = { ...k, privateKey: k.privateKey.slice(), publicKey: k.publicKey.slice() };
+  if (k.acceptedBaseKeys !== undefined) c.acceptedBaseKeys = k.acceptedBaseKeys.map((b) => b.slice());
+  return c;
 }
 
 function copyDevice(d: StoredDevice): StoredDevice {
@@ -28,6 +30,10 @@ function copyDevice(d: StoredDevice): StoredDevice {
   };
   if (d.label !== undefined) c.label = d.label;
   if (d.identityKey !== undefined) c.identityKey = d.identityKey.slice();
+  if (d.previousIdentities !== undefined) {
+    c.previousIdentities = d.previousIdentities.map((p) => ({ identityKey: p.identityKey.slice(), trust: p.trust }));
+  }
+  if (d.unansweredSince !== undefined) c.unansweredSince = d.unansweredSince;
   return c;
 }
 

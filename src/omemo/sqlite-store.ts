@@ -4,13 +4,14 @@
 // better-sqlite3 is an optional native dependency: it is imported lazily inside `open`, so loading the
 // library's entry point never loads it (browsers, installs without it). Nothing of its types is part of
 // the public declarations: the handle is typed with the small local interfaces below.
-import { assertBytes, assertInt } from '../crypto/bytes';
+import { assertBytes, assertInt, concatBytes } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
 import { bareJid } from './jid';
 import { OMEMO_VERSIONS, type OmemoVersion } from './namespaces';
 import {
   sessionKey,
   type OmemoStore,
+  type PreviousIdentity,
   type SessionAddress,
   type StoreChanges,
   type StoredDevice,
@@ -134,6 +135,22 @@ const MIGRATIONS: readonly ((db: SqlDatabase) => void)[] = [
         PRIMARY KEY (version, jid, device_id)
       ) STRICT;
     `),
+  // 2: trust per identity key (a device's earlier keys with their trust), the start of a device's silence
+  // (stale-device rule by time), consumed pre keys kept for a while with the base keys they accepted.
+  (db) =>
+    db.exec(`
+      -- previous_identities: 33-byte entries, newest first: 32-byte Curve25519 key ‖ trust (index in TRUST_LEVELS).
+      ALTER TABLE devices ADD COLUMN previous_identities BLOB
+        CHECK (previous_identities IS NULL OR (length(previous_identities) > 0 AND length(previous_identities) % 33 = 0));
+      ALTER TABLE devices ADD COLUMN unanswered_since INTEGER NOT NULL DEFAULT 0;
+      -- Devices we already wrote to without an answer: their silence is counted from this migration on.
+      UPDATE devices SET unanswered_since = CAST(strftime('%s', 'now') AS INTEGER) * 1000
+        WHERE sent_since_last_received > 0;
+      ALTER TABLE pre_keys ADD COLUMN consumed_at INTEGER NOT NULL DEFAULT 0;
+      -- accepted_base_keys: 32-byte X25519 base keys of the key exchanges accepted with a consumed pre key.
+      ALTER TABLE pre_keys ADD COLUMN accepted_base_keys BLOB
+        CHECK (accepted_base_keys IS NULL OR (length(accepted_base_keys) > 0 AND length(accepted_base_keys) % 32 = 0));
+    `),
 ];
 
 /** The schema version this code writes; files of older versions are migrated forward on open. */
@@ -232,6 +249,12 @@ function storeFailure(what: string, e: unknown): Error {
   return new OmemoError('store-error', `SQLite store: ${what} failed: ${String((e as Error)?.message ?? e)}`, { cause: e });
 }
 
+const PRE_KEY_COLUMNS = 'id, private_key, public_key, consumed, consumed_at, accepted_base_keys';
+const DEVICE_COLUMNS =
+  'jid, device_id, active_in, label, identity_key, trust, sent_since_last_received, last_received_at, previous_identities, unanswered_since';
+/** One entry of devices.previous_identities: key ‖ trust index. */
+const PREVIOUS_IDENTITY_BYTES = KEY_BYTES + 1;
+
 /** The prepared statements, made once per open store. */
 function prepareStatements(db: SqlDatabase) {
   return {
@@ -241,16 +264,14 @@ function prepareStatements(db: SqlDatabase) {
     signedPreKeys: db.prepare('SELECT id, private_key, public_key, signature_oldmemo, signature_twomemo, created_at FROM signed_pre_keys ORDER BY id'),
     putSignedPreKey: db.prepare('INSERT OR REPLACE INTO signed_pre_keys (id, private_key, public_key, signature_oldmemo, signature_twomemo, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
     deleteSignedPreKey: db.prepare('DELETE FROM signed_pre_keys WHERE id = ?'),
-    preKeys: db.prepare('SELECT id, private_key, public_key, consumed FROM pre_keys ORDER BY id'),
-    preKey: db.prepare('SELECT id, private_key, public_key, consumed FROM pre_keys WHERE id = ?'),
-    putPreKey: db.prepare('INSERT OR REPLACE INTO pre_keys (id, private_key, public_key, consumed) VALUES (?, ?, ?, ?)'),
+    preKeys: db.prepare(`SELECT ${PRE_KEY_COLUMNS} FROM pre_keys ORDER BY id`),
+    preKey: db.prepare(`SELECT ${PRE_KEY_COLUMNS} FROM pre_keys WHERE id = ?`),
+    putPreKey: db.prepare(`INSERT OR REPLACE INTO pre_keys (${PRE_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`),
     deletePreKey: db.prepare('DELETE FROM pre_keys WHERE id = ?'),
     deviceList: db.prepare('SELECT device_ids FROM device_lists WHERE version = ? AND jid = ?'),
     putDeviceList: db.prepare('INSERT OR REPLACE INTO device_lists (version, jid, device_ids) VALUES (?, ?, ?)'),
-    devicesOf: db.prepare('SELECT jid, device_id, active_in, label, identity_key, trust, sent_since_last_received, last_received_at FROM devices WHERE jid = ? ORDER BY device_id'),
-    putDevice: db.prepare(
-      'INSERT OR REPLACE INTO devices (jid, device_id, active_in, label, identity_key, trust, sent_since_last_received, last_received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
+    devicesOf: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE jid = ? ORDER BY device_id`),
+    putDevice: db.prepare(`INSERT OR REPLACE INTO devices (${DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     session: db.prepare('SELECT record FROM sessions WHERE version = ? AND jid = ? AND device_id = ?'),
     putSession: db.prepare('INSERT OR REPLACE INTO sessions (version, jid, device_id, record) VALUES (?, ?, ?, ?)'),
     deleteSession: db.prepare('DELETE FROM sessions WHERE version = ? AND jid = ? AND device_id = ?'),
@@ -533,7 +554,12 @@ export class SqliteStore implements OmemoStore {
       assertBytes(k.privateKey, 'pre key privateKey', KEY_BYTES);
       assertBytes(k.publicKey, 'pre key publicKey', KEY_BYTES);
       if (typeof k.consumed !== 'boolean') throw new TypeError('pre key consumed must be a boolean');
-      st.putPreKey.run(k.id, k.privateKey, k.publicKey, k.consumed ? 1 : 0);
+      if (k.consumedAt !== undefined) assertCount(k.consumedAt, 'pre key consumedAt');
+      const accepted = k.acceptedBaseKeys ?? [];
+      if (!Array.isArray(accepted)) throw new TypeError('pre key acceptedBaseKeys must be an array');
+      for (const b of accepted) assertBytes(b, 'pre key accepted base key', KEY_BYTES);
+      const acceptedBlob = accepted.length === 0 ? null : concatBytes(...accepted);
+      st.putPreKey.run(k.id, k.privateKey, k.publicKey, k.consumed ? 1 : 0, k.consumedAt ?? 0, acceptedBlob);
     }
     for (const id of c.deletePreKeys ?? []) {
       assertCount(id, 'deletePreKeys id');
@@ -556,7 +582,28 @@ export class SqliteStore implements OmemoStore {
       if (!TRUST_LEVELS.includes(d.trust)) throw new TypeError(`device trust must be one of ${TRUST_LEVELS.join(', ')}, got ${JSON.stringify(d.trust)}`);
       assertCount(d.sentSinceLastReceived, 'device sentSinceLastReceived');
       assertCount(d.lastReceivedAt, 'device lastReceivedAt');
-      st.putDevice.run(d.jid, d.deviceId, JSON.stringify(d.activeIn), d.label ?? null, d.identityKey ?? null, d.trust, d.sentSinceLastReceived, d.lastReceivedAt);
+      if (d.unansweredSince !== undefined) assertCount(d.unansweredSince, 'device unansweredSince');
+      const previous = d.previousIdentities ?? [];
+      if (!Array.isArray(previous)) throw new TypeError('device previousIdentities must be an array');
+      const previousBlob = previous.length === 0 ? null : new Uint8Array(previous.length * PREVIOUS_IDENTITY_BYTES);
+      previous.forEach((p, i) => {
+        assertBytes(p?.identityKey, 'device previous identity key', KEY_BYTES);
+        if (!TRUST_LEVELS.includes(p.trust)) throw new TypeError(`device previous identity trust ${JSON.stringify(p.trust)}`);
+        previousBlob!.set(p.identityKey, i * PREVIOUS_IDENTITY_BYTES);
+        previousBlob![i * PREVIOUS_IDENTITY_BYTES + KEY_BYTES] = TRUST_LEVELS.indexOf(p.trust);
+      });
+      st.putDevice.run(
+        d.jid,
+        d.deviceId,
+        JSON.stringify(d.activeIn),
+        d.label ?? null,
+        d.identityKey ?? null,
+        d.trust,
+        d.sentSinceLastReceived,
+        d.lastReceivedAt,
+        previousBlob,
+        d.unansweredSince ?? 0,
+      );
     }
     for (const s of c.putSessions ?? []) {
       assertAddress(s.address, 'session address');
@@ -583,12 +630,21 @@ function preKeyOut(row: unknown): StoredPreKey {
   const t = 'pre_keys';
   const r = rowOf(row, t);
   if (r.consumed !== 0 && r.consumed !== 1) throw corrupt(t, 'consumed is not 0 or 1');
-  return {
+  const key: StoredPreKey = {
     id: intOut(r.id, t, 'id'),
     privateKey: blobOut(r.private_key, t, 'private_key', KEY_BYTES),
     publicKey: blobOut(r.public_key, t, 'public_key', KEY_BYTES),
     consumed: r.consumed === 1,
   };
+  const consumedAt = intOut(r.consumed_at, t, 'consumed_at');
+  if (consumedAt !== 0) key.consumedAt = consumedAt;
+  if (r.accepted_base_keys !== null) {
+    const blob = blobOut(r.accepted_base_keys, t, 'accepted_base_keys');
+    if (blob.length % KEY_BYTES !== 0) throw corrupt(t, 'accepted_base_keys is not a list of 32-byte keys');
+    key.acceptedBaseKeys = [];
+    for (let i = 0; i < blob.length; i += KEY_BYTES) key.acceptedBaseKeys.push(blob.slice(i, i + KEY_BYTES));
+  }
+  return key;
 }
 
 function deviceOut(row: unknown): StoredDevice {
@@ -603,7 +659,22 @@ function deviceOut(row: unknown): StoredDevice {
     ...(label !== undefined ? { label } : {}),
     ...(r.identity_key !== null ? { identityKey: blobOut(r.identity_key, t, 'identity_key', KEY_BYTES) } : {}),
     trust: r.trust as TrustLevel,
+    ...(r.previous_identities !== null ? { previousIdentities: previousIdentitiesOut(r.previous_identities) } : {}),
     sentSinceLastReceived: intOut(r.sent_since_last_received, t, 'sent_since_last_received'),
     lastReceivedAt: intOut(r.last_received_at, t, 'last_received_at'),
+    ...(r.unanswered_since !== 0 ? { unansweredSince: intOut(r.unanswered_since, t, 'unanswered_since') } : {}),
   };
+}
+
+function previousIdentitiesOut(value: unknown): PreviousIdentity[] {
+  const t = 'devices';
+  const blob = blobOut(value, t, 'previous_identities');
+  if (blob.length % PREVIOUS_IDENTITY_BYTES !== 0) throw corrupt(t, 'previous_identities has a partial entry');
+  const out: PreviousIdentity[] = [];
+  for (let i = 0; i < blob.length; i += PREVIOUS_IDENTITY_BYTES) {
+    const trust = TRUST_LEVELS[blob[i + KEY_BYTES]!];
+    if (trust === undefined) throw corrupt(t, `previous_identities has an unknown trust ${blob[i + KEY_BYTES]}`);
+    out.push({ identityKey: blob.slice(i, i + KEY_BYTES), trust });
+  }
+  return out;
 }

@@ -36,8 +36,25 @@ export interface StoredPreKey {
   id: number;
   privateKey: Uint8Array;
   publicKey: Uint8Array;
-  /** Consumed during a history catch-up: no longer published, deleted when the catch-up ends. */
+  /**
+   * Used by a key exchange and no longer published, but kept for a while: for key exchanges from contacts that
+   * fetched the same bundle (see `ConsumedPreKeyPolicy`) and during a history catch-up.
+   */
   consumed: boolean;
+  /** Milliseconds since the epoch of the first key exchange that used it (consumed keys; 0 or absent: unknown). */
+  consumedAt?: number;
+  /**
+   * Base keys (32-byte X25519 ephemeral keys) of the key exchanges accepted with this consumed key: the same key
+   * exchange again is a replay and is refused as `duplicate-message`.
+   */
+  acceptedBaseKeys?: Uint8Array[];
+}
+
+/** An identity key a device used before its current one, with the trust it had (trust belongs to a key). */
+export interface PreviousIdentity {
+  /** Curve25519 form. */
+  identityKey: Uint8Array;
+  trust: TrustLevel;
 }
 
 /** What we know of one remote device (one JID + device id, shared by both versions). */
@@ -49,11 +66,16 @@ export interface StoredDevice {
   label?: string;
   /** Curve25519 form of its identity key, once learned from a bundle or a key exchange. */
   identityKey?: Uint8Array;
+  /** Trust in `identityKey` (in the device while it has no known key yet). */
   trust: TrustLevel;
+  /** Identity keys it had before `identityKey`, newest first, each with its own trust (bounded). */
+  previousIdentities?: PreviousIdentity[];
   /** Messages we encrypted to it since it last sent us one (stale-device rule). */
   sentSinceLastReceived: number;
   /** Milliseconds since the epoch of the last message received from it, or 0. */
   lastReceivedAt: number;
+  /** Milliseconds since the epoch of the first of the `sentSinceLastReceived` messages (0 or absent: none). */
+  unansweredSince?: number;
 }
 
 /** Key of a session: version, remote bare JID, remote device id. */

@@ -206,7 +206,8 @@ test('schema versions: a new file gets the current one; a newer file is refused;
   raw.prepare('UPDATE schema_version SET version = ?').run(SQLITE_SCHEMA_VERSION + 1);
   raw.close();
   const e = await rejectsWith(SqliteStore.open(path, { jid: OWNER_JID }), 'store-error');
-  assert.match(e.message, /schema version 2, newer than the 1 .*downgrades are not supported/);
+  const newer = new RegExp(`schema version ${SQLITE_SCHEMA_VERSION + 1}, newer than the ${SQLITE_SCHEMA_VERSION} .*downgrades are not supported`);
+  assert.match(e.message, newer);
 
   const foreign = freshPath();
   const f = new Database(foreign);
@@ -317,6 +318,10 @@ test('the frozen schema-1 fixture opens with the current code and the conversati
     assert.is(bobDevice!.trust, 'verified');
     assert.is(bobDevice!.label, 'Bob laptop');
     assert.is(bobDevice!.identityKey!.length, 32);
+    assert.not.ok('previousIdentities' in bobDevice!, 'no earlier identity keys after the migration');
+    // A device we had written to without an answer is silent from the migration on (schema 1 kept no date).
+    assert.is(bobDevice!.unansweredSince !== undefined, bobDevice!.sentSinceLastReceived > 0);
+    assert.ok((await aliceStore.loadPreKeys()).every((k) => !('consumedAt' in k) && !('acceptedBaseKeys' in k)));
     const addrs = (['oldmemo', 'twomemo'] as const).map((version) => ({ version, jid: info.bob.jid, deviceId: info.bob.deviceId }));
     assert.is((await aliceStore.loadSessions(addrs)).size, 2);
 

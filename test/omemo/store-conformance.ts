@@ -145,6 +145,29 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     assert.equal(await s.loadSignedPreKeys(), [bigSpk]);
   });
 
+  test('trust per identity key, silence and kept pre keys round-trip (and stay absent when unset)', async (ctx) => {
+    const s = await open(ctx);
+    const changed: StoredDevice = {
+      ...device('bob@example.org', 3),
+      previousIdentities: [
+        { identityKey: bytes(32, 0xe1), trust: 'verified' },
+        { identityKey: bytes(32, 0xe2), trust: 'distrusted' },
+      ],
+      unansweredSince: Date.UTC(2026, 11, 1),
+    };
+    const kept: StoredPreKey = { ...pk(7, true), consumedAt: Date.UTC(2026, 11, 2), acceptedBaseKeys: [bytes(32, 0xb1), bytes(32, 0xb2)] };
+    await s.commit({ putDevices: [changed, device('bob@example.org', 4)], putPreKeys: [kept, pk(8)] });
+    const devs = (await s.loadDevices(['bob@example.org'])).sort((a, b) => a.deviceId - b.deviceId);
+    assert.equal(devs, [changed, device('bob@example.org', 4)]);
+    assert.not.ok('previousIdentities' in devs[1]! || 'unansweredSince' in devs[1]!, 'unset fields are absent');
+    assert.equal(await s.loadPreKey(7), kept);
+    const plain = await s.loadPreKey(8);
+    assert.equal(plain, pk(8));
+    assert.not.ok('consumedAt' in plain! || 'acceptedBaseKeys' in plain!, 'unset pre key fields are absent');
+    (devs[0]!.previousIdentities![0]!.identityKey as Uint8Array)[0] = 0;
+    assert.equal((await s.loadDevices(['bob@example.org']))[0], changed, 'previous identities are copied out');
+  });
+
   test('an empty device list is stored as [] (not as "never fetched")', async (ctx) => {
     const s = await open(ctx);
     await s.commit({ putDeviceLists: [{ version: 'twomemo', jid: 'bob@example.org', deviceIds: [] }] });
