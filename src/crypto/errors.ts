@@ -25,6 +25,7 @@ export type OmemoErrorCode =
   | 'sender-not-found' // the sending device is unknown and the message is no key exchange
   | 'untrusted-device' // the trust policy forbids this device
   | 'no-eligible-devices' // not one device of a recipient can be encrypted to
+  | 'stanza-too-large' // the <encrypted> element would exceed the size or key-count limit (nothing was encrypted)
   | 'bundle-unavailable' // a bundle could not be fetched or parsed
   | 'not-initialised' // the session manager was used before init()
   | 'store-error' // a store read or write failed (see `cause`)

@@ -12,10 +12,22 @@ import type { IdentityKeyPair } from '../protocol/identity-key';
 import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../protocol/identity-key';
 import { Session } from '../protocol/session';
 import { deserializeSession, serializeSession } from '../protocol/session-record';
-import { parseKeyExchange } from '../protocol/wire';
+import { parseKeyExchange, parseMessage } from '../protocol/wire';
+import { MAX_KEYS_PER_MESSAGE } from './encrypted-element';
+import { adoptIdentityKey, type IdentityChange } from './identity-trust';
+import {
+  checkConsumedPreKeyPolicy,
+  checkPreKeyUse,
+  DEFAULT_CONSUMED_PRE_KEY_POLICY,
+  expiredPreKeys,
+  markPreKeyUsed,
+  type ConsumedPreKeyPolicy,
+} from './pre-key-policy';
+import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from './stale-device';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from './stanza-size';
 import { parseBundle, serializeBundle, type BundleData } from './bundle';
 import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from './device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey } from './encrypted-element';
+import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from './encrypted-element';
 import { bareJid } from './jid';
 import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from './namespaces';
 import { openPayload, sealPayload } from './payload';
@@ -31,10 +43,19 @@ import { MAX_ID } from './wire-values';
 export const PRE_KEY_COUNT = 100;
 /** Default signed pre key rotation period. */
 export const SIGNED_PRE_KEY_ROTATION_MS = 7 * 24 * 3600 * 1000;
+export { STALE_DEVICE_AFTER_MESSAGES, STALE_DEVICE_AFTER_DAYS } from './stale-device';
 /** A receiving chain this long without our answer triggers an empty "heartbeat" message (XEP-0384 §4.6). */
 export const HEARTBEAT_AFTER_MESSAGES = 53;
-/** A device we sent this many messages to without hearing back is stale: skipped until it speaks again. */
-export const STALE_DEVICE_AFTER_MESSAGES = 500;
+/** Default least time between two automatic repairs of the session with one device (ms): one hour. */
+export const SESSION_REPAIR_INTERVAL_MS = 3600 * 1000;
+/** Devices whose last repair time is remembered (bounded; the oldest are forgotten). */
+const REPAIR_TRACKED_DEVICES = 10000;
+/**
+ * Failures of a normal message that a fresh session repairs: we hold no usable session for what the sender uses
+ * (none, a corrupt record, a chain we cannot follow). `bad-mac` counts only for a message that opens a chain we do
+ * not know (a device restored from a backup, a lost ratchet step): on a known chain it is a tampered message.
+ */
+const REPAIRABLE: ReadonlySet<string> = new Set(['no-session', 'sender-not-found', 'malformed-record', 'bad-mac', 'too-many-skipped']);
 /** Parsed sessions kept in memory between calls (bounded; evicted oldest first). */
 export const SESSION_CACHE_ENTRIES = 20000;
 /** Largest buffer a fan-out cuts its messages and records from. */
@@ -67,6 +88,29 @@ export interface OmemoManagerOptions {
   rng?: Rng;
   /** Clock in ms since the epoch (tests inject one). */
   now?: () => number;
+  /**
+   * When a device that never answers is skipped (default: after 500 unanswered messages and 30 days of
+   * silence; `false`: never). A skipped device is reported as `stale-device` in every send.
+   */
+  staleDevice?: StaleDevicePolicy;
+  /**
+   * How long used one-time pre keys are kept for contacts who fetched the same bundle (default: one day, at most
+   * 100 keys; `{ keepMs: 0, maxKept: 0 }` deletes them at once). See README "Pre keys".
+   */
+  consumedPreKeys?: ConsumedPreKeyPolicy;
+  /**
+   * Automatic session repair: when a normal message cannot be decrypted because we have no usable session with
+   * its sender (none, a corrupt record, a bad MAC), a fresh session is built from the sender's bundle and an
+   * empty key-exchange message sent, at most once per `minIntervalMs` per device (default one hour). `false`
+   * turns it off (`resetSession` still works).
+   */
+  repair?: { minIntervalMs: number } | false;
+  /**
+   * Largest `<encrypted>` element `encrypt` produces, in bytes (default DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, which
+   * fits Prosody's 256 KiB client stanza limit). A send that would exceed it fails with `stanza-too-large` before
+   * anything is encrypted. `Infinity` disables the check.
+   */
+  maxElementBytes?: number;
 }
 
 /** Public facts about a device, as reported to callers. */
@@ -88,9 +132,11 @@ export interface DeviceReport {
   version: OmemoVersion;
   ok: boolean;
   keyExchange?: boolean;
-  /** Why the device was skipped (an OmemoError code). */
+  /** Why the device was skipped (an OmemoError code, or 'stale-device'). */
   error?: string;
   message?: string;
+  /** The device's bundle showed a new identity key (its trust is the new key's). */
+  identityChanged?: IdentityChange;
 }
 
 /** One `<encrypted>` element produced by `encrypt`. */
@@ -138,7 +184,19 @@ export interface DecryptResult {
   /** True when the envelope's `<from>` matches the sender (OMEMO 2 with an envelope only). */
   envelopeFromMatches?: boolean;
   keyExchange: boolean;
+  /**
+   * Trust in the sender's identity key. Messages from `undecided` keys are returned (the caller decides how to
+   * show them); `distrusted` ones are refused with `untrusted-device`. See README "Trust".
+   */
   trust: TrustLevel;
+  /** The sender's device shows a new identity key (a new fingerprint, with its own trust). */
+  identityChanged?: IdentityChange;
+  /**
+   * OMEMO 2 only: the message had no `<payload>` although its key is not that of an empty message (32 zero bytes),
+   * e.g. a payload stripped on the way. It is reported as empty and nothing was stored: the message keeps its
+   * key, so the complete message, if it arrives (e.g. from the archive), still decrypts.
+   */
+  payloadMissing?: boolean;
   /** Messages sent automatically (session completion, heartbeat), already handed to the transport. */
   sent: AutomaticMessage[];
 }
@@ -166,6 +224,52 @@ function transportError(what: string, cause: unknown): OmemoError {
   return new OmemoError('transport-error', `${what}: ${String((cause as Error)?.message ?? cause)}`, { cause });
 }
 
+/** Whether `session` (or one of its earlier states) was made by the key exchange with this base key and identity. */
+function matchesKeyExchange(session: Session, baseKey: Uint8Array, identityKey: Uint8Array): boolean {
+  return bytesEqual(session.baseKey, baseKey) && bytesEqual(session.remoteIdentityKey, identityKey);
+}
+
+/** The session that replaces `previous` with `fresh` as the current state. */
+function replaceSession(_previous: Session | undefined, fresh: Session): Session {
+  return fresh;
+}
+
+/** OMEMO 2 empty messages carry 32 zero bytes as key material (XEP-0384 0.9 §4.4). */
+function isEmptyMessageKey(keyMaterial: Uint8Array): boolean {
+  return keyMaterial.length === 32 && keyMaterial.every((b) => b === 0);
+}
+
+/**
+ * The text of a decrypted payload: 0.3 the UTF-8 payload, OMEMO 2 the SCE `<body>` (or the UTF-8 payload without an
+ * envelope). Never throws: whatever a sender put there, the message has been decrypted.
+ */
+function readPayload(version: OmemoVersion, payload: Uint8Array | undefined, from: string): { text: string | undefined; envelope: ParsedEnvelope | undefined; envelopeFromMatches: boolean } {
+  if (payload === undefined) return { text: undefined, envelope: undefined, envelopeFromMatches: false };
+  let decoded: string | undefined;
+  try {
+    decoded = utf8Decode(payload);
+  } catch {
+    return { text: undefined, envelope: undefined, envelopeFromMatches: false };
+  }
+  let envelope: ParsedEnvelope | undefined;
+  if (version === 'twomemo') {
+    try {
+      envelope = parseEnvelope(decoded);
+    } catch {
+      envelope = undefined;
+    }
+  }
+  let envelopeFromMatches = false;
+  if (envelope !== undefined) {
+    try {
+      envelopeFromMatches = envelope.from === undefined || bareJid(envelope.from) === from;
+    } catch {
+      envelopeFromMatches = false; // an empty or oversized JID is no match
+    }
+  }
+  return { text: envelope ? envelope.body : decoded, envelope, envelopeFromMatches };
+}
+
 function randomId(rng: Rng): number {
   for (;;) {
     const b = rng(4);
@@ -188,6 +292,13 @@ export class OmemoManager {
   private readonly rng: Rng;
   private readonly now: () => number;
   private readonly rotationMs: number;
+  private readonly stalePolicy: StaleDevicePolicy;
+  private readonly preKeyPolicy: ConsumedPreKeyPolicy;
+  /** Least time between automatic repairs per device; undefined when repair is off. */
+  private readonly repairIntervalMs: number | undefined;
+  private readonly maxElementBytes: number;
+  /** Time of the last automatic repair per session key (bounded by REPAIR_TRACKED_DEVICES). */
+  private readonly lastRepair = new Map<string, number>();
   private own!: OwnKeys;
   private readonly sessions = new Map<string, Session>();
   private readonly listCache = new Map<string, readonly number[] | undefined>();
@@ -207,6 +318,13 @@ export class OmemoManager {
     this.rng = options.rng ?? randomBytes;
     this.now = options.now ?? Date.now;
     this.rotationMs = options.signedPreKeyRotationMs ?? SIGNED_PRE_KEY_ROTATION_MS;
+    this.stalePolicy = options.staleDevice === undefined ? DEFAULT_STALE_DEVICE_POLICY : checkStaleDevicePolicy(options.staleDevice);
+    this.preKeyPolicy = options.consumedPreKeys === undefined ? DEFAULT_CONSUMED_PRE_KEY_POLICY : checkConsumedPreKeyPolicy(options.consumedPreKeys);
+    const repair = options.repair ?? { minIntervalMs: SESSION_REPAIR_INTERVAL_MS };
+    if (repair !== false && (typeof repair !== 'object' || !(repair.minIntervalMs >= 0))) throw new RangeError('repair must be false or { minIntervalMs ≥ 0 }');
+    this.repairIntervalMs = repair === false ? undefined : repair.minIntervalMs;
+    this.maxElementBytes = options.maxElementBytes ?? DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES;
+    if (!(this.maxElementBytes > 0)) throw new RangeError(`maxElementBytes must be a positive number, got ${String(options.maxElementBytes)}`);
   }
 
   /**
@@ -295,9 +413,10 @@ export class OmemoManager {
       if (stored.jid !== this.jid) throw new OmemoError('store-owner-mismatch', `this store belongs to ${stored.jid}, not ${this.jid}`);
       this.own = { identity: identityFromPrivate(stored.identityPrivateKey), stored, signedPreKeys, preKeys: new Map(preKeys.map((k) => [k.id, k])) };
       const changes: StoreChanges = {};
+      this.pruneUsedPreKeys(changes);
       this.refillPreKeys(changes);
       this.rotateSignedPreKeyIfDue(changes, false);
-      if (changes.putPreKeys?.length || changes.putSignedPreKeys?.length) await this.commit(changes);
+      if (changes.putPreKeys?.length || changes.putSignedPreKeys?.length || changes.deletePreKeys?.length) await this.commit(changes);
       return;
     }
     const deviceId = options.deviceId ?? (await this.pickDeviceId());
@@ -562,10 +681,7 @@ export class OmemoManager {
       sentSinceLastReceived: 0,
       lastReceivedAt: 0,
     };
-    if (device.trust === 'undecided' && this.onTrustDecision) {
-      const decided = await this.onTrustDecision(this.info(device));
-      if (decided !== undefined) device.trust = decided;
-    }
+    if (device.trust === 'undecided') device.trust = await this.decideTrust(device);
     return device;
   }
 
@@ -577,7 +693,7 @@ export class OmemoManager {
       ...(d.label !== undefined ? { label: d.label } : {}),
       trust: d.trust,
       ...(d.identityKey !== undefined ? { fingerprint: toHex(d.identityKey) } : {}),
-      stale: d.sentSinceLastReceived >= STALE_DEVICE_AFTER_MESSAGES,
+      stale: isStale(d, this.stalePolicy, this.now()),
     };
   }
 
@@ -588,21 +704,34 @@ export class OmemoManager {
   }
 
   /**
-   * Records a trust decision for a device (e.g. after comparing fingerprints).
-   * @throws OmemoError `sender-not-found` when the device is unknown.
+   * Records a trust decision for the current identity key of a device (e.g. after comparing fingerprints). Trust
+   * belongs to a key: should the device show another key later, that key starts from the policy's initial trust.
+   * @param options.fingerprint the fingerprint the decision is about (hex, as `DeviceInfo.fingerprint`): the call
+   *   fails instead of trusting a key that changed since the user compared it.
+   * @throws OmemoError `sender-not-found` when the device is unknown; `untrusted-device` when `fingerprint` is
+   *   not the device's current key.
    */
-  setTrust(jid: string, deviceId: number, level: TrustLevel): Promise<void> {
+  setTrust(jid: string, deviceId: number, level: TrustLevel, options: { fingerprint?: string } = {}): Promise<void> {
     return this.exclusive(async () => {
       if (!['undecided', 'blind', 'verified', 'distrusted'].includes(level)) throw new TypeError(`unknown trust level ${JSON.stringify(level)}`);
       const bare = bareJid(jid);
       const device = (await this.loadDevicesOf([bare])).find((d) => d.deviceId === deviceId);
       if (device === undefined) throw new OmemoError('sender-not-found', `unknown device ${deviceId} of ${bare}`);
+      const current = device.identityKey === undefined ? undefined : toHex(device.identityKey);
+      if (options.fingerprint !== undefined && options.fingerprint.toLowerCase() !== current) {
+        throw new OmemoError('untrusted-device', `${bare}/${deviceId} has identity key ${current ?? '(unknown)'}, not ${options.fingerprint}`);
+      }
       await this.commit({ putDevices: [{ ...device, trust: level }] });
     });
   }
 
-  private async sessionsFor(addresses: SessionAddress[]): Promise<Map<string, Session>> {
+  /**
+   * Sessions of `addresses` from the cache or one batched store read. A record that does not load is listed in
+   * `broken` (and is no session): one corrupt record must not stop a fan-out or a key exchange replacing it.
+   */
+  private async sessionsFor(addresses: SessionAddress[]): Promise<{ sessions: Map<string, Session>; broken: Set<string> }> {
     const out = new Map<string, Session>();
+    const broken = new Set<string>();
     const missing: SessionAddress[] = [];
     for (const a of addresses) {
       const k = sessionKey(a);
@@ -618,12 +747,19 @@ export class OmemoManager {
         throw storeError(cause);
       }
       for (const [k, r] of records) {
-        const s = deserializeSession(r);
+        let s: Session;
+        try {
+          s = deserializeSession(r);
+        } catch (e) {
+          if (!(e instanceof OmemoError)) throw e;
+          broken.add(k);
+          continue;
+        }
         this.cacheSession(k, s);
         out.set(k, s);
       }
     }
-    return out;
+    return { sessions: out, broken };
   }
 
   private cacheSession(key: string, session: Session): void {
@@ -645,41 +781,45 @@ export class OmemoManager {
   }
 
   /**
-   * Builds a session with a device from its bundle (fetched now) without sending anything.
-   * @throws OmemoError `bundle-unavailable`, `invalid-signature`, `malformed-stanza`.
+   * Builds a session with a device from its bundle (fetched now) without sending anything. An existing session is
+   * replaced (its states are kept for messages still in flight).
+   * @throws OmemoError `bundle-unavailable`, `invalid-signature`, `malformed-stanza`, `untrusted-device` (the
+   *   bundle shows a new identity key that is not trusted; the device's new key is recorded).
    */
   buildSession(jid: string, deviceId: number, version: OmemoVersion): Promise<void> {
     return this.exclusive(async () => {
       this.checkVersion(version);
       const bare = bareJid(jid);
-      const device = (await this.loadDevicesOf([bare])).find((d) => d.deviceId === deviceId) ?? (await this.newDevice(bare, deviceId, await this.loadDevicesOf([bare])));
+      const others = await this.loadDevicesOf([bare]);
+      const device = others.find((d) => d.deviceId === deviceId) ?? (await this.newDevice(bare, deviceId, others));
       const address = { version, jid: bare, deviceId };
-      const { session, device: updated } = await this.initiate(address, device);
       const k = sessionKey(address);
+      const previous = (await this.sessionsFor([address])).sessions.get(k);
+      const built = await this.initiate(address, device, others);
+      if (!isTrusted(built.device.trust)) {
+        await this.commit({ putDevices: [built.device] });
+        throw new OmemoError('untrusted-device', `${bare}/${deviceId}: trust in its identity key is ${built.device.trust}`);
+      }
+      const session = replaceSession(previous?.clone(), built.session);
+      await this.commit({ putSessions: [{ address, record: serializeSession(session) }], putDevices: [built.device] }, [k]);
       this.cacheSession(k, session);
-      await this.commit({ putSessions: [{ address, record: serializeSession(session) }], putDevices: [updated] }, [k]);
     });
   }
 
-  private async initiate(address: SessionAddress, device: StoredDevice): Promise<{ session: Session; device: StoredDevice }> {
+  /**
+   * A new session (X3DH as initiator) from the device's current bundle. The bundle's signature is verified before
+   * anything else; then its identity key becomes the device's (a new key starts with its own trust, reported as
+   * `change`). The caller checks the returned device's trust before using the session.
+   */
+  private async initiate(address: SessionAddress, device: StoredDevice, devicesOfJid: readonly StoredDevice[]): Promise<{ session: Session; device: StoredDevice; change: IdentityChange | undefined }> {
     const bundle = await this.fetchBundle(address.jid, address.deviceId, address.version);
-    const curve = remoteIdentityToCurve(address.version, bundle.identityKey);
-    let updated = device;
-    if (device.identityKey !== undefined && !bytesEqual(device.identityKey, curve)) {
-      // A new identity for a known device: earlier verification does not carry over.
-      updated = { ...device, identityKey: curve, trust: device.trust === 'verified' ? 'undecided' : device.trust };
-      if (!isTrusted(updated.trust)) throw new OmemoError('untrusted-device', `${address.jid}/${address.deviceId} changed its identity key`);
-    } else if (device.identityKey === undefined) {
-      updated = { ...device, identityKey: curve };
-    }
     const pick = bundle.preKeys[this.rng(4).reduce((a, b) => a * 256 + b, 0) % bundle.preKeys.length]!;
-    const session = Session.initiate(
-      address.version,
-      this.own.identity,
-      { ...bundle, preKeyId: pick.id, preKey: pick.publicKey },
-      this.rng,
-    );
-    return { session, device: updated };
+    const session = Session.initiate(address.version, this.own.identity, { ...bundle, preKeyId: pick.id, preKey: pick.publicKey }, this.rng);
+    const curve = remoteIdentityToCurve(address.version, bundle.identityKey);
+    const adopted = adoptIdentityKey(device, curve, () => initialTrust(this.trustPolicy, devicesOfJid));
+    let updated = adopted.device;
+    if (adopted.change !== undefined && updated.trust === 'undecided') updated = { ...updated, trust: await this.decideTrust(updated) };
+    return { session, device: updated, change: adopted.change && { ...adopted.change, trust: updated.trust } };
   }
 
   /**
@@ -740,6 +880,7 @@ export class OmemoManager {
     );
 
     const known = await this.loadDevicesOf(jids);
+    const now = this.now();
     const devices = new Map(known.map((d) => [deviceKey(d.jid, d.deviceId), d]));
     const reports: DeviceReport[] = [];
     const targets: { address: SessionAddress; device: StoredDevice }[] = [];
@@ -773,43 +914,82 @@ export class OmemoManager {
           reports.push({ jid, deviceId, version, ok: false, error: 'untrusted-device', message: `trust is ${device.trust}` });
           continue;
         }
-        if (device.sentSinceLastReceived >= STALE_DEVICE_AFTER_MESSAGES) {
-          reports.push({ jid, deviceId, version, ok: false, error: 'stale-device', message: `${device.sentSinceLastReceived} messages without an answer` });
+        if (isStale(device, this.stalePolicy, now)) {
+          const silent = `${device.sentSinceLastReceived} messages without an answer since ${new Date(device.lastReceivedAt || device.unansweredSince || now).toISOString()}`;
+          reports.push({ jid, deviceId, version, ok: false, error: 'stale-device', message: silent });
           continue;
         }
         targets.push({ address: { version, jid, deviceId }, device });
       }
     }
 
-    // Sessions: one batched read; missing ones are built from bundles fetched concurrently.
-    const sessions = await this.sessionsFor(targets.map((t) => t.address));
-    const ready: { address: SessionAddress; key: string; device: StoredDevice; session: Session }[] = [];
+    // Sessions: one batched read; missing ones are built from bundles fetched concurrently. A corrupt record is
+    // reported for its device alone, and repaired after the send.
+    const { sessions, broken } = await this.sessionsFor(targets.map((t) => t.address));
+    const ready: { address: SessionAddress; key: string; device: StoredDevice; session: Session; change?: IdentityChange }[] = [];
     const unbuilt: typeof targets = [];
+    const repairs: SessionAddress[] = [];
     for (const t of targets) {
       const key = sessionKey(t.address);
       const existing = sessions.get(key);
       if (existing !== undefined) ready.push({ address: t.address, key, device: t.device, session: existing });
-      else unbuilt.push(t);
+      else if (broken.has(key)) {
+        const { jid, deviceId, version } = t.address;
+        reports.push({ jid, deviceId, version, ok: false, error: 'malformed-record', message: 'the stored session does not load; a new one is offered' });
+        repairs.push(t.address);
+      } else unbuilt.push(t);
     }
     await Promise.all(
       unbuilt.map(async (t) => {
+        const { jid, deviceId, version } = t.address;
         try {
-          const built = await this.initiate(t.address, t.device);
-          ready.push({ address: t.address, key: sessionKey(t.address), device: built.device, session: built.session });
+          const built = await this.initiate(t.address, t.device, devicesOf.get(jid) ?? []);
+          if (!isTrusted(built.device.trust)) {
+            changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
+            const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
+            reports.push({ jid, deviceId, version, ok: false, error: 'untrusted-device', message, ...(built.change ? { identityChanged: built.change } : {}) });
+            return;
+          }
+          ready.push({ address: t.address, key: sessionKey(t.address), device: built.device, session: built.session, ...(built.change ? { change: built.change } : {}) });
         } catch (e) {
           const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
-          reports.push({ jid: t.address.jid, deviceId: t.address.deviceId, version: t.address.version, ok: false, error: code, message: (e as Error).message });
+          reports.push({ jid, deviceId, version, ok: false, error: code, message: (e as Error).message });
         }
       }),
     );
+    try {
+      return await this.encryptReady(ready, reports, changes, recipients, message, options, versions);
+    } finally {
+      for (const a of repairs) await this.repairAfterFailure(a);
+    }
+  }
 
-    // The hot path: one batched ratchet step per version over every device, no promise per device.
-    const byVersion = new Map<OmemoVersion, { sealed: ReturnType<typeof sealPayload>; keys: EncryptedKey[] }>();
-    const touched: string[] = [];
+  /**
+   * The hot path of `encrypt`: the size limits checked, then one batched ratchet step per version over every
+   * device (no promise per device), one commit. Nothing is encrypted when a limit is exceeded.
+   */
+  private async encryptReady(
+    ready: { address: SessionAddress; key: string; device: StoredDevice; session: Session; change?: IdentityChange }[],
+    reports: DeviceReport[],
+    changes: StoreChanges,
+    recipients: string[],
+    message: string | Uint8Array | undefined,
+    options: EncryptOptions,
+    versions: readonly OmemoVersion[],
+  ): Promise<EncryptResult> {
+    const groups = new Map<OmemoVersion, { group: typeof ready; plaintext: Uint8Array | undefined }>();
     for (const version of versions) {
       const group = ready.filter((r) => r.address.version === version);
       if (group.length === 0) continue;
-      const sealed = sealPayload(version, this.payloadBytes(version, message, recipients, options), this.rng);
+      const plaintext = this.payloadBytes(version, message, recipients, options);
+      this.checkElementSize(version, group, plaintext);
+      groups.set(version, { group, plaintext });
+    }
+    const byVersion = new Map<OmemoVersion, { sealed: ReturnType<typeof sealPayload>; keys: EncryptedKey[] }>();
+    const touched: string[] = [];
+    const now = this.now();
+    for (const [version, { group, plaintext }] of groups) {
+      const sealed = sealPayload(version, plaintext, this.rng);
       const keys: EncryptedKey[] = [];
       byVersion.set(version, { sealed, keys });
       // The messages of a fan-out come out of shared buffers (see createByteArena), ~130 B each; nothing keeps
@@ -834,9 +1014,11 @@ export class OmemoManager {
         this.cacheSession(k, r.session);
         touched.push(k);
         changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
-        r.device.sentSinceLastReceived += 1; // our own copy from loadDevices/newDevice
-        changes.putDevices!.push(r.device);
-        reports.push({ jid, deviceId, version, ok: true, keyExchange: out.keyExchange });
+        const d = r.device; // our own copy from loadDevices/newDevice
+        if (d.sentSinceLastReceived === 0) d.unansweredSince = now;
+        d.sentSinceLastReceived += 1;
+        changes.putDevices!.push(d);
+        reports.push(r.change === undefined ? { jid, deviceId, version, ok: true, keyExchange: out.keyExchange } : { jid, deviceId, version, ok: true, keyExchange: out.keyExchange, identityChanged: r.change });
       });
     }
 
@@ -856,6 +1038,27 @@ export class OmemoManager {
       elements.push({ version, xml: serializeEncrypted({ sid: this.deviceId, keys, ...(sealed.iv ? { iv: sealed.iv } : {}), ...(sealed.payload ? { payload: sealed.payload } : {}) }, version) });
     }
     return { elements, devices: reports };
+  }
+
+  /**
+   * Refuses an element that would have more keys than MAX_KEYS_PER_MESSAGE or more bytes than `maxElementBytes`,
+   * with the number of devices that would fit.
+   * @throws OmemoError `stanza-too-large`.
+   */
+  private checkElementSize(version: OmemoVersion, group: readonly { address: SessionAddress; session: Session }[], plaintext: Uint8Array | undefined): void {
+    const jids = [...new Set(group.map((r) => r.address.jid))];
+    const fixed = encryptedElementBytes(version, 0, jids, plaintext?.length);
+    let bytes = fixed;
+    let fit = 0;
+    for (const r of group) {
+      bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
+      if (bytes <= this.maxElementBytes && fit < MAX_KEYS_PER_MESSAGE) fit += 1;
+    }
+    if (fit === group.length) return;
+    throw new OmemoError(
+      'stanza-too-large',
+      `a ${version} element for ${group.length} devices would be up to ${bytes} bytes (limit ${this.maxElementBytes}, at most ${MAX_KEYS_PER_MESSAGE} keys): ${fit} devices fit`,
+    );
   }
 
   private payloadBytes(version: OmemoVersion, message: string | Uint8Array | undefined, recipients: string[], options: EncryptOptions): Uint8Array | undefined {
@@ -879,79 +1082,99 @@ export class OmemoManager {
   private async decryptLocked(from: string, encryptedXml: string, options: { version?: OmemoVersion }): Promise<DecryptResult> {
     const parsed = parseEncrypted(encryptedXml, options.version);
     const version = parsed.version;
-    this.checkVersion(version);
+    if (!this.versions.includes(version)) throw new OmemoError('message-not-for-us', `${version} is not enabled on this device`);
     const key = keysFor(parsed, this.jid, this.deviceId);
     if (key === undefined) throw new OmemoError('message-not-for-us', `no key for device ${this.deviceId}`);
     const address: SessionAddress = { version, jid: from, deviceId: parsed.sid };
+    try {
+      return await this.decryptKey(address, parsed, key);
+    } catch (e) {
+      // The message changed nothing. When the reason is that we hold no usable session with its sender, a fresh
+      // one is offered (rate-limited per device): the sender's next message then decrypts.
+      if (!key.keyExchange && e instanceof OmemoError && REPAIRABLE.has(e.code) && (e.code !== 'bad-mac' || this.opensUnknownChain(address, key.data))) {
+        await this.repairAfterFailure(address);
+      }
+      throw e;
+    }
+  }
+
+  private async decryptKey(address: SessionAddress, parsed: ParsedEncrypted, key: EncryptedKey): Promise<DecryptResult> {
+    const { version, jid: from } = address;
     const k = sessionKey(address);
     const changes: StoreChanges = { putDevices: [], putSessions: [] };
     const others = await this.loadDevicesOf([from]);
     let device = others.find((d) => d.deviceId === parsed.sid);
-    if (device !== undefined && device.trust === 'distrusted') throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
 
-    // Work on a private copy of the session: nothing is kept unless the payload decrypts too.
-    const stored = (await this.sessionsFor([address])).get(k);
+    // Work on a private copy of the session: nothing is kept unless the payload decrypts too. A record that does
+    // not load is no session at all here: a valid key exchange replaces it.
+    const loaded = await this.sessionsFor([address]);
+    const stored = loaded.sessions.get(k);
     let session = stored?.clone();
     let keyMaterial: Uint8Array;
     let newSession = false;
-    let consumedPreKey: StoredPreKey | undefined;
-    let identityKey: Uint8Array | undefined;
+    let usedPreKey: StoredPreKey | undefined;
+    let baseKey: Uint8Array | undefined;
     if (key.keyExchange) {
       const kex = parseKeyExchange(version, key.data);
-      identityKey = remoteIdentityToCurve(version, kex.identityKey);
-      if (session !== undefined && bytesEqual(session.baseKey, kex.baseKey) && bytesEqual(session.remoteIdentityKey, kex.identityKey)) {
+      if (session !== undefined && matchesKeyExchange(session, kex.baseKey, kex.identityKey)) {
         keyMaterial = session.decryptParsed(kex.message, this.rng); // the initiator repeats its key exchange
       } else {
         const spk = this.own.signedPreKeys.find((s) => s.id === kex.signedPreKeyId);
         if (spk === undefined) throw new OmemoError('unknown-signed-prekey', `unknown signed pre key ${kex.signedPreKeyId}`);
         if (kex.preKeyId !== undefined) {
-          consumedPreKey = this.own.preKeys.get(kex.preKeyId);
-          if (consumedPreKey === undefined) throw new OmemoError('unknown-prekey', `unknown pre key ${kex.preKeyId}`);
+          usedPreKey = this.own.preKeys.get(kex.preKeyId);
+          if (usedPreKey === undefined) throw new OmemoError('unknown-prekey', `unknown pre key ${kex.preKeyId}`);
+          checkPreKeyUse(usedPreKey, kex.baseKey, this.catchingUp || this.keepsUsedPreKey(usedPreKey));
+          baseKey = kex.baseKey;
         }
-        session = Session.respond(this.own.identity, kex, spk, consumedPreKey);
-        keyMaterial = session.decryptParsed(kex.message, this.rng);
+        const fresh = Session.respond(this.own.identity, kex, spk, usedPreKey);
+        keyMaterial = fresh.decryptParsed(kex.message, this.rng);
+        session = replaceSession(session, fresh);
         newSession = true;
       }
     } else {
       if (session === undefined) {
+        if (loaded.broken.has(k)) throw new OmemoError('malformed-record', `the stored session with ${from}/${parsed.sid} does not load`);
         throw new OmemoError(device === undefined ? 'sender-not-found' : 'no-session', `no session with ${from}/${parsed.sid}`);
       }
       keyMaterial = session.decrypt(key.data);
     }
     const payload = openPayload(version, keyMaterial, parsed.iv, parsed.payload);
+    if (parsed.payload === undefined && version === 'twomemo' && !isEmptyMessageKey(keyMaterial)) {
+      // Not an empty message (those carry 32 zero bytes): a message whose payload went missing. Keep nothing, so
+      // that its key stays unused for the complete message.
+      return { version, sender: { jid: from, deviceId: parsed.sid }, payload: undefined, text: undefined, keyExchange: key.keyExchange, trust: device?.trust ?? 'undecided', payloadMissing: true, sent: [] };
+    }
 
-    // Everything verified: now decide what changes.
-    if (device === undefined) {
-      device = await this.newDevice(from, parsed.sid, others);
-    }
-    if (identityKey !== undefined && device.identityKey !== undefined && !bytesEqual(identityKey, device.identityKey)) {
-      device = { ...device, trust: device.trust === 'verified' ? 'undecided' : device.trust };
-    }
-    device = { ...device, sentSinceLastReceived: 0, lastReceivedAt: this.now(), ...(identityKey ? { identityKey } : {}) };
+    // Everything verified. All that depends on the message is decided here, before the commit.
+    const { text, envelope, envelopeFromMatches } = readPayload(version, payload, from);
+    if (device === undefined) device = await this.newDevice(from, parsed.sid, others);
+    const adopted = adoptIdentityKey(device, remoteIdentityToCurve(version, session.remoteIdentityKey), () => initialTrust(this.trustPolicy, others));
+    device = adopted.device;
+    if (adopted.change !== undefined && device.trust === 'undecided') device.trust = await this.decideTrust(device);
     if (device.trust === 'distrusted') throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
+    const { unansweredSince: _answered, ...heard } = device;
+    device = { ...heard, sentSinceLastReceived: 0, lastReceivedAt: this.now() };
 
     const sent: AutomaticMessage[] = [];
     const kind: AutomaticMessageKind | undefined = newSession ? 'session-completion' : session.unansweredCount >= HEARTBEAT_AFTER_MESSAGES ? 'heartbeat' : undefined;
-    if (kind !== undefined) {
-      const sealed = sealPayload(version, undefined, this.rng);
-      const out = session.encrypt(sealed.keyMaterial);
-      const xml = serializeEncrypted(
-        { sid: this.deviceId, keys: [{ ...(version === 'twomemo' ? { jid: from } : {}), rid: parsed.sid, keyExchange: out.keyExchange, data: out.data }], ...(sealed.iv ? { iv: sealed.iv } : {}) },
-        version,
-      );
-      sent.push({ to: from, version, kind, xml });
-    }
+    if (kind !== undefined) sent.push(this.emptyMessageOn(session, address, kind));
     changes.putSessions!.push({ address, record: serializeSession(session) });
     changes.putDevices!.push(device);
     let republish = false;
-    if (consumedPreKey !== undefined) {
-      if (this.catchingUp) {
-        const marked = { ...consumedPreKey, consumed: true };
+    if (usedPreKey !== undefined) {
+      const kept = this.catchingUp || this.preKeyPolicy.keepMs > 0;
+      if (kept) {
+        const marked = markPreKeyUsed(usedPreKey, baseKey!, this.now());
         this.own.preKeys.set(marked.id, marked);
         changes.putPreKeys = [marked];
       } else {
-        this.own.preKeys.delete(consumedPreKey.id);
-        changes.deletePreKeys = [consumedPreKey.id];
+        this.own.preKeys.delete(usedPreKey.id);
+        changes.deletePreKeys = [usedPreKey.id];
+      }
+      // A live key left the bundle: refill and republish (never during a catch-up, which republishes at its end).
+      if (!usedPreKey.consumed && !this.catchingUp) {
+        this.pruneUsedPreKeys(changes);
         this.refillPreKeys(changes);
         republish = true;
       }
@@ -973,35 +1196,134 @@ export class OmemoManager {
         // Publishing is retried on the next consumption or publish().
       }
     }
-
-    let text: string | undefined;
-    let envelope: ParsedEnvelope | undefined;
-    if (payload !== undefined) {
-      let decoded: string | undefined;
-      try {
-        decoded = utf8Decode(payload);
-      } catch {
-        decoded = undefined;
-      }
-      if (version === 'twomemo' && decoded !== undefined) {
-        try {
-          envelope = parseEnvelope(decoded);
-        } catch {
-          envelope = undefined;
-        }
-      }
-      text = envelope ? envelope.body : decoded;
-    }
     return {
       version,
       sender: { jid: from, deviceId: parsed.sid },
       payload,
       text,
-      ...(envelope ? { envelope, envelopeFromMatches: envelope.from === undefined || bareJid(envelope.from) === from } : {}),
+      ...(envelope ? { envelope, envelopeFromMatches } : {}),
       keyExchange: key.keyExchange,
       trust: device.trust,
+      ...(adopted.change ? { identityChanged: { ...adopted.change, trust: device.trust } } : {}),
       sent,
     };
+  }
+
+  /** Whether a normal message's ratchet key is none that our session with `address` has received on. */
+  private opensUnknownChain(address: SessionAddress, data: Uint8Array): boolean {
+    const session = this.sessions.get(sessionKey(address));
+    if (session === undefined) return true;
+    let ratchetKey: Uint8Array;
+    try {
+      ratchetKey = parseMessage(address.version, data).header.ratchetKey;
+    } catch {
+      return false;
+    }
+    const s = session.state;
+    if (s.receivingRatchetKey !== undefined && bytesEqual(s.receivingRatchetKey, ratchetKey)) return false;
+    return !s.oldChains.some((c) => bytesEqual(c.ratchetKey, ratchetKey));
+  }
+
+  /** An empty message on `session` (advanced by it) to the device at `address`. */
+  private emptyMessageOn(session: Session, address: SessionAddress, kind: AutomaticMessageKind): AutomaticMessage {
+    const { version, jid, deviceId } = address;
+    const sealed = sealPayload(version, undefined, this.rng);
+    const out = session.encrypt(sealed.keyMaterial);
+    const keys = [{ ...(version === 'twomemo' ? { jid } : {}), rid: deviceId, keyExchange: out.keyExchange, data: out.data }];
+    const xml = serializeEncrypted({ sid: this.deviceId, keys, ...(sealed.iv ? { iv: sealed.iv } : {}) }, version);
+    return { to: jid, version, kind, xml };
+  }
+
+  /** Asks `onTrustDecision` about an undecided key; its answer or 'undecided'. */
+  private async decideTrust(device: StoredDevice): Promise<TrustLevel> {
+    if (!this.onTrustDecision) return device.trust;
+    const decided = await this.onTrustDecision(this.info(device));
+    return decided ?? device.trust;
+  }
+
+  /** Whether a used pre key is still kept under the policy (outside a catch-up). */
+  private keepsUsedPreKey(key: StoredPreKey): boolean {
+    return this.now() - (key.consumedAt ?? 0) < this.preKeyPolicy.keepMs;
+  }
+
+  /** Deletes the used pre keys the policy no longer keeps. */
+  private pruneUsedPreKeys(changes: StoreChanges): void {
+    const expired = expiredPreKeys(this.own.preKeys.values(), this.preKeyPolicy, this.now(), this.catchingUp);
+    if (expired.length === 0) return;
+    for (const id of expired) this.own.preKeys.delete(id);
+    changes.deletePreKeys = [...(changes.deletePreKeys ?? []), ...expired];
+  }
+
+  /**
+   * After a normal message failed because we have no usable session with its sender: builds a fresh session from
+   * the sender's bundle and sends it an empty key-exchange message, at most once per repair interval per device.
+   * Failures of the repair itself are swallowed: the message's own error is what the caller gets.
+   */
+  private async repairAfterFailure(address: SessionAddress): Promise<void> {
+    if (this.repairIntervalMs === undefined) return;
+    const k = sessionKey(address);
+    const last = this.lastRepair.get(k);
+    const now = this.now();
+    if (last !== undefined && now - last < this.repairIntervalMs) return;
+    this.lastRepair.delete(k);
+    this.lastRepair.set(k, now);
+    while (this.lastRepair.size > REPAIR_TRACKED_DEVICES) this.lastRepair.delete(this.lastRepair.keys().next().value as string);
+    try {
+      await this.rebuildSession(address, 'session-repair');
+    } catch {
+      // No bundle, an untrusted key, a store failure: nothing was changed; the next failure tries again later.
+    }
+  }
+
+  /**
+   * Replaces the session with `address` by a fresh one from the device's current bundle (earlier states are
+   * kept for messages still in flight) and sends the device an empty key-exchange message.
+   */
+  private async rebuildSession(address: SessionAddress, kind: AutomaticMessageKind): Promise<AutomaticMessage> {
+    const { jid } = address;
+    const others = await this.loadDevicesOf([jid]);
+    const known = others.find((d) => d.deviceId === address.deviceId);
+    const device = known ?? (await this.newDevice(jid, address.deviceId, others));
+    const previous = (await this.sessionsFor([address])).sessions.get(sessionKey(address));
+    const built = await this.initiate(address, device, others);
+    if (!isTrusted(built.device.trust)) {
+      await this.commit({ putDevices: [built.device] });
+      throw new OmemoError('untrusted-device', `${jid}/${address.deviceId}: trust is ${built.device.trust}`);
+    }
+    const session = replaceSession(previous?.clone(), built.session);
+    const message = this.emptyMessageOn(session, address, kind);
+    const k = sessionKey(address);
+    await this.commit({ putSessions: [{ address, record: serializeSession(session) }], putDevices: [built.device] }, [k]);
+    this.cacheSession(k, session);
+    try {
+      await this.transport.send(message.to, message.xml, kind);
+    } catch (cause) {
+      throw transportError(`sending the ${kind} message to ${jid}/${address.deviceId} failed`, cause);
+    }
+    return message;
+  }
+
+  /**
+   * Starts a new session with a device from its current bundle and sends it an empty key-exchange message (XEP-0384
+   * 0.9 §4.5 asks clients to offer this): for a conversation that no longer decrypts on one side. Earlier session
+   * states are kept, so messages already on their way still decrypt. Not rate-limited.
+   * @param versions the versions to reset (default: every enabled version the device is listed in, else all).
+   * @returns the messages sent, one per version.
+   * @throws OmemoError `bundle-unavailable`, `invalid-signature`, `untrusted-device` (the bundle shows a key that
+   *   is not trusted), `store-error`, `transport-error`.
+   */
+  resetSession(jid: string, deviceId: number, versions?: readonly OmemoVersion[]): Promise<AutomaticMessage[]> {
+    if (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > MAX_ID) throw new RangeError(`device id must be in 1..${MAX_ID}, got ${deviceId}`);
+    for (const v of versions ?? []) this.checkVersion(v);
+    return this.exclusive(async () => {
+      const bare = bareJid(jid);
+      const device = (await this.loadDevicesOf([bare])).find((d) => d.deviceId === deviceId);
+      const listed = this.versions.filter((v) => device?.activeIn.includes(v));
+      const chosen = versions ?? (listed.length > 0 ? listed : this.versions);
+      const sent: AutomaticMessage[] = [];
+      for (const version of chosen) sent.push(await this.rebuildSession({ version, jid: bare, deviceId }, 'session-reset'));
+      return sent;
+    });
   }
 
   /** Starts a history catch-up (MAM): consumed pre keys are kept (unpublished) until `endCatchUp`. */
@@ -1010,17 +1332,17 @@ export class OmemoManager {
   }
 
   /**
-   * Ends a history catch-up: deletes the pre keys consumed meanwhile, refills to PRE_KEY_COUNT and republishes.
+   * Ends a history catch-up: the pre keys used meanwhile fall under the `consumedPreKeys` policy again (those it
+   * no longer keeps are deleted), the bundle is refilled to PRE_KEY_COUNT and republished.
    * @throws OmemoError `store-error`, `transport-error`.
    */
   endCatchUp(): Promise<void> {
     return this.exclusive(async () => {
       this.catchingUp = false;
-      const consumed = [...this.own.preKeys.values()].filter((k) => k.consumed);
-      if (consumed.length === 0) return;
-      for (const k of consumed) this.own.preKeys.delete(k.id);
-      const changes: StoreChanges = { deletePreKeys: consumed.map((k) => k.id) };
+      const changes: StoreChanges = {};
+      this.pruneUsedPreKeys(changes);
       this.refillPreKeys(changes);
+      if (changes.deletePreKeys === undefined && changes.putPreKeys === undefined) return;
       await this.commit(changes);
       for (const v of this.versions) await this.publishBundle(v);
     });
@@ -1028,13 +1350,18 @@ export class OmemoManager {
 
   /**
    * Rotates the signed pre key when it is older than the rotation period (or always with `force`) and
-   * republishes the bundles. Call it periodically (e.g. daily).
+   * republishes the bundles; also deletes the used pre keys the `consumedPreKeys` policy no longer keeps. Call it
+   * periodically (e.g. hourly or daily).
    * @returns whether a new signed pre key was made.
    */
   rotateSignedPreKey(force = false): Promise<boolean> {
     return this.exclusive(async () => {
       const changes: StoreChanges = {};
-      if (!this.rotateSignedPreKeyIfDue(changes, force)) return false;
+      this.pruneUsedPreKeys(changes);
+      if (!this.rotateSignedPreKeyIfDue(changes, force)) {
+        if (changes.deletePreKeys !== undefined) await this.commit(changes);
+        return false;
+      }
       await this.commit(changes);
       for (const v of this.versions) await this.publishBundle(v);
       return true;
@@ -1057,7 +1384,7 @@ export class OmemoManager {
     this.checkVersion(version);
     const bare = bareJid(jid);
     const ids = ((await this.loadList(version, bare)) ?? []).filter((id) => !(bare === this.jid && id === this.deviceId));
-    const have = await this.sessionsFor(ids.map((deviceId) => ({ version, jid: bare, deviceId })));
+    const { sessions: have } = await this.sessionsFor(ids.map((deviceId) => ({ version, jid: bare, deviceId })));
     return ids.filter((deviceId) => !have.has(sessionKey({ version, jid: bare, deviceId })));
   }
 }

@@ -2,8 +2,11 @@
 // core stays independent of any XMPP library (adapters in src/adapters implement it).
 import type { PublishOptions } from './publish-options';
 
-/** Why the manager sends a message on its own. */
-export type AutomaticMessageKind = 'session-completion' | 'heartbeat';
+/**
+ * Why the manager sends a message on its own: completing a session a key exchange started, a heartbeat after a
+ * long one-sided chain, an automatic repair after an undecryptable message, or a `resetSession`.
+ */
+export type AutomaticMessageKind = 'session-completion' | 'heartbeat' | 'session-repair' | 'session-reset';
 
 /** What the session manager needs from the XMPP connection. */
 export interface OmemoTransport {

@@ -10,11 +10,16 @@ export type TrustPolicy =
   /** Every new device waits for a decision (undecided devices are not encrypted to). */
   | 'manual';
 
-/** The trust a newly seen device of a JID starts with, given the other known devices of that JID. */
-export function initialTrust(policy: TrustPolicy, otherDevicesOfJid: readonly StoredDevice[]): TrustLevel {
+/**
+ * The trust a new identity key of a JID starts with (a newly seen device, or a known device whose key changed),
+ * given the known devices of that JID. Under BTBV a key is blindly trusted until the JID has a verified key, also
+ * counting the keys its devices had before (a verified device whose key changes is what verification is for).
+ */
+export function initialTrust(policy: TrustPolicy, devicesOfJid: readonly StoredDevice[]): TrustLevel {
   if (policy === 'blind') return 'blind';
   if (policy === 'manual') return 'undecided';
-  return otherDevicesOfJid.some((d) => d.trust === 'verified') ? 'undecided' : 'blind';
+  const verified = (d: StoredDevice) => d.trust === 'verified' || (d.previousIdentities ?? []).some((p) => p.trust === 'verified');
+  return devicesOfJid.some(verified) ? 'undecided' : 'blind';
 }
 
 /** Whether we encrypt to (and accept messages from) a device of this trust level. */

@@ -7,7 +7,7 @@ import { cryptoReady } from '../../src/crypto/sodium';
 import { serializeDeviceList } from '../../src/omemo/device-list';
 import { parseEncrypted } from '../../src/omemo/encrypted-element';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
-import { STALE_DEVICE_AFTER_MESSAGES } from '../../src/omemo/session-manager';
+import { STALE_DEVICE_AFTER_DAYS, STALE_DEVICE_AFTER_MESSAGES } from '../../src/omemo/session-manager';
 import { parseKeyExchange } from '../../src/protocol/wire';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 
@@ -21,7 +21,7 @@ const BOB = 'bob@example.org';
 for (const version of VERSIONS) {
   const versions: OmemoVersion[] = [version];
 
-  test(`${version}: a device that never answers ${STALE_DEVICE_AFTER_MESSAGES} messages is skipped until it speaks`, async () => {
+  test(`${version}: a device silent for ${STALE_DEVICE_AFTER_MESSAGES} messages and ${STALE_DEVICE_AFTER_DAYS} days is skipped until it speaks`, async () => {
     const router = new InProcessRouter();
     const alice = await openDevice(router, ALICE, 'a', { versions });
     const b1 = await openDevice(router, BOB, 'b1', { versions });
@@ -38,6 +38,10 @@ for (const version of VERSIONS) {
     assert.is((await info(b1)).stale, false, `after ${STALE_DEVICE_AFTER_MESSAGES - 1}`);
     const last = await alice.m.encrypt([BOB], 'last one for b1');
     assert.is(last.devices.find((d) => d.deviceId === b1.m.deviceId)?.ok, true, `message ${STALE_DEVICE_AFTER_MESSAGES} still goes to b1`);
+    assert.is((await info(b1)).stale, false, 'many messages in a short time are no reason');
+    alice.clock.advance(STALE_DEVICE_AFTER_DAYS * 24 * 3600 * 1000 - 60_000);
+    assert.is((await info(b1)).stale, false, 'one minute before the time is up');
+    alice.clock.advance(60_000);
     assert.is((await info(b1)).stale, true);
     // b2 keeps answering now and then, so it is never stale.
     await alice.m.decrypt(BOB, elementOf(await b2.m.encrypt([ALICE], 'b2 here'), version));

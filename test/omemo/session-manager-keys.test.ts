@@ -233,7 +233,9 @@ test('100 pre keys; a consumed one is replaced by a new, never reused id and the
   for (const version of VERSIONS) {
     const router = new InProcessRouter();
     const store = new CountingStore();
-    const bob = await openDevice(router, 'bob@example.org', 'b', { versions: [version], store });
+    // Used pre keys deleted at once (the default keeps them a day: session-manager-healing.test.ts).
+    const consumedPreKeys = { keepMs: 0, maxKept: 0 };
+    const bob = await openDevice(router, 'bob@example.org', 'b', { versions: [version], store, consumedPreKeys });
     const alice = await openDevice(router, 'alice@example.org', 'a', { versions: [version] });
     const carol = await openDevice(router, 'carol@example.org', 'c', { versions: [version] });
     assert.equal(bob.m.preKeyIds().sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i + 1));
@@ -265,7 +267,7 @@ test('100 pre keys; a consumed one is replaced by a new, never reused id and the
     assert.is(await snapshot(store, ['carol@example.org'], [{ version, jid: 'carol@example.org', deviceId: carol.m.deviceId }]), snap);
 
     // Ids keep growing across a restart: the next replacement is 102, never an old id.
-    const reopened = await openDevice(router, 'bob@example.org', 'b', { versions: [version], store, publish: false });
+    const reopened = await openDevice(router, 'bob@example.org', 'b', { versions: [version], store, publish: false, consumedPreKeys });
     assert.equal(reopened.m.preKeyIds().sort((x, y) => x - y), ids.sort((x, y) => x - y));
     const dave = await openDevice(router, 'dave@example.org', 'd', { versions: [version] });
     await reopened.m.decrypt('dave@example.org', elementOf(await dave.m.encrypt(['bob@example.org'], 'x'), version));

@@ -189,7 +189,7 @@ for (const version of VERSIONS) {
     assert.is((await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'trusted again'), version))).text, 'trusted again');
   });
 
-  test(`${version}: a verified device that changes its identity key is no longer encrypted to`, async () => {
+  test(`${version}: a verified device that changes its identity key is no longer encrypted to (bundle)`, async () => {
     const router = new InProcessRouter();
     const alice = await openDevice(router, ALICE, 'a', { versions });
     const bob = await openDevice(router, BOB, 'b', { versions });
@@ -202,7 +202,14 @@ for (const version of VERSIONS) {
     assert.is.not(reinstalled.m.fingerprint, bob.m.fingerprint);
     // Alice's existing session still points at the old identity; a session rebuild must notice the change.
     await rejectsWith(alice.m.buildSession(BOB, bob.m.deviceId, version), 'untrusted-device');
-    assert.is((await alice.m.devices(BOB))[0]!.fingerprint, fp, 'the stored identity is unchanged');
+    // The new key is a new fingerprint with its own trust (undecided: bob's old key was verified); the old key
+    // keeps its verification, and the old session is not replaced.
+    const [now] = await alice.m.devices(BOB);
+    assert.is(now!.fingerprint, reinstalled.m.fingerprint, 'the device now shows its new key');
+    assert.is(now!.trust, 'undecided');
+    const sent = await alice.m.encrypt([BOB], 'to whom?', { partial: true });
+    assert.equal(sent.devices.map((d) => [d.ok, d.error]), [[false, 'untrusted-device']]);
+    assert.is(fp, bob.m.fingerprint);
   });
 
   test(`${version}: setTrust of an unknown device is 'sender-not-found'; a bad level is a TypeError`, async () => {
