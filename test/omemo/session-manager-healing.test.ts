@@ -1,0 +1,221 @@
+// Sessions that never silently die (the healing issue): trust per identity key, a burst of first messages on one
+// bundle snapshot, automatic repair after a restored backup or a lost store, resetSession, and the stale-device
+// policy for one-way senders. Each test failed on the old code (2e41c5c).
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cryptoReady } from '../../src/crypto/sodium';
+import { MemoryStore } from '../../src/omemo/memory-store';
+import type { OmemoVersion } from '../../src/omemo/namespaces';
+import { CONSUMED_PRE_KEY_KEEP_MS } from '../../src/omemo/pre-key-policy';
+import { SESSION_REPAIR_INTERVAL_MS } from '../../src/omemo/session-manager';
+import { STALE_DEVICE_AFTER_DAYS } from '../../src/omemo/stale-device';
+import type { StoreChanges } from '../../src/omemo/store';
+import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
+
+test.before(async () => {
+  await cryptoReady();
+});
+
+const ALICE = 'alice@example.org';
+const BOB = 'bob@example.org';
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A copy of a MemoryStore as it is now (a backup). */
+async function backup(store: MemoryStore, jids: string[], addresses: { version: OmemoVersion; jid: string; deviceId: number }[]): Promise<CountingStore> {
+  const copy = new CountingStore();
+  const changes: StoreChanges = {
+    identity: (await store.loadIdentity())!,
+    putSignedPreKeys: await store.loadSignedPreKeys(),
+    putPreKeys: await store.loadPreKeys(),
+    putDevices: await store.loadDevices(jids),
+    putSessions: [...(await store.loadSessions(addresses))].map(([, record], i) => ({ address: addresses[i]!, record })),
+    putDeviceLists: [],
+  };
+  for (const jid of jids) {
+    for (const version of VERSIONS) {
+      const ids = await store.loadDeviceList(version, jid);
+      if (ids !== undefined) changes.putDeviceLists!.push({ version, jid, deviceIds: ids });
+    }
+  }
+  await copy.commit(changes);
+  return copy;
+}
+
+/** Delivers every message waiting for `to` (automatic ones included) and returns the decrypt results. */
+async function deliverAll(router: InProcessRouter, to: Device) {
+  const out = [];
+  for (const m of router.drain(to.inbox)) out.push(await to.m.decrypt(m.from, m.xml));
+  return out;
+}
+
+for (const version of VERSIONS) {
+  const versions: OmemoVersion[] = [version];
+
+  test(`${version}: a key exchange with a new identity key on a known device: new fingerprint, its own trust, reported`, async () => {
+    const router = new InProcessRouter();
+    const alice = await openDevice(router, ALICE, 'a', { versions, trustPolicy: 'manual' });
+    const bob = await openDevice(router, BOB, 'b', { versions });
+    await syncDeviceLists(router, [alice, bob]);
+    await alice.m.setTrust(BOB, bob.m.deviceId, 'blind');
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hi'), version));
+    const oldFingerprint = bob.m.fingerprint;
+    // Someone else now holds bob's device id with another identity key and writes first.
+    const impostor = await openDevice(router, BOB, 'evil', { versions, deviceId: bob.m.deviceId, publish: false });
+    await impostor.m.setDeviceList(ALICE, version, [alice.m.deviceId]);
+    const out = await alice.m.decrypt(BOB, elementOf(await impostor.m.encrypt([ALICE], 'it is me, bob'), version));
+    assert.equal(out.identityChanged, { previousFingerprint: oldFingerprint, fingerprint: impostor.m.fingerprint, trust: 'undecided' });
+    assert.is(out.trust, 'undecided', 'manual policy: a new key waits for a decision, the old blind trust is not inherited');
+    const [dev] = await alice.m.devices(BOB);
+    assert.is(dev!.fingerprint, impostor.m.fingerprint);
+    // Nothing goes to the new key until the user decides.
+    const r = await alice.m.encrypt([BOB], 'secret', { partial: true });
+    assert.equal(r.devices.map((d) => [d.ok, d.error]), [[false, 'untrusted-device']]);
+    assert.equal(r.elements, []);
+    // A decision about a key the user did not see is refused.
+    await rejectsWith(alice.m.setTrust(BOB, bob.m.deviceId, 'verified', { fingerprint: oldFingerprint }), 'untrusted-device');
+    await alice.m.setTrust(BOB, bob.m.deviceId, 'distrusted', { fingerprint: impostor.m.fingerprint });
+    await rejectsWith(alice.m.decrypt(BOB, elementOf(await impostor.m.encrypt([ALICE], 'again'), version)), 'untrusted-device');
+  });
+
+  test(`${version}: BTBV: a verified device's new key is undecided; verifying it again restores sending`, async () => {
+    const router = new InProcessRouter();
+    const alice = await openDevice(router, ALICE, 'a', { versions });
+    const bob = await openDevice(router, BOB, 'b', { versions });
+    await syncDeviceLists(router, [alice, bob]);
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hi'), version));
+    await alice.m.setTrust(BOB, bob.m.deviceId, 'verified');
+    const reinstalled = await openDevice(router, BOB, 'b2', { versions, deviceId: bob.m.deviceId });
+    await reinstalled.m.setDeviceList(ALICE, version, [alice.m.deviceId]);
+    const out = await alice.m.decrypt(BOB, elementOf(await reinstalled.m.encrypt([ALICE], 'new phone'), version));
+    assert.is(out.text, 'new phone', 'the message is shown, marked undecided');
+    assert.is(out.trust, 'undecided');
+    assert.is(out.identityChanged?.previousFingerprint, bob.m.fingerprint);
+    await rejectsWith(alice.m.encrypt([BOB], 'x'), 'no-eligible-devices');
+    await alice.m.setTrust(BOB, bob.m.deviceId, 'verified', { fingerprint: reinstalled.m.fingerprint });
+    const back = await alice.m.encrypt([BOB], 'verified again');
+    assert.is((await reinstalled.m.decrypt(ALICE, elementOf(back, version))).text, 'verified again');
+  });
+
+  test(`${version}: 100 contacts on one bundle snapshot: all 100 first messages decrypt; a replay is a duplicate`, async () => {
+    const router = new InProcessRouter();
+    const bot = await openDevice(router, 'bot@example.org', 'bot', { versions });
+    const contacts: Device[] = [];
+    for (let i = 0; i < 100; i++) contacts.push(await openDevice(router, `c${i}@example.org`, 'c', { versions, publish: i === 0 }));
+    // Every contact builds its session on the same published bundle before the bot reads anything.
+    for (const c of contacts) await c.m.buildSession('bot@example.org', bot.m.deviceId, version);
+    const firsts = [];
+    for (const c of contacts) firsts.push(elementOf(await c.m.encrypt(['bot@example.org'], `hello from ${c.jid}`), version));
+    const texts = [];
+    for (let i = 0; i < firsts.length; i++) texts.push((await bot.m.decrypt(contacts[i]!.jid, firsts[i]!)).text);
+    assert.equal(texts, contacts.map((c) => `hello from ${c.jid}`));
+    // The bundle never offers a used key again; replays are refused and change nothing.
+    const offered = new Set(bot.m.preKeyIds());
+    const used = (await bot.store.loadPreKeys()).filter((k) => k.consumed);
+    assert.ok(used.length > 0 && used.every((k) => !offered.has(k.id)));
+    const state = await snapshot(bot.store, [contacts[7]!.jid], [{ version, jid: contacts[7]!.jid, deviceId: contacts[7]!.m.deviceId }]);
+    await rejectsWith(bot.m.decrypt(contacts[7]!.jid, firsts[7]!), 'duplicate-message');
+    assert.is(await snapshot(bot.store, [contacts[7]!.jid], [{ version, jid: contacts[7]!.jid, deviceId: contacts[7]!.m.deviceId }]), state);
+    // After the keep time, used keys are deleted at the next maintenance.
+    bot.clock.advance(CONSUMED_PRE_KEY_KEEP_MS);
+    await bot.m.rotateSignedPreKey();
+    assert.equal((await bot.store.loadPreKeys()).filter((k) => k.consumed), []);
+  });
+
+  test(`${version}: a device restored from an old backup talks normally again within one round trip`, async () => {
+    const router = new InProcessRouter();
+    const alice = await openDevice(router, ALICE, 'a', { versions });
+    const bob = await openDevice(router, BOB, 'b', { versions });
+    await syncDeviceLists(router, [alice, bob]);
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hi'), version));
+    await deliverAll(router, alice);
+    const addresses = [{ version, jid: ALICE, deviceId: alice.m.deviceId }];
+    const saved = await backup(bob.store, [ALICE, BOB], addresses);
+    // The conversation goes on (both ratchets turn), then bob's device is restored from the backup.
+    for (let i = 0; i < 3; i++) {
+      await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], `a${i}`), version));
+      await alice.m.decrypt(BOB, elementOf(await bob.m.encrypt([ALICE], `b${i}`), version));
+    }
+    router.drain(bob.inbox);
+    router.drain(alice.inbox);
+    const restored = await openDevice(router, BOB, 'b', { versions, store: saved, publish: false, clock: bob.clock });
+    // Alice's next message cannot be read by the restored device: it repairs the session at once.
+    const lost = elementOf(await alice.m.encrypt([BOB], 'lost'), version);
+    await rejectsWith(restored.m.decrypt(ALICE, lost), 'bad-mac');
+    const repairs = router.drain(alice.inbox);
+    assert.equal(repairs.map((m) => m.kind), ['session-repair']);
+    const got = await alice.m.decrypt(BOB, repairs[0]!.xml);
+    assert.is(got.keyExchange, true);
+    await deliverAll(router, restored); // alice's session completion
+    assert.is((await restored.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'can you read me?'), version))).text, 'can you read me?');
+    assert.is((await alice.m.decrypt(BOB, elementOf(await restored.m.encrypt([ALICE], 'yes'), version))).text, 'yes');
+  });
+
+  test(`${version}: repair is rate-limited per device; resetSession is not`, async () => {
+    const router = new InProcessRouter();
+    const alice = await openDevice(router, ALICE, 'a', { versions });
+    const bob = await openDevice(router, BOB, 'b', { versions });
+    await syncDeviceLists(router, [alice, bob]);
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hi'), version));
+    await alice.m.decrypt(BOB, elementOf(await bob.m.encrypt([ALICE], 'ho'), version));
+    // Bob loses his sessions (a new store with the same identity would do the same).
+    const amnesiac = await openDevice(router, BOB, 'b', { versions, store: await backup(bob.store, [ALICE], []), publish: false, clock: bob.clock });
+    router.drain(alice.inbox);
+    await rejectsWith(amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'one'), version)), 'no-session');
+    // Bob now has the repair's new session; alice has not read its key exchange yet, so she still writes on hers.
+    await rejectsWith(amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'two'), version)), 'bad-mac');
+    assert.equal(router.drain(alice.inbox).map((m) => m.kind), ['session-repair'], 'one repair in the interval');
+    amnesiac.clock.advance(SESSION_REPAIR_INTERVAL_MS);
+    await rejectsWith(amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'three'), version)), 'bad-mac');
+    const later = router.drain(alice.inbox);
+    assert.equal(later.map((m) => m.kind), ['session-repair'], 'again after the interval');
+    const sent = await amnesiac.m.resetSession(ALICE, alice.m.deviceId);
+    assert.equal(sent.map((m) => [m.kind, m.version]), [['session-reset', version]]);
+    const resets = router.drain(alice.inbox);
+    assert.is(resets.length, 1);
+    // Alice takes the newest key exchange; her answers decrypt.
+    for (const m of [...later, ...resets]) await alice.m.decrypt(BOB, m.xml).catch(() => undefined);
+    router.drain(amnesiac.inbox);
+    assert.is((await amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'healed'), version))).text, 'healed');
+  });
+
+  test(`${version}: a one-way bot reaches a user who never answers 1000 times in a day (no heartbeats)`, async () => {
+    const router = new InProcessRouter();
+    const bot = await openDevice(router, 'bot@example.org', 'bot', { versions });
+    const user = await openDevice(router, 'user@example.org', 'u', { versions });
+    const tablet = await openDevice(router, 'user@example.org', 't', { versions });
+    await syncDeviceLists(router, [bot, user, tablet]);
+    for (let i = 0; i < 1000; i++) {
+      bot.clock.advance(80_000); // 1000 alerts over ~22 hours
+      const r = await bot.m.encrypt(['user@example.org'], `alert ${i}`);
+      assert.ok(r.devices.every((d) => d.ok), `alert ${i}: ${JSON.stringify(r.devices)}`);
+      if (i % 100 === 0) {
+        // The user reads (a 0.3 client like Profanity never sends heartbeats); answers are lost.
+        await user.m.decrypt('bot@example.org', elementOf(r, version));
+        router.drain(bot.inbox);
+      }
+    }
+    // Only many messages AND a long silence make a device stale; `false` never does.
+    bot.clock.advance(STALE_DEVICE_AFTER_DAYS * DAY_MS);
+    const late = await bot.m.encrypt(['user@example.org'], 'a month later', { partial: true });
+    assert.equal(late.devices.map((d) => d.error).sort(), ['stale-device', 'stale-device']);
+    const patient = await openDevice(router, 'bot@example.org', 'bot', { versions, store: bot.store, publish: false, clock: bot.clock, staleDevice: false });
+    const still = await patient.m.encrypt(['user@example.org'], 'still there?');
+    assert.ok(still.devices.every((d) => d.ok));
+  });
+}
+
+test('options are checked: a bad staleDevice, consumedPreKeys or repair is a RangeError/TypeError', async () => {
+  const router = new InProcessRouter();
+  for (const bad of [{ staleDevice: { afterMessages: -1, afterDays: 1 } }, { staleDevice: true }, { consumedPreKeys: { keepMs: 1, maxKept: 1.5 } }, { repair: { minIntervalMs: -5 } }, { maxElementBytes: 0 }]) {
+    let caught: unknown;
+    try {
+      await openDevice(router, ALICE, 'x', bad as never);
+    } catch (e) {
+      caught = e;
+    }
+    assert.ok(caught instanceof RangeError || caught instanceof TypeError, JSON.stringify(bad));
+  }
+});
+
+test.run();
