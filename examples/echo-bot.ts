@@ -28,6 +28,10 @@ const omemo = createXmppClientOmemo({
   acceptSubscriptions: true, // contacts who add the bot get their subscription approved (and device lists pushed)
   onMessage: async (m) => {
     if (m.via !== 'direct' || m.text === undefined) return; // not our own carbons, nothing that is not text
+    // The library returns messages from undecided keys marked as such; a bot acts only on trusted ones (its answer
+    // could not reach an undecided key anyway). A new key of a known device is a new fingerprint: say so.
+    if (m.result.identityChanged) console.error(`${m.from}/${m.result.sender.deviceId} has a new identity key ${m.result.identityChanged.fingerprint}`);
+    if (m.result.trust !== 'blind' && m.result.trust !== 'verified') return;
     await omemo.send(m.from, m.text);
   },
   onError: (e, context) => console.error(`${context.phase}${context.from ? ` (${context.from})` : ''}: ${e.message}`),

@@ -1,13 +1,18 @@
-// Trust decisions of XEP-0384 0.9 §6 and XEP-0450-style blind trust before verification (BTBV).
+// Trust decisions of XEP-0384 0.9 §6 and XEP-0450-style blind trust before verification (BTBV). Trust belongs to an
+// identity key, not to a device id (identity-trust.ts). The rule, as the manager applies it:
+// - sending: only to `blind` and `verified` keys; `undecided` and `distrusted` devices are skipped and reported;
+// - receiving: messages from `distrusted` keys are refused (`untrusted-device`, nothing stored); messages from
+//   `undecided` keys are decrypted and returned with `trust: 'undecided'`: the application decides how to show
+//   them (mark them, hold them until the user decides, or drop them), as Conversations and Gajim do.
 import type { StoredDevice, TrustLevel } from './store';
 
-/** How new devices are trusted. */
+/** How new identity keys (new devices, or a known device with a new key) are trusted. */
 export type TrustPolicy =
-  /** Blind trust before verification: new devices are trusted until one device of that JID is verified. */
+  /** Blind trust before verification: new keys are trusted until one key of that JID is verified. */
   | 'btbv'
-  /** Every new device is trusted. */
+  /** Every new key is trusted. */
   | 'blind'
-  /** Every new device waits for a decision (undecided devices are not encrypted to). */
+  /** Every new key waits for a decision (undecided keys are not encrypted to). */
   | 'manual';
 
 /**
@@ -22,7 +27,7 @@ export function initialTrust(policy: TrustPolicy, devicesOfJid: readonly StoredD
   return devicesOfJid.some(verified) ? 'undecided' : 'blind';
 }
 
-/** Whether we encrypt to (and accept messages from) a device of this trust level. */
+/** Whether we encrypt to a key of this trust level (messages from `undecided` keys are still returned, marked). */
 export function isTrusted(level: TrustLevel): boolean {
   return level === 'blind' || level === 'verified';
 }
