@@ -42,13 +42,16 @@ const FANOUT_ACCOUNTS = ['f1', 'f2', 'f3', 'f4', 'f5'];
 const FANOUT_DEVICES_PER_ACCOUNT = 4;
 const ECHO_ROUNDS = 20;
 const OTHERS = ['fanbot', 'echobot', 'tester', 'erin'];
+const ALERTS = ['notifier', 'reader'];
+/** Alerts a one-way bot sends a reader who never answers, in one simulated day. */
+const ALERT_COUNT = 1000;
 
 let serverPromise: Promise<ProsodyServer> | undefined;
 const server = (): Promise<ProsodyServer> =>
   (serverPromise ??= startProsody({
-    users: [...CHAT, ...FANOUT_ACCOUNTS, ...OTHERS],
+    users: [...CHAT, ...FANOUT_ACCOUNTS, ...OTHERS, ...ALERTS],
     password: PASSWORD,
-    groups: { Chat: CHAT, Fanout: ['fanbot', ...FANOUT_ACCOUNTS] },
+    groups: { Chat: CHAT, Fanout: ['fanbot', ...FANOUT_ACCOUNTS], Alerts: ALERTS },
   }));
 
 /** Runs `body` with a list that collects devices, stopping all of them afterwards whatever happens. */
@@ -315,6 +318,32 @@ if (!availability.ok && process.env.CI === 'true') {
       assert.not.ok(transport.usesNumericMaxItems);
       await tester.omemo.send(erin.jid, 'hello erin');
       await waitForMessage(erin, 'hello erin');
+      noErrors(devices);
+    });
+  });
+
+  test(`a one-way bot reaches both 0.3 devices of a reader who never answers, ${ALERT_COUNT} times in a day`, async () => {
+    const s = await server();
+    await withDevices(async (devices) => {
+      // The reader's clients speak 0.3 and, like Profanity, send nothing back: no session completion, no
+      // heartbeat. Before the stale-device policy, the bot dropped them after 500 unanswered messages.
+      const reader = [await connectDevice(s, 'reader', 'profanity', { manager: { versions: ['oldmemo'] } })];
+      reader.push(await connectDevice(s, 'reader', 'laptop', { manager: { versions: ['oldmemo'] } }));
+      for (const r of reader) (r.omemo.transport as { send: unknown }).send = async () => undefined;
+      let now = Date.now();
+      const bot = await connectDevice(s, 'notifier', 'bot', { manager: { now: () => now } });
+      devices.push(...reader, bot);
+      await waitForDevices(bot, reader);
+      for (let i = 0; i < ALERT_COUNT; i++) {
+        now += 86_000; // ~24 hours in all
+        const r = await bot.omemo.send(reader[0]!.jid, `alert ${i}`);
+        assert.equal(r.devices.map((d) => d.ok), [true, true], `alert ${i}: ${JSON.stringify(r.devices)}`);
+      }
+      for (const r of reader) {
+        await waitFor(`${r.resource} to read ${ALERT_COUNT} alerts`, () => r.messages.filter((m) => m.text?.startsWith('alert ')).length >= ALERT_COUNT);
+        assert.equal(new Set(r.messages.map((m) => m.text)).size, ALERT_COUNT, 'each alert exactly once');
+      }
+      assert.is(bot.messages.length, 0, 'the bot never heard back');
       noErrors(devices);
     });
   });
