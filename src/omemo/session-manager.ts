@@ -1143,6 +1143,7 @@ export class OmemoManager {
     if (parsed.payload === undefined && version === 'twomemo' && !isEmptyMessageKey(keyMaterial)) {
       // Not an empty message (those carry 32 zero bytes): a message whose payload went missing. Keep nothing, so
       // that its key stays unused for the complete message.
+      if (device?.trust === 'distrusted' && !newSession) throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
       return { version, sender: { jid: from, deviceId: parsed.sid }, payload: undefined, text: undefined, keyExchange: key.keyExchange, trust: device?.trust ?? 'undecided', payloadMissing: true, sent: [] };
     }
 
