@@ -34,7 +34,11 @@ export const LEGACY_VERSION_BYTE = 0x33;
 /** Legacy public keys on the wire: 0x05 ‖ X25519. */
 export const LEGACY_KEY_TYPE_DJB = 0x05;
 
-/** Most message keys derived (skipped) to decrypt a single incoming message. */
+/**
+ * Most message keys derived (skipped) to decrypt a single incoming message. A jump beyond it within one chain
+ * (the current one, or n of a new one) refuses the message; the rest of the previous chain, skipped on a DH step,
+ * only gets what n leaves of it and the remainder is dropped, so lost messages never block a session.
+ */
 export const MAX_SKIPPED_KEYS_PER_MESSAGE = 1000;
 /** Most skipped message keys kept per session; the oldest are evicted first. */
 export const MAX_SKIPPED_KEYS_PER_SESSION = 1000;

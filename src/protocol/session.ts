@@ -354,12 +354,19 @@ export class Session {
       throw new OmemoError('duplicate-message', 'message of an earlier chain was already received or its key expired');
     }
 
-    // A new ratchet key: finish the current receiving chain up to pn, then take a DH ratchet step.
+    // A new ratchet key: keep keys of the rest of the current receiving chain (up to pn), then take a DH step.
+    // Only n, a jump within the new chain, can refuse the message. The old chain's rest gets what is left of the
+    // per-message budget: a gap there (messages lost for good) must never refuse every later message. Kept are the
+    // first keys after receivingCounter: the chain KDF is sequential, so the last ones would cost the whole gap
+    // (the work the bound exists to cap), and keys beyond the budget would be evicted by the per-session bound
+    // at once anyway (MAX_SKIPPED_KEYS_PER_SESSION). Messages of the dropped rest fail as duplicate-message.
+    if (n > MAX_SKIPPED_KEYS_PER_MESSAGE) throw tooMany(n);
     const oldCount = s.receivingChainKey !== undefined && pn > s.receivingCounter ? pn - s.receivingCounter : 0;
-    if (oldCount + n > MAX_SKIPPED_KEYS_PER_MESSAGE) throw tooMany(oldCount + n);
+    const oldKept = Math.min(oldCount, MAX_SKIPPED_KEYS_PER_MESSAGE - n);
     const skipped: SkippedKey[] = [];
-    if (s.receivingChainKey !== undefined && s.receivingRatchetKey !== undefined && oldCount > 0) {
-      skipped.push(...this.walkChain(s.receivingChainKey, s.receivingRatchetKey, s.receivingCounter, pn).skipped);
+    if (s.receivingChainKey !== undefined && s.receivingRatchetKey !== undefined && oldKept > 0) {
+      const to = s.receivingCounter + oldKept;
+      skipped.push(...this.walkChain(s.receivingChainKey, s.receivingRatchetKey, s.receivingCounter, to).skipped);
     }
     const receiving = kdfRootKey(version, s.rootKey, x25519SharedSecret(s.sendingRatchet.privateKey, ratchetKey));
     const newRatchet = x25519GenerateKeyPair(rng);
