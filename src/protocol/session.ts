@@ -162,8 +162,10 @@ export class Session {
    * Keeps `previous`'s states (its current one first, then its archived ones; the oldest beyond
    * MAX_ARCHIVED_SESSION_STATES dropped) as this session's archive: for a session just built by `respond`
    * (after its first message decrypted) or `initiate` that replaces `previous` with the same device. Messages
-   * still in flight for the previous states keep decrypting, and crossed key exchanges converge. The states are
-   * copied: `previous` stays usable and independent.
+   * still in flight for the previous states keep decrypting, and crossed key exchanges converge. Only states with
+   * this session's remote identity key are kept (a new identity key means the device was replaced: its old
+   * states must not decrypt under the new identity's trust), so every state of a session speaks for one identity.
+   * The states are copied: `previous` stays usable and independent.
    * @returns this session.
    * @throws TypeError when this session already has archived states, `previous` is this session or has another
    *   version.
@@ -174,7 +176,11 @@ export class Session {
     if (previous.version !== this.version) {
       throw new TypeError(`a ${previous.version} session cannot be archived in a ${this.version} one`);
     }
-    this.archive = [previous.current, ...previous.archive].slice(0, MAX_ARCHIVED_SESSION_STATES).map(cloneState);
+    const remote = this.current.remoteIdentityKey;
+    this.archive = [previous.current, ...previous.archive]
+      .filter((s) => bytesEqual(s.remoteIdentityKey, remote))
+      .slice(0, MAX_ARCHIVED_SESSION_STATES)
+      .map(cloneState);
     return this;
   }
 

@@ -373,6 +373,35 @@ for (const version of VERSIONS) {
     assert.ok(!(r instanceof Error) && r!.keyExchange);
   });
 
+  test(`${version}: a new remote identity key (device replaced): its old states are not archived`, () => {
+    const seed = caseSeed(`${version} archive identity`);
+    const pair = makePair(version, seed);
+    const late = pair.bob.encrypt(plaintext(version, 'late from the old identity')).data;
+    // Bob's device id now answers with a new identity: Alice starts over with its bundle.
+    const bob2 = makeDevice(version, pair.rng, 200);
+    const alice: Side = { name: 'alice', device: pair.aliceDevice, session: pair.alice, policy: 'archive' };
+    sideInitiate(alice, bob2, 200, pair.rng);
+    assert.is(alice.session!.archivedStates.length, 0, `the old identity's state is dropped (seed ${seed})`);
+    assert.not.ok(alice.session!.hasState(pair.alice.baseKey, pair.alice.remoteIdentityKey));
+    const before = snapshot(alice.session!);
+    throwsOmemo(
+      () => sideReceive(alice, { data: late, keyExchange: false, plain: new Uint8Array(0), label: 'late' }, pair.rng),
+      ['bad-mac', 'too-many-skipped'],
+    );
+    assert.is(snapshot(alice.session!), before);
+    // The same identity again (a new initiation to the same device) keeps the previous state.
+    const again = Session.initiate(version, pair.aliceDevice.identity, bundleFor(pair), pair.rng);
+    assert.is(again.withArchiveFrom(pair.alice).archivedStates.length, 1);
+    // As responder: a key exchange from a new identity for the same address archives nothing either.
+    const bobSide: Side = { name: 'bob', device: pair.bobDevice, session: pair.bob, policy: 'archive' };
+    const alice2 = makeDevice(version, pair.rng, 300);
+    const other: Side = { name: 'alice2', device: alice2, session: undefined, policy: 'archive' };
+    sideInitiate(other, pair.bobDevice, 101, pair.rng);
+    const kex = sideSend(other, 'kex from a new identity');
+    assert.ok(sideReceive(bobSide, kex, pair.rng).built);
+    assert.is(bobSide.session!.archivedStates.length, 0);
+  });
+
   test(`${version}: clone() deep-copies archived states: a promotion on the clone leaves the original as is`, () => {
     const c = makeCrossed(version, caseSeed(`${version} crossed clone`));
     const kexA2 = sideSend(c.alice, 'kex 2'); // repeats Alice's initiation
