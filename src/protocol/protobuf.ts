@@ -97,6 +97,8 @@ export interface SessionRecordProto {
   base_key: Uint8Array;
   has_receiving_chain: boolean;
   has_sending_chain: boolean;
+  /** Format 2: previous states, newest first (each a format-1 record). */
+  archived?: SessionRecordProto[];
 }
 
 const legacy = load(legacyProto, ['omemo.legacy.WhisperMessage', 'omemo.legacy.PreKeyWhisperMessage']);

@@ -1,12 +1,25 @@
-// Storage of Double Ratchet sessions (proto/session-record.proto, format 1): a compact binary record that
-// round-trips every field of SessionState exactly. Kept apart from the wire format.
+// Storage of Double Ratchet sessions (proto/session-record.proto, formats 1 and 2): a compact binary record
+// that round-trips every field of every SessionState of a session (current and archived) exactly. Kept apart
+// from the wire format.
+import { bytesEqual } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
-import type { ProtocolVersion } from './constants';
+import {
+  MAX_ARCHIVED_SESSION_STATES,
+  MAX_OLD_RECEIVING_CHAINS,
+  MAX_SKIPPED_KEYS_PER_SESSION,
+  type ProtocolVersion,
+} from './constants';
 import { OldChainType, PendingKeyExchangeType, SessionRecordType, SkippedKeyType, fieldKey, type MessageType, type SessionRecordProto } from './protobuf';
 import { Session, skipId, type SessionState, type SkippedKey } from './session';
 
-/** The record format this code writes. Readers accept every format up to this one. */
-export const SESSION_RECORD_FORMAT = 1;
+/**
+ * The newest record format this code writes; readers accept every format up to this one. Format 2 (archived
+ * states) is written only for a session that has archived states: any other is written as format 1, byte for
+ * byte what format-1 code wrote.
+ */
+export const SESSION_RECORD_FORMAT = 2;
+/** The format of a record without archived states, and of each archived state inside a format-2 record. */
+const FORMAT_SINGLE_STATE = 1;
 
 const PROTOCOL_IDS: Record<ProtocolVersion, number> = { oldmemo: 1, twomemo: 2 };
 
@@ -35,6 +48,7 @@ const K = {
   baseKey: R('base_key', 2),
   hasReceivingChain: R('has_receiving_chain', 0),
   hasSendingChain: R('has_sending_chain', 0),
+  archived: R('archived', 2),
   skippedRatchetKey: fieldKey(SkippedKeyType, 'ratchet_key', 2),
   skippedN: fieldKey(SkippedKeyType, 'n', 0),
   skippedSeed: fieldKey(SkippedKeyType, 'seed', 2),
@@ -95,6 +109,25 @@ class RecordWriter {
     this.pos += b.length;
   }
 
+  /** Starts a length-delimited field whose length is known only at its end: room for a 5-byte length. */
+  beginNested(key: number): number {
+    this.varint(key);
+    this.pos += 5;
+    return this.pos;
+  }
+
+  /** Ends the field begun at `start`: writes its length and moves the content next to it (wiping the gap). */
+  endNested(start: number): void {
+    const length = this.pos - start;
+    const at = start - 5;
+    const lengthEnd = at + varintSize(length);
+    this.pos = at;
+    this.varint(length);
+    this.buf.copyWithin(lengthEnd, start, start + length);
+    this.buf.fill(0, lengthEnd + length, start + length);
+    this.pos = lengthEnd + length;
+  }
+
   /** The record, with the scratch wiped behind it (it held private keys). */
   result(): Uint8Array {
     const out = this.buf.slice(0, this.pos);
@@ -106,12 +139,27 @@ class RecordWriter {
 const bytesSize = (key: number, b: Uint8Array | undefined) => (b === undefined || b.length === 0 ? 0 : varintSize(key) + varintSize(b.length) + b.length);
 const uintSize = (key: number, v: number) => (v === 0 ? 0 : varintSize(key) + varintSize(v >>> 0));
 
-/** Serializes a session to its storage record. */
+/** Upper bound of a state's record: fixed fields plus every skipped key and old chain at their largest. */
+const stateCapacity = (s: SessionState) => 512 + s.skipped.size * 90 + s.oldChains.length * 50;
+
+/** Serializes a session (its current state, then its archived ones) to its storage record. */
 export function serializeSession(session: Session): Uint8Array {
-  const s = session.state;
-  // Upper bound: fixed fields plus every skipped key and old chain at their largest.
-  const w = new RecordWriter(512 + s.skipped.size * 90 + s.oldChains.length * 50);
-  w.uint(K.format, SESSION_RECORD_FORMAT);
+  const archived = session.archivedStates;
+  let capacity = stateCapacity(session.state);
+  for (const a of archived) capacity += 8 + stateCapacity(a);
+  const w = new RecordWriter(capacity);
+  writeState(w, session.state, archived.length === 0 ? FORMAT_SINGLE_STATE : SESSION_RECORD_FORMAT);
+  for (const a of archived) {
+    const start = w.beginNested(K.archived);
+    writeState(w, a, FORMAT_SINGLE_STATE);
+    w.endNested(start);
+  }
+  return w.result();
+}
+
+/** The fields 1..21 of one state, in number order. */
+function writeState(w: RecordWriter, s: SessionState, format: number): void {
+  w.uint(K.format, format);
   w.uint(K.protocol, PROTOCOL_IDS[s.version]);
   w.bytes(K.localIdentityKey, s.localIdentityKey);
   w.bytes(K.remoteIdentityKey, s.remoteIdentityKey);
@@ -157,21 +205,22 @@ export function serializeSession(session: Session): Uint8Array {
   w.bytes(K.baseKey, s.baseKey);
   w.bool(K.hasReceivingChain, s.receivingChainKey !== undefined);
   w.bool(K.hasSendingChain, s.sendingChainKey !== undefined);
-  return w.result();
 }
 
 function bad(what: string, cause?: unknown): OmemoError {
   return new OmemoError('malformed-record', `session record: ${what}`, cause === undefined ? undefined : { cause });
 }
 
-function key(bytes: Uint8Array | undefined, what: string): Uint8Array {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== 32) throw bad(`${what} must be 32 bytes`);
+/** A 32-byte key of the state `where` (the message is built only on error: this runs per field). */
+function key(bytes: Uint8Array | undefined, where: string, what: string): Uint8Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 32) throw bad(`${where}: ${what} must be 32 bytes`);
   return new Uint8Array(bytes); // a plain copy, never a Node Buffer
 }
 
 /**
- * Loads a session from its storage record.
- * @throws OmemoError `malformed-record` for a record that does not parse or has a newer format.
+ * Loads a session from its storage record (format 1 or 2).
+ * @throws OmemoError `malformed-record` for a record that does not parse, has a newer format, or breaks a bound
+ *   (key lengths, skipped keys, old chains, archived states).
  */
 export function deserializeSession(bytes: Uint8Array): Session {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('record must be a Uint8Array');
@@ -182,33 +231,84 @@ export function deserializeSession(bytes: Uint8Array): Session {
     throw bad('not a valid protobuf', cause);
   }
   if (r.format === 0 || r.format > SESSION_RECORD_FORMAT) throw bad(`unsupported format ${r.format}`);
+  const archivedRecords = r.archived ?? [];
+  // One encoding per session: format 2 exactly when there are archived states.
+  if (r.format === FORMAT_SINGLE_STATE && archivedRecords.length > 0) {
+    throw bad('a format 1 record has no archived states');
+  }
+  if (r.format !== FORMAT_SINGLE_STATE && archivedRecords.length === 0) {
+    throw bad(`a format ${r.format} record without archived states`);
+  }
+  if (archivedRecords.length > MAX_ARCHIVED_SESSION_STATES) {
+    throw bad(`${archivedRecords.length} archived states, at most ${MAX_ARCHIVED_SESSION_STATES}`);
+  }
+  const state = readState(r, 'current state');
+  if (archivedRecords.length === 0) return new Session(state);
+  const archived = archivedRecords.map((a, i) => {
+    const what = `archived state ${i}`;
+    if (a.format !== FORMAT_SINGLE_STATE) throw bad(`${what}: format ${a.format}, must be ${FORMAT_SINGLE_STATE}`);
+    if ((a.archived ?? []).length > 0) throw bad(`${what}: has archived states of its own`);
+    if (a.protocol !== r.protocol) throw bad(`${what}: protocol ${a.protocol} differs from the record's ${r.protocol}`);
+    const archivedState = readState(a, what);
+    // Session.withArchiveFrom keeps only states of the current remote identity.
+    if (!bytesEqual(archivedState.remoteIdentityKey, state.remoteIdentityKey)) {
+      throw bad(`${what}: another remote identity`);
+    }
+    return archivedState;
+  });
+  return new Session(state, archived);
+}
+
+/** One state from its decoded record, every key length and count checked. */
+function readState(r: SessionRecordProto, where: string): SessionState {
   const version: ProtocolVersion | undefined = r.protocol === 1 ? 'oldmemo' : r.protocol === 2 ? 'twomemo' : undefined;
-  if (version === undefined) throw bad(`unknown protocol ${r.protocol}`);
+  if (version === undefined) throw bad(`${where}: unknown protocol ${r.protocol}`);
+  const skippedRecords = r.skipped ?? [];
+  if (skippedRecords.length > MAX_SKIPPED_KEYS_PER_SESSION) {
+    throw bad(`${where}: ${skippedRecords.length} skipped keys, at most ${MAX_SKIPPED_KEYS_PER_SESSION}`);
+  }
+  const oldChains = r.old_chains ?? [];
+  if (oldChains.length > MAX_OLD_RECEIVING_CHAINS) {
+    throw bad(`${where}: ${oldChains.length} old chains, at most ${MAX_OLD_RECEIVING_CHAINS}`);
+  }
   const skipped = new Map<string, SkippedKey>();
-  const state: SessionState = {
-    version,
-    localIdentityKey: key(r.local_identity_key, 'local_identity_key'),
-    remoteIdentityKey: key(r.remote_identity_key, 'remote_identity_key'),
-    initiator: r.initiator === true,
-    rootKey: key(r.root_key, 'root_key'),
-    sendingRatchet: { privateKey: key(r.sending_ratchet_private, 'sending_ratchet_private'), publicKey: key(r.sending_ratchet_public, 'sending_ratchet_public') },
-    receivingRatchetKey: r.receiving_ratchet_key instanceof Uint8Array && r.receiving_ratchet_key.length ? key(r.receiving_ratchet_key, 'receiving_ratchet_key') : undefined,
-    sendingChainKey: r.has_sending_chain ? key(r.sending_chain_key, 'sending_chain_key') : undefined,
-    sendingCounter: r.sending_counter ?? 0,
-    previousCounter: r.previous_counter ?? 0,
-    receivingChainKey: r.has_receiving_chain ? key(r.receiving_chain_key, 'receiving_chain_key') : undefined,
-    receivingCounter: r.receiving_counter ?? 0,
-    skipped,
-    oldChains: (r.old_chains ?? []).map((c) => ({ ratchetKey: key(c.ratchet_key, 'old chain key'), nextN: c.next_n ?? 0 })),
-    pending: r.pending
-      ? { preKeyId: r.pending.has_pre_key ? r.pending.pre_key_id ?? 0 : undefined, signedPreKeyId: r.pending.signed_pre_key_id ?? 0, baseKey: key(r.pending.base_key, 'pending base key') }
-      : undefined,
-    unanswered: r.unanswered ?? 0,
-    baseKey: key(r.base_key, 'base_key'),
-  };
-  for (const k of r.skipped ?? []) {
-    const entry = { ratchetKey: key(k.ratchet_key, 'skipped ratchet key'), n: k.n ?? 0, seed: key(k.seed, 'skipped seed') };
+  for (const s of skippedRecords) {
+    const entry = {
+      ratchetKey: key(s.ratchet_key, where, 'skipped ratchet key'),
+      n: s.n ?? 0,
+      seed: key(s.seed, where, 'skipped seed'),
+    };
     skipped.set(skipId(entry.ratchetKey, entry.n), entry);
   }
-  return new Session(state);
+  return {
+    version,
+    localIdentityKey: key(r.local_identity_key, where, 'local_identity_key'),
+    remoteIdentityKey: key(r.remote_identity_key, where, 'remote_identity_key'),
+    initiator: r.initiator === true,
+    rootKey: key(r.root_key, where, 'root_key'),
+    sendingRatchet: {
+      privateKey: key(r.sending_ratchet_private, where, 'sending_ratchet_private'),
+      publicKey: key(r.sending_ratchet_public, where, 'sending_ratchet_public'),
+    },
+    receivingRatchetKey:
+      r.receiving_ratchet_key instanceof Uint8Array && r.receiving_ratchet_key.length
+        ? key(r.receiving_ratchet_key, where, 'receiving_ratchet_key')
+        : undefined,
+    sendingChainKey: r.has_sending_chain ? key(r.sending_chain_key, where, 'sending_chain_key') : undefined,
+    sendingCounter: r.sending_counter ?? 0,
+    previousCounter: r.previous_counter ?? 0,
+    receivingChainKey: r.has_receiving_chain ? key(r.receiving_chain_key, where, 'receiving_chain_key') : undefined,
+    receivingCounter: r.receiving_counter ?? 0,
+    skipped,
+    oldChains: oldChains.map((c) => ({ ratchetKey: key(c.ratchet_key, where, 'old chain key'), nextN: c.next_n ?? 0 })),
+    pending: r.pending
+      ? {
+          preKeyId: r.pending.has_pre_key ? r.pending.pre_key_id ?? 0 : undefined,
+          signedPreKeyId: r.pending.signed_pre_key_id ?? 0,
+          baseKey: key(r.pending.base_key, where, 'pending base key'),
+        }
+      : undefined,
+    unanswered: r.unanswered ?? 0,
+    baseKey: key(r.base_key, where, 'base_key'),
+  };
 }

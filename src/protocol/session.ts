@@ -1,7 +1,9 @@
 // The Double Ratchet (Signal, "The Double Ratchet Algorithm" rev. 1, §3.2–3.5 with header fields n/pn) as
 // OMEMO 0.3 and OMEMO 2 run it, with X3DH (Signal, "The X3DH Key Agreement Protocol" §3.3–3.4) to start it.
 // A failed decryption never changes the session: all work happens on local copies that are committed only
-// after the MAC, the padding and the bounds have been checked.
+// after the MAC, the padding and the bounds have been checked. Like libsignal's SessionRecord, a session keeps
+// previous states (archived) and tries them when the current one cannot decrypt, so that crossed key exchanges
+// converge.
 import { allocateBytes, assertBytes, bytesEqual, concatBytes, constantTimeEqual, type ByteAllocator } from '../crypto/bytes';
 import { aes256CbcDecrypt } from '../crypto/aes';
 import { OmemoError } from '../crypto/errors';
@@ -12,6 +14,7 @@ import { randomBytes } from '../crypto/random';
 import { x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
 import type { ProtocolVersion } from './constants';
 import {
+  MAX_ARCHIVED_SESSION_STATES,
   MAX_COUNTER,
   MAX_OLD_RECEIVING_CHAINS,
   MAX_RATCHET_PLAINTEXT_BYTES,
@@ -86,6 +89,11 @@ export function skipId(ratchetKey: Uint8Array, n: number): string {
   return String.fromCharCode.apply(null, ratchetKey as unknown as number[]) + n;
 }
 
+/** A copy of a state whose mutable containers (skipped keys, old chains) are its own. */
+function cloneState(s: SessionState): SessionState {
+  return { ...s, skipped: new Map(s.skipped), oldChains: [...s.oldChains] };
+}
+
 /** The counters and key stores of a session that has not exchanged any message yet. */
 function freshChains() {
   return {
@@ -103,24 +111,88 @@ function tooMany(count: number): OmemoError {
   return new OmemoError('too-many-skipped', `message would skip ${count} message keys (at most ${MAX_SKIPPED_KEYS_PER_MESSAGE})`);
 }
 
-/** A Double Ratchet session with one remote device, for one OMEMO version. */
+/**
+ * A Double Ratchet session with one remote device, for one OMEMO version: the current state, which sends and is
+ * tried first, and up to MAX_ARCHIVED_SESSION_STATES previous ones (newest first), tried when it cannot decrypt.
+ */
 export class Session {
-  /** The state; treat as read-only outside this module. */
-  readonly state: SessionState;
+  private current: SessionState;
+  private archive: SessionState[];
   private macPrefixSend: Uint8Array | undefined;
   private macPrefixReceive: Uint8Array | undefined;
 
-  constructor(state: SessionState) {
-    this.state = state;
+  /**
+   * @param archived previous states, newest first (taken as they are, not copied).
+   * @throws RangeError for more than MAX_ARCHIVED_SESSION_STATES archived states; TypeError for one of another
+   *   version.
+   */
+  constructor(state: SessionState, archived?: readonly SessionState[]) {
+    this.current = state;
+    this.archive = [];
+    if (archived === undefined) return;
+    if (archived.length > MAX_ARCHIVED_SESSION_STATES) {
+      throw new RangeError(`at most ${MAX_ARCHIVED_SESSION_STATES} archived session states, got ${archived.length}`);
+    }
+    for (const a of archived) {
+      if (a.version !== state.version) throw new TypeError('archived states must have the version of the session');
+      this.archive.push(a);
+    }
+  }
+
+  /** The current state; treat as read-only outside this module. */
+  get state(): SessionState {
+    return this.current;
+  }
+
+  /** The archived states, newest first; treat as read-only outside this module. */
+  get archivedStates(): readonly SessionState[] {
+    return this.archive;
   }
 
   /**
    * An independent copy to try a decryption on. Byte arrays are shared: the session only ever replaces them,
-   * never writes into them; the containers it does change (skipped keys, old chains) are copied.
+   * never writes into them; the containers it does change (skipped keys, old chains) are copied, in the current
+   * and in every archived state.
    */
   clone(): Session {
-    const s = this.state;
-    return new Session({ ...s, skipped: new Map(s.skipped), oldChains: [...s.oldChains] });
+    return new Session(cloneState(this.current), this.archive.length === 0 ? undefined : this.archive.map(cloneState));
+  }
+
+  /**
+   * Keeps `previous`'s states (its current one first, then its archived ones; the oldest beyond
+   * MAX_ARCHIVED_SESSION_STATES dropped) as this session's archive: for a session just built by `respond`
+   * (after its first message decrypted) or `initiate` that replaces `previous` with the same device. Messages
+   * still in flight for the previous states keep decrypting, and crossed key exchanges converge. Only states with
+   * this session's remote identity key are kept (a new identity key means the device was replaced: its old
+   * states must not decrypt under the new identity's trust), so every state of a session speaks for one identity.
+   * The states are copied: `previous` stays usable and independent.
+   * @returns this session.
+   * @throws TypeError when this session already has archived states, `previous` is this session or has another
+   *   version.
+   */
+  withArchiveFrom(previous: Session): this {
+    if (previous === this) throw new TypeError('a session cannot archive itself');
+    if (this.archive.length > 0) throw new TypeError('this session already has archived states');
+    if (previous.version !== this.version) {
+      throw new TypeError(`a ${previous.version} session cannot be archived in a ${this.version} one`);
+    }
+    const remote = this.current.remoteIdentityKey;
+    this.archive = [previous.current, ...previous.archive]
+      .filter((s) => bytesEqual(s.remoteIdentityKey, remote))
+      .slice(0, MAX_ARCHIVED_SESSION_STATES)
+      .map(cloneState);
+    return this;
+  }
+
+  /**
+   * True when the current or an archived state was created by the X3DH base key `baseKey` with the remote
+   * identity key `remoteIdentityKey` (wire form): a key exchange carrying them repeats that state's, so its
+   * message goes to `decryptParsed` here instead of building a new session.
+   */
+  hasState(baseKey: Uint8Array, remoteIdentityKey: Uint8Array): boolean {
+    const matches = (s: SessionState) =>
+      bytesEqual(s.baseKey, baseKey) && bytesEqual(s.remoteIdentityKey, remoteIdentityKey);
+    return matches(this.current) || this.archive.some(matches);
   }
 
   get version(): ProtocolVersion {
@@ -322,10 +394,43 @@ export class Session {
     return this.decryptParsed(parseMessage(this.state.version, bytes));
   }
 
-  /** Decrypts an already parsed message (e.g. the one inside a key exchange). Same contract as `decrypt`. */
+  /**
+   * Decrypts an already parsed message (e.g. the one inside a key exchange). Same contract as `decrypt`. Tries
+   * the current state, then the archived ones, newest first; the one that decrypts becomes current and the
+   * previous current one the newest archived. When none does, the current state's error is thrown and nothing
+   * changed.
+   */
   decryptParsed(message: ParsedMessage, rng: Rng = randomBytes): Uint8Array {
-    const s = this.state;
-    if (message.version !== s.version) throw new TypeError(`a ${message.version} message given to a ${s.version} session`);
+    const version = this.current.version;
+    if (message.version !== version) throw new TypeError(`a ${message.version} message given to a ${version} session`);
+    try {
+      return this.decryptCurrent(message, rng);
+    } catch (error) {
+      if (!(error instanceof OmemoError) || this.archive.length === 0) throw error;
+      for (let i = 0; i < this.archive.length; i++) {
+        // Each state's decryption changes it only on success, so the archived state can be tried in place.
+        const candidate = new Session(this.archive[i]!);
+        let plaintext: Uint8Array;
+        try {
+          plaintext = candidate.decryptCurrent(message, rng);
+        } catch (e) {
+          if (e instanceof OmemoError) continue;
+          throw e;
+        }
+        this.archive.splice(i, 1);
+        this.archive.unshift(this.current);
+        this.current = candidate.current;
+        this.macPrefixSend = candidate.macPrefixSend;
+        this.macPrefixReceive = candidate.macPrefixReceive;
+        return plaintext;
+      }
+      throw error;
+    }
+  }
+
+  /** `decryptParsed` with the current state only. */
+  private decryptCurrent(message: ParsedMessage, rng: Rng): Uint8Array {
+    const s = this.current;
     const { ratchetKey, n, pn } = message.header;
     const version = s.version;
 
@@ -354,12 +459,19 @@ export class Session {
       throw new OmemoError('duplicate-message', 'message of an earlier chain was already received or its key expired');
     }
 
-    // A new ratchet key: finish the current receiving chain up to pn, then take a DH ratchet step.
+    // A new ratchet key: keep keys of the rest of the current receiving chain (up to pn), then take a DH step.
+    // Only n, a jump within the new chain, can refuse the message. The old chain's rest gets what is left of the
+    // per-message budget: a gap there (messages lost for good) must never refuse every later message. Kept are the
+    // first keys after receivingCounter: the chain KDF is sequential, so the last ones would cost the whole gap
+    // (the work the bound exists to cap), and keys beyond the budget would be evicted by the per-session bound
+    // at once anyway (MAX_SKIPPED_KEYS_PER_SESSION). Messages of the dropped rest fail as duplicate-message.
+    if (n > MAX_SKIPPED_KEYS_PER_MESSAGE) throw tooMany(n);
     const oldCount = s.receivingChainKey !== undefined && pn > s.receivingCounter ? pn - s.receivingCounter : 0;
-    if (oldCount + n > MAX_SKIPPED_KEYS_PER_MESSAGE) throw tooMany(oldCount + n);
+    const oldKept = Math.min(oldCount, MAX_SKIPPED_KEYS_PER_MESSAGE - n);
     const skipped: SkippedKey[] = [];
-    if (s.receivingChainKey !== undefined && s.receivingRatchetKey !== undefined && oldCount > 0) {
-      skipped.push(...this.walkChain(s.receivingChainKey, s.receivingRatchetKey, s.receivingCounter, pn).skipped);
+    if (s.receivingChainKey !== undefined && s.receivingRatchetKey !== undefined && oldKept > 0) {
+      const to = s.receivingCounter + oldKept;
+      skipped.push(...this.walkChain(s.receivingChainKey, s.receivingRatchetKey, s.receivingCounter, to).skipped);
     }
     const receiving = kdfRootKey(version, s.rootKey, x25519SharedSecret(s.sendingRatchet.privateKey, ratchetKey));
     const newRatchet = x25519GenerateKeyPair(rng);

@@ -9,8 +9,9 @@ import { x25519GenerateKeyPair, type KeyPair } from '../../src/crypto/x25519';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { generateIdentityKeyPair, identityWireKey, signSignedPreKey, type IdentityKeyPair } from '../../src/protocol/identity-key';
 import { Session, type PreKeyBundle } from '../../src/protocol/session';
-import { serializeSession } from '../../src/protocol/session-record';
+import { deserializeSession, serializeSession } from '../../src/protocol/session-record';
 import { parseKeyExchange, parseMessage, type ParsedKeyExchange } from '../../src/protocol/wire';
+import { serializeSessionWithProtobufjs } from './protobufjs-reference';
 
 export const VERSIONS: ProtocolVersion[] = ['oldmemo', 'twomemo'];
 
@@ -222,6 +223,33 @@ export function recv(session: Session, version: ProtocolVersion, data: Uint8Arra
   return session.decryptParsed(parseMessage(version, data), rng);
 }
 
+/**
+ * serialize → deserialize → serialize must give the same bytes, the hand-framed writer those of protobufjs;
+ * returns the reloaded session.
+ */
+export function roundTrip(session: Session, what: string): Session {
+  const bytes = serializeSession(session);
+  const reference = serializeSessionWithProtobufjs(session);
+  assert.is(hex(bytes), hex(reference), `${what}: the hand-framed writer differs from protobufjs`);
+  const again = deserializeSession(bytes);
+  assert.is(hex(serializeSession(again)), hex(bytes), `${what}: record bytes differ after a round trip`);
+  assert.is(again.version, session.version);
+  assert.is(again.hasPendingKeyExchange, session.hasPendingKeyExchange, what);
+  assert.is(again.unansweredCount, session.unansweredCount, what);
+  assert.is(hex(again.baseKey), hex(session.baseKey), what);
+  assert.is(again.state.skipped.size, session.state.skipped.size, what);
+  const order = `${what}: skipped keys keep their order (oldest first)`;
+  assert.equal([...again.state.skipped.keys()], [...session.state.skipped.keys()], order);
+  assert.is(again.archivedStates.length, session.archivedStates.length, `${what}: archived states`);
+  session.archivedStates.forEach((a, i) => {
+    const b = again.archivedStates[i]!;
+    assert.is(hex(b.baseKey), hex(a.baseKey), `${what}: archived state ${i} in order`);
+    assert.equal([...b.skipped.keys()], [...a.skipped.keys()], `${what}: archived state ${i} skipped keys`);
+  });
+  return again;
+}
+
+
 /** A session's record (to prove that a failed operation left it unchanged). */
 export function snapshot(session: Session): string {
   return toHex(serializeSession(session));
@@ -338,4 +366,99 @@ export function scriptedRng(draws: Uint8Array[], label: string): Rng {
     if (next.length !== n) throw new Error(`${label}: draw ${i - 1} has ${next.length} bytes, ${n} requested`);
     return next.slice();
   };
+}
+
+// ------------------------------------------------------------------ one peer as the manager keeps it
+
+/**
+ * What the session manager keeps per remote device: one Session (current + archived states), replaced only when
+ * a received message decrypted. `archive` is the new behaviour (withArchiveFrom/hasState); `replace` is what the
+ * manager did before archived states existed: the newest session replaces the stored one.
+ */
+export type KeepPolicy = 'archive' | 'replace';
+
+export interface Side {
+  name: string;
+  device: Device;
+  session: Session | undefined;
+  policy: KeepPolicy;
+}
+
+export interface Sent {
+  data: Uint8Array;
+  keyExchange: boolean;
+  plain: Uint8Array;
+  label: string;
+}
+
+/** Starts a new session with `other`'s bundle; an existing one is archived (policy `archive`) or dropped. */
+export function sideInitiate(side: Side, other: Device, preKeyId: number, rng: Rng): void {
+  const fresh = Session.initiate(side.device.version, side.device.identity, bundleOf(other, preKeyId), rng);
+  if (side.session !== undefined && side.policy === 'archive') fresh.withArchiveFrom(side.session);
+  side.session = fresh;
+}
+
+/** Encrypts with the side's session (its current state). */
+export function sideSend(side: Side, label: string): Sent {
+  const plain = plaintext(side.device.version, `${side.name} ${label}`);
+  const e = side.session!.encrypt(plain);
+  return { data: e.data, keyExchange: e.keyExchange, plain, label: `${side.name} ${label}` };
+}
+
+/**
+ * Receives a `<key>` as the manager does, on a clone that replaces the stored session only on success: a key
+ * exchange whose base key and identity match a kept state (policy `archive`: any state, `hasState`; `replace`:
+ * the current one, as before) decrypts there; another builds a new session from our pre keys, which replaces the
+ * stored one (archiving it under policy `archive`) once its message decrypted.
+ * @returns the plaintext and whether a new session was built.
+ */
+export function sideReceive(side: Side, m: Sent, rng: Rng): { plaintext: Uint8Array; built: boolean } {
+  const version = side.device.version;
+  const stored = side.session?.clone();
+  if (m.keyExchange) {
+    const kex = parseKeyExchange(version, m.data);
+    const known =
+      stored !== undefined &&
+      (side.policy === 'archive'
+        ? stored.hasState(kex.baseKey, kex.identityKey)
+        : bytesEqual(stored.baseKey, kex.baseKey) && bytesEqual(stored.remoteIdentityKey, kex.identityKey));
+    if (known) {
+      const pt = stored!.decryptParsed(kex.message, rng);
+      side.session = stored;
+      return { plaintext: pt, built: false };
+    }
+    const spk = side.device.signedPreKeys.get(kex.signedPreKeyId);
+    if (spk === undefined) throw new OmemoError('unknown-signed-prekey', `no signed pre key ${kex.signedPreKeyId}`);
+    const pk = kex.preKeyId === undefined ? undefined : side.device.preKeys.get(kex.preKeyId);
+    if (kex.preKeyId !== undefined && pk === undefined) {
+      throw new OmemoError('unknown-prekey', `no pre key ${kex.preKeyId}`);
+    }
+    const fresh = Session.respond(side.device.identity, kex, spk, pk);
+    const pt = fresh.decryptParsed(kex.message, rng);
+    if (stored !== undefined && side.policy === 'archive') fresh.withArchiveFrom(stored);
+    side.session = fresh;
+    return { plaintext: pt, built: true };
+  }
+  if (stored === undefined) throw new OmemoError('no-session', `${side.name} has no session`);
+  const pt = stored.decryptParsed(parseMessage(version, m.data), rng);
+  side.session = stored;
+  return { plaintext: pt, built: false };
+}
+
+/**
+ * Crossed key exchanges: Alice and Bob each initiate (Alice with Bob's pre key 101, Bob with Alice's pre key 1)
+ * and send one key exchange message before receiving anything; nothing delivered yet.
+ */
+export function makeCrossed(version: ProtocolVersion, seed: string, policy: KeepPolicy = 'archive') {
+  const rng = rngFor(seed);
+  const alice: Side = { name: 'alice', device: makeDevice(version, rng), session: undefined, policy };
+  const bob: Side = { name: 'bob', device: makeDevice(version, rng, 100), session: undefined, policy };
+  sideInitiate(alice, bob.device, 101, rng);
+  sideInitiate(bob, alice.device, 1, rng);
+  const kexA = sideSend(alice, 'kex');
+  const kexB = sideSend(bob, 'kex');
+  assert.ok(kexA.keyExchange && kexB.keyExchange, `both first messages are key exchanges (seed ${seed})`);
+  const aliceBase = copy(alice.session!.baseKey);
+  const bobBase = copy(bob.session!.baseKey);
+  return { version, seed, rng, alice, bob, kexA, kexB, aliceBase, bobBase };
 }

@@ -10,8 +10,7 @@ import {
   encodeProto,
   type SessionRecordProto,
 } from '../../src/protocol/protobuf';
-import type { Session } from '../../src/protocol/session';
-import { SESSION_RECORD_FORMAT } from '../../src/protocol/session-record';
+import type { Session, SessionState } from '../../src/protocol/session';
 import type { RatchetHeader } from '../../src/protocol/wire';
 
 /** Serializes the MAC'd part of a message (0.3: 0x33 ‖ WhisperMessage; OMEMO 2: OMEMOMessage). */
@@ -37,11 +36,18 @@ export function encodeMessage(version: ProtocolVersion, macInput: Uint8Array, ma
   return encodeProto(OmemoAuthenticatedMessageType, { mac, message: macInput });
 }
 
-/** A session record through protobufjs: what session-record.ts's hand-framed writer must produce. */
+/**
+ * A session record through protobufjs: what session-record.ts's hand-framed writer must produce. Format 1
+ * without archived states; format 2 with them, each archived state a nested format-1 record (field 22).
+ */
 export function serializeSessionWithProtobufjs(session: Session): Uint8Array {
-  const s = session.state;
-  const record: SessionRecordProto = {
-    format: SESSION_RECORD_FORMAT,
+  const archived = session.archivedStates.map((a) => stateRecord(a, 1));
+  return encodeProto(SessionRecordType, { ...stateRecord(session.state, archived.length === 0 ? 1 : 2), archived });
+}
+
+function stateRecord(s: SessionState, format: number): SessionRecordProto {
+  return {
+    format,
     protocol: s.version === 'oldmemo' ? 1 : 2,
     local_identity_key: s.localIdentityKey,
     remote_identity_key: s.remoteIdentityKey,
@@ -66,5 +72,4 @@ export function serializeSessionWithProtobufjs(session: Session): Uint8Array {
     has_receiving_chain: s.receivingChainKey !== undefined,
     has_sending_chain: s.sendingChainKey !== undefined,
   };
-  return encodeProto(SessionRecordType, record);
 }

@@ -1,5 +1,6 @@
 // Session records (src/protocol/session-record.ts): exact round trips at several points of a conversation, the
 // frozen format-1 fixture (fixtures/session-record-v1.*, made by fixtures/make-fixture.ts), damaged records.
+// Format 2 (archived states): session-record-v2.test.ts.
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -24,6 +25,7 @@ import {
   plaintext,
   recv,
   rngFor,
+  roundTrip,
   throwsOmemo,
   unhex,
   type Pair,
@@ -33,21 +35,6 @@ import {
 test.before(async () => {
   await cryptoReady();
 });
-
-/** serialize → deserialize → serialize must give the same bytes; returns the reloaded session. */
-function roundTrip(session: Session, what: string): Session {
-  const bytes = serializeSession(session);
-  assert.is(hex(bytes), hex(serializeSessionWithProtobufjs(session)), `${what}: the hand-framed writer differs from protobufjs`);
-  const again = deserializeSession(bytes);
-  assert.is(hex(serializeSession(again)), hex(bytes), `${what}: record bytes differ after a round trip`);
-  assert.is(again.version, session.version);
-  assert.is(again.hasPendingKeyExchange, session.hasPendingKeyExchange, what);
-  assert.is(again.unansweredCount, session.unansweredCount, what);
-  assert.is(hex(again.baseKey), hex(session.baseKey), what);
-  assert.is(again.state.skipped.size, session.state.skipped.size, what);
-  assert.equal([...again.state.skipped.keys()], [...session.state.skipped.keys()], `${what}: skipped keys keep their order (oldest first)`);
-  return again;
-}
 
 /** Continues a conversation on the original and on a reloaded copy with identical RNGs: outputs must match. */
 function behavesTheSame(pair: Pair, which: 'alice' | 'bob', label: string): void {
@@ -170,9 +157,9 @@ function fixtureRecord(v: FixtureVersion, name: 'alice' | 'bob' | 'pending'): Ui
   return FIXTURE_BIN.slice(offset, offset + length);
 }
 
-test('fixture: format 1 and this code writes format 1 (a new format needs a new fixture, this one must keep loading)', () => {
+test('fixture: format 1 keeps loading; this code writes format 2 only with archived states (fixture v2)', () => {
   assert.is(FIXTURE.format, 1);
-  assert.is(SESSION_RECORD_FORMAT, 1);
+  assert.is(SESSION_RECORD_FORMAT, 2, 'a new format needs a new fixture (session-record-v3.*); these must keep loading');
   const ends = Object.values(FIXTURE.versions).flatMap((v) => Object.values(v.records).map((r) => r.offset + r.length));
   assert.is(Math.max(...ends), FIXTURE_BIN.length, 'the .bin holds exactly the listed records');
 });
@@ -276,8 +263,10 @@ for (const version of VERSIONS) {
     };
     assert.is(hex(rewrite(-1, undefined)), hex(rec), 'the rewriter reproduces the record');
     assert.is(hex(serializeSession(deserializeSession(rewrite(-1, undefined)))), hex(rec));
-    let e = throwsOmemo(() => deserializeSession(rewrite(1, 2)), 'malformed-record');
+    let e = throwsOmemo(() => deserializeSession(rewrite(1, 3)), 'malformed-record');
     assert.match(e.message, /format/);
+    e = throwsOmemo(() => deserializeSession(rewrite(1, 2)), 'malformed-record');
+    assert.match(e.message, /format 2 record without archived states/);
     e = throwsOmemo(() => deserializeSession(rewrite(1, undefined)), 'malformed-record');
     assert.match(e.message, /format/);
     throwsOmemo(() => deserializeSession(rewrite(2, 3)), 'malformed-record');

@@ -455,21 +455,61 @@ for (const version of VERSIONS) {
     deliver(pair, 'bob', ms[0]!);
   });
 
-  test(`${version}: the rest of the old chain counts too (600 + 401 > ${MAX_SKIPPED_KEYS_PER_MESSAGE})`, () => {
+  test(`${version}: the old chain's rest gets what n leaves of the budget (600 + 401 > 1000: 599 kept)`, () => {
     const seed = caseSeed(`${version} bound pn`);
     const pair = makePair(version, seed);
     const x = burst(pair, 'alice', 601, 'x');
     deliver(pair, 'bob', x[0]!); // Bob on chain X at counter 1
     for (const m of burst(pair, 'bob', 1, 'r')) deliver(pair, 'alice', m); // Alice steps to chain Y
     const y = burst(pair, 'alice', 402, 'y');
-    const before = snapshot(pair.bob);
-    throwsOmemo(() => recv(pair.bob, version, y[401]!.data, pair.rng), 'too-many-skipped', `600 + 401 (seed ${seed})`);
-    assert.is(snapshot(pair.bob), before);
-    deliver(pair, 'bob', y[400]!); // 600 + 400 = 1000: accepted
-    deliver(pair, 'bob', x[600]!);
-    deliver(pair, 'bob', y[0]!);
+    // Y 401 needs 401 keys of chain Y; of the 600 left on chain X only the first 1000 - 401 = 599 are derived.
     deliver(pair, 'bob', y[401]!);
+    assert.is(pair.bob.state.skipped.size, MAX_SKIPPED_KEYS_PER_MESSAGE, `599 of X + 401 of Y (seed ${seed})`);
+    for (const i of [1, 300, 599]) deliver(pair, 'bob', x[i]!);
+    const before = snapshot(pair.bob);
+    const why = `X 600 was beyond the budget (seed ${seed})`;
+    throwsOmemo(() => recv(pair.bob, version, x[600]!.data, pair.rng), 'duplicate-message', why);
+    assert.is(snapshot(pair.bob), before);
+    for (const i of [0, 400]) deliver(pair, 'bob', y[i]!);
+    for (const m of burst(pair, 'bob', 1, 'r2')) deliver(pair, 'alice', m);
+    for (const m of burst(pair, 'alice', 1, 'z')) deliver(pair, 'bob', m);
   });
+
+  for (const gap of [1500, 2000]) {
+    test(`${version}: ${gap} lost messages, then a reply and an answer on a new chain: the session lives on`, () => {
+      const seed = caseSeed(`${version} gap ${gap}`);
+      const pair = makePair(version, seed);
+      deliver(pair, 'bob', burst(pair, 'alice', 1, 'x')[0]!); // Bob on Alice's chain X at counter 1
+      const lost = burst(pair, 'alice', gap, 'lost'); // X 1..gap, never delivered (for now)
+      for (const m of burst(pair, 'bob', 1, 'reply')) deliver(pair, 'alice', m); // Alice steps to chain Y
+      // The answer opens chain Y with pn = gap + 1: the old code refused it (too-many-skipped), and every later one.
+      const y = burst(pair, 'alice', 6, 'y');
+      deliver(pair, 'bob', y[5]!);
+      // Budget: 5 keys of Y and the first 995 left on X (the ones after counter 1); the rest of X is dropped.
+      assert.is(pair.bob.state.skipped.size, MAX_SKIPPED_KEYS_PER_MESSAGE, `(seed ${seed})`);
+      for (const m of y.slice(0, 5)) deliver(pair, 'bob', m);
+      for (const i of [0, 500, 994]) deliver(pair, 'bob', lost[i]!);
+      for (const i of [995, gap - 1]) {
+        const before = snapshot(pair.bob);
+        const why = `lost ${i}: beyond the budget (seed ${seed})`;
+        throwsOmemo(() => recv(pair.bob, version, lost[i]!.data, pair.rng), 'duplicate-message', why);
+        assert.is(snapshot(pair.bob), before);
+      }
+      // The conversation goes on both ways, across further DH steps.
+      for (let round = 0; round < 3; round++) {
+        for (const m of burst(pair, 'bob', 2, `b${round}`)) deliver(pair, 'alice', m);
+        for (const m of burst(pair, 'alice', 2, `a${round}`)) deliver(pair, 'bob', m);
+      }
+      // A jump within the current chain beyond the bound is still refused and changes nothing.
+      const far = burst(pair, 'alice', MAX_SKIPPED_KEYS_PER_MESSAGE + 2, 'far');
+      const before = snapshot(pair.bob);
+      const jump = far[MAX_SKIPPED_KEYS_PER_MESSAGE + 1]!.data;
+      throwsOmemo(() => recv(pair.bob, version, jump, pair.rng), 'too-many-skipped', `(seed ${seed})`);
+      assert.is(snapshot(pair.bob), before);
+      deliver(pair, 'bob', far[0]!);
+      for (const m of burst(pair, 'bob', 1, 'end')) deliver(pair, 'alice', m);
+    });
+  }
 
   test(`${version}: more than ${MAX_SKIPPED_KEYS_PER_SESSION} skipped keys evict the oldest`, () => {
     assert.is(MAX_SKIPPED_KEYS_PER_SESSION, 1000);
