@@ -1,7 +1,7 @@
 // Storage of Double Ratchet sessions (proto/session-record.proto, formats 1 and 2): a compact binary record
 // that round-trips every field of every SessionState of a session (current and archived) exactly. Kept apart
 // from the wire format.
-import { bytesEqual } from '../crypto/bytes';
+
 import { OmemoError } from '../crypto/errors';
 import {
   MAX_ARCHIVED_SESSION_STATES,
@@ -249,12 +249,7 @@ export function deserializeSession(bytes: Uint8Array): Session {
     if (a.format !== FORMAT_SINGLE_STATE) throw bad(`${what}: format ${a.format}, must be ${FORMAT_SINGLE_STATE}`);
     if ((a.archived ?? []).length > 0) throw bad(`${what}: has archived states of its own`);
     if (a.protocol !== r.protocol) throw bad(`${what}: protocol ${a.protocol} differs from the record's ${r.protocol}`);
-    const archivedState = readState(a, what);
-    // Session.withArchiveFrom keeps only states of the current remote identity.
-    if (!bytesEqual(archivedState.remoteIdentityKey, state.remoteIdentityKey)) {
-      throw bad(`${what}: another remote identity`);
-    }
-    return archivedState;
+    return readState(a, what);
   });
   return new Session(state, archived);
 }

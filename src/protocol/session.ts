@@ -162,9 +162,10 @@ export class Session {
    * Keeps `previous`'s states (its current one first, then its archived ones; the oldest beyond
    * MAX_ARCHIVED_SESSION_STATES dropped) as this session's archive: for a session just built by `respond`
    * (after its first message decrypted) or `initiate` that replaces `previous` with the same device. Messages
-   * still in flight for the previous states keep decrypting, and crossed key exchanges converge. Only states with
-   * this session's remote identity key are kept (a new identity key means the device was replaced: its old
-   * states must not decrypt under the new identity's trust), so every state of a session speaks for one identity.
+   * still in flight for the previous states keep decrypting, and crossed key exchanges converge. States of another
+   * remote identity key are kept too (a device id that shows a new key may be a reinstall or an impostor: the
+   * caller decides, and the old key's session must survive until then). After every decrypt, `remoteIdentityKey`
+   * is the key of the state that decrypted (it is promoted): trust must be taken from it, never assumed.
    * The states are copied: `previous` stays usable and independent.
    * @returns this session.
    * @throws TypeError when this session already has archived states, `previous` is this session or has another
@@ -176,11 +177,7 @@ export class Session {
     if (previous.version !== this.version) {
       throw new TypeError(`a ${previous.version} session cannot be archived in a ${this.version} one`);
     }
-    const remote = this.current.remoteIdentityKey;
-    this.archive = [previous.current, ...previous.archive]
-      .filter((s) => bytesEqual(s.remoteIdentityKey, remote))
-      .slice(0, MAX_ARCHIVED_SESSION_STATES)
-      .map(cloneState);
+    this.archive = [previous.current, ...previous.archive].slice(0, MAX_ARCHIVED_SESSION_STATES).map(cloneState);
     return this;
   }
 

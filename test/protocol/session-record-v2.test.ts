@@ -212,11 +212,6 @@ for (const version of VERSIONS) {
       ['an archived state of format 2', record(top, [withField(nested[0]!, 1, 2)]), /format 2, must be 1/],
       ['an archived state without format', record(top, [withField(nested[0]!, 1, undefined)]), /format/],
       [
-        'an archived state of another remote identity',
-        record(top, [withField(nested[0]!, 4, new Uint8Array(32).fill(1))]),
-        /archived state 0: another remote identity/,
-      ],
-      [
         'an archived state with a short root key',
         record(top, [withField(nested[0]!, 6, new Uint8Array(31))]),
         /archived state 0: root_key/,
