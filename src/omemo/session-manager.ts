@@ -10,7 +10,7 @@ import { cryptoReady } from '../crypto/sodium';
 import { x25519GenerateKeyPair } from '../crypto/x25519';
 import type { IdentityKeyPair } from '../protocol/identity-key';
 import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../protocol/identity-key';
-import { Session } from '../protocol/session';
+import { Session, type SessionState } from '../protocol/session';
 import { deserializeSession, serializeSession } from '../protocol/session-record';
 import { parseKeyExchange, parseMessage } from '../protocol/wire';
 import { MAX_KEYS_PER_MESSAGE } from './encrypted-element';
@@ -224,14 +224,12 @@ function transportError(what: string, cause: unknown): OmemoError {
   return new OmemoError('transport-error', `${what}: ${String((cause as Error)?.message ?? cause)}`, { cause });
 }
 
-/** Whether `session` (or one of its earlier states) was made by the key exchange with this base key and identity. */
-function matchesKeyExchange(session: Session, baseKey: Uint8Array, identityKey: Uint8Array): boolean {
-  return bytesEqual(session.baseKey, baseKey) && bytesEqual(session.remoteIdentityKey, identityKey);
-}
-
-/** The session that replaces `previous` with `fresh` as the current state. */
-function replaceSession(_previous: Session | undefined, fresh: Session): Session {
-  return fresh;
+/**
+ * `fresh` as the current state, with `previous`'s states kept behind it (Session.withArchiveFrom): messages still
+ * in flight on them decrypt, crossed key exchanges converge, and a device's old identity key keeps its session.
+ */
+function replaceSession(previous: Session | undefined, fresh: Session): Session {
+  return previous === undefined ? fresh : fresh.withArchiveFrom(previous);
 }
 
 /** OMEMO 2 empty messages carry 32 zero bytes as key material (XEP-0384 0.9 §4.4). */
@@ -1116,8 +1114,8 @@ export class OmemoManager {
     let baseKey: Uint8Array | undefined;
     if (key.keyExchange) {
       const kex = parseKeyExchange(version, key.data);
-      if (session !== undefined && matchesKeyExchange(session, kex.baseKey, kex.identityKey)) {
-        keyMaterial = session.decryptParsed(kex.message, this.rng); // the initiator repeats its key exchange
+      if (session !== undefined && session.hasState(kex.baseKey, kex.identityKey)) {
+        keyMaterial = session.decryptParsed(kex.message, this.rng, kex.baseKey); // the initiator repeats its key exchange
       } else {
         const spk = this.own.signedPreKeys.find((s) => s.id === kex.signedPreKeyId);
         if (spk === undefined) throw new OmemoError('unknown-signed-prekey', `unknown signed pre key ${kex.signedPreKeyId}`);
@@ -1220,9 +1218,9 @@ export class OmemoManager {
     } catch {
       return false;
     }
-    const s = session.state;
-    if (s.receivingRatchetKey !== undefined && bytesEqual(s.receivingRatchetKey, ratchetKey)) return false;
-    return !s.oldChains.some((c) => bytesEqual(c.ratchetKey, ratchetKey));
+    const known = (s: SessionState) =>
+      (s.receivingRatchetKey !== undefined && bytesEqual(s.receivingRatchetKey, ratchetKey)) || s.oldChains.some((c) => bytesEqual(c.ratchetKey, ratchetKey));
+    return !known(session.state) && !session.archivedStates.some(known);
   }
 
   /** An empty message on `session` (advanced by it) to the device at `address`. */

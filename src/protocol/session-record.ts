@@ -1,7 +1,6 @@
 // Storage of Double Ratchet sessions (proto/session-record.proto, formats 1 and 2): a compact binary record
 // that round-trips every field of every SessionState of a session (current and archived) exactly. Kept apart
 // from the wire format.
-
 import { OmemoError } from '../crypto/errors';
 import {
   MAX_ARCHIVED_SESSION_STATES,

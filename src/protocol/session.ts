@@ -394,16 +394,18 @@ export class Session {
   /**
    * Decrypts an already parsed message (e.g. the one inside a key exchange). Same contract as `decrypt`. Tries
    * the current state, then the archived ones, newest first; the one that decrypts becomes current and the
-   * previous current one the newest archived. When none does, the current state's error is thrown and nothing
-   * changed.
+   * previous current one the newest archived. When none does, nothing changed and the error thrown is that of the
+   * state created by `baseKey` when given and present (a repeated key exchange names its state: replayed, it is
+   * that state's `duplicate-message`), else the current state's.
    */
-  decryptParsed(message: ParsedMessage, rng: Rng = randomBytes): Uint8Array {
+  decryptParsed(message: ParsedMessage, rng: Rng = randomBytes, baseKey?: Uint8Array): Uint8Array {
     const version = this.current.version;
     if (message.version !== version) throw new TypeError(`a ${message.version} message given to a ${version} session`);
     try {
       return this.decryptCurrent(message, rng);
     } catch (error) {
       if (!(error instanceof OmemoError) || this.archive.length === 0) throw error;
+      let named: OmemoError | undefined;
       for (let i = 0; i < this.archive.length; i++) {
         // Each state's decryption changes it only on success, so the archived state can be tried in place.
         const candidate = new Session(this.archive[i]!);
@@ -411,8 +413,9 @@ export class Session {
         try {
           plaintext = candidate.decryptCurrent(message, rng);
         } catch (e) {
-          if (e instanceof OmemoError) continue;
-          throw e;
+          if (!(e instanceof OmemoError)) throw e;
+          if (baseKey !== undefined && bytesEqual(this.archive[i]!.baseKey, baseKey)) named ??= e;
+          continue;
         }
         this.archive.splice(i, 1);
         this.archive.unshift(this.current);
@@ -421,7 +424,7 @@ export class Session {
         this.macPrefixReceive = candidate.macPrefixReceive;
         return plaintext;
       }
-      throw error;
+      throw baseKey !== undefined && bytesEqual(this.current.baseKey, baseKey) ? error : (named ?? error);
     }
   }
 
