@@ -13,6 +13,8 @@ const LAYERS = ['crypto', 'protocol', 'omemo', 'adapters'];
 const TOP_RANK = LAYERS.length;
 /** Module specifiers only src/crypto may import. */
 const CRYPTO_ONLY_MODULES = /^(?:libsodium-wrappers(?:-sumo)?|(?:node:)?crypto(?:\/.*)?)$/;
+/** Members of the global `crypto` (WebCrypto) that count as using it. */
+const WEB_CRYPTO_MEMBERS = new Set(['subtle', 'getRandomValues', 'randomUUID']);
 /** Globals through which WebCrypto is reached. */
 const GLOBAL_OBJECTS = new Set(['globalThis', 'self', 'window', 'global']);
 /** Files checked (declaration files too: they can import). */
@@ -69,14 +71,13 @@ function usesWebCrypto(file) {
     if (ts.isPropertyAccessExpression(node)) {
       const object = node.expression;
       const name = node.name.text;
-      if (ts.isIdentifier(object) && object.text === 'crypto' && (name === 'subtle' || name === 'getRandomValues')) found = true;
+      if (ts.isIdentifier(object) && object.text === 'crypto' && WEB_CRYPTO_MEMBERS.has(name)) found = true;
       if (ts.isIdentifier(object) && GLOBAL_OBJECTS.has(object.text) && name === 'crypto') found = true;
     } else if (ts.isElementAccessExpression(node)) {
       const object = node.expression;
       const key = node.argumentExpression;
-      if (ts.isIdentifier(object) && GLOBAL_OBJECTS.has(object.text) && ts.isStringLiteralLike(key) && key.text === 'crypto') {
-        found = true;
-      }
+      const isGlobal = ts.isIdentifier(object) && GLOBAL_OBJECTS.has(object.text);
+      if (isGlobal && ts.isStringLiteralLike(key) && key.text === 'crypto') found = true;
     }
     ts.forEachChild(node, visit);
   };

@@ -34,7 +34,7 @@ export function pythonPeerAvailable(test: Test, what: string): boolean {
       assert.unreachable(`${why} (install it with ${join(SHARED_DIR, 'interop', 'install.sh')})`);
     });
   } else {
-    console.warn(`!!! SKIPPED: ${what} did not run: ${why}. Interop is the definition of correct: run it before you ship.`);
+    console.warn(`!!! SKIPPED: ${what} did not run: ${why}. Interop is the definition of correct: run it.`);
   }
   return false;
 }

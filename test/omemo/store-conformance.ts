@@ -267,7 +267,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     assert.is((await s.loadSessions([A3])).size, 0);
   });
 
-  test('reads running while a commit applies see all of it or none of it; reads after it see all of it', async (ctx) => {
+  test('reads during a commit see all of it or none of it; reads after it see all of it', async (ctx) => {
     const s = await open(ctx);
     await s.commit(fullChanges());
     const before = await snapshot(s, JIDS, ADDRS);
@@ -292,7 +292,7 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     const after = await readSessions();
     assert.is.not(after, old);
     for (const r of await Promise.all(reads)) assert.ok(r === old || r === after, `a read saw part of a commit: ${r}`);
-    for (const l of await Promise.all(listReads)) assert.ok([1, 2].join() === l?.join() || l?.join() === '7', `list ${String(l)}`);
+    for (const l of await Promise.all(listReads)) assert.ok(['1,2', '7'].includes(String(l)), `list ${String(l)}`);
     await assertSecondApplied(s);
     assert.is.not(await snapshot(s, JIDS, ADDRS), before);
   });

@@ -14,8 +14,14 @@ const dirs: string[] = [];
 
 /** A clean tree: every layer imports only from below; comments and strings that look like imports. */
 const CLEAN: Record<string, string> = {
-  'src/crypto/bytes.ts': `import sodium from 'libsodium-wrappers-sumo';\nexport const x = (): unknown => globalThis.crypto.subtle ?? sodium;\n`,
-  'src/crypto/node.ts': `export type C = typeof import('node:crypto');\nexport const load = () => import('node:crypto');\n`,
+  'src/crypto/bytes.ts': [
+    `import sodium from 'libsodium-wrappers-sumo';`,
+    `export const x = (): unknown => globalThis.crypto.subtle ?? sodium;`,
+  ].join('\n'),
+  'src/crypto/node.ts': [
+    `export type C = typeof import('node:crypto');`,
+    `export const load = () => import('node:crypto');`,
+  ].join('\n'),
   'src/protocol/session.ts': `import { x } from '../crypto/bytes';\nexport const y = x;\n`,
   'src/omemo/manager.ts': [
     `import { y } from '../protocol/session';`,
