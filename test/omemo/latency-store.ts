@@ -65,15 +65,16 @@ export function withLatency<T extends OmemoStore>(store: T, options: LatencyOpti
     const b = rng(2);
     return (b[0]! * 256 + b[1]!) / (DELAY_STEPS - 1);
   };
+  const methods = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const delayed = (name: string) => {
-    const method = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name]!;
     return async (...args: unknown[]): Promise<unknown> => {
       const total = fraction() * maxDelayMs;
       const before = total * fraction();
       stats.calls += 1;
       stats.totalDelayMs += total;
       await wait(before);
-      const result = await method.apply(store, args);
+      // Looked up now, not when wrapped: a test may still replace a method of the wrapped store.
+      const result = await methods[name]!.apply(store, args);
       await wait(total - before);
       return result;
     };
