@@ -6,17 +6,11 @@
 import type { Rng } from '../../src/crypto/random';
 import type { OmemoStore } from '../../src/omemo/store';
 
-/** The OmemoStore methods that are delayed: every read and `commit`. */
-export const DELAYED_METHODS: readonly (keyof OmemoStore)[] = Object.freeze([
-  'loadIdentity',
-  'loadSignedPreKeys',
-  'loadPreKeys',
-  'loadPreKey',
-  'loadDeviceList',
-  'loadDevices',
-  'loadSessions',
-  'commit',
-]);
+/**
+ * The methods that are delayed: every read (`load…`) and `commit`, by name, so that a read added to
+ * OmemoStore later is delayed too.
+ */
+export const DELAYED_METHOD = /^(?:load[A-Z]\w*|commit)$/;
 
 /** Resolution of the random delay: 2^16 steps between 0 and maxDelayMs. */
 const DELAY_STEPS = 0x10000;
@@ -79,13 +73,17 @@ export function withLatency<T extends OmemoStore>(store: T, options: LatencyOpti
       return result;
     };
   };
-  const wrappers = new Map(DELAYED_METHODS.map((name) => [name as string | symbol, delayed(name)]));
+  const wrappers = new Map<string, (...args: unknown[]) => Promise<unknown>>();
   const proxy = new Proxy(store, {
     get(target, property) {
-      const wrapper = wrappers.get(property);
-      if (wrapper !== undefined) return wrapper;
       const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      if (typeof value !== 'function') return value;
+      if (typeof property !== 'string' || !DELAYED_METHOD.test(property)) {
+        return (value as (...a: unknown[]) => unknown).bind(target);
+      }
+      let wrapper = wrappers.get(property);
+      if (wrapper === undefined) wrappers.set(property, (wrapper = delayed(property)));
+      return wrapper;
     },
   });
   statsOf.set(proxy, stats);
