@@ -506,11 +506,13 @@ export class OmemoManager {
     };
   }
 
-  /** Our device list for a version containing at least our device, merged with what we know is published. */
+  /**
+   * Our device list for a version containing at least our device, merged with what we know is published.
+   * Queued with the other operations (it may fill the list cache), so it sees every update called before it.
+   */
   async deviceListXml(version: OmemoVersion): Promise<string> {
     this.checkVersion(version);
-    const ids = (await this.loadList(version, this.jid)) ?? [];
-    return this.ownDeviceListXml(version, ids);
+    return this.exclusive(async () => this.ownDeviceListXml(version, (await this.loadList(version, this.jid)) ?? []));
   }
 
   /** Our device list with our device (and its OMEMO 2 label) added to `published`. */
@@ -1367,10 +1369,13 @@ export class OmemoManager {
     });
   }
 
-  /** Whether our device id is in the last device list of our own JID we saw for `version`. */
+  /**
+   * Whether our device id is in the last device list of our own JID we saw for `version`. Queued with the
+   * other operations (it may fill the list cache).
+   */
   async isOwnDevicePublished(version: OmemoVersion): Promise<boolean> {
     this.checkVersion(version);
-    return ((await this.loadList(version, this.jid)) ?? []).includes(this.deviceId);
+    return this.exclusive(async () => ((await this.loadList(version, this.jid)) ?? []).includes(this.deviceId));
   }
 
   /** Ids of our currently published pre keys. */
@@ -1378,12 +1383,19 @@ export class OmemoManager {
     return [...this.own.preKeys.values()].filter((k) => !k.consumed).map((k) => k.id);
   }
 
-  /** Devices of `jid` (default: our own other devices) that are active in `version` but have no session yet. */
+  /**
+   * Devices of `jid` (default: our own other devices) that are active in `version` but have no session yet.
+   * Queued with the other operations: it fills the session and list caches, and a read that returned after
+   * a concurrent encrypt committed would otherwise put an older session back (a message key used twice).
+   */
   async devicesWithoutSession(jid: string, version: OmemoVersion): Promise<number[]> {
     this.checkVersion(version);
     const bare = bareJid(jid);
-    const ids = ((await this.loadList(version, bare)) ?? []).filter((id) => !(bare === this.jid && id === this.deviceId));
-    const { sessions: have } = await this.sessionsFor(ids.map((deviceId) => ({ version, jid: bare, deviceId })));
-    return ids.filter((deviceId) => !have.has(sessionKey({ version, jid: bare, deviceId })));
+    return this.exclusive(async () => {
+      const listed = (await this.loadList(version, bare)) ?? [];
+      const ids = listed.filter((id) => !(bare === this.jid && id === this.deviceId));
+      const { sessions: have } = await this.sessionsFor(ids.map((deviceId) => ({ version, jid: bare, deviceId })));
+      return ids.filter((deviceId) => !have.has(sessionKey({ version, jid: bare, deviceId })));
+    });
   }
 }

@@ -1,16 +1,26 @@
 // The JSON-lines interop peer of ../shared/interop/README.md ("What a peer must implement"), driving the
 // public session manager with an in-process fake PEP. One process = one JID + device. Started by
 // `npm run --silent peer`; stdout carries nothing but one JSON answer per request.
+//
+// `init` with `state_file` keeps everything across a restart (even after SIGKILL): the manager's state is a
+// SqliteStore at that path (identity, device id, pre keys, sessions with their skipped keys, device lists),
+// and the fake PEP (the bundles and device lists handed in with `add_device`, and our own published items)
+// is a JSON file next to it, `<state_file>.pep.json`, replaced atomically (write, fsync, rename) before a
+// command that changed it is answered. Without `state_file` everything is in memory, as before.
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
   MemoryStore,
   OmemoError,
   OmemoManager,
+  SqliteStore,
   parseBundle,
   parseDeviceList,
   pepLocations,
   serializeDeviceList,
   verifyBundleSignature,
+  type OmemoStore,
   type OmemoTransport,
   type OmemoVersion,
   type TrustLevel,
@@ -64,6 +74,115 @@ let outbox: { to: string; xml: string }[] = [];
 let manager: OmemoManager | undefined;
 let ownJid = '';
 
+/** What follows the state file's name in the name of the fake PEP's file. */
+const PEP_FILE_SUFFIX = '.pep.json';
+/** The `format` of the fake PEP's file; another value is refused. */
+const PEP_FILE_FORMAT = 'omemo-wasm-peer-pep/1';
+
+/** With `state_file`: the open store and where the fake PEP is saved; `dirty` when PEP changed since. */
+let persistent: { store: SqliteStore; pepFile: string; dirty: boolean } | undefined;
+
+/** The fake PEP's file: nested [key, value] pairs, so the order of the items (newest last) is kept. */
+interface PepFile {
+  format: typeof PEP_FILE_FORMAT;
+  jid: string;
+  pep: [string, [string, [string, string][]][]][];
+}
+
+/** Replaces `path` by `text` so that a crash leaves either the old or the new file, never a part. */
+function writeFileAtomically(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  // The rename itself is durable once the directory is synced (possible on Linux and macOS only).
+  let dir: number | undefined;
+  try {
+    dir = openSync(dirname(path), 'r');
+    fsyncSync(dir);
+  } catch {
+    // A platform that cannot sync a directory: the rename is still atomic.
+  } finally {
+    if (dir !== undefined) closeSync(dir);
+  }
+}
+
+function savePep(): void {
+  if (persistent === undefined) return;
+  const file: PepFile = {
+    format: PEP_FILE_FORMAT,
+    jid: ownJid,
+    pep: [...pep].map(([jid, nodes]) => [jid, [...nodes].map(([node, items]) => [node, [...items]])]),
+  };
+  writeFileAtomically(persistent.pepFile, `${JSON.stringify(file)}\n`);
+  persistent.dirty = false;
+}
+
+/** Saves PEP after a command that failed but changed it; a failure to save is reported by the next one. */
+function savePepAfterFailure(): void {
+  try {
+    savePep();
+  } catch {
+    // persistent.dirty stays true.
+  }
+}
+
+/** Reads the fake PEP's file of `jid` (next to the state file `statePath`), or undefined when there is none. */
+function loadPepFile(path: string, statePath: string, jid: string): PepFile | undefined {
+  if (!existsSync(path)) return undefined;
+  let file: PepFile;
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as PepFile;
+  } catch (e) {
+    throw new PeerError('StateCorrupt', `${path} is not JSON: ${(e as Error).message}`);
+  }
+  if (file?.format !== PEP_FILE_FORMAT || !Array.isArray(file.pep)) {
+    throw new PeerError('StateCorrupt', `${path} is not a ${PEP_FILE_FORMAT} file`);
+  }
+  if (file.jid !== jid) {
+    const owner = String(file.jid);
+    throw new PeerError('StateMismatch', `the state file ${statePath} belongs to ${owner}, not ${jid} (${path})`);
+  }
+  return file;
+}
+
+/**
+ * Opens the state of `init`'s `state_file` for `jid`: the SqliteStore (refused when it belongs to another
+ * JID or, with `deviceId`, to another device) and the saved fake PEP.
+ */
+async function openState(
+  path: string,
+  jid: string,
+  deviceId: number | undefined,
+): Promise<{ store: SqliteStore; saved: PepFile | undefined; restored: boolean }> {
+  const pepFile = `${path}${PEP_FILE_SUFFIX}`;
+  const saved = loadPepFile(pepFile, path, jid);
+  let store: SqliteStore;
+  try {
+    store = await SqliteStore.open(path, { jid });
+  } catch (e) {
+    const otherJid = e instanceof OmemoError && e.code === 'store-owner-mismatch';
+    if (otherJid) throw new PeerError('StateMismatch', e.message);
+    throw e;
+  }
+  try {
+    const identity = await store.loadIdentity();
+    if (identity !== undefined && deviceId !== undefined && identity.deviceId !== deviceId) {
+      const what = `the state file ${path} holds device ${identity.deviceId} of ${jid}, not device ${deviceId}`;
+      throw new PeerError('StateMismatch', what);
+    }
+    return { store, saved, restored: identity !== undefined };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
+
 function pepItems(jid: string, node: string): Map<string, string> {
   let nodes = pep.get(jid);
   if (!nodes) pep.set(jid, (nodes = new Map()));
@@ -75,6 +194,7 @@ function pepItems(jid: string, node: string): Map<string, string> {
 const transport: OmemoTransport = {
   async publish(node, itemId, xml) {
     pepItems(ownJid, node).set(itemId, xml);
+    if (persistent !== undefined) persistent.dirty = true;
   },
   async fetch(jid, node, itemId) {
     const items = pepItems(jid, node);
@@ -115,23 +235,54 @@ async function handle(req: Json): Promise<Json> {
       return { pong: true, initialised: manager !== undefined, peer_version: '1.0', implementation: 'omemo-wasm' };
     case 'init': {
       if (manager !== undefined) throw new PeerError('AlreadyInitialised', 'init was already sent');
-      ownJid = bare(str(req, 'jid'));
+      const jid = bare(str(req, 'jid'));
       const deviceId = req.device_id === undefined ? undefined : int(req, 'device_id');
       const backends = Array.isArray(req.backends) ? (req.backends as unknown[]).map(backend) : (['oldmemo', 'twomemo'] as OmemoVersion[]);
-      manager = await OmemoManager.open({
-        jid: ownJid,
-        store: new MemoryStore(),
-        transport,
-        versions: backends,
-        trustPolicy: 'blind',
-        ...(deviceId !== undefined ? { deviceId } : {}),
-        ...(typeof req.label === 'string' ? { label: req.label } : {}),
-      });
+      let store: OmemoStore = new MemoryStore();
+      let restored = false;
+      if (req.state_file !== undefined) {
+        const path = resolve(str(req, 'state_file'));
+        const state = await openState(path, jid, deviceId);
+        store = state.store;
+        restored = state.restored;
+        // Before open, which publishes: our own device list as saved still names our other devices.
+        pep.clear();
+        for (const [j, nodes] of state.saved?.pep ?? []) {
+          for (const [node, items] of nodes) for (const [id, xml] of items) pepItems(j, node).set(id, xml);
+        }
+        persistent = { store: state.store, pepFile: `${path}${PEP_FILE_SUFFIX}`, dirty: true };
+      }
+      ownJid = jid;
+      try {
+        manager = await OmemoManager.open({
+          jid,
+          store,
+          transport,
+          versions: backends,
+          trustPolicy: 'blind',
+          ...(deviceId !== undefined ? { deviceId } : {}),
+          ...(typeof req.label === 'string' ? { label: req.label } : {}),
+        });
+        // add_device saves PEP before the manager commits the list: a kill in between is made good here.
+        for (const [j, nodes] of pep) {
+          if (j === jid) continue;
+          for (const v of backends) {
+            const xml = [...(nodes.get(pepLocations(v, 1).deviceListNode)?.values() ?? [])].pop();
+            if (xml !== undefined) await manager.onDeviceListUpdate(j, v, xml);
+          }
+        }
+      } catch (e) {
+        manager = undefined;
+        persistent?.store.close();
+        persistent = undefined;
+        pep.clear();
+        throw e;
+      }
       const out: Json = {};
       for (const v of backends) {
         out[v] = { bundle_xml: manager.bundleXml(v), devicelist_xml: await manager.deviceListXml(v), fingerprint: manager.fingerprint };
       }
-      return { jid: ownJid, device_id: manager.deviceId, backends: out };
+      return { jid: ownJid, device_id: manager.deviceId, backends: out, restored };
     }
     case 'add_device': {
       const m = requireManager();
@@ -159,6 +310,7 @@ async function handle(req: Json): Promise<Json> {
       }
       pepItems(jid, loc.bundleNode).set(loc.bundleItemId, bundleXml);
       pepItems(jid, loc.deviceListNode).set(loc.deviceListItemId, listXml);
+      savePep(); // first: after a kill before the manager's commit, init feeds the saved list in again
       await m.onDeviceListUpdate(jid, version, listXml);
       return { backend: version, jid, device_id: deviceId, known_devices: (await m.devices(jid)).map((d) => d.deviceId) };
     }
@@ -257,9 +409,11 @@ async function onLine(line: string): Promise<void> {
   const cmd = r.cmd ?? r.command ?? null;
   try {
     const result = await handle(r);
+    if (persistent?.dirty) savePep();
     write({ ok: true, id, cmd, ...result });
-    if (cmd === 'quit') process.exit(0);
+    if (cmd === 'quit') exit();
   } catch (e) {
+    if (persistent?.dirty) savePepAfterFailure();
     const errorType = e instanceof PeerError ? e.errorType : e instanceof OmemoError ? (ERROR_TYPES[e.code] ?? e.code) : e instanceof TypeError || e instanceof RangeError ? 'BadRequest' : 'InternalError';
     write({ ok: false, id, cmd, error: (e as Error).message ?? String(e), error_type: errorType, ...(e instanceof OmemoError ? { code: e.code } : {}) });
   }
@@ -271,5 +425,11 @@ rl.on('line', (line) => {
   chain = chain.then(() => onLine(line));
 });
 rl.on('close', () => {
-  void chain.then(() => process.exit(0));
+  void chain.then(exit);
 });
+
+/** Exits with status 0, closing the state file first (it would survive a kill just as well). */
+function exit(): never {
+  persistent?.store.close();
+  process.exit(0);
+}

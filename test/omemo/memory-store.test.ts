@@ -1,14 +1,24 @@
 // MemoryStore (src/omemo/memory-store.ts), the reference OmemoStore: the shared conformance suite
-// (store-conformance.ts), plus what only MemoryStore has: the commit counter and the beforeCommit hook.
+// (store-conformance.ts), also behind a random 0–5 ms latency on every call (latency-store.ts), plus what
+// only MemoryStore has: the commit counter and the beforeCommit hook.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { cryptoReady } from '../../src/crypto/sodium';
 import { MemoryStore } from '../../src/omemo/memory-store';
 import type { StoreChanges } from '../../src/omemo/store';
-import { snapshot } from './manager-fixture';
+import { withLatency } from './latency-store';
+import { rngFor, snapshot } from './manager-fixture';
 import { ADDRS, JIDS, assertSecondApplied, device, fullChanges, identity, pk, rejects, runStoreConformance, secondChanges } from './store-conformance';
 
 runStoreConformance('MemoryStore', { open: async () => new MemoryStore() });
+let latencySeed = 0;
+runStoreConformance('MemoryStore with latency', {
+  open: async () => {
+    await cryptoReady(); // the seeded RNG hashes with libsodium
+    return withLatency(new MemoryStore(), { maxDelayMs: 5, rng: rngFor(`memory latency ${++latencySeed}`) });
+  },
+});
 
 test('commits counts successful commits only', async () => {
   const s = new MemoryStore();

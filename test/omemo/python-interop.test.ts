@@ -1,8 +1,8 @@
-// Interop of the stanza layer with python-omemo (the peer in /work/shared/interop): python accepts what we
-// serialise, we parse what python writes. Skipped when the peer or Debian's python3 is not installed.
+// Interop of the stanza layer with python-omemo (the peer in ../shared/interop next to the project root):
+// python accepts what we serialise, we parse what python writes. Without the peer or Debian's python3 it
+// skips loudly, and fails under CI=true (test/shared-dir.ts).
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,10 +11,9 @@ import { parseDeviceList, serializeDeviceList } from '../../src/omemo/device-lis
 import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/encrypted-element';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
 import { buildEnvelope, parseEnvelope } from '../../src/omemo/sce';
+import { PYTHON, PYTHON_PEER as PEER, pythonPeerAvailable } from '../shared-dir';
 
-const PYTHON = '/usr/bin/python3';
-const PEER = '/work/shared/interop/omemo_peer.py';
-const available = existsSync(PYTHON) && existsSync(PEER);
+const available = pythonPeerAvailable(test, 'python-interop');
 const SPECIAL = `Grüße <&> "quotes" 'apos' 🎉\nsecond line`;
 
 type Answer = Record<string, unknown> & { ok: boolean };
@@ -138,8 +137,6 @@ if (available) {
       await Promise.all([alice.quit(), bob.quit()]);
     }
   });
-} else {
-  console.warn(`python-interop: skipped, ${PYTHON} or ${PEER} is missing`);
 }
 
 test.run();

@@ -1,5 +1,6 @@
-// SqliteStore (src/omemo/sqlite-store.ts): the shared OmemoStore conformance suite on real files, then what
-// only a file store has: persistence across close/reopen, rollback of a commit that fails inside SQLite,
+// SqliteStore (src/omemo/sqlite-store.ts): the shared OmemoStore conformance suite on real files (also
+// behind a random 0–5 ms latency on every call, latency-store.ts), then what only a file store has:
+// persistence across close/reopen, rollback of a commit that fails inside SQLite,
 // the owner JID, the in-process and cross-process lock, schema versions and migration from the frozen
 // schema-1 fixture, checks of corrupt rows, and a missing better-sqlite3.
 
@@ -18,7 +19,8 @@ import { OmemoManager, PRE_KEY_COUNT } from '../../src/omemo/session-manager';
 import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../src/omemo/sqlite-store';
 import { sessionKey, type OmemoStore, type SessionAddress } from '../../src/omemo/store';
 import type { SqliteFixtureInfo } from './fixtures/make-sqlite-schema-1';
-import { InProcessRouter, rejectsWith, snapshot } from './manager-fixture';
+import { withLatency } from './latency-store';
+import { InProcessRouter, rejectsWith, rngFor, snapshot } from './manager-fixture';
 import { ADDRS, JIDS, OWNER_JID, bytes, device, fullChanges, identity, pk, runStoreConformance, secondChanges, spk } from './store-conformance';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -30,6 +32,15 @@ const freshPath = () => join(dir, `store-${++n}.db`);
 
 runStoreConformance('SqliteStore', {
   open: () => SqliteStore.open(freshPath(), { jid: OWNER_JID }),
+  dispose: (s) => (s as SqliteStore).close(),
+});
+let latencySeed = 0;
+runStoreConformance('SqliteStore with latency', {
+  open: async () => {
+    await cryptoReady(); // the seeded RNG hashes with libsodium
+    const store = await SqliteStore.open(freshPath(), { jid: OWNER_JID });
+    return withLatency(store, { maxDelayMs: 5, rng: rngFor(`sqlite latency ${++latencySeed}`) });
+  },
   dispose: (s) => (s as SqliteStore).close(),
 });
 

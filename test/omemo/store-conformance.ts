@@ -290,5 +290,35 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
     assert.is((await s.loadSessions([A3])).size, 0);
   });
 
+  test('reads during a commit see all of it or none of it; reads after it see all of it', async (ctx) => {
+    const s = await open(ctx);
+    await s.commit(fullChanges());
+    const before = await snapshot(s, JIDS, ADDRS);
+    // One read of the sessions changed by secondChanges(), as the hex of A1 | A2 | A3 (absent: '-').
+    const readSessions = async () => {
+      const m = await s.loadSessions(ADDRS);
+      return ADDRS.map((a) => (m.has(sessionKey(a)) ? toHex(m.get(sessionKey(a))!) : '-')).join('|');
+    };
+    const old = await readSessions();
+    const reads: Promise<string>[] = [];
+    const listReads: Promise<number[] | undefined>[] = [];
+    const committing = s.commit(secondChanges());
+    let done = false;
+    void committing.then(() => (done = true), () => (done = true));
+    // Keep reading until the commit has returned (at least a few reads, however fast the store is).
+    while (!done || reads.length < 4) {
+      reads.push(readSessions());
+      listReads.push(s.loadDeviceList('oldmemo', 'bob@example.org'));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await committing;
+    const after = await readSessions();
+    assert.is.not(after, old);
+    for (const r of await Promise.all(reads)) assert.ok(r === old || r === after, `a read saw part of a commit: ${r}`);
+    for (const l of await Promise.all(listReads)) assert.ok(['1,2', '7'].includes(String(l)), `list ${String(l)}`);
+    await assertSecondApplied(s);
+    assert.is.not(await snapshot(s, JIDS, ADDRS), before);
+  });
+
   test.run();
 }
