@@ -146,3 +146,24 @@ export async function sessionBytes(store: MemoryStore, addresses: readonly Sessi
 }
 
 export const VERSIONS: readonly OmemoVersion[] = ['oldmemo', 'twomemo'];
+
+/** A copy of what a store holds for `jids` and `addresses` (a backup, or a device restored from one). */
+export async function copyStore(store: OmemoStore, jids: string[], addresses: { version: OmemoVersion; jid: string; deviceId: number }[]): Promise<CountingStore> {
+  const copy = new CountingStore();
+  const changes: StoreChanges = {
+    identity: (await store.loadIdentity())!,
+    putSignedPreKeys: await store.loadSignedPreKeys(),
+    putPreKeys: await store.loadPreKeys(),
+    putDevices: await store.loadDevices(jids),
+    putSessions: [...(await store.loadSessions(addresses))].map(([, record], i) => ({ address: addresses[i]!, record })),
+    putDeviceLists: [],
+  };
+  for (const jid of jids) {
+    for (const version of VERSIONS) {
+      const ids = await store.loadDeviceList(version, jid);
+      if (ids !== undefined) changes.putDeviceLists!.push({ version, jid, deviceIds: ids });
+    }
+  }
+  await copy.commit(changes);
+  return copy;
+}

@@ -2,205 +2,18 @@
 // MAX_SKIPPED_KEYS_PER_MESSAGE messages of one chain were lost, the session still works between our public
 // manager (OmemoManager) and python-omemo (the peer in ../shared/interop), both directions, both versions.
 // Without the peer: a loud SKIPPED line, or a failure under CI=true.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  MemoryStore,
-  OmemoError,
-  OmemoManager,
-  cryptoReady,
-  pepLocations,
-  type OmemoTransport,
-  type OmemoVersion,
-} from '../../src/index';
+import { cryptoReady } from '../../src/index';
 import { MAX_SKIPPED_KEYS_PER_MESSAGE } from '../../src/protocol/constants';
+import { pythonPeerAvailable } from '../shared-dir';
+import { deliver, expectText, ourParty, pythonParty, type Party, type Received } from './python-parties';
 
-const PYTHON = '/usr/bin/python3';
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
-const PEER = join(projectRoot, '..', 'shared', 'interop', 'omemo_peer.py');
-const available = existsSync(PYTHON) && existsSync(PEER);
+const available = pythonPeerAvailable(test, 'python-gap');
 /** Lost messages in a row: both over MAX_SKIPPED_KEYS_PER_MESSAGE (and python-omemo's threshold of 1000). */
 const GAPS = [1500, 2000];
-/** The other side speaks this often during the gap, so that the sender never marks it stale. */
+/** The other side speaks this often during the gap (on the chain the sender knows: no DH step). */
 const KEEPALIVE_EVERY = 400;
-
-type Answer = Record<string, unknown> & { ok: boolean };
-
-/** The python peer process: one JSON request per line, one answer per line, in order. */
-class Peer {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly lines: Interface;
-  private readonly waiting: ((line: string) => void)[] = [];
-  private nextId = 1;
-
-  constructor() {
-    this.proc = spawn(PYTHON, [PEER], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stderr.resume(); // drain python-omemo's warnings
-    this.lines = createInterface({ input: this.proc.stdout });
-    this.lines.on('line', (line) => this.waiting.shift()?.(line));
-  }
-
-  request(req: Record<string, unknown>): Promise<Answer> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`peer timeout on ${String(req.cmd)}`)), 20000);
-      this.waiting.push((line) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as Answer);
-      });
-      this.proc.stdin.write(`${JSON.stringify({ ...req, id })}\n`);
-    });
-  }
-
-  async ok(req: Record<string, unknown>): Promise<Answer> {
-    const a = await this.request(req);
-    assert.ok(a.ok, `${String(req.cmd)} failed: ${String(a.error_type)}: ${String(a.error)}`);
-    return a;
-  }
-
-  async quit(): Promise<void> {
-    await this.request({ cmd: 'quit' }).catch(() => undefined);
-    this.lines.close();
-  }
-}
-
-/** What a receiver did with a message: the text, or the error it answered with; automatic replies it sent. */
-interface Received {
-  text?: string | null;
-  error?: string;
-  sent: string[];
-}
-
-/** One side of a conversation, ours or python's. */
-interface Party {
-  name: string;
-  jid: string;
-  send(text: string): Promise<string>;
-  receive(fromJid: string, xml: string): Promise<Received>;
-  close(): Promise<void>;
-}
-
-/** The python peer as `jid`/`deviceId`, talking to `other`. */
-async function pythonParty(
-  version: OmemoVersion,
-  jid: string,
-  deviceId: number,
-  other: string,
-): Promise<{ party: Party; peer: Peer; bundleXml: string; deviceListXml: string }> {
-  const peer = new Peer();
-  const init = await peer.ok({ cmd: 'init', jid, device_id: deviceId, backends: [version] });
-  const own = (init.backends as Record<string, { bundle_xml: string; devicelist_xml: string }>)[version]!;
-  const party: Party = {
-    name: 'python-omemo',
-    jid,
-    async send(text) {
-      const a = await peer.ok({ cmd: 'encrypt', backend: version, to: [other], plaintext: text });
-      return String(a.encrypted_xml);
-    },
-    async receive(fromJid, xml) {
-      const a = await peer.request({ cmd: 'decrypt', backend: version, from_jid: fromJid, encrypted_xml: xml });
-      const sent = ((a.sent as { encrypted_xml: string }[] | undefined) ?? []).map((s) => s.encrypted_xml);
-      return a.ok ? { text: a.plaintext as string | null, sent } : { error: String(a.error_type), sent };
-    },
-    close: () => peer.quit(),
-  };
-  return {
-    party,
-    peer,
-    bundleXml: own.bundle_xml,
-    deviceListXml: own.devicelist_xml,
-  };
-}
-
-/** Our public manager with a MemoryStore and an in-process fake PEP; automatic messages land in `outbox`. */
-async function ourParty(version: OmemoVersion, jid: string, deviceId: number) {
-  const pep = new Map<string, string>(); // `${jid} ${node} ${item}` → payload
-  const outbox: string[] = [];
-  const transport: OmemoTransport = {
-    async publish(node, itemId, xml) {
-      pep.set(`${jid} ${node} ${itemId}`, xml);
-    },
-    async fetch(owner, node, itemId) {
-      if (itemId !== undefined) return pep.get(`${owner} ${node} ${itemId}`);
-      return [...pep].filter(([k]) => k.startsWith(`${owner} ${node} `)).pop()?.[1];
-    },
-    async send(_to, xml) {
-      outbox.push(xml);
-    },
-  };
-  const manager = await OmemoManager.open({
-    jid,
-    store: new MemoryStore(),
-    transport,
-    versions: [version],
-    trustPolicy: 'blind',
-    deviceId,
-  });
-  let peerOf = '';
-  const party: Party = {
-    name: 'omemo-wasm',
-    jid,
-    async send(text) {
-      const r = await manager.encrypt([peerOf], text, { version });
-      const element = r.elements.find((e) => e.version === version);
-      assert.ok(element, `we encrypted nothing: ${JSON.stringify(r.devices)}`);
-      return element!.xml;
-    },
-    async receive(fromJid, xml) {
-      outbox.length = 0;
-      try {
-        const r = await manager.decrypt(fromJid, xml, { version });
-        return { text: r.payload === undefined ? null : (r.text ?? null), sent: outbox.splice(0) };
-      } catch (e) {
-        if (!(e instanceof OmemoError)) throw e;
-        return { error: e.code, sent: outbox.splice(0) };
-      }
-    },
-    close: async () => undefined,
-  };
-  /** Another device as if its device list and bundle had been fetched from PEP. */
-  const addDevice = async (owner: string, id: number, bundleXml: string, deviceListXml: string) => {
-    const loc = pepLocations(version, id);
-    pep.set(`${owner} ${loc.bundleNode} ${loc.bundleItemId}`, bundleXml);
-    pep.set(`${owner} ${loc.deviceListNode} ${loc.deviceListItemId}`, deviceListXml);
-    await manager.onDeviceListUpdate(owner, version, deviceListXml);
-    peerOf = owner;
-  };
-  return {
-    party,
-    manager,
-    addDevice,
-    bundleXml: manager.bundleXml(version),
-    deviceListXml: await manager.deviceListXml(version),
-  };
-}
-
-/** Delivers `xml` from `from` to `to`, then every automatic reply back and forth until none is left. */
-async function deliver(from: Party, to: Party, xml: string): Promise<Received> {
-  const got = await to.receive(from.jid, xml);
-  let pending = got.sent.map((x) => ({ from: to, to: from, xml: x }));
-  while (pending.length > 0) {
-    const next: typeof pending = [];
-    for (const p of pending) {
-      const r = await p.to.receive(p.from.jid, p.xml);
-      assert.is(r.error, undefined, `automatic message from ${p.from.name} to ${p.to.name}: ${String(r.error)}`);
-      next.push(...r.sent.map((x) => ({ from: p.to, to: p.from, xml: x })));
-    }
-    pending = next;
-  }
-  return got;
-}
-
-async function expectText(from: Party, to: Party, xml: string, text: string, what: string): Promise<void> {
-  const r = await deliver(from, to, xml);
-  assert.is(r.error, undefined, `${what}: ${to.name} failed with ${String(r.error)}`);
-  assert.is(r.text, text, what);
-}
 
 /**
  * `sender` → `receiver`: a key exchange; the first message of the sender's next chain is held back; `gap`
@@ -303,12 +116,6 @@ if (available) {
       });
     }
   }
-} else if (process.env.CI === 'true') {
-  test('python-gap: the python-omemo peer is required under CI', () => {
-    assert.unreachable(`python-gap: ${PYTHON} or ${PEER} is missing (run ../shared/interop/install.sh)`);
-  });
-} else {
-  console.warn(`\n*** python-gap: SKIPPED — ${PYTHON} or ${PEER} is missing (../shared/interop/install.sh) ***\n`);
 }
 
 test.run();

@@ -2,8 +2,6 @@
 // python accepts what we serialise, we parse what python writes. Without the peer or Debian's python3 it
 // skips loudly, and fails under CI=true (test/shared-dir.ts).
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface, type Interface } from 'node:readline';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
@@ -11,48 +9,20 @@ import { parseDeviceList, serializeDeviceList } from '../../src/omemo/device-lis
 import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/encrypted-element';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
 import { buildEnvelope, parseEnvelope } from '../../src/omemo/sce';
-import { PYTHON, PYTHON_PEER as PEER, pythonPeerAvailable } from '../shared-dir';
+import { PeerProcess } from '../interop/peer-process';
+import { pythonPeerAvailable } from '../shared-dir';
 
 const available = pythonPeerAvailable(test, 'python-interop');
 const SPECIAL = `Grüße <&> "quotes" 'apos' 🎉\nsecond line`;
 
-type Answer = Record<string, unknown> & { ok: boolean };
-
+/** python-omemo's peer; `ok` asserts success. */
 class Peer {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly lines: Interface;
-  private readonly waiting: ((line: string) => void)[] = [];
-  private nextId = 1;
-
-  constructor() {
-    this.proc = spawn(PYTHON, [PEER], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stderr.resume(); // drain python-omemo's warnings
-    this.lines = createInterface({ input: this.proc.stdout });
-    this.lines.on('line', (line) => this.waiting.shift()?.(line));
-  }
-
-  request(req: Record<string, unknown>): Promise<Answer> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`peer timeout on ${String(req.cmd)}`)), 20000);
-      this.waiting.push((line) => {
-        clearTimeout(timer);
-        resolve(JSON.parse(line) as Answer);
-      });
-      this.proc.stdin.write(`${JSON.stringify({ ...req, id })}\n`);
-    });
-  }
-
-  async ok(req: Record<string, unknown>): Promise<Answer> {
-    const a = await this.request(req);
-    assert.ok(a.ok, `${String(req.cmd)} failed: ${String(a.error)}`);
-    return a;
-  }
-
-  async quit(): Promise<void> {
-    await this.request({ cmd: 'quit' }).catch(() => undefined);
-    this.lines.close();
-  }
+  private readonly process = PeerProcess.python('python-omemo');
+  request = (req: Record<string, unknown>) => this.process.request(req);
+  ok = (req: Record<string, unknown>) => this.process.ok(req);
+  quit = async () => {
+    await this.process.quit();
+  };
 }
 
 type Init = { backends: Record<OmemoVersion, { bundle_xml: string; devicelist_xml: string }> };

@@ -6,13 +6,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isOmemoError } from '../../src/crypto/errors';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { MemoryStore } from '../../src/omemo/memory-store';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
 import { CONSUMED_PRE_KEY_KEEP_MS } from '../../src/omemo/pre-key-policy';
 import { SESSION_REPAIR_INTERVAL_MS } from '../../src/omemo/session-manager';
 import { STALE_DEVICE_AFTER_DAYS } from '../../src/omemo/stale-device';
-import type { StoreChanges } from '../../src/omemo/store';
-import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
+import { InProcessRouter, copyStore, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 
 test.before(async () => {
   await cryptoReady();
@@ -21,27 +19,6 @@ test.before(async () => {
 const ALICE = 'alice@example.org';
 const BOB = 'bob@example.org';
 const DAY_MS = 24 * 3600 * 1000;
-
-/** A copy of a MemoryStore as it is now (a backup). */
-async function backup(store: MemoryStore, jids: string[], addresses: { version: OmemoVersion; jid: string; deviceId: number }[]): Promise<CountingStore> {
-  const copy = new CountingStore();
-  const changes: StoreChanges = {
-    identity: (await store.loadIdentity())!,
-    putSignedPreKeys: await store.loadSignedPreKeys(),
-    putPreKeys: await store.loadPreKeys(),
-    putDevices: await store.loadDevices(jids),
-    putSessions: [...(await store.loadSessions(addresses))].map(([, record], i) => ({ address: addresses[i]!, record })),
-    putDeviceLists: [],
-  };
-  for (const jid of jids) {
-    for (const version of VERSIONS) {
-      const ids = await store.loadDeviceList(version, jid);
-      if (ids !== undefined) changes.putDeviceLists!.push({ version, jid, deviceIds: ids });
-    }
-  }
-  await copy.commit(changes);
-  return copy;
-}
 
 /** Delivers every message waiting for `to` (automatic ones included) and returns the decrypt results. */
 async function deliverAll(router: InProcessRouter, to: Device) {
@@ -140,7 +117,7 @@ for (const version of VERSIONS) {
     await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hi'), version));
     await deliverAll(router, alice);
     const addresses = [{ version, jid: ALICE, deviceId: alice.m.deviceId }];
-    const saved = await backup(bob.store, [ALICE, BOB], addresses);
+    const saved = await copyStore(bob.store, [ALICE, BOB], addresses);
     // The conversation goes on (both ratchets turn), then bob's device is restored from the backup.
     for (let i = 0; i < 3; i++) {
       await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], `a${i}`), version));
@@ -169,7 +146,7 @@ for (const version of VERSIONS) {
     await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hi'), version));
     await alice.m.decrypt(BOB, elementOf(await bob.m.encrypt([ALICE], 'ho'), version));
     // Bob loses his sessions (a new store with the same identity would do the same).
-    const amnesiac = await openDevice(router, BOB, 'b', { versions, store: await backup(bob.store, [ALICE], []), publish: false, clock: bob.clock });
+    const amnesiac = await openDevice(router, BOB, 'b', { versions, store: await copyStore(bob.store, [ALICE], []), publish: false, clock: bob.clock });
     router.drain(alice.inbox);
     await rejectsWith(amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'one'), version)), 'no-session');
     // Bob now has the repair's new session; alice has not read its key exchange yet, so she still writes on hers.
