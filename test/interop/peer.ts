@@ -415,7 +415,9 @@ async function onLine(line: string): Promise<void> {
   } catch (e) {
     if (persistent?.dirty) savePepAfterFailure();
     const errorType = e instanceof PeerError ? e.errorType : e instanceof OmemoError ? (ERROR_TYPES[e.code] ?? e.code) : e instanceof TypeError || e instanceof RangeError ? 'BadRequest' : 'InternalError';
-    write({ ok: false, id, cmd, error: (e as Error).message ?? String(e), error_type: errorType, ...(e instanceof OmemoError ? { code: e.code } : {}) });
+    // A failed decrypt may still have sent a session repair: reported like every automatic message.
+    const sent = cmd === 'decrypt' && outbox.length > 0 ? { sent: outbox.map((o) => ({ to: o.to, encrypted_xml: o.xml })) } : {};
+    write({ ok: false, id, cmd, error: (e as Error).message ?? String(e), error_type: errorType, ...(e instanceof OmemoError ? { code: e.code } : {}), ...sent });
   }
 }
 
