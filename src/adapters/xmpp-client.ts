@@ -3,18 +3,20 @@
 // and store hint, decryption of direct messages and XEP-0280 carbons, XEP-0313 catch-up, typed error reports.
 import { xml } from '@xmpp/client';
 import { OmemoError, isOmemoError } from '../crypto/errors';
-import { bareJid } from '../omemo/jid';
 import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_DEVICES, NS_LEGACY, OMEMO_VERSIONS, type OmemoVersion } from '../omemo/namespaces';
 import { OmemoManager, type DecryptResult, type EncryptOptions, type EncryptResult, type OmemoManagerOptions } from '../omemo/session-manager';
 import type { OmemoStore } from '../omemo/store';
+import { asOmemoError, type OmemoErrorContext } from './error-report';
 import { CAPS_HASH, capsVerification, type DiscoIdentity } from './entity-capabilities';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
 import { DEFAULT_FALLBACK_BODY, buildOmemoMessage, encryptedElements, senderDeviceOf, stanzaId } from './omemo-message';
 import { IQ_TIMEOUT_MS, createPepTransport, type PepTransport } from './pep-transport';
 import { NS_CAPS, NS_CARBONS, NS_DELAY, NS_DISCO_INFO, NS_FORWARD, NS_MAM, NS_PUBSUB_EVENT } from './xmpp-namespaces';
+import { bareOf } from './stanza-jid';
 import type { IqCalleeContext, XmlElement, XmppClientLike } from './xmpp-types';
 
 export type { XmlElement, XmppClientLike, IqCalleeContext } from './xmpp-types';
+export type { OmemoErrorContext, OmemoErrorPhase } from './error-report';
 export type { DiscoIdentity } from './entity-capabilities';
 export { capsVerification, CAPS_HASH } from './entity-capabilities';
 export { createPepTransport, IQ_TIMEOUT_MS, type PepTransport, type PepTransportOptions } from './pep-transport';
@@ -56,18 +58,6 @@ export interface OmemoChatMessage {
   delay?: string;
   /** Archive id (via 'archive'). */
   archiveId?: string;
-}
-
-/** Where an error was reported from. */
-export type OmemoErrorPhase = 'setup' | 'decrypt' | 'device-list' | 'catch-up' | 'stanza' | 'handler';
-
-/** Context of a reported error. */
-export interface OmemoErrorContext {
-  phase: OmemoErrorPhase;
-  /** The stanza being processed, if any. */
-  stanza?: XmlElement;
-  /** Bare JID of the remote party, when known. */
-  from?: string;
 }
 
 /** A device-list update that was applied (after a PEP event). */
@@ -142,21 +132,6 @@ type Listeners = {
   error: (error: Error, context: OmemoErrorContext) => void;
   'device-list': (event: DeviceListEvent) => void;
 };
-
-function asOmemoError(e: unknown, what: string): Error {
-  if (e instanceof OmemoError || e instanceof TypeError || e instanceof RangeError) return e;
-  return new OmemoError('transport-error', `${what}: ${String((e as Error)?.message ?? e)}`, { cause: e });
-}
-
-/** The bare JID of a stanza address, or undefined when absent or invalid. */
-function bareOf(address: string | undefined): string | undefined {
-  if (address === undefined) return undefined;
-  try {
-    return bareJid(address);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * OMEMO on an @xmpp/client connection. Create it before or after `client.start()`; it sets itself up on every
