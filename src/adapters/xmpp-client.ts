@@ -7,26 +7,24 @@ import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_DEVICES, NS_LEGACY, OMEMO_VERSIONS,
 import { OmemoManager, type DecryptResult, type EncryptOptions, type EncryptResult, type OmemoManagerOptions } from '../omemo/session-manager';
 import type { OmemoStore } from '../omemo/store';
 import { asOmemoError, type OmemoErrorContext } from './error-report';
-import { CAPS_HASH, capsVerification, type DiscoIdentity } from './entity-capabilities';
+import { createDisco, type Disco } from './disco';
+import type { DiscoIdentity } from './entity-capabilities';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
 import { DEFAULT_FALLBACK_BODY, buildOmemoMessage, encryptedElements, senderDeviceOf, stanzaId } from './omemo-message';
 import { IQ_TIMEOUT_MS, createPepTransport, type PepTransport } from './pep-transport';
-import { NS_CAPS, NS_CARBONS, NS_DELAY, NS_DISCO_INFO, NS_FORWARD, NS_MAM, NS_PUBSUB_EVENT } from './xmpp-namespaces';
+import { NS_CARBONS, NS_DELAY, NS_FORWARD, NS_MAM, NS_PUBSUB_EVENT } from './xmpp-namespaces';
 import { bareOf } from './stanza-jid';
-import type { IqCalleeContext, XmlElement, XmppClientLike } from './xmpp-types';
+import type { XmlElement, XmppClientLike } from './xmpp-types';
 
 export type { XmlElement, XmppClientLike, IqCalleeContext } from './xmpp-types';
 export type { OmemoErrorContext, OmemoErrorPhase } from './error-report';
 export type { DiscoIdentity } from './entity-capabilities';
 export { capsVerification, CAPS_HASH } from './entity-capabilities';
+export { DEFAULT_CAPS_NODE, DEFAULT_IDENTITY } from './disco';
 export { createPepTransport, IQ_TIMEOUT_MS, type PepTransport, type PepTransportOptions } from './pep-transport';
 export { DEFAULT_FALLBACK_BODY, buildOmemoMessage, type OmemoMessageInput } from './omemo-message';
 export { MAM_PAGE_SIZE, MAM_MAX_MESSAGES, type ArchivedMessage } from './message-archive';
 
-/** Default XEP-0115 node (identifies the software in caps). */
-export const DEFAULT_CAPS_NODE = 'https://github.com/omemo-wasm/omemo-wasm';
-/** Default XEP-0030 identity: a bot (set `caps.identity` for a client/pc). */
-export const DEFAULT_IDENTITY: Readonly<DiscoIdentity> = Object.freeze({ category: 'client', type: 'bot', name: 'omemo-wasm' });
 /** Received stanzas waiting for processing before new ones are dropped (reported as errors). */
 export const MAX_PENDING_STANZAS = 10_000;
 
@@ -143,10 +141,7 @@ export class XmppClientOmemo {
   readonly transport: PepTransport;
   private readonly options: XmppClientOmemoOptions;
   private readonly versions: readonly OmemoVersion[];
-  private readonly identity: DiscoIdentity;
-  private readonly features: string[];
-  private readonly capsNode: string;
-  private readonly ver: Promise<string>;
+  private readonly disco: Disco;
   private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { message: new Set(), error: new Set(), 'device-list': new Set() };
   private opened: OmemoManager | undefined;
   private attempt: Promise<OmemoManager>;
@@ -173,10 +168,12 @@ export class XmppClientOmemo {
     this.options = options;
     this.transport = createPepTransport(client, { iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS });
     this.versions = options.manager?.versions?.length ? [...new Set(options.manager.versions)] : [...OMEMO_VERSIONS];
-    this.identity = options.caps?.identity ?? DEFAULT_IDENTITY;
-    this.capsNode = options.caps?.node ?? DEFAULT_CAPS_NODE;
-    this.features = [...new Set([NS_DISCO_INFO, NS_CAPS, ...this.versions.map((v) => NOTIFY_FEATURE[v]), ...(options.caps?.features ?? [])])];
-    this.ver = capsVerification([this.identity], this.features);
+    this.disco = createDisco({
+      client,
+      identity: options.caps?.identity,
+      node: options.caps?.node,
+      features: [...this.versions.map((v) => NOTIFY_FEATURE[v]), ...(options.caps?.features ?? [])],
+    });
     this.attempt = new Promise<OmemoManager>((resolve, reject) => {
       this.resolveFirst = resolve;
       this.rejectFirst = reject;
@@ -185,7 +182,6 @@ export class XmppClientOmemo {
     if (options.onMessage) this.on('message', options.onMessage);
     if (options.onError) this.on('error', options.onError);
 
-    client.iqCallee.get(NS_DISCO_INFO, 'query', (ctx, next) => this.discoInfo(ctx, next));
     client.on('stanza', this.onStanza);
     client.on('online', this.onOnline);
     if (client.status === 'online') this.onOnline();
@@ -235,8 +231,8 @@ export class XmppClientOmemo {
   }
 
   /** The XEP-0115 `<c/>` element for presences you send yourself. */
-  async capsElement(): Promise<XmlElement> {
-    return xml('c', { xmlns: NS_CAPS, hash: CAPS_HASH, node: this.capsNode, ver: await this.ver });
+  capsElement(): Promise<XmlElement> {
+    return this.disco.capsElement();
   }
 
   /**
@@ -332,6 +328,7 @@ export class XmppClientOmemo {
   /** Stops handling stanzas (the manager and its store stay usable; the disco#info handler passes through). */
   detach(): void {
     this.detached = true;
+    this.disco.stop();
     this.client.removeListener('stanza', this.onStanza);
     this.client.removeListener('online', this.onOnline);
   }
@@ -386,19 +383,6 @@ export class XmppClientOmemo {
     }
     if (this.options.presence !== false) await this.sendPresence();
     return this.opened;
-  }
-
-  private async discoInfo(ctx: IqCalleeContext, next: () => unknown): Promise<unknown> {
-    const ver = await this.ver;
-    const node = ctx.element.attrs.node;
-    if (this.detached || (node !== undefined && node !== `${this.capsNode}#${ver}`)) return next();
-    const { category, type, name, lang } = this.identity;
-    return xml(
-      'query',
-      { xmlns: NS_DISCO_INFO, node },
-      xml('identity', { category, type, name, 'xml:lang': lang }),
-      ...this.features.map((f) => xml('feature', { var: f })),
-    );
   }
 
   private readonly onStanza = (stanza: XmlElement): void => {
