@@ -6,7 +6,8 @@ import { OmemoError, isOmemoError } from '../crypto/errors';
 import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_DEVICES, NS_LEGACY, OMEMO_VERSIONS, type OmemoVersion } from '../omemo/namespaces';
 import { OmemoManager, type DecryptResult, type EncryptOptions, type EncryptResult, type OmemoManagerOptions } from '../omemo/session-manager';
 import type { OmemoStore } from '../omemo/store';
-import { asOmemoError, type OmemoErrorContext } from './error-report';
+import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
+import { createAutoSubscribe } from './auto-subscribe';
 import { createDisco, type Disco } from './disco';
 import type { DiscoIdentity } from './entity-capabilities';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
@@ -85,7 +86,11 @@ export interface XmppClientOmemoOptions {
    * the server does not push device-list updates. If you send presences yourself, add `capsElement()`.
    */
   presence?: boolean;
-  /** Approve presence subscription requests and subscribe back (default false; handy for bots). */
+  /**
+   * Approve presence subscription requests and subscribe back (default false).
+   * @deprecated A bot's concern, not OMEMO's: answer `<presence type='subscribe'/>` on your own client, as
+   *   the echo bot does (examples/echo-bot.ts, `approveSubscriptions`). This option will be removed.
+   */
   acceptSubscriptions?: boolean;
   /** XEP-0115 node, XEP-0030 identity and additional features to advertise. */
   caps?: { node?: string; identity?: DiscoIdentity; features?: readonly string[] };
@@ -142,6 +147,7 @@ export class XmppClientOmemo {
   private readonly options: XmppClientOmemoOptions;
   private readonly versions: readonly OmemoVersion[];
   private readonly disco: Disco;
+  private readonly autoSubscribe: { stop(): void } | undefined;
   private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { message: new Set(), error: new Set(), 'device-list': new Set() };
   private opened: OmemoManager | undefined;
   private attempt: Promise<OmemoManager>;
@@ -182,6 +188,9 @@ export class XmppClientOmemo {
     if (options.onMessage) this.on('message', options.onMessage);
     if (options.onError) this.on('error', options.onError);
 
+    // Deprecated (see the option), kept working for one release.
+    const report: ReportError = (e, c) => this.report(e, c);
+    this.autoSubscribe = options.acceptSubscriptions ? createAutoSubscribe({ client, report }) : undefined;
     client.on('stanza', this.onStanza);
     client.on('online', this.onOnline);
     if (client.status === 'online') this.onOnline();
@@ -329,6 +338,7 @@ export class XmppClientOmemo {
   detach(): void {
     this.detached = true;
     this.disco.stop();
+    this.autoSubscribe?.stop();
     this.client.removeListener('stanza', this.onStanza);
     this.client.removeListener('online', this.onOnline);
   }
@@ -387,7 +397,6 @@ export class XmppClientOmemo {
 
   private readonly onStanza = (stanza: XmlElement): void => {
     try {
-      if (stanza.name === 'presence') return this.onPresence(stanza);
       if (stanza.name !== 'message') return;
       const result = stanza.getChild('result', NS_MAM);
       if (result !== undefined) return this.collectArchived(stanza, result);
@@ -412,15 +421,6 @@ export class XmppClientOmemo {
       this.report(asOmemoError(e, 'handling a stanza failed'), { phase: 'stanza', stanza });
     }
   };
-
-  private onPresence(stanza: XmlElement): void {
-    if (!this.options.acceptSubscriptions || stanza.attrs.type !== 'subscribe') return;
-    const from = bareOf(stanza.attrs.from);
-    if (from === undefined) return;
-    const send = (type: string) =>
-      this.client.send(xml('presence', { to: from, type })).catch((e: unknown) => this.report(asOmemoError(e, `answering ${from}'s subscription failed`), { phase: 'stanza', stanza, from }));
-    void send('subscribed').then(() => send('subscribe'));
-  }
 
   private collectArchived(stanza: XmlElement, result: XmlElement): void {
     const results = this.archiveQueries.get(result.attrs.queryid ?? '');
