@@ -8,6 +8,7 @@ import { OmemoManager, type DecryptResult, type EncryptOptions, type EncryptResu
 import type { OmemoStore } from '../omemo/store';
 import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createAutoSubscribe } from './auto-subscribe';
+import { createDelivery, type Deliver, type MessageListener, type OmemoChatMessage } from './deliver';
 import { createDisco, type Disco } from './disco';
 import type { DiscoIdentity } from './entity-capabilities';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
@@ -22,6 +23,7 @@ export type { OmemoErrorContext, OmemoErrorPhase } from './error-report';
 export type { DiscoIdentity } from './entity-capabilities';
 export { capsVerification, CAPS_HASH } from './entity-capabilities';
 export { DEFAULT_CAPS_NODE, DEFAULT_IDENTITY } from './disco';
+export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
 export { createPepTransport, IQ_TIMEOUT_MS, type PepTransport, type PepTransportOptions } from './pep-transport';
 export { DEFAULT_FALLBACK_BODY, buildOmemoMessage, type OmemoMessageInput } from './omemo-message';
 export { MAM_PAGE_SIZE, MAM_MAX_MESSAGES, type ArchivedMessage } from './message-archive';
@@ -32,32 +34,6 @@ export const MAX_PENDING_STANZAS = 10_000;
 /** The device-list nodes, with the `+notify` features that subscribe to them. */
 const DEVICE_LIST_NODES: Readonly<Record<string, OmemoVersion>> = { [NODE_OMEMO2_DEVICES]: 'twomemo', [NODE_LEGACY_DEVICELIST]: 'oldmemo' };
 const NOTIFY_FEATURE: Readonly<Record<OmemoVersion, string>> = { twomemo: `${NODE_OMEMO2_DEVICES}+notify`, oldmemo: `${NODE_LEGACY_DEVICELIST}+notify` };
-
-/** How a decrypted message reached us. */
-export type OmemoMessageVia = 'direct' | 'carbon-received' | 'carbon-sent' | 'archive';
-
-/** A decrypted message with text or bytes (empty OMEMO messages are handled internally, not delivered). */
-export interface OmemoChatMessage {
-  /** Bare JID of the sender; our own JID for a message sent by another device of ours. */
-  from: string;
-  /** The other party: the sender, or the recipient's bare JID for a message from our own account. */
-  peer: string;
-  /** The message `to` as received. */
-  to: string | undefined;
-  /** The decrypted text (undefined for a payload that is not text). */
-  text: string | undefined;
-  /** Everything the manager knows about the decryption (sender device, trust, key exchange, SCE envelope). */
-  result: DecryptResult;
-  via: OmemoMessageVia;
-  /** Message type: 'chat' or 'normal'. */
-  type: string;
-  /** The message stanza that carried the `<encrypted>` element (the forwarded one for carbons/archive). */
-  stanza: XmlElement;
-  /** XEP-0203 delay stamp (archived and offline-stored messages). */
-  delay?: string;
-  /** Archive id (via 'archive'). */
-  archiveId?: string;
-}
 
 /** A device-list update that was applied (after a PEP event). */
 export interface DeviceListEvent {
@@ -131,7 +107,7 @@ export interface CatchUpResult {
 }
 
 type Listeners = {
-  message: (message: OmemoChatMessage) => void | Promise<void>;
+  message: MessageListener;
   error: (error: Error, context: OmemoErrorContext) => void;
   'device-list': (event: DeviceListEvent) => void;
 };
@@ -147,6 +123,7 @@ export class XmppClientOmemo {
   private readonly options: XmppClientOmemoOptions;
   private readonly versions: readonly OmemoVersion[];
   private readonly disco: Disco;
+  private readonly deliver: Deliver;
   private readonly autoSubscribe: { stop(): void } | undefined;
   private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { message: new Set(), error: new Set(), 'device-list': new Set() };
   private opened: OmemoManager | undefined;
@@ -174,6 +151,8 @@ export class XmppClientOmemo {
     this.options = options;
     this.transport = createPepTransport(client, { iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS });
     this.versions = options.manager?.versions?.length ? [...new Set(options.manager.versions)] : [...OMEMO_VERSIONS];
+    const report: ReportError = (e, c) => this.report(e, c);
+    this.deliver = createDelivery({ versions: this.versions, report, listeners: this.listeners.message });
     this.disco = createDisco({
       client,
       identity: options.caps?.identity,
@@ -189,7 +168,6 @@ export class XmppClientOmemo {
     if (options.onError) this.on('error', options.onError);
 
     // Deprecated (see the option), kept working for one release.
-    const report: ReportError = (e, c) => this.report(e, c);
     this.autoSubscribe = options.acceptSubscriptions ? createAutoSubscribe({ client, report }) : undefined;
     client.on('stanza', this.onStanza);
     client.on('online', this.onOnline);
@@ -317,7 +295,7 @@ export class XmppClientOmemo {
           }
           processed++;
           last = archived.id;
-          if (await this.decryptMessage(manager, archived.message, 'archive', { stamp: archived.stamp, archiveId: archived.id })) delivered++;
+          if (await this.deliver(manager, archived.message, 'archive', { stamp: archived.stamp, archiveId: archived.id })) delivered++;
         }
         if (fin.last !== undefined) last = fin.last;
         complete = fin.complete || results.length === 0;
@@ -454,10 +432,10 @@ export class XmppClientOmemo {
         this.report(new OmemoError('malformed-stanza', 'carbon without a forwarded message'), { phase: 'stanza', stanza });
         return;
       }
-      await this.decryptMessage(manager, inner, carbon.name === 'sent' ? 'carbon-sent' : 'carbon-received', { stamp: forwarded?.getChild('delay', NS_DELAY)?.attrs.stamp });
+      await this.deliver(manager, inner, carbon.name === 'sent' ? 'carbon-sent' : 'carbon-received', { stamp: forwarded?.getChild('delay', NS_DELAY)?.attrs.stamp });
       return;
     }
-    await this.decryptMessage(manager, stanza, 'direct', { stamp: stanza.getChild('delay', NS_DELAY)?.attrs.stamp });
+    await this.deliver(manager, stanza, 'direct', { stamp: stanza.getChild('delay', NS_DELAY)?.attrs.stamp });
   }
 
   private async handleEvent(manager: OmemoManager, stanza: XmlElement, event: XmlElement): Promise<void> {
@@ -486,80 +464,6 @@ export class XmppClientOmemo {
         }
       }
     }
-  }
-
-  /** Decrypts the OMEMO element(s) of one message and delivers it; returns whether a listener got it. */
-  private async decryptMessage(manager: OmemoManager, message: XmlElement, via: OmemoMessageVia, meta: { stamp?: string | undefined; archiveId?: string }): Promise<boolean> {
-    const type = message.attrs.type ?? 'normal';
-    if (type === 'error' || type === 'groupchat' || type === 'headline') {
-      const [first] = encryptedElements(message);
-      if (type === 'error' && first !== undefined) {
-        const condition = message.getChild('error')?.getChildElements()[0]?.name ?? 'unknown';
-        this.report(new OmemoError('transport-error', `an OMEMO message to ${message.attrs.from} bounced: ${condition}`), { phase: 'decrypt', stanza: message, from: bareOf(message.attrs.from) ?? '' });
-      }
-      return false; // groupchat (MUC) needs real-JID mapping: not handled here
-    }
-    // Only the versions we run (a 0.3-only device ignores the OMEMO 2 element next to its own).
-    const elements = encryptedElements(message).filter((e) => this.versions.includes(e.attrs.xmlns === NS_LEGACY ? 'oldmemo' : 'twomemo'));
-    if (elements.length === 0) return false;
-    const own = manager.jid;
-    let sender: string | undefined;
-    if (via === 'carbon-sent') {
-      sender = bareOf(message.attrs.from) ?? own;
-      if (sender !== own) {
-        this.report(new OmemoError('malformed-stanza', `sent carbon from ${message.attrs.from}, not from our account`), { phase: 'decrypt', stanza: message });
-        return false;
-      }
-    } else {
-      sender = bareOf(message.attrs.from);
-      if (sender === undefined) {
-        this.report(new OmemoError('malformed-stanza', 'OMEMO message without a valid from'), { phase: 'decrypt', stanza: message });
-        return false;
-      }
-    }
-    // Our own message coming back (archive): this device has no key in it.
-    if (sender === own && elements.every((e) => senderDeviceOf(e) === manager.deviceId)) return false;
-
-    let result: DecryptResult | undefined;
-    let failure: unknown;
-    for (const element of elements) {
-      try {
-        result = await manager.decrypt(sender, element.toString());
-        break;
-      } catch (e) {
-        if (failure === undefined || isOmemoError(failure, 'message-not-for-us')) failure = e;
-      }
-    }
-    if (result === undefined) {
-      // Duplicates (offline store + archive) fail quietly; so do empty messages meant for other devices.
-      const quiet = isOmemoError(failure, 'duplicate-message') || (isOmemoError(failure, 'message-not-for-us') && elements.every((e) => e.getChild('payload') === undefined));
-      if (!quiet) this.report(asOmemoError(failure, 'decryption failed'), { phase: 'decrypt', stanza: message, from: sender });
-      return false;
-    }
-    if (result.payload === undefined) return false;
-
-    const peer = sender === own ? (bareOf(message.attrs.to) ?? own) : sender;
-    const delivered: OmemoChatMessage = {
-      from: sender,
-      peer,
-      to: message.attrs.to,
-      text: result.text,
-      result,
-      via,
-      type,
-      stanza: message,
-      ...(meta.stamp !== undefined ? { delay: meta.stamp } : {}),
-      ...(meta.archiveId !== undefined ? { archiveId: meta.archiveId } : {}),
-    };
-    for (const l of this.listeners.message) {
-      try {
-        const r = l(delivered);
-        if (r instanceof Promise) r.catch((e: unknown) => this.report(e as Error, { phase: 'handler', stanza: message, from: sender }));
-      } catch (e) {
-        this.report(e as Error, { phase: 'handler', stanza: message, from: sender });
-      }
-    }
-    return this.listeners.message.size > 0;
   }
 }
 
