@@ -4,8 +4,10 @@ import { isOmemoError, OmemoError } from '../crypto/errors';
 import { NS_LEGACY, type OmemoVersion } from '../omemo/namespaces';
 import type { DecryptResult, OmemoManager } from '../omemo/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
+import type { MessageHandler } from './inbound';
 import { encryptedElements, senderDeviceOf } from './omemo-message';
 import { bareOf } from './stanza-jid';
+import { NS_DELAY } from './xmpp-namespaces';
 import type { XmlElement } from './xmpp-types';
 
 /** How a decrypted message reached us. */
@@ -155,5 +157,18 @@ export function createDelivery(options: DeliveryOptions): Deliver {
       ...(meta.stamp !== undefined ? { delay: meta.stamp } : {}),
       ...(meta.archiveId !== undefined ? { archiveId: meta.archiveId } : {}),
     });
+  };
+}
+
+/**
+ * The handler of messages that carry `<encrypted>` themselves (via 'direct', with their XEP-0203 stamp).
+ * @throws nothing.
+ */
+export function directMessages(deliver: Deliver): MessageHandler {
+  return {
+    accepts: (message) => encryptedElements(message).length > 0,
+    handle: async (message, manager) => {
+      await deliver(manager, message, 'direct', { stamp: message.getChild('delay', NS_DELAY)?.attrs.stamp });
+    },
   };
 }

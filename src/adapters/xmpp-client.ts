@@ -8,8 +8,9 @@ import { OmemoManager, type DecryptResult, type EncryptOptions, type EncryptResu
 import type { OmemoStore } from '../omemo/store';
 import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createAutoSubscribe } from './auto-subscribe';
-import { createDelivery, type Deliver, type MessageListener, type OmemoChatMessage } from './deliver';
+import { createDelivery, directMessages, type Deliver, type MessageListener, type OmemoChatMessage } from './deliver';
 import { createDisco, type Disco } from './disco';
+import { createInbound, type Inbound } from './inbound';
 import type { DiscoIdentity } from './entity-capabilities';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
 import { DEFAULT_FALLBACK_BODY, buildOmemoMessage, encryptedElements, senderDeviceOf, stanzaId } from './omemo-message';
@@ -24,12 +25,11 @@ export type { DiscoIdentity } from './entity-capabilities';
 export { capsVerification, CAPS_HASH } from './entity-capabilities';
 export { DEFAULT_CAPS_NODE, DEFAULT_IDENTITY } from './disco';
 export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
+export { MAX_PENDING_STANZAS } from './inbound';
 export { createPepTransport, IQ_TIMEOUT_MS, type PepTransport, type PepTransportOptions } from './pep-transport';
 export { DEFAULT_FALLBACK_BODY, buildOmemoMessage, type OmemoMessageInput } from './omemo-message';
 export { MAM_PAGE_SIZE, MAM_MAX_MESSAGES, type ArchivedMessage } from './message-archive';
 
-/** Received stanzas waiting for processing before new ones are dropped (reported as errors). */
-export const MAX_PENDING_STANZAS = 10_000;
 
 /** The device-list nodes, with the `+notify` features that subscribe to them. */
 const DEVICE_LIST_NODES: Readonly<Record<string, OmemoVersion>> = { [NODE_OMEMO2_DEVICES]: 'twomemo', [NODE_LEGACY_DEVICELIST]: 'oldmemo' };
@@ -124,6 +124,7 @@ export class XmppClientOmemo {
   private readonly versions: readonly OmemoVersion[];
   private readonly disco: Disco;
   private readonly deliver: Deliver;
+  private readonly inbound: Inbound;
   private readonly autoSubscribe: { stop(): void } | undefined;
   private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { message: new Set(), error: new Set(), 'device-list': new Set() };
   private opened: OmemoManager | undefined;
@@ -133,10 +134,7 @@ export class XmppClientOmemo {
   private firstSetup = true;
   private setUp = false;
   private setups: Promise<void> = Promise.resolve();
-  private inbox: Promise<void> = Promise.resolve();
-  private pending = 0;
   private readonly archiveQueries = new Map<string, XmlElement[]>();
-  private detached = false;
   private catchingUp = false;
 
   /** Use `createXmppClientOmemo`. */
@@ -169,7 +167,23 @@ export class XmppClientOmemo {
 
     // Deprecated (see the option), kept working for one release.
     this.autoSubscribe = options.acceptSubscriptions ? createAutoSubscribe({ client, report }) : undefined;
-    client.on('stanza', this.onStanza);
+    this.inbound = createInbound({
+      client,
+      report,
+      manager: () => this.attempt,
+      claims: [
+        (m) => {
+          const result = m.getChild('result', NS_MAM);
+          if (result !== undefined) this.collectArchived(m, result);
+          return result !== undefined;
+        },
+      ],
+      handlers: [
+        { accepts: (m) => m.getChild('event', NS_PUBSUB_EVENT) !== undefined, handle: (m, mgr) => this.handleEvent(mgr, m, m.getChild('event', NS_PUBSUB_EVENT)!) },
+        { accepts: (m) => m.getChild('received', NS_CARBONS) !== undefined || m.getChild('sent', NS_CARBONS) !== undefined, handle: (m, mgr) => this.handleCarbon(mgr, m) },
+        directMessages(this.deliver),
+      ],
+    });
     client.on('online', this.onOnline);
     if (client.status === 'online') this.onOnline();
   }
@@ -210,11 +224,8 @@ export class XmppClientOmemo {
   }
 
   /** Resolves when every stanza received so far has been processed. */
-  async idle(): Promise<void> {
-    for (let seen: Promise<void> | undefined; seen !== this.inbox; ) {
-      seen = this.inbox;
-      await seen;
-    }
+  idle(): Promise<void> {
+    return this.inbound.idle();
   }
 
   /** The XEP-0115 `<c/>` element for presences you send yourself. */
@@ -314,10 +325,9 @@ export class XmppClientOmemo {
 
   /** Stops handling stanzas (the manager and its store stay usable; the disco#info handler passes through). */
   detach(): void {
-    this.detached = true;
+    this.inbound.stop();
     this.disco.stop();
     this.autoSubscribe?.stop();
-    this.client.removeListener('stanza', this.onStanza);
     this.client.removeListener('online', this.onOnline);
   }
 
@@ -373,33 +383,6 @@ export class XmppClientOmemo {
     return this.opened;
   }
 
-  private readonly onStanza = (stanza: XmlElement): void => {
-    try {
-      if (stanza.name !== 'message') return;
-      const result = stanza.getChild('result', NS_MAM);
-      if (result !== undefined) return this.collectArchived(stanza, result);
-      const relevant =
-        stanza.getChild('event', NS_PUBSUB_EVENT) !== undefined ||
-        stanza.getChild('received', NS_CARBONS) !== undefined ||
-        stanza.getChild('sent', NS_CARBONS) !== undefined ||
-        encryptedElements(stanza).length > 0;
-      if (!relevant) return;
-      if (this.pending >= MAX_PENDING_STANZAS) {
-        this.report(new OmemoError('transport-error', `more than ${MAX_PENDING_STANZAS} stanzas waiting: dropped one`), { phase: 'stanza', stanza });
-        return;
-      }
-      this.pending++;
-      this.inbox = this.inbox
-        .then(() => this.handleMessage(stanza))
-        .catch((e: unknown) => this.report(asOmemoError(e, 'handling a message failed'), { phase: 'stanza', stanza }))
-        .finally(() => {
-          this.pending--;
-        });
-    } catch (e) {
-      this.report(asOmemoError(e, 'handling a stanza failed'), { phase: 'stanza', stanza });
-    }
-  };
-
   private collectArchived(stanza: XmlElement, result: XmlElement): void {
     const results = this.archiveQueries.get(result.attrs.queryid ?? '');
     if (results === undefined) return;
@@ -413,29 +396,22 @@ export class XmppClientOmemo {
     if (results.length < MAM_PAGE_SIZE) results.push(result);
   }
 
-  private async handleMessage(stanza: XmlElement): Promise<void> {
-    const manager = await this.attempt;
-    if (this.detached) return;
-    const event = stanza.getChild('event', NS_PUBSUB_EVENT);
-    if (event !== undefined) return this.handleEvent(manager, stanza, event);
+  private async handleCarbon(manager: OmemoManager, stanza: XmlElement): Promise<void> {
     const carbon = stanza.getChild('received', NS_CARBONS) ?? stanza.getChild('sent', NS_CARBONS);
-    if (carbon !== undefined) {
-      // XEP-0280 §11: only our own account may send carbons; anyone else is forging our messages.
-      const from = stanza.attrs.from;
-      if (from !== undefined && from !== manager.jid) {
-        this.report(new OmemoError('malformed-stanza', `carbon from ${from}, not from our account`), { phase: 'stanza', stanza, from: bareOf(from) ?? from });
-        return;
-      }
-      const forwarded = carbon.getChild('forwarded', NS_FORWARD);
-      const inner = forwarded?.getChild('message');
-      if (inner === undefined) {
-        this.report(new OmemoError('malformed-stanza', 'carbon without a forwarded message'), { phase: 'stanza', stanza });
-        return;
-      }
-      await this.deliver(manager, inner, carbon.name === 'sent' ? 'carbon-sent' : 'carbon-received', { stamp: forwarded?.getChild('delay', NS_DELAY)?.attrs.stamp });
+    if (carbon === undefined) return;
+    // XEP-0280 §11: only our own account may send carbons; anyone else is forging our messages.
+    const from = stanza.attrs.from;
+    if (from !== undefined && from !== manager.jid) {
+      this.report(new OmemoError('malformed-stanza', `carbon from ${from}, not from our account`), { phase: 'stanza', stanza, from: bareOf(from) ?? from });
       return;
     }
-    await this.deliver(manager, stanza, 'direct', { stamp: stanza.getChild('delay', NS_DELAY)?.attrs.stamp });
+    const forwarded = carbon.getChild('forwarded', NS_FORWARD);
+    const inner = forwarded?.getChild('message');
+    if (inner === undefined) {
+      this.report(new OmemoError('malformed-stanza', 'carbon without a forwarded message'), { phase: 'stanza', stanza });
+      return;
+    }
+    await this.deliver(manager, inner, carbon.name === 'sent' ? 'carbon-sent' : 'carbon-received', { stamp: forwarded?.getChild('delay', NS_DELAY)?.attrs.stamp });
   }
 
   private async handleEvent(manager: OmemoManager, stanza: XmlElement, event: XmlElement): Promise<void> {
