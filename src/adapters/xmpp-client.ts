@@ -8,6 +8,7 @@ import { OmemoManager, type DecryptResult, type EncryptOptions, type EncryptResu
 import type { OmemoStore } from '../omemo/store';
 import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createAutoSubscribe } from './auto-subscribe';
+import { createCarbons, type Carbons } from './carbons';
 import { createDelivery, directMessages, type Deliver, type MessageListener, type OmemoChatMessage } from './deliver';
 import { createDisco, type Disco } from './disco';
 import { createInbound, type Inbound } from './inbound';
@@ -125,6 +126,7 @@ export class XmppClientOmemo {
   private readonly disco: Disco;
   private readonly deliver: Deliver;
   private readonly inbound: Inbound;
+  private readonly carbons: Carbons;
   private readonly autoSubscribe: { stop(): void } | undefined;
   private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { message: new Set(), error: new Set(), 'device-list': new Set() };
   private opened: OmemoManager | undefined;
@@ -167,6 +169,7 @@ export class XmppClientOmemo {
 
     // Deprecated (see the option), kept working for one release.
     this.autoSubscribe = options.acceptSubscriptions ? createAutoSubscribe({ client, report }) : undefined;
+    this.carbons = createCarbons({ client, iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS, report, deliver: this.deliver });
     this.inbound = createInbound({
       client,
       report,
@@ -180,7 +183,7 @@ export class XmppClientOmemo {
       ],
       handlers: [
         { accepts: (m) => m.getChild('event', NS_PUBSUB_EVENT) !== undefined, handle: (m, mgr) => this.handleEvent(mgr, m, m.getChild('event', NS_PUBSUB_EVENT)!) },
-        { accepts: (m) => m.getChild('received', NS_CARBONS) !== undefined || m.getChild('sent', NS_CARBONS) !== undefined, handle: (m, mgr) => this.handleCarbon(mgr, m) },
+        this.carbons,
         directMessages(this.deliver),
       ],
     });
@@ -372,13 +375,7 @@ export class XmppClientOmemo {
     } else if (this.opened.jid !== jid) {
       throw new TypeError(`reconnected as ${jid}, but OMEMO was set up for ${this.opened.jid}`);
     }
-    if (this.options.carbons !== false) {
-      try {
-        await this.client.iqCaller.request(xml('iq', { type: 'set' }, xml('enable', { xmlns: NS_CARBONS })), this.options.iqTimeoutMs ?? IQ_TIMEOUT_MS);
-      } catch (e) {
-        this.report(asOmemoError(e, 'enabling carbons failed'), { phase: 'setup' });
-      }
-    }
+    if (this.options.carbons !== false) await this.carbons.enable();
     if (this.options.presence !== false) await this.sendPresence();
     return this.opened;
   }
@@ -394,24 +391,6 @@ export class XmppClientOmemo {
       return;
     }
     if (results.length < MAM_PAGE_SIZE) results.push(result);
-  }
-
-  private async handleCarbon(manager: OmemoManager, stanza: XmlElement): Promise<void> {
-    const carbon = stanza.getChild('received', NS_CARBONS) ?? stanza.getChild('sent', NS_CARBONS);
-    if (carbon === undefined) return;
-    // XEP-0280 §11: only our own account may send carbons; anyone else is forging our messages.
-    const from = stanza.attrs.from;
-    if (from !== undefined && from !== manager.jid) {
-      this.report(new OmemoError('malformed-stanza', `carbon from ${from}, not from our account`), { phase: 'stanza', stanza, from: bareOf(from) ?? from });
-      return;
-    }
-    const forwarded = carbon.getChild('forwarded', NS_FORWARD);
-    const inner = forwarded?.getChild('message');
-    if (inner === undefined) {
-      this.report(new OmemoError('malformed-stanza', 'carbon without a forwarded message'), { phase: 'stanza', stanza });
-      return;
-    }
-    await this.deliver(manager, inner, carbon.name === 'sent' ? 'carbon-sent' : 'carbon-received', { stamp: forwarded?.getChild('delay', NS_DELAY)?.attrs.stamp });
   }
 
   private async handleEvent(manager: OmemoManager, stanza: XmlElement, event: XmlElement): Promise<void> {
