@@ -12,6 +12,7 @@ import { createCarbons, type Carbons } from './carbons';
 import { createDelivery, directMessages, type Deliver, type MessageListener, type OmemoChatMessage } from './deliver';
 import { createDisco, type Disco } from './disco';
 import { createInbound, type Inbound } from './inbound';
+import { deviceListEvents, notifyFeatures, type DeviceListListener } from './pubsub-events';
 import type { DiscoIdentity } from './entity-capabilities';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
 import { DEFAULT_FALLBACK_BODY, buildOmemoMessage, encryptedElements, senderDeviceOf, stanzaId } from './omemo-message';
@@ -27,20 +28,12 @@ export { capsVerification, CAPS_HASH } from './entity-capabilities';
 export { DEFAULT_CAPS_NODE, DEFAULT_IDENTITY } from './disco';
 export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
 export { MAX_PENDING_STANZAS } from './inbound';
+export type { DeviceListEvent } from './pubsub-events';
 export { createPepTransport, IQ_TIMEOUT_MS, type PepTransport, type PepTransportOptions } from './pep-transport';
 export { DEFAULT_FALLBACK_BODY, buildOmemoMessage, type OmemoMessageInput } from './omemo-message';
 export { MAM_PAGE_SIZE, MAM_MAX_MESSAGES, type ArchivedMessage } from './message-archive';
 
 
-/** The device-list nodes, with the `+notify` features that subscribe to them. */
-const DEVICE_LIST_NODES: Readonly<Record<string, OmemoVersion>> = { [NODE_OMEMO2_DEVICES]: 'twomemo', [NODE_LEGACY_DEVICELIST]: 'oldmemo' };
-const NOTIFY_FEATURE: Readonly<Record<OmemoVersion, string>> = { twomemo: `${NODE_OMEMO2_DEVICES}+notify`, oldmemo: `${NODE_LEGACY_DEVICELIST}+notify` };
-
-/** A device-list update that was applied (after a PEP event). */
-export interface DeviceListEvent {
-  jid: string;
-  version: OmemoVersion;
-}
 
 /** Options of `createXmppClientOmemo`. */
 export interface XmppClientOmemoOptions {
@@ -110,7 +103,7 @@ export interface CatchUpResult {
 type Listeners = {
   message: MessageListener;
   error: (error: Error, context: OmemoErrorContext) => void;
-  'device-list': (event: DeviceListEvent) => void;
+  'device-list': DeviceListListener;
 };
 
 /**
@@ -157,7 +150,7 @@ export class XmppClientOmemo {
       client,
       identity: options.caps?.identity,
       node: options.caps?.node,
-      features: [...this.versions.map((v) => NOTIFY_FEATURE[v]), ...(options.caps?.features ?? [])],
+      features: [...notifyFeatures(this.versions), ...(options.caps?.features ?? [])],
     });
     this.attempt = new Promise<OmemoManager>((resolve, reject) => {
       this.resolveFirst = resolve;
@@ -182,7 +175,7 @@ export class XmppClientOmemo {
         },
       ],
       handlers: [
-        { accepts: (m) => m.getChild('event', NS_PUBSUB_EVENT) !== undefined, handle: (m, mgr) => this.handleEvent(mgr, m, m.getChild('event', NS_PUBSUB_EVENT)!) },
+        deviceListEvents({ versions: this.versions, report, listeners: this.listeners['device-list'] }),
         this.carbons,
         directMessages(this.deliver),
       ],
@@ -391,34 +384,6 @@ export class XmppClientOmemo {
       return;
     }
     if (results.length < MAM_PAGE_SIZE) results.push(result);
-  }
-
-  private async handleEvent(manager: OmemoManager, stanza: XmlElement, event: XmlElement): Promise<void> {
-    // PEP notifications come from the publisher's bare JID; our own from our bare JID (or without from).
-    const jid = stanza.attrs.from === undefined ? manager.jid : bareOf(stanza.attrs.from);
-    if (jid === undefined) return;
-    for (const items of event.getChildren('items')) {
-      const version = DEVICE_LIST_NODES[items.attrs.node ?? ''];
-      if (version === undefined || !this.versions.includes(version)) continue;
-      // Retractions and purges are ignored: an empty or missing list never removes devices we know.
-      const item = items.getChildren('item').pop();
-      if (item === undefined) continue;
-      const payload = item.getChildElements()[0];
-      try {
-        if (payload === undefined) throw new OmemoError('malformed-stanza', `${version} device-list item of ${jid} has no payload`);
-        await manager.onDeviceListUpdate(jid, version, payload.toString());
-      } catch (e) {
-        this.report(asOmemoError(e, 'device-list update failed'), { phase: 'device-list', stanza, from: jid });
-        continue;
-      }
-      for (const l of this.listeners['device-list']) {
-        try {
-          l({ jid, version });
-        } catch (e) {
-          this.report(e as Error, { phase: 'handler', stanza, from: jid });
-        }
-      }
-    }
   }
 }
 
