@@ -9,6 +9,7 @@ import type { OmemoStore } from '../omemo/store';
 import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createAutoSubscribe } from './auto-subscribe';
 import { createCarbons, type Carbons } from './carbons';
+import { createCatchUp, type CatchUp, type CatchUpOptions, type CatchUpResult } from './catch-up';
 import { createDelivery, directMessages, type Deliver, type MessageListener, type OmemoChatMessage } from './deliver';
 import { createDisco, type Disco } from './disco';
 import { createInbound, type Inbound } from './inbound';
@@ -29,6 +30,7 @@ export { DEFAULT_CAPS_NODE, DEFAULT_IDENTITY } from './disco';
 export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
 export { MAX_PENDING_STANZAS } from './inbound';
 export type { DeviceListEvent } from './pubsub-events';
+export type { CatchUpOptions, CatchUpResult } from './catch-up';
 export { createPepTransport, IQ_TIMEOUT_MS, type PepTransport, type PepTransportOptions } from './pep-transport';
 export { DEFAULT_FALLBACK_BODY, buildOmemoMessage, type OmemoMessageInput } from './omemo-message';
 export { MAM_PAGE_SIZE, MAM_MAX_MESSAGES, type ArchivedMessage } from './message-archive';
@@ -76,30 +78,6 @@ export interface SendOptions extends EncryptOptions {
   body?: string;
 }
 
-/** Options of `catchUp`. */
-export interface CatchUpOptions {
-  /** Only the conversation with this JID. */
-  with?: string;
-  /** Messages from this time on. */
-  start?: Date;
-  /** Messages after this archive id (e.g. the `last` of the previous catch-up). */
-  after?: string;
-  /** Stop after this many messages (default and upper bound MAM_MAX_MESSAGES). */
-  maxMessages?: number;
-}
-
-/** Result of `catchUp`. */
-export interface CatchUpResult {
-  /** Archived messages processed (decrypted or not). */
-  processed: number;
-  /** Messages delivered to the message listeners. */
-  delivered: number;
-  /** Archive id of the last message seen: pass it as `after` next time. */
-  last: string | undefined;
-  /** False when `maxMessages` stopped the catch-up before the archive's end. */
-  complete: boolean;
-}
-
 type Listeners = {
   message: MessageListener;
   error: (error: Error, context: OmemoErrorContext) => void;
@@ -120,6 +98,7 @@ export class XmppClientOmemo {
   private readonly deliver: Deliver;
   private readonly inbound: Inbound;
   private readonly carbons: Carbons;
+  private readonly catchUpPlugin: CatchUp;
   private readonly autoSubscribe: { stop(): void } | undefined;
   private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { message: new Set(), error: new Set(), 'device-list': new Set() };
   private opened: OmemoManager | undefined;
@@ -129,8 +108,6 @@ export class XmppClientOmemo {
   private firstSetup = true;
   private setUp = false;
   private setups: Promise<void> = Promise.resolve();
-  private readonly archiveQueries = new Map<string, XmlElement[]>();
-  private catchingUp = false;
 
   /** Use `createXmppClientOmemo`. */
   constructor(options: XmppClientOmemoOptions) {
@@ -163,17 +140,19 @@ export class XmppClientOmemo {
     // Deprecated (see the option), kept working for one release.
     this.autoSubscribe = options.acceptSubscriptions ? createAutoSubscribe({ client, report }) : undefined;
     this.carbons = createCarbons({ client, iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS, report, deliver: this.deliver });
+    this.catchUpPlugin = createCatchUp({
+      client,
+      iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS,
+      report,
+      manager: () => this.attempt,
+      jid: () => this.jid,
+      deliver: this.deliver,
+    });
     this.inbound = createInbound({
       client,
       report,
       manager: () => this.attempt,
-      claims: [
-        (m) => {
-          const result = m.getChild('result', NS_MAM);
-          if (result !== undefined) this.collectArchived(m, result);
-          return result !== undefined;
-        },
-      ],
+      claims: [this.catchUpPlugin.claim],
       handlers: [
         deviceListEvents({ versions: this.versions, report, listeners: this.listeners['device-list'] }),
         this.carbons,
@@ -268,55 +247,8 @@ export class XmppClientOmemo {
    * @throws OmemoError `transport-error` when the archive query fails (pre keys are still released);
    *   TypeError while another catch-up runs; RangeError for a bad `maxMessages`.
    */
-  async catchUp(options: CatchUpOptions = {}): Promise<CatchUpResult> {
-    const limit = Math.min(options.maxMessages ?? MAM_MAX_MESSAGES, MAM_MAX_MESSAGES);
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`maxMessages must be a positive integer, got ${options.maxMessages}`);
-    const manager = await this.attempt;
-    if (this.catchingUp) throw new TypeError('a catch-up is already running');
-    this.catchingUp = true;
-    manager.startCatchUp();
-    let processed = 0;
-    let delivered = 0;
-    let last = options.after;
-    let complete = false;
-    try {
-      while (processed < limit) {
-        const pageStart = last;
-        const queryid = stanzaId();
-        const results: XmlElement[] = [];
-        this.archiveQueries.set(queryid, results);
-        let fin: ReturnType<typeof readArchiveFin>;
-        try {
-          const iq = buildArchiveQuery({ queryid, max: Math.min(MAM_PAGE_SIZE, limit - processed), ...(options.with ? { with: options.with } : {}), ...(options.start ? { start: options.start } : {}), ...(last ? { after: last } : {}) });
-          fin = readArchiveFin(await this.client.iqCaller.request(iq, this.options.iqTimeoutMs ?? IQ_TIMEOUT_MS));
-        } catch (e) {
-          throw asOmemoError(e, 'archive query failed');
-        } finally {
-          this.archiveQueries.delete(queryid);
-        }
-        for (const r of results) {
-          const archived = readArchiveResult(r);
-          if (archived === undefined) {
-            this.report(new OmemoError('malformed-stanza', 'archive result without id or forwarded message'), { phase: 'catch-up', stanza: r });
-            continue;
-          }
-          processed++;
-          last = archived.id;
-          if (await this.deliver(manager, archived.message, 'archive', { stamp: archived.stamp, archiveId: archived.id })) delivered++;
-        }
-        if (fin.last !== undefined) last = fin.last;
-        complete = fin.complete || results.length === 0;
-        if (complete || last === pageStart) break; // done, or a server that does not advance (never loop)
-      }
-    } finally {
-      this.catchingUp = false;
-      try {
-        await manager.endCatchUp();
-      } catch (e) {
-        this.report(asOmemoError(e, 'ending the catch-up failed'), { phase: 'catch-up' });
-      }
-    }
-    return { processed, delivered, last, complete };
+  catchUp(options: CatchUpOptions = {}): Promise<CatchUpResult> {
+    return this.catchUpPlugin.run(options);
   }
 
   /** Stops handling stanzas (the manager and its store stay usable; the disco#info handler passes through). */
@@ -371,19 +303,6 @@ export class XmppClientOmemo {
     if (this.options.carbons !== false) await this.carbons.enable();
     if (this.options.presence !== false) await this.sendPresence();
     return this.opened;
-  }
-
-  private collectArchived(stanza: XmlElement, result: XmlElement): void {
-    const results = this.archiveQueries.get(result.attrs.queryid ?? '');
-    if (results === undefined) return;
-    // Only our own archive may answer (XEP-0313 §5.1.2): from absent or our bare JID.
-    const from = stanza.attrs.from;
-    const own = this.jid;
-    if (from !== undefined && (own === undefined || from !== own)) {
-      this.report(new OmemoError('malformed-stanza', `archive result from ${from}, not from our account`), { phase: 'catch-up', stanza });
-      return;
-    }
-    if (results.length < MAM_PAGE_SIZE) results.push(result);
   }
 }
 
