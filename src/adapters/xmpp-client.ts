@@ -13,6 +13,7 @@ import { createCatchUp, type CatchUp, type CatchUpOptions, type CatchUpResult } 
 import { createDelivery, directMessages, type Deliver, type MessageListener, type OmemoChatMessage } from './deliver';
 import { createDisco, type Disco } from './disco';
 import { createInbound, type Inbound } from './inbound';
+import { createOnlineSetup, type OnlineSetup } from './online-setup';
 import { deviceListEvents, notifyFeatures, type DeviceListListener } from './pubsub-events';
 import type { DiscoIdentity } from './entity-capabilities';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
@@ -102,12 +103,7 @@ export class XmppClientOmemo {
   private readonly autoSubscribe: { stop(): void } | undefined;
   private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { message: new Set(), error: new Set(), 'device-list': new Set() };
   private opened: OmemoManager | undefined;
-  private attempt: Promise<OmemoManager>;
-  private resolveFirst!: (m: OmemoManager) => void;
-  private rejectFirst!: (e: unknown) => void;
-  private firstSetup = true;
-  private setUp = false;
-  private setups: Promise<void> = Promise.resolve();
+  private readonly setups: OnlineSetup<OmemoManager>;
 
   /** Use `createXmppClientOmemo`. */
   constructor(options: XmppClientOmemoOptions) {
@@ -129,11 +125,7 @@ export class XmppClientOmemo {
       node: options.caps?.node,
       features: [...notifyFeatures(this.versions), ...(options.caps?.features ?? [])],
     });
-    this.attempt = new Promise<OmemoManager>((resolve, reject) => {
-      this.resolveFirst = resolve;
-      this.rejectFirst = reject;
-    });
-    this.attempt.catch(() => undefined); // reported through onError; awaiting `ready()` still sees it
+    this.setups = createOnlineSetup(() => this.setup(), report);
     if (options.onMessage) this.on('message', options.onMessage);
     if (options.onError) this.on('error', options.onError);
 
@@ -144,14 +136,14 @@ export class XmppClientOmemo {
       client,
       iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS,
       report,
-      manager: () => this.attempt,
+      manager: () => this.setups.ready(),
       jid: () => this.jid,
       deliver: this.deliver,
     });
     this.inbound = createInbound({
       client,
       report,
-      manager: () => this.attempt,
+      manager: () => this.setups.ready(),
       claims: [this.catchUpPlugin.claim],
       handlers: [
         deviceListEvents({ versions: this.versions, report, listeners: this.listeners['device-list'] }),
@@ -169,7 +161,7 @@ export class XmppClientOmemo {
    *   `store-owner-mismatch`; a later reconnect tries again and replaces this promise.
    */
   ready(): Promise<OmemoManager> {
-    return this.attempt;
+    return this.setups.ready();
   }
 
   /**
@@ -271,25 +263,7 @@ export class XmppClientOmemo {
     }
   }
 
-  private readonly onOnline = (): void => {
-    // One setup at a time: a quick reconnect must not open a second manager on the same store.
-    const run = this.setups.then(() => this.setup()).catch((e: unknown) => {
-      throw asOmemoError(e, 'setup failed');
-    });
-    this.setups = run.then(
-      () => {
-        this.setUp = true;
-      },
-      (e: Error) => this.report(e, { phase: 'setup' }),
-    );
-    if (this.firstSetup) {
-      this.firstSetup = false;
-      run.then(this.resolveFirst, this.rejectFirst);
-    } else if (!this.setUp) {
-      run.catch(() => undefined); // reported above
-      this.attempt = run; // an earlier setup failed: this one replaces it
-    }
-  };
+  private readonly onOnline = (): void => this.setups.online();
 
   private async setup(): Promise<OmemoManager> {
     const jid = bareOf(this.client.jid?.toString());
