@@ -14,6 +14,7 @@ import { createDelivery, directMessages, type Deliver, type MessageListener, typ
 import { createDisco, type Disco } from './disco';
 import { createInbound, type Inbound } from './inbound';
 import { createOnlineSetup, type OnlineSetup } from './online-setup';
+import { checkOptions, type SendOptions, type XmppClientOmemoOptions } from './xmpp-client-options';
 import { deviceListEvents, notifyFeatures, type DeviceListListener } from './pubsub-events';
 import type { DiscoIdentity } from './entity-capabilities';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
@@ -32,52 +33,12 @@ export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
 export { MAX_PENDING_STANZAS } from './inbound';
 export type { DeviceListEvent } from './pubsub-events';
 export type { CatchUpOptions, CatchUpResult } from './catch-up';
+export type { SendOptions, XmppClientOmemoOptions } from './xmpp-client-options';
 export { createPepTransport, IQ_TIMEOUT_MS, type PepTransport, type PepTransportOptions } from './pep-transport';
 export { DEFAULT_FALLBACK_BODY, buildOmemoMessage, type OmemoMessageInput } from './omemo-message';
 export { MAM_PAGE_SIZE, MAM_MAX_MESSAGES, type ArchivedMessage } from './message-archive';
 
 
-
-/** Options of `createXmppClientOmemo`. */
-export interface XmppClientOmemoOptions {
-  /** An `@xmpp/client` client (online or not yet started). */
-  client: XmppClientLike;
-  /** The store, or a function giving it for our bare JID once the connection is bound. */
-  store: OmemoStore | ((jid: string) => OmemoStore | Promise<OmemoStore>);
-  /** Further OmemoManager options (versions, trust policy, label, …). */
-  manager?: Omit<OmemoManagerOptions, 'jid' | 'store' | 'transport'>;
-  /** Called for every decrypted message with a payload. */
-  onMessage?: (message: OmemoChatMessage) => void | Promise<void>;
-  /** Called for every error: OmemoError for anything from the network or the store; listener errors as thrown. */
-  onError?: (error: Error, context: OmemoErrorContext) => void;
-  /** The `<body>` for clients without OMEMO (default DEFAULT_FALLBACK_BODY; '' for none). */
-  fallbackBody?: string;
-  /** Enable XEP-0280 carbons on every connect (default true): our other devices see our conversations. */
-  carbons?: boolean;
-  /**
-   * Send the initial presence with XEP-0115 caps on every connect (default true). Without caps in our presence,
-   * the server does not push device-list updates. If you send presences yourself, add `capsElement()`.
-   */
-  presence?: boolean;
-  /**
-   * Approve presence subscription requests and subscribe back (default false).
-   * @deprecated A bot's concern, not OMEMO's: answer `<presence type='subscribe'/>` on your own client, as
-   *   the echo bot does (examples/echo-bot.ts, `approveSubscriptions`). This option will be removed.
-   */
-  acceptSubscriptions?: boolean;
-  /** XEP-0115 node, XEP-0030 identity and additional features to advertise. */
-  caps?: { node?: string; identity?: DiscoIdentity; features?: readonly string[] };
-  /** Per-iq timeout (default IQ_TIMEOUT_MS). */
-  iqTimeoutMs?: number;
-}
-
-/** Options of `send`. */
-export interface SendOptions extends EncryptOptions {
-  /** Message type (default 'chat'). */
-  type?: 'chat' | 'normal';
-  /** Fallback body for this message (default: the adapter's). */
-  body?: string;
-}
 
 type Listeners = {
   message: MessageListener;
@@ -107,12 +68,8 @@ export class XmppClientOmemo {
 
   /** Use `createXmppClientOmemo`. */
   constructor(options: XmppClientOmemoOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    checkOptions(options);
     const { client } = options;
-    if (typeof client?.on !== 'function' || typeof client.send !== 'function' || client.iqCaller === undefined || client.iqCallee === undefined) {
-      throw new TypeError('options.client must be an @xmpp/client client (with iqCaller and iqCallee)');
-    }
-    if (options.store === undefined || options.store === null) throw new TypeError('options.store is required');
     this.client = client;
     this.options = options;
     this.transport = createPepTransport(client, { iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS });
