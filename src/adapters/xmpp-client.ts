@@ -1,45 +1,39 @@
-// The @xmpp/client adapter (package entry `omemo-wasm/xmpp-client`): wires an OmemoManager to a connection —
-// PEP transport, XEP-0115 caps for device-list `+notify` (XEP-0163), encrypted chat messages with fallback body
-// and store hint, decryption of direct messages and XEP-0280 carbons, XEP-0313 catch-up, typed error reports.
+// XEP-0384 on an @xmpp/client connection (package entry `omemo-wasm/xmpp-client`): the facade that wires the
+// plugins on one connection — disco/caps (XEP-0030/0115), device-list events (XEP-0163), carbons (XEP-0280),
+// catch-up (XEP-0313), the inbound queue and decrypt-and-deliver — with the setup lifecycle, listeners and send.
 import { xml } from '@xmpp/client';
-import { OmemoError, isOmemoError } from '../crypto/errors';
-import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_DEVICES, NS_LEGACY, OMEMO_VERSIONS, type OmemoVersion } from '../omemo/namespaces';
-import { OmemoManager, type DecryptResult, type EncryptOptions, type EncryptResult, type OmemoManagerOptions } from '../omemo/session-manager';
-import type { OmemoStore } from '../omemo/store';
-import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
+import { OMEMO_VERSIONS } from '../omemo/namespaces';
+import { OmemoManager, type EncryptResult } from '../omemo/session-manager';
 import { createAutoSubscribe } from './auto-subscribe';
 import { createCarbons, type Carbons } from './carbons';
 import { createCatchUp, type CatchUp, type CatchUpOptions, type CatchUpResult } from './catch-up';
-import { createDelivery, directMessages, type Deliver, type MessageListener, type OmemoChatMessage } from './deliver';
+import { createDelivery, directMessages, type MessageListener } from './deliver';
 import { createDisco, type Disco } from './disco';
+import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createInbound, type Inbound } from './inbound';
+import { DEFAULT_FALLBACK_BODY, buildOmemoMessage } from './omemo-message';
 import { createOnlineSetup, type OnlineSetup } from './online-setup';
-import { checkOptions, type SendOptions, type XmppClientOmemoOptions } from './xmpp-client-options';
-import { deviceListEvents, notifyFeatures, type DeviceListListener } from './pubsub-events';
-import type { DiscoIdentity } from './entity-capabilities';
-import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
-import { DEFAULT_FALLBACK_BODY, buildOmemoMessage, encryptedElements, senderDeviceOf, stanzaId } from './omemo-message';
 import { IQ_TIMEOUT_MS, createPepTransport, type PepTransport } from './pep-transport';
-import { NS_CARBONS, NS_DELAY, NS_FORWARD, NS_MAM, NS_PUBSUB_EVENT } from './xmpp-namespaces';
+import { deviceListEvents, notifyFeatures, type DeviceListListener } from './pubsub-events';
 import { bareOf } from './stanza-jid';
+import { checkOptions, type SendOptions, type XmppClientOmemoOptions } from './xmpp-client-options';
 import type { XmlElement, XmppClientLike } from './xmpp-types';
 
 export type { XmlElement, XmppClientLike, IqCalleeContext } from './xmpp-types';
-export type { OmemoErrorContext, OmemoErrorPhase } from './error-report';
 export type { DiscoIdentity } from './entity-capabilities';
 export { capsVerification, CAPS_HASH } from './entity-capabilities';
-export { DEFAULT_CAPS_NODE, DEFAULT_IDENTITY } from './disco';
-export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
-export { MAX_PENDING_STANZAS } from './inbound';
-export type { DeviceListEvent } from './pubsub-events';
-export type { CatchUpOptions, CatchUpResult } from './catch-up';
-export type { SendOptions, XmppClientOmemoOptions } from './xmpp-client-options';
 export { createPepTransport, IQ_TIMEOUT_MS, type PepTransport, type PepTransportOptions } from './pep-transport';
 export { DEFAULT_FALLBACK_BODY, buildOmemoMessage, type OmemoMessageInput } from './omemo-message';
 export { MAM_PAGE_SIZE, MAM_MAX_MESSAGES, type ArchivedMessage } from './message-archive';
+export { DEFAULT_CAPS_NODE, DEFAULT_IDENTITY } from './disco';
+export { MAX_PENDING_STANZAS } from './inbound';
+export type { OmemoErrorContext, OmemoErrorPhase } from './error-report';
+export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
+export type { DeviceListEvent } from './pubsub-events';
+export type { CatchUpOptions, CatchUpResult } from './catch-up';
+export type { SendOptions, XmppClientOmemoOptions } from './xmpp-client-options';
 
-
-
+/** The events of `XmppClientOmemo.on`. */
 type Listeners = {
   message: MessageListener;
   error: (error: Error, context: OmemoErrorContext) => void;
@@ -55,16 +49,18 @@ export class XmppClientOmemo {
   /** The PEP transport the manager uses. */
   readonly transport: PepTransport;
   private readonly options: XmppClientOmemoOptions;
-  private readonly versions: readonly OmemoVersion[];
+  private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
+    message: new Set(),
+    error: new Set(),
+    'device-list': new Set(),
+  };
+  private readonly setups: OnlineSetup<OmemoManager>;
   private readonly disco: Disco;
-  private readonly deliver: Deliver;
-  private readonly inbound: Inbound;
   private readonly carbons: Carbons;
   private readonly catchUpPlugin: CatchUp;
+  private readonly inbound: Inbound;
   private readonly autoSubscribe: { stop(): void } | undefined;
-  private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { message: new Set(), error: new Set(), 'device-list': new Set() };
   private opened: OmemoManager | undefined;
-  private readonly setups: OnlineSetup<OmemoManager>;
 
   /** Use `createXmppClientOmemo`. */
   constructor(options: XmppClientOmemoOptions) {
@@ -72,15 +68,17 @@ export class XmppClientOmemo {
     const { client } = options;
     this.client = client;
     this.options = options;
-    this.transport = createPepTransport(client, { iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS });
-    this.versions = options.manager?.versions?.length ? [...new Set(options.manager.versions)] : [...OMEMO_VERSIONS];
+    const iqTimeoutMs = options.iqTimeoutMs ?? IQ_TIMEOUT_MS;
+    this.transport = createPepTransport(client, { iqTimeoutMs });
+    const versions = options.manager?.versions?.length ? [...new Set(options.manager.versions)] : [...OMEMO_VERSIONS];
     const report: ReportError = (e, c) => this.report(e, c);
-    this.deliver = createDelivery({ versions: this.versions, report, listeners: this.listeners.message });
+    const manager = () => this.setups.ready();
+    const deliver = createDelivery({ versions, report, listeners: this.listeners.message });
     this.disco = createDisco({
       client,
       identity: options.caps?.identity,
       node: options.caps?.node,
-      features: [...notifyFeatures(this.versions), ...(options.caps?.features ?? [])],
+      features: [...notifyFeatures(versions), ...(options.caps?.features ?? [])],
     });
     this.setups = createOnlineSetup(() => this.setup(), report);
     if (options.onMessage) this.on('message', options.onMessage);
@@ -88,24 +86,17 @@ export class XmppClientOmemo {
 
     // Deprecated (see the option), kept working for one release.
     this.autoSubscribe = options.acceptSubscriptions ? createAutoSubscribe({ client, report }) : undefined;
-    this.carbons = createCarbons({ client, iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS, report, deliver: this.deliver });
-    this.catchUpPlugin = createCatchUp({
-      client,
-      iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS,
-      report,
-      manager: () => this.setups.ready(),
-      jid: () => this.jid,
-      deliver: this.deliver,
-    });
+    this.carbons = createCarbons({ client, iqTimeoutMs, report, deliver });
+    this.catchUpPlugin = createCatchUp({ client, iqTimeoutMs, report, manager, jid: () => this.jid, deliver });
     this.inbound = createInbound({
       client,
       report,
-      manager: () => this.setups.ready(),
+      manager,
       claims: [this.catchUpPlugin.claim],
       handlers: [
-        deviceListEvents({ versions: this.versions, report, listeners: this.listeners['device-list'] }),
+        deviceListEvents({ versions, report, listeners: this.listeners['device-list'] }),
         this.carbons,
-        directMessages(this.deliver),
+        directMessages(deliver),
       ],
     });
     client.on('online', this.onOnline);
@@ -172,14 +163,23 @@ export class XmppClientOmemo {
    * @throws OmemoError `no-eligible-devices` (unless `partial`), `store-error`, `transport-error`; TypeError
    *   before setup.
    */
-  async send(to: string | readonly string[], text: string | Uint8Array, options: SendOptions = {}): Promise<EncryptResult> {
+  async send(
+    to: string | readonly string[],
+    text: string | Uint8Array,
+    options: SendOptions = {},
+  ): Promise<EncryptResult> {
     const recipients = typeof to === 'string' ? [to] : [...to];
     if (recipients.length === 0) throw new TypeError('send needs at least one recipient');
     const { type, body, ...encryptOptions } = options;
     const result = await this.manager.encrypt(recipients, text, encryptOptions);
     const fallback = body ?? this.options.fallbackBody ?? DEFAULT_FALLBACK_BODY;
     for (const recipient of recipients) {
-      const message = buildOmemoMessage({ to: recipient, type: type ?? 'chat', elements: result.elements, ...(fallback === '' ? {} : { body: fallback }) });
+      const message = buildOmemoMessage({
+        to: recipient,
+        type: type ?? 'chat',
+        elements: result.elements,
+        ...(fallback === '' ? {} : { body: fallback }),
+      });
       try {
         await this.client.send(message);
       } catch (e) {
@@ -226,7 +226,8 @@ export class XmppClientOmemo {
     const jid = bareOf(this.client.jid?.toString());
     if (jid === undefined) throw new TypeError('the client is online without a JID');
     if (this.opened === undefined) {
-      const store = typeof this.options.store === 'function' ? await this.options.store(jid) : this.options.store;
+      const { store: given } = this.options;
+      const store = typeof given === 'function' ? await given(jid) : given;
       this.opened = await OmemoManager.open({ ...this.options.manager, jid, store, transport: this.transport });
     } else if (this.opened.jid !== jid) {
       throw new TypeError(`reconnected as ${jid}, but OMEMO was set up for ${this.opened.jid}`);
