@@ -226,8 +226,8 @@ export class XmppClientOmemo {
     const jid = bareOf(this.client.jid?.toString());
     if (jid === undefined) throw new TypeError('the client is online without a JID');
     if (this.opened === undefined) {
-      const { store: given } = this.options;
-      const store = typeof given === 'function' ? await given(jid) : given;
+      const { options } = this;
+      const store = typeof options.store === 'function' ? await options.store(jid) : options.store;
       this.opened = await OmemoManager.open({ ...this.options.manager, jid, store, transport: this.transport });
     } else if (this.opened.jid !== jid) {
       throw new TypeError(`reconnected as ${jid}, but OMEMO was set up for ${this.opened.jid}`);
