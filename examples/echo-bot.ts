@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { client } from '@xmpp/client';
-import { createXmppClientOmemo } from '../src/adapters/xmpp-client';
+import { client, xml } from '@xmpp/client';
+import { createXmppClientOmemo, type XmlElement } from '../src/adapters/xmpp-client';
 import { SqliteStore, formatFingerprint } from '../src/index';
 
 const { values: args } = parseArgs({ options: { service: { type: 'string', default: 'xmpp://127.0.0.1:5222' }, jid: { type: 'string' }, password: { type: 'string' }, store: { type: 'string' } } });
@@ -22,10 +22,22 @@ const store = await SqliteStore.open(file, { jid: args.jid });
 
 const xmpp = client({ service: args.service!, domain, username, password: args.password, resource: 'echo-bot' });
 xmpp.on('error', (e: Error) => console.error(`xmpp: ${e.message}`));
+
+// Contacts who add the bot get their subscription approved and a request back (RFC 6121 §3.1.3–3.1.4): then the
+// server pushes device-list updates both ways. Presence is the application's business, not OMEMO's.
+function approveSubscriptions(stanza: XmlElement): void {
+  if (stanza.name !== 'presence' || stanza.attrs.type !== 'subscribe' || !stanza.attrs.from) return;
+  const contact = stanza.attrs.from.split('/')[0]!;
+  const answer = (type: 'subscribed' | 'subscribe') => xmpp.send(xml('presence', { to: contact, type }));
+  answer('subscribed')
+    .then(() => answer('subscribe'))
+    .catch((e: Error) => console.error(`answering ${contact}'s subscription failed: ${e.message}`));
+}
+xmpp.on('stanza', approveSubscriptions);
+
 const omemo = createXmppClientOmemo({
   client: xmpp,
   store,
-  acceptSubscriptions: true, // contacts who add the bot get their subscription approved (and device lists pushed)
   onMessage: async (m) => {
     if (m.via !== 'direct' || m.text === undefined) return; // not our own carbons, nothing that is not text
     // The library returns messages from undecided keys marked as such; a bot acts only on trusted ones (its answer

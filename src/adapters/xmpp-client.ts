@@ -1,18 +1,23 @@
-// The @xmpp/client adapter (package entry `omemo-wasm/xmpp-client`): wires an OmemoManager to a connection —
-// PEP transport, XEP-0115 caps for device-list `+notify` (XEP-0163), encrypted chat messages with fallback body
-// and store hint, decryption of direct messages and XEP-0280 carbons, XEP-0313 catch-up, typed error reports.
+// XEP-0384 on an @xmpp/client connection (package entry `omemo-wasm/xmpp-client`): the facade that wires the
+// plugins on one connection — disco/caps (XEP-0030/0115), device-list events (XEP-0163), carbons (XEP-0280),
+// catch-up (XEP-0313), the inbound queue and decrypt-and-deliver — with the setup lifecycle, listeners and send.
 import { xml } from '@xmpp/client';
-import { OmemoError, isOmemoError } from '../crypto/errors';
-import { bareJid } from '../omemo/jid';
-import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_DEVICES, NS_LEGACY, OMEMO_VERSIONS, type OmemoVersion } from '../omemo/namespaces';
-import { OmemoManager, type DecryptResult, type EncryptOptions, type EncryptResult, type OmemoManagerOptions } from '../omemo/session-manager';
-import type { OmemoStore } from '../omemo/store';
-import { CAPS_HASH, capsVerification, type DiscoIdentity } from './entity-capabilities';
-import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE, buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
-import { DEFAULT_FALLBACK_BODY, buildOmemoMessage, encryptedElements, senderDeviceOf, stanzaId } from './omemo-message';
+import { OMEMO_VERSIONS } from '../omemo/namespaces';
+import { OmemoManager, type EncryptResult } from '../omemo/session-manager';
+import { createAutoSubscribe } from './auto-subscribe';
+import { createCarbons, type Carbons } from './carbons';
+import { createCatchUp, type CatchUp, type CatchUpOptions, type CatchUpResult } from './catch-up';
+import { createDelivery, directMessages, type MessageListener } from './deliver';
+import { createDisco, type Disco } from './disco';
+import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
+import { createInbound, type Inbound } from './inbound';
+import { DEFAULT_FALLBACK_BODY, buildOmemoMessage } from './omemo-message';
+import { createOnlineSetup, type OnlineSetup } from './online-setup';
 import { IQ_TIMEOUT_MS, createPepTransport, type PepTransport } from './pep-transport';
-import { NS_CAPS, NS_CARBONS, NS_DELAY, NS_DISCO_INFO, NS_FORWARD, NS_MAM, NS_PUBSUB_EVENT } from './xmpp-namespaces';
-import type { IqCalleeContext, XmlElement, XmppClientLike } from './xmpp-types';
+import { deviceListEvents, notifyFeatures, type DeviceListListener } from './pubsub-events';
+import { bareOf } from './stanza-jid';
+import { checkOptions, type SendOptions, type XmppClientOmemoOptions } from './xmpp-client-options';
+import type { XmlElement, XmppClientLike } from './xmpp-types';
 
 export type { XmlElement, XmppClientLike, IqCalleeContext } from './xmpp-types';
 export type { DiscoIdentity } from './entity-capabilities';
@@ -20,143 +25,20 @@ export { capsVerification, CAPS_HASH } from './entity-capabilities';
 export { createPepTransport, IQ_TIMEOUT_MS, type PepTransport, type PepTransportOptions } from './pep-transport';
 export { DEFAULT_FALLBACK_BODY, buildOmemoMessage, type OmemoMessageInput } from './omemo-message';
 export { MAM_PAGE_SIZE, MAM_MAX_MESSAGES, type ArchivedMessage } from './message-archive';
+export { DEFAULT_CAPS_NODE, DEFAULT_IDENTITY } from './disco';
+export { MAX_PENDING_STANZAS } from './inbound';
+export type { OmemoErrorContext, OmemoErrorPhase } from './error-report';
+export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
+export type { DeviceListEvent } from './pubsub-events';
+export type { CatchUpOptions, CatchUpResult } from './catch-up';
+export type { SendOptions, XmppClientOmemoOptions } from './xmpp-client-options';
 
-/** Default XEP-0115 node (identifies the software in caps). */
-export const DEFAULT_CAPS_NODE = 'https://github.com/omemo-wasm/omemo-wasm';
-/** Default XEP-0030 identity: a bot (set `caps.identity` for a client/pc). */
-export const DEFAULT_IDENTITY: Readonly<DiscoIdentity> = Object.freeze({ category: 'client', type: 'bot', name: 'omemo-wasm' });
-/** Received stanzas waiting for processing before new ones are dropped (reported as errors). */
-export const MAX_PENDING_STANZAS = 10_000;
-
-/** The device-list nodes, with the `+notify` features that subscribe to them. */
-const DEVICE_LIST_NODES: Readonly<Record<string, OmemoVersion>> = { [NODE_OMEMO2_DEVICES]: 'twomemo', [NODE_LEGACY_DEVICELIST]: 'oldmemo' };
-const NOTIFY_FEATURE: Readonly<Record<OmemoVersion, string>> = { twomemo: `${NODE_OMEMO2_DEVICES}+notify`, oldmemo: `${NODE_LEGACY_DEVICELIST}+notify` };
-
-/** How a decrypted message reached us. */
-export type OmemoMessageVia = 'direct' | 'carbon-received' | 'carbon-sent' | 'archive';
-
-/** A decrypted message with text or bytes (empty OMEMO messages are handled internally, not delivered). */
-export interface OmemoChatMessage {
-  /** Bare JID of the sender; our own JID for a message sent by another device of ours. */
-  from: string;
-  /** The other party: the sender, or the recipient's bare JID for a message from our own account. */
-  peer: string;
-  /** The message `to` as received. */
-  to: string | undefined;
-  /** The decrypted text (undefined for a payload that is not text). */
-  text: string | undefined;
-  /** Everything the manager knows about the decryption (sender device, trust, key exchange, SCE envelope). */
-  result: DecryptResult;
-  via: OmemoMessageVia;
-  /** Message type: 'chat' or 'normal'. */
-  type: string;
-  /** The message stanza that carried the `<encrypted>` element (the forwarded one for carbons/archive). */
-  stanza: XmlElement;
-  /** XEP-0203 delay stamp (archived and offline-stored messages). */
-  delay?: string;
-  /** Archive id (via 'archive'). */
-  archiveId?: string;
-}
-
-/** Where an error was reported from. */
-export type OmemoErrorPhase = 'setup' | 'decrypt' | 'device-list' | 'catch-up' | 'stanza' | 'handler';
-
-/** Context of a reported error. */
-export interface OmemoErrorContext {
-  phase: OmemoErrorPhase;
-  /** The stanza being processed, if any. */
-  stanza?: XmlElement;
-  /** Bare JID of the remote party, when known. */
-  from?: string;
-}
-
-/** A device-list update that was applied (after a PEP event). */
-export interface DeviceListEvent {
-  jid: string;
-  version: OmemoVersion;
-}
-
-/** Options of `createXmppClientOmemo`. */
-export interface XmppClientOmemoOptions {
-  /** An `@xmpp/client` client (online or not yet started). */
-  client: XmppClientLike;
-  /** The store, or a function giving it for our bare JID once the connection is bound. */
-  store: OmemoStore | ((jid: string) => OmemoStore | Promise<OmemoStore>);
-  /** Further OmemoManager options (versions, trust policy, label, …). */
-  manager?: Omit<OmemoManagerOptions, 'jid' | 'store' | 'transport'>;
-  /** Called for every decrypted message with a payload. */
-  onMessage?: (message: OmemoChatMessage) => void | Promise<void>;
-  /** Called for every error: OmemoError for anything from the network or the store; listener errors as thrown. */
-  onError?: (error: Error, context: OmemoErrorContext) => void;
-  /** The `<body>` for clients without OMEMO (default DEFAULT_FALLBACK_BODY; '' for none). */
-  fallbackBody?: string;
-  /** Enable XEP-0280 carbons on every connect (default true): our other devices see our conversations. */
-  carbons?: boolean;
-  /**
-   * Send the initial presence with XEP-0115 caps on every connect (default true). Without caps in our presence,
-   * the server does not push device-list updates. If you send presences yourself, add `capsElement()`.
-   */
-  presence?: boolean;
-  /** Approve presence subscription requests and subscribe back (default false; handy for bots). */
-  acceptSubscriptions?: boolean;
-  /** XEP-0115 node, XEP-0030 identity and additional features to advertise. */
-  caps?: { node?: string; identity?: DiscoIdentity; features?: readonly string[] };
-  /** Per-iq timeout (default IQ_TIMEOUT_MS). */
-  iqTimeoutMs?: number;
-}
-
-/** Options of `send`. */
-export interface SendOptions extends EncryptOptions {
-  /** Message type (default 'chat'). */
-  type?: 'chat' | 'normal';
-  /** Fallback body for this message (default: the adapter's). */
-  body?: string;
-}
-
-/** Options of `catchUp`. */
-export interface CatchUpOptions {
-  /** Only the conversation with this JID. */
-  with?: string;
-  /** Messages from this time on. */
-  start?: Date;
-  /** Messages after this archive id (e.g. the `last` of the previous catch-up). */
-  after?: string;
-  /** Stop after this many messages (default and upper bound MAM_MAX_MESSAGES). */
-  maxMessages?: number;
-}
-
-/** Result of `catchUp`. */
-export interface CatchUpResult {
-  /** Archived messages processed (decrypted or not). */
-  processed: number;
-  /** Messages delivered to the message listeners. */
-  delivered: number;
-  /** Archive id of the last message seen: pass it as `after` next time. */
-  last: string | undefined;
-  /** False when `maxMessages` stopped the catch-up before the archive's end. */
-  complete: boolean;
-}
-
+/** The events of `XmppClientOmemo.on`. */
 type Listeners = {
-  message: (message: OmemoChatMessage) => void | Promise<void>;
+  message: MessageListener;
   error: (error: Error, context: OmemoErrorContext) => void;
-  'device-list': (event: DeviceListEvent) => void;
+  'device-list': DeviceListListener;
 };
-
-function asOmemoError(e: unknown, what: string): Error {
-  if (e instanceof OmemoError || e instanceof TypeError || e instanceof RangeError) return e;
-  return new OmemoError('transport-error', `${what}: ${String((e as Error)?.message ?? e)}`, { cause: e });
-}
-
-/** The bare JID of a stanza address, or undefined when absent or invalid. */
-function bareOf(address: string | undefined): string | undefined {
-  if (address === undefined) return undefined;
-  try {
-    return bareJid(address);
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * OMEMO on an @xmpp/client connection. Create it before or after `client.start()`; it sets itself up on every
@@ -167,51 +49,56 @@ export class XmppClientOmemo {
   /** The PEP transport the manager uses. */
   readonly transport: PepTransport;
   private readonly options: XmppClientOmemoOptions;
-  private readonly versions: readonly OmemoVersion[];
-  private readonly identity: DiscoIdentity;
-  private readonly features: string[];
-  private readonly capsNode: string;
-  private readonly ver: Promise<string>;
-  private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = { message: new Set(), error: new Set(), 'device-list': new Set() };
+  private readonly listeners: { [K in keyof Listeners]: Set<Listeners[K]> } = {
+    message: new Set(),
+    error: new Set(),
+    'device-list': new Set(),
+  };
+  private readonly setups: OnlineSetup<OmemoManager>;
+  private readonly disco: Disco;
+  private readonly carbons: Carbons;
+  private readonly catchUpPlugin: CatchUp;
+  private readonly inbound: Inbound;
+  private readonly autoSubscribe: { stop(): void } | undefined;
   private opened: OmemoManager | undefined;
-  private attempt: Promise<OmemoManager>;
-  private resolveFirst!: (m: OmemoManager) => void;
-  private rejectFirst!: (e: unknown) => void;
-  private firstSetup = true;
-  private setUp = false;
-  private setups: Promise<void> = Promise.resolve();
-  private inbox: Promise<void> = Promise.resolve();
-  private pending = 0;
-  private readonly archiveQueries = new Map<string, XmlElement[]>();
-  private detached = false;
-  private catchingUp = false;
 
   /** Use `createXmppClientOmemo`. */
   constructor(options: XmppClientOmemoOptions) {
-    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    checkOptions(options);
     const { client } = options;
-    if (typeof client?.on !== 'function' || typeof client.send !== 'function' || client.iqCaller === undefined || client.iqCallee === undefined) {
-      throw new TypeError('options.client must be an @xmpp/client client (with iqCaller and iqCallee)');
-    }
-    if (options.store === undefined || options.store === null) throw new TypeError('options.store is required');
     this.client = client;
     this.options = options;
-    this.transport = createPepTransport(client, { iqTimeoutMs: options.iqTimeoutMs ?? IQ_TIMEOUT_MS });
-    this.versions = options.manager?.versions?.length ? [...new Set(options.manager.versions)] : [...OMEMO_VERSIONS];
-    this.identity = options.caps?.identity ?? DEFAULT_IDENTITY;
-    this.capsNode = options.caps?.node ?? DEFAULT_CAPS_NODE;
-    this.features = [...new Set([NS_DISCO_INFO, NS_CAPS, ...this.versions.map((v) => NOTIFY_FEATURE[v]), ...(options.caps?.features ?? [])])];
-    this.ver = capsVerification([this.identity], this.features);
-    this.attempt = new Promise<OmemoManager>((resolve, reject) => {
-      this.resolveFirst = resolve;
-      this.rejectFirst = reject;
+    const iqTimeoutMs = options.iqTimeoutMs ?? IQ_TIMEOUT_MS;
+    this.transport = createPepTransport(client, { iqTimeoutMs });
+    const versions = options.manager?.versions?.length ? [...new Set(options.manager.versions)] : [...OMEMO_VERSIONS];
+    const report: ReportError = (e, c) => this.report(e, c);
+    const manager = () => this.setups.ready();
+    const deliver = createDelivery({ versions, report, listeners: this.listeners.message });
+    this.disco = createDisco({
+      client,
+      identity: options.caps?.identity,
+      node: options.caps?.node,
+      features: [...notifyFeatures(versions), ...(options.caps?.features ?? [])],
     });
-    this.attempt.catch(() => undefined); // reported through onError; awaiting `ready()` still sees it
+    this.setups = createOnlineSetup(() => this.setup(), report);
     if (options.onMessage) this.on('message', options.onMessage);
     if (options.onError) this.on('error', options.onError);
 
-    client.iqCallee.get(NS_DISCO_INFO, 'query', (ctx, next) => this.discoInfo(ctx, next));
-    client.on('stanza', this.onStanza);
+    // Deprecated (see the option), kept working for one release.
+    this.autoSubscribe = options.acceptSubscriptions ? createAutoSubscribe({ client, report }) : undefined;
+    this.carbons = createCarbons({ client, iqTimeoutMs, report, deliver });
+    this.catchUpPlugin = createCatchUp({ client, iqTimeoutMs, report, manager, jid: () => this.jid, deliver });
+    this.inbound = createInbound({
+      client,
+      report,
+      manager,
+      claims: [this.catchUpPlugin.claim],
+      handlers: [
+        deviceListEvents({ versions, report, listeners: this.listeners['device-list'] }),
+        this.carbons,
+        directMessages(deliver),
+      ],
+    });
     client.on('online', this.onOnline);
     if (client.status === 'online') this.onOnline();
   }
@@ -222,7 +109,7 @@ export class XmppClientOmemo {
    *   `store-owner-mismatch`; a later reconnect tries again and replaces this promise.
    */
   ready(): Promise<OmemoManager> {
-    return this.attempt;
+    return this.setups.ready();
   }
 
   /**
@@ -252,16 +139,13 @@ export class XmppClientOmemo {
   }
 
   /** Resolves when every stanza received so far has been processed. */
-  async idle(): Promise<void> {
-    for (let seen: Promise<void> | undefined; seen !== this.inbox; ) {
-      seen = this.inbox;
-      await seen;
-    }
+  idle(): Promise<void> {
+    return this.inbound.idle();
   }
 
   /** The XEP-0115 `<c/>` element for presences you send yourself. */
-  async capsElement(): Promise<XmlElement> {
-    return xml('c', { xmlns: NS_CAPS, hash: CAPS_HASH, node: this.capsNode, ver: await this.ver });
+  capsElement(): Promise<XmlElement> {
+    return this.disco.capsElement();
   }
 
   /**
@@ -279,14 +163,23 @@ export class XmppClientOmemo {
    * @throws OmemoError `no-eligible-devices` (unless `partial`), `store-error`, `transport-error`; TypeError
    *   before setup.
    */
-  async send(to: string | readonly string[], text: string | Uint8Array, options: SendOptions = {}): Promise<EncryptResult> {
+  async send(
+    to: string | readonly string[],
+    text: string | Uint8Array,
+    options: SendOptions = {},
+  ): Promise<EncryptResult> {
     const recipients = typeof to === 'string' ? [to] : [...to];
     if (recipients.length === 0) throw new TypeError('send needs at least one recipient');
     const { type, body, ...encryptOptions } = options;
     const result = await this.manager.encrypt(recipients, text, encryptOptions);
     const fallback = body ?? this.options.fallbackBody ?? DEFAULT_FALLBACK_BODY;
     for (const recipient of recipients) {
-      const message = buildOmemoMessage({ to: recipient, type: type ?? 'chat', elements: result.elements, ...(fallback === '' ? {} : { body: fallback }) });
+      const message = buildOmemoMessage({
+        to: recipient,
+        type: type ?? 'chat',
+        elements: result.elements,
+        ...(fallback === '' ? {} : { body: fallback }),
+      });
       try {
         await this.client.send(message);
       } catch (e) {
@@ -303,61 +196,15 @@ export class XmppClientOmemo {
    * @throws OmemoError `transport-error` when the archive query fails (pre keys are still released);
    *   TypeError while another catch-up runs; RangeError for a bad `maxMessages`.
    */
-  async catchUp(options: CatchUpOptions = {}): Promise<CatchUpResult> {
-    const limit = Math.min(options.maxMessages ?? MAM_MAX_MESSAGES, MAM_MAX_MESSAGES);
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`maxMessages must be a positive integer, got ${options.maxMessages}`);
-    const manager = await this.attempt;
-    if (this.catchingUp) throw new TypeError('a catch-up is already running');
-    this.catchingUp = true;
-    manager.startCatchUp();
-    let processed = 0;
-    let delivered = 0;
-    let last = options.after;
-    let complete = false;
-    try {
-      while (processed < limit) {
-        const pageStart = last;
-        const queryid = stanzaId();
-        const results: XmlElement[] = [];
-        this.archiveQueries.set(queryid, results);
-        let fin: ReturnType<typeof readArchiveFin>;
-        try {
-          const iq = buildArchiveQuery({ queryid, max: Math.min(MAM_PAGE_SIZE, limit - processed), ...(options.with ? { with: options.with } : {}), ...(options.start ? { start: options.start } : {}), ...(last ? { after: last } : {}) });
-          fin = readArchiveFin(await this.client.iqCaller.request(iq, this.options.iqTimeoutMs ?? IQ_TIMEOUT_MS));
-        } catch (e) {
-          throw asOmemoError(e, 'archive query failed');
-        } finally {
-          this.archiveQueries.delete(queryid);
-        }
-        for (const r of results) {
-          const archived = readArchiveResult(r);
-          if (archived === undefined) {
-            this.report(new OmemoError('malformed-stanza', 'archive result without id or forwarded message'), { phase: 'catch-up', stanza: r });
-            continue;
-          }
-          processed++;
-          last = archived.id;
-          if (await this.decryptMessage(manager, archived.message, 'archive', { stamp: archived.stamp, archiveId: archived.id })) delivered++;
-        }
-        if (fin.last !== undefined) last = fin.last;
-        complete = fin.complete || results.length === 0;
-        if (complete || last === pageStart) break; // done, or a server that does not advance (never loop)
-      }
-    } finally {
-      this.catchingUp = false;
-      try {
-        await manager.endCatchUp();
-      } catch (e) {
-        this.report(asOmemoError(e, 'ending the catch-up failed'), { phase: 'catch-up' });
-      }
-    }
-    return { processed, delivered, last, complete };
+  catchUp(options: CatchUpOptions = {}): Promise<CatchUpResult> {
+    return this.catchUpPlugin.run(options);
   }
 
   /** Stops handling stanzas (the manager and its store stay usable; the disco#info handler passes through). */
   detach(): void {
-    this.detached = true;
-    this.client.removeListener('stanza', this.onStanza);
+    this.inbound.stop();
+    this.disco.stop();
+    this.autoSubscribe?.stop();
     this.client.removeListener('online', this.onOnline);
   }
 
@@ -373,234 +220,21 @@ export class XmppClientOmemo {
     }
   }
 
-  private readonly onOnline = (): void => {
-    // One setup at a time: a quick reconnect must not open a second manager on the same store.
-    const run = this.setups.then(() => this.setup()).catch((e: unknown) => {
-      throw asOmemoError(e, 'setup failed');
-    });
-    this.setups = run.then(
-      () => {
-        this.setUp = true;
-      },
-      (e: Error) => this.report(e, { phase: 'setup' }),
-    );
-    if (this.firstSetup) {
-      this.firstSetup = false;
-      run.then(this.resolveFirst, this.rejectFirst);
-    } else if (!this.setUp) {
-      run.catch(() => undefined); // reported above
-      this.attempt = run; // an earlier setup failed: this one replaces it
-    }
-  };
+  private readonly onOnline = (): void => this.setups.online();
 
   private async setup(): Promise<OmemoManager> {
     const jid = bareOf(this.client.jid?.toString());
     if (jid === undefined) throw new TypeError('the client is online without a JID');
     if (this.opened === undefined) {
-      const store = typeof this.options.store === 'function' ? await this.options.store(jid) : this.options.store;
+      const { options } = this;
+      const store = typeof options.store === 'function' ? await options.store(jid) : options.store;
       this.opened = await OmemoManager.open({ ...this.options.manager, jid, store, transport: this.transport });
     } else if (this.opened.jid !== jid) {
       throw new TypeError(`reconnected as ${jid}, but OMEMO was set up for ${this.opened.jid}`);
     }
-    if (this.options.carbons !== false) {
-      try {
-        await this.client.iqCaller.request(xml('iq', { type: 'set' }, xml('enable', { xmlns: NS_CARBONS })), this.options.iqTimeoutMs ?? IQ_TIMEOUT_MS);
-      } catch (e) {
-        this.report(asOmemoError(e, 'enabling carbons failed'), { phase: 'setup' });
-      }
-    }
+    if (this.options.carbons !== false) await this.carbons.enable();
     if (this.options.presence !== false) await this.sendPresence();
     return this.opened;
-  }
-
-  private async discoInfo(ctx: IqCalleeContext, next: () => unknown): Promise<unknown> {
-    const ver = await this.ver;
-    const node = ctx.element.attrs.node;
-    if (this.detached || (node !== undefined && node !== `${this.capsNode}#${ver}`)) return next();
-    const { category, type, name, lang } = this.identity;
-    return xml(
-      'query',
-      { xmlns: NS_DISCO_INFO, node },
-      xml('identity', { category, type, name, 'xml:lang': lang }),
-      ...this.features.map((f) => xml('feature', { var: f })),
-    );
-  }
-
-  private readonly onStanza = (stanza: XmlElement): void => {
-    try {
-      if (stanza.name === 'presence') return this.onPresence(stanza);
-      if (stanza.name !== 'message') return;
-      const result = stanza.getChild('result', NS_MAM);
-      if (result !== undefined) return this.collectArchived(stanza, result);
-      const relevant =
-        stanza.getChild('event', NS_PUBSUB_EVENT) !== undefined ||
-        stanza.getChild('received', NS_CARBONS) !== undefined ||
-        stanza.getChild('sent', NS_CARBONS) !== undefined ||
-        encryptedElements(stanza).length > 0;
-      if (!relevant) return;
-      if (this.pending >= MAX_PENDING_STANZAS) {
-        this.report(new OmemoError('transport-error', `more than ${MAX_PENDING_STANZAS} stanzas waiting: dropped one`), { phase: 'stanza', stanza });
-        return;
-      }
-      this.pending++;
-      this.inbox = this.inbox
-        .then(() => this.handleMessage(stanza))
-        .catch((e: unknown) => this.report(asOmemoError(e, 'handling a message failed'), { phase: 'stanza', stanza }))
-        .finally(() => {
-          this.pending--;
-        });
-    } catch (e) {
-      this.report(asOmemoError(e, 'handling a stanza failed'), { phase: 'stanza', stanza });
-    }
-  };
-
-  private onPresence(stanza: XmlElement): void {
-    if (!this.options.acceptSubscriptions || stanza.attrs.type !== 'subscribe') return;
-    const from = bareOf(stanza.attrs.from);
-    if (from === undefined) return;
-    const send = (type: string) =>
-      this.client.send(xml('presence', { to: from, type })).catch((e: unknown) => this.report(asOmemoError(e, `answering ${from}'s subscription failed`), { phase: 'stanza', stanza, from }));
-    void send('subscribed').then(() => send('subscribe'));
-  }
-
-  private collectArchived(stanza: XmlElement, result: XmlElement): void {
-    const results = this.archiveQueries.get(result.attrs.queryid ?? '');
-    if (results === undefined) return;
-    // Only our own archive may answer (XEP-0313 §5.1.2): from absent or our bare JID.
-    const from = stanza.attrs.from;
-    const own = this.jid;
-    if (from !== undefined && (own === undefined || from !== own)) {
-      this.report(new OmemoError('malformed-stanza', `archive result from ${from}, not from our account`), { phase: 'catch-up', stanza });
-      return;
-    }
-    if (results.length < MAM_PAGE_SIZE) results.push(result);
-  }
-
-  private async handleMessage(stanza: XmlElement): Promise<void> {
-    const manager = await this.attempt;
-    if (this.detached) return;
-    const event = stanza.getChild('event', NS_PUBSUB_EVENT);
-    if (event !== undefined) return this.handleEvent(manager, stanza, event);
-    const carbon = stanza.getChild('received', NS_CARBONS) ?? stanza.getChild('sent', NS_CARBONS);
-    if (carbon !== undefined) {
-      // XEP-0280 §11: only our own account may send carbons; anyone else is forging our messages.
-      const from = stanza.attrs.from;
-      if (from !== undefined && from !== manager.jid) {
-        this.report(new OmemoError('malformed-stanza', `carbon from ${from}, not from our account`), { phase: 'stanza', stanza, from: bareOf(from) ?? from });
-        return;
-      }
-      const forwarded = carbon.getChild('forwarded', NS_FORWARD);
-      const inner = forwarded?.getChild('message');
-      if (inner === undefined) {
-        this.report(new OmemoError('malformed-stanza', 'carbon without a forwarded message'), { phase: 'stanza', stanza });
-        return;
-      }
-      await this.decryptMessage(manager, inner, carbon.name === 'sent' ? 'carbon-sent' : 'carbon-received', { stamp: forwarded?.getChild('delay', NS_DELAY)?.attrs.stamp });
-      return;
-    }
-    await this.decryptMessage(manager, stanza, 'direct', { stamp: stanza.getChild('delay', NS_DELAY)?.attrs.stamp });
-  }
-
-  private async handleEvent(manager: OmemoManager, stanza: XmlElement, event: XmlElement): Promise<void> {
-    // PEP notifications come from the publisher's bare JID; our own from our bare JID (or without from).
-    const jid = stanza.attrs.from === undefined ? manager.jid : bareOf(stanza.attrs.from);
-    if (jid === undefined) return;
-    for (const items of event.getChildren('items')) {
-      const version = DEVICE_LIST_NODES[items.attrs.node ?? ''];
-      if (version === undefined || !this.versions.includes(version)) continue;
-      // Retractions and purges are ignored: an empty or missing list never removes devices we know.
-      const item = items.getChildren('item').pop();
-      if (item === undefined) continue;
-      const payload = item.getChildElements()[0];
-      try {
-        if (payload === undefined) throw new OmemoError('malformed-stanza', `${version} device-list item of ${jid} has no payload`);
-        await manager.onDeviceListUpdate(jid, version, payload.toString());
-      } catch (e) {
-        this.report(asOmemoError(e, 'device-list update failed'), { phase: 'device-list', stanza, from: jid });
-        continue;
-      }
-      for (const l of this.listeners['device-list']) {
-        try {
-          l({ jid, version });
-        } catch (e) {
-          this.report(e as Error, { phase: 'handler', stanza, from: jid });
-        }
-      }
-    }
-  }
-
-  /** Decrypts the OMEMO element(s) of one message and delivers it; returns whether a listener got it. */
-  private async decryptMessage(manager: OmemoManager, message: XmlElement, via: OmemoMessageVia, meta: { stamp?: string | undefined; archiveId?: string }): Promise<boolean> {
-    const type = message.attrs.type ?? 'normal';
-    if (type === 'error' || type === 'groupchat' || type === 'headline') {
-      const [first] = encryptedElements(message);
-      if (type === 'error' && first !== undefined) {
-        const condition = message.getChild('error')?.getChildElements()[0]?.name ?? 'unknown';
-        this.report(new OmemoError('transport-error', `an OMEMO message to ${message.attrs.from} bounced: ${condition}`), { phase: 'decrypt', stanza: message, from: bareOf(message.attrs.from) ?? '' });
-      }
-      return false; // groupchat (MUC) needs real-JID mapping: not handled here
-    }
-    // Only the versions we run (a 0.3-only device ignores the OMEMO 2 element next to its own).
-    const elements = encryptedElements(message).filter((e) => this.versions.includes(e.attrs.xmlns === NS_LEGACY ? 'oldmemo' : 'twomemo'));
-    if (elements.length === 0) return false;
-    const own = manager.jid;
-    let sender: string | undefined;
-    if (via === 'carbon-sent') {
-      sender = bareOf(message.attrs.from) ?? own;
-      if (sender !== own) {
-        this.report(new OmemoError('malformed-stanza', `sent carbon from ${message.attrs.from}, not from our account`), { phase: 'decrypt', stanza: message });
-        return false;
-      }
-    } else {
-      sender = bareOf(message.attrs.from);
-      if (sender === undefined) {
-        this.report(new OmemoError('malformed-stanza', 'OMEMO message without a valid from'), { phase: 'decrypt', stanza: message });
-        return false;
-      }
-    }
-    // Our own message coming back (archive): this device has no key in it.
-    if (sender === own && elements.every((e) => senderDeviceOf(e) === manager.deviceId)) return false;
-
-    let result: DecryptResult | undefined;
-    let failure: unknown;
-    for (const element of elements) {
-      try {
-        result = await manager.decrypt(sender, element.toString());
-        break;
-      } catch (e) {
-        if (failure === undefined || isOmemoError(failure, 'message-not-for-us')) failure = e;
-      }
-    }
-    if (result === undefined) {
-      // Duplicates (offline store + archive) fail quietly; so do empty messages meant for other devices.
-      const quiet = isOmemoError(failure, 'duplicate-message') || (isOmemoError(failure, 'message-not-for-us') && elements.every((e) => e.getChild('payload') === undefined));
-      if (!quiet) this.report(asOmemoError(failure, 'decryption failed'), { phase: 'decrypt', stanza: message, from: sender });
-      return false;
-    }
-    if (result.payload === undefined) return false;
-
-    const peer = sender === own ? (bareOf(message.attrs.to) ?? own) : sender;
-    const delivered: OmemoChatMessage = {
-      from: sender,
-      peer,
-      to: message.attrs.to,
-      text: result.text,
-      result,
-      via,
-      type,
-      stanza: message,
-      ...(meta.stamp !== undefined ? { delay: meta.stamp } : {}),
-      ...(meta.archiveId !== undefined ? { archiveId: meta.archiveId } : {}),
-    };
-    for (const l of this.listeners.message) {
-      try {
-        const r = l(delivered);
-        if (r instanceof Promise) r.catch((e: unknown) => this.report(e as Error, { phase: 'handler', stanza: message, from: sender }));
-      } catch (e) {
-        this.report(e as Error, { phase: 'handler', stanza: message, from: sender });
-      }
-    }
-    return this.listeners.message.size > 0;
   }
 }
 

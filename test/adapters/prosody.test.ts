@@ -249,7 +249,7 @@ if (!availability.ok && process.env.CI === 'true') {
         // The tester is no contact of the bot: bundles and device lists must be open to everyone.
         const tester = await connectDevice(s, 'tester', 'laptop');
         devices.push(tester);
-        // The bot approves subscription requests and asks back (acceptSubscriptions). Prosody shows the approval
+        // The bot approves subscription requests and asks back (its approveSubscriptions). Prosody shows the approval
         // as the bot's available presence (the `subscribed` itself only goes to resources that fetched the roster).
         const presences: string[] = [];
         tester.omemo.client.on('stanza', (st) => {

@@ -312,6 +312,24 @@ test('setup: a failure after the manager opened is retried on reconnect; overlap
   assert.is(errors.length, 1);
 });
 
+test('acceptSubscriptions (deprecated): a subscription request is approved and asked back; off by default', async () => {
+  const answers = async (acceptSubscriptions: boolean) => {
+    const c = new FakeXmppClient(`${ALICE}/phone`, new FakePep());
+    const omemo = createXmppClientOmemo({ client: c, store: new MemoryStore(), acceptSubscriptions });
+    c.goOnline();
+    await omemo.ready();
+    c.receive(xml('presence', { from: 'carol@example.org/laptop', type: 'subscribe' }));
+    c.receive(xml('presence', { from: 'carol@example.org/laptop', type: 'unsubscribe' }));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    omemo.detach();
+    c.receive(xml('presence', { from: 'dave@example.org', type: 'subscribe' }));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return c.sent.filter((s) => s.name === 'presence' && s.attrs.type).map((s) => `${s.attrs.type} ${s.attrs.to}`);
+  };
+  assert.equal(await answers(true), ['subscribed carol@example.org', 'subscribe carol@example.org']);
+  assert.equal(await answers(false), []);
+});
+
 test('options are checked', () => {
   assert.throws(() => createXmppClientOmemo({ client: {} as never, store: new MemoryStore() }), TypeError);
   assert.throws(() => createXmppClientOmemo({ client: new FakeXmppClient(`${ALICE}/r`, new FakePep()), store: undefined as never }), TypeError);

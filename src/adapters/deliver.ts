@@ -1,0 +1,174 @@
+// XEP-0384 §5.5 / 0.3 §4.6 receiving a message: decrypt the `<encrypted>` element(s) of a direct, carbon
+// (XEP-0280) or archived (XEP-0313) message and deliver the payload to the message listeners.
+import { isOmemoError, OmemoError } from '../crypto/errors';
+import { NS_LEGACY, type OmemoVersion } from '../omemo/namespaces';
+import type { DecryptResult, OmemoManager } from '../omemo/session-manager';
+import { asOmemoError, type ReportError } from './error-report';
+import type { MessageHandler } from './inbound';
+import { encryptedElements, senderDeviceOf } from './omemo-message';
+import { bareOf } from './stanza-jid';
+import { NS_DELAY } from './xmpp-namespaces';
+import type { XmlElement } from './xmpp-types';
+
+/** How a decrypted message reached us. */
+export type OmemoMessageVia = 'direct' | 'carbon-received' | 'carbon-sent' | 'archive';
+
+/** A decrypted message with text or bytes (empty OMEMO messages are handled internally, not delivered). */
+export interface OmemoChatMessage {
+  /** Bare JID of the sender; our own JID for a message sent by another device of ours. */
+  from: string;
+  /** The other party: the sender, or the recipient's bare JID for a message from our own account. */
+  peer: string;
+  /** The message `to` as received. */
+  to: string | undefined;
+  /** The decrypted text (undefined for a payload that is not text). */
+  text: string | undefined;
+  /** Everything the manager knows about the decryption (sender device, trust, key exchange, SCE envelope). */
+  result: DecryptResult;
+  via: OmemoMessageVia;
+  /** Message type: 'chat' or 'normal'. */
+  type: string;
+  /** The message stanza that carried the `<encrypted>` element (the forwarded one for carbons/archive). */
+  stanza: XmlElement;
+  /** XEP-0203 delay stamp (archived and offline-stored messages). */
+  delay?: string;
+  /** Archive id (via 'archive'). */
+  archiveId?: string;
+}
+
+/** A message listener. */
+export type MessageListener = (message: OmemoChatMessage) => void | Promise<void>;
+
+/** Where a message came from besides `via`: its XEP-0203 stamp and, for archived ones, the archive id. */
+export interface DeliveryMeta {
+  stamp?: string | undefined;
+  archiveId?: string;
+}
+
+/**
+ * Decrypts one message and delivers it; resolves to whether a listener got it. Failures are reported (phase
+ * 'decrypt'; duplicates and empty messages for other devices quietly), listener errors too (phase 'handler').
+ */
+export type Deliver = (
+  manager: OmemoManager,
+  message: XmlElement,
+  via: OmemoMessageVia,
+  meta: DeliveryMeta,
+) => Promise<boolean>;
+
+/** What the deliver plugin needs. */
+export interface DeliveryOptions {
+  /** The OMEMO versions we run: `<encrypted>` elements of other versions are ignored. */
+  versions: readonly OmemoVersion[];
+  report: ReportError;
+  /** The message listeners, read at each delivery. */
+  listeners: ReadonlySet<MessageListener>;
+}
+
+/**
+ * The decrypt-and-deliver function shared by direct messages, carbons and the catch-up.
+ * @throws nothing (the returned function reports instead of rejecting, except for manager bugs).
+ */
+export function createDelivery(options: DeliveryOptions): Deliver {
+  const { versions, report, listeners } = options;
+
+  /** The bare JID the message counts as sent from, or undefined (reported) when it cannot be trusted. */
+  const senderOf = (manager: OmemoManager, message: XmlElement, via: OmemoMessageVia): string | undefined => {
+    const own = manager.jid;
+    if (via === 'carbon-sent') {
+      const sender = bareOf(message.attrs.from) ?? own;
+      if (sender === own) return sender;
+      const error = new OmemoError('malformed-stanza', `sent carbon from ${message.attrs.from}, not from our account`);
+      report(error, { phase: 'decrypt', stanza: message });
+      return undefined;
+    }
+    const sender = bareOf(message.attrs.from);
+    if (sender === undefined) {
+      const error = new OmemoError('malformed-stanza', 'OMEMO message without a valid from');
+      report(error, { phase: 'decrypt', stanza: message });
+    }
+    return sender;
+  };
+
+  const emit = (delivered: OmemoChatMessage): boolean => {
+    const failed = (e: unknown) =>
+      report(e as Error, { phase: 'handler', stanza: delivered.stanza, from: delivered.from });
+    for (const l of listeners) {
+      try {
+        const r = l(delivered);
+        if (r instanceof Promise) r.catch(failed);
+      } catch (e) {
+        failed(e);
+      }
+    }
+    return listeners.size > 0;
+  };
+
+  return async (manager, message, via, meta) => {
+    const type = message.attrs.type ?? 'normal';
+    if (type === 'error' || type === 'groupchat' || type === 'headline') {
+      const [first] = encryptedElements(message);
+      if (type === 'error' && first !== undefined) {
+        const condition = message.getChild('error')?.getChildElements()[0]?.name ?? 'unknown';
+        const bounced = `an OMEMO message to ${message.attrs.from} bounced: ${condition}`;
+        const error = new OmemoError('transport-error', bounced);
+        report(error, { phase: 'decrypt', stanza: message, from: bareOf(message.attrs.from) ?? '' });
+      }
+      return false; // groupchat (MUC) needs real-JID mapping: not handled here
+    }
+    // Only the versions we run (a 0.3-only device ignores the OMEMO 2 element next to its own).
+    const versionOf = (e: XmlElement): OmemoVersion => (e.attrs.xmlns === NS_LEGACY ? 'oldmemo' : 'twomemo');
+    const elements = encryptedElements(message).filter((e) => versions.includes(versionOf(e)));
+    if (elements.length === 0) return false;
+    const sender = senderOf(manager, message, via);
+    if (sender === undefined) return false;
+    const own = manager.jid;
+    // Our own message coming back (archive): this device has no key in it.
+    if (sender === own && elements.every((e) => senderDeviceOf(e) === manager.deviceId)) return false;
+
+    let result: DecryptResult | undefined;
+    let failure: unknown;
+    for (const element of elements) {
+      try {
+        result = await manager.decrypt(sender, element.toString());
+        break;
+      } catch (e) {
+        if (failure === undefined || isOmemoError(failure, 'message-not-for-us')) failure = e;
+      }
+    }
+    if (result === undefined) {
+      // Duplicates (offline store + archive) fail quietly; so do empty messages meant for other devices.
+      if (isOmemoError(failure, 'duplicate-message')) return false;
+      const empty = elements.every((e) => e.getChild('payload') === undefined);
+      if (empty && isOmemoError(failure, 'message-not-for-us')) return false;
+      report(asOmemoError(failure, 'decryption failed'), { phase: 'decrypt', stanza: message, from: sender });
+      return false;
+    }
+    if (result.payload === undefined) return false;
+    return emit({
+      from: sender,
+      peer: sender === own ? (bareOf(message.attrs.to) ?? own) : sender,
+      to: message.attrs.to,
+      text: result.text,
+      result,
+      via,
+      type,
+      stanza: message,
+      ...(meta.stamp !== undefined ? { delay: meta.stamp } : {}),
+      ...(meta.archiveId !== undefined ? { archiveId: meta.archiveId } : {}),
+    });
+  };
+}
+
+/**
+ * The handler of messages that carry `<encrypted>` themselves (via 'direct', with their XEP-0203 stamp).
+ * @throws nothing.
+ */
+export function directMessages(deliver: Deliver): MessageHandler {
+  return {
+    accepts: (message) => encryptedElements(message).length > 0,
+    handle: async (message, manager) => {
+      await deliver(manager, message, 'direct', { stamp: message.getChild('delay', NS_DELAY)?.attrs.stamp });
+    },
+  };
+}
