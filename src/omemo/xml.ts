@@ -46,6 +46,12 @@ const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 // `<!` may only open a comment or a CDATA section: no DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION.
 const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)/;
 const NAME_PART = /^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9._\-\u00B7\u00C0-\uFFFF]*$/;
+const DANGEROUS_NAME_MARK = '#name:';
+
+/** A tag or attribute name as written in the document (undoes the parser's `onDangerousProperty` marking). */
+function sourceName(key: string): string {
+  return key.startsWith(DANGEROUS_NAME_MARK) ? key.slice(DANGEROUS_NAME_MARK.length) : key;
+}
 
 const parser = new XMLParser({
   preserveOrder: true,
@@ -63,6 +69,9 @@ const parser = new XMLParser({
   commentPropName: false,
   removeNSPrefix: false,
   maxNestedTags: MAX_XML_DEPTH,
+  // fast-xml-parser renames names such as `toString` or `hasOwnProperty` to `__toString`, …, which would make
+  // `<toString/>` and `<__toString/>` the same element: mark them with a prefix no XML name can have instead.
+  onDangerousProperty: (name: string) => DANGEROUS_NAME_MARK + name,
 });
 
 function codePointLabel(s: string): string {
@@ -162,15 +171,16 @@ function convertElement(node: Record<string, unknown>, parentScope: Map<string, 
   if (depth > MAX_XML_DEPTH) throw malformed(`XML nests deeper than MAX_XML_DEPTH (${MAX_XML_DEPTH})`);
   const keys = Object.keys(node).filter((k) => k !== ':@');
   if (keys.length !== 1) throw malformed('XML parser returned an unexpected node');
-  const qname = keys[0]!;
-  const rawChildren = node[qname];
+  const rawChildren = node[keys[0]!];
+  const qname = sourceName(keys[0]!);
   const rawAttrs = (node[':@'] ?? {}) as Record<string, unknown>;
 
   // Namespace declarations first: they apply to the element's own name and attributes.
   let scope = parentScope;
   const plainAttrs: [string, string][] = [];
-  for (const rawName of Object.keys(rawAttrs)) {
-    const value = decodeAttrValue(String(rawAttrs[rawName]), rawName);
+  for (const rawKey of Object.keys(rawAttrs)) {
+    const rawName = sourceName(rawKey);
+    const value = decodeAttrValue(String(rawAttrs[rawKey]), rawName);
     if (rawName === 'xmlns') {
       if (value === NS_XML || value === NS_XMLNS) throw malformed(`the default namespace may not be ${value}`);
       if (scope === parentScope) scope = new Map(parentScope);

@@ -171,6 +171,14 @@ test('attrs has no prototype: inherited names are not attributes', () => {
   assert.is(Object.getPrototypeOf(el.attrs), null);
 });
 
+test('names fast-xml-parser treats as dangerous (toString, hasOwnProperty, …) keep their spelling', () => {
+  // Found by test/fuzz (xml.roundtrip): <toString/> came back as an element named "__toString".
+  const el = parseXml('<toString hasOwnProperty="1" __toString="2"><valueOf/><__valueOf/><__defineGetter__/></toString>');
+  assert.is(el.name, 'toString');
+  assert.equal({ ...el.attrs }, { hasOwnProperty: '1', __toString: '2' });
+  assert.equal(el.children.map((c) => c.name), ['valueOf', '__valueOf', '__defineGetter__']);
+});
+
 test('findElement is depth-first in document order and matches the namespace', () => {
   const root = parseXml(
     "<m xmlns='jabber:client'><a><x xmlns='urn:x' id='1'/></a><x xmlns='urn:x' id='2'/><x xmlns='urn:y' id='3'/></m>",
