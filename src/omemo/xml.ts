@@ -139,25 +139,53 @@ function skipMisc(text: string, i: number): number {
   }
 }
 
-/**
- * fast-xml-parser's validator accepts trailing text after a self-closing root (`<a/>x`) and the parser
- * drops it; XML 1.0 allows only comments, PIs and white space after the root element.
- */
-function checkNothingAfterRoot(text: string): void {
-  let i = skipMisc(text, 0);
+/** Index of the first `>` at or after `i` that is not inside a quoted attribute value. */
+function tagEnd(text: string, i: number): number {
   let quote = '';
-  for (i++; i < text.length; i++) {
+  for (; i < text.length; i++) {
     const c = text[i]!;
     if (quote !== '') {
       if (c === quote) quote = '';
     } else if (c === '"' || c === "'") {
       quote = c;
     } else if (c === '>') {
-      break;
+      return i;
     }
   }
-  if (text[i - 1] !== '/') return; // the root has content: the validator checks what follows its end tag
-  if (skipMisc(text, i + 1) < text.length) throw malformed('XML has content after the root element');
+  return text.length;
+}
+
+/** Index just after the root element (the validator has checked that the tags balance). */
+function rootEnd(text: string): number {
+  let depth = 0;
+  let i = skipMisc(text, 0);
+  while (i < text.length) {
+    const skip = text.startsWith('<!--', i) ? '-->' : text.startsWith('<![CDATA[', i) ? ']]>' : text.startsWith('<?', i) ? '?>' : '';
+    if (skip !== '') {
+      const end = text.indexOf(skip, i);
+      if (end < 0) return text.length;
+      i = end + skip.length;
+    } else if (text[i] === '<') {
+      const end = tagEnd(text, i + 1);
+      if (text[i + 1] === '/') depth--;
+      else if (text[end - 1] !== '/') depth++;
+      i = end + 1;
+      if (depth <= 0) return i;
+    } else {
+      const next = text.indexOf('<', i);
+      i = next < 0 ? text.length : next;
+    }
+  }
+  return i;
+}
+
+/**
+ * XML 1.0 allows only comments, PIs and white space after the root element. fast-xml-parser's validator lets
+ * text after a self-closing root (`<a/>x`) and references after an end tag (`<a></a>&amp;`) through, and the
+ * parser drops them.
+ */
+function checkNothingAfterRoot(text: string): void {
+  if (skipMisc(text, rootEnd(text)) < text.length) throw malformed('XML has content after the root element');
 }
 
 function splitQName(qname: string, what: string): [prefix: string, local: string] {

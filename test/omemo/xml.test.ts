@@ -136,7 +136,7 @@ test('rejects malformed documents', () => {
     ['<a></b>', /not well-formed/],
     ['<a><b></a></b>', /not well-formed/],
     ['<a/><b/>', /more than one root|after the root/],
-    ['<a></a><b/>', /more than one root|not well-formed/],
+    ['<a></a><b/>', /more than one root|after the root|not well-formed/],
     ['x<a/>', /not well-formed/],
     ['<a/>x', /after the root/],
     ['<a/>x<!-- c -->', /after the root/],
@@ -157,6 +157,14 @@ test('rejects malformed documents', () => {
     ['<constructor/>', /not well-formed/],
   ];
   for (const [xml, re] of bad) throwsMalformed(() => parseXml(xml), re);
+});
+
+test('references after the root end tag are refused (the validator let them through, the parser dropped them)', () => {
+  // Found by test/fuzz (xml.outside-root): <a></a>&#65; parsed as <a/>.
+  for (const xml of ['<a></a>&amp;', '<a></a>&#65;', '<a><b/></a> &lt;', '<a x="/a>">t</a>\n&#x20AC;', '<a><!-- </a> --></a>&gt;']) {
+    throwsMalformed(() => parseXml(xml), /after the root/);
+  }
+  assert.is(parseXml('<a x="a/>"><![CDATA[</a>]]><?pi </a>?></a> <!-- c -->').text, '</a>');
 });
 
 test('comments, PIs and white space after the root are allowed', () => {
