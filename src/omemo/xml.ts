@@ -370,13 +370,20 @@ const ATTR_ESCAPES: Record<string, string> = {
 
 /**
  * Serialises a parsed element back to XML text. Namespaces are written as default `xmlns` declarations where
- * an element's namespace differs from its parent's (`parentNs`, default: none, i.e. always declared at the
- * top); prefixed attributes get generated prefixes. Equivalent to the input under the XML Infoset, not
+ * an element's namespace differs from the default namespace in scope (`parentNs`, default: none, i.e. always
+ * declared at the top); elements in the xml namespace keep the `xml:` prefix; prefixed attributes get
+ * generated prefixes. Equivalent to the input under the XML Infoset, not
  * byte-identical.
  */
 export function serializeElement(el: XmlElement, parentNs?: string): string {
-  let out = `<${el.name}`;
-  if (el.ns !== parentNs) out += ` xmlns="${escapeXmlAttr(el.ns)}"`;
+  // The xml namespace cannot be a default namespace: its elements keep the predeclared xml: prefix.
+  const qname = el.ns === NS_XML ? `xml:${el.name}` : el.name;
+  let defaultNs = parentNs;
+  let out = `<${qname}`;
+  if (el.ns !== parentNs && el.ns !== NS_XML) {
+    out += ` xmlns="${escapeXmlAttr(el.ns)}"`;
+    defaultNs = el.ns;
+  }
   let n = 0;
   for (const key of Object.keys(el.attrs)) {
     const value = escapeXmlAttr(el.attrs[key]!);
@@ -392,8 +399,8 @@ export function serializeElement(el: XmlElement, parentNs?: string): string {
   }
   if (el.content.length === 0) return `${out}/>`;
   out += '>';
-  for (const part of el.content) out += typeof part === 'string' ? escapeXml(part) : serializeElement(part, el.ns);
-  return `${out}</${el.name}>`;
+  for (const part of el.content) out += typeof part === 'string' ? escapeXml(part) : serializeElement(part, defaultNs);
+  return `${out}</${qname}>`;
 }
 
 /**
