@@ -228,6 +228,15 @@ test('header contents: legacy only <key>/<iv>, OMEMO 2 only <keys>/<key>', () =>
   throwsMalformed(() => parseEncrypted(o.replace('jid="alice@example.org"', 'jid=""')), /<keys> has no jid/);
 });
 
+test('a header without any <key> is malformed (serializeEncrypted refuses to write one)', () => {
+  // Found by test/fuzz (encrypted.hostile): parseEncrypted returned keys: [], which serializeEncrypted refuses.
+  const l = serializeEncrypted(legacySample, 'oldmemo');
+  throwsMalformed(() => parseEncrypted(l.replace(/<key [^>]*>[^<]*<\/key>/g, '')), /<header> has no <key>/);
+  const o = serializeEncrypted(omemo2Sample, 'twomemo');
+  throwsMalformed(() => parseEncrypted(o.replace(/<keys [^>]*>.*<\/keys>/, '')), /<header> has no <key>/);
+  throwsMalformed(() => parseEncrypted(o.replace(/<key [^>]*>[^<]*<\/key>/g, '')), /<header> has no <key>/);
+});
+
 test('legacy <iv> is required (also in empty messages) and must be 12 or 16 bytes', () => {
   const empty = fixture('oldmemo-encrypted-empty.xml');
   throwsMalformed(() => parseEncrypted(empty.replace(/<iv>.*<\/iv>/, '')), /no <iv> \(required, also in empty messages\)/);
@@ -275,7 +284,7 @@ test('key content: bad base64, empty, MAX_KEY_ELEMENT_BYTES', () => {
   assert.is(parseEncrypted(mk(toBase64(seq(MAX_KEY_ELEMENT_BYTES)))).keys[0]!.data.length, MAX_KEY_ELEMENT_BYTES);
   throwsMalformed(() => parseEncrypted(mk(toBase64(seq(MAX_KEY_ELEMENT_BYTES + 1)))), /longer than 1024 bytes|more than 1024/);
   throwsMalformed(() => parseEncrypted(mk(toBase64(seq(3000)))), /longer than 1024 bytes/);
-  throwsMalformed(() => parseEncrypted(`<encrypted xmlns='${O}'><header sid='1'/><payload>!!</payload></encrypted>`), /<payload> is not valid base64/);
+  throwsMalformed(() => parseEncrypted(`<encrypted xmlns='${O}'><header sid='1'><keys jid='a@b'><key rid='2'>AQ==</key></keys></header><payload>!!</payload></encrypted>`), /<payload> is not valid base64/);
 });
 
 test('MAX_KEYS_PER_MESSAGE bounds parse and serialise', () => {
