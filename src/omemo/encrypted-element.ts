@@ -188,8 +188,9 @@ export function serializeEncrypted(data: EncryptedElementData, version: OmemoVer
       legacyKeys += el;
       return;
     }
-    if (typeof k.jid !== 'string' || k.jid === '') {
-      throw new TypeError(`keys[${i}].jid must be a non-empty string (bare JID) for OMEMO 2`);
+    if (typeof k.jid !== 'string' || k.jid.trim() === '') {
+      // parseEncrypted refuses a <keys> whose jid is empty or white space only: never write one.
+      throw new TypeError(`keys[${i}].jid must be a non-empty string (bare JID) for OMEMO 2, not white space only`);
     }
     // Keys arrive grouped by JID (one fan-out = runs of the same JID): escape each JID once.
     const group = groups.get(k.jid);

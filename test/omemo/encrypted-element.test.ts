@@ -306,6 +306,14 @@ test('serialise validates its input precisely', () => {
     TypeError,
     /keys\[0\]\.jid must be a non-empty string/,
   );
+  // Found by test/fuzz (encrypted.roundtrip): a white-space JID was written, and the parser refuses it.
+  for (const jid of ['', ' ', '\r', '\t\n']) {
+    throwsProgrammer(
+      () => serializeEncrypted({ ...omemo2Sample, keys: [{ jid, rid: 5, keyExchange: false, data: seq(4) }] }, 'twomemo'),
+      TypeError,
+      /keys\[0\]\.jid must be a non-empty string/,
+    );
+  }
   throwsProgrammer(() => serializeEncrypted({ ...legacySample, sid: 0 }, 'oldmemo'), RangeError, /sid must be in 1\.\.2147483647/);
   throwsProgrammer(() => serializeEncrypted({ ...legacySample, keys: [] }, 'oldmemo'), RangeError, /at least one key/);
   throwsProgrammer(
