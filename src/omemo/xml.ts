@@ -47,6 +47,11 @@ const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)/;
 const NAME_PART = /^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9._\-\u00B7\u00C0-\uFFFF]*$/;
 const DANGEROUS_NAME_MARK = '#name:';
+/**
+ * Local names refused for elements: fast-xml-parser refuses them unprefixed, so `<p:prototype>` is refused
+ * too (serializeElement writes elements unprefixed, and the result must parse again).
+ */
+const REFUSED_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
 /** A tag or attribute name as written in the document (undoes the parser's `onDangerousProperty` marking). */
 function sourceName(key: string): string {
@@ -228,6 +233,7 @@ function convertElement(node: Record<string, unknown>, parentScope: Map<string, 
 
   const [prefix, name] = splitQName(qname, 'element');
   if (prefix === 'xmlns') throw malformed('element names may not use the xmlns prefix');
+  if (REFUSED_NAMES.includes(name)) throw malformed(`element name ${JSON.stringify(qname)} is not supported`);
   const ns = scope.get(prefix);
   if (ns === undefined) throw malformed(`element prefix ${JSON.stringify(prefix)} is not bound to a namespace`);
 

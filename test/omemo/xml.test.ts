@@ -155,6 +155,10 @@ test('rejects malformed documents', () => {
     ['<a>\uD800</a>', /U\+D800/],
     ['<a __proto__="1"/>', /not well-formed/],
     ['<constructor/>', /not well-formed/],
+    // Found by test/fuzz (xml.hostile): prefixed, they were accepted and serializeElement wrote them unprefixed.
+    ['<p:prototype xmlns:p="urn:p"/>', /element name "p:prototype" is not supported/],
+    ['<a><p:constructor xmlns:p="urn:p"/></a>', /element name "p:constructor" is not supported/],
+    ['<a xmlns:p="urn:p"><p:__proto__/></a>', /element name "p:__proto__" is not supported/],
   ];
   for (const [xml, re] of bad) throwsMalformed(() => parseXml(xml), re);
 });
