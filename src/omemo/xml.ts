@@ -393,7 +393,7 @@ export function serializeElement(el: XmlElement, parentNs?: string): string {
   let n = 0;
   for (const key of Object.keys(el.attrs)) {
     const value = escapeXmlAttr(el.attrs[key]!);
-    const m = /^\{(.*)\}(.+)$/.exec(key);
+    const m = /^\{([\s\S]*)\}([^}]+)$/.exec(key);
     if (!m) {
       out += ` ${key}="${value}"`;
     } else if (m[1] === NS_XML) {

@@ -249,4 +249,12 @@ test('serializeElement: elements in the xml namespace keep the xml: prefix (it c
   assert.is(serializeElement(parseXml(text)), text);
 });
 
+test('serializeElement: prefixed attributes whose namespace contains a line break or a brace', () => {
+  // Found by test/fuzz (xml.hostile): the Clark key {urn:a&#13;}x was written verbatim as an attribute name.
+  const once = parseXml('<a xmlns:p="urn:a&#13;&#10;b" xmlns:q="u}v" p:x="1" q:y="2"/>');
+  assert.equal({ ...once.attrs }, { '{urn:a\r\nb}x': '1', '{u}v}y': '2' });
+  const text = serializeElement(once);
+  assert.equal(plain(parseXml(text)), plain(once));
+});
+
 test.run();
