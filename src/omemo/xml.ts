@@ -43,8 +43,6 @@ export function malformed(message: string, cause?: unknown): OmemoError {
 
 // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF] (lone surrogates excluded).
 const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
-// `<!` may only open a comment or a CDATA section: no DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION.
-const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)/;
 const NAME_PART = /^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9._\-\u00B7\u00C0-\uFFFF]*$/;
 const DANGEROUS_NAME_MARK = '#name:';
 /**
@@ -97,7 +95,7 @@ export function parseXml(xml: string): XmlElement {
   let text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
   const bad = NOT_XML_CHAR.exec(text);
   if (bad) throw malformed(`XML contains ${codePointLabel(bad[0])}, which is not an XML 1.0 character`);
-  if (MARKUP_DECLARATION.test(text)) {
+  if (hasMarkupDeclaration(text)) {
     throw malformed('XML contains a DOCTYPE or markup declaration (<!DOCTYPE, <!ENTITY, …), which is not allowed');
   }
   text = text.replace(/\r\n?/g, '\n'); // XML 1.0 §2.11 end-of-line handling
@@ -131,6 +129,29 @@ export function parseXml(xml: string): XmlElement {
   }
   if (!root) throw malformed('XML has no root element');
   return root;
+}
+
+/**
+ * True when markup outside comments, CDATA sections, PIs and tags starts with `<!` other than `<!--` or
+ * `<![CDATA[` (DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION), or when one of those constructs is unterminated.
+ * `<!` inside a comment, a CDATA section, a PI or a quoted attribute value is text, not a declaration.
+ */
+function hasMarkupDeclaration(text: string): boolean {
+  for (let lt = text.indexOf('<'); lt >= 0; ) {
+    const close = text.startsWith('<!--', lt) ? '-->' : text.startsWith('<![CDATA[', lt) ? ']]>' : text.startsWith('<?', lt) ? '?>' : '';
+    let next: number;
+    if (close !== '') {
+      const end = text.indexOf(close, lt + 2);
+      if (end < 0) return true;
+      next = end + close.length;
+    } else if (text.startsWith('<!', lt)) {
+      return true;
+    } else {
+      next = tagEnd(text, lt + 1) + 1;
+    }
+    lt = text.indexOf('<', next);
+  }
+  return false;
 }
 
 /** Skips white space, comments and processing instructions (XML 1.0 `Misc*`) from `i`. */

@@ -102,6 +102,18 @@ test('rejects DOCTYPE, internal entities and the billion-laughs pattern', () => 
   throwsMalformed(() => parseXml(lol), /DOCTYPE/);
   throwsMalformed(() => parseXml(`<a/><!ENTITY e 'x'>`), /markup declaration/);
   throwsMalformed(() => parseXml(`<a>&e;</a>`), /undefined entity.*&e;/);
+  throwsMalformed(() => parseXml(`<!-- c --><!DOCTYPE a><a/>`), /DOCTYPE/);
+  throwsMalformed(() => parseXml(`<a x="y"><![CDATA[x]]><!ELEMENT a ANY></a>`), /markup declaration/);
+  throwsMalformed(() => parseXml(`<!-- <a/> <!DOCTYPE a><a/>`), /DOCTYPE|not well-formed/);
+});
+
+test('"<!" inside CDATA, comments, PIs and attribute values is text, not a declaration', () => {
+  // Found by test/fuzz (xml.roundtrip): <a><![CDATA[<!]]></a> was refused as a markup declaration.
+  assert.is(parseXml('<a><![CDATA[<!DOCTYPE x>]]></a>').text, '<!DOCTYPE x>');
+  assert.is(parseXml('<a><!-- <!ENTITY e "x"> -->t<?pi <!x?></a>').text, 't');
+  assert.is(parseXml('<!-- <!DOCTYPE a> --><a x="&lt;!"/>').name, 'a');
+  assert.is(attr(parseXml('<a x=\'"-->"\' y="a>b"><![CDATA[<!]]></a>'), 'y'), 'a>b');
+  throwsMalformed(() => parseXml('<a x="<!DOCTYPE a>"/>'), /raw '<'|DOCTYPE|not well-formed/);
 });
 
 test('rejects entity and character-reference abuse', () => {
