@@ -103,7 +103,8 @@ export function buildEnvelope(input: EnvelopeInput, rng: RandomBytes = defaultRn
     if (!(input.time instanceof Date)) throw new TypeError('time must be a Date');
     if (Number.isNaN(input.time.getTime())) throw new RangeError('time is an invalid Date');
     if (!inStampRange(input.time.getTime())) {
-      throw new RangeError(`time ${input.time.toISOString()} is outside the years 0000..9999 a XEP-0082 stamp can carry`);
+      const iso = input.time.toISOString();
+      throw new RangeError(`time ${iso} is outside the years 0000..9999 a XEP-0082 stamp can carry`);
     }
     out += `<time stamp="${input.time.toISOString()}"/>`;
   }
@@ -133,7 +134,8 @@ function jidOf(el: XmlElement | undefined): string | undefined {
  * Parses an SCE envelope (the decrypted OMEMO 2 plaintext as text). The root must be
  * `<envelope xmlns='urn:xmpp:sce:1'>` with exactly one `<content>`. A `<body>` in `jabber:client` (or without
  * its own namespace) gives `body`. Throws OmemoError('malformed-stanza') if the text is not an envelope, or
- * for a bad `<time stamp>` (also one outside the years 0000..9999 UTC), a `<from>`/`<to>` without jid, or repeated affixes.
+ * for a bad `<time stamp>` (also one outside the years 0000..9999 UTC), a `<from>`/`<to>` without jid, or
+ * repeated affixes.
  */
 export function parseEnvelope(text: string): ParsedEnvelope {
   const root = parseXml(text);
@@ -159,7 +161,9 @@ export function parseEnvelope(text: string): ParsedEnvelope {
     const stamp = attr(timeEl, 'stamp');
     const ms = stamp !== undefined && DATETIME.test(stamp) ? Date.parse(stamp) : NaN;
     // An offset can move a stamp out of 0000..9999 UTC (0000-01-01T00:00:00+01:00), where no stamp we write goes.
-    if (Number.isNaN(ms) || !inStampRange(ms)) throw malformed(`SCE <time> has no valid stamp: ${JSON.stringify(stamp ?? null)}`);
+    if (Number.isNaN(ms) || !inStampRange(ms)) {
+      throw malformed(`SCE <time> has no valid stamp: ${JSON.stringify(stamp ?? null)}`);
+    }
     out.time = new Date(ms);
   }
   return out;

@@ -138,7 +138,7 @@ export function parseXml(xml: string): XmlElement {
  */
 function hasMarkupDeclaration(text: string): boolean {
   for (let lt = text.indexOf('<'); lt >= 0; ) {
-    const close = text.startsWith('<!--', lt) ? '-->' : text.startsWith('<![CDATA[', lt) ? ']]>' : text.startsWith('<?', lt) ? '?>' : '';
+    const close = closerAt(text, lt);
     let next: number;
     if (close !== '') {
       const end = text.indexOf(close, lt + 2);
@@ -165,6 +165,13 @@ function skipMisc(text: string, i: number): number {
   }
 }
 
+/** The delimiter that ends the comment, CDATA section or PI starting at `i`; '' when none starts there. */
+function closerAt(text: string, i: number): string {
+  if (text.startsWith('<!--', i)) return '-->';
+  if (text.startsWith('<![CDATA[', i)) return ']]>';
+  return text.startsWith('<?', i) ? '?>' : '';
+}
+
 /** Index of the first `>` at or after `i` that is not inside a quoted attribute value. */
 function tagEnd(text: string, i: number): number {
   let quote = '';
@@ -186,7 +193,7 @@ function rootEnd(text: string): number {
   let depth = 0;
   let i = skipMisc(text, 0);
   while (i < text.length) {
-    const skip = text.startsWith('<!--', i) ? '-->' : text.startsWith('<![CDATA[', i) ? ']]>' : text.startsWith('<?', i) ? '?>' : '';
+    const skip = closerAt(text, i);
     if (skip !== '') {
       const end = text.indexOf(skip, i);
       if (end < 0) return text.length;
