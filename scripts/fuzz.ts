@@ -21,7 +21,8 @@ interface Tally {
 }
 
 function usage(message: string): never {
-  console.error(`${message}\nusage: npm run fuzz -- --minutes N [--seed S] [--only NAME[,NAME…]] [--batch K] [--check-known-bugs]`);
+  console.error(message);
+  console.error('usage: npm run fuzz -- --minutes N [--seed S] [--only NAME[,NAME…]] [--batch K] [--check-known-bugs]');
   console.error(`properties: ${PROPERTIES.map((p) => p.name).join(', ')}`);
   process.exit(2);
 }
@@ -66,8 +67,12 @@ function parseCli() {
 function table(tallies: readonly Tally[]): string {
   const rows = tallies.map((t) => {
     const rate = t.ms > 0 ? Math.round((t.runs / t.ms) * 1000) : 0;
-    return `  ${t.property.name.padEnd(26)} ${String(t.runs).padStart(10)} inputs  ${String(t.batches).padStart(6)} batches  ` +
-      `${(t.ms / 1000).toFixed(1).padStart(8)} s  ${String(rate).padStart(7)}/s  ${t.knownSkips > 0 ? `${t.knownSkips} known-bug skips` : ''}`;
+    const skips = t.knownSkips > 0 ? `${t.knownSkips} known-bug skips` : '';
+    return (
+      `  ${t.property.name.padEnd(26)} ${String(t.runs).padStart(10)} inputs  ` +
+      `${String(t.batches).padStart(6)} batches  ` +
+      `${(t.ms / 1000).toFixed(1).padStart(8)} s  ${String(rate).padStart(7)}/s  ${skips}`
+    );
   });
   const total = tallies.reduce((n, t) => n + t.runs, 0);
   return `${rows.join('\n')}\n  ${'total'.padEnd(26)} ${String(total).padStart(10)} inputs`;
@@ -93,7 +98,8 @@ async function main(): Promise<void> {
     console.log(`passed\n${table(tallies)}`);
     return;
   }
-  console.log(`fuzz seed ${seed} for ${minutes} min, ${only.length} properties (replay: npm run fuzz -- --seed ${seed} --minutes ${minutes})`);
+  const replay = `npm run fuzz -- --seed ${seed} --minutes ${minutes}`;
+  console.log(`fuzz seed ${seed} for ${minutes} min, ${only.length} properties (replay: ${replay})`);
   const started = Date.now();
   const deadline = started + minutes * 60_000;
   let nextProgress = started + PROGRESS_EVERY_MS;
@@ -112,7 +118,8 @@ async function main(): Promise<void> {
       console.log(`  ${((Date.now() - started) / 60_000).toFixed(1)} min: ${total} inputs`);
     }
   }
-  console.log(`\nall properties passed; seed ${seed}, ${((Date.now() - started) / 60_000).toFixed(1)} min\n${table(tallies)}`);
+  const elapsed = ((Date.now() - started) / 60_000).toFixed(1);
+  console.log(`\nall properties passed; seed ${seed}, ${elapsed} min\n${table(tallies)}`);
 }
 
 main().catch((e) => {

@@ -22,11 +22,16 @@ export const xmlCharArb: fc.Arbitrary<string> = fc.oneof(
 
 /** A string of XML characters (any of them may need escaping). */
 export function xmlStringArb(maxLength = 24): fc.Arbitrary<string> {
-  return fc.array(fc.oneof({ weight: 8, arbitrary: xmlCharArb }, { weight: 1, arbitrary: fc.constantFrom(...XML_SPECIALS) }), { maxLength }).map((a) => a.join(''));
+  const special = fc.constantFrom(...XML_SPECIALS);
+  const unit = fc.oneof({ weight: 8, arbitrary: xmlCharArb }, { weight: 1, arbitrary: special });
+  return fc.array(unit, { maxLength }).map((a) => a.join(''));
 }
 
 /** Any string at all, lone surrogates and control characters included. */
-export const anyStringArb: fc.Arbitrary<string> = fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.string({ maxLength: 60 }));
+export const anyStringArb: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 60 }),
+  fc.string({ maxLength: 60 }),
+);
 
 /** Ids of the XEP (1..2^31-1), edges favoured. */
 export const idArb: fc.Arbitrary<number> = fc.oneof(
@@ -83,7 +88,8 @@ export const acceptedNameArb: fc.Arbitrary<string> = ncNameArb.filter((n) => !RE
 /** Namespaces: the protocol's, near misses and ones XML reserves. */
 export const NAMESPACES = [
   '', NS_LEGACY, NS_OMEMO2, NS_SCE, NS_JABBER_CLIENT, 'urn:xmpp:omemo:2 ', 'URN:XMPP:OMEMO:2', 'urn:xmpp:omemo:1',
-  `${NS_LEGACY}/`, 'urn:x', 'a b', '&<>"\'', 'é', 'http://jabber.org/protocol/pubsub', 'http://jabber.org/protocol/pubsub#event',
+  `${NS_LEGACY}/`, 'urn:x', 'a b', '&<>"\'', 'é', 'http://jabber.org/protocol/pubsub',
+  'http://jabber.org/protocol/pubsub#event',
 ] as const;
 
 /** Namespace usable on an element (the xmlns namespace never is). */
@@ -115,7 +121,8 @@ export const TOKENS = [
   '&#x110000;', '&#65;', '&#xD800;', '&#99999999;', '&#x;', '&#;', '&bogus;', '&e;', '&', ';', '<!--', '-->',
   '<!---->', '<?xml version="1.0"?>', '<?', '?>', '<?pi x?>', '<![CDATA[', ']]>', '<![CDATA[x]]>',
   '<!DOCTYPE a [<!ENTITY e "xx">]>', '<!ENTITY', '<!ELEMENT', 'xmlns', 'xmlns:', 'xmlns=""', 'xmlns:p="urn:p"',
-  'xmlns:xml="urn:x"', 'xmlns:xmlns="urn:x"', 'p:', ':', 'xml:lang="en"', 'xmlns="http://www.w3.org/XML/1998/namespace"',
+  'xmlns:xml="urn:x"', 'xmlns:xmlns="urn:x"', 'p:', ':', 'xml:lang="en"',
+  'xmlns="http://www.w3.org/XML/1998/namespace"',
   '\u0000', '\u0001', '\uD800', '\uDC00', '\uFFFE', '\uFFFF', '\uFEFF', '\u0085', '\u2028', 'é', '𝒜',
   ...NAMES, ...NAMESPACES.filter((n) => n !== ''), ...ODD_VALUES.filter((v) => v.length < 40),
 ] as const;
@@ -124,19 +131,31 @@ export const TOKENS = [
 export const tokenSoupArb: fc.Arbitrary<string> = fc.oneof(
   fc.array(fc.constantFrom(...TOKENS), { maxLength: 60 }).map((t) => t.join('')),
   fc
-    .tuple(fc.constantFrom(...NAMES), fc.constantFrom(...NAMESPACES), fc.array(fc.constantFrom(...TOKENS), { maxLength: 30 }))
+    .tuple(
+      fc.constantFrom(...NAMES),
+      fc.constantFrom(...NAMESPACES),
+      fc.array(fc.constantFrom(...TOKENS), { maxLength: 30 }),
+    )
     .map(([name, ns, t]) => `<${name} xmlns="${ns}">${t.join('')}</${name}>`),
 );
 
 // ------------------------------------------------------------------------------------------------ trees
 
 /** The writer's knobs (see xml-model.ts). */
-export const styleArb: fc.Arbitrary<XmlStyle> = fc.record({ seed: fc.integer(), level: fc.integer({ min: 0, max: 3 }) });
+export const styleArb: fc.Arbitrary<XmlStyle> = fc.record({
+  seed: fc.integer(),
+  level: fc.integer({ min: 0, max: 3 }),
+});
 
 function attrsArb(): fc.Arbitrary<[string, string][]> {
   const key = fc.oneof(
     { weight: 4, arbitrary: acceptedNameArb.filter((n) => n !== 'xmlns') },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...NAMESPACES.filter((n) => n !== ''), NS_XML), acceptedNameArb).map(([ns, l]) => `{${ns}}${l}`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...NAMESPACES.filter((n) => n !== ''), NS_XML), acceptedNameArb)
+        .map(([ns, l]) => `{${ns}}${l}`),
+    },
   );
   return fc.uniqueArray(fc.tuple(key, fc.oneof(xmlStringArb(16), oddValueArb)), { maxLength: 4, selector: ([k]) => k });
 }
@@ -150,7 +169,10 @@ export const treeArb: fc.Arbitrary<XNode> = fc.letrec<{ node: XNode }>((tie) => 
     content: fc.oneof(
       { depthSize: 'small', maxDepth: 3 },
       fc.constant([]),
-      fc.array(fc.oneof({ weight: 1, arbitrary: xmlStringArb(12) }, { weight: 2, arbitrary: tie('node') }), { maxLength: 4 }),
+      fc.array(
+        fc.oneof({ weight: 1, arbitrary: xmlStringArb(12) }, { weight: 2, arbitrary: tie('node') }),
+        { maxLength: 4 },
+      ),
     ),
   }) as fc.Arbitrary<XNode>,
 })).node;
@@ -173,7 +195,12 @@ export const stringEditArb: fc.Arbitrary<StringEdit> = fc.oneof(
   fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 15 }) }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 16 }) }),
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: insertTextArb }),
-  fc.record({ op: fc.constant('replace' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 8 }), text: insertTextArb }),
+  fc.record({
+    op: fc.constant('replace' as const),
+    at: fc.nat(),
+    length: fc.integer({ min: 1, max: 8 }),
+    text: insertTextArb,
+  }),
   fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 80 }) }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('swap' as const), at: fc.nat(), to: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
@@ -182,9 +209,11 @@ export const stringEditArb: fc.Arbitrary<StringEdit> = fc.oneof(
 export function applyStringEdit(s: string, e: StringEdit): string {
   const at = e.at % (s.length + 1);
   switch (e.op) {
-    case 'flip':
+    case 'flip': {
       if (s.length === 0) return s;
-      return s.slice(0, at % s.length) + String.fromCharCode(s.charCodeAt(at % s.length) ^ (1 << e.bit)) + s.slice((at % s.length) + 1);
+      const i = at % s.length;
+      return s.slice(0, i) + String.fromCharCode(s.charCodeAt(i) ^ (1 << e.bit)) + s.slice(i + 1);
+    }
     case 'delete':
       return s.slice(0, at) + s.slice(at + e.length);
     case 'insert':
@@ -216,8 +245,15 @@ export type ByteEdit =
   | { op: 'append'; bytes: Uint8Array };
 
 export const byteEditArb: fc.Arbitrary<ByteEdit> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
-  fc.record({ op: fc.constant('set' as const), at: fc.nat(), value: fc.constantFrom(0, 1, 0x05, 0x0a, 0x12, 0x33, 0x7f, 0x80, 0xff) }),
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+  },
+  fc.record({
+    op: fc.constant('set' as const),
+    at: fc.nat(),
+    value: fc.constantFrom(0, 1, 0x05, 0x0a, 0x12, 0x33, 0x7f, 0x80, 0xff),
+  }),
   fc.record({ op: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 12 }) }),
   fc.record({ op: fc.constant('insert' as const), at: fc.nat(), bytes: bytesArb(1, 12) }),
   fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
@@ -356,14 +392,21 @@ export function readRawFields(buf: Uint8Array): RawField[] | undefined {
   return out;
 }
 
-const VARINT_VALUES = [0n, 1n, 5n, 0x33n, 127n, 128n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 2n ** 63n, 2n ** 64n - 1n, -1n];
+const VARINT_VALUES = [
+  0n, 1n, 5n, 0x33n, 127n, 128n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 2n ** 63n, 2n ** 64n - 1n, -1n,
+];
 
-const rawValueArb: fc.Arbitrary<bigint> = fc.oneof(fc.constantFrom(...VARINT_VALUES), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }));
+const rawValueArb: fc.Arbitrary<bigint> = fc.oneof(
+  fc.constantFrom(...VARINT_VALUES),
+  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+);
+
+const smallFieldArb = fc.integer({ min: 1, max: 7 });
 
 /** A random raw field. */
 export const rawFieldArb: fc.Arbitrary<RawField> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ field: fc.integer({ min: 1, max: 7 }), wireType: fc.constant(0), value: rawValueArb }) },
-  { weight: 3, arbitrary: fc.record({ field: fc.integer({ min: 1, max: 7 }), wireType: fc.constant(2), value: bytesArb(0, 40) }) },
+  { weight: 3, arbitrary: fc.record({ field: smallFieldArb, wireType: fc.constant(0), value: rawValueArb }) },
+  { weight: 3, arbitrary: fc.record({ field: smallFieldArb, wireType: fc.constant(2), value: bytesArb(0, 40) }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -396,8 +439,16 @@ export const fieldEditArb: fc.Arbitrary<FieldEdit> = fc.letrec<{ edit: FieldEdit
     fc.record({ op: fc.constant('retype' as const), at: fc.nat(), wireType: fc.integer({ min: 0, max: 7 }) }),
     fc.record({ op: fc.constant('renumber' as const), at: fc.nat(), field: fc.integer({ min: 0, max: 20 }) }),
     fc.record({ op: fc.constant('value' as const), at: fc.nat(), value: rawValueArb }),
-    fc.record({ op: fc.constant('bytes' as const), at: fc.nat(), edits: fc.array(byteEditArb, { minLength: 1, maxLength: 3 }) }),
-    fc.record({ op: fc.constant('nested' as const), at: fc.nat(), edits: fc.array(tie('edit'), { minLength: 1, maxLength: 3 }) }),
+    fc.record({
+      op: fc.constant('bytes' as const),
+      at: fc.nat(),
+      edits: fc.array(byteEditArb, { minLength: 1, maxLength: 3 }),
+    }),
+    fc.record({
+      op: fc.constant('nested' as const),
+      at: fc.nat(),
+      edits: fc.array(tie('edit'), { minLength: 1, maxLength: 3 }),
+    }),
   ) as fc.Arbitrary<FieldEdit>,
 })).edit;
 
@@ -442,7 +493,9 @@ function editFields(fields: RawField[], e: FieldEdit): RawField[] {
 /** Applies field edits to a protobuf message (bytes that do not split into fields get byte edits instead). */
 export function applyFieldEdits(buf: Uint8Array, edits: readonly FieldEdit[]): Uint8Array {
   const fields = readRawFields(buf);
-  if (fields === undefined) return edits.length === 0 ? buf : applyByteEdit(buf, { op: 'flip', at: edits.length, bit: 0 });
+  if (fields === undefined) {
+    return edits.length === 0 ? buf : applyByteEdit(buf, { op: 'flip', at: edits.length, bit: 0 });
+  }
   return writeRawFields(edits.reduce(editFields, fields));
 }
 
@@ -468,7 +521,10 @@ const smallChildArb: fc.Arbitrary<XNode> = fc.record({
   name: ncNameArb,
   ns: fc.constantFrom(...NAMESPACES),
   attrs: fc.constant([] as [string, string][]),
-  content: fc.oneof(fc.constant([] as (XNode | string)[]), fc.array(fc.oneof(xmlStringArb(8), fc.constantFrom('AAAA', 'QUJD', ''))).map((a) => a as (XNode | string)[])),
+  content: fc.oneof(
+    fc.constant([] as (XNode | string)[]),
+    fc.array(fc.oneof(xmlStringArb(8), fc.constantFrom('AAAA', 'QUJD', ''))).map((a) => a as (XNode | string)[]),
+  ),
 });
 
 export const treeEditArb: fc.Arbitrary<TreeEdit> = fc.oneof(
@@ -482,17 +538,36 @@ export const treeEditArb: fc.Arbitrary<TreeEdit> = fc.oneof(
     arbitrary: fc.record({
       op: fc.constant('setAttr' as const),
       at: fc.nat(),
-      key: fc.oneof(fc.constantFrom('sid', 'rid', 'jid', 'kex', 'prekey', 'id', 'label', 'labelsig', 'stamp', 'signedPreKeyId', 'preKeyId', 'x'), ncNameArb),
+      key: fc.oneof(
+        fc.constantFrom('sid', 'rid', 'jid', 'kex', 'prekey', 'id', 'label', 'labelsig', 'stamp'),
+        fc.constantFrom('signedPreKeyId', 'preKeyId', 'x'),
+        ncNameArb,
+      ),
       value: oddValueArb,
     }),
   },
   fc.record({ op: fc.constant('duplicateAttr' as const), at: fc.nat(), attr: fc.nat() }),
-  fc.record({ op: fc.constant('setText' as const), at: fc.nat(), text: fc.oneof(oddValueArb, xmlStringArb(12), fc.constantFrom(' ', '\n', 'AAAA', '=')) }),
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('addChild' as const), at: fc.nat(), child: smallChildArb, pos: fc.nat() }) },
+  fc.record({
+    op: fc.constant('setText' as const),
+    at: fc.nat(),
+    text: fc.oneof(oddValueArb, xmlStringArb(12), fc.constantFrom(' ', '\n', 'AAAA', '=')),
+  }),
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('addChild' as const), at: fc.nat(), child: smallChildArb, pos: fc.nat() }),
+  },
   fc.record({ op: fc.constant('wrap' as const), at: fc.nat(), name: ncNameArb, ns: fc.constantFrom(...NAMESPACES) }),
   fc.record({ op: fc.constant('unwrap' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('moveChild' as const), at: fc.nat(), from: fc.nat(), to: fc.nat() }),
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('base64' as const), at: fc.nat(), edits: fc.array(byteEditArb, { maxLength: 3 }), spelling: fc.nat(7) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('base64' as const),
+      at: fc.nat(),
+      edits: fc.array(byteEditArb, { maxLength: 3 }),
+      spelling: fc.nat(7),
+    }),
+  },
 );
 
 /** Spells bytes in base64 with one of several variants (0: canonical; others odd but maybe valid). */
@@ -509,8 +584,11 @@ export function spellBase64(bytes: Uint8Array, spelling: number): string {
       return `${b64}=`; // extra padding
     case 5:
       return b64.replace(/\+/g, '-').replace(/\//g, '_'); // base64url alphabet
-    case 6:
-      return b64.length > 2 && b64.endsWith('=') ? b64.slice(0, -3) + String.fromCharCode(b64.charCodeAt(b64.length - 3) ^ 1) + b64.slice(-2) : b64; // trailing bits
+    case 6: {
+      // Non-zero trailing bits before the padding.
+      if (b64.length <= 2 || !b64.endsWith('=')) return b64;
+      return b64.slice(0, -3) + String.fromCharCode(b64.charCodeAt(b64.length - 3) ^ 1) + b64.slice(-2);
+    }
     default:
       return b64;
   }
@@ -592,9 +670,21 @@ export interface XmlMutation {
 }
 
 export const xmlMutationArb: fc.Arbitrary<XmlMutation> = fc.oneof(
-  fc.record({ tree: fc.array(treeEditArb, { minLength: 1, maxLength: 3 }), style: styleArb, text: fc.constant([] as StringEdit[]) }),
-  fc.record({ tree: fc.constant([] as TreeEdit[]), style: styleArb, text: fc.array(stringEditArb, { minLength: 1, maxLength: 3 }) }),
-  fc.record({ tree: fc.array(treeEditArb, { maxLength: 2 }), style: styleArb, text: fc.array(stringEditArb, { maxLength: 2 }) }),
+  fc.record({
+    tree: fc.array(treeEditArb, { minLength: 1, maxLength: 3 }),
+    style: styleArb,
+    text: fc.constant([] as StringEdit[]),
+  }),
+  fc.record({
+    tree: fc.constant([] as TreeEdit[]),
+    style: styleArb,
+    text: fc.array(stringEditArb, { minLength: 1, maxLength: 3 }),
+  }),
+  fc.record({
+    tree: fc.array(treeEditArb, { maxLength: 2 }),
+    style: styleArb,
+    text: fc.array(stringEditArb, { maxLength: 2 }),
+  }),
 );
 
 /** Applies a mutation to an XML document (tree edits need it to parse; text edits apply to anything). */

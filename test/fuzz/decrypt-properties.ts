@@ -23,7 +23,14 @@ import { buildEnvelope, parseEnvelope, type EnvelopeInput } from '../../src/omem
 import type { DecryptResult } from '../../src/omemo/session-manager';
 import type { OmemoTransport } from '../../src/omemo/transport';
 import { parseXml } from '../../src/omemo/xml';
-import { InProcessRouter, elementOf, openDevice, snapshot, syncDeviceLists, type Device } from '../omemo/manager-fixture';
+import {
+  InProcessRouter,
+  elementOf,
+  openDevice,
+  snapshot,
+  syncDeviceLists,
+  type Device,
+} from '../omemo/manager-fixture';
 import {
   anyStringArb,
   applyByteEdit,
@@ -81,7 +88,8 @@ async function makeWorld(version: OmemoVersion): Promise<World> {
   const outbox = { sends: 0, publishes: 0 };
   const versions = [version];
   const a = await openDevice(router, ALICE, 'a', { versions });
-  const b = await openDevice(router, BOB, 'b1', { versions, transport: countingTransport(router.connect(BOB, `${BOB}/b1`), outbox) });
+  const transport = countingTransport(router.connect(BOB, `${BOB}/b1`), outbox);
+  const b = await openDevice(router, BOB, 'b1', { versions, transport });
   const b2 = await openDevice(router, BOB, 'b2', { versions });
   await syncDeviceLists(router, [a, b, b2]);
   // A session both ways: alice's key exchange, bob's automatic answer.
@@ -230,7 +238,7 @@ function knownBugOf(version: OmemoVersion, original: string, variant: string): b
   return false;
 }
 
-// ------------------------------------------------------------------------------------------------ mutated real messages
+// ------------------------------------------------------------------------------------------------ mutated messages
 
 interface MutatedCase {
   text: string;
@@ -250,8 +258,12 @@ const mutatedCaseArb: fc.Arbitrary<MutatedCase> = fc.record({
 
 function checkAccepted(w: World, r: DecryptResult, expected: Uint8Array, keyExchange: boolean, xml: string): void {
   const problems: string[] = [];
-  if (r.payload === undefined || toHex(r.payload) !== toHex(expected)) problems.push(`payload ${r.payload ? toHex(r.payload) : 'none'} ≠ ${toHex(expected)}`);
-  if (r.sender.jid !== ALICE || r.sender.deviceId !== w.a.m.deviceId) problems.push(`sender ${JSON.stringify(r.sender)}`);
+  if (r.payload === undefined || toHex(r.payload) !== toHex(expected)) {
+    problems.push(`payload ${r.payload ? toHex(r.payload) : 'none'} ≠ ${toHex(expected)}`);
+  }
+  if (r.sender.jid !== ALICE || r.sender.deviceId !== w.a.m.deviceId) {
+    problems.push(`sender ${JSON.stringify(r.sender)}`);
+  }
   if (r.version !== w.version) problems.push(`version ${r.version}`);
   if (r.keyExchange !== keyExchange) problems.push(`keyExchange ${r.keyExchange}`);
   if (problems.length > 0) fail(`a variant was accepted but is not the original message: ${problems.join('; ')}`, xml);
@@ -284,8 +296,9 @@ async function checkMutatedCase(w: World, kind: 'normal' | 'kex', c: MutatedCase
     } catch (e) {
       if (!(e instanceof OmemoError)) fail(`decrypt threw something else than an OmemoError: ${describe(e)}`, variant);
       rejectionCodes.set(e.code, (rejectionCodes.get(e.code) ?? 0) + 1);
-      if ((await stateOf(w)) !== before) fail(`a rejected variant (${e.code}: ${e.message}) changed b's state`, variant);
-      if (mu.kind === 'equivalent' && !accepted) fail(`an equivalent spelling was refused (${e.code}: ${e.message})`, variant);
+      const why = `${e.code}: ${e.message}`;
+      if ((await stateOf(w)) !== before) fail(`a rejected variant (${why}) changed b's state`, variant);
+      if (mu.kind === 'equivalent' && !accepted) fail(`an equivalent spelling was refused (${why})`, variant);
       continue;
     }
     if (accepted) fail('a second variant of one message was accepted', variant);
@@ -302,12 +315,15 @@ async function checkMutatedCase(w: World, kind: 'normal' | 'kex', c: MutatedCase
     refusal = e;
   }
   if (!accepted) {
-    if (real === undefined) fail(`the real message no longer decrypts after the rejected variants: ${describe(refusal)}`, original);
+    if (real === undefined) {
+      fail(`the real message no longer decrypts after the rejected variants: ${describe(refusal)}`, original);
+    }
     checkAccepted(w, real, expected, keyExchange, original);
   } else {
     if (real !== undefined) fail('the real message was accepted after a variant of it had been', original);
     if (!(refusal instanceof OmemoError) || refusal.code !== 'duplicate-message') {
-      fail(`the real message after an accepted variant: expected duplicate-message, got ${describe(refusal)}`, original);
+      const got = describe(refusal);
+      fail(`the real message after an accepted variant: expected duplicate-message, got ${got}`, original);
     }
     if ((await stateOf(w)) !== before) fail("the refused real message changed b's state", original);
   }
@@ -326,7 +342,12 @@ async function checkMutatedCase(w: World, kind: 'normal' | 'kex', c: MutatedCase
 
 // ------------------------------------------------------------------------------------------------ hostile payloads
 
-const WEIRD_JIDS = ['', '/r', '/', 'a'.repeat(3100), `${'a'.repeat(3071)}/r`, ' ', ALICE, `${ALICE}/phone`, 'mallory@evil.example', 'ALICE@EXAMPLE.ORG'];
+const WEIRD_JIDS = [
+  '', '/r', '/', 'a'.repeat(3100), `${'a'.repeat(3071)}/r`, ' ', ALICE, `${ALICE}/phone`, 'mallory@evil.example',
+  'ALICE@EXAMPLE.ORG',
+];
+const MIN_STAMP_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const MAX_STAMP_MS = Date.parse('9999-12-31T23:59:59.999Z');
 
 const weirdEnvelopeArb: fc.Arbitrary<string> = fc
   .record({
@@ -334,7 +355,7 @@ const weirdEnvelopeArb: fc.Arbitrary<string> = fc
     content: fc.array(treeArb, { maxLength: 2 }),
     from: fc.option(fc.oneof(fc.constantFrom(...WEIRD_JIDS), xmlStringArb(12)), { nil: undefined }),
     to: fc.option(fc.oneof(fc.constantFrom(...WEIRD_JIDS), xmlStringArb(12)), { nil: undefined }),
-    time: fc.option(fc.integer({ min: -62167219200000, max: 253402300799999 }).map((t) => new Date(t)), { nil: undefined }),
+    time: fc.option(fc.integer({ min: MIN_STAMP_MS, max: MAX_STAMP_MS }).map((t) => new Date(t)), { nil: undefined }),
     rpad: xmlStringArb(10),
   })
   .map(({ body, content, from, to, time, rpad }) => {
@@ -391,14 +412,20 @@ async function checkHostilePayload(w: World, payload: Uint8Array): Promise<void>
     fail(`an authentic message with this payload was refused: ${describe(e)}\n  payload: ${toHex(payload)}`, xml);
   }
   const problems: string[] = [];
-  if (r.payload === undefined || toHex(r.payload) !== toHex(payload)) problems.push(`payload ${r.payload ? toHex(r.payload) : 'none'}`);
+  if (r.payload === undefined || toHex(r.payload) !== toHex(payload)) {
+    problems.push(`payload ${r.payload ? toHex(r.payload) : 'none'}`);
+  }
   const text = envelope ? envelope.body : decoded;
   if (r.text !== text) problems.push(`text ${JSON.stringify(r.text)} ≠ ${JSON.stringify(text)}`);
   if (w.version === 'twomemo') {
-    if ((r.envelope === undefined) !== (envelope === undefined)) problems.push(`envelope ${r.envelope ? 'parsed' : 'missing'}`);
+    if ((r.envelope === undefined) !== (envelope === undefined)) {
+      problems.push(`envelope ${r.envelope ? 'parsed' : 'missing'}`);
+    }
     if (envelope) {
       const matches = envelope.from === undefined || bareOf(envelope.from) === ALICE;
-      if (r.envelopeFromMatches !== matches) problems.push(`envelopeFromMatches ${String(r.envelopeFromMatches)} ≠ ${String(matches)}`);
+      if (r.envelopeFromMatches !== matches) {
+        problems.push(`envelopeFromMatches ${String(r.envelopeFromMatches)} ≠ ${String(matches)}`);
+      }
     }
   }
   if (problems.length > 0) fail(`wrong result: ${problems.join('; ')}\n  payload: ${toHex(payload)}`, xml);
@@ -407,10 +434,17 @@ async function checkHostilePayload(w: World, payload: Uint8Array): Promise<void>
 
 // ------------------------------------------------------------------------------------------------ the list
 
-function mutated(version: OmemoVersion, kind: 'normal' | 'kex', runs: { ci: number; batch: number; weight: number }): PropertySpec<MutatedCase, World> {
+function mutated(
+  version: OmemoVersion,
+  kind: 'normal' | 'kex',
+  runs: { ci: number; batch: number; weight: number },
+): PropertySpec<MutatedCase, World> {
   return {
     name: `decrypt.${version}.${kind}`,
-    description: `${version} ${kind === 'kex' ? 'key exchanges' : 'normal messages'}, mutated (XML, key bytes, protobuf fields, payload, iv): only OmemoError, no state change on refusal, a variant accepted only as the original, the original still decrypts`,
+    description:
+      `${version} ${kind === 'kex' ? 'key exchanges' : 'normal messages'}, mutated (XML, key bytes, protobuf fields, ` +
+      'payload, iv): only OmemoError, no state change on refusal, a variant accepted only as the original, ' +
+      'the original still decrypts',
     arbitrary: mutatedCaseArb,
     prepare: () => makeWorld(version),
     check: (c, w) => checkMutatedCase(w, kind, c),
@@ -423,7 +457,9 @@ function mutated(version: OmemoVersion, kind: 'normal' | 'kex', runs: { ci: numb
 function hostile(version: OmemoVersion): PropertySpec<Uint8Array, World> {
   return {
     name: `decrypt.${version}.payload`,
-    description: `${version}: authentic messages whose payload is hostile (odd SCE envelopes and JIDs, random bytes, invalid UTF-8): decrypt returns it, never throws`,
+    description:
+      `${version}: authentic messages whose payload is hostile (odd SCE envelopes and JIDs, random bytes, ` +
+      'invalid UTF-8): decrypt returns it, never throws',
     arbitrary: hostilePayloadArb,
     prepare: () => makeWorld(version),
     check: (p, w) => checkHostilePayload(w, p),

@@ -9,7 +9,8 @@ import { CI_SEED, PROPERTIES, seedFor } from './properties';
 for (const p of PROPERTIES.filter((x) => x.kind === 'decrypt')) {
   test(`${p.name} (${p.ciRuns} runs): ${p.description}`, async () => {
     const r = await p.run(seedFor(CI_SEED, p.name, 0), p.ciRuns);
-    assert.ok(!r.failed, `${p.name} failed (replay: npm run fuzz -- --seed ${CI_SEED} --only ${p.name} --batch 0)\n${r.report}`);
+    const replay = `npm run fuzz -- --seed ${CI_SEED} --only ${p.name} --batch 0`;
+    assert.ok(!r.failed, `${p.name} failed (replay: ${replay})\n${r.report}`);
     assert.is(r.runs, p.ciRuns);
   });
 }
@@ -17,7 +18,8 @@ for (const p of PROPERTIES.filter((x) => x.kind === 'decrypt')) {
 test('the mutated messages were refused by every layer: XML, wire, ratchet MAC, payload, replay check', () => {
   // A fuzzer whose variants all die in the XML parser would prove little about the rest of decrypt.
   const seen = [...rejectionCodes.keys()].sort();
-  for (const code of ['malformed-stanza', 'malformed-message', 'bad-mac', 'authentication-failed', 'duplicate-message']) {
+  const layers = ['malformed-stanza', 'malformed-message', 'bad-mac', 'authentication-failed', 'duplicate-message'];
+  for (const code of layers) {
     assert.ok((rejectionCodes.get(code) ?? 0) > 0, `no variant was refused with ${code}; seen: ${seen.join(', ')}`);
   }
 });

@@ -20,7 +20,15 @@ import { parseXml, serializeElement } from '../../src/omemo/xml';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { Session, skipId, type SessionState, type SkippedKey } from '../../src/protocol/session';
 import { deserializeSession, serializeSession } from '../../src/protocol/session-record';
-import { encodeKeyExchange, frameMessage, parseKeyExchange, parseMessage, type ParsedKeyExchange, type ParsedMessage, type RatchetHeader } from '../../src/protocol/wire';
+import {
+  encodeKeyExchange,
+  frameMessage,
+  parseKeyExchange,
+  parseMessage,
+  type ParsedKeyExchange,
+  type ParsedMessage,
+  type RatchetHeader,
+} from '../../src/protocol/wire';
 import {
   anyStringArb,
   applyByteEdit,
@@ -42,7 +50,17 @@ import {
   type ByteEdit,
   type FieldEdit,
 } from './arbitraries';
-import { Chooser, allNodes, fromElement, modelKey, normalise, writeContent, writeXml, type XNode, type XmlStyle } from './xml-model';
+import {
+  Chooser,
+  allNodes,
+  fromElement,
+  modelKey,
+  normalise,
+  writeContent,
+  writeXml,
+  type XNode,
+  type XmlStyle,
+} from './xml-model';
 
 // ------------------------------------------------------------------------------------------------ helpers
 
@@ -118,14 +136,21 @@ function hostileXmlArb(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
 
 // ------------------------------------------------------------------------------------------------ equivalent spellings
 
-const BASE64_ELEMENTS = new Set(['key', 'iv', 'payload', 'spk', 'spks', 'ik', 'pk', 'signedPreKeyPublic', 'signedPreKeySignature', 'identityKey', 'preKeyPublic']);
+const BASE64_ELEMENTS = new Set([
+  'key', 'iv', 'payload', 'spk', 'spks', 'ik', 'pk', 'signedPreKeyPublic', 'signedPreKeySignature', 'identityKey',
+  'preKeyPublic',
+]);
 
 /**
  * Re-spells a protocol element without changing what it means: base64 with line breaks or surrounding white
  * space, white space between elements, flags as "1", "false" flags written out, unknown children (where the
  * parser ignores them), children reordered (bundles), and the element wrapped in a stanza.
  */
-export function equivalent(xml: string, style: XmlStyle, opts: { ignoresUnknownChildren: boolean; reorder: boolean }): string {
+export function equivalent(
+  xml: string,
+  style: XmlStyle,
+  opts: { ignoresUnknownChildren: boolean; reorder: boolean },
+): string {
   const c = new Chooser(style.seed ^ 0x5bd1e995);
   const root = fromElement(parseXml(xml));
   for (const n of allNodes(root)) {
@@ -142,7 +167,10 @@ export function equivalent(xml: string, style: XmlStyle, opts: { ignoresUnknownC
     const elements = n.content.filter((x): x is XNode => typeof x !== 'string');
     if (elements.length > 0) {
       if (opts.reorder && n === root && c.chance(0.5)) elements.reverse();
-      if (opts.ignoresUnknownChildren && c.chance(0.3)) elements.splice(c.int(elements.length + 1), 0, { name: 'unknown', ns: n.ns, attrs: [['a', 'b']], content: ['x'] });
+      if (opts.ignoresUnknownChildren && c.chance(0.3)) {
+        const unknown: XNode = { name: 'unknown', ns: n.ns, attrs: [['a', 'b']], content: ['x'] };
+        elements.splice(c.int(elements.length + 1), 0, unknown);
+      }
       n.content = [];
       for (const el of elements) {
         if (c.chance(0.3)) n.content.push(c.pick([' ', '\n  ', '\t']));
@@ -156,7 +184,11 @@ export function equivalent(xml: string, style: XmlStyle, opts: { ignoresUnknownC
       name: 'message',
       ns: NS_JABBER_CLIENT,
       attrs: [['to', 'bob@example.org'], ['type', 'chat']],
-      content: [{ name: 'body', ns: NS_JABBER_CLIENT, attrs: [], content: ['fallback'] }, root, { name: 'store', ns: 'urn:xmpp:hints', attrs: [], content: [] }],
+      content: [
+        { name: 'body', ns: NS_JABBER_CLIENT, attrs: [], content: ['fallback'] },
+        root,
+        { name: 'store', ns: 'urn:xmpp:hints', attrs: [], content: [] },
+      ],
     };
   }
   return writeXml(out, style);
@@ -186,14 +218,18 @@ function xmlAcceptedIsStable(text: string): void {
   if (el === undefined) return;
   const once = serializeElement(el);
   const again = untrusted('parseXml(serializeElement(accepted))', STANZA, () => parseXml(once));
-  if (again === undefined) throw new Error(`serializeElement wrote XML that parseXml refuses:\n  ${clip(JSON.stringify(once))}`);
+  if (again === undefined) {
+    throw new Error(`serializeElement wrote XML that parseXml refuses:\n  ${clip(JSON.stringify(once))}`);
+  }
   same(modelKey(fromElement(again)), modelKey(fromElement(el)), 'reparsed tree');
   same(serializeElement(again), once, 'second serialisation');
 }
 
 const xmlDocArb = fc.tuple(treeArb, styleArb).map(([tree, style]) => ({ tree, style, xml: writeXml(tree, style) }));
 
-const GARBAGE = ['x', '<b/>', '</a>', '<a>', '&amp;', ']]>', '<![CDATA[x]]>', '>', '<', '&#65;', 'é', '<a></a>', '<!-- c --> x'];
+const GARBAGE = [
+  'x', '<b/>', '</a>', '<a>', '&amp;', ']]>', '<![CDATA[x]]>', '>', '<', '&#65;', 'é', '<a></a>', '<!-- c --> x',
+];
 
 export const xmlProperties = [
   {
@@ -212,7 +248,9 @@ export const xmlProperties = [
   } satisfies PropertySpec<{ tree: XNode; style: XmlStyle; xml: string }>,
   {
     name: 'xml.hostile',
-    description: 'mutated documents, token soups and random strings: only OmemoError; what parses re-serialises to itself',
+    description:
+      'mutated documents, token soups and random strings: only OmemoError; what parses re-serialises to ' +
+      'itself',
     arbitrary: hostileXmlArb(xmlDocArb.map((d) => d.xml)),
     check: xmlAcceptedIsStable,
     ciRuns: 3000,
@@ -222,11 +260,20 @@ export const xmlProperties = [
   {
     name: 'xml.outside-root',
     description: 'text, elements or CDATA before or after the root element are refused',
-    arbitrary: fc.tuple(xmlDocArb, fc.constantFrom(...GARBAGE), fc.boolean(), fc.constantFrom('', ' ', '\n', '<!--c-->')),
+    arbitrary: fc.tuple(
+      xmlDocArb,
+      fc.constantFrom(...GARBAGE),
+      fc.boolean(),
+      fc.constantFrom('', ' ', '\n', '<!--c-->'),
+    ),
     check: ([doc, garbage, before, ws]: [{ xml: string }, string, boolean, string]) => {
       const text = before ? `${ws}${garbage}${ws}${doc.xml}` : `${doc.xml}${ws}${garbage}${ws}`;
       const el = untrusted('parseXml', STANZA, () => parseXml(text));
-      if (el !== undefined) throw new Error(`parseXml accepted ${JSON.stringify(garbage)} ${before ? 'before' : 'after'} the root:\n  ${clip(JSON.stringify(text))}`);
+      if (el !== undefined) {
+        const where = before ? 'before' : 'after';
+        const shown = clip(JSON.stringify(text));
+        throw new Error(`parseXml accepted ${JSON.stringify(garbage)} ${where} the root:\n  ${shown}`);
+      }
     },
     ciRuns: 1000,
     batchRuns: 2000,
@@ -243,7 +290,10 @@ const jidArb = fc.oneof(
 
 const keyDataArb = fc.oneof(
   { weight: 6, arbitrary: bytesArb(1, 200) },
-  { weight: 1, arbitrary: fc.constantFrom(MAX_KEY_ELEMENT_BYTES, MAX_KEY_ELEMENT_BYTES + 1, 0).chain((n) => fixedBytesArb(n)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(MAX_KEY_ELEMENT_BYTES, MAX_KEY_ELEMENT_BYTES + 1, 0).chain((n) => fixedBytesArb(n)),
+  },
 );
 
 interface EncryptedCase {
@@ -255,14 +305,19 @@ const encryptedCaseArb: fc.Arbitrary<EncryptedCase> = versionArb.chain((version)
   fc
     .record({
       sid: idArb,
-      keys: fc.array(fc.record({ jid: jidArb, rid: idArb, keyExchange: fc.boolean(), data: keyDataArb }), { minLength: 1, maxLength: 5 }),
+      keys: fc.array(fc.record({ jid: jidArb, rid: idArb, keyExchange: fc.boolean(), data: keyDataArb }), {
+        minLength: 1,
+        maxLength: 5,
+      }),
       iv: fc.oneof(fixedBytesArb(12), fixedBytesArb(16)),
       payload: fc.option(bytesArb(0, 300), { nil: undefined }),
     })
     .map(({ sid, keys, iv, payload }) => {
       const data: EncryptedElementData = {
         sid,
-        keys: keys.map((k): EncryptedKey => (version === 'oldmemo' ? { rid: k.rid, keyExchange: k.keyExchange, data: k.data } : k)),
+        keys: keys.map((k): EncryptedKey =>
+          version === 'oldmemo' ? { rid: k.rid, keyExchange: k.keyExchange, data: k.data } : k,
+        ),
       };
       if (version === 'oldmemo') data.iv = iv;
       if (payload !== undefined) data.payload = payload;
@@ -296,7 +351,9 @@ function encryptedAcceptedIsStable(text: string): void {
 export const encryptedProperties = [
   {
     name: 'encrypted.roundtrip',
-    description: '<encrypted> of both versions: what serializeEncrypted writes parses back to the data, in any equivalent spelling',
+    description:
+      '<encrypted> of both versions: what serializeEncrypted writes parses back to the data, in any ' +
+      'equivalent spelling',
     arbitrary: fc.tuple(encryptedCaseArb, styleArb),
     check: ([c, style]: [EncryptedCase, XmlStyle]) => {
       const xml = refusable(() => serializeEncrypted(c.data, c.version));
@@ -307,7 +364,9 @@ export const encryptedProperties = [
       same(serializeEncrypted(p, p.version), xml, 'serialize(parse(xml))');
       const variant = equivalent(xml, style, { ignoresUnknownChildren: false, reorder: false });
       const pv = untrusted('parseEncrypted', STANZA, () => parseEncrypted(variant));
-      if (pv === undefined) throw new Error(`parseEncrypted refuses an equivalent spelling:\n  ${clip(JSON.stringify(variant))}`);
+      if (pv === undefined) {
+        throw new Error(`parseEncrypted refuses an equivalent spelling:\n  ${clip(JSON.stringify(variant))}`);
+      }
       same(pv, p, 'parse(equivalent spelling)');
     },
     ciRuns: 800,
@@ -340,7 +399,14 @@ const bundleCaseArb: fc.Arbitrary<BundleCase> = fc.record({
     signedPreKeySignature: fixedBytesArb(64),
     identityKey: fixedBytesArb(32),
     preKeys: fc.oneof(
-      { weight: 9, arbitrary: fc.uniqueArray(fc.record({ id: idArb, publicKey: fixedBytesArb(32) }), { minLength: 1, maxLength: 6, selector: (k) => k.id }) },
+      {
+        weight: 9,
+        arbitrary: fc.uniqueArray(fc.record({ id: idArb, publicKey: fixedBytesArb(32) }), {
+          minLength: 1,
+          maxLength: 6,
+          selector: (k) => k.id,
+        }),
+      },
       {
         weight: 1,
         arbitrary: fc.uniqueArray(fc.record({ id: idArb, publicKey: fixedBytesArb(32) }), {
@@ -353,12 +419,16 @@ const bundleCaseArb: fc.Arbitrary<BundleCase> = fc.record({
   }),
 });
 
-const validBundleArb = bundleCaseArb.map((c) => ({ version: c.version, xml: refusable(() => serializeBundle(c.bundle, c.version)) })).filter((x): x is { version: OmemoVersion; xml: string } => x.xml !== undefined);
+const validBundleArb = bundleCaseArb
+  .map((c) => refusable(() => serializeBundle(c.bundle, c.version)))
+  .filter((x): x is string => x !== undefined);
 
 export const bundleProperties = [
   {
     name: 'bundle.roundtrip',
-    description: 'bundles of both versions: serialize → parse gives the data back, in any equivalent spelling (children in any order, unknown ones)',
+    description:
+      'bundles of both versions: serialize → parse gives the data back, in any equivalent spelling ' +
+      '(children in any order, unknown ones)',
     arbitrary: fc.tuple(bundleCaseArb, styleArb),
     check: ([c, style]: [BundleCase, XmlStyle]) => {
       const xml = refusable(() => serializeBundle(c.bundle, c.version));
@@ -369,7 +439,9 @@ export const bundleProperties = [
       same(serializeBundle(p, c.version), xml, 'serialize(parse(xml))');
       const variant = equivalent(xml, style, { ignoresUnknownChildren: true, reorder: true });
       const pv = untrusted('parseBundle', STANZA, () => parseBundle(variant, c.version));
-      if (pv === undefined) throw new Error(`parseBundle refuses an equivalent spelling:\n  ${clip(JSON.stringify(variant))}`);
+      if (pv === undefined) {
+        throw new Error(`parseBundle refuses an equivalent spelling:\n  ${clip(JSON.stringify(variant))}`);
+      }
       same(pv, p, 'parse(equivalent spelling)');
     },
     ciRuns: 300,
@@ -379,7 +451,7 @@ export const bundleProperties = [
   {
     name: 'bundle.hostile',
     description: 'mutated bundles, parsed as either version: only OmemoError; what parses survives serialize → parse',
-    arbitrary: fc.tuple(hostileXmlArb(validBundleArb.map((b) => b.xml)), versionArb),
+    arbitrary: fc.tuple(hostileXmlArb(validBundleArb), versionArb),
     check: ([text, version]: [string, OmemoVersion]) => {
       const p = untrusted('parseBundle', STANZA, () => parseBundle(text, version));
       if (p === undefined) return;
@@ -403,7 +475,11 @@ interface DeviceListCase {
 const deviceListCaseArb: fc.Arbitrary<DeviceListCase> = fc.record({
   version: versionArb,
   entries: fc.uniqueArray(
-    fc.record({ id: idArb, label: fc.option(xmlStringArb(20), { nil: undefined }), labelSignature: fc.option(bytesArb(0, 80), { nil: undefined }) }),
+    fc.record({
+      id: idArb,
+      label: fc.option(xmlStringArb(20), { nil: undefined }),
+      labelSignature: fc.option(bytesArb(0, 80), { nil: undefined }),
+    }),
     { maxLength: 8, selector: (e) => e.id },
   ),
 }).map(({ version, entries }) => ({
@@ -419,7 +495,9 @@ const deviceListCaseArb: fc.Arbitrary<DeviceListCase> = fc.record({
 export const deviceListProperties = [
   {
     name: 'device-list.roundtrip',
-    description: 'device lists of both versions: serialize → parse gives the entries back (0.3 keeps ids only), in any equivalent spelling',
+    description:
+      'device lists of both versions: serialize → parse gives the entries back (0.3 keeps ids only), in ' +
+      'any equivalent spelling',
     arbitrary: fc.tuple(deviceListCaseArb, styleArb),
     check: ([c, style]: [DeviceListCase, XmlStyle]) => {
       const xml = refusable(() => serializeDeviceList(c.entries, c.version));
@@ -430,7 +508,9 @@ export const deviceListProperties = [
       same(serializeDeviceList(p, c.version), xml, 'serialize(parse(xml))');
       const variant = equivalent(xml, style, { ignoresUnknownChildren: true, reorder: false });
       const pv = untrusted('parseDeviceList', STANZA, () => parseDeviceList(variant, c.version));
-      if (pv === undefined) throw new Error(`parseDeviceList refuses an equivalent spelling:\n  ${clip(JSON.stringify(variant))}`);
+      if (pv === undefined) {
+        throw new Error(`parseDeviceList refuses an equivalent spelling:\n  ${clip(JSON.stringify(variant))}`);
+      }
       same(pv, p, 'parse(equivalent spelling)');
     },
     ciRuns: 500,
@@ -439,16 +519,22 @@ export const deviceListProperties = [
   } satisfies PropertySpec<[DeviceListCase, XmlStyle]>,
   {
     name: 'device-list.hostile',
-    description: 'mutated device lists, parsed as either version: only OmemoError; what parses survives serialize → parse',
+    description:
+      'mutated device lists, parsed as either version: only OmemoError; what parses survives serialize ' +
+      '→ parse',
     arbitrary: fc.tuple(
-      hostileXmlArb(deviceListCaseArb.map((c) => refusable(() => serializeDeviceList(c.entries, c.version)) ?? '<list/>')),
+      hostileXmlArb(
+        deviceListCaseArb.map((c) => refusable(() => serializeDeviceList(c.entries, c.version)) ?? '<list/>'),
+      ),
       versionArb,
     ),
     check: ([text, version]: [string, OmemoVersion]) => {
       const p = untrusted('parseDeviceList', STANZA, () => parseDeviceList(text, version));
       if (p === undefined) return;
       const out = refusable(() => serializeDeviceList(p, version));
-      if (out === undefined) throw new Error(`serializeDeviceList refuses what parseDeviceList returned: ${clip(canon(p))}`);
+      if (out === undefined) {
+        throw new Error(`serializeDeviceList refuses what parseDeviceList returned: ${clip(canon(p))}`);
+      }
       same(parseDeviceList(out, version), p, 'parse(serialize(parse(x)))');
     },
     ciRuns: 1500,
@@ -471,8 +557,12 @@ const MAX_TIME = Date.parse('9999-12-31T23:59:59.999Z');
 const envelopeCaseArb: fc.Arbitrary<EnvelopeCase> = fc
   .record({
     body: fc.option(xmlStringArb(40), { nil: undefined }),
-    content: fc.array(fc.oneof({ weight: 3, arbitrary: treeArb }, { weight: 1, arbitrary: xmlStringArb(10) }), { maxLength: 3 }),
-    from: fc.option(fc.oneof(jidArb, fc.constantFrom('', '/r', 'a'.repeat(3100), 'alice@example.org/phone')), { nil: undefined }),
+    content: fc.array(fc.oneof({ weight: 3, arbitrary: treeArb }, { weight: 1, arbitrary: xmlStringArb(10) }), {
+      maxLength: 3,
+    }),
+    from: fc.option(fc.oneof(jidArb, fc.constantFrom('', '/r', 'a'.repeat(3100), 'alice@example.org/phone')), {
+      nil: undefined,
+    }),
     to: fc.option(jidArb, { nil: undefined }),
     time: fc.option(
       fc.oneof(
@@ -495,7 +585,10 @@ const envelopeCaseArb: fc.Arbitrary<EnvelopeCase> = fc
   });
 
 function firstBody(content: readonly (XNode | string)[]): string | undefined {
-  const b = content.find((c): c is XNode => typeof c !== 'string' && c.name === 'body' && (c.ns === NS_JABBER_CLIENT || c.ns === NS_SCE || c.ns === ''));
+  const b = content.find(
+    (c): c is XNode =>
+      typeof c !== 'string' && c.name === 'body' && (c.ns === NS_JABBER_CLIENT || c.ns === NS_SCE || c.ns === ''),
+  );
   return b === undefined ? undefined : b.content.filter((x): x is string => typeof x === 'string').join('');
 }
 
@@ -516,21 +609,26 @@ function withoutEmptyRpad(p: ParsedEnvelope): ParsedEnvelope {
 export const sceProperties = [
   {
     name: 'sce.roundtrip',
-    description: 'SCE envelopes: what buildEnvelope writes parses back to its input; parse → build → parse is stable',
+    description:
+      'SCE envelopes: what buildEnvelope writes parses back to its input; parse → build → parse is stable',
     arbitrary: envelopeCaseArb,
     check: ({ input, content }: EnvelopeCase) => {
       const xml = refusable(() => buildEnvelope(input));
       if (xml === undefined) return;
       const p = untrusted('parseEnvelope', STANZA, () => parseEnvelope(xml));
-      if (p === undefined) throw new Error(`parseEnvelope refuses what buildEnvelope wrote:\n  ${clip(JSON.stringify(xml))}`);
-      const bodyEl: XNode[] = input.body === undefined ? [] : [{ name: 'body', ns: NS_JABBER_CLIENT, attrs: [], content: [input.body] }];
+      if (p === undefined) {
+        throw new Error(`parseEnvelope refuses what buildEnvelope wrote:\n  ${clip(JSON.stringify(xml))}`);
+      }
+      const bodyEl: XNode[] =
+        input.body === undefined ? [] : [{ name: 'body', ns: NS_JABBER_CLIENT, attrs: [], content: [input.body] }];
       same(p.body, input.body ?? firstBody(content), 'body');
       same(p.from, input.from, 'from');
       same(p.to, input.to, 'to');
       same(p.time, input.time, 'time');
       same(p.rpad, input.rpad === '' ? undefined : input.rpad, 'rpad');
       const wrapped = parseXml(`<c xmlns="${NS_SCE}">${p.contentXml}</c>`);
-      same(modelKey(fromElement(wrapped)), modelKey({ name: 'c', ns: NS_SCE, attrs: [], content: [...bodyEl, ...content] }), 'content');
+      const expectedContent: XNode = { name: 'c', ns: NS_SCE, attrs: [], content: [...bodyEl, ...content] };
+      same(modelKey(fromElement(wrapped)), modelKey(expectedContent), 'content');
       const again = rebuild(p);
       if (again === undefined) throw new Error(`buildEnvelope refuses what parseEnvelope returned: ${clip(canon(p))}`);
       same(parseEnvelope(again), p, 'parse(build(parse(xml)))');
@@ -541,7 +639,8 @@ export const sceProperties = [
   } satisfies PropertySpec<EnvelopeCase>,
   {
     name: 'sce.hostile',
-    description: 'mutated envelopes, token soups, random strings: only OmemoError; what parses survives build → parse',
+    description:
+      'mutated envelopes, token soups, random strings: only OmemoError; what parses survives build → parse',
     arbitrary: hostileXmlArb(envelopeCaseArb.map((c) => refusable(() => buildEnvelope(c.input)) ?? '<envelope/>')),
     check: (text: string) => {
       const p = untrusted('parseEnvelope', STANZA, () => parseEnvelope(text));
@@ -549,7 +648,9 @@ export const sceProperties = [
       const again = rebuild(p);
       if (again === undefined) throw new Error(`buildEnvelope refuses what parseEnvelope returned: ${clip(canon(p))}`);
       const p2 = untrusted('parseEnvelope', STANZA, () => parseEnvelope(again));
-      if (p2 === undefined) throw new Error(`parseEnvelope refuses the rebuilt envelope:\n  ${clip(JSON.stringify(again))}`);
+      if (p2 === undefined) {
+        throw new Error(`parseEnvelope refuses the rebuilt envelope:\n  ${clip(JSON.stringify(again))}`);
+      }
       same(withoutEmptyRpad(p2), withoutEmptyRpad(p), 'parse(build(parse(x)))');
     },
     ciRuns: 2000,
@@ -674,7 +775,11 @@ const hostileWireArb: fc.Arbitrary<HostileWire> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ version: versionArb, asKex: fc.boolean(), bytes: fc.array(rawFieldArb, { maxLength: 8 }).map(writeRawFields) }),
+    arbitrary: fc.record({
+      version: versionArb,
+      asKex: fc.boolean(),
+      bytes: fc.array(rawFieldArb, { maxLength: 8 }).map(writeRawFields),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ version: versionArb, asKex: fc.boolean(), bytes: bytesArb(0, 200) }) },
 );
@@ -682,18 +787,24 @@ const hostileWireArb: fc.Arbitrary<HostileWire> = fc.oneof(
 export const wireProperties = [
   {
     name: 'wire.roundtrip',
-    description: 'ratchet messages and key exchanges of both versions: encode → parse gives every field back; parse → encode is byte-identical',
+    description:
+      'ratchet messages and key exchanges of both versions: encode → parse gives every field back; ' +
+      'parse → encode is byte-identical',
     arbitrary: wireCaseArb,
     check: (c: WireCase) => {
       const bytes = encodeWire(c);
       const p = untrusted('parse', WIRE, () => parseWire(c.version, c.kex !== undefined, bytes));
-      if (p === undefined) throw new Error(`the parser refuses an encoded ${c.kex ? 'key exchange' : 'message'}: ${toHex(bytes)}`);
+      if (p === undefined) {
+        throw new Error(`the parser refuses an encoded ${c.kex ? 'key exchange' : 'message'}: ${toHex(bytes)}`);
+      }
       const back = wireCaseOf(c.version, p);
       same(back, c, 'parse(encode(fields))');
       same(toHex(encodeWire(back)), toHex(bytes), 'encode(parse(bytes))');
       const m = 'baseKey' in p ? p.message : p;
       const inner = c.kex === undefined ? bytes : frame(c.version, c.message);
-      if (c.version === 'oldmemo') same(toHex(m.macInput) + toHex(m.mac), toHex(inner), 'legacy MAC input ‖ MAC = the message bytes');
+      if (c.version === 'oldmemo') {
+        same(toHex(m.macInput) + toHex(m.mac), toHex(inner), 'legacy MAC input ‖ MAC = the message bytes');
+      }
     },
     ciRuns: 1500,
     batchRuns: 2000,
@@ -701,15 +812,22 @@ export const wireProperties = [
   } satisfies PropertySpec<WireCase>,
   {
     name: 'wire.hostile',
-    description: 'mutated messages (bytes and protobuf fields), raw protobuf, random bytes, either version and kind: only OmemoError; what parses is stable',
+    description:
+      'mutated messages (bytes and protobuf fields), raw protobuf, random bytes, either version and ' +
+      'kind: only OmemoError; what parses is stable',
     arbitrary: hostileWireArb,
     check: ({ version, asKex, bytes }: HostileWire) => {
       const p = untrusted(asKex ? 'parseKeyExchange' : 'parseMessage', WIRE, () => parseWire(version, asKex, bytes));
       if (p === undefined) return;
-      if (!asKex && version === 'oldmemo') same(toHex((p as ParsedMessage).macInput) + toHex((p as ParsedMessage).mac), toHex(bytes), 'legacy MAC input ‖ MAC = the bytes received');
+      if (!asKex && version === 'oldmemo') {
+        const m = p as ParsedMessage;
+        same(toHex(m.macInput) + toHex(m.mac), toHex(bytes), 'legacy MAC input ‖ MAC = the bytes received');
+      }
       const c = wireCaseOf(version, p);
       const again = untrusted('re-parse', WIRE, () => parseWire(version, asKex, encodeWire(c)));
-      if (again === undefined) throw new Error(`the parser refuses the re-encoding of what it accepted: ${clip(canon(c))}`);
+      if (again === undefined) {
+        throw new Error(`the parser refuses the re-encoding of what it accepted: ${clip(canon(c))}`);
+      }
       same(wireCaseOf(version, again), c, 'parse(encode(parse(x)))');
     },
     ciRuns: 3000,
@@ -734,9 +852,18 @@ const sessionStateArb: fc.Arbitrary<SessionState> = fc
     previousCounter: uint32Arb,
     receivingChainKey: fc.option(fixedBytesArb(32), { nil: undefined }),
     receivingCounter: uint32Arb,
-    skipped: fc.array(fc.record({ ratchetKey: fixedBytesArb(32), n: uint32Arb, seed: fixedBytesArb(32) }), { maxLength: 6 }),
+    skipped: fc.array(fc.record({ ratchetKey: fixedBytesArb(32), n: uint32Arb, seed: fixedBytesArb(32) }), {
+      maxLength: 6,
+    }),
     oldChains: fc.array(fc.record({ ratchetKey: fixedBytesArb(32), nextN: uint32Arb }), { maxLength: 5 }),
-    pending: fc.option(fc.record({ preKeyId: fc.option(uint32Arb, { nil: undefined }), signedPreKeyId: uint32Arb, baseKey: fixedBytesArb(32) }), { nil: undefined }),
+    pending: fc.option(
+      fc.record({
+        preKeyId: fc.option(uint32Arb, { nil: undefined }),
+        signedPreKeyId: uint32Arb,
+        baseKey: fixedBytesArb(32),
+      }),
+      { nil: undefined },
+    ),
     unanswered: uint32Arb,
     baseKey: fixedBytesArb(32),
   })
@@ -764,9 +891,18 @@ export const sessionRecordProperties = [
   } satisfies PropertySpec<SessionState>,
   {
     name: 'session-record.hostile',
-    description: 'damaged records (bytes and protobuf fields), raw protobuf, random bytes: only OmemoError; what loads is stable',
+    description:
+      'damaged records (bytes and protobuf fields), raw protobuf, random bytes: only OmemoError; what ' +
+      'loads is stable',
     arbitrary: fc.oneof(
-      { weight: 8, arbitrary: fc.tuple(validRecordArb, wireMutationArb).map(([b, m]: [Uint8Array, RecordMutation]) => (m.kind === 'bytes' ? m.edits.reduce(applyByteEdit, b) : applyFieldEdits(b, m.edits))) },
+      {
+        weight: 8,
+        arbitrary: fc
+          .tuple(validRecordArb, wireMutationArb)
+          .map(([b, m]: [Uint8Array, RecordMutation]) =>
+            m.kind === 'bytes' ? m.edits.reduce(applyByteEdit, b) : applyFieldEdits(b, m.edits),
+          ),
+      },
       { weight: 1, arbitrary: fc.array(rawFieldArb, { maxLength: 10 }).map(writeRawFields) },
       { weight: 1, arbitrary: bytesArb(0, 300) },
     ),
@@ -775,7 +911,9 @@ export const sessionRecordProperties = [
       if (s === undefined) return;
       const once = serializeSession(s);
       const again = untrusted('deserializeSession', RECORD, () => deserializeSession(once));
-      if (again === undefined) throw new Error(`deserializeSession refuses the re-serialisation of what it loaded: ${toHex(once)}`);
+      if (again === undefined) {
+        throw new Error(`deserializeSession refuses the re-serialisation of what it loaded: ${toHex(once)}`);
+      }
       same(again.state, s.state, 'deserialize(serialize(deserialize(x)))');
       same(toHex(serializeSession(again)), toHex(once), 'second serialisation');
     },

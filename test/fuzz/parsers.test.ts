@@ -7,7 +7,8 @@ import { CI_SEED, PROPERTIES, seedFor } from './properties';
 for (const p of PROPERTIES.filter((x) => x.kind === 'parser')) {
   test(`${p.name} (${p.ciRuns} runs): ${p.description}`, async () => {
     const r = await p.run(seedFor(CI_SEED, p.name, 0), p.ciRuns);
-    assert.ok(!r.failed, `${p.name} failed (replay: npm run fuzz -- --seed ${CI_SEED} --only ${p.name} --batch 0)\n${r.report}`);
+    const replay = `npm run fuzz -- --seed ${CI_SEED} --only ${p.name} --batch 0`;
+    assert.ok(!r.failed, `${p.name} failed (replay: ${replay})\n${r.report}`);
     assert.is(r.runs, p.ciRuns);
   });
 }

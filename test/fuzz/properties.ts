@@ -74,7 +74,9 @@ function wrap<T, W>(kind: FuzzProperty['kind'], spec: PropertySpec<T, W>): FuzzP
           { seed, numRuns },
         );
       }
-      const report = details.failed ? clipLines(`${fc.defaultReportMessage(details) ?? 'failed'}\n${errorText(details.errorInstance)}`) : '';
+      const report = details.failed
+        ? clipLines(`${fc.defaultReportMessage(details) ?? 'failed'}\n${errorText(details.errorInstance)}`)
+        : '';
       return {
         name: spec.name,
         seed,
@@ -98,7 +100,8 @@ function clipLines(text: string, max = 3000): string {
 
 function errorText(e: unknown): string {
   if (!(e instanceof Error)) return `Error: ${String(e)}`;
-  return `${e.stack ?? `${e.name}: ${e.message}`}${e.cause instanceof Error ? `\nCaused by: ${e.cause.stack ?? e.cause.message}` : ''}`;
+  const cause = e.cause instanceof Error ? `\nCaused by: ${e.cause.stack ?? e.cause.message}` : '';
+  return `${e.stack ?? `${e.name}: ${e.message}`}${cause}`;
 }
 
 /** Every property, parsers first. Names are stable: `npm run fuzz -- --only NAME` takes them. */
@@ -129,6 +132,8 @@ export function seedFor(master: number, name: string, batch: number): number {
 /** The property called `name` (throws RangeError naming the known ones otherwise). */
 export function propertyNamed(name: string): FuzzProperty {
   const p = PROPERTIES.find((x) => x.name === name);
-  if (p === undefined) throw new RangeError(`no property ${JSON.stringify(name)}; known: ${PROPERTIES.map((x) => x.name).join(', ')}`);
+  if (p === undefined) {
+    throw new RangeError(`no property ${JSON.stringify(name)}; known: ${PROPERTIES.map((x) => x.name).join(', ')}`);
+  }
   return p;
 }

@@ -140,7 +140,8 @@ class Writer {
 
   private misc(): string {
     if (this.p === 0 || !this.c.chance(this.p * 0.3)) return '';
-    return this.c.chance(0.5) ? `<!--${this.c.pick(COMMENT_TEXT)}-->` : `<?pi${this.c.int(3)} ${this.c.pick(PI_TEXT)}?>`;
+    if (this.c.chance(0.5)) return `<!--${this.c.pick(COMMENT_TEXT)}-->`;
+    return `<?pi${this.c.int(3)} ${this.c.pick(PI_TEXT)}?>`;
   }
 
   attrValue(v: string): string {
@@ -233,7 +234,9 @@ class Writer {
   document(root: XNode): string {
     let out = '';
     if (this.p > 0 && this.c.chance(this.p * 0.2)) out += '\uFEFF';
-    if (this.p > 0 && this.c.chance(this.p * 0.3)) out += `<?xml version="1.0"${this.c.chance(0.5) ? ' encoding="UTF-8"' : ''}?>`;
+    if (this.p > 0 && this.c.chance(this.p * 0.3)) {
+      out += `<?xml version="1.0"${this.c.chance(0.5) ? ' encoding="UTF-8"' : ''}?>`;
+    }
     out += this.ws() + this.misc() + this.ws();
     out += this.element(root, '', new Map([['xml', NS_XML]]));
     out += this.ws() + this.misc() + this.ws();
@@ -252,6 +255,10 @@ export function writeElement(root: XNode, style: XmlStyle = PLAIN_STYLE, parentD
 }
 
 /** Mixed content (text and elements) as it would appear inside an element whose default namespace is `defaultNs`. */
-export function writeContent(content: readonly (XNode | string)[], style: XmlStyle = PLAIN_STYLE, defaultNs = ''): string {
+export function writeContent(
+  content: readonly (XNode | string)[],
+  style: XmlStyle = PLAIN_STYLE,
+  defaultNs = '',
+): string {
   return new Writer(style).parts(content, defaultNs);
 }
