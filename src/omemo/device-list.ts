@@ -24,7 +24,8 @@ function elementName(version: OmemoVersion): string {
 /**
  * Parses a device list. `xml` may be the `<list>`/`<devices>` element itself or anything containing it (a
  * PEP `<item>`, an `<event>` message). Legacy: only `id` is read, other attributes are ignored (python-omemo
- * would reject them). OMEMO 2: `label` and `labelsig` are read too. Children other than `<device>` are
+ * would reject them). OMEMO 2: `label` and `labelsig` are read too (a `labelsig` without `label` is
+ * ignored). Children other than `<device>` are
  * ignored. An empty list gives `[]` (python-omemo rejects it; the caller decides what an empty list means).
  * Throws OmemoError('malformed-stanza') for a missing element, a bad or duplicate id (decimal 1..2^31-1), a
  * bad `labelsig` or more than MAX_DEVICES_PER_LIST devices.
@@ -48,7 +49,8 @@ export function parseDeviceList(xml: string | XmlElement, version: OmemoVersion)
       const label = attr(d, 'label');
       if (label !== undefined) entry.label = label;
       const labelsig = attr(d, 'labelsig');
-      if (labelsig !== undefined) {
+      // A signature over a label that is not there means nothing (and serializeDeviceList cannot write it).
+      if (labelsig !== undefined && label !== undefined) {
         const sig = fromBase64(labelsig);
         if (sig === undefined) throw malformed(`labelsig of device ${id} is not valid base64`);
         entry.labelSignature = sig;

@@ -70,6 +70,14 @@ function describe(el: XmlElement): string {
   return `<${el.name}${el.ns === '' ? '' : ` xmlns='${el.ns}'`}>`;
 }
 
+/** Both schemas require at least one `<key>` (serializeEncrypted never writes fewer), at most MAX_KEYS_PER_MESSAGE. */
+function checkKeyCount(count: number): void {
+  if (count === 0) throw malformed('<header> has no <key> (at least one is required)');
+  if (count > MAX_KEYS_PER_MESSAGE) {
+    throw malformed(`message has ${count} keys, more than MAX_KEYS_PER_MESSAGE (${MAX_KEYS_PER_MESSAGE})`);
+  }
+}
+
 function parseKey(el: XmlElement, flagName: string, jid: string | undefined): EncryptedKey {
   const rid = parseId(attr(el, 'rid'), '<key> rid');
   const keyExchange = parseFlag(attr(el, flagName), `<key rid="${rid}"> ${flagName}`);
@@ -87,8 +95,8 @@ function parseKey(el: XmlElement, flagName: string, jid: string | undefined): En
  * `<encrypted>` may contain only `<header>` and at most one `<payload>`; legacy `<header>` only `<key>`s and
  * exactly one `<iv>` (12 or 16 bytes, also in empty messages); OMEMO 2 `<header>` only `<keys jid>` groups
  * of `<key>`s. `prekey`/`kex` read "true"/"1" as true and "false"/"0"/absent as false.
- * Throws OmemoError('malformed-stanza') for anything else, bad ids, bad base64, an empty key, more than
- * MAX_KEYS_PER_MESSAGE keys or a key over MAX_KEY_ELEMENT_BYTES.
+ * Throws OmemoError('malformed-stanza') for anything else, bad ids, bad base64, an empty key, no key at all,
+ * more than MAX_KEYS_PER_MESSAGE keys or a key over MAX_KEY_ELEMENT_BYTES.
  */
 export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion): ParsedEncrypted {
   const [enc, v] = findEncrypted(xml, version);
@@ -114,9 +122,7 @@ export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion)
       }
       if (c.name === 'key') count++;
     }
-    if (count > MAX_KEYS_PER_MESSAGE) {
-      throw malformed(`message has ${count} keys, more than MAX_KEYS_PER_MESSAGE (${MAX_KEYS_PER_MESSAGE})`);
-    }
+    checkKeyCount(count);
     const ivEl = optionalChild(header, 'iv', ns);
     if (!ivEl) throw malformed('legacy <header> has no <iv> (required, also in empty messages)');
     iv = parseBase64Text(ivEl, '<iv>', { lengths: LEGACY_IV_LENGTHS, maxBytes: 64 });
@@ -133,9 +139,7 @@ export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion)
         count++;
       }
     }
-    if (count > MAX_KEYS_PER_MESSAGE) {
-      throw malformed(`message has ${count} keys, more than MAX_KEYS_PER_MESSAGE (${MAX_KEYS_PER_MESSAGE})`);
-    }
+    checkKeyCount(count);
     for (const group of header.children) {
       const jid = attr(group, 'jid');
       if (jid === undefined || jid.trim() === '') throw malformed('<keys> has no jid');
@@ -184,8 +188,9 @@ export function serializeEncrypted(data: EncryptedElementData, version: OmemoVer
       legacyKeys += el;
       return;
     }
-    if (typeof k.jid !== 'string' || k.jid === '') {
-      throw new TypeError(`keys[${i}].jid must be a non-empty string (bare JID) for OMEMO 2`);
+    if (typeof k.jid !== 'string' || k.jid.trim() === '') {
+      // parseEncrypted refuses a <keys> whose jid is empty or white space only: never write one.
+      throw new TypeError(`keys[${i}].jid must be a non-empty string (bare JID) for OMEMO 2, not white space only`);
     }
     // Keys arrive grouped by JID (one fan-out = runs of the same JID): escape each JID once.
     const group = groups.get(k.jid);

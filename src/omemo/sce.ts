@@ -76,7 +76,8 @@ function optionalString(value: unknown, name: string): value is string {
 /**
  * Builds `<envelope xmlns='urn:xmpp:sce:1'><content>…</content><rpad>…</rpad><time stamp/><to jid/><from jid/></envelope>`.
  * `rng` supplies the random padding (default: `crypto.getRandomValues`). Throws TypeError/RangeError for
- * non-string fields, an invalid Date, characters XML cannot carry, or `contentXml` that is not well-formed.
+ * non-string fields, an invalid Date or one outside the years 0000..9999 (UTC), characters XML cannot carry,
+ * or `contentXml` that is not well-formed.
  */
 export function buildEnvelope(input: EnvelopeInput, rng: RandomBytes = defaultRng): string {
   if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
@@ -101,6 +102,10 @@ export function buildEnvelope(input: EnvelopeInput, rng: RandomBytes = defaultRn
   if (input.time !== undefined) {
     if (!(input.time instanceof Date)) throw new TypeError('time must be a Date');
     if (Number.isNaN(input.time.getTime())) throw new RangeError('time is an invalid Date');
+    if (!inStampRange(input.time.getTime())) {
+      const iso = input.time.toISOString();
+      throw new RangeError(`time ${iso} is outside the years 0000..9999 a XEP-0082 stamp can carry`);
+    }
     out += `<time stamp="${input.time.toISOString()}"/>`;
   }
   if (optionalString(input.to, 'to')) out += `<to jid="${escapeXmlAttr(input.to, 'to')}"/>`;
@@ -110,6 +115,13 @@ export function buildEnvelope(input: EnvelopeInput, rng: RandomBytes = defaultRn
 
 // XEP-0082 DateTime: CCYY-MM-DDThh:mm:ss[.sss]TZD
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the instants a CCYY stamp in UTC can name. */
+const MIN_STAMP_MS = -62167219200000;
+const MAX_STAMP_MS = 253402300799999;
+
+function inStampRange(ms: number): boolean {
+  return ms >= MIN_STAMP_MS && ms <= MAX_STAMP_MS;
+}
 
 function jidOf(el: XmlElement | undefined): string | undefined {
   if (!el) return undefined;
@@ -122,7 +134,8 @@ function jidOf(el: XmlElement | undefined): string | undefined {
  * Parses an SCE envelope (the decrypted OMEMO 2 plaintext as text). The root must be
  * `<envelope xmlns='urn:xmpp:sce:1'>` with exactly one `<content>`. A `<body>` in `jabber:client` (or without
  * its own namespace) gives `body`. Throws OmemoError('malformed-stanza') if the text is not an envelope, or
- * for a bad `<time stamp>`, a `<from>`/`<to>` without jid, or repeated affixes.
+ * for a bad `<time stamp>` (also one outside the years 0000..9999 UTC), a `<from>`/`<to>` without jid, or
+ * repeated affixes.
  */
 export function parseEnvelope(text: string): ParsedEnvelope {
   const root = parseXml(text);
@@ -147,7 +160,10 @@ export function parseEnvelope(text: string): ParsedEnvelope {
   if (timeEl) {
     const stamp = attr(timeEl, 'stamp');
     const ms = stamp !== undefined && DATETIME.test(stamp) ? Date.parse(stamp) : NaN;
-    if (Number.isNaN(ms)) throw malformed(`SCE <time> has no valid stamp: ${JSON.stringify(stamp ?? null)}`);
+    // An offset can move a stamp out of 0000..9999 UTC (0000-01-01T00:00:00+01:00), where no stamp we write goes.
+    if (Number.isNaN(ms) || !inStampRange(ms)) {
+      throw malformed(`SCE <time> has no valid stamp: ${JSON.stringify(stamp ?? null)}`);
+    }
     out.time = new Date(ms);
   }
   return out;

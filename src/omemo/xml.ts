@@ -43,9 +43,18 @@ export function malformed(message: string, cause?: unknown): OmemoError {
 
 // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF] (lone surrogates excluded).
 const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
-// `<!` may only open a comment or a CDATA section: no DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION.
-const MARKUP_DECLARATION = /<!(?!--|\[CDATA\[)/;
 const NAME_PART = /^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9._\-\u00B7\u00C0-\uFFFF]*$/;
+const DANGEROUS_NAME_MARK = '#name:';
+/**
+ * Local names refused for elements: fast-xml-parser refuses them unprefixed, so `<p:prototype>` is refused
+ * too (serializeElement writes elements unprefixed, and the result must parse again).
+ */
+const REFUSED_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/** A tag or attribute name as written in the document (undoes the parser's `onDangerousProperty` marking). */
+function sourceName(key: string): string {
+  return key.startsWith(DANGEROUS_NAME_MARK) ? key.slice(DANGEROUS_NAME_MARK.length) : key;
+}
 
 const parser = new XMLParser({
   preserveOrder: true,
@@ -63,6 +72,9 @@ const parser = new XMLParser({
   commentPropName: false,
   removeNSPrefix: false,
   maxNestedTags: MAX_XML_DEPTH,
+  // fast-xml-parser renames names such as `toString` or `hasOwnProperty` to `__toString`, …, which would make
+  // `<toString/>` and `<__toString/>` the same element: mark them with a prefix no XML name can have instead.
+  onDangerousProperty: (name: string) => DANGEROUS_NAME_MARK + name,
 });
 
 function codePointLabel(s: string): string {
@@ -83,7 +95,7 @@ export function parseXml(xml: string): XmlElement {
   let text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
   const bad = NOT_XML_CHAR.exec(text);
   if (bad) throw malformed(`XML contains ${codePointLabel(bad[0])}, which is not an XML 1.0 character`);
-  if (MARKUP_DECLARATION.test(text)) {
+  if (hasMarkupDeclaration(text)) {
     throw malformed('XML contains a DOCTYPE or markup declaration (<!DOCTYPE, <!ENTITY, …), which is not allowed');
   }
   text = text.replace(/\r\n?/g, '\n'); // XML 1.0 §2.11 end-of-line handling
@@ -119,6 +131,29 @@ export function parseXml(xml: string): XmlElement {
   return root;
 }
 
+/**
+ * True when markup outside comments, CDATA sections, PIs and tags starts with `<!` other than `<!--` or
+ * `<![CDATA[` (DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION), or when one of those constructs is unterminated.
+ * `<!` inside a comment, a CDATA section, a PI or a quoted attribute value is text, not a declaration.
+ */
+function hasMarkupDeclaration(text: string): boolean {
+  for (let lt = text.indexOf('<'); lt >= 0; ) {
+    const close = closerAt(text, lt);
+    let next: number;
+    if (close !== '') {
+      const end = text.indexOf(close, lt + 2);
+      if (end < 0) return true;
+      next = end + close.length;
+    } else if (text.startsWith('<!', lt)) {
+      return true;
+    } else {
+      next = tagEnd(text, lt + 1) + 1;
+    }
+    lt = text.indexOf('<', next);
+  }
+  return false;
+}
+
 /** Skips white space, comments and processing instructions (XML 1.0 `Misc*`) from `i`. */
 function skipMisc(text: string, i: number): number {
   for (;;) {
@@ -130,25 +165,60 @@ function skipMisc(text: string, i: number): number {
   }
 }
 
-/**
- * fast-xml-parser's validator accepts trailing text after a self-closing root (`<a/>x`) and the parser
- * drops it; XML 1.0 allows only comments, PIs and white space after the root element.
- */
-function checkNothingAfterRoot(text: string): void {
-  let i = skipMisc(text, 0);
+/** The delimiter that ends the comment, CDATA section or PI starting at `i`; '' when none starts there. */
+function closerAt(text: string, i: number): string {
+  if (text.startsWith('<!--', i)) return '-->';
+  if (text.startsWith('<![CDATA[', i)) return ']]>';
+  return text.startsWith('<?', i) ? '?>' : '';
+}
+
+/** Index of the first `>` at or after `i` that is not inside a quoted attribute value. */
+function tagEnd(text: string, i: number): number {
   let quote = '';
-  for (i++; i < text.length; i++) {
+  for (; i < text.length; i++) {
     const c = text[i]!;
     if (quote !== '') {
       if (c === quote) quote = '';
     } else if (c === '"' || c === "'") {
       quote = c;
     } else if (c === '>') {
-      break;
+      return i;
     }
   }
-  if (text[i - 1] !== '/') return; // the root has content: the validator checks what follows its end tag
-  if (skipMisc(text, i + 1) < text.length) throw malformed('XML has content after the root element');
+  return text.length;
+}
+
+/** Index just after the root element (the validator has checked that the tags balance). */
+function rootEnd(text: string): number {
+  let depth = 0;
+  let i = skipMisc(text, 0);
+  while (i < text.length) {
+    const skip = closerAt(text, i);
+    if (skip !== '') {
+      const end = text.indexOf(skip, i);
+      if (end < 0) return text.length;
+      i = end + skip.length;
+    } else if (text[i] === '<') {
+      const end = tagEnd(text, i + 1);
+      if (text[i + 1] === '/') depth--;
+      else if (text[end - 1] !== '/') depth++;
+      i = end + 1;
+      if (depth <= 0) return i;
+    } else {
+      const next = text.indexOf('<', i);
+      i = next < 0 ? text.length : next;
+    }
+  }
+  return i;
+}
+
+/**
+ * XML 1.0 allows only comments, PIs and white space after the root element. fast-xml-parser's validator lets
+ * text after a self-closing root (`<a/>x`) and references after an end tag (`<a></a>&amp;`) through, and the
+ * parser drops them.
+ */
+function checkNothingAfterRoot(text: string): void {
+  if (skipMisc(text, rootEnd(text)) < text.length) throw malformed('XML has content after the root element');
 }
 
 function splitQName(qname: string, what: string): [prefix: string, local: string] {
@@ -162,15 +232,16 @@ function convertElement(node: Record<string, unknown>, parentScope: Map<string, 
   if (depth > MAX_XML_DEPTH) throw malformed(`XML nests deeper than MAX_XML_DEPTH (${MAX_XML_DEPTH})`);
   const keys = Object.keys(node).filter((k) => k !== ':@');
   if (keys.length !== 1) throw malformed('XML parser returned an unexpected node');
-  const qname = keys[0]!;
-  const rawChildren = node[qname];
+  const rawChildren = node[keys[0]!];
+  const qname = sourceName(keys[0]!);
   const rawAttrs = (node[':@'] ?? {}) as Record<string, unknown>;
 
   // Namespace declarations first: they apply to the element's own name and attributes.
   let scope = parentScope;
   const plainAttrs: [string, string][] = [];
-  for (const rawName of Object.keys(rawAttrs)) {
-    const value = decodeAttrValue(String(rawAttrs[rawName]), rawName);
+  for (const rawKey of Object.keys(rawAttrs)) {
+    const rawName = sourceName(rawKey);
+    const value = decodeAttrValue(String(rawAttrs[rawKey]), rawName);
     if (rawName === 'xmlns') {
       if (value === NS_XML || value === NS_XMLNS) throw malformed(`the default namespace may not be ${value}`);
       if (scope === parentScope) scope = new Map(parentScope);
@@ -190,6 +261,7 @@ function convertElement(node: Record<string, unknown>, parentScope: Map<string, 
 
   const [prefix, name] = splitQName(qname, 'element');
   if (prefix === 'xmlns') throw malformed('element names may not use the xmlns prefix');
+  if (REFUSED_NAMES.includes(name)) throw malformed(`element name ${JSON.stringify(qname)} is not supported`);
   const ns = scope.get(prefix);
   if (ns === undefined) throw malformed(`element prefix ${JSON.stringify(prefix)} is not bound to a namespace`);
 
@@ -332,17 +404,24 @@ const ATTR_ESCAPES: Record<string, string> = {
 
 /**
  * Serialises a parsed element back to XML text. Namespaces are written as default `xmlns` declarations where
- * an element's namespace differs from its parent's (`parentNs`, default: none, i.e. always declared at the
- * top); prefixed attributes get generated prefixes. Equivalent to the input under the XML Infoset, not
+ * an element's namespace differs from the default namespace in scope (`parentNs`, default: none, i.e. always
+ * declared at the top); elements in the xml namespace keep the `xml:` prefix; prefixed attributes get
+ * generated prefixes. Equivalent to the input under the XML Infoset, not
  * byte-identical.
  */
 export function serializeElement(el: XmlElement, parentNs?: string): string {
-  let out = `<${el.name}`;
-  if (el.ns !== parentNs) out += ` xmlns="${escapeXmlAttr(el.ns)}"`;
+  // The xml namespace cannot be a default namespace: its elements keep the predeclared xml: prefix.
+  const qname = el.ns === NS_XML ? `xml:${el.name}` : el.name;
+  let defaultNs = parentNs;
+  let out = `<${qname}`;
+  if (el.ns !== parentNs && el.ns !== NS_XML) {
+    out += ` xmlns="${escapeXmlAttr(el.ns)}"`;
+    defaultNs = el.ns;
+  }
   let n = 0;
   for (const key of Object.keys(el.attrs)) {
     const value = escapeXmlAttr(el.attrs[key]!);
-    const m = /^\{(.*)\}(.+)$/.exec(key);
+    const m = /^\{([\s\S]*)\}([^}]+)$/.exec(key);
     if (!m) {
       out += ` ${key}="${value}"`;
     } else if (m[1] === NS_XML) {
@@ -354,8 +433,8 @@ export function serializeElement(el: XmlElement, parentNs?: string): string {
   }
   if (el.content.length === 0) return `${out}/>`;
   out += '>';
-  for (const part of el.content) out += typeof part === 'string' ? escapeXml(part) : serializeElement(part, el.ns);
-  return `${out}</${el.name}>`;
+  for (const part of el.content) out += typeof part === 'string' ? escapeXml(part) : serializeElement(part, defaultNs);
+  return `${out}</${qname}>`;
 }
 
 /**

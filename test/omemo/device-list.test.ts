@@ -110,6 +110,13 @@ test('duplicate device ids are rejected', () => {
   throwsProgrammer(() => serializeDeviceList([{ id: 9 }, { id: 9 }], 'twomemo'), RangeError, /duplicate/);
 });
 
+test('a labelsig without a label is ignored (serializeDeviceList cannot write one)', () => {
+  // Found by test/fuzz (device-list.hostile): the parser returned a labelSignature without a label.
+  const entries = parseDeviceList(`<devices xmlns='${O}'><device id='1' labelsig=''/><device id='2' labelsig='AQ=='/></devices>`, 'twomemo');
+  assert.equal(entries, [{ id: 1 }, { id: 2 }]);
+  assert.equal(parseDeviceList(serializeDeviceList(entries, 'twomemo'), 'twomemo'), entries);
+});
+
 test('bad labelsig is rejected', () => {
   throwsMalformed(
     () => parseDeviceList(`<devices xmlns='${O}'><device id='1' label='x' labelsig='!!'/></devices>`, 'twomemo'),

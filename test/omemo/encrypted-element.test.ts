@@ -228,6 +228,15 @@ test('header contents: legacy only <key>/<iv>, OMEMO 2 only <keys>/<key>', () =>
   throwsMalformed(() => parseEncrypted(o.replace('jid="alice@example.org"', 'jid=""')), /<keys> has no jid/);
 });
 
+test('a header without any <key> is malformed (serializeEncrypted refuses to write one)', () => {
+  // Found by test/fuzz (encrypted.hostile): parseEncrypted returned keys: [], which serializeEncrypted refuses.
+  const l = serializeEncrypted(legacySample, 'oldmemo');
+  throwsMalformed(() => parseEncrypted(l.replace(/<key [^>]*>[^<]*<\/key>/g, '')), /<header> has no <key>/);
+  const o = serializeEncrypted(omemo2Sample, 'twomemo');
+  throwsMalformed(() => parseEncrypted(o.replace(/<keys [^>]*>.*<\/keys>/, '')), /<header> has no <key>/);
+  throwsMalformed(() => parseEncrypted(o.replace(/<key [^>]*>[^<]*<\/key>/g, '')), /<header> has no <key>/);
+});
+
 test('legacy <iv> is required (also in empty messages) and must be 12 or 16 bytes', () => {
   const empty = fixture('oldmemo-encrypted-empty.xml');
   throwsMalformed(() => parseEncrypted(empty.replace(/<iv>.*<\/iv>/, '')), /no <iv> \(required, also in empty messages\)/);
@@ -275,7 +284,7 @@ test('key content: bad base64, empty, MAX_KEY_ELEMENT_BYTES', () => {
   assert.is(parseEncrypted(mk(toBase64(seq(MAX_KEY_ELEMENT_BYTES)))).keys[0]!.data.length, MAX_KEY_ELEMENT_BYTES);
   throwsMalformed(() => parseEncrypted(mk(toBase64(seq(MAX_KEY_ELEMENT_BYTES + 1)))), /longer than 1024 bytes|more than 1024/);
   throwsMalformed(() => parseEncrypted(mk(toBase64(seq(3000)))), /longer than 1024 bytes/);
-  throwsMalformed(() => parseEncrypted(`<encrypted xmlns='${O}'><header sid='1'/><payload>!!</payload></encrypted>`), /<payload> is not valid base64/);
+  throwsMalformed(() => parseEncrypted(`<encrypted xmlns='${O}'><header sid='1'><keys jid='a@b'><key rid='2'>AQ==</key></keys></header><payload>!!</payload></encrypted>`), /<payload> is not valid base64/);
 });
 
 test('MAX_KEYS_PER_MESSAGE bounds parse and serialise', () => {
@@ -297,6 +306,14 @@ test('serialise validates its input precisely', () => {
     TypeError,
     /keys\[0\]\.jid must be a non-empty string/,
   );
+  // Found by test/fuzz (encrypted.roundtrip): a white-space JID was written, and the parser refuses it.
+  for (const jid of ['', ' ', '\r', '\t\n']) {
+    throwsProgrammer(
+      () => serializeEncrypted({ ...omemo2Sample, keys: [{ jid, rid: 5, keyExchange: false, data: seq(4) }] }, 'twomemo'),
+      TypeError,
+      /keys\[0\]\.jid must be a non-empty string/,
+    );
+  }
   throwsProgrammer(() => serializeEncrypted({ ...legacySample, sid: 0 }, 'oldmemo'), RangeError, /sid must be in 1\.\.2147483647/);
   throwsProgrammer(() => serializeEncrypted({ ...legacySample, keys: [] }, 'oldmemo'), RangeError, /at least one key/);
   throwsProgrammer(

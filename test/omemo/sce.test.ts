@@ -125,6 +125,20 @@ test('parse: envelope without body, and a body without its own namespace', () =>
   );
 });
 
+test('time stamps are limited to the years 0000..9999 (UTC) both ways', () => {
+  // Found by test/fuzz (sce.roundtrip): a Date in year -1 or 10000 was written as '-000001-…'/'+010000-…',
+  // which parseEnvelope refuses; and an offset could move a parsed stamp out of that range.
+  for (const t of ['0000-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
+    assert.is(parseEnvelope(buildEnvelope({ time: new Date(t), rpad: '' })).time!.toISOString(), t);
+  }
+  throwsProgrammer(() => buildEnvelope({ time: new Date(Date.parse('0000-01-01T00:00:00Z') - 1) }), RangeError, /outside the years 0000\.\.9999/);
+  throwsProgrammer(() => buildEnvelope({ time: new Date(Date.parse('9999-12-31T23:59:59.999Z') + 1) }), RangeError, /outside the years/);
+  const env = (stamp: string) => `<envelope xmlns='urn:xmpp:sce:1'><content/><time stamp='${stamp}'/></envelope>`;
+  throwsMalformed(() => parseEnvelope(env('0000-01-01T00:00:00+01:00')), /no valid stamp/);
+  throwsMalformed(() => parseEnvelope(env('9999-12-31T23:59:59-01:00')), /no valid stamp/);
+  assert.is(parseEnvelope(env('0000-01-01T00:00:00-01:00')).time!.toISOString(), '0000-01-01T01:00:00.000Z');
+});
+
 test('build validates its input', () => {
   throwsProgrammer(() => buildEnvelope({ body: 5 as unknown as string }), TypeError, /body must be a string/);
   throwsProgrammer(() => buildEnvelope({ body: 'a\u0007' }), RangeError, /body contains U\+0007/);

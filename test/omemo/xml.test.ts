@@ -102,6 +102,18 @@ test('rejects DOCTYPE, internal entities and the billion-laughs pattern', () => 
   throwsMalformed(() => parseXml(lol), /DOCTYPE/);
   throwsMalformed(() => parseXml(`<a/><!ENTITY e 'x'>`), /markup declaration/);
   throwsMalformed(() => parseXml(`<a>&e;</a>`), /undefined entity.*&e;/);
+  throwsMalformed(() => parseXml(`<!-- c --><!DOCTYPE a><a/>`), /DOCTYPE/);
+  throwsMalformed(() => parseXml(`<a x="y"><![CDATA[x]]><!ELEMENT a ANY></a>`), /markup declaration/);
+  throwsMalformed(() => parseXml(`<!-- <a/> <!DOCTYPE a><a/>`), /DOCTYPE|not well-formed/);
+});
+
+test('"<!" inside CDATA, comments, PIs and attribute values is text, not a declaration', () => {
+  // Found by test/fuzz (xml.roundtrip): <a><![CDATA[<!]]></a> was refused as a markup declaration.
+  assert.is(parseXml('<a><![CDATA[<!DOCTYPE x>]]></a>').text, '<!DOCTYPE x>');
+  assert.is(parseXml('<a><!-- <!ENTITY e "x"> -->t<?pi <!x?></a>').text, 't');
+  assert.is(parseXml('<!-- <!DOCTYPE a> --><a x="&lt;!"/>').name, 'a');
+  assert.is(attr(parseXml('<a x=\'"-->"\' y="a>b"><![CDATA[<!]]></a>'), 'y'), 'a>b');
+  throwsMalformed(() => parseXml('<a x="<!DOCTYPE a>"/>'), /raw '<'|DOCTYPE|not well-formed/);
 });
 
 test('rejects entity and character-reference abuse', () => {
@@ -136,7 +148,7 @@ test('rejects malformed documents', () => {
     ['<a></b>', /not well-formed/],
     ['<a><b></a></b>', /not well-formed/],
     ['<a/><b/>', /more than one root|after the root/],
-    ['<a></a><b/>', /more than one root|not well-formed/],
+    ['<a></a><b/>', /more than one root|after the root|not well-formed/],
     ['x<a/>', /not well-formed/],
     ['<a/>x', /after the root/],
     ['<a/>x<!-- c -->', /after the root/],
@@ -155,8 +167,20 @@ test('rejects malformed documents', () => {
     ['<a>\uD800</a>', /U\+D800/],
     ['<a __proto__="1"/>', /not well-formed/],
     ['<constructor/>', /not well-formed/],
+    // Found by test/fuzz (xml.hostile): prefixed, they were accepted and serializeElement wrote them unprefixed.
+    ['<p:prototype xmlns:p="urn:p"/>', /element name "p:prototype" is not supported/],
+    ['<a><p:constructor xmlns:p="urn:p"/></a>', /element name "p:constructor" is not supported/],
+    ['<a xmlns:p="urn:p"><p:__proto__/></a>', /element name "p:__proto__" is not supported/],
   ];
   for (const [xml, re] of bad) throwsMalformed(() => parseXml(xml), re);
+});
+
+test('references after the root end tag are refused (the validator let them through, the parser dropped them)', () => {
+  // Found by test/fuzz (xml.outside-root): <a></a>&#65; parsed as <a/>.
+  for (const xml of ['<a></a>&amp;', '<a></a>&#65;', '<a><b/></a> &lt;', '<a x="/a>">t</a>\n&#x20AC;', '<a><!-- </a> --></a>&gt;']) {
+    throwsMalformed(() => parseXml(xml), /after the root/);
+  }
+  assert.is(parseXml('<a x="a/>"><![CDATA[</a>]]><?pi </a>?></a> <!-- c -->').text, '</a>');
 });
 
 test('comments, PIs and white space after the root are allowed', () => {
@@ -169,6 +193,14 @@ test('attrs has no prototype: inherited names are not attributes', () => {
   assert.is(attr(el, 'toString'), undefined);
   assert.is(attr(el, 'hasOwnProperty'), undefined);
   assert.is(Object.getPrototypeOf(el.attrs), null);
+});
+
+test('names fast-xml-parser treats as dangerous (toString, hasOwnProperty, …) keep their spelling', () => {
+  // Found by test/fuzz (xml.roundtrip): <toString/> came back as an element named "__toString".
+  const el = parseXml('<toString hasOwnProperty="1" __toString="2"><valueOf/><__valueOf/><__defineGetter__/></toString>');
+  assert.is(el.name, 'toString');
+  assert.equal({ ...el.attrs }, { hasOwnProperty: '1', __toString: '2' });
+  assert.equal(el.children.map((c) => c.name), ['valueOf', '__valueOf', '__defineGetter__']);
 });
 
 test('findElement is depth-first in document order and matches the namespace', () => {
@@ -215,6 +247,26 @@ test('serializeElement: parse → serialize → parse keeps names, namespaces, a
   const twice = parseXml(text);
   assert.equal(plain(twice), plain(once));
   assert.ok(!text.includes('o:'), 'prefixes are replaced by default namespace declarations');
+});
+
+test('serializeElement: elements in the xml namespace keep the xml: prefix (it cannot be a default namespace)', () => {
+  // Found by test/fuzz (xml.hostile, sce.hostile): <xml:a/> was written as <a xmlns="…XML/1998/namespace"/>,
+  // which parseXml refuses.
+  const src = '<r xmlns="urn:r"><xml:a xml:lang="en"><b/><c xmlns=""/></xml:a><xml:e/></r>';
+  const once = parseXml(src);
+  const text = serializeElement(once);
+  assert.equal(plain(parseXml(text)), plain(once));
+  assert.is(once.children[0]!.ns, NS_XML);
+  assert.is(once.children[0]!.children[0]!.ns, 'urn:r', 'the default namespace in scope is not changed by xml:');
+  assert.is(serializeElement(parseXml(text)), text);
+});
+
+test('serializeElement: prefixed attributes whose namespace contains a line break or a brace', () => {
+  // Found by test/fuzz (xml.hostile): the Clark key {urn:a&#13;}x was written verbatim as an attribute name.
+  const once = parseXml('<a xmlns:p="urn:a&#13;&#10;b" xmlns:q="u}v" p:x="1" q:y="2"/>');
+  assert.equal({ ...once.attrs }, { '{urn:a\r\nb}x': '1', '{u}v}y': '2' });
+  const text = serializeElement(once);
+  assert.equal(plain(parseXml(text)), plain(once));
 });
 
 test.run();
