@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's test command (`npm test`, also run by .ci/run): generated files, types, layering, the uvu
+# The project's test command (`npm test`, also run by .ci/run): generated files, types, lint and format, layering, the uvu
 # suite, the packed tarball under ESM/CJS/types, and the interop referee against python-omemo for both OMEMO
 # versions in both directions. Steps that need ../shared skip loudly when it is absent, and fail under CI=true.
 set -uo pipefail
@@ -47,6 +47,10 @@ fi
 
 step "type check"
 if npx tsc --noEmit -p tsconfig.json; then ok 1; else bad 1; fi
+
+step "lint and format (biome)"
+# npm run lint: biome check --error-on-warnings (formatting and lint, writes nothing; npm run format fixes).
+if npm run --silent lint; then ok 1; else bad 1; fi
 
 step "layering: imports in src/ only point down, crypto primitives only in src/crypto"
 if node scripts/check-layers.mjs .; then echo "layers ok"; ok 1; else bad 1; fi
