@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The project's test command (`npm test`, also run by .ci/run): generated files, types, layering, the uvu
-# suite, the packed tarball under ESM/CJS/types, and the interop referee against python-omemo for both OMEMO
-# versions in both directions. Steps that need ../shared skip loudly when it is absent, and fail under CI=true.
+# The project's test command (`npm test`, also run by .ci/run): generated files, types, lint and format, API docs,
+# layering, the uvu suite, the packed tarball under ESM/CJS/types, and the interop referee against python-omemo for
+# both OMEMO versions in both directions. Steps that need ../shared skip loudly when it is absent, and fail under
+# CI=true.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${OMEMO_SHARED_DIR:-../shared}"
@@ -47,6 +48,15 @@ fi
 
 step "type check"
 if npx tsc --noEmit -p tsconfig.json; then ok 1; else bad 1; fi
+
+step "lint and format (biome)"
+# npm run lint: biome check --error-on-warnings (formatting and lint, writes nothing; npm run format fixes).
+if npm run --silent lint; then ok 1; else bad 1; fi
+
+step "API docs (typedoc, warnings fail)"
+# npm run docs: typedoc.json, the public entries into docs/api (gitignored); a warning (broken link, public type
+# that no entry exports) fails the run.
+if npm run --silent docs; then ok 1; else bad 1; fi
 
 step "layering: imports in src/ only point down, crypto primitives only in src/crypto"
 if node scripts/check-layers.mjs .; then echo "layers ok"; ok 1; else bad 1; fi
