@@ -21,8 +21,8 @@ export {
   type EncryptedElementOut,
   type DecryptResult,
   type AutomaticMessage,
-} from './omemo/session-manager';
-export type { OmemoTransport, AutomaticMessageKind } from './omemo/transport';
+} from './omemo/manager/session-manager';
+export type { OmemoTransport, AutomaticMessageKind } from './omemo/manager/transport';
 export {
   type OmemoStore,
   type StoreChanges,
@@ -34,10 +34,10 @@ export {
   type TrustLevel,
   sessionKey,
   deviceKey,
-} from './omemo/store';
-export { MemoryStore } from './omemo/memory-store';
-export { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from './omemo/sqlite-store';
-export { type TrustPolicy, formatFingerprint } from './omemo/trust';
+} from './omemo/store/store';
+export { MemoryStore } from './omemo/store/memory-store';
+export { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from './omemo/store/sqlite-store';
+export { type TrustPolicy, formatFingerprint } from './omemo/policies/trust';
 export {
   type OmemoVersion,
   OMEMO_VERSIONS,

@@ -1,7 +1,7 @@
 // XEP-0313 §4 history catch-up: our archive queried page by page (XEP-0059 paging), each archived OMEMO message
 // decrypted and delivered, between the manager's start/end hooks that keep consumed pre keys until the end.
 import { OmemoError } from '../crypto/errors';
-import type { OmemoManager } from '../omemo/session-manager';
+import type { OmemoManager } from '../omemo/manager/session-manager';
 import type { Deliver } from './deliver';
 import { asOmemoError, type ReportError } from './error-report';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE } from './message-archive';

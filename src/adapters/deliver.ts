@@ -2,7 +2,7 @@
 // (XEP-0280) or archived (XEP-0313) message and deliver the payload to the message listeners.
 import { isOmemoError, OmemoError } from '../crypto/errors';
 import { NS_LEGACY, type OmemoVersion } from '../omemo/namespaces';
-import type { DecryptResult, OmemoManager } from '../omemo/session-manager';
+import type { DecryptResult, OmemoManager } from '../omemo/manager/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';
 import { encryptedElements, senderDeviceOf } from './omemo-message';

@@ -1,7 +1,7 @@
 // RFC 6120 §10.1 in-order processing of the stanzas that concern OMEMO (XEP-0384): one bounded queue for the
 // messages the plugins accept, handled one at a time once the manager is set up, in the order they arrived.
 import { OmemoError } from '../crypto/errors';
-import type { OmemoManager } from '../omemo/session-manager';
+import type { OmemoManager } from '../omemo/manager/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
 import type { XmlElement, XmppClientLike } from './xmpp-types';
 

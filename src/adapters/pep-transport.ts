@@ -3,7 +3,7 @@
 import { xml } from '@xmpp/client';
 import { OmemoError } from '../crypto/errors';
 import { versionOfNamespace } from '../omemo/namespaces';
-import type { OmemoTransport } from '../omemo/transport';
+import type { OmemoTransport } from '../omemo/manager/transport';
 import { MAX_ITEMS_NUMERIC_FALLBACK, serializePublishOptions, type PublishOptions } from '../omemo/publish-options';
 import { buildOmemoMessage } from './omemo-message';
 import { parseElement } from './ltx-xml';

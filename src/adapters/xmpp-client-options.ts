@@ -1,7 +1,7 @@
 // The options of the @xmpp/client adapter (XEP-0384 over XEP-0030/0115/0163/0280/0313) and their checks:
 // what `createXmppClientOmemo` and `XmppClientOmemo.send` accept.
-import type { EncryptOptions, OmemoManagerOptions } from '../omemo/session-manager';
-import type { OmemoStore } from '../omemo/store';
+import type { EncryptOptions, OmemoManagerOptions } from '../omemo/manager/session-manager';
+import type { OmemoStore } from '../omemo/store/store';
 import type { OmemoChatMessage } from './deliver';
 import type { DiscoIdentity } from './entity-capabilities';
 import type { OmemoErrorContext } from './error-report';

@@ -3,7 +3,7 @@
 // catch-up (XEP-0313), the inbound queue and decrypt-and-deliver — with the setup lifecycle, listeners and send.
 import { xml } from '@xmpp/client';
 import { OMEMO_VERSIONS } from '../omemo/namespaces';
-import { OmemoManager, type EncryptResult } from '../omemo/session-manager';
+import { OmemoManager, type EncryptResult } from '../omemo/manager/session-manager';
 import { createAutoSubscribe } from './auto-subscribe';
 import { createCarbons, type Carbons } from './carbons';
 import { createCatchUp, type CatchUp, type CatchUpOptions, type CatchUpResult } from './catch-up';

@@ -3,7 +3,7 @@
 // stanzas are injected with `receive`. Individual iqs can be made to fail with a stanza error.
 import { EventEmitter } from 'node:events';
 import { xml } from '@xmpp/client';
-import type { OmemoTransport } from '../../src/omemo/transport';
+import type { OmemoTransport } from '../../src/omemo/manager/transport';
 import { parseElement } from '../../src/adapters/ltx-xml';
 import type { IqCalleeContext, XmlElement } from '../../src/adapters/xmpp-types';
 

@@ -1,9 +1,9 @@
 // Test devices for the Prosody integration tests: an @xmpp/client connection with the OMEMO adapter attached,
 // recording every delivered message and reported error, plus polling helpers.
 import { client } from '@xmpp/client';
-import { MemoryStore } from '../../src/omemo/memory-store';
-import type { OmemoStore } from '../../src/omemo/store';
-import type { OmemoManagerOptions } from '../../src/omemo/session-manager';
+import { MemoryStore } from '../../src/omemo/store/memory-store';
+import type { OmemoStore } from '../../src/omemo/store/store';
+import type { OmemoManagerOptions } from '../../src/omemo/manager/session-manager';
 import { createXmppClientOmemo, type OmemoChatMessage, type OmemoErrorContext, type XmppClientOmemo } from '../../src/adapters/xmpp-client';
 import type { ProsodyServer } from './prosody-server';
 

@@ -20,8 +20,8 @@ import { keysFor, parseEncrypted } from '../../src/omemo/encrypted-element';
 import { MAX_JID_CHARS } from '../../src/omemo/jid';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
 import { buildEnvelope, parseEnvelope, type EnvelopeInput } from '../../src/omemo/sce';
-import type { DecryptResult } from '../../src/omemo/session-manager';
-import type { OmemoTransport } from '../../src/omemo/transport';
+import type { DecryptResult } from '../../src/omemo/manager/session-manager';
+import type { OmemoTransport } from '../../src/omemo/manager/transport';
 import { parseXml } from '../../src/omemo/xml';
 import {
   InProcessRouter,

@@ -4,7 +4,7 @@
 // tests. No tests here.
 
 import type { Rng } from '../../src/crypto/random';
-import type { OmemoStore } from '../../src/omemo/store';
+import type { OmemoStore } from '../../src/omemo/store/store';
 
 /**
  * The methods that are delayed: every read (`load…`) and `commit`, by name, so that a read added to

@@ -6,11 +6,11 @@ import { InProcessRouter } from '../../examples/in-process-router';
 import { toHex, utf8Encode } from '../../src/crypto/bytes';
 import { OmemoError, type OmemoErrorCode } from '../../src/crypto/errors';
 import { seededRng, type Rng } from '../../src/crypto/random';
-import { MemoryStore } from '../../src/omemo/memory-store';
+import { MemoryStore } from '../../src/omemo/store/memory-store';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
-import { OmemoManager, type EncryptResult, type OmemoManagerOptions } from '../../src/omemo/session-manager';
-import type { OmemoStore, SessionAddress, StoreChanges } from '../../src/omemo/store';
-import type { OmemoTransport } from '../../src/omemo/transport';
+import { OmemoManager, type EncryptResult, type OmemoManagerOptions } from '../../src/omemo/manager/session-manager';
+import type { OmemoStore, SessionAddress, StoreChanges } from '../../src/omemo/store/store';
+import type { OmemoTransport } from '../../src/omemo/manager/transport';
 
 export { InProcessRouter };
 

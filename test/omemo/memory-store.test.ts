@@ -5,8 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { MemoryStore } from '../../src/omemo/memory-store';
-import type { StoreChanges } from '../../src/omemo/store';
+import { MemoryStore } from '../../src/omemo/store/memory-store';
+import type { StoreChanges } from '../../src/omemo/store/store';
 import { withLatency } from './latency-store';
 import { rngFor, snapshot } from './manager-fixture';
 import { ADDRS, JIDS, assertSecondApplied, device, fullChanges, identity, pk, rejects, runStoreConformance, secondChanges } from './store-conformance';

@@ -12,7 +12,7 @@ import { OmemoError } from '../../src/crypto/errors';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { keysFor, parseEncrypted } from '../../src/omemo/encrypted-element';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
-import type { SessionAddress } from '../../src/omemo/store';
+import type { SessionAddress } from '../../src/omemo/store/store';
 import { parseKeyExchange, parseMessage } from '../../src/protocol/wire';
 import { latencyStats, withLatency } from './latency-store';
 import {

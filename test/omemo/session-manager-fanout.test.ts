@@ -7,7 +7,7 @@ import { cryptoReady } from '../../src/crypto/sodium';
 import { serializeDeviceList } from '../../src/omemo/device-list';
 import { parseEncrypted } from '../../src/omemo/encrypted-element';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
-import { STALE_DEVICE_AFTER_DAYS, STALE_DEVICE_AFTER_MESSAGES } from '../../src/omemo/session-manager';
+import { STALE_DEVICE_AFTER_DAYS, STALE_DEVICE_AFTER_MESSAGES } from '../../src/omemo/manager/session-manager';
 import { parseKeyExchange } from '../../src/protocol/wire';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 

@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert';
 import { isOmemoError } from '../../src/crypto/errors';
 import { cryptoReady } from '../../src/crypto/sodium';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
-import { CONSUMED_PRE_KEY_KEEP_MS } from '../../src/omemo/pre-key-policy';
-import { SESSION_REPAIR_INTERVAL_MS } from '../../src/omemo/session-manager';
-import { STALE_DEVICE_AFTER_DAYS } from '../../src/omemo/stale-device';
+import { CONSUMED_PRE_KEY_KEEP_MS } from '../../src/omemo/policies/pre-key-policy';
+import { SESSION_REPAIR_INTERVAL_MS } from '../../src/omemo/manager/session-manager';
+import { STALE_DEVICE_AFTER_DAYS } from '../../src/omemo/policies/stale-device';
 import { InProcessRouter, copyStore, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 
 test.before(async () => {

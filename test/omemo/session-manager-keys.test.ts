@@ -10,7 +10,7 @@ import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
 import { verifyBundleSignature } from '../../src/omemo/bundle-signature';
 import { parseDeviceList, serializeDeviceList } from '../../src/omemo/device-list';
 import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES, pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
-import { PRE_KEY_COUNT, SIGNED_PRE_KEY_ROTATION_MS } from '../../src/omemo/session-manager';
+import { PRE_KEY_COUNT, SIGNED_PRE_KEY_ROTATION_MS } from '../../src/omemo/manager/session-manager';
 import { Clock, CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot } from './manager-fixture';
 
 test.before(async () => {

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
-import { PRE_KEY_COUNT } from '../../src/omemo/session-manager';
+import { PRE_KEY_COUNT } from '../../src/omemo/manager/session-manager';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, type Device } from './manager-fixture';
 
 test.before(async () => {

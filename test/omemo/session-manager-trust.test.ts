@@ -9,7 +9,7 @@ import { cryptoReady } from '../../src/crypto/sodium';
 import { parseBundle } from '../../src/omemo/bundle';
 import { parseEncrypted } from '../../src/omemo/encrypted-element';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
-import type { DeviceInfo } from '../../src/omemo/session-manager';
+import type { DeviceInfo } from '../../src/omemo/manager/session-manager';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 
 test.before(async () => {

@@ -9,8 +9,8 @@ import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
 import { serializeDeviceList } from '../../src/omemo/device-list';
 import { parseEncrypted, serializeEncrypted } from '../../src/omemo/encrypted-element';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
-import { HEARTBEAT_AFTER_MESSAGES, PRE_KEY_COUNT } from '../../src/omemo/session-manager';
-import type { OmemoTransport } from '../../src/omemo/transport';
+import { HEARTBEAT_AFTER_MESSAGES, PRE_KEY_COUNT } from '../../src/omemo/manager/session-manager';
+import type { OmemoTransport } from '../../src/omemo/manager/transport';
 import { InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, sessionBytes, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 
 test.before(async () => {

@@ -16,7 +16,7 @@ import * as assert from 'uvu/assert';
 import { utf8Encode } from '../../src/crypto/bytes';
 import { seededRng } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { SqliteStore } from '../../src/omemo/sqlite-store';
+import { SqliteStore } from '../../src/omemo/store/sqlite-store';
 import { PARTIES, journalFile, readHash, storeFile, type Entry, type JournalLine, type Party } from './sqlite-crash-child';
 
 const DEFAULT_SEED = 'omemo-wasm sqlite crash 1';

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     }
     return;
   }
-  const { SqliteStore } = await import('../../src/omemo/sqlite-store');
+  const { SqliteStore } = await import('../../src/omemo/store/sqlite-store');
   if (mode === 'try') {
     try {
       const store = await SqliteStore.open(path!, { jid: jid!, busyTimeoutMs: 0 });

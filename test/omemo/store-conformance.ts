@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/bytes';
-import { sessionKey, type OmemoStore, type SessionAddress, type StoreChanges, type StoredDevice, type StoredIdentity, type StoredPreKey, type StoredSignedPreKey } from '../../src/omemo/store';
+import { sessionKey, type OmemoStore, type SessionAddress, type StoreChanges, type StoredDevice, type StoredIdentity, type StoredPreKey, type StoredSignedPreKey } from '../../src/omemo/store/store';
 import { snapshot } from './manager-fixture';
 
 /** How the suite gets a fresh, empty store of the implementation under test (owned by OWNER_JID). */

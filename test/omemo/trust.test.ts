@@ -3,8 +3,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { StoredDevice, TrustLevel } from '../../src/omemo/store';
-import { formatFingerprint, initialTrust, isTrusted } from '../../src/omemo/trust';
+import type { StoredDevice, TrustLevel } from '../../src/omemo/store/store';
+import { formatFingerprint, initialTrust, isTrusted } from '../../src/omemo/policies/trust';
 
 function dev(deviceId: number, trust: TrustLevel): StoredDevice {
   return { jid: 'bob@example.org', deviceId, activeIn: ['twomemo'], trust, sentSinceLastReceived: 0, lastReceivedAt: 0 };

@@ -4,7 +4,7 @@
 // - receiving: messages from `distrusted` keys are refused (`untrusted-device`, nothing stored); messages from
 //   `undecided` keys are decrypted and returned with `trust: 'undecided'`: the application decides how to show
 //   them (mark them, hold them until the user decides, or drop them), as Conversations and Gajim do.
-import type { StoredDevice, TrustLevel } from './store';
+import type { StoredDevice, TrustLevel } from '../store/store';
 
 /** How new identity keys (new devices, or a known device with a new key) are trusted. */
 export type TrustPolicy =

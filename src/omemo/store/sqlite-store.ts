@@ -4,10 +4,10 @@
 // better-sqlite3 is an optional native dependency: it is imported lazily inside `open`, so loading the
 // library's entry point never loads it (browsers, installs without it). Nothing of its types is part of
 // the public declarations: the handle is typed with the small local interfaces below.
-import { assertBytes, assertInt, concatBytes } from '../crypto/bytes';
-import { OmemoError } from '../crypto/errors';
-import { bareJid } from './jid';
-import { OMEMO_VERSIONS, type OmemoVersion } from './namespaces';
+import { assertBytes, assertInt, concatBytes } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import { bareJid } from '../jid';
+import { OMEMO_VERSIONS, type OmemoVersion } from '../namespaces';
 import {
   sessionKey,
   type OmemoStore,

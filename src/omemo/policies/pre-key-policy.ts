@@ -3,9 +3,9 @@
 // deleting it at once loses the first messages of all but one of them (100 contacts and 100 keys: ~37 % collide).
 // The policy hides a used key from the bundle at once but keeps its private part for a bounded time and count;
 // the key exchanges it accepted are remembered, so the same one again is a replay.
-import { bytesEqual } from '../crypto/bytes';
-import { OmemoError } from '../crypto/errors';
-import type { StoredPreKey } from './store';
+import { bytesEqual } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import type { StoredPreKey } from '../store/store';
 
 /** Default time a used pre key is kept for other contacts' first messages (ms): one day. */
 export const CONSUMED_PRE_KEY_KEEP_MS = 24 * 3600 * 1000;

@@ -1,7 +1,7 @@
 // When a device we keep writing to without an answer is skipped (XEP-0384 0.9 §4.6 leaves it to the client;
 // Gajim marks a device inactive after 300 unanswered messages, QXmpp also records dates). OMEMO 0.3 clients send
 // no heartbeats, so silence alone says little: a device is stale only after many messages AND a long time.
-import type { StoredDevice } from './store';
+import type { StoredDevice } from '../store/store';
 
 /** Default: unanswered messages before a device may count as stale. */
 export const STALE_DEVICE_AFTER_MESSAGES = 500;

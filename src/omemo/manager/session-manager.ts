@@ -2,19 +2,19 @@
 // device lists, bundles and pre keys; encryption to every device of every recipient plus our own other
 // devices; decryption with key exchanges, automatic empty messages and heartbeats; trust; catch-up.
 // XMPP-library-agnostic: the host supplies an OmemoTransport and feeds in events and messages.
-import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../crypto/bytes';
-import { OmemoError } from '../crypto/errors';
-import type { Rng } from '../crypto/random';
-import { randomBytes } from '../crypto/random';
-import { cryptoReady } from '../crypto/sodium';
-import { x25519GenerateKeyPair } from '../crypto/x25519';
-import type { IdentityKeyPair } from '../protocol/identity-key';
-import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../protocol/identity-key';
-import { Session, type SessionState } from '../protocol/session';
-import { deserializeSession, serializeSession } from '../protocol/session-record';
-import { parseKeyExchange, parseMessage } from '../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from './encrypted-element';
-import { adoptIdentityKey, type IdentityChange } from './identity-trust';
+import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import type { Rng } from '../../crypto/random';
+import { randomBytes } from '../../crypto/random';
+import { cryptoReady } from '../../crypto/sodium';
+import { x25519GenerateKeyPair } from '../../crypto/x25519';
+import type { IdentityKeyPair } from '../../protocol/identity-key';
+import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
+import { Session, type SessionState } from '../../protocol/session';
+import { deserializeSession, serializeSession } from '../../protocol/session-record';
+import { parseKeyExchange, parseMessage } from '../../protocol/wire';
+import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
+import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
 import {
   checkConsumedPreKeyPolicy,
   checkPreKeyUse,
@@ -22,28 +22,28 @@ import {
   expiredPreKeys,
   markPreKeyUsed,
   type ConsumedPreKeyPolicy,
-} from './pre-key-policy';
-import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from './stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from './stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from './bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from './device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from './encrypted-element';
-import { bareJid } from './jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from './namespaces';
-import { openPayload, sealPayload } from './payload';
-import { publishOptionsFor } from './publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './sce';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from './store';
-import { deviceKey, deviceListKey, sessionKey } from './store';
+} from '../policies/pre-key-policy';
+import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
+import { parseBundle, serializeBundle, type BundleData } from '../bundle';
+import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
+import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
+import { bareJid } from '../jid';
+import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
+import { openPayload, sealPayload } from '../payload';
+import { publishOptionsFor } from '../publish-options';
+import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
+import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
+import { deviceKey, deviceListKey, sessionKey } from '../store/store';
 import type { AutomaticMessageKind, OmemoTransport } from './transport';
-import { initialTrust, isTrusted, type TrustPolicy } from './trust';
-import { MAX_ID } from './wire-values';
+import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
+import { MAX_ID } from '../wire-values';
 
 /** Pre keys kept published (XEP-0384: at least 20 for 0.3, 25 for OMEMO 2; everyone uses 100). */
 export const PRE_KEY_COUNT = 100;
 /** Default signed pre key rotation period. */
 export const SIGNED_PRE_KEY_ROTATION_MS = 7 * 24 * 3600 * 1000;
-export { STALE_DEVICE_AFTER_MESSAGES, STALE_DEVICE_AFTER_DAYS } from './stale-device';
+export { STALE_DEVICE_AFTER_MESSAGES, STALE_DEVICE_AFTER_DAYS } from '../policies/stale-device';
 /** A receiving chain this long without our answer triggers an empty "heartbeat" message (XEP-0384 §4.6). */
 export const HEARTBEAT_AFTER_MESSAGES = 53;
 /** Default least time between two automatic repairs of the session with one device (ms): one hour. */

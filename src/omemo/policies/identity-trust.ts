@@ -1,8 +1,8 @@
 // Trust per identity key (XEP-0384 0.9 §6 "Trust"; XEP-0450 "Blind trust before verification"): a device id is
 // only an address, what is trusted is the identity key behind it. A known device that shows a new identity key is a
 // new fingerprint: it starts from the policy's initial trust, and the old key keeps its own (should it come back).
-import { bytesEqual, toHex } from '../crypto/bytes';
-import type { PreviousIdentity, StoredDevice, TrustLevel } from './store';
+import { bytesEqual, toHex } from '../../crypto/bytes';
+import type { PreviousIdentity, StoredDevice, TrustLevel } from '../store/store';
 
 /**
  * Earlier identity keys remembered per device with their trust (memory bound: 33 bytes each in SQLite). Enough for
