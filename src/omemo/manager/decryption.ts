@@ -1,0 +1,232 @@
+// Decryption (XEP-0384 0.3.0 §4.6 and 0.9 §4.5–4.6): key exchanges and normal messages, trust of the sender's
+// identity key, automatic empty messages (session completion, heartbeat); a failure changes nothing.
+import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import type { Rng } from '../../crypto/random';
+import { randomBytes } from '../../crypto/random';
+import { cryptoReady } from '../../crypto/sodium';
+import { x25519GenerateKeyPair } from '../../crypto/x25519';
+import type { IdentityKeyPair } from '../../protocol/identity-key';
+import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
+import { Session, type SessionState } from '../../protocol/session';
+import { deserializeSession, serializeSession } from '../../protocol/session-record';
+import { parseKeyExchange, parseMessage } from '../../protocol/wire';
+import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
+import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
+import {
+  checkConsumedPreKeyPolicy,
+  checkPreKeyUse,
+  DEFAULT_CONSUMED_PRE_KEY_POLICY,
+  expiredPreKeys,
+  markPreKeyUsed,
+  type ConsumedPreKeyPolicy,
+} from '../policies/pre-key-policy';
+import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
+import { parseBundle, serializeBundle, type BundleData } from '../bundle';
+import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
+import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
+import { bareJid } from '../jid';
+import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
+import { openPayload, sealPayload } from '../payload';
+import { publishOptionsFor } from '../publish-options';
+import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
+import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
+import { deviceKey, deviceListKey, sessionKey } from '../store/store';
+import type { AutomaticMessageKind, OmemoTransport } from './transport';
+import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
+import { MAX_ID } from '../wire-values';
+
+import type { ManagerCore } from './manager-core';
+import { REPAIRABLE, repairAfterFailure } from './repair';
+import { keepsUsedPreKey, pruneUsedPreKeys, refillPreKeys } from './own-keys';
+import { replaceSession } from './session-builder';
+import { emptyMessageOn } from './automatic-messages';
+import { publishBundle } from './publishing';
+import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
+
+/** A receiving chain this long without our answer triggers an empty "heartbeat" message (XEP-0384 §4.6). */
+export const HEARTBEAT_AFTER_MESSAGES = 53;
+
+/** OMEMO 2 empty messages carry 32 zero bytes as key material (XEP-0384 0.9 §4.4). */
+function isEmptyMessageKey(keyMaterial: Uint8Array): boolean {
+  return keyMaterial.length === 32 && keyMaterial.every((b) => b === 0);
+}
+
+/**
+ * The text of a decrypted payload: 0.3 the UTF-8 payload, OMEMO 2 the SCE `<body>` (or the UTF-8 payload without an
+ * envelope). Never throws: whatever a sender put there, the message has been decrypted.
+ */
+function readPayload(version: OmemoVersion, payload: Uint8Array | undefined, from: string): { text: string | undefined; envelope: ParsedEnvelope | undefined; envelopeFromMatches: boolean } {
+  if (payload === undefined) return { text: undefined, envelope: undefined, envelopeFromMatches: false };
+  let decoded: string | undefined;
+  try {
+    decoded = utf8Decode(payload);
+  } catch {
+    return { text: undefined, envelope: undefined, envelopeFromMatches: false };
+  }
+  let envelope: ParsedEnvelope | undefined;
+  if (version === 'twomemo') {
+    try {
+      envelope = parseEnvelope(decoded);
+    } catch {
+      envelope = undefined;
+    }
+  }
+  let envelopeFromMatches = false;
+  if (envelope !== undefined) {
+    try {
+      envelopeFromMatches = envelope.from === undefined || bareJid(envelope.from) === from;
+    } catch {
+      envelopeFromMatches = false; // an empty or oversized JID is no match
+    }
+  }
+  return { text: envelope ? envelope.body : decoded, envelope, envelopeFromMatches };
+}
+
+
+export async function decryptMessage(core: ManagerCore, from: string, encryptedXml: string, options: { version?: OmemoVersion }): Promise<DecryptResult> {
+  const parsed = parseEncrypted(encryptedXml, options.version);
+  const version = parsed.version;
+  if (!core.versions.includes(version)) throw new OmemoError('message-not-for-us', `${version} is not enabled on this device`);
+  const key = keysFor(parsed, core.jid, core.deviceId);
+  if (key === undefined) throw new OmemoError('message-not-for-us', `no key for device ${core.deviceId}`);
+  const address: SessionAddress = { version, jid: from, deviceId: parsed.sid };
+  try {
+    return await decryptKey(core, address, parsed, key);
+  } catch (e) {
+    // The message changed nothing. When the reason is that we hold no usable session with its sender, a fresh
+    // one is offered (rate-limited per device): the sender's next message then decrypts.
+    if (!key.keyExchange && e instanceof OmemoError && REPAIRABLE.has(e.code) && (e.code !== 'bad-mac' || opensUnknownChain(core, address, key.data))) {
+      await repairAfterFailure(core, address);
+    }
+    throw e;
+  }
+}
+
+export async function decryptKey(core: ManagerCore, address: SessionAddress, parsed: ParsedEncrypted, key: EncryptedKey): Promise<DecryptResult> {
+  const { version, jid: from } = address;
+  const k = sessionKey(address);
+  const changes: StoreChanges = { putDevices: [], putSessions: [] };
+  const others = await core.loadDevicesOf([from]);
+  let device = others.find((d) => d.deviceId === parsed.sid);
+
+  // Work on a private copy of the session: nothing is kept unless the payload decrypts too. A record that does
+  // not load is no session at all here: a valid key exchange replaces it.
+  const loaded = await core.sessionsFor([address]);
+  const stored = loaded.sessions.get(k);
+  let session = stored?.clone();
+  let keyMaterial: Uint8Array;
+  let newSession = false;
+  let usedPreKey: StoredPreKey | undefined;
+  let baseKey: Uint8Array | undefined;
+  if (key.keyExchange) {
+    const kex = parseKeyExchange(version, key.data);
+    if (session !== undefined && session.hasState(kex.baseKey, kex.identityKey)) {
+      keyMaterial = session.decryptParsed(kex.message, core.rng, kex.baseKey); // the initiator repeats its key exchange
+    } else {
+      const spk = core.own.signedPreKeys.find((s) => s.id === kex.signedPreKeyId);
+      if (spk === undefined) throw new OmemoError('unknown-signed-prekey', `unknown signed pre key ${kex.signedPreKeyId}`);
+      if (kex.preKeyId !== undefined) {
+        usedPreKey = core.own.preKeys.get(kex.preKeyId);
+        if (usedPreKey === undefined) throw new OmemoError('unknown-prekey', `unknown pre key ${kex.preKeyId}`);
+        checkPreKeyUse(usedPreKey, kex.baseKey, core.catchingUp || keepsUsedPreKey(core, usedPreKey));
+        baseKey = kex.baseKey;
+      }
+      const fresh = Session.respond(core.own.identity, kex, spk, usedPreKey);
+      keyMaterial = fresh.decryptParsed(kex.message, core.rng);
+      session = replaceSession(session, fresh);
+      newSession = true;
+    }
+  } else {
+    if (session === undefined) {
+      if (loaded.broken.has(k)) throw new OmemoError('malformed-record', `the stored session with ${from}/${parsed.sid} does not load`);
+      throw new OmemoError(device === undefined ? 'sender-not-found' : 'no-session', `no session with ${from}/${parsed.sid}`);
+    }
+    keyMaterial = session.decrypt(key.data);
+  }
+  const payload = openPayload(version, keyMaterial, parsed.iv, parsed.payload);
+  if (parsed.payload === undefined && version === 'twomemo' && !isEmptyMessageKey(keyMaterial)) {
+    // Not an empty message (those carry 32 zero bytes): a message whose payload went missing. Keep nothing, so
+    // that its key stays unused for the complete message.
+    if (device?.trust === 'distrusted' && !newSession) throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
+    return { version, sender: { jid: from, deviceId: parsed.sid }, payload: undefined, text: undefined, keyExchange: key.keyExchange, trust: device?.trust ?? 'undecided', payloadMissing: true, sent: [] };
+  }
+
+  // Everything verified. All that depends on the message is decided here, before the commit.
+  const { text, envelope, envelopeFromMatches } = readPayload(version, payload, from);
+  if (device === undefined) device = await core.newDevice(from, parsed.sid, others);
+  const adopted = adoptIdentityKey(device, remoteIdentityToCurve(version, session.remoteIdentityKey), () => initialTrust(core.trustPolicy, others));
+  device = adopted.device;
+  if (adopted.change !== undefined && device.trust === 'undecided') device.trust = await core.decideTrust(device);
+  if (device.trust === 'distrusted') throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
+  const { unansweredSince: _answered, ...heard } = device;
+  device = { ...heard, sentSinceLastReceived: 0, lastReceivedAt: core.now() };
+
+  const sent: AutomaticMessage[] = [];
+  const kind: AutomaticMessageKind | undefined = newSession ? 'session-completion' : session.unansweredCount >= HEARTBEAT_AFTER_MESSAGES ? 'heartbeat' : undefined;
+  if (kind !== undefined) sent.push(emptyMessageOn(core, session, address, kind));
+  changes.putSessions!.push({ address, record: serializeSession(session) });
+  changes.putDevices!.push(device);
+  let republish = false;
+  if (usedPreKey !== undefined) {
+    const kept = core.catchingUp || core.preKeyPolicy.keepMs > 0;
+    if (kept) {
+      const marked = markPreKeyUsed(usedPreKey, baseKey!, core.now());
+      core.own.preKeys.set(marked.id, marked);
+      changes.putPreKeys = [marked];
+    } else {
+      core.own.preKeys.delete(usedPreKey.id);
+      changes.deletePreKeys = [usedPreKey.id];
+    }
+    // A live key left the bundle: refill and republish (never during a catch-up, which republishes at its end).
+    if (!usedPreKey.consumed && !core.catchingUp) {
+      pruneUsedPreKeys(core, changes);
+      refillPreKeys(core, changes);
+      republish = true;
+    }
+  }
+  await core.commit(changes, [k]);
+  core.cacheSession(k, session);
+
+  for (const m of sent) {
+    try {
+      await core.transport.send(m.to, m.xml, m.kind);
+    } catch {
+      // The message was decrypted and stored; a lost automatic message is repaired by the next one.
+    }
+  }
+  if (republish) {
+    try {
+      for (const v of core.versions) await publishBundle(core, v);
+    } catch {
+      // Publishing is retried on the next consumption or publish().
+    }
+  }
+  return {
+    version,
+    sender: { jid: from, deviceId: parsed.sid },
+    payload,
+    text,
+    ...(envelope ? { envelope, envelopeFromMatches } : {}),
+    keyExchange: key.keyExchange,
+    trust: device.trust,
+    ...(adopted.change ? { identityChanged: { ...adopted.change, trust: device.trust } } : {}),
+    sent,
+  };
+}
+
+/** Whether a normal message's ratchet key is none that our session with `address` has received on. */
+export function opensUnknownChain(core: ManagerCore, address: SessionAddress, data: Uint8Array): boolean {
+  const session = core.sessions.get(sessionKey(address));
+  if (session === undefined) return true;
+  let ratchetKey: Uint8Array;
+  try {
+    ratchetKey = parseMessage(address.version, data).header.ratchetKey;
+  } catch {
+    return false;
+  }
+  const known = (s: SessionState) =>
+    (s.receivingRatchetKey !== undefined && bytesEqual(s.receivingRatchetKey, ratchetKey)) || s.oldChains.some((c) => bytesEqual(c.ratchetKey, ratchetKey));
+  return !known(session.state) && !session.archivedStates.some(known);
+}

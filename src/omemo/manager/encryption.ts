@@ -1,0 +1,274 @@
+// Encryption to many devices at once (XEP-0384 0.3.0 §4.5 and 0.9 §4.4): every device of every recipient plus our
+// own other devices, sessions built from bundles where missing, limits checked before anything is encrypted, one
+// batched ratchet step per version and one commit.
+import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import type { Rng } from '../../crypto/random';
+import { randomBytes } from '../../crypto/random';
+import { cryptoReady } from '../../crypto/sodium';
+import { x25519GenerateKeyPair } from '../../crypto/x25519';
+import type { IdentityKeyPair } from '../../protocol/identity-key';
+import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
+import { Session, type SessionState } from '../../protocol/session';
+import { deserializeSession, serializeSession } from '../../protocol/session-record';
+import { parseKeyExchange, parseMessage } from '../../protocol/wire';
+import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
+import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
+import {
+  checkConsumedPreKeyPolicy,
+  checkPreKeyUse,
+  DEFAULT_CONSUMED_PRE_KEY_POLICY,
+  expiredPreKeys,
+  markPreKeyUsed,
+  type ConsumedPreKeyPolicy,
+} from '../policies/pre-key-policy';
+import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
+import { parseBundle, serializeBundle, type BundleData } from '../bundle';
+import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
+import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
+import { bareJid } from '../jid';
+import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
+import { openPayload, sealPayload } from '../payload';
+import { publishOptionsFor } from '../publish-options';
+import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
+import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
+import { deviceKey, deviceListKey, sessionKey } from '../store/store';
+import type { AutomaticMessageKind, OmemoTransport } from './transport';
+import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
+import { MAX_ID } from '../wire-values';
+
+import type { ManagerCore } from './manager-core';
+import { fetchDeviceList } from './publishing';
+import { initiate } from './session-builder';
+import { repairAfterFailure } from './repair';
+import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
+
+/** Largest buffer a fan-out cuts its messages and records from. */
+const ARENA_CHUNK_MAX_BYTES = 65536;
+
+export async function encryptTo(core: ManagerCore, to: readonly string[], message: string | Uint8Array | undefined, options: EncryptOptions): Promise<EncryptResult> {
+  if (!Array.isArray(to)) throw new TypeError('to must be an array of JIDs');
+  if (options.version !== undefined) core.checkVersion(options.version);
+  const recipients = [...new Set(to.map(bareJid))];
+  const jids = [...new Set([...recipients, core.jid])];
+  const versions = options.version ? [options.version] : [...core.versions];
+  const changes: StoreChanges = { putDevices: [], putSessions: [] };
+
+  // Device lists: fetched once for JIDs we have never seen, then kept up to date by PEP events.
+  // Cached lists are taken synchronously; only the others cost a store read (and maybe a fetch).
+  const lists = new Map<string, readonly number[]>();
+  const uncached: { version: OmemoVersion; jid: string }[] = [];
+  for (const jid of jids) {
+    for (const version of versions) {
+      const key = deviceListKey(version, jid);
+      const ids = core.listCache.get(key);
+      if (ids !== undefined || (jid === core.jid && core.listCache.has(key))) lists.set(key, ids ?? []);
+      else uncached.push({ version, jid });
+    }
+  }
+  await Promise.all(
+    uncached.map(async ({ version, jid }) => {
+      let ids: readonly number[] | undefined = await core.loadList(version, jid);
+      if (ids === undefined && jid !== core.jid) {
+        let fetched: number[] | undefined;
+        try {
+          fetched = await fetchDeviceList(core, jid, version);
+        } catch {
+          fetched = undefined;
+        }
+        if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
+        ids = fetched;
+      }
+      lists.set(deviceListKey(version, jid), ids ?? []);
+    }),
+  );
+
+  const known = await core.loadDevicesOf(jids);
+  const now = core.now();
+  const devices = new Map(known.map((d) => [deviceKey(d.jid, d.deviceId), d]));
+  const reports: DeviceReport[] = [];
+  const targets: { address: SessionAddress; device: StoredDevice }[] = [];
+  // Prefer OMEMO 2 for a device listed in both versions: one key per device.
+  const preference = [...versions].sort((a, b) => (a === 'twomemo' ? -1 : b === 'twomemo' ? 1 : 0));
+  const devicesOf = new Map<string, StoredDevice[]>();
+  for (const d of known) {
+    const list = devicesOf.get(d.jid);
+    if (list === undefined) devicesOf.set(d.jid, [d]);
+    else list.push(d);
+  }
+  for (const jid of jids) {
+    const chosen = new Map<number, OmemoVersion>();
+    for (const version of preference) {
+      for (const id of lists.get(deviceListKey(version, jid)) ?? []) {
+        if (jid === core.jid && id === core.deviceId) continue;
+        if (!chosen.has(id)) chosen.set(id, version);
+      }
+    }
+    for (const [deviceId, version] of chosen) {
+      let device = devices.get(deviceKey(jid, deviceId));
+      if (device === undefined) {
+        const sameJid = devicesOf.get(jid) ?? [];
+        device = await core.newDevice(jid, deviceId, sameJid);
+        device.activeIn = versions.filter((v) => (lists.get(deviceListKey(v, jid)) ?? []).includes(deviceId));
+        devices.set(deviceKey(jid, deviceId), device);
+        devicesOf.set(jid, [...sameJid, device]);
+        changes.putDevices!.push(device);
+      }
+      if (!isTrusted(device.trust)) {
+        reports.push({ jid, deviceId, version, ok: false, error: 'untrusted-device', message: `trust is ${device.trust}` });
+        continue;
+      }
+      if (isStale(device, core.stalePolicy, now)) {
+        const silent = `${device.sentSinceLastReceived} messages without an answer since ${new Date(device.lastReceivedAt || device.unansweredSince || now).toISOString()}`;
+        reports.push({ jid, deviceId, version, ok: false, error: 'stale-device', message: silent });
+        continue;
+      }
+      targets.push({ address: { version, jid, deviceId }, device });
+    }
+  }
+
+  // Sessions: one batched read; missing ones are built from bundles fetched concurrently. A corrupt record is
+  // reported for its device alone, and repaired after the send.
+  const { sessions, broken } = await core.sessionsFor(targets.map((t) => t.address));
+  const ready: { address: SessionAddress; key: string; device: StoredDevice; session: Session; change?: IdentityChange }[] = [];
+  const unbuilt: typeof targets = [];
+  const repairs: SessionAddress[] = [];
+  for (const t of targets) {
+    const key = sessionKey(t.address);
+    const existing = sessions.get(key);
+    if (existing !== undefined) ready.push({ address: t.address, key, device: t.device, session: existing });
+    else if (broken.has(key)) {
+      const { jid, deviceId, version } = t.address;
+      reports.push({ jid, deviceId, version, ok: false, error: 'malformed-record', message: 'the stored session does not load; a new one is offered' });
+      repairs.push(t.address);
+    } else unbuilt.push(t);
+  }
+  await Promise.all(
+    unbuilt.map(async (t) => {
+      const { jid, deviceId, version } = t.address;
+      try {
+        const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
+        if (!isTrusted(built.device.trust)) {
+          changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
+          const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
+          reports.push({ jid, deviceId, version, ok: false, error: 'untrusted-device', message, ...(built.change ? { identityChanged: built.change } : {}) });
+          return;
+        }
+        ready.push({ address: t.address, key: sessionKey(t.address), device: built.device, session: built.session, ...(built.change ? { change: built.change } : {}) });
+      } catch (e) {
+        const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
+        reports.push({ jid, deviceId, version, ok: false, error: code, message: (e as Error).message });
+      }
+    }),
+  );
+  try {
+    return await encryptReady(core, ready, reports, changes, recipients, message, options, versions);
+  } finally {
+    for (const a of repairs) await repairAfterFailure(core, a);
+  }
+}
+
+/**
+ * The hot path of `encrypt`: the size limits checked, then one batched ratchet step per version over every
+ * device (no promise per device), one commit. Nothing is encrypted when a limit is exceeded.
+ */
+export async function encryptReady(
+  core: ManagerCore,
+  ready: { address: SessionAddress; key: string; device: StoredDevice; session: Session; change?: IdentityChange }[],
+  reports: DeviceReport[],
+  changes: StoreChanges,
+  recipients: string[],
+  message: string | Uint8Array | undefined,
+  options: EncryptOptions,
+  versions: readonly OmemoVersion[],
+): Promise<EncryptResult> {
+  const groups = new Map<OmemoVersion, { group: typeof ready; plaintext: Uint8Array | undefined }>();
+  for (const version of versions) {
+    const group = ready.filter((r) => r.address.version === version);
+    if (group.length === 0) continue;
+    const plaintext = payloadBytes(core, version, message, recipients, options);
+    checkElementSize(core, version, group, plaintext);
+    groups.set(version, { group, plaintext });
+  }
+  const byVersion = new Map<OmemoVersion, { sealed: ReturnType<typeof sealPayload>; keys: EncryptedKey[] }>();
+  const touched: string[] = [];
+  const now = core.now();
+  for (const [version, { group, plaintext }] of groups) {
+    const sealed = sealPayload(version, plaintext, core.rng);
+    const keys: EncryptedKey[] = [];
+    byVersion.set(version, { sealed, keys });
+    // The messages of a fan-out come out of shared buffers (see createByteArena), ~130 B each; nothing keeps
+    // them once they are in the XML. Records get their own arrays: a store may keep what it is given.
+    const arena = createByteArena(Math.min(ARENA_CHUNK_MAX_BYTES, 160 * group.length));
+    const results = Session.encryptMany(
+      group.map((r) => r.session),
+      sealed.keyMaterial,
+      arena,
+    );
+    results.forEach((out, i) => {
+      const r = group[i]!;
+      const { jid, deviceId } = r.address;
+      const k = r.key;
+      if (out instanceof OmemoError) {
+        core.sessions.delete(k);
+        reports.push({ jid, deviceId, version, ok: false, error: out.code, message: out.message });
+        return;
+      }
+      // Plain literals, no spreads: this runs once per device of a fan-out.
+      keys.push(version === 'twomemo' ? { jid, rid: deviceId, keyExchange: out.keyExchange, data: out.data } : { rid: deviceId, keyExchange: out.keyExchange, data: out.data });
+      core.cacheSession(k, r.session);
+      touched.push(k);
+      changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
+      const d = r.device; // our own copy from loadDevices/newDevice
+      if (d.sentSinceLastReceived === 0) d.unansweredSince = now;
+      d.sentSinceLastReceived += 1;
+      changes.putDevices!.push(d);
+      reports.push(r.change === undefined ? { jid, deviceId, version, ok: true, keyExchange: out.keyExchange } : { jid, deviceId, version, ok: true, keyExchange: out.keyExchange, identityChanged: r.change });
+    });
+  }
+
+  if (!options.partial) {
+    const reached = new Set(reports.filter((r) => r.ok).map((r) => r.jid));
+    const empty = recipients.filter((jid) => jid !== core.jid && !reached.has(jid));
+    if (empty.length > 0) {
+      for (const k of touched) core.sessions.delete(k);
+      const why = reports.filter((r) => empty.includes(r.jid)).map((r) => `${r.jid}/${r.deviceId}: ${r.error}`);
+      throw new OmemoError('no-eligible-devices', `no usable device for ${empty.join(', ')}${why.length ? ` (${why.join('; ')})` : ''}`);
+    }
+  }
+  await core.commit(changes, touched);
+  const elements: EncryptedElementOut[] = [];
+  for (const [version, { sealed, keys }] of byVersion) {
+    if (keys.length === 0) continue; // every device of this version failed: reported above
+    elements.push({ version, xml: serializeEncrypted({ sid: core.deviceId, keys, ...(sealed.iv ? { iv: sealed.iv } : {}), ...(sealed.payload ? { payload: sealed.payload } : {}) }, version) });
+  }
+  return { elements, devices: reports };
+}
+
+/**
+ * Refuses an element that would have more keys than MAX_KEYS_PER_MESSAGE or more bytes than `maxElementBytes`,
+ * with the number of devices that would fit.
+ * @throws OmemoError `stanza-too-large`.
+ */
+export function checkElementSize(core: ManagerCore, version: OmemoVersion, group: readonly { address: SessionAddress; session: Session }[], plaintext: Uint8Array | undefined): void {
+  const jids = [...new Set(group.map((r) => r.address.jid))];
+  const fixed = encryptedElementBytes(version, 0, jids, plaintext?.length);
+  let bytes = fixed;
+  let fit = 0;
+  for (const r of group) {
+    bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
+    if (bytes <= core.maxElementBytes && fit < MAX_KEYS_PER_MESSAGE) fit += 1;
+  }
+  if (fit === group.length) return;
+  throw new OmemoError(
+    'stanza-too-large',
+    `a ${version} element for ${group.length} devices would be up to ${bytes} bytes (limit ${core.maxElementBytes}, at most ${MAX_KEYS_PER_MESSAGE} keys): ${fit} devices fit`,
+  );
+}
+
+export function payloadBytes(core: ManagerCore, version: OmemoVersion, message: string | Uint8Array | undefined, recipients: string[], options: EncryptOptions): Uint8Array | undefined {
+  if (message === undefined || message instanceof Uint8Array) return message;
+  if (version === 'oldmemo' || options.sce === false) return utf8Encode(message);
+  return utf8Encode(buildEnvelope({ body: message, from: core.jid, ...(recipients.length === 1 ? { to: recipients[0]! } : {}) }, core.rng));
+}

@@ -1,0 +1,258 @@
+// The shared state of one account's session manager (XEP-0384 0.9 §4–§6): configuration, our own keys, the
+// caches of sessions and device lists, and the commit that stores an operation's changes and refreshes them. Only
+// the manager's queue (session-manager.ts) calls into it: one operation at a time.
+import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import type { Rng } from '../../crypto/random';
+import { randomBytes } from '../../crypto/random';
+import { cryptoReady } from '../../crypto/sodium';
+import { x25519GenerateKeyPair } from '../../crypto/x25519';
+import type { IdentityKeyPair } from '../../protocol/identity-key';
+import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
+import { Session, type SessionState } from '../../protocol/session';
+import { deserializeSession, serializeSession } from '../../protocol/session-record';
+import { parseKeyExchange, parseMessage } from '../../protocol/wire';
+import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
+import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
+import {
+  checkConsumedPreKeyPolicy,
+  checkPreKeyUse,
+  DEFAULT_CONSUMED_PRE_KEY_POLICY,
+  expiredPreKeys,
+  markPreKeyUsed,
+  type ConsumedPreKeyPolicy,
+} from '../policies/pre-key-policy';
+import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
+import { parseBundle, serializeBundle, type BundleData } from '../bundle';
+import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
+import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
+import { bareJid } from '../jid';
+import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
+import { openPayload, sealPayload } from '../payload';
+import { publishOptionsFor } from '../publish-options';
+import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
+import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
+import { deviceKey, deviceListKey, sessionKey } from '../store/store';
+import type { AutomaticMessageKind, OmemoTransport } from './transport';
+import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
+import { MAX_ID } from '../wire-values';
+
+import type { DeviceInfo, OmemoManagerOptions } from './manager-types';
+import { SIGNED_PRE_KEY_ROTATION_MS } from './own-keys';
+import { SESSION_REPAIR_INTERVAL_MS } from './repair';
+
+/** Parsed sessions kept in memory between calls (bounded; evicted oldest first). */
+export const SESSION_CACHE_ENTRIES = 20000;
+/** Device lists (per version and JID) kept in memory by the manager. */
+export const DEVICE_LIST_CACHE_ENTRIES = 20000;
+
+/** Our own key state as of a commit (records are replaced, never mutated, so a shallow copy suffices). */
+export interface OwnSnapshot {
+  stored: StoredIdentity;
+  signedPreKeys: StoredSignedPreKey[];
+  preKeys: Map<number, StoredPreKey>;
+  catchingUp: boolean;
+}
+
+export interface OwnKeys {
+  identity: IdentityKeyPair;
+  stored: StoredIdentity;
+  signedPreKeys: StoredSignedPreKey[];
+  preKeys: Map<number, StoredPreKey>;
+}
+
+export function storeError(cause: unknown): OmemoError {
+  return cause instanceof OmemoError ? cause : new OmemoError('store-error', `store operation failed: ${String((cause as Error)?.message ?? cause)}`, { cause });
+}
+
+export function transportError(what: string, cause: unknown): OmemoError {
+  return new OmemoError('transport-error', `${what}: ${String((cause as Error)?.message ?? cause)}`, { cause });
+}
+
+
+/** The state and shared operations of one account's manager (see the module comment). */
+export class ManagerCore {
+  readonly jid: string;
+  readonly versions: readonly OmemoVersion[];
+  readonly store: OmemoStore;
+  readonly transport: OmemoTransport;
+  readonly trustPolicy: TrustPolicy;
+  readonly onTrustDecision: OmemoManagerOptions['onTrustDecision'];
+  readonly rng: Rng;
+  readonly now: () => number;
+  readonly rotationMs: number;
+  readonly stalePolicy: StaleDevicePolicy;
+  readonly preKeyPolicy: ConsumedPreKeyPolicy;
+  /** Least time between automatic repairs per device; undefined when repair is off. */
+  readonly repairIntervalMs: number | undefined;
+  readonly maxElementBytes: number;
+  /** Time of the last automatic repair per session key (bounded by REPAIR_TRACKED_DEVICES). */
+  readonly lastRepair = new Map<string, number>();
+  own!: OwnKeys;
+  readonly sessions = new Map<string, Session>();
+  readonly listCache = new Map<string, readonly number[] | undefined>();
+  queue: Promise<unknown> = Promise.resolve();
+  catchingUp = false;
+  committed: OwnSnapshot | undefined;
+
+  constructor(options: OmemoManagerOptions) {
+    this.jid = bareJid(options.jid);
+    this.store = options.store;
+    this.transport = options.transport;
+    this.versions = options.versions?.length ? [...new Set(options.versions)] : [...OMEMO_VERSIONS];
+    for (const v of this.versions) if (!OMEMO_VERSIONS.includes(v)) throw new TypeError(`unknown OMEMO version ${JSON.stringify(v)}`);
+    this.trustPolicy = options.trustPolicy ?? 'btbv';
+    if (!['btbv', 'blind', 'manual'].includes(this.trustPolicy)) throw new TypeError(`unknown trust policy ${JSON.stringify(this.trustPolicy)}`);
+    this.onTrustDecision = options.onTrustDecision;
+    this.rng = options.rng ?? randomBytes;
+    this.now = options.now ?? Date.now;
+    this.rotationMs = options.signedPreKeyRotationMs ?? SIGNED_PRE_KEY_ROTATION_MS;
+    this.stalePolicy = options.staleDevice === undefined ? DEFAULT_STALE_DEVICE_POLICY : checkStaleDevicePolicy(options.staleDevice);
+    this.preKeyPolicy = options.consumedPreKeys === undefined ? DEFAULT_CONSUMED_PRE_KEY_POLICY : checkConsumedPreKeyPolicy(options.consumedPreKeys);
+    const repair = options.repair ?? { minIntervalMs: SESSION_REPAIR_INTERVAL_MS };
+    if (repair !== false && (typeof repair !== 'object' || !(repair.minIntervalMs >= 0))) throw new RangeError('repair must be false or { minIntervalMs ≥ 0 }');
+    this.repairIntervalMs = repair === false ? undefined : repair.minIntervalMs;
+    this.maxElementBytes = options.maxElementBytes ?? DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES;
+    if (!(this.maxElementBytes > 0)) throw new RangeError(`maxElementBytes must be a positive number, got ${String(options.maxElementBytes)}`);
+  }
+
+  async commit(changes: StoreChanges, touched: readonly string[] = []): Promise<void> {
+    try {
+      await this.store.commit(changes);
+      for (const l of changes.putDeviceLists ?? []) this.cacheList(deviceListKey(l.version, l.jid), l.deviceIds);
+      if (this.own !== undefined) this.committed = this.snapshotOwn();
+    } catch (cause) {
+      // Sessions in the cache may have advanced for this commit: forget them, the store is the truth.
+      for (const k of touched) this.sessions.delete(k);
+      throw storeError(cause);
+    }
+  }
+
+  snapshotOwn(): OwnSnapshot {
+    return { stored: this.own.stored, signedPreKeys: [...this.own.signedPreKeys], preKeys: new Map(this.own.preKeys), catchingUp: this.catchingUp };
+  }
+
+  restoreOwn(s: OwnSnapshot): void {
+    this.own.stored = s.stored;
+    this.own.signedPreKeys = s.signedPreKeys;
+    this.own.preKeys = s.preKeys;
+    this.catchingUp = s.catchingUp;
+  }
+
+  checkVersion(version: OmemoVersion): void {
+    if (!this.versions.includes(version)) throw new TypeError(`OMEMO version ${JSON.stringify(version)} is not enabled`);
+  }
+
+  /**
+   * A device list from the cache or the store. The manager is the only writer of its store (one account per
+   * store), and every write goes through `commit`, which refreshes the cache: a fan-out to 1000 accounts then
+   * reads no list from the store. Callers must not modify the returned array.
+   */
+  async loadList(version: OmemoVersion, jid: string): Promise<readonly number[] | undefined> {
+    const key = deviceListKey(version, jid);
+    if (this.listCache.has(key)) return this.listCache.get(key);
+    let ids: number[] | undefined;
+    try {
+      ids = await this.store.loadDeviceList(version, jid);
+    } catch (cause) {
+      throw storeError(cause);
+    }
+    this.cacheList(key, ids);
+    return ids;
+  }
+
+  cacheList(key: string, ids: readonly number[] | undefined): void {
+    this.listCache.delete(key);
+    this.listCache.set(key, ids === undefined ? undefined : Object.freeze([...ids]));
+    while (this.listCache.size > DEVICE_LIST_CACHE_ENTRIES) this.listCache.delete(this.listCache.keys().next().value as string);
+  }
+
+  async loadDevicesOf(jids: readonly string[]): Promise<StoredDevice[]> {
+    try {
+      return await this.store.loadDevices(jids);
+    } catch (cause) {
+      throw storeError(cause);
+    }
+  }
+
+  async newDevice(jid: string, deviceId: number, others: readonly StoredDevice[]): Promise<StoredDevice> {
+    const device: StoredDevice = {
+      jid,
+      deviceId,
+      activeIn: [],
+      trust: initialTrust(this.trustPolicy, others.filter((d) => d.jid === jid)),
+      sentSinceLastReceived: 0,
+      lastReceivedAt: 0,
+    };
+    if (device.trust === 'undecided') device.trust = await this.decideTrust(device);
+    return device;
+  }
+
+  info(d: StoredDevice): DeviceInfo {
+    return {
+      jid: d.jid,
+      deviceId: d.deviceId,
+      activeIn: [...d.activeIn],
+      ...(d.label !== undefined ? { label: d.label } : {}),
+      trust: d.trust,
+      ...(d.identityKey !== undefined ? { fingerprint: toHex(d.identityKey) } : {}),
+      stale: isStale(d, this.stalePolicy, this.now()),
+    };
+  }
+
+  /** Asks `onTrustDecision` about an undecided key; its answer or 'undecided'. */
+  async decideTrust(device: StoredDevice): Promise<TrustLevel> {
+    if (!this.onTrustDecision) return device.trust;
+    const decided = await this.onTrustDecision(this.info(device));
+    return decided ?? device.trust;
+  }
+
+  /**
+   * Sessions of `addresses` from the cache or one batched store read. A record that does not load is listed in
+   * `broken` (and is no session): one corrupt record must not stop a fan-out or a key exchange replacing it.
+   */
+  async sessionsFor(addresses: SessionAddress[]): Promise<{ sessions: Map<string, Session>; broken: Set<string> }> {
+    const out = new Map<string, Session>();
+    const broken = new Set<string>();
+    const missing: SessionAddress[] = [];
+    for (const a of addresses) {
+      const k = sessionKey(a);
+      const s = this.sessions.get(k);
+      if (s !== undefined) out.set(k, s);
+      else missing.push(a);
+    }
+    if (missing.length > 0) {
+      let records: Map<string, Uint8Array>;
+      try {
+        records = await this.store.loadSessions(missing);
+      } catch (cause) {
+        throw storeError(cause);
+      }
+      for (const [k, r] of records) {
+        let s: Session;
+        try {
+          s = deserializeSession(r);
+        } catch (e) {
+          if (!(e instanceof OmemoError)) throw e;
+          broken.add(k);
+          continue;
+        }
+        this.cacheSession(k, s);
+        out.set(k, s);
+      }
+    }
+    return { sessions: out, broken };
+  }
+
+  cacheSession(key: string, session: Session): void {
+    this.sessions.delete(key);
+    this.sessions.set(key, session);
+    while (this.sessions.size > SESSION_CACHE_ENTRIES) this.sessions.delete(this.sessions.keys().next().value as string);
+  }
+
+  /** Our device id. */
+  get deviceId(): number {
+    return this.own.stored.deviceId;
+  }
+}

@@ -1,0 +1,148 @@
+// The manager's public types (XEP-0384 0.9 §4–§6 as the API shows them): options, device facts, per-device send
+// reports, and what encrypt and decrypt return.
+import type { Rng } from '../../crypto/random';
+import type { IdentityChange } from '../policies/identity-trust';
+import type { ConsumedPreKeyPolicy } from '../policies/pre-key-policy';
+import type { StaleDevicePolicy } from '../policies/stale-device';
+import type { TrustPolicy } from '../policies/trust';
+import type { ParsedEnvelope } from '../sce';
+import type { OmemoVersion } from '../namespaces';
+import type { OmemoStore, TrustLevel } from '../store/store';
+import type { AutomaticMessageKind, OmemoTransport } from './transport';
+
+/** Options of `OmemoManager.open`. */
+export interface OmemoManagerOptions {
+  /** Our bare JID. */
+  jid: string;
+  store: OmemoStore;
+  transport: OmemoTransport;
+  /** Enabled versions (default both). */
+  versions?: OmemoVersion[];
+  /** Trust policy for new devices (default 'btbv'). */
+  trustPolicy?: TrustPolicy;
+  /** Asked when a new device would start undecided; return a level to decide now. */
+  onTrustDecision?: (device: DeviceInfo) => TrustLevel | undefined | Promise<TrustLevel | undefined>;
+  /** Use this device id when creating a new identity (otherwise random, checked against our device lists). */
+  deviceId?: number;
+  /** OMEMO 2 device label. */
+  label?: string;
+  signedPreKeyRotationMs?: number;
+  /** Publish device lists and bundles during `open` (default true). */
+  publish?: boolean;
+  /** Randomness (tests inject a seeded one). */
+  rng?: Rng;
+  /** Clock in ms since the epoch (tests inject one). */
+  now?: () => number;
+  /**
+   * When a device that never answers is skipped (default: after 500 unanswered messages and 30 days of
+   * silence; `false`: never). A skipped device is reported as `stale-device` in every send.
+   */
+  staleDevice?: StaleDevicePolicy;
+  /**
+   * How long used one-time pre keys are kept for contacts who fetched the same bundle (default: one day, at most
+   * 100 keys; `{ keepMs: 0, maxKept: 0 }` deletes them at once). See README "Pre keys".
+   */
+  consumedPreKeys?: ConsumedPreKeyPolicy;
+  /**
+   * Automatic session repair: when a normal message cannot be decrypted because we have no usable session with
+   * its sender (none, a corrupt record, a bad MAC), a fresh session is built from the sender's bundle and an
+   * empty key-exchange message sent, at most once per `minIntervalMs` per device (default one hour). `false`
+   * turns it off (`resetSession` still works).
+   */
+  repair?: { minIntervalMs: number } | false;
+  /**
+   * Largest `<encrypted>` element `encrypt` produces, in bytes (default DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, which
+   * fits Prosody's 256 KiB client stanza limit). A send that would exceed it fails with `stanza-too-large` before
+   * anything is encrypted. `Infinity` disables the check.
+   */
+  maxElementBytes?: number;
+}
+
+/** Public facts about a device, as reported to callers. */
+export interface DeviceInfo {
+  jid: string;
+  deviceId: number;
+  activeIn: OmemoVersion[];
+  label?: string;
+  trust: TrustLevel;
+  /** Hex of the Curve25519 identity key, once known. */
+  fingerprint?: string;
+  stale: boolean;
+}
+
+/** Per-device outcome of an encryption. */
+export interface DeviceReport {
+  jid: string;
+  deviceId: number;
+  version: OmemoVersion;
+  ok: boolean;
+  keyExchange?: boolean;
+  /** Why the device was skipped (an OmemoError code, or 'stale-device'). */
+  error?: string;
+  message?: string;
+  /** The device's bundle showed a new identity key (its trust is the new key's). */
+  identityChanged?: IdentityChange;
+}
+
+/** One `<encrypted>` element produced by `encrypt`. */
+export interface EncryptedElementOut {
+  version: OmemoVersion;
+  xml: string;
+}
+
+/** Result of `encrypt`. */
+export interface EncryptResult {
+  /** One element per version that had at least one recipient device. */
+  elements: EncryptedElementOut[];
+  /** Every device considered, with its outcome. */
+  devices: DeviceReport[];
+}
+
+/** Options of `encrypt`. */
+export interface EncryptOptions {
+  /** Only this version (default: per device, OMEMO 2 where the device has it, else 0.3). */
+  version?: OmemoVersion;
+  /** OMEMO 2: wrap text in an SCE envelope (default true for strings). */
+  sce?: boolean;
+  /** Do not fail when a recipient has no usable device (default false: such a send throws). */
+  partial?: boolean;
+}
+
+/** A message sent automatically while handling another. */
+export interface AutomaticMessage {
+  to: string;
+  version: OmemoVersion;
+  kind: AutomaticMessageKind;
+  xml: string;
+}
+
+/** Result of `decrypt`. */
+export interface DecryptResult {
+  version: OmemoVersion;
+  sender: { jid: string; deviceId: number };
+  /** The decrypted payload bytes; undefined for an empty message (key transport, heartbeat). */
+  payload: Uint8Array | undefined;
+  /** The text: 0.3 the UTF-8 payload, OMEMO 2 the SCE `<body>` (or the UTF-8 payload without envelope). */
+  text: string | undefined;
+  /** The SCE envelope of an OMEMO 2 message, when there is one. */
+  envelope?: ParsedEnvelope;
+  /** True when the envelope's `<from>` matches the sender (OMEMO 2 with an envelope only). */
+  envelopeFromMatches?: boolean;
+  keyExchange: boolean;
+  /**
+   * Trust in the sender's identity key. Messages from `undecided` keys are returned (the caller decides how to
+   * show them); `distrusted` ones are refused with `untrusted-device`. See README "Trust".
+   */
+  trust: TrustLevel;
+  /** The sender's device shows a new identity key (a new fingerprint, with its own trust). */
+  identityChanged?: IdentityChange;
+  /**
+   * OMEMO 2 only: the message had no `<payload>` although its key is not that of an empty message (32 zero bytes),
+   * e.g. a payload stripped on the way. It is reported as empty and nothing was stored: the message keeps its
+   * key, so the complete message, if it arrives (e.g. from the archive), still decrypts.
+   */
+  payloadMissing?: boolean;
+  /** Messages sent automatically (session completion, heartbeat), already handed to the transport. */
+  sent: AutomaticMessage[];
+}
+

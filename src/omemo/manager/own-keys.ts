@@ -1,0 +1,206 @@
+// Our own keys (XEP-0384 0.3.0 §4.3 and 0.9 §5.3: identity, signed pre key, one-time pre keys): created or loaded
+// with the account, pre keys refilled with never-reused ids, the signed pre key rotated, used pre keys kept or
+// pruned under the `consumedPreKeys` policy, and the bundle they make.
+import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import type { Rng } from '../../crypto/random';
+import { randomBytes } from '../../crypto/random';
+import { cryptoReady } from '../../crypto/sodium';
+import { x25519GenerateKeyPair } from '../../crypto/x25519';
+import type { IdentityKeyPair } from '../../protocol/identity-key';
+import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
+import { Session, type SessionState } from '../../protocol/session';
+import { deserializeSession, serializeSession } from '../../protocol/session-record';
+import { parseKeyExchange, parseMessage } from '../../protocol/wire';
+import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
+import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
+import {
+  checkConsumedPreKeyPolicy,
+  checkPreKeyUse,
+  DEFAULT_CONSUMED_PRE_KEY_POLICY,
+  expiredPreKeys,
+  markPreKeyUsed,
+  type ConsumedPreKeyPolicy,
+} from '../policies/pre-key-policy';
+import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
+import { parseBundle, serializeBundle, type BundleData } from '../bundle';
+import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
+import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
+import { bareJid } from '../jid';
+import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
+import { openPayload, sealPayload } from '../payload';
+import { publishOptionsFor } from '../publish-options';
+import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
+import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
+import { deviceKey, deviceListKey, sessionKey } from '../store/store';
+import type { AutomaticMessageKind, OmemoTransport } from './transport';
+import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
+import { MAX_ID } from '../wire-values';
+
+import type { ManagerCore } from './manager-core';
+import { publishBundle } from './publishing';
+import { storeError } from './manager-core';
+import { fetchDeviceList } from './publishing';
+import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
+
+/** Pre keys kept published (XEP-0384: at least 20 for 0.3, 25 for OMEMO 2; everyone uses 100). */
+export const PRE_KEY_COUNT = 100;
+/** Default signed pre key rotation period. */
+export const SIGNED_PRE_KEY_ROTATION_MS = 7 * 24 * 3600 * 1000;
+/** Attempts at a random device id that is not in our published device lists. */
+const DEVICE_ID_ATTEMPTS = 32;
+
+function randomId(rng: Rng): number {
+  for (;;) {
+    const b = rng(4);
+    const v = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) & MAX_ID;
+    if (v !== 0) return v;
+  }
+}
+
+
+export async function loadOwnKeys(core: ManagerCore, options: OmemoManagerOptions): Promise<void> {
+  let stored: StoredIdentity | undefined;
+  let signedPreKeys: StoredSignedPreKey[];
+  let preKeys: StoredPreKey[];
+  try {
+    stored = await core.store.loadIdentity();
+    signedPreKeys = await core.store.loadSignedPreKeys();
+    preKeys = await core.store.loadPreKeys();
+  } catch (cause) {
+    throw storeError(cause);
+  }
+  if (stored !== undefined) {
+    if (stored.jid !== core.jid) throw new OmemoError('store-owner-mismatch', `this store belongs to ${stored.jid}, not ${core.jid}`);
+    core.own = { identity: identityFromPrivate(stored.identityPrivateKey), stored, signedPreKeys, preKeys: new Map(preKeys.map((k) => [k.id, k])) };
+    const changes: StoreChanges = {};
+    pruneUsedPreKeys(core, changes);
+    refillPreKeys(core, changes);
+    rotateSignedPreKeyIfDue(core, changes, false);
+    if (changes.putPreKeys?.length || changes.putSignedPreKeys?.length || changes.deletePreKeys?.length) await core.commit(changes);
+    return;
+  }
+  const deviceId = options.deviceId ?? (await pickDeviceId(core));
+  const identity = generateIdentityKeyPair(core.rng);
+  core.own = {
+    identity,
+    stored: { jid: core.jid, deviceId, identityPrivateKey: identity.privateKey, nextPreKeyId: 1, nextSignedPreKeyId: 1, ...(options.label ? { label: options.label } : {}) },
+    signedPreKeys: [],
+    preKeys: new Map(),
+  };
+  const changes: StoreChanges = {};
+  rotateSignedPreKeyIfDue(core, changes, true);
+  refillPreKeys(core, changes);
+  await core.commit(changes);
+}
+
+/** A random device id not present in our published device lists (XEP-0384 §4.1). */
+export async function pickDeviceId(core: ManagerCore): Promise<number> {
+  const taken = new Set<number>();
+  for (const v of core.versions) {
+    for (const id of (await fetchDeviceList(core, core.jid, v)) ?? []) taken.add(id);
+  }
+  for (let i = 0; i < DEVICE_ID_ATTEMPTS; i++) {
+    const id = randomId(core.rng);
+    if (!taken.has(id)) return id;
+  }
+  throw new RangeError('could not pick a free device id');
+}
+
+export function refillPreKeys(core: ManagerCore, changes: StoreChanges): void {
+  const live = [...core.own.preKeys.values()].filter((k) => !k.consumed).length;
+  if (live >= PRE_KEY_COUNT) return;
+  const fresh: StoredPreKey[] = [];
+  for (let i = live; i < PRE_KEY_COUNT; i++) {
+    const kp = x25519GenerateKeyPair(core.rng, { usedSoon: false });
+    const k: StoredPreKey = { id: core.own.stored.nextPreKeyId, privateKey: kp.privateKey, publicKey: kp.publicKey, consumed: false };
+    core.own.stored = { ...core.own.stored, nextPreKeyId: core.own.stored.nextPreKeyId + 1 };
+    core.own.preKeys.set(k.id, k);
+    fresh.push(k);
+  }
+  changes.putPreKeys = [...(changes.putPreKeys ?? []), ...fresh];
+  changes.identity = core.own.stored;
+}
+
+export function rotateSignedPreKeyIfDue(core: ManagerCore, changes: StoreChanges, force: boolean): boolean {
+  const now = core.now();
+  const newest = core.own.signedPreKeys.reduce<StoredSignedPreKey | undefined>((a, k) => (a === undefined || k.id > a.id ? k : a), undefined);
+  if (!force && newest !== undefined && now - newest.createdAt < core.rotationMs) return false;
+  const kp = x25519GenerateKeyPair(core.rng);
+  const spk: StoredSignedPreKey = {
+    id: core.own.stored.nextSignedPreKeyId,
+    privateKey: kp.privateKey,
+    publicKey: kp.publicKey,
+    signatures: {
+      oldmemo: signSignedPreKey(core.own.identity, 'oldmemo', kp.publicKey, core.rng),
+      twomemo: signSignedPreKey(core.own.identity, 'twomemo', kp.publicKey, core.rng),
+    },
+    createdAt: now,
+  };
+  core.own.stored = { ...core.own.stored, nextSignedPreKeyId: spk.id + 1 };
+  // Keep the previous key one more period for key exchanges still in flight; drop anything older.
+  const keep = newest === undefined ? [] : [newest];
+  const drop = core.own.signedPreKeys.filter((k) => !keep.includes(k)).map((k) => k.id);
+  core.own.signedPreKeys = [...keep, spk];
+  changes.putSignedPreKeys = [...(changes.putSignedPreKeys ?? []), spk];
+  changes.deleteSignedPreKeys = [...(changes.deleteSignedPreKeys ?? []), ...drop];
+  changes.identity = core.own.stored;
+  return true;
+}
+
+export function currentSignedPreKey(core: ManagerCore): StoredSignedPreKey {
+  return core.own.signedPreKeys.reduce((a, k) => (k.id > a.id ? k : a));
+}
+
+export function bundleData(core: ManagerCore, version: OmemoVersion): BundleData {
+  const spk = currentSignedPreKey(core);
+  return {
+    signedPreKeyId: spk.id,
+    signedPreKey: spk.publicKey,
+    signedPreKeySignature: spk.signatures[version],
+    identityKey: identityWireKey(core.own.identity, version),
+    preKeys: [...core.own.preKeys.values()].filter((k) => !k.consumed).map((k) => ({ id: k.id, publicKey: k.publicKey })),
+  };
+}
+
+/** Whether a used pre key is still kept under the policy (outside a catch-up). */
+export function keepsUsedPreKey(core: ManagerCore, key: StoredPreKey): boolean {
+  return core.now() - (key.consumedAt ?? 0) < core.preKeyPolicy.keepMs;
+}
+
+/** Deletes the used pre keys the policy no longer keeps. */
+export function pruneUsedPreKeys(core: ManagerCore, changes: StoreChanges): void {
+  const expired = expiredPreKeys(core.own.preKeys.values(), core.preKeyPolicy, core.now(), core.catchingUp);
+  if (expired.length === 0) return;
+  for (const id of expired) core.own.preKeys.delete(id);
+  changes.deletePreKeys = [...(changes.deletePreKeys ?? []), ...expired];
+}
+
+/** Our bundle for a version, as published. */
+export function bundleXml(core: ManagerCore, version: OmemoVersion): string {
+  core.checkVersion(version);
+  return serializeBundle(bundleData(core, version), version);
+}
+
+/** Ids of our currently published pre keys. */
+export function preKeyIds(core: ManagerCore): number[] {
+  return [...core.own.preKeys.values()].filter((k) => !k.consumed).map((k) => k.id);
+}
+
+/**
+ * Deletes the used pre keys the policy no longer keeps and rotates the signed pre key when due (or `force`),
+ * republishing the bundles after a rotation.
+ * @returns whether a new signed pre key was made.
+ */
+export async function maintainKeys(core: ManagerCore, force: boolean): Promise<boolean> {
+  const changes: StoreChanges = {};
+  pruneUsedPreKeys(core, changes);
+  if (!rotateSignedPreKeyIfDue(core, changes, force)) {
+    if (changes.deletePreKeys !== undefined) await core.commit(changes);
+    return false;
+  }
+  await core.commit(changes);
+  for (const v of core.versions) await publishBundle(core, v);
+  return true;
+}
