@@ -1,41 +1,22 @@
 // Decryption (XEP-0384 0.3.0 §4.6 and 0.9 §4.5–4.6): key exchanges and normal messages, trust of the sender's
 // identity key, automatic empty messages (session completion, heartbeat); a failure changes nothing.
-import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
+import { bytesEqual, utf8Decode } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import type { Rng } from '../../crypto/random';
-import { randomBytes } from '../../crypto/random';
-import { cryptoReady } from '../../crypto/sodium';
-import { x25519GenerateKeyPair } from '../../crypto/x25519';
-import type { IdentityKeyPair } from '../../protocol/identity-key';
-import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
+import { remoteIdentityToCurve } from '../../protocol/identity-key';
 import { Session, type SessionState } from '../../protocol/session';
-import { deserializeSession, serializeSession } from '../../protocol/session-record';
+import { serializeSession } from '../../protocol/session-record';
 import { parseKeyExchange, parseMessage } from '../../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
-import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
-import {
-  checkConsumedPreKeyPolicy,
-  checkPreKeyUse,
-  DEFAULT_CONSUMED_PRE_KEY_POLICY,
-  expiredPreKeys,
-  markPreKeyUsed,
-  type ConsumedPreKeyPolicy,
-} from '../policies/pre-key-policy';
-import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from '../bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
+import { adoptIdentityKey } from '../policies/identity-trust';
+import { checkPreKeyUse, markPreKeyUsed } from '../policies/pre-key-policy';
+import { keysFor, parseEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
 import { bareJid } from '../jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
-import { openPayload, sealPayload } from '../payload';
-import { publishOptionsFor } from '../publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
-import { deviceKey, deviceListKey, sessionKey } from '../store/store';
-import type { AutomaticMessageKind, OmemoTransport } from './transport';
-import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
-import { MAX_ID } from '../wire-values';
+import type { OmemoVersion } from '../namespaces';
+import { openPayload } from '../payload';
+import { parseEnvelope, type ParsedEnvelope } from '../sce';
+import type { SessionAddress, StoreChanges, StoredPreKey } from '../store/store';
+import { sessionKey } from '../store/store';
+import type { AutomaticMessageKind } from './transport';
+import { initialTrust } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
 import { REPAIRABLE, repairAfterFailure } from './repair';
@@ -43,7 +24,7 @@ import { keepsUsedPreKey, pruneUsedPreKeys, refillPreKeys } from './own-keys';
 import { replaceSession } from './session-builder';
 import { emptyMessageOn } from './automatic-messages';
 import { publishBundle } from './publishing';
-import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
+import type { AutomaticMessage, DecryptResult } from './manager-types';
 
 /** A receiving chain this long without our answer triggers an empty "heartbeat" message (XEP-0384 §4.6). */
 export const HEARTBEAT_AFTER_MESSAGES = 53;
@@ -57,7 +38,11 @@ function isEmptyMessageKey(keyMaterial: Uint8Array): boolean {
  * The text of a decrypted payload: 0.3 the UTF-8 payload, OMEMO 2 the SCE `<body>` (or the UTF-8 payload without an
  * envelope). Never throws: whatever a sender put there, the message has been decrypted.
  */
-function readPayload(version: OmemoVersion, payload: Uint8Array | undefined, from: string): { text: string | undefined; envelope: ParsedEnvelope | undefined; envelopeFromMatches: boolean } {
+function readPayload(
+  version: OmemoVersion,
+  payload: Uint8Array | undefined,
+  from: string,
+): { text: string | undefined; envelope: ParsedEnvelope | undefined; envelopeFromMatches: boolean } {
   if (payload === undefined) return { text: undefined, envelope: undefined, envelopeFromMatches: false };
   let decoded: string | undefined;
   try {
@@ -84,11 +69,16 @@ function readPayload(version: OmemoVersion, payload: Uint8Array | undefined, fro
   return { text: envelope ? envelope.body : decoded, envelope, envelopeFromMatches };
 }
 
-
-export async function decryptMessage(core: ManagerCore, from: string, encryptedXml: string, options: { version?: OmemoVersion }): Promise<DecryptResult> {
+export async function decryptMessage(
+  core: ManagerCore,
+  from: string,
+  encryptedXml: string,
+  options: { version?: OmemoVersion },
+): Promise<DecryptResult> {
   const parsed = parseEncrypted(encryptedXml, options.version);
   const version = parsed.version;
-  if (!core.versions.includes(version)) throw new OmemoError('message-not-for-us', `${version} is not enabled on this device`);
+  if (!core.versions.includes(version))
+    throw new OmemoError('message-not-for-us', `${version} is not enabled on this device`);
   const key = keysFor(parsed, core.jid, core.deviceId);
   if (key === undefined) throw new OmemoError('message-not-for-us', `no key for device ${core.deviceId}`);
   const address: SessionAddress = { version, jid: from, deviceId: parsed.sid };
@@ -97,14 +87,24 @@ export async function decryptMessage(core: ManagerCore, from: string, encryptedX
   } catch (e) {
     // The message changed nothing. When the reason is that we hold no usable session with its sender, a fresh
     // one is offered (rate-limited per device): the sender's next message then decrypts.
-    if (!key.keyExchange && e instanceof OmemoError && REPAIRABLE.has(e.code) && (e.code !== 'bad-mac' || opensUnknownChain(core, address, key.data))) {
+    if (
+      !key.keyExchange &&
+      e instanceof OmemoError &&
+      REPAIRABLE.has(e.code) &&
+      (e.code !== 'bad-mac' || opensUnknownChain(core, address, key.data))
+    ) {
       await repairAfterFailure(core, address);
     }
     throw e;
   }
 }
 
-export async function decryptKey(core: ManagerCore, address: SessionAddress, parsed: ParsedEncrypted, key: EncryptedKey): Promise<DecryptResult> {
+export async function decryptKey(
+  core: ManagerCore,
+  address: SessionAddress,
+  parsed: ParsedEncrypted,
+  key: EncryptedKey,
+): Promise<DecryptResult> {
   const { version, jid: from } = address;
   const k = sessionKey(address);
   const changes: StoreChanges = { putDevices: [], putSessions: [] };
@@ -122,11 +122,12 @@ export async function decryptKey(core: ManagerCore, address: SessionAddress, par
   let baseKey: Uint8Array | undefined;
   if (key.keyExchange) {
     const kex = parseKeyExchange(version, key.data);
-    if (session !== undefined && session.hasState(kex.baseKey, kex.identityKey)) {
+    if (session?.hasState(kex.baseKey, kex.identityKey)) {
       keyMaterial = session.decryptParsed(kex.message, core.rng, kex.baseKey); // the initiator repeats its key exchange
     } else {
       const spk = core.own.signedPreKeys.find((s) => s.id === kex.signedPreKeyId);
-      if (spk === undefined) throw new OmemoError('unknown-signed-prekey', `unknown signed pre key ${kex.signedPreKeyId}`);
+      if (spk === undefined)
+        throw new OmemoError('unknown-signed-prekey', `unknown signed pre key ${kex.signedPreKeyId}`);
       if (kex.preKeyId !== undefined) {
         usedPreKey = core.own.preKeys.get(kex.preKeyId);
         if (usedPreKey === undefined) throw new OmemoError('unknown-prekey', `unknown pre key ${kex.preKeyId}`);
@@ -140,8 +141,12 @@ export async function decryptKey(core: ManagerCore, address: SessionAddress, par
     }
   } else {
     if (session === undefined) {
-      if (loaded.broken.has(k)) throw new OmemoError('malformed-record', `the stored session with ${from}/${parsed.sid} does not load`);
-      throw new OmemoError(device === undefined ? 'sender-not-found' : 'no-session', `no session with ${from}/${parsed.sid}`);
+      if (loaded.broken.has(k))
+        throw new OmemoError('malformed-record', `the stored session with ${from}/${parsed.sid} does not load`);
+      throw new OmemoError(
+        device === undefined ? 'sender-not-found' : 'no-session',
+        `no session with ${from}/${parsed.sid}`,
+      );
     }
     keyMaterial = session.decrypt(key.data);
   }
@@ -149,14 +154,26 @@ export async function decryptKey(core: ManagerCore, address: SessionAddress, par
   if (parsed.payload === undefined && version === 'twomemo' && !isEmptyMessageKey(keyMaterial)) {
     // Not an empty message (those carry 32 zero bytes): a message whose payload went missing. Keep nothing, so
     // that its key stays unused for the complete message.
-    if (device?.trust === 'distrusted' && !newSession) throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
-    return { version, sender: { jid: from, deviceId: parsed.sid }, payload: undefined, text: undefined, keyExchange: key.keyExchange, trust: device?.trust ?? 'undecided', payloadMissing: true, sent: [] };
+    if (device?.trust === 'distrusted' && !newSession)
+      throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
+    return {
+      version,
+      sender: { jid: from, deviceId: parsed.sid },
+      payload: undefined,
+      text: undefined,
+      keyExchange: key.keyExchange,
+      trust: device?.trust ?? 'undecided',
+      payloadMissing: true,
+      sent: [],
+    };
   }
 
   // Everything verified. All that depends on the message is decided here, before the commit.
   const { text, envelope, envelopeFromMatches } = readPayload(version, payload, from);
   if (device === undefined) device = await core.newDevice(from, parsed.sid, others);
-  const adopted = adoptIdentityKey(device, remoteIdentityToCurve(version, session.remoteIdentityKey), () => initialTrust(core.trustPolicy, others));
+  const adopted = adoptIdentityKey(device, remoteIdentityToCurve(version, session.remoteIdentityKey), () =>
+    initialTrust(core.trustPolicy, others),
+  );
   device = adopted.device;
   if (adopted.change !== undefined && device.trust === 'undecided') device.trust = await core.decideTrust(device);
   if (device.trust === 'distrusted') throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
@@ -164,7 +181,11 @@ export async function decryptKey(core: ManagerCore, address: SessionAddress, par
   device = { ...heard, sentSinceLastReceived: 0, lastReceivedAt: core.now() };
 
   const sent: AutomaticMessage[] = [];
-  const kind: AutomaticMessageKind | undefined = newSession ? 'session-completion' : session.unansweredCount >= HEARTBEAT_AFTER_MESSAGES ? 'heartbeat' : undefined;
+  const kind: AutomaticMessageKind | undefined = newSession
+    ? 'session-completion'
+    : session.unansweredCount >= HEARTBEAT_AFTER_MESSAGES
+      ? 'heartbeat'
+      : undefined;
   if (kind !== undefined) sent.push(emptyMessageOn(core, session, address, kind));
   changes.putSessions!.push({ address, record: serializeSession(session) });
   changes.putDevices!.push(device);
@@ -227,6 +248,7 @@ export function opensUnknownChain(core: ManagerCore, address: SessionAddress, da
     return false;
   }
   const known = (s: SessionState) =>
-    (s.receivingRatchetKey !== undefined && bytesEqual(s.receivingRatchetKey, ratchetKey)) || s.oldChains.some((c) => bytesEqual(c.ratchetKey, ratchetKey));
+    (s.receivingRatchetKey !== undefined && bytesEqual(s.receivingRatchetKey, ratchetKey)) ||
+    s.oldChains.some((c) => bytesEqual(c.ratchetKey, ratchetKey));
   return !known(session.state) && !session.archivedStates.some(known);
 }

@@ -1,47 +1,23 @@
 // The devices we know (XEP-0384 0.9 §5.2 device lists): which device ids each JID publishes per version, their
 // labels, trust and identity keys; every list update goes through here.
-import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
+import { toHex } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import type { Rng } from '../../crypto/random';
-import { randomBytes } from '../../crypto/random';
-import { cryptoReady } from '../../crypto/sodium';
-import { x25519GenerateKeyPair } from '../../crypto/x25519';
-import type { IdentityKeyPair } from '../../protocol/identity-key';
-import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
-import { Session, type SessionState } from '../../protocol/session';
-import { deserializeSession, serializeSession } from '../../protocol/session-record';
-import { parseKeyExchange, parseMessage } from '../../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
-import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
-import {
-  checkConsumedPreKeyPolicy,
-  checkPreKeyUse,
-  DEFAULT_CONSUMED_PRE_KEY_POLICY,
-  expiredPreKeys,
-  markPreKeyUsed,
-  type ConsumedPreKeyPolicy,
-} from '../policies/pre-key-policy';
-import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from '../bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
-import { bareJid } from '../jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
-import { openPayload, sealPayload } from '../payload';
-import { publishOptionsFor } from '../publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
-import { deviceKey, deviceListKey, sessionKey } from '../store/store';
-import type { AutomaticMessageKind, OmemoTransport } from './transport';
-import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
-import { MAX_ID } from '../wire-values';
+import { MAX_DEVICES_PER_LIST } from '../device-list';
+import type { OmemoVersion } from '../namespaces';
+import type { StoreChanges, StoredDevice, TrustLevel } from '../store/store';
+import { sessionKey } from '../store/store';
 
 import type { ManagerCore } from './manager-core';
 import { announce } from './publishing';
-import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
+import type { DeviceInfo } from './manager-types';
 
-export async function recordDeviceList(core: ManagerCore, jid: string, version: OmemoVersion, entries: { id: number; label?: string }[], changes: StoreChanges): Promise<void> {
+export async function recordDeviceList(
+  core: ManagerCore,
+  jid: string,
+  version: OmemoVersion,
+  entries: { id: number; label?: string }[],
+  changes: StoreChanges,
+): Promise<void> {
   const ids = entries.map((e) => e.id).slice(0, MAX_DEVICES_PER_LIST);
   (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: ids });
   const known = await core.loadDevicesOf([jid]);
@@ -54,7 +30,11 @@ export async function recordDeviceList(core: ManagerCore, jid: string, version: 
     // Only OMEMO 2 lists carry labels: there a device's label follows its list entry (set, changed, removed).
     const relabel = version === 'twomemo' && entry !== undefined && entry.label !== d.label;
     if (listed === active && !relabel) continue;
-    const updated: StoredDevice = { ...d, activeIn: listed === active ? d.activeIn : listed ? [...d.activeIn, version] : d.activeIn.filter((v) => v !== version) };
+    const updated: StoredDevice = {
+      ...d,
+      activeIn:
+        listed === active ? d.activeIn : listed ? [...d.activeIn, version] : d.activeIn.filter((v) => v !== version),
+    };
     if (relabel) {
       if (entry.label === undefined) delete updated.label;
       else updated.label = entry.label;
@@ -76,28 +56,48 @@ export async function recordDeviceList(core: ManagerCore, jid: string, version: 
  * Records the device list of `jid` for a version; for our own JID, re-announces our device when the list lacks it
  * (XEP-0384 §4.2: another client dropped us from our own list).
  */
-export async function applyDeviceList(core: ManagerCore, jid: string, version: OmemoVersion, entries: { id: number; label?: string }[]): Promise<void> {
+export async function applyDeviceList(
+  core: ManagerCore,
+  jid: string,
+  version: OmemoVersion,
+  entries: { id: number; label?: string }[],
+): Promise<void> {
   const changes: StoreChanges = {};
   await recordDeviceList(core, jid, version, entries, changes);
   await core.commit(changes);
   if (jid === core.jid && !entries.some((e) => e.id === core.deviceId)) {
-    const ids = await announce(core, version, entries.map((e) => e.id));
+    const ids = await announce(
+      core,
+      version,
+      entries.map((e) => e.id),
+    );
     await core.commit({ putDeviceLists: [{ version, jid, deviceIds: ids }] });
   }
 }
 
 /** The known devices of a JID (our own JID lists our other devices, not this one). */
 export async function devicesOf(core: ManagerCore, jid: string): Promise<DeviceInfo[]> {
-  return (await core.loadDevicesOf([jid])).filter((d) => !(jid === core.jid && d.deviceId === core.deviceId)).map((d) => core.info(d));
+  return (await core.loadDevicesOf([jid]))
+    .filter((d) => !(jid === core.jid && d.deviceId === core.deviceId))
+    .map((d) => core.info(d));
 }
 
 /** Records a trust decision for the current identity key of a device (see OmemoManager.setTrust). */
-export async function setTrust(core: ManagerCore, jid: string, deviceId: number, level: TrustLevel, fingerprint: string | undefined): Promise<void> {
+export async function setTrust(
+  core: ManagerCore,
+  jid: string,
+  deviceId: number,
+  level: TrustLevel,
+  fingerprint: string | undefined,
+): Promise<void> {
   const device = (await core.loadDevicesOf([jid])).find((d) => d.deviceId === deviceId);
   if (device === undefined) throw new OmemoError('sender-not-found', `unknown device ${deviceId} of ${jid}`);
   const current = device.identityKey === undefined ? undefined : toHex(device.identityKey);
   if (fingerprint !== undefined && fingerprint.toLowerCase() !== current) {
-    throw new OmemoError('untrusted-device', `${jid}/${deviceId} has identity key ${current ?? '(unknown)'}, not ${fingerprint}`);
+    throw new OmemoError(
+      'untrusted-device',
+      `${jid}/${deviceId} has identity key ${current ?? '(unknown)'}, not ${fingerprint}`,
+    );
   }
   await core.commit({ putDevices: [{ ...device, trust: level }] });
 }

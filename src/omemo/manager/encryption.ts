@@ -1,53 +1,38 @@
 // Encryption to many devices at once (XEP-0384 0.3.0 §4.5 and 0.9 §4.4): every device of every recipient plus our
 // own other devices, sessions built from bundles where missing, limits checked before anything is encrypted, one
 // batched ratchet step per version and one commit.
-import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
+import { createByteArena, utf8Encode } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import type { Rng } from '../../crypto/random';
-import { randomBytes } from '../../crypto/random';
-import { cryptoReady } from '../../crypto/sodium';
-import { x25519GenerateKeyPair } from '../../crypto/x25519';
-import type { IdentityKeyPair } from '../../protocol/identity-key';
-import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
-import { Session, type SessionState } from '../../protocol/session';
-import { deserializeSession, serializeSession } from '../../protocol/session-record';
-import { parseKeyExchange, parseMessage } from '../../protocol/wire';
+import { Session } from '../../protocol/session';
+import { serializeSession } from '../../protocol/session-record';
 import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
-import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
-import {
-  checkConsumedPreKeyPolicy,
-  checkPreKeyUse,
-  DEFAULT_CONSUMED_PRE_KEY_POLICY,
-  expiredPreKeys,
-  markPreKeyUsed,
-  type ConsumedPreKeyPolicy,
-} from '../policies/pre-key-policy';
-import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from '../bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
+import type { IdentityChange } from '../policies/identity-trust';
+import { isStale } from '../policies/stale-device';
+import { encryptedElementBytes, keyElementBytes } from '../stanza-size';
+import { serializeEncrypted, type EncryptedKey } from '../encrypted-element';
 import { bareJid } from '../jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
-import { openPayload, sealPayload } from '../payload';
-import { publishOptionsFor } from '../publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
+import type { OmemoVersion } from '../namespaces';
+import { sealPayload } from '../payload';
+import { buildEnvelope } from '../sce';
+import type { SessionAddress, StoreChanges, StoredDevice } from '../store/store';
 import { deviceKey, deviceListKey, sessionKey } from '../store/store';
-import type { AutomaticMessageKind, OmemoTransport } from './transport';
-import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
-import { MAX_ID } from '../wire-values';
+import { isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
 import { fetchDeviceList } from './publishing';
 import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
-import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
+import type { DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult } from './manager-types';
 
 /** Largest buffer a fan-out cuts its messages and records from. */
 const ARENA_CHUNK_MAX_BYTES = 65536;
 
-export async function encryptTo(core: ManagerCore, to: readonly string[], message: string | Uint8Array | undefined, options: EncryptOptions): Promise<EncryptResult> {
+export async function encryptTo(
+  core: ManagerCore,
+  to: readonly string[],
+  message: string | Uint8Array | undefined,
+  options: EncryptOptions,
+): Promise<EncryptResult> {
   if (!Array.isArray(to)) throw new TypeError('to must be an array of JIDs');
   if (options.version !== undefined) core.checkVersion(options.version);
   const recipients = [...new Set(to.map(bareJid))];
@@ -116,7 +101,14 @@ export async function encryptTo(core: ManagerCore, to: readonly string[], messag
         changes.putDevices!.push(device);
       }
       if (!isTrusted(device.trust)) {
-        reports.push({ jid, deviceId, version, ok: false, error: 'untrusted-device', message: `trust is ${device.trust}` });
+        reports.push({
+          jid,
+          deviceId,
+          version,
+          ok: false,
+          error: 'untrusted-device',
+          message: `trust is ${device.trust}`,
+        });
         continue;
       }
       if (isStale(device, core.stalePolicy, now)) {
@@ -131,7 +123,13 @@ export async function encryptTo(core: ManagerCore, to: readonly string[], messag
   // Sessions: one batched read; missing ones are built from bundles fetched concurrently. A corrupt record is
   // reported for its device alone, and repaired after the send.
   const { sessions, broken } = await core.sessionsFor(targets.map((t) => t.address));
-  const ready: { address: SessionAddress; key: string; device: StoredDevice; session: Session; change?: IdentityChange }[] = [];
+  const ready: {
+    address: SessionAddress;
+    key: string;
+    device: StoredDevice;
+    session: Session;
+    change?: IdentityChange;
+  }[] = [];
   const unbuilt: typeof targets = [];
   const repairs: SessionAddress[] = [];
   for (const t of targets) {
@@ -140,7 +138,14 @@ export async function encryptTo(core: ManagerCore, to: readonly string[], messag
     if (existing !== undefined) ready.push({ address: t.address, key, device: t.device, session: existing });
     else if (broken.has(key)) {
       const { jid, deviceId, version } = t.address;
-      reports.push({ jid, deviceId, version, ok: false, error: 'malformed-record', message: 'the stored session does not load; a new one is offered' });
+      reports.push({
+        jid,
+        deviceId,
+        version,
+        ok: false,
+        error: 'malformed-record',
+        message: 'the stored session does not load; a new one is offered',
+      });
       repairs.push(t.address);
     } else unbuilt.push(t);
   }
@@ -152,10 +157,24 @@ export async function encryptTo(core: ManagerCore, to: readonly string[], messag
         if (!isTrusted(built.device.trust)) {
           changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
           const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
-          reports.push({ jid, deviceId, version, ok: false, error: 'untrusted-device', message, ...(built.change ? { identityChanged: built.change } : {}) });
+          reports.push({
+            jid,
+            deviceId,
+            version,
+            ok: false,
+            error: 'untrusted-device',
+            message,
+            ...(built.change ? { identityChanged: built.change } : {}),
+          });
           return;
         }
-        ready.push({ address: t.address, key: sessionKey(t.address), device: built.device, session: built.session, ...(built.change ? { change: built.change } : {}) });
+        ready.push({
+          address: t.address,
+          key: sessionKey(t.address),
+          device: built.device,
+          session: built.session,
+          ...(built.change ? { change: built.change } : {}),
+        });
       } catch (e) {
         const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
         reports.push({ jid, deviceId, version, ok: false, error: code, message: (e as Error).message });
@@ -216,7 +235,11 @@ export async function encryptReady(
         return;
       }
       // Plain literals, no spreads: this runs once per device of a fan-out.
-      keys.push(version === 'twomemo' ? { jid, rid: deviceId, keyExchange: out.keyExchange, data: out.data } : { rid: deviceId, keyExchange: out.keyExchange, data: out.data });
+      keys.push(
+        version === 'twomemo'
+          ? { jid, rid: deviceId, keyExchange: out.keyExchange, data: out.data }
+          : { rid: deviceId, keyExchange: out.keyExchange, data: out.data },
+      );
       core.cacheSession(k, r.session);
       touched.push(k);
       changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
@@ -224,7 +247,11 @@ export async function encryptReady(
       if (d.sentSinceLastReceived === 0) d.unansweredSince = now;
       d.sentSinceLastReceived += 1;
       changes.putDevices!.push(d);
-      reports.push(r.change === undefined ? { jid, deviceId, version, ok: true, keyExchange: out.keyExchange } : { jid, deviceId, version, ok: true, keyExchange: out.keyExchange, identityChanged: r.change });
+      reports.push(
+        r.change === undefined
+          ? { jid, deviceId, version, ok: true, keyExchange: out.keyExchange }
+          : { jid, deviceId, version, ok: true, keyExchange: out.keyExchange, identityChanged: r.change },
+      );
     });
   }
 
@@ -234,14 +261,28 @@ export async function encryptReady(
     if (empty.length > 0) {
       for (const k of touched) core.sessions.delete(k);
       const why = reports.filter((r) => empty.includes(r.jid)).map((r) => `${r.jid}/${r.deviceId}: ${r.error}`);
-      throw new OmemoError('no-eligible-devices', `no usable device for ${empty.join(', ')}${why.length ? ` (${why.join('; ')})` : ''}`);
+      throw new OmemoError(
+        'no-eligible-devices',
+        `no usable device for ${empty.join(', ')}${why.length ? ` (${why.join('; ')})` : ''}`,
+      );
     }
   }
   await core.commit(changes, touched);
   const elements: EncryptedElementOut[] = [];
   for (const [version, { sealed, keys }] of byVersion) {
     if (keys.length === 0) continue; // every device of this version failed: reported above
-    elements.push({ version, xml: serializeEncrypted({ sid: core.deviceId, keys, ...(sealed.iv ? { iv: sealed.iv } : {}), ...(sealed.payload ? { payload: sealed.payload } : {}) }, version) });
+    elements.push({
+      version,
+      xml: serializeEncrypted(
+        {
+          sid: core.deviceId,
+          keys,
+          ...(sealed.iv ? { iv: sealed.iv } : {}),
+          ...(sealed.payload ? { payload: sealed.payload } : {}),
+        },
+        version,
+      ),
+    });
   }
   return { elements, devices: reports };
 }
@@ -251,7 +292,12 @@ export async function encryptReady(
  * with the number of devices that would fit.
  * @throws OmemoError `stanza-too-large`.
  */
-export function checkElementSize(core: ManagerCore, version: OmemoVersion, group: readonly { address: SessionAddress; session: Session }[], plaintext: Uint8Array | undefined): void {
+export function checkElementSize(
+  core: ManagerCore,
+  version: OmemoVersion,
+  group: readonly { address: SessionAddress; session: Session }[],
+  plaintext: Uint8Array | undefined,
+): void {
   const jids = [...new Set(group.map((r) => r.address.jid))];
   const fixed = encryptedElementBytes(version, 0, jids, plaintext?.length);
   let bytes = fixed;
@@ -267,8 +313,19 @@ export function checkElementSize(core: ManagerCore, version: OmemoVersion, group
   );
 }
 
-export function payloadBytes(core: ManagerCore, version: OmemoVersion, message: string | Uint8Array | undefined, recipients: string[], options: EncryptOptions): Uint8Array | undefined {
+export function payloadBytes(
+  core: ManagerCore,
+  version: OmemoVersion,
+  message: string | Uint8Array | undefined,
+  recipients: string[],
+  options: EncryptOptions,
+): Uint8Array | undefined {
   if (message === undefined || message instanceof Uint8Array) return message;
   if (version === 'oldmemo' || options.sce === false) return utf8Encode(message);
-  return utf8Encode(buildEnvelope({ body: message, from: core.jid, ...(recipients.length === 1 ? { to: recipients[0]! } : {}) }, core.rng));
+  return utf8Encode(
+    buildEnvelope(
+      { body: message, from: core.jid, ...(recipients.length === 1 ? { to: recipients[0]! } : {}) },
+      core.rng,
+    ),
+  );
 }

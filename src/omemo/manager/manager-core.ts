@@ -1,42 +1,40 @@
 // The shared state of one account's session manager (XEP-0384 0.9 §4–§6): configuration, our own keys, the
 // caches of sessions and device lists, and the commit that stores an operation's changes and refreshes them. Only
 // the manager's queue (session-manager.ts) calls into it: one operation at a time.
-import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
+import { toHex } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
 import { randomBytes } from '../../crypto/random';
-import { cryptoReady } from '../../crypto/sodium';
-import { x25519GenerateKeyPair } from '../../crypto/x25519';
 import type { IdentityKeyPair } from '../../protocol/identity-key';
-import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
-import { Session, type SessionState } from '../../protocol/session';
-import { deserializeSession, serializeSession } from '../../protocol/session-record';
-import { parseKeyExchange, parseMessage } from '../../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
-import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
+import type { Session } from '../../protocol/session';
+import { deserializeSession } from '../../protocol/session-record';
 import {
   checkConsumedPreKeyPolicy,
-  checkPreKeyUse,
   DEFAULT_CONSUMED_PRE_KEY_POLICY,
-  expiredPreKeys,
-  markPreKeyUsed,
   type ConsumedPreKeyPolicy,
 } from '../policies/pre-key-policy';
-import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from '../bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
+import {
+  checkStaleDevicePolicy,
+  DEFAULT_STALE_DEVICE_POLICY,
+  isStale,
+  type StaleDevicePolicy,
+} from '../policies/stale-device';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from '../stanza-size';
 import { bareJid } from '../jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
-import { openPayload, sealPayload } from '../payload';
-import { publishOptionsFor } from '../publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
-import { deviceKey, deviceListKey, sessionKey } from '../store/store';
-import type { AutomaticMessageKind, OmemoTransport } from './transport';
-import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
-import { MAX_ID } from '../wire-values';
+import { OMEMO_VERSIONS, type OmemoVersion } from '../namespaces';
+import type {
+  OmemoStore,
+  SessionAddress,
+  StoreChanges,
+  StoredDevice,
+  StoredIdentity,
+  StoredPreKey,
+  StoredSignedPreKey,
+  TrustLevel,
+} from '../store/store';
+import { deviceListKey, sessionKey } from '../store/store';
+import type { OmemoTransport } from './transport';
+import { initialTrust, type TrustPolicy } from '../policies/trust';
 
 import type { DeviceInfo, OmemoManagerOptions } from './manager-types';
 import { SIGNED_PRE_KEY_ROTATION_MS } from './own-keys';
@@ -63,13 +61,14 @@ export interface OwnKeys {
 }
 
 export function storeError(cause: unknown): OmemoError {
-  return cause instanceof OmemoError ? cause : new OmemoError('store-error', `store operation failed: ${String((cause as Error)?.message ?? cause)}`, { cause });
+  return cause instanceof OmemoError
+    ? cause
+    : new OmemoError('store-error', `store operation failed: ${String((cause as Error)?.message ?? cause)}`, { cause });
 }
 
 export function transportError(what: string, cause: unknown): OmemoError {
   return new OmemoError('transport-error', `${what}: ${String((cause as Error)?.message ?? cause)}`, { cause });
 }
-
 
 /** The state and shared operations of one account's manager (see the module comment). */
 export class ManagerCore {
@@ -101,20 +100,28 @@ export class ManagerCore {
     this.store = options.store;
     this.transport = options.transport;
     this.versions = options.versions?.length ? [...new Set(options.versions)] : [...OMEMO_VERSIONS];
-    for (const v of this.versions) if (!OMEMO_VERSIONS.includes(v)) throw new TypeError(`unknown OMEMO version ${JSON.stringify(v)}`);
+    for (const v of this.versions)
+      if (!OMEMO_VERSIONS.includes(v)) throw new TypeError(`unknown OMEMO version ${JSON.stringify(v)}`);
     this.trustPolicy = options.trustPolicy ?? 'btbv';
-    if (!['btbv', 'blind', 'manual'].includes(this.trustPolicy)) throw new TypeError(`unknown trust policy ${JSON.stringify(this.trustPolicy)}`);
+    if (!['btbv', 'blind', 'manual'].includes(this.trustPolicy))
+      throw new TypeError(`unknown trust policy ${JSON.stringify(this.trustPolicy)}`);
     this.onTrustDecision = options.onTrustDecision;
     this.rng = options.rng ?? randomBytes;
     this.now = options.now ?? Date.now;
     this.rotationMs = options.signedPreKeyRotationMs ?? SIGNED_PRE_KEY_ROTATION_MS;
-    this.stalePolicy = options.staleDevice === undefined ? DEFAULT_STALE_DEVICE_POLICY : checkStaleDevicePolicy(options.staleDevice);
-    this.preKeyPolicy = options.consumedPreKeys === undefined ? DEFAULT_CONSUMED_PRE_KEY_POLICY : checkConsumedPreKeyPolicy(options.consumedPreKeys);
+    this.stalePolicy =
+      options.staleDevice === undefined ? DEFAULT_STALE_DEVICE_POLICY : checkStaleDevicePolicy(options.staleDevice);
+    this.preKeyPolicy =
+      options.consumedPreKeys === undefined
+        ? DEFAULT_CONSUMED_PRE_KEY_POLICY
+        : checkConsumedPreKeyPolicy(options.consumedPreKeys);
     const repair = options.repair ?? { minIntervalMs: SESSION_REPAIR_INTERVAL_MS };
-    if (repair !== false && (typeof repair !== 'object' || !(repair.minIntervalMs >= 0))) throw new RangeError('repair must be false or { minIntervalMs ≥ 0 }');
+    if (repair !== false && (typeof repair !== 'object' || !(repair.minIntervalMs >= 0)))
+      throw new RangeError('repair must be false or { minIntervalMs ≥ 0 }');
     this.repairIntervalMs = repair === false ? undefined : repair.minIntervalMs;
     this.maxElementBytes = options.maxElementBytes ?? DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES;
-    if (!(this.maxElementBytes > 0)) throw new RangeError(`maxElementBytes must be a positive number, got ${String(options.maxElementBytes)}`);
+    if (!(this.maxElementBytes > 0))
+      throw new RangeError(`maxElementBytes must be a positive number, got ${String(options.maxElementBytes)}`);
   }
 
   async commit(changes: StoreChanges, touched: readonly string[] = []): Promise<void> {
@@ -130,7 +137,12 @@ export class ManagerCore {
   }
 
   snapshotOwn(): OwnSnapshot {
-    return { stored: this.own.stored, signedPreKeys: [...this.own.signedPreKeys], preKeys: new Map(this.own.preKeys), catchingUp: this.catchingUp };
+    return {
+      stored: this.own.stored,
+      signedPreKeys: [...this.own.signedPreKeys],
+      preKeys: new Map(this.own.preKeys),
+      catchingUp: this.catchingUp,
+    };
   }
 
   restoreOwn(s: OwnSnapshot): void {
@@ -141,7 +153,8 @@ export class ManagerCore {
   }
 
   checkVersion(version: OmemoVersion): void {
-    if (!this.versions.includes(version)) throw new TypeError(`OMEMO version ${JSON.stringify(version)} is not enabled`);
+    if (!this.versions.includes(version))
+      throw new TypeError(`OMEMO version ${JSON.stringify(version)} is not enabled`);
   }
 
   /**
@@ -165,7 +178,8 @@ export class ManagerCore {
   cacheList(key: string, ids: readonly number[] | undefined): void {
     this.listCache.delete(key);
     this.listCache.set(key, ids === undefined ? undefined : Object.freeze([...ids]));
-    while (this.listCache.size > DEVICE_LIST_CACHE_ENTRIES) this.listCache.delete(this.listCache.keys().next().value as string);
+    while (this.listCache.size > DEVICE_LIST_CACHE_ENTRIES)
+      this.listCache.delete(this.listCache.keys().next().value as string);
   }
 
   async loadDevicesOf(jids: readonly string[]): Promise<StoredDevice[]> {
@@ -181,7 +195,10 @@ export class ManagerCore {
       jid,
       deviceId,
       activeIn: [],
-      trust: initialTrust(this.trustPolicy, others.filter((d) => d.jid === jid)),
+      trust: initialTrust(
+        this.trustPolicy,
+        others.filter((d) => d.jid === jid),
+      ),
       sentSinceLastReceived: 0,
       lastReceivedAt: 0,
     };
@@ -248,7 +265,8 @@ export class ManagerCore {
   cacheSession(key: string, session: Session): void {
     this.sessions.delete(key);
     this.sessions.set(key, session);
-    while (this.sessions.size > SESSION_CACHE_ENTRIES) this.sessions.delete(this.sessions.keys().next().value as string);
+    while (this.sessions.size > SESSION_CACHE_ENTRIES)
+      this.sessions.delete(this.sessions.keys().next().value as string);
   }
 
   /** Our device id. */

@@ -145,4 +145,3 @@ export interface DecryptResult {
   /** Messages sent automatically (session completion, heartbeat), already handed to the transport. */
   sent: AutomaticMessage[];
 }
-

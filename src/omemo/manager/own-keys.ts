@@ -1,48 +1,26 @@
 // Our own keys (XEP-0384 0.3.0 §4.3 and 0.9 §5.3: identity, signed pre key, one-time pre keys): created or loaded
 // with the account, pre keys refilled with never-reused ids, the signed pre key rotated, used pre keys kept or
 // pruned under the `consumedPreKeys` policy, and the bundle they make.
-import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
-import { randomBytes } from '../../crypto/random';
-import { cryptoReady } from '../../crypto/sodium';
 import { x25519GenerateKeyPair } from '../../crypto/x25519';
-import type { IdentityKeyPair } from '../../protocol/identity-key';
-import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
-import { Session, type SessionState } from '../../protocol/session';
-import { deserializeSession, serializeSession } from '../../protocol/session-record';
-import { parseKeyExchange, parseMessage } from '../../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
-import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
 import {
-  checkConsumedPreKeyPolicy,
-  checkPreKeyUse,
-  DEFAULT_CONSUMED_PRE_KEY_POLICY,
-  expiredPreKeys,
-  markPreKeyUsed,
-  type ConsumedPreKeyPolicy,
-} from '../policies/pre-key-policy';
-import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from '../bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
-import { bareJid } from '../jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
-import { openPayload, sealPayload } from '../payload';
-import { publishOptionsFor } from '../publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
-import { deviceKey, deviceListKey, sessionKey } from '../store/store';
-import type { AutomaticMessageKind, OmemoTransport } from './transport';
-import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
+  generateIdentityKeyPair,
+  identityFromPrivate,
+  identityWireKey,
+  signSignedPreKey,
+} from '../../protocol/identity-key';
+import { expiredPreKeys } from '../policies/pre-key-policy';
+import { serializeBundle, type BundleData } from '../bundle';
+import type { OmemoVersion } from '../namespaces';
+import type { StoreChanges, StoredIdentity, StoredPreKey, StoredSignedPreKey } from '../store/store';
 import { MAX_ID } from '../wire-values';
 
 import type { ManagerCore } from './manager-core';
 import { publishBundle } from './publishing';
 import { storeError } from './manager-core';
 import { fetchDeviceList } from './publishing';
-import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
+import type { OmemoManagerOptions } from './manager-types';
 
 /** Pre keys kept published (XEP-0384: at least 20 for 0.3, 25 for OMEMO 2; everyone uses 100). */
 export const PRE_KEY_COUNT = 100;
@@ -59,7 +37,6 @@ function randomId(rng: Rng): number {
   }
 }
 
-
 export async function loadOwnKeys(core: ManagerCore, options: OmemoManagerOptions): Promise<void> {
   let stored: StoredIdentity | undefined;
   let signedPreKeys: StoredSignedPreKey[];
@@ -72,20 +49,34 @@ export async function loadOwnKeys(core: ManagerCore, options: OmemoManagerOption
     throw storeError(cause);
   }
   if (stored !== undefined) {
-    if (stored.jid !== core.jid) throw new OmemoError('store-owner-mismatch', `this store belongs to ${stored.jid}, not ${core.jid}`);
-    core.own = { identity: identityFromPrivate(stored.identityPrivateKey), stored, signedPreKeys, preKeys: new Map(preKeys.map((k) => [k.id, k])) };
+    if (stored.jid !== core.jid)
+      throw new OmemoError('store-owner-mismatch', `this store belongs to ${stored.jid}, not ${core.jid}`);
+    core.own = {
+      identity: identityFromPrivate(stored.identityPrivateKey),
+      stored,
+      signedPreKeys,
+      preKeys: new Map(preKeys.map((k) => [k.id, k])),
+    };
     const changes: StoreChanges = {};
     pruneUsedPreKeys(core, changes);
     refillPreKeys(core, changes);
     rotateSignedPreKeyIfDue(core, changes, false);
-    if (changes.putPreKeys?.length || changes.putSignedPreKeys?.length || changes.deletePreKeys?.length) await core.commit(changes);
+    if (changes.putPreKeys?.length || changes.putSignedPreKeys?.length || changes.deletePreKeys?.length)
+      await core.commit(changes);
     return;
   }
   const deviceId = options.deviceId ?? (await pickDeviceId(core));
   const identity = generateIdentityKeyPair(core.rng);
   core.own = {
     identity,
-    stored: { jid: core.jid, deviceId, identityPrivateKey: identity.privateKey, nextPreKeyId: 1, nextSignedPreKeyId: 1, ...(options.label ? { label: options.label } : {}) },
+    stored: {
+      jid: core.jid,
+      deviceId,
+      identityPrivateKey: identity.privateKey,
+      nextPreKeyId: 1,
+      nextSignedPreKeyId: 1,
+      ...(options.label ? { label: options.label } : {}),
+    },
     signedPreKeys: [],
     preKeys: new Map(),
   };
@@ -114,7 +105,12 @@ export function refillPreKeys(core: ManagerCore, changes: StoreChanges): void {
   const fresh: StoredPreKey[] = [];
   for (let i = live; i < PRE_KEY_COUNT; i++) {
     const kp = x25519GenerateKeyPair(core.rng, { usedSoon: false });
-    const k: StoredPreKey = { id: core.own.stored.nextPreKeyId, privateKey: kp.privateKey, publicKey: kp.publicKey, consumed: false };
+    const k: StoredPreKey = {
+      id: core.own.stored.nextPreKeyId,
+      privateKey: kp.privateKey,
+      publicKey: kp.publicKey,
+      consumed: false,
+    };
     core.own.stored = { ...core.own.stored, nextPreKeyId: core.own.stored.nextPreKeyId + 1 };
     core.own.preKeys.set(k.id, k);
     fresh.push(k);
@@ -125,7 +121,10 @@ export function refillPreKeys(core: ManagerCore, changes: StoreChanges): void {
 
 export function rotateSignedPreKeyIfDue(core: ManagerCore, changes: StoreChanges, force: boolean): boolean {
   const now = core.now();
-  const newest = core.own.signedPreKeys.reduce<StoredSignedPreKey | undefined>((a, k) => (a === undefined || k.id > a.id ? k : a), undefined);
+  const newest = core.own.signedPreKeys.reduce<StoredSignedPreKey | undefined>(
+    (a, k) => (a === undefined || k.id > a.id ? k : a),
+    undefined,
+  );
   if (!force && newest !== undefined && now - newest.createdAt < core.rotationMs) return false;
   const kp = x25519GenerateKeyPair(core.rng);
   const spk: StoredSignedPreKey = {
@@ -160,7 +159,9 @@ export function bundleData(core: ManagerCore, version: OmemoVersion): BundleData
     signedPreKey: spk.publicKey,
     signedPreKeySignature: spk.signatures[version],
     identityKey: identityWireKey(core.own.identity, version),
-    preKeys: [...core.own.preKeys.values()].filter((k) => !k.consumed).map((k) => ({ id: k.id, publicKey: k.publicKey })),
+    preKeys: [...core.own.preKeys.values()]
+      .filter((k) => !k.consumed)
+      .map((k) => ({ id: k.id, publicKey: k.publicKey })),
   };
 }
 

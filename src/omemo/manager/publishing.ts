@@ -1,51 +1,25 @@
 // PEP publishing and fetching (XEP-0384 0.3.0 §4.2–4.3 and 0.9 §5.2–5.3, XEP-0163): our device lists and bundles,
 // other devices' lists and bundles, through the host's OmemoTransport.
-import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import type { Rng } from '../../crypto/random';
-import { randomBytes } from '../../crypto/random';
-import { cryptoReady } from '../../crypto/sodium';
-import { x25519GenerateKeyPair } from '../../crypto/x25519';
-import type { IdentityKeyPair } from '../../protocol/identity-key';
-import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
-import { Session, type SessionState } from '../../protocol/session';
-import { deserializeSession, serializeSession } from '../../protocol/session-record';
-import { parseKeyExchange, parseMessage } from '../../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
-import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
-import {
-  checkConsumedPreKeyPolicy,
-  checkPreKeyUse,
-  DEFAULT_CONSUMED_PRE_KEY_POLICY,
-  expiredPreKeys,
-  markPreKeyUsed,
-  type ConsumedPreKeyPolicy,
-} from '../policies/pre-key-policy';
-import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from '../bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
-import { bareJid } from '../jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
-import { openPayload, sealPayload } from '../payload';
+import { parseBundle, type BundleData } from '../bundle';
+import { parseDeviceList, serializeDeviceList } from '../device-list';
+import { pepLocations, type OmemoVersion } from '../namespaces';
 import { publishOptionsFor } from '../publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
-import { deviceKey, deviceListKey, sessionKey } from '../store/store';
-import type { AutomaticMessageKind, OmemoTransport } from './transport';
-import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
-import { MAX_ID } from '../wire-values';
+import type { StoreChanges } from '../store/store';
 
 import type { ManagerCore } from './manager-core';
 import { transportError } from './manager-core';
 import { bundleXml } from './own-keys';
-import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
 
 export async function publishBundle(core: ManagerCore, version: OmemoVersion): Promise<void> {
   const loc = pepLocations(version, core.deviceId);
   try {
-    await core.transport.publish(loc.bundleNode, loc.bundleItemId, bundleXml(core, version), publishOptionsFor(version, 'bundle'));
+    await core.transport.publish(
+      loc.bundleNode,
+      loc.bundleItemId,
+      bundleXml(core, version),
+      publishOptionsFor(version, 'bundle'),
+    );
   } catch (cause) {
     throw transportError(`publishing the ${version} bundle failed`, cause);
   }
@@ -57,14 +31,23 @@ export async function announce(core: ManagerCore, version: OmemoVersion, publish
   const loc = pepLocations(version, core.deviceId);
   const xml = ownDeviceListXml(core, version, ids);
   try {
-    await core.transport.publish(loc.deviceListNode, loc.deviceListItemId, xml, publishOptionsFor(version, 'devicelist'));
+    await core.transport.publish(
+      loc.deviceListNode,
+      loc.deviceListItemId,
+      xml,
+      publishOptionsFor(version, 'devicelist'),
+    );
   } catch (cause) {
     throw transportError(`publishing the ${version} device list failed`, cause);
   }
   return ids;
 }
 
-export async function fetchDeviceList(core: ManagerCore, jid: string, version: OmemoVersion): Promise<number[] | undefined> {
+export async function fetchDeviceList(
+  core: ManagerCore,
+  jid: string,
+  version: OmemoVersion,
+): Promise<number[] | undefined> {
   const loc = pepLocations(version, 1);
   let xml: string | undefined;
   try {
@@ -80,16 +63,26 @@ export async function fetchDeviceList(core: ManagerCore, jid: string, version: O
 export function ownDeviceListXml(core: ManagerCore, version: OmemoVersion, published: readonly number[]): string {
   const ids = published.includes(core.deviceId) ? published : [...published, core.deviceId];
   const label = version === 'twomemo' ? core.own.stored.label : undefined;
-  return serializeDeviceList(ids.map((id) => (id === core.deviceId && label ? { id, label } : { id })), version);
+  return serializeDeviceList(
+    ids.map((id) => (id === core.deviceId && label ? { id, label } : { id })),
+    version,
+  );
 }
 
-export async function fetchBundle(core: ManagerCore, jid: string, deviceId: number, version: OmemoVersion): Promise<BundleData> {
+export async function fetchBundle(
+  core: ManagerCore,
+  jid: string,
+  deviceId: number,
+  version: OmemoVersion,
+): Promise<BundleData> {
   const loc = pepLocations(version, deviceId);
   let xml: string | undefined;
   try {
     xml = await core.transport.fetch(jid, loc.bundleNode, loc.bundleItemId);
   } catch (cause) {
-    throw new OmemoError('bundle-unavailable', `fetching the ${version} bundle of ${jid}/${deviceId} failed`, { cause });
+    throw new OmemoError('bundle-unavailable', `fetching the ${version} bundle of ${jid}/${deviceId} failed`, {
+      cause,
+    });
   }
   if (xml === undefined) throw new OmemoError('bundle-unavailable', `${jid}/${deviceId} has no ${version} bundle`);
   return parseBundle(xml, version);

@@ -1,47 +1,18 @@
 // Session repair (XEP-0384 0.9 §4.5 asks for a way to replace a broken session): after a message we cannot
 // decrypt for want of a usable session, a fresh key exchange, rate-limited per device; and resetSession.
-import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import type { Rng } from '../../crypto/random';
-import { randomBytes } from '../../crypto/random';
-import { cryptoReady } from '../../crypto/sodium';
-import { x25519GenerateKeyPair } from '../../crypto/x25519';
-import type { IdentityKeyPair } from '../../protocol/identity-key';
-import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
-import { Session, type SessionState } from '../../protocol/session';
-import { deserializeSession, serializeSession } from '../../protocol/session-record';
-import { parseKeyExchange, parseMessage } from '../../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
-import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
-import {
-  checkConsumedPreKeyPolicy,
-  checkPreKeyUse,
-  DEFAULT_CONSUMED_PRE_KEY_POLICY,
-  expiredPreKeys,
-  markPreKeyUsed,
-  type ConsumedPreKeyPolicy,
-} from '../policies/pre-key-policy';
-import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from '../bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
-import { bareJid } from '../jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
-import { openPayload, sealPayload } from '../payload';
-import { publishOptionsFor } from '../publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
-import { deviceKey, deviceListKey, sessionKey } from '../store/store';
-import type { AutomaticMessageKind, OmemoTransport } from './transport';
-import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
-import { MAX_ID } from '../wire-values';
+import { serializeSession } from '../../protocol/session-record';
+import type { OmemoVersion } from '../namespaces';
+import type { SessionAddress } from '../store/store';
+import { sessionKey } from '../store/store';
+import type { AutomaticMessageKind } from './transport';
+import { isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
 import { transportError } from './manager-core';
 import { initiate, replaceSession } from './session-builder';
 import { emptyMessageOn } from './automatic-messages';
-import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
+import type { AutomaticMessage } from './manager-types';
 
 /** Default least time between two automatic repairs of the session with one device (ms): one hour. */
 export const SESSION_REPAIR_INTERVAL_MS = 3600 * 1000;
@@ -52,7 +23,13 @@ const REPAIR_TRACKED_DEVICES = 10000;
  * (none, a corrupt record, a chain we cannot follow). `bad-mac` counts only for a message that opens a chain we do
  * not know (a device restored from a backup, a lost ratchet step): on a known chain it is a tampered message.
  */
-export const REPAIRABLE: ReadonlySet<string> = new Set(['no-session', 'sender-not-found', 'malformed-record', 'bad-mac', 'too-many-skipped']);
+export const REPAIRABLE: ReadonlySet<string> = new Set([
+  'no-session',
+  'sender-not-found',
+  'malformed-record',
+  'bad-mac',
+  'too-many-skipped',
+]);
 
 /**
  * After a normal message failed because we have no usable session with its sender: builds a fresh session from
@@ -67,7 +44,8 @@ export async function repairAfterFailure(core: ManagerCore, address: SessionAddr
   if (last !== undefined && now - last < core.repairIntervalMs) return;
   core.lastRepair.delete(k);
   core.lastRepair.set(k, now);
-  while (core.lastRepair.size > REPAIR_TRACKED_DEVICES) core.lastRepair.delete(core.lastRepair.keys().next().value as string);
+  while (core.lastRepair.size > REPAIR_TRACKED_DEVICES)
+    core.lastRepair.delete(core.lastRepair.keys().next().value as string);
   try {
     await rebuildSession(core, address, 'session-repair');
   } catch {
@@ -79,7 +57,11 @@ export async function repairAfterFailure(core: ManagerCore, address: SessionAddr
  * Replaces the session with `address` by a fresh one from the device's current bundle (earlier states are
  * kept for messages still in flight) and sends the device an empty key-exchange message.
  */
-export async function rebuildSession(core: ManagerCore, address: SessionAddress, kind: AutomaticMessageKind): Promise<AutomaticMessage> {
+export async function rebuildSession(
+  core: ManagerCore,
+  address: SessionAddress,
+  kind: AutomaticMessageKind,
+): Promise<AutomaticMessage> {
   const { jid } = address;
   const others = await core.loadDevicesOf([jid]);
   const known = others.find((d) => d.deviceId === address.deviceId);
@@ -104,7 +86,12 @@ export async function rebuildSession(core: ManagerCore, address: SessionAddress,
 }
 
 /** Rebuilds the sessions with a device in the given versions (default: those it is listed in, else all). */
-export async function resetSessions(core: ManagerCore, jid: string, deviceId: number, versions: readonly OmemoVersion[] | undefined): Promise<AutomaticMessage[]> {
+export async function resetSessions(
+  core: ManagerCore,
+  jid: string,
+  deviceId: number,
+  versions: readonly OmemoVersion[] | undefined,
+): Promise<AutomaticMessage[]> {
   const device = (await core.loadDevicesOf([jid])).find((d) => d.deviceId === deviceId);
   const listed = core.versions.filter((v) => device?.activeIn.includes(v));
   const chosen = versions ?? (listed.length > 0 ? listed : core.versions);

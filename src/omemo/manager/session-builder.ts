@@ -1,45 +1,16 @@
 // Starting sessions (X3DH §3.3 through XEP-0384 0.9 §5.3 bundles): a fresh session from a device's bundle, the
 // bundle's identity key adopted with its own trust, earlier states kept behind the new one.
-import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import type { Rng } from '../../crypto/random';
-import { randomBytes } from '../../crypto/random';
-import { cryptoReady } from '../../crypto/sodium';
-import { x25519GenerateKeyPair } from '../../crypto/x25519';
-import type { IdentityKeyPair } from '../../protocol/identity-key';
-import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../../protocol/identity-key';
-import { Session, type SessionState } from '../../protocol/session';
-import { deserializeSession, serializeSession } from '../../protocol/session-record';
-import { parseKeyExchange, parseMessage } from '../../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from '../encrypted-element';
+import { remoteIdentityToCurve } from '../../protocol/identity-key';
+import { Session } from '../../protocol/session';
+import { serializeSession } from '../../protocol/session-record';
 import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
-import {
-  checkConsumedPreKeyPolicy,
-  checkPreKeyUse,
-  DEFAULT_CONSUMED_PRE_KEY_POLICY,
-  expiredPreKeys,
-  markPreKeyUsed,
-  type ConsumedPreKeyPolicy,
-} from '../policies/pre-key-policy';
-import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from '../policies/stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from '../bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from '../device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from '../encrypted-element';
-import { bareJid } from '../jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from '../namespaces';
-import { openPayload, sealPayload } from '../payload';
-import { publishOptionsFor } from '../publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from '../sce';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from '../store/store';
-import { deviceKey, deviceListKey, sessionKey } from '../store/store';
-import type { AutomaticMessageKind, OmemoTransport } from './transport';
-import { initialTrust, isTrusted, type TrustPolicy } from '../policies/trust';
-import { MAX_ID } from '../wire-values';
+import type { SessionAddress, StoredDevice } from '../store/store';
+import { sessionKey } from '../store/store';
+import { initialTrust, isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
 import { fetchBundle } from './publishing';
-import type { AutomaticMessage, DeviceInfo, DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult, DecryptResult, OmemoManagerOptions } from './manager-types';
 
 /**
  * `fresh` as the current state, with `previous`'s states kept behind it (Session.withArchiveFrom): messages still
@@ -49,20 +20,30 @@ export function replaceSession(previous: Session | undefined, fresh: Session): S
   return previous === undefined ? fresh : fresh.withArchiveFrom(previous);
 }
 
-
 /**
  * A new session (X3DH as initiator) from the device's current bundle. The bundle's signature is verified before
  * anything else; then its identity key becomes the device's (a new key starts with its own trust, reported as
  * `change`). The caller checks the returned device's trust before using the session.
  */
-export async function initiate(core: ManagerCore, address: SessionAddress, device: StoredDevice, devicesOfJid: readonly StoredDevice[]): Promise<{ session: Session; device: StoredDevice; change: IdentityChange | undefined }> {
+export async function initiate(
+  core: ManagerCore,
+  address: SessionAddress,
+  device: StoredDevice,
+  devicesOfJid: readonly StoredDevice[],
+): Promise<{ session: Session; device: StoredDevice; change: IdentityChange | undefined }> {
   const bundle = await fetchBundle(core, address.jid, address.deviceId, address.version);
   const pick = bundle.preKeys[core.rng(4).reduce((a, b) => a * 256 + b, 0) % bundle.preKeys.length]!;
-  const session = Session.initiate(address.version, core.own.identity, { ...bundle, preKeyId: pick.id, preKey: pick.publicKey }, core.rng);
+  const session = Session.initiate(
+    address.version,
+    core.own.identity,
+    { ...bundle, preKeyId: pick.id, preKey: pick.publicKey },
+    core.rng,
+  );
   const curve = remoteIdentityToCurve(address.version, bundle.identityKey);
   const adopted = adoptIdentityKey(device, curve, () => initialTrust(core.trustPolicy, devicesOfJid));
   let updated = adopted.device;
-  if (adopted.change !== undefined && updated.trust === 'undecided') updated = { ...updated, trust: await core.decideTrust(updated) };
+  if (adopted.change !== undefined && updated.trust === 'undecided')
+    updated = { ...updated, trust: await core.decideTrust(updated) };
   return { session, device: updated, change: adopted.change && { ...adopted.change, trust: updated.trust } };
 }
 

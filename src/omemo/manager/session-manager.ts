@@ -15,7 +15,14 @@ import { decryptMessage } from './decryption';
 import { applyDeviceList, devicesOf, devicesWithoutSession, isOwnDevicePublished, setTrust } from './device-registry';
 import { encryptTo } from './encryption';
 import { ManagerCore } from './manager-core';
-import type { AutomaticMessage, DecryptResult, DeviceInfo, EncryptOptions, EncryptResult, OmemoManagerOptions } from './manager-types';
+import type {
+  AutomaticMessage,
+  DecryptResult,
+  DeviceInfo,
+  EncryptOptions,
+  EncryptResult,
+  OmemoManagerOptions,
+} from './manager-types';
 import { bundleXml, loadOwnKeys, maintainKeys, preKeyIds } from './own-keys';
 import { deviceListXml, publishOwn } from './publishing';
 import { resetSessions } from './repair';
@@ -38,7 +45,8 @@ export { SESSION_REPAIR_INTERVAL_MS } from './repair';
 export { STALE_DEVICE_AFTER_DAYS, STALE_DEVICE_AFTER_MESSAGES } from '../policies/stale-device';
 
 function checkDeviceId(deviceId: number): void {
-  if (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > MAX_ID) throw new RangeError(`device id must be in 1..${MAX_ID}, got ${deviceId}`);
+  if (!Number.isInteger(deviceId) || deviceId < 1 || deviceId > MAX_ID)
+    throw new RangeError(`device id must be in 1..${MAX_ID}, got ${deviceId}`);
 }
 
 /**
@@ -155,7 +163,11 @@ export class OmemoManager {
    * @throws OmemoError `store-error`, `transport-error`; RangeError for a device id outside 1..2^31−1; TypeError
    *   for a version that is not enabled.
    */
-  setDeviceList(jid: string, version: OmemoVersion, devices: readonly (number | { id: number; label?: string })[]): Promise<void> {
+  setDeviceList(
+    jid: string,
+    version: OmemoVersion,
+    devices: readonly (number | { id: number; label?: string })[],
+  ): Promise<void> {
     const entries = devices.map((d) => (typeof d === 'number' ? { id: d } : d));
     for (const e of entries) checkDeviceId(e.id);
     return this.#exclusive(async (core) => {
@@ -182,7 +194,8 @@ export class OmemoManager {
    */
   setTrust(jid: string, deviceId: number, level: TrustLevel, options: { fingerprint?: string } = {}): Promise<void> {
     return this.#exclusive(async (core) => {
-      if (!['undecided', 'blind', 'verified', 'distrusted'].includes(level)) throw new TypeError(`unknown trust level ${JSON.stringify(level)}`);
+      if (!['undecided', 'blind', 'verified', 'distrusted'].includes(level))
+        throw new TypeError(`unknown trust level ${JSON.stringify(level)}`);
       await setTrust(core, bareJid(jid), deviceId, level, options.fingerprint);
     });
   }
@@ -209,7 +222,8 @@ export class OmemoManager {
    *   `transport-error`. TypeError for a bad message, recipient list or version.
    */
   encrypt(to: readonly string[], message: string | Uint8Array, options: EncryptOptions = {}): Promise<EncryptResult> {
-    if (typeof message !== 'string' && !(message instanceof Uint8Array)) throw new TypeError('message must be a string or a Uint8Array');
+    if (typeof message !== 'string' && !(message instanceof Uint8Array))
+      throw new TypeError('message must be a string or a Uint8Array');
     return this.#exclusive((core) => encryptTo(core, to, message, options));
   }
 
