@@ -13,7 +13,7 @@ import { bareJid } from '../jid';
 import type { OmemoVersion } from '../namespaces';
 import { openPayload } from '../payload';
 import { parseEnvelope, type ParsedEnvelope } from '../sce';
-import type { SessionAddress, StoreChanges, StoredPreKey } from '../store/store';
+import type { SessionAddress, StoreChanges, StoredDevice, StoredPreKey } from '../store/store';
 import { sessionKey } from '../store/store';
 import type { AutomaticMessageKind } from './transport';
 import { initialTrust } from '../policies/trust';
@@ -29,8 +29,39 @@ import type { AutomaticMessage, DecryptResult } from './manager-types';
 /** A receiving chain this long without our answer triggers an empty "heartbeat" message (XEP-0384 §4.6). */
 export const HEARTBEAT_AFTER_MESSAGES = 53;
 
-/** OMEMO 2 empty messages carry 32 zero bytes as key material (XEP-0384 0.9 §4.4). */
-function isEmptyMessageKey(keyMaterial: Uint8Array): boolean {
+/**
+ * The header's `sid` is not authenticated by OMEMO: a key exchange relabelled with another device id would build a
+ * session (and use up its pre key) under that id. An identity key belongs to one device, so a key exchange whose
+ * identity key is the current key of another device of the JID still in its device list is refused.
+ * @throws OmemoError `untrusted-device`.
+ */
+function refuseIdentityOfAnotherDevice(
+  devicesOfJid: readonly StoredDevice[],
+  deviceId: number,
+  identityKey: Uint8Array,
+): void {
+  const owner = devicesOfJid.find(
+    (d) =>
+      d.deviceId !== deviceId &&
+      d.activeIn.length > 0 &&
+      d.identityKey !== undefined &&
+      bytesEqual(d.identityKey, identityKey),
+  );
+  if (owner !== undefined) {
+    throw new OmemoError(
+      'untrusted-device',
+      `a key exchange from device ${deviceId} carries the identity key of device ${owner.deviceId}`,
+    );
+  }
+}
+
+/**
+ * The key material of an empty message: OMEMO 2 carries 32 zero bytes (XEP-0384 0.9 §4.4), 0.3 a bare 16-byte key
+ * (key transport, XEP-0384 0.3.0 §4.6). A message without `<payload>` and with any other key (0.3: key ‖ tag) is a
+ * message whose payload went missing.
+ */
+function isEmptyMessageKey(version: OmemoVersion, keyMaterial: Uint8Array): boolean {
+  if (version === 'oldmemo') return keyMaterial.length === 16;
   return keyMaterial.length === 32 && keyMaterial.every((b) => b === 0);
 }
 
@@ -151,9 +182,9 @@ export async function decryptKey(
     keyMaterial = session.decrypt(key.data);
   }
   const payload = openPayload(version, keyMaterial, parsed.iv, parsed.payload);
-  if (parsed.payload === undefined && version === 'twomemo' && !isEmptyMessageKey(keyMaterial)) {
-    // Not an empty message (those carry 32 zero bytes): a message whose payload went missing. Keep nothing, so
-    // that its key stays unused for the complete message.
+  if (parsed.payload === undefined && !isEmptyMessageKey(version, keyMaterial)) {
+    // Not an empty message: a message whose payload went missing. Keep nothing, so that its key stays unused for
+    // the complete message.
     if (device?.trust === 'distrusted' && !newSession)
       throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
     return {
@@ -170,10 +201,10 @@ export async function decryptKey(
 
   // Everything verified. All that depends on the message is decided here, before the commit.
   const { text, envelope, envelopeFromMatches } = readPayload(version, payload, from);
+  const identityKey = remoteIdentityToCurve(version, session.remoteIdentityKey);
+  if (newSession) refuseIdentityOfAnotherDevice(others, parsed.sid, identityKey);
   if (device === undefined) device = await core.newDevice(from, parsed.sid, others);
-  const adopted = adoptIdentityKey(device, remoteIdentityToCurve(version, session.remoteIdentityKey), () =>
-    initialTrust(core.trustPolicy, others),
-  );
+  const adopted = adoptIdentityKey(device, identityKey, () => initialTrust(core.trustPolicy, others));
   device = adopted.device;
   if (adopted.change !== undefined && device.trust === 'undecided') device.trust = await core.decideTrust(device);
   if (device.trust === 'distrusted') throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);

@@ -137,9 +137,9 @@ export interface DecryptResult {
   /** The sender's device shows a new identity key (a new fingerprint, with its own trust). */
   identityChanged?: IdentityChange;
   /**
-   * OMEMO 2 only: the message had no `<payload>` although its key is not that of an empty message (32 zero bytes),
-   * e.g. a payload stripped on the way. It is reported as empty and nothing was stored: the message keeps its
-   * key, so the complete message, if it arrives (e.g. from the archive), still decrypts.
+   * The message had no `<payload>` although its key is not that of an empty message (OMEMO 2: 32 zero bytes; 0.3: a
+   * bare 16-byte key), e.g. a payload stripped on the way. It is reported as empty and nothing was stored: the
+   * message keeps its key, so the complete message, if it arrives (e.g. from the archive), still decrypts.
    */
   payloadMissing?: boolean;
   /** Messages sent automatically (session completion, heartbeat), already handed to the transport. */
