@@ -6,7 +6,7 @@ import { assertBytes, assertInt, fromBase64 } from './bytes';
 import { aes256CbcEncrypt, setSyncCbcFallback } from './aes';
 import { OmemoError } from './errors';
 import { hkdfSha256, hmacSha256 } from './hmac';
-import { RATCHET_KERNEL_WASM_BASE64 } from './ratchet-kernel-wasm';
+import { RATCHET_KERNEL_WASM_BASE64 } from './generated/ratchet-kernel-wasm';
 import { onCryptoReady } from './sodium';
 
 /** Lanes handed to the kernel per call (its buffer capacity); longer batches are processed in chunks. */
@@ -30,8 +30,6 @@ const KERNEL_LAYOUT_VERSION = 1;
 const KERNEL_AES_CHUNK_BYTES = 16384;
 /** Per-lane bytes after the AD ‖ header ‖ ciphertext that the kernel needs for SHA-256 padding. */
 const KERNEL_SHA_PAD_BYTES = 72;
-/** Size of the kernel's input buffer for the test hooks. */
-const KERNEL_TEST_IO_BYTES = 4096;
 
 /** One session's sending step. The caller has written `header` bytes into `message` at headerOffset. */
 export interface RatchetSendLane {
@@ -183,17 +181,10 @@ interface KernelExports {
   rk_send_batch(count: number, stride: number, infoLength: number, plaintextLength: number): number;
   rk_aes256_cbc_encrypt(length: number, final: number): number;
   rk_aes256_cbc_decrypt(length: number, final: number): number;
-  rk_test_sha256_init(): void;
-  rk_test_sha256_update(length: number): number;
-  rk_test_sha256_final(): void;
-  rk_test_hmac_sha256(keyLength: number, dataLength: number): number;
-  rk_test_hkdf_sha256(ikmLength: number, saltLength: number, infoLength: number, outLength: number): number;
-  rk_test_aes256_block(decrypt: number): void;
-  rk_test_out(): number;
 }
 
 /** The instantiated kernel and the addresses of its buffers (from rk_init's layout table). */
-interface Kernel {
+export interface Kernel {
   x: KernelExports;
   heap: Uint8Array;
   u32: Uint32Array;
@@ -207,8 +198,6 @@ interface Kernel {
   aesKey: number;
   aesIv: number;
   aesData: number;
-  testIn: number;
-  testOut: number;
 }
 
 let kernel: Kernel | undefined;
@@ -257,8 +246,6 @@ function setUp(instance: WebAssembly.Instance): Kernel | undefined {
     aesKey: aes,
     aesIv: aes + 32,
     aesData: aes + 48,
-    testIn: u32[t + 15]!,
-    testOut: x.rk_test_out(),
   };
 }
 
@@ -299,7 +286,8 @@ export function ratchetKernelAvailable(): boolean {
   return loadedKernel() !== undefined;
 }
 
-function requireKernel(): Kernel {
+/** @internal The loaded kernel (its `heap` is the whole linear memory, which tests search for left-over keys). */
+export function requireKernel(): Kernel {
   const k = loadedKernel();
   if (k === undefined) {
     throw new OmemoError('crypto-unavailable', 'the WebAssembly ratchet kernel is not available (no WebAssembly SIMD, or not loaded yet: await cryptoReady())');
@@ -470,61 +458,6 @@ export function kernelAes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, cipherte
     heap.fill(0, aesKey, aesData + Math.min(ciphertext.length, KERNEL_AES_CHUNK_BYTES));
   }
 }
-
-// ------------------------------------------------------------------------------------------ test hooks
-
-function testCall(rc: number): void {
-  if (rc !== 0) throw new RangeError('input too large for the kernel test buffer');
-}
-
-/**
- * @internal The kernel's own SHA-256, HMAC-SHA256, HKDF-SHA256 and AES-256 block functions, for the
- * known-answer tests of its primitives. Not part of the public API. Each throws like `requireKernel()`.
- */
-export const ratchetKernelTestHooks = {
-  /** The kernel's whole linear memory (to check that no key material is left in it). */
-  memory(): Uint8Array {
-    return requireKernel().heap;
-  },
-  sha256(data: Uint8Array): Uint8Array {
-    const k = requireKernel();
-    k.x.rk_test_sha256_init();
-    for (let off = 0; off < data.length; off += KERNEL_TEST_IO_BYTES) {
-      const part = data.subarray(off, off + KERNEL_TEST_IO_BYTES);
-      k.heap.set(part, k.testIn);
-      testCall(k.x.rk_test_sha256_update(part.length));
-    }
-    k.x.rk_test_sha256_final();
-    return k.heap.slice(k.testOut, k.testOut + 32);
-  },
-  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
-    const k = requireKernel();
-    if (key.length + data.length > KERNEL_TEST_IO_BYTES) throw new RangeError('input too large for the kernel test buffer');
-    k.heap.set(key, k.testIn);
-    k.heap.set(data, k.testIn + key.length);
-    testCall(k.x.rk_test_hmac_sha256(key.length, data.length));
-    return k.heap.slice(k.testOut, k.testOut + 32);
-  },
-  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-    const k = requireKernel();
-    if (ikm.length + salt.length + info.length > KERNEL_TEST_IO_BYTES) throw new RangeError('input too large for the kernel test buffer');
-    k.heap.set(ikm, k.testIn);
-    k.heap.set(salt, k.testIn + ikm.length);
-    k.heap.set(info, k.testIn + ikm.length + salt.length);
-    testCall(k.x.rk_test_hkdf_sha256(ikm.length, salt.length, info.length, length));
-    return k.heap.slice(k.testOut, k.testOut + length);
-  },
-  aes256Block(key: Uint8Array, block: Uint8Array, decrypt: boolean): Uint8Array {
-    assertBytes(key, 'key', 32);
-    assertBytes(block, 'block', 16);
-    const k = requireKernel();
-    k.heap.set(key, k.testIn);
-    k.heap.set(block, k.testIn + 32);
-    k.x.rk_test_aes256_block(decrypt ? 1 : 0);
-    k.heap.fill(0, k.testIn, k.testIn + 48);
-    return k.heap.slice(k.testOut, k.testOut + 16);
-  },
-};
 
 // Where node:crypto is absent (browsers), aes.ts's synchronous AES-256-CBC runs here.
 setSyncCbcFallback({ encrypt: kernelAes256CbcEncrypt, decrypt: kernelAes256CbcDecrypt, available: ratchetKernelAvailable });

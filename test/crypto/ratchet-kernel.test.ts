@@ -13,16 +13,17 @@ import {
   kernelAes256CbcDecrypt,
   kernelAes256CbcEncrypt,
   ratchetKernelAvailable,
-  ratchetKernelTestHooks as hooks,
   ratchetSendBatch,
+  requireKernel,
   ratchetSendBatchPortable,
   ratchetSendBatchWasm,
   type RatchetSendLane,
   type RatchetSendParams,
 } from '../../src/crypto/ratchet-kernel';
-import { RATCHET_KERNEL_WASM_BASE64, RATCHET_KERNEL_WASM_BYTES } from '../../src/crypto/ratchet-kernel-wasm';
+import { RATCHET_KERNEL_WASM_BASE64, RATCHET_KERNEL_WASM_BYTES } from '../../src/crypto/generated/ratchet-kernel-wasm';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { eqBytes, eqHex, h, isPlainU8, loadVectors, pseudo, seq, throwsArg, throwsCode } from './helpers';
+import { kernelTestHooks as hooks, kernelTestModuleBytes } from './kernel-test-hooks';
 
 const SHA = loadVectors<{ fips180_2_appendix_b: { name: string; message: string; repeat: number; sha256: string }[] }>('sha256.json');
 const HMAC = loadVectors<{ rfc4231_4: { name: string; key: string; data: string; hmacSha256: string; truncatedToBytes?: number }[] }>(
@@ -136,6 +137,15 @@ test('kernel: loads on Node (WebAssembly SIMD); the embedded module is wasm/ratc
   const mod = new WebAssembly.Module(embedded);
   assert.equal(WebAssembly.Module.imports(mod), [], 'no imports');
   assert.ok(WebAssembly.Module.exports(mod).some((e) => e.name === 'memory' && e.kind === 'memory'));
+});
+
+test('kernel: the shipped module has no rk_test_* exports; the test module adds exactly those', () => {
+  const names = (bytes: Uint8Array<ArrayBuffer>) => WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
+  const shipped = names(fromBase64(RATCHET_KERNEL_WASM_BASE64)! as Uint8Array<ArrayBuffer>);
+  const test = names(kernelTestModuleBytes());
+  assert.equal(shipped.filter((n) => n.startsWith('rk_test_')), []);
+  assert.equal(test.filter((n) => !n.startsWith('rk_test_')).sort(), [...shipped].sort());
+  assert.ok(test.includes('rk_test_sha256_init') && test.includes('rk_test_out'));
 });
 
 // ---------------------------------------------------------------- primitives: known answers
@@ -336,7 +346,7 @@ test('ratchetSendBatch: no chain key, message key or plaintext is left in the ke
   const aesIv = pseudo(16, 322);
   const aesPt = pseudo(100, 323);
   kernelAes256CbcDecrypt(key, aesIv, kernelAes256CbcEncrypt(key, aesIv, aesPt));
-  const memory = Buffer.from(hooks.memory());
+  const memory = Buffer.from(requireKernel().heap);
   for (const [i, s] of [...secrets, params.plaintext.subarray(0, 16), key, aesPt.subarray(0, 16), aesPt.subarray(80, 96)].entries()) {
     assert.is(memory.indexOf(Buffer.from(s)), -1, `secret ${i} found in the kernel memory`);
   }
