@@ -16,7 +16,7 @@ import {
   type RatchetSendLane,
 } from '../src/crypto/ratchet-kernel';
 import { randomBytes } from '../src/crypto/random';
-import { cryptoReady } from '../src/crypto/sodium';
+import { cryptoReady } from '../src/crypto/ready';
 import { x25519Backends, x25519GenerateKeyPair } from '../src/crypto/x25519';
 import { xeddsaSign, xeddsaVerify } from '../src/crypto/xeddsa';
 import { formatTable, runBench, type BenchResult } from './harness';

@@ -3,11 +3,10 @@
 // WebAssembly SIMD kernel of our own (wasm/src/ratchet-kernel.c) and a portable path on hmac.ts/aes.ts that
 // produces identical bytes. Also the kernel's constant-time AES-256-CBC as a synchronous fallback for browsers.
 import { assertBytes, assertInt, fromBase64 } from './bytes';
-import { aes256CbcEncrypt, setSyncCbcFallback } from './aes';
+import { aes256CbcEncrypt } from './aes';
 import { OmemoError } from './errors';
 import { hkdfSha256, hmacSha256 } from './hmac';
 import { RATCHET_KERNEL_WASM_BASE64 } from './generated/ratchet-kernel-wasm';
-import { onCryptoReady } from './sodium';
 
 /** Lanes handed to the kernel per call (its buffer capacity); longer batches are processed in chunks. */
 export const KERNEL_MAX_LANES_PER_CALL = 256;
@@ -266,7 +265,11 @@ function loadedKernel(): Kernel | undefined {
   return kernel;
 }
 
-function loadKernelAsync(): Promise<void> {
+/**
+ * Compiles and instantiates the kernel asynchronously (as browsers require on the main thread); `cryptoReady()`
+ * calls it. Memoised; never rejects: without WebAssembly SIMD the portable path stays in use.
+ */
+export function loadRatchetKernel(): Promise<void> {
   asyncLoad ??= (async () => {
     if (kernel !== undefined || typeof WebAssembly !== 'object') return;
     try {
@@ -278,8 +281,6 @@ function loadKernelAsync(): Promise<void> {
   })();
   return asyncLoad;
 }
-
-onCryptoReady(loadKernelAsync);
 
 /** True when the WebAssembly kernel is loaded, or could be compiled synchronously now. */
 export function ratchetKernelAvailable(): boolean {
@@ -458,6 +459,3 @@ export function kernelAes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, cipherte
     heap.fill(0, aesKey, aesData + Math.min(ciphertext.length, KERNEL_AES_CHUNK_BYTES));
   }
 }
-
-// Where node:crypto is absent (browsers), aes.ts's synchronous AES-256-CBC runs here.
-setSyncCbcFallback({ encrypt: kernelAes256CbcEncrypt, decrypt: kernelAes256CbcDecrypt, available: ratchetKernelAvailable });

@@ -6,7 +6,7 @@ import { bytesEqual, createByteArena, toHex, utf8Decode, utf8Encode } from '../c
 import { OmemoError } from '../crypto/errors';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
-import { cryptoReady } from '../crypto/sodium';
+import { cryptoReady } from '../crypto/ready';
 import { x25519GenerateKeyPair } from '../crypto/x25519';
 import type { IdentityKeyPair } from '../protocol/identity-key';
 import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteIdentityToCurve, signSignedPreKey } from '../protocol/identity-key';

@@ -8,7 +8,7 @@ import { concatBytes, toHex } from '../../src/crypto/bytes';
 import * as aes from '../../src/crypto/aes';
 import { aes256CbcDecrypt, aes256CbcEncrypt, aesGcmDecrypt, aesGcmEncrypt } from '../../src/crypto/aes';
 import { OmemoError } from '../../src/crypto/errors';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { eqBytes, eqHex, flipBit, h, isPlainU8, listOf, loadVectors, pseudo, rejectsArg, rejectsCode, seq } from './helpers';
 
 interface Sealed {

@@ -21,7 +21,7 @@ import {
   type RatchetSendParams,
 } from '../../src/crypto/ratchet-kernel';
 import { RATCHET_KERNEL_WASM_BASE64, RATCHET_KERNEL_WASM_BYTES } from '../../src/crypto/generated/ratchet-kernel-wasm';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { eqBytes, eqHex, h, isPlainU8, loadVectors, pseudo, seq, throwsArg, throwsCode } from './helpers';
 import { kernelTestHooks as hooks, kernelTestModuleBytes } from './kernel-test-hooks';
 
