@@ -1,9 +1,11 @@
 // AES-256-CBC with PKCS#7 (NIST SP 800-38A §6.2; OMEMO's Double Ratchet and OMEMO 2 payloads) and AES-GCM
 // (NIST SP 800-38D; OMEMO 0.3 payloads with 128-bit keys). libsodium's WASM build has no AES, so the
-// synchronous functions use node:crypto and `aesBackends()` adds WebCrypto (async) for browsers.
+// synchronous functions use node:crypto, AES-CBC falls back to the ratchet kernel's (kernel-aes-cbc.ts) where
+// node:crypto is absent, and `aesBackends()` adds WebCrypto (async) for browsers.
 import { assertBytes } from './bytes';
 import { OmemoError } from './errors';
-import { kernelAes256CbcDecrypt, kernelAes256CbcEncrypt, ratchetKernelAvailable } from './ratchet-kernel';
+import { kernelAes256CbcDecrypt, kernelAes256CbcEncrypt } from './kernel-aes-cbc';
+import { ratchetKernelAvailable } from './kernel-loader';
 import { nodeCrypto, type NodeCrypto } from './sodium';
 
 /** Output of an AES-GCM encryption: ciphertext and the detached 16-byte tag. */

@@ -1,8 +1,9 @@
-// Start-up of the crypto layer (DEVELOPERS.md "Fixed choices"): one explicit call chain instead of work done at
-// import, so that the package's `"sideEffects": false` holds. `cryptoReady()` loads libsodium and node:crypto
-// (sodium.ts), then compiles the ratchet kernel asynchronously (kernel-loader.ts), as browsers require for a
-// module of its size on the main thread. aes.ts calls the kernel's AES-CBC itself where node:crypto is absent.
-import { loadRatchetKernel } from './ratchet-kernel';
+// Start-up of the crypto layer (README.md "Layout"; wasm/README.md "Building" on asynchronous compilation): one
+// explicit call chain instead of work done at import, so that the package's `"sideEffects": false` holds.
+// `cryptoReady()` loads libsodium and node:crypto (sodium.ts), then compiles the ratchet kernel asynchronously
+// (kernel-loader.ts), as browsers require for a module of its size on the main thread. Nothing is registered:
+// aes.ts calls the kernel's AES-CBC itself where node:crypto is absent.
+import { loadRatchetKernel } from './kernel-loader';
 import { loadSodium } from './sodium';
 
 let readyPromise: Promise<void> | undefined;
