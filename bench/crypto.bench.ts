@@ -1,24 +1,21 @@
 // Crypto primitive benchmarks (tinybench), straight from the crypto layer: X25519 per back end, XEdDSA,
 // Ed25519, HMAC/HKDF-SHA256, AES-CBC/GCM (sync and every async back end), the batched ratchet sending step
-// (WebAssembly kernel vs portable, µs per lane), random bytes.
+// (WebAssembly kernel vs the portable path of protocol/ratchet-send-batch.ts, µs per lane), random bytes.
 // `npm run bench` runs it with the others; `npx tsx bench/crypto.bench.ts` runs it alone.
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { aes256CbcDecrypt, aes256CbcEncrypt, aesBackends, aesGcmDecrypt, aesGcmEncrypt } from '../src/crypto/aes';
 import { ed25519KeyPairFromSeed, ed25519Sign, ed25519Verify } from '../src/crypto/ed25519';
 import { hkdfSha256, hmacSha256 } from '../src/crypto/hmac';
-import {
-  kernelAes256CbcDecrypt,
-  kernelAes256CbcEncrypt,
-  ratchetKernelAvailable,
-  ratchetSendBatchPortable,
-  ratchetSendBatchWasm,
-  type RatchetSendLane,
-} from '../src/crypto/ratchet-kernel';
+import { kernelAes256CbcDecrypt, kernelAes256CbcEncrypt } from '../src/crypto/kernel-aes-cbc';
+import { ratchetKernelAvailable } from '../src/crypto/kernel-loader';
+import { ratchetSendBatchWasm } from '../src/crypto/kernel-send-batch';
 import { randomBytes } from '../src/crypto/random';
-import { cryptoReady } from '../src/crypto/sodium';
+import type { RatchetSendLane } from '../src/crypto/ratchet-send-lanes';
+import { cryptoReady } from '../src/crypto/ready';
 import { x25519Backends, x25519GenerateKeyPair } from '../src/crypto/x25519';
 import { xeddsaSign, xeddsaVerify } from '../src/crypto/xeddsa';
+import { ratchetSendBatchPortable } from '../src/protocol/ratchet-send-batch';
 import { formatTable, runBench, type BenchResult } from './harness';
 
 /** Distinct private keys used round-robin, more than the node back end's cache of imported keys (256). */

@@ -5,7 +5,7 @@
 // `npm run bench` runs it with the others; `npx tsx bench/protocol.bench.ts` runs it alone.
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
-import { cryptoReady } from '../src/crypto/sodium';
+import { cryptoReady } from '../src/crypto/ready';
 import { x25519GenerateKeyPair, type KeyPair } from '../src/crypto/x25519';
 import type { ProtocolVersion } from '../src/protocol/constants';
 import { generateIdentityKeyPair, identityWireKey, signSignedPreKey, type IdentityKeyPair } from '../src/protocol/identity-key';

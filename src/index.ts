@@ -1,7 +1,7 @@
 // omemo-wasm public API (XEP-0384: OMEMO 0.3 `eu.siacs.conversations.axolotl` and OMEMO 2 `urn:xmpp:omemo:2`).
 // Named exports only; everything else is internal and may change.
 export { OmemoError, isOmemoError, type OmemoErrorCode } from './crypto/errors';
-export { cryptoReady } from './crypto/sodium';
+export { cryptoReady } from './crypto/ready';
 export { toBase64, fromBase64, toHex, fromHex } from './crypto/bytes';
 export type { Rng } from './crypto/random';
 

@@ -1,7 +1,7 @@
 // bench:peers adapter for our raw protocol layer (src/protocol: X3DH + Double Ratchet, OMEMO 2 wire format):
 // Session.initiate / respond / encrypt / decrypt on Session objects held in memory, no store, no XML.
 // Internal API (not exported by the package): it shows what the layer under OmemoManager costs.
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { generateIdentityKeyPair } from '../../src/protocol/identity-key';
 import { Session, type EncryptedKeyElement, type PreKeyBundle } from '../../src/protocol/session';

@@ -1,8 +1,11 @@
 // AES-256-CBC with PKCS#7 (NIST SP 800-38A §6.2; OMEMO's Double Ratchet and OMEMO 2 payloads) and AES-GCM
 // (NIST SP 800-38D; OMEMO 0.3 payloads with 128-bit keys). libsodium's WASM build has no AES, so the
-// synchronous functions use node:crypto and `aesBackends()` adds WebCrypto (async) for browsers.
+// synchronous functions use node:crypto, AES-CBC falls back to the ratchet kernel's (kernel-aes-cbc.ts) where
+// node:crypto is absent, and `aesBackends()` adds WebCrypto (async) for browsers.
 import { assertBytes } from './bytes';
 import { OmemoError } from './errors';
+import { kernelAes256CbcDecrypt, kernelAes256CbcEncrypt } from './kernel-aes-cbc';
+import { ratchetKernelAvailable } from './kernel-loader';
 import { nodeCrypto, type NodeCrypto } from './sodium';
 
 /** Output of an AES-GCM encryption: ciphertext and the detached 16-byte tag. */
@@ -35,23 +38,9 @@ function checkGcm(key: Uint8Array, iv: Uint8Array, data: Uint8Array, name: strin
   if (aad !== undefined) assertBytes(aad, 'aad');
 }
 
-/** Synchronous AES-256-CBC without node:crypto (the ratchet kernel registers its constant-time one). */
-export interface SyncCbc {
-  encrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array;
-  decrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array;
-  available(): boolean;
-}
-
-let cbcFallback: SyncCbc | undefined;
-
-/** Registers the synchronous AES-256-CBC used where node:crypto is absent (browsers). */
-export function setSyncCbcFallback(fallback: SyncCbc): void {
-  cbcFallback = fallback;
-}
-
-/** The fallback when there is no node:crypto but the kernel is loaded, else undefined. */
-function cbcWithoutNode(): SyncCbc | undefined {
-  return nodeCrypto() === undefined && cbcFallback?.available() ? cbcFallback : undefined;
+/** Where node:crypto is absent (browsers) but the ratchet kernel is loaded: its constant-time AES-256-CBC. */
+function cbcOnKernel(): boolean {
+  return nodeCrypto() === undefined && ratchetKernelAvailable();
 }
 
 function requireNode(): NodeCrypto {
@@ -73,8 +62,7 @@ function u8(b: Uint8Array): Uint8Array {
 /** AES-256-CBC encryption with PKCS#7 padding. */
 export function aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
   checkCbc(key, iv, plaintext, 'plaintext');
-  const fallback = cbcWithoutNode();
-  if (fallback !== undefined) return fallback.encrypt(key, iv, plaintext);
+  if (cbcOnKernel()) return kernelAes256CbcEncrypt(key, iv, plaintext);
   const c = requireNode().createCipheriv('aes-256-cbc', key, iv);
   const head = c.update(plaintext);
   const tail = c.final();
@@ -92,8 +80,7 @@ export function aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uin
 export function aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array {
   checkCbc(key, iv, ciphertext, 'ciphertext');
   if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) throw authFailed('AES-CBC ciphertext length is not a positive multiple of 16');
-  const fallback = cbcWithoutNode();
-  if (fallback !== undefined) return fallback.decrypt(key, iv, ciphertext);
+  if (cbcOnKernel()) return kernelAes256CbcDecrypt(key, iv, ciphertext);
   try {
     const d = requireNode().createDecipheriv('aes-256-cbc', key, iv);
     const head = d.update(ciphertext);

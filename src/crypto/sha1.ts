@@ -1,7 +1,8 @@
 // SHA-1 (FIPS 180-4) for XEP-0115 entity capabilities only (the `ver` hash Prosody and most servers require):
 // never for anything security-relevant. node:crypto on Node, WebCrypto in browsers, hence asynchronous.
 import { assertBytes } from './bytes';
-import { cryptoReady, nodeCrypto } from './sodium';
+import { cryptoReady } from './ready';
+import { nodeCrypto } from './sodium';
 
 /**
  * SHA-1 digest (20 bytes) of `data`.

@@ -1,5 +1,6 @@
 // Loading of the crypto back ends (DEVELOPERS.md "Fixed choices"): libsodium-wrappers-sumo for curve work,
-// HMAC and SHA-512, and node:crypto when present (AES, fast X25519). `cryptoReady()` awaits both once.
+// HMAC and SHA-512, and node:crypto when present (AES, fast X25519). `loadSodium()` awaits both once;
+// `cryptoReady()` (ready.ts) calls it.
 import sodiumModule from 'libsodium-wrappers-sumo';
 
 export type Sodium = typeof sodiumModule;
@@ -7,24 +8,15 @@ export type NodeCrypto = typeof import('node:crypto');
 
 let sodiumInstance: Sodium | undefined;
 let nodeCryptoInstance: NodeCrypto | undefined;
-let readyPromise: Promise<void> | undefined;
-const readyHooks: (() => Promise<void>)[] = [];
+let loadPromise: Promise<void> | undefined;
 
 /**
- * Registers extra start-up work that `cryptoReady()` awaits too (the ratchet kernel compiles its WebAssembly
- * here, asynchronously, as browsers require for larger modules). A hook must not reject and may run twice.
+ * Initialises libsodium's WASM and, on Node, node:crypto. Memoised. Applications call `cryptoReady()`
+ * (ready.ts), which also loads the ratchet kernel.
+ * @throws never synchronously; the promise rejects if libsodium's WASM cannot be instantiated.
  */
-export function onCryptoReady(hook: () => Promise<void>): void {
-  readyHooks.push(hook);
-  if (readyPromise !== undefined) readyPromise = readyPromise.then(hook);
-}
-
-/**
- * Initialises libsodium's WASM and, on Node, node:crypto. Memoised: call it as often as you like.
- * Every synchronous crypto function requires it to have resolved once.
- */
-export function cryptoReady(): Promise<void> {
-  readyPromise ??= (async () => {
+export function loadSodium(): Promise<void> {
+  loadPromise ??= (async () => {
     // Under ESM the wrappers' named exports are not usable before `ready`; use the default export.
     const mod = sodiumModule as unknown as { ready?: Promise<void>; default?: Sodium };
     const s = (mod.ready !== undefined ? mod : mod.default) as Sodium;
@@ -37,9 +29,8 @@ export function cryptoReady(): Promise<void> {
         nodeCryptoInstance = undefined;
       }
     }
-    await Promise.all(readyHooks.map((hook) => hook()));
   })();
-  return readyPromise;
+  return loadPromise;
 }
 
 /** The initialised libsodium; throws if `cryptoReady()` has not resolved. */
@@ -51,11 +42,6 @@ export function sodium(): Sodium {
 /** node:crypto when running on Node (after `cryptoReady()`), otherwise undefined. */
 export function nodeCrypto(): NodeCrypto | undefined {
   return nodeCryptoInstance;
-}
-
-/** True once `cryptoReady()` has resolved. */
-export function isCryptoReady(): boolean {
-  return sodiumInstance !== undefined;
 }
 
 /** The raw WASM exports of libsodium (used where the wrappers allocate too much or lack a function). */

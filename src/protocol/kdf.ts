@@ -1,12 +1,19 @@
 // Key derivation of X3DH (§2.2 "KDF", 32×0xFF prefix) and the Double Ratchet (§5.2: KDF_RK with HKDF,
 // KDF_CK with HMAC constants 0x01/0x02) plus OMEMO's message key expansion (80 bytes: enc ‖ auth ‖ IV).
-import { hkdfSha256 } from '../crypto/hmac';
-import { chainKeyStep, expandMessageKeys } from '../crypto/ratchet-kernel';
+// The ratchet kernel (crypto/kernel-send-batch.ts) computes KDF_CK and the expansion for many sessions at once;
+// ratchet-send-batch.ts composes these definitions for the path without it, and the tests hold both equal.
+import { hkdfSha256, hmacSha256 } from '../crypto/hmac';
 import type { ProtocolVersion } from './constants';
 import { VERSIONS } from './constants';
 
 const ZERO_SALT = new Uint8Array(32);
 const X3DH_PREFIX = new Uint8Array(32).fill(0xff);
+/** KDF_CK's HMAC input for the message key seed (Double Ratchet §5.2, "0x01"). */
+const MESSAGE_KEY_CONSTANT = Uint8Array.of(0x01);
+/** KDF_CK's HMAC input for the next chain key (Double Ratchet §5.2, "0x02"). */
+const CHAIN_KEY_CONSTANT = Uint8Array.of(0x02);
+/** Length of the expanded message keys in bytes: encryption key 32 ‖ authentication key 32 ‖ IV 16. */
+const MESSAGE_KEY_MATERIAL_BYTES = 80;
 
 /** The 32-byte X3DH shared secret SK = HKDF(0xFF×32 ‖ DH1 ‖ … ‖ DHn), which seeds the root chain. */
 export function x3dhSharedSecret(version: ProtocolVersion, dhOutputs: Uint8Array[]): Uint8Array {
@@ -23,9 +30,20 @@ export function kdfRootKey(version: ProtocolVersion, rootKey: Uint8Array, dhOutp
   return { rootKey: out.slice(0, 32), chainKey: out.slice(32, 64) };
 }
 
-/** KDF_CK: the message key seed of this step and the next chain key (the step the ratchet kernel batches). */
+/**
+ * KDF_CK: the message key seed of this step and the next chain key (the step the ratchet kernel batches).
+ * @throws TypeError when `chainKey` is not a Uint8Array; Error before `cryptoReady()`.
+ */
 export function kdfChainKey(chainKey: Uint8Array): { seed: Uint8Array; next: Uint8Array } {
-  return chainKeyStep(chainKey);
+  return { seed: hmacSha256(chainKey, MESSAGE_KEY_CONSTANT), next: hmacSha256(chainKey, CHAIN_KEY_CONSTANT) };
+}
+
+/**
+ * OMEMO's message key expansion: HKDF(seed, 32 zero bytes, info) to 80 bytes = encKey 32 ‖ authKey 32 ‖ IV 16.
+ * @throws TypeError on a non-Uint8Array argument; Error before `cryptoReady()`.
+ */
+export function expandMessageKeys(seed: Uint8Array, info: Uint8Array): Uint8Array {
+  return hkdfSha256(seed, ZERO_SALT, info, MESSAGE_KEY_MATERIAL_BYTES);
 }
 
 /** The keys of one message, expanded from its seed. */

@@ -8,9 +8,9 @@ import { allocateBytes, assertBytes, bytesEqual, concatBytes, constantTimeEqual,
 import { aes256CbcDecrypt } from '../crypto/aes';
 import { OmemoError } from '../crypto/errors';
 import { hmacSha256 } from '../crypto/hmac';
-import { ratchetSendBatch, type RatchetSendLane } from '../crypto/ratchet-kernel';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
+import type { RatchetSendLane } from '../crypto/ratchet-send-lanes';
 import { x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
 import type { ProtocolVersion } from './constants';
 import {
@@ -25,6 +25,7 @@ import {
 import type { IdentityKeyPair } from './identity-key';
 import { identityWireKey, legacySerializeKey, remoteIdentityToCurve, verifySignedPreKey } from './identity-key';
 import { deriveMessageKeys, kdfChainKey, kdfRootKey, x3dhSharedSecret } from './kdf';
+import { ratchetSendBatch } from './ratchet-send-batch';
 import type { ParsedKeyExchange, ParsedMessage } from './wire';
 import { encodeKeyExchange, frameMessage, parseMessage } from './wire';
 
@@ -330,7 +331,7 @@ export class Session {
 
   /**
    * Encrypts the same `plaintext` with every session (a fan-out): byte for byte what `encrypt` on each would
-   * give, but the symmetric ratchet steps of all sessions run as one batch (crypto/ratchet-kernel.ts) and
+   * give, but the symmetric ratchet steps of all sessions run as one batch (ratchet-send-batch.ts) and
    * each message is laid out once (wire.ts `frameMessage`, in arrays from `allocate`). A session that cannot
    * send gets its OmemoError in its slot and is left unchanged; the others go on.
    * @throws TypeError/RangeError for a bad plaintext or a session listed twice.

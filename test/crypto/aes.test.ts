@@ -1,15 +1,14 @@
 // src/crypto/aes.ts: AES-256-CBC/PKCS#7 and AES-GCM on every engine (the synchronous node:crypto functions
 // and each async back end): NIST SP 800-38A and GCM-spec known answers, identical bytes across engines,
 // authentication failures as OmemoError('authentication-failed') and argument checks.
-import { createCipheriv } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { concatBytes, toHex } from '../../src/crypto/bytes';
 import * as aes from '../../src/crypto/aes';
 import { aes256CbcDecrypt, aes256CbcEncrypt, aesGcmDecrypt, aesGcmEncrypt } from '../../src/crypto/aes';
 import { OmemoError } from '../../src/crypto/errors';
-import { cryptoReady } from '../../src/crypto/sodium';
-import { eqBytes, eqHex, flipBit, h, isPlainU8, listOf, loadVectors, pseudo, rejectsArg, rejectsCode, seq } from './helpers';
+import { cryptoReady } from '../../src/crypto/ready';
+import { eqBytes, eqHex, flipBit, h, isPlainU8, listOf, loadVectors, pseudo, rawCbc, rejectsArg, rejectsCode, seq } from './helpers';
 
 interface Sealed {
   ciphertext: Uint8Array;
@@ -54,13 +53,6 @@ const GCM16 = loadVectors<{ generated_iv16: GcmCase[] }>('aes-gcm-iv16.json').ge
 
 /** `aad` field as the optional argument: absent when empty (also tested with an explicit empty array). */
 const aadOf = (c: GcmCase) => (c.aad === '' ? undefined : h(c.aad));
-
-/** Raw AES-256-CBC without padding (for crafting ciphertexts with chosen padding bytes). */
-function rawCbc(key: Uint8Array, iv: Uint8Array, blocks: Uint8Array): Uint8Array {
-  const c = createCipheriv('aes-256-cbc', key, iv);
-  c.setAutoPadding(false);
-  return new Uint8Array(Buffer.concat([c.update(blocks), c.final()]));
-}
 
 test.before(async () => {
   await cryptoReady();

@@ -10,7 +10,7 @@ import {
   ed25519Sign,
   ed25519Verify,
 } from '../../src/crypto/ed25519';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { x25519PublicKey } from '../../src/crypto/x25519';
 import { eqBytes, eqHex, flipBit, h, isPlainU8, loadVectors, pseudo, seq, throwsArg, throwsCode, type XeddsaIdentity } from './helpers';
 

@@ -1,6 +1,8 @@
-// Shared helpers of the crypto tests: vector loading, typed-error assertions (sync and async), back-end lists.
+// Shared helpers of the crypto tests: vector loading, typed-error assertions (sync and async), back-end lists,
+// raw AES-CBC for crafted paddings.
 // No tests here.
 
+import { createCipheriv } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as assert from 'uvu/assert';
 import { fromHex, toHex } from '../../src/crypto/bytes';
@@ -132,4 +134,11 @@ export interface XeddsaIdentity {
   curve25519Private: string;
   curve25519Public: string;
   xeddsaEd25519Public: string;
+}
+
+/** Raw AES-256-CBC without padding (for crafting ciphertexts with chosen padding bytes). */
+export function rawCbc(key: Uint8Array, iv: Uint8Array, blocks: Uint8Array): Uint8Array {
+  const c = createCipheriv('aes-256-cbc', key, iv);
+  c.setAutoPadding(false);
+  return new Uint8Array(Buffer.concat([c.update(blocks), c.final()]));
 }

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex, utf8Encode } from '../../src/crypto/bytes';
 import { hkdfSha256, hkdfSha256Expand, hkdfSha256Extract, hmacSha256, sha512 } from '../../src/crypto/hmac';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { eqBytes, eqHex, h, isPlainU8, loadVectors, pseudo, seq, throwsArg } from './helpers';
 
 interface HmacVectors {

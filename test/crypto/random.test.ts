@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { constantTimeEqual, toHex } from '../../src/crypto/bytes';
 import { randomBytes, seededRng, type Rng } from '../../src/crypto/random';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { isPlainU8, seq, throwsArg } from './helpers';
 
 test.before(async () => {

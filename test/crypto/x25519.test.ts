@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/bytes';
 import { seededRng } from '../../src/crypto/random';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import * as x25519 from '../../src/crypto/x25519';
 import { x25519GenerateKeyPair, x25519PublicKey, x25519SharedSecret } from '../../src/crypto/x25519';
 import { eqBytes, eqHex, h, isPlainU8, listOf, loadVectors, pseudo, seq, throwsArg, throwsCode } from './helpers';

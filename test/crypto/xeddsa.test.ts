@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { concatBytes, toHex } from '../../src/crypto/bytes';
 import { ed25519KeyPairFromSeed, ed25519Sign, ed25519Verify } from '../../src/crypto/ed25519';
 import { seededRng, type Rng } from '../../src/crypto/random';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { x25519GenerateKeyPair, x25519PublicKey } from '../../src/crypto/x25519';
 import { xeddsaEd25519Public, xeddsaSign, xeddsaVerify } from '../../src/crypto/xeddsa';
 import { eqBytes, eqHex, flipBit, h, isPlainU8, loadVectors, pseudo, seq, throwsArg, type XeddsaIdentity } from './helpers';

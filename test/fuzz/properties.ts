@@ -2,7 +2,7 @@
 // test/fuzz/*.test.ts run them in CI with a fixed seed; scripts/fuzz.ts runs them for minutes (`npm run fuzz`).
 
 import fc from 'fast-check';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { decryptProperties } from './decrypt-properties';
 import { knownBugSkips } from './known-bugs';
 import {

@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { MemoryStore } from '../../src/omemo/store/memory-store';
 import type { StoreChanges } from '../../src/omemo/store/store';
 import { withLatency } from './latency-store';

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { toHex, utf8Decode, utf8Encode } from '../../src/crypto/bytes';
 import { OmemoError } from '../../src/crypto/errors';
 import { seededRng } from '../../src/crypto/random';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { LEGACY_IV_BYTES, MAX_PAYLOAD_BYTES, openPayload, sealPayload } from '../../src/omemo/payload';
 
 test.before(async () => {

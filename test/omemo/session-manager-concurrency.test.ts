@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/bytes';
 import { OmemoError } from '../../src/crypto/errors';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { keysFor, parseEncrypted } from '../../src/omemo/encrypted-element';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
 import type { SessionAddress } from '../../src/omemo/store/store';

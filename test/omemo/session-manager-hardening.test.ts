@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { utf8Encode } from '../../src/crypto/bytes';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { parseEncrypted } from '../../src/omemo/encrypted-element';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
 import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../../src/omemo/stanza-size';

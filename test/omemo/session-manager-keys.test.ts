@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex, utf8Encode } from '../../src/crypto/bytes';
 import { seededRng } from '../../src/crypto/random';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
 import { verifyBundleSignature } from '../../src/omemo/bundle-signature';
 import { parseDeviceList, serializeDeviceList } from '../../src/omemo/device-list';

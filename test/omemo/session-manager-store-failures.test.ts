@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
 import { PRE_KEY_COUNT } from '../../src/omemo/manager/session-manager';

@@ -5,7 +5,7 @@ import sodium from 'libsodium-wrappers-sumo';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/bytes';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { parseBundle } from '../../src/omemo/bundle';
 import { parseEncrypted } from '../../src/omemo/encrypted-element';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';

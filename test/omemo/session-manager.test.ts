@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
 import { serializeDeviceList } from '../../src/omemo/device-list';
 import { parseEncrypted, serializeEncrypted } from '../../src/omemo/encrypted-element';

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { InProcessRouter } from '../../examples/in-process-router';
 import { toHex } from '../../src/crypto/bytes';
 import { randomBytes } from '../../src/crypto/random';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_DEVICES, type OmemoVersion } from '../../src/omemo/namespaces';
 import { OmemoManager } from '../../src/omemo/manager/session-manager';
 import { SqliteStore } from '../../src/omemo/store/sqlite-store';

@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { utf8Encode } from '../../src/crypto/bytes';
 import { seededRng } from '../../src/crypto/random';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { SqliteStore } from '../../src/omemo/store/sqlite-store';
 import { PARTIES, journalFile, readHash, storeFile, type Entry, type JournalLine, type Party } from './sqlite-crash-child';
 

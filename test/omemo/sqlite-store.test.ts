@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OmemoError } from '../../src/crypto/errors';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { OmemoManager, PRE_KEY_COUNT } from '../../src/omemo/manager/session-manager';
 import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../src/omemo/store/sqlite-store';
 import { sessionKey, type OmemoStore, type SessionAddress } from '../../src/omemo/store/store';

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { concatBytes, toHex } from '../../src/crypto/bytes';
 import { ed25519PublicToCurve25519, ed25519Verify } from '../../src/crypto/ed25519';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { x25519GenerateKeyPair, x25519PublicKey } from '../../src/crypto/x25519';
 import { xeddsaVerify } from '../../src/crypto/xeddsa';
 import {

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex, utf8Encode } from '../../src/crypto/bytes';
 import { hkdfSha256 } from '../../src/crypto/hmac';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { x25519PublicKey, x25519SharedSecret } from '../../src/crypto/x25519';
 import { deriveMessageKeys, kdfChainKey, kdfRootKey, x3dhSharedSecret } from '../../src/protocol/kdf';
 import { VERSIONS, unhex } from './helpers';

@@ -3,7 +3,8 @@
 export {};
 const realProcess = globalThis.process;
 (globalThis as { process?: unknown }).process = undefined;
-const { cryptoReady, nodeCrypto } = await import('../../src/crypto/sodium');
+const { cryptoReady } = await import('../../src/crypto/ready');
+const { nodeCrypto } = await import('../../src/crypto/sodium');
 await cryptoReady();
 globalThis.process = realProcess;
 const { toHex } = await import('../../src/crypto/bytes');

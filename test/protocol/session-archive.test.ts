@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OmemoError } from '../../src/crypto/errors';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { MAX_ARCHIVED_SESSION_STATES } from '../../src/protocol/constants';
 import { Session } from '../../src/protocol/session';
 import { deserializeSession, serializeSession } from '../../src/protocol/session-record';

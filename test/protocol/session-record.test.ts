@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { x25519PublicKey } from '../../src/crypto/x25519';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { identityFromPrivate } from '../../src/protocol/identity-key';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OmemoError } from '../../src/crypto/errors';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { x25519PublicKey, type KeyPair } from '../../src/crypto/x25519';
 import { MAX_OLD_RECEIVING_CHAINS, MAX_RATCHET_PLAINTEXT_BYTES, MAX_SKIPPED_KEYS_PER_MESSAGE, MAX_SKIPPED_KEYS_PER_SESSION, type ProtocolVersion } from '../../src/protocol/constants';
 import type { IdentityKeyPair } from '../../src/protocol/identity-key';

@@ -3,7 +3,7 @@
 // size bound. Messages come from real sessions made with seeded RNGs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cryptoReady } from '../../src/crypto/sodium';
+import { cryptoReady } from '../../src/crypto/ready';
 import { LEGACY_VERSION_BYTE, MAX_WIRE_MESSAGE_BYTES, type ProtocolVersion } from '../../src/protocol/constants';
 import { identityWireKey } from '../../src/protocol/identity-key';
 import { encodeKeyExchange, frameMessage, parseKeyExchange, parseMessage } from '../../src/protocol/wire';

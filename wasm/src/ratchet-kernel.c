@@ -15,6 +15,9 @@
 // No libc, no imports. All buffers are static; the JS side learns their addresses from rk_init(). Key material
 // in linear memory is wiped before every export returns, except the outputs the caller must read (next chain
 // keys in the lane key slots, AES results in the AES buffer), which the caller wipes after copying them out.
+//
+// Built twice by wasm/build.sh from this one file: the release module, and with -DRK_TEST_EXPORTS a test module
+// that also exports single-message SHA-256, HMAC, HKDF and one AES block (rk_test_*) for known-answer tests.
 #include <stddef.h>
 #include <stdint.h>
 #include <wasm_simd128.h>
@@ -36,7 +39,9 @@
 #define SHA_PAD_MAX_BYTES 72u     // 0x80, up to 63 zero bytes, 64-bit length
 #define MAX_STRIDE_BYTES 1376u    // >= MAX_AD + MAX_HEADER + MAX_CT + SHA_PAD_MAX (1368), multiple of 16
 #define AES_CHUNK_BYTES 16384u    // AES-CBC bytes per rk_aes256_cbc_* call (+16 for the padding block)
+#ifdef RK_TEST_EXPORTS
 #define TEST_IO_BYTES 4096u
+#endif
 
 _Static_assert(MAX_STRIDE_BYTES >= MAX_AD_BYTES + MAX_HEADER_BYTES + MAX_CT_BYTES + SHA_PAD_MAX_BYTES, "stride");
 _Static_assert(MAX_STRIDE_BYTES % 16 == 0, "stride alignment");
@@ -56,8 +61,10 @@ static struct {
   uint8_t data[AES_CHUNK_BYTES + 16];
 } aes_io __attribute__((aligned(16)));
 
+#ifdef RK_TEST_EXPORTS
 static uint8_t test_in[TEST_IO_BYTES];
 static uint8_t test_out[256];
+#endif
 
 static uint32_t layout[16];
 
@@ -446,11 +453,14 @@ static NOINLINE void aes256_expand(const uint8_t *const key[4], unsigned n, v128
   }
 }
 
+#ifdef RK_TEST_EXPORTS
+// One block on its own, for rk_test_aes256_block (cbc_encrypt interleaves the same rounds over four lanes).
 static inline v128_t aes256_encrypt_block(const v128_t rk[15], v128_t x, const aes_consts *k) {
   x = wasm_v128_xor(x, rk[0]);
   for (int r = 1; r < 14; r++) x = wasm_v128_xor(mix_columns(sub_bytes(shift_rows(x), k), k), rk[r]);
   return wasm_v128_xor(sub_bytes(shift_rows(x), k), rk[14]);
 }
+#endif
 
 static inline v128_t aes256_decrypt_block(const v128_t rk[15], v128_t x, const aes_consts *k) {
   x = wasm_v128_xor(x, rk[14]);
@@ -640,6 +650,7 @@ EXPORT("rk_aes256_cbc_decrypt") int32_t rk_aes256_cbc_decrypt(uint32_t len, uint
   return (int32_t)(len - p);
 }
 
+#ifdef RK_TEST_EXPORTS
 // ------------------------------------------------------------ single-lane SHA-256/HMAC/HKDF (tests only)
 
 // Generic one-message versions on the same compression function (all four lanes carry the same message),
@@ -768,13 +779,16 @@ EXPORT("rk_test_aes256_block") void rk_test_aes256_block(uint32_t decrypt) {
   wipe(W.rk, sizeof W.rk);
 }
 
+#endif // RK_TEST_EXPORTS
+
 // ---------------------------------------------------------------------------------------------- layout
 
 // Returns the address of a table of u32 values that tells JS where everything is:
 // [0] layout version, [1] max lanes, [2] lane_keys, [3] lane_lengths, [4] lane_macs, [5] lane_data,
 // [6] max stride, [7] shared_info, [8] max info bytes, [9] shared_plaintext, [10] max plaintext bytes,
 // [11] max AD bytes, [12] max header bytes, [13] aes_io (key 32 ‖ iv 16 ‖ data), [14] AES chunk bytes,
-// [15] test_in (test_out = test_in + TEST_IO_BYTES is not assumed: see rk_test_out).
+// [15] test_in in the test module, 0 in the release module (test_out = test_in + TEST_IO_BYTES is not assumed:
+// see rk_test_out).
 EXPORT("rk_init") uint32_t rk_init(void) {
   for (int t = 0; t < 64; t++) SHA256_K4[t] = SPLAT(SHA256_K[t]);
   layout[0] = LAYOUT_VERSION;
@@ -792,8 +806,14 @@ EXPORT("rk_init") uint32_t rk_init(void) {
   layout[12] = MAX_HEADER_BYTES;
   layout[13] = (uint32_t)(uintptr_t)&aes_io;
   layout[14] = AES_CHUNK_BYTES;
+#ifdef RK_TEST_EXPORTS
   layout[15] = (uint32_t)(uintptr_t)test_in;
+#else
+  layout[15] = 0;
+#endif
   return (uint32_t)(uintptr_t)layout;
 }
 
+#ifdef RK_TEST_EXPORTS
 EXPORT("rk_test_out") uint32_t rk_test_out(void) { return (uint32_t)(uintptr_t)test_out; }
+#endif

@@ -4,7 +4,7 @@
 // repair, catch-up (python-omemo's SessionManager over its backends; libsignal's session management apart from the
 // ratchet cipher). XMPP-library-agnostic: the host supplies an OmemoTransport and feeds in events and messages.
 import { toHex } from '../../crypto/bytes';
-import { cryptoReady } from '../../crypto/sodium';
+import { cryptoReady } from '../../crypto/ready';
 import { parseDeviceList } from '../device-list';
 import { bareJid } from '../jid';
 import type { OmemoVersion } from '../namespaces';

@@ -1,0 +1,31 @@
+// Start-up of the crypto layer (README.md "Layout"; wasm/README.md "Building" on asynchronous compilation): one
+// explicit call chain instead of work done at import, so that the package's `"sideEffects": false` holds.
+// `cryptoReady()` loads libsodium and node:crypto (sodium.ts), then compiles the ratchet kernel asynchronously
+// (kernel-loader.ts), as browsers require for a module of its size on the main thread. Nothing is registered:
+// aes.ts calls the kernel's AES-CBC itself where node:crypto is absent.
+import { loadRatchetKernel } from './kernel-loader';
+import { loadSodium } from './sodium';
+
+let readyPromise: Promise<void> | undefined;
+let ready = false;
+
+/**
+ * Initialises libsodium's WASM, node:crypto on Node, and the WebAssembly ratchet kernel where the engine
+ * supports WebAssembly SIMD. Memoised: call it as often as you like. Every synchronous crypto function
+ * requires it to have resolved once.
+ * @throws never synchronously; the promise rejects if libsodium's WASM cannot be instantiated (a missing
+ *   kernel is not an error: the portable paths are used).
+ */
+export function cryptoReady(): Promise<void> {
+  readyPromise ??= (async () => {
+    await loadSodium();
+    await loadRatchetKernel();
+    ready = true;
+  })();
+  return readyPromise;
+}
+
+/** True once `cryptoReady()` has resolved. */
+export function isCryptoReady(): boolean {
+  return ready;
+}
