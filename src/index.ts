@@ -1,6 +1,6 @@
 // omemo-wasm public API (XEP-0384: OMEMO 0.3 `eu.siacs.conversations.axolotl` and OMEMO 2 `urn:xmpp:omemo:2`).
 // Named exports only; everything else is internal and may change.
-export { OmemoError, isOmemoError, type OmemoErrorCode } from './crypto/errors';
+export { OmemoError, isOmemoError, OMEMO_ERROR_CODES, type OmemoErrorCode } from './crypto/errors';
 export { cryptoReady } from './crypto/ready';
 export { toBase64, fromBase64, toHex, fromHex } from './crypto/bytes';
 export type { Rng } from './crypto/random';
@@ -10,6 +10,7 @@ export {
   PRE_KEY_COUNT,
   SIGNED_PRE_KEY_ROTATION_MS,
   HEARTBEAT_AFTER_MESSAGES,
+  SESSION_REPAIR_INTERVAL_MS,
   STALE_DEVICE_AFTER_MESSAGES,
   SESSION_CACHE_ENTRIES,
   DEVICE_LIST_CACHE_ENTRIES,
@@ -32,12 +33,22 @@ export {
   type StoredDevice,
   type SessionAddress,
   type TrustLevel,
+  type PreviousIdentity,
   sessionKey,
   deviceKey,
 } from './omemo/store/store';
 export { MemoryStore } from './omemo/store/memory-store';
 export { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from './omemo/store/sqlite-store';
 export { type TrustPolicy, formatFingerprint } from './omemo/policies/trust';
+export { type IdentityChange, MAX_PREVIOUS_IDENTITIES_PER_DEVICE } from './omemo/policies/identity-trust';
+export {
+  type ConsumedPreKeyPolicy,
+  CONSUMED_PRE_KEY_KEEP_MS,
+  CONSUMED_PRE_KEYS_KEPT_MAX,
+  MAX_KEY_EXCHANGES_PER_PRE_KEY,
+} from './omemo/policies/pre-key-policy';
+export { type StaleDevicePolicy, STALE_DEVICE_AFTER_DAYS } from './omemo/policies/stale-device';
+export { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from './omemo/stanza-size';
 export {
   type OmemoVersion,
   OMEMO_VERSIONS,

@@ -1,5 +1,5 @@
 // Byte helpers shared by every layer: input checks with precise messages, concatenation, constant-time
-// comparison, hex/base64/UTF-8 codecs over Uint8Array (no Buffer in the public API, DEVELOPERS.md).
+// comparison, hex/base64/UTF-8 codecs over Uint8Array (no Buffer in the public API).
 
 /** Throws TypeError unless `value` is a Uint8Array; RangeError unless its length is `length` (when given). */
 export function assertBytes(value: unknown, name: string, length?: number | readonly number[]): asserts value is Uint8Array {

@@ -1,37 +1,68 @@
-// The one error type of the library (DEVELOPERS.md "Errors"): a stable machine-readable `code` for every
+// The one error type of the library (the project's error rule): a stable machine-readable `code` for every
 // failure caused by data from the network or a store; programmer errors are TypeError/RangeError instead.
 // It lives in the lowest layer so that every layer can raise it without importing upwards.
 
-/** Stable error codes. New codes may be added; existing ones never change meaning. */
-export type OmemoErrorCode =
-  // crypto
-  | 'authentication-failed' // AES-GCM tag, CBC padding or payload HMAC did not verify
-  | 'crypto-unavailable' // the synchronous AES path needs node:crypto (browsers: use the async functions)
-  // protocol
-  | 'malformed-message' // a wire message that does not parse, has bad lengths or missing fields
-  | 'unsupported-version' // legacy version byte other than 0x33
-  | 'bad-mac' // the message MAC does not verify against the session
-  | 'duplicate-message' // a message whose keys were already used (replay)
-  | 'too-many-skipped' // a message beyond the skipped-message-key bound
-  | 'invalid-signature' // a signed pre key signature that does not verify
-  | 'invalid-key' // a public key that is not a valid point or has the wrong form
-  | 'unknown-prekey' // a key exchange naming a pre key we do not have (consumed or never existed)
-  | 'unknown-signed-prekey' // a key exchange naming a signed pre key we do not have
-  | 'no-session' // a normal message for a device we have no session with
-  | 'malformed-record' // a stored session record that does not load
-  // omemo
-  | 'malformed-stanza' // XML that does not have the shape XEP-0384 requires
-  | 'message-not-for-us' // no <key> for our device
-  | 'sender-not-found' // the sending device is unknown and the message is no key exchange
-  | 'untrusted-device' // the trust policy forbids this device
-  | 'no-eligible-devices' // not one device of a recipient can be encrypted to
-  | 'stanza-too-large' // the <encrypted> element would exceed the size or key-count limit (nothing was encrypted)
-  | 'bundle-unavailable' // a bundle could not be fetched or parsed
-  | 'not-initialised' // the session manager was used before init()
-  | 'store-error' // a store read or write failed (see `cause`)
-  | 'transport-error' // the host's transport failed (see `cause`)
-  | 'store-owner-mismatch' // a store belongs to another account
-  | 'store-locked'; // a store is already open (in this process or another one)
+/**
+ * Every stable error code, in one list (for matching, logging, documentation). New codes may be added; existing
+ * ones never change meaning:
+ * - `authentication-failed`: AES-GCM tag, CBC padding or payload HMAC did not verify
+ * - `crypto-unavailable`: the synchronous AES path needs node:crypto (browsers: use the async functions)
+ * - `malformed-message`: a wire message that does not parse, has bad lengths or missing fields
+ * - `unsupported-version`: legacy version byte other than 0x33
+ * - `bad-mac`: the message MAC does not verify against the session
+ * - `duplicate-message`: a message whose keys were already used (replay)
+ * - `too-many-skipped`: a message beyond the skipped-message-key bound
+ * - `invalid-signature`: a signed pre key signature that does not verify
+ * - `invalid-key`: a public key that is not a valid point or has the wrong form
+ * - `unknown-prekey`: a key exchange naming a pre key we do not have (consumed or never existed)
+ * - `unknown-signed-prekey`: a key exchange naming a signed pre key we do not have
+ * - `no-session`: a normal message for a device we have no session with
+ * - `malformed-record`: a stored session record that does not load
+ * - `malformed-stanza`: XML that does not have the shape XEP-0384 requires
+ * - `message-not-for-us`: no <key> for our device
+ * - `sender-not-found`: the sending device is unknown and the message is no key exchange
+ * - `untrusted-device`: the trust policy forbids this device
+ * - `no-eligible-devices`: not one device of a recipient can be encrypted to
+ * - `stale-device`: a device skipped for its silence under the `staleDevice` policy (per-device send reports only)
+ * - `stanza-too-large`: the <encrypted> element would exceed the size or key-count limit (nothing was encrypted)
+ * - `bundle-unavailable`: a bundle could not be fetched or parsed
+ * - `not-initialised`: crypto used before `cryptoReady()` resolved (`OmemoManager.open` awaits it)
+ * - `store-error`: a store read or write failed (see `cause`)
+ * - `transport-error`: the host's transport failed (see `cause`)
+ * - `store-owner-mismatch`: a store belongs to another account
+ * - `store-locked`: a store is already open (in this process or another one)
+ */
+export const OMEMO_ERROR_CODES = Object.freeze([
+  'authentication-failed',
+  'crypto-unavailable',
+  'malformed-message',
+  'unsupported-version',
+  'bad-mac',
+  'duplicate-message',
+  'too-many-skipped',
+  'invalid-signature',
+  'invalid-key',
+  'unknown-prekey',
+  'unknown-signed-prekey',
+  'no-session',
+  'malformed-record',
+  'malformed-stanza',
+  'message-not-for-us',
+  'sender-not-found',
+  'untrusted-device',
+  'no-eligible-devices',
+  'stale-device',
+  'stanza-too-large',
+  'bundle-unavailable',
+  'not-initialised',
+  'store-error',
+  'transport-error',
+  'store-owner-mismatch',
+  'store-locked',
+] as const);
+
+/** A stable error code: one of OMEMO_ERROR_CODES (see there for what each means). */
+export type OmemoErrorCode = (typeof OMEMO_ERROR_CODES)[number];
 
 /** The error raised for every failure caused by untrusted input or by a store/transport. */
 export class OmemoError extends Error {

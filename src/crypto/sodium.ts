@@ -1,6 +1,7 @@
-// Loading of the crypto back ends (DEVELOPERS.md "Fixed choices"): libsodium-wrappers-sumo for curve work,
+// Loading of the crypto back ends (the fixed choices of the project): libsodium-wrappers-sumo for curve work,
 // HMAC and SHA-512, and node:crypto when present (AES, fast X25519). `loadSodium()` awaits both once;
 // `cryptoReady()` (ready.ts) calls it.
+import { OmemoError } from './errors';
 import sodiumModule from 'libsodium-wrappers-sumo';
 
 export type Sodium = typeof sodiumModule;
@@ -35,7 +36,7 @@ export function loadSodium(): Promise<void> {
 
 /** The initialised libsodium; throws if `cryptoReady()` has not resolved. */
 export function sodium(): Sodium {
-  if (sodiumInstance === undefined) throw new Error('crypto is not initialised: await cryptoReady() first');
+  if (sodiumInstance === undefined) throw new OmemoError('not-initialised', 'crypto is not initialised: await cryptoReady() first');
   return sodiumInstance;
 }
 

@@ -217,17 +217,16 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
       await stop();
       throw new Error(`prosody exited with ${exited} during startup: ${stderr.trim()}\n${tail}`);
     }
-    if (await canConnect(port)) break;
+    // Prosody may accept connections a moment before its pid file is written (seen under load): wait for both.
+    const listening = await canConnect(port);
+    if (listening && existsSync(join(dir, 'prosody.pid'))) break;
     if (Date.now() > deadline) {
       const tail = logTail();
       await stop();
-      throw new Error(`prosody did not listen on ${port} within ${START_TIMEOUT_MS} ms\n${tail}`);
+      const what = listening ? 'write its pid file' : `listen on ${port}`;
+      throw new Error(`prosody did not ${what} within ${START_TIMEOUT_MS} ms\n${tail}`);
     }
     await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!existsSync(join(dir, 'prosody.pid'))) {
-    await stop();
-    throw new Error('prosody did not write its pid file');
   }
 
   return {

@@ -1,5 +1,6 @@
 // The manager's public types (XEP-0384 0.9 §4–§6 as the API shows them): options, device facts, per-device send
 // reports, and what encrypt and decrypt return.
+import type { OmemoErrorCode } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
 import type { IdentityChange } from '../policies/identity-trust';
 import type { ConsumedPreKeyPolicy } from '../policies/pre-key-policy';
@@ -77,8 +78,8 @@ export interface DeviceReport {
   version: OmemoVersion;
   ok: boolean;
   keyExchange?: boolean;
-  /** Why the device was skipped (an OmemoError code, or 'stale-device'). */
-  error?: string;
+  /** Why the device was skipped (an OmemoError code; `stale-device` for a device skipped for its silence). */
+  error?: OmemoErrorCode;
   message?: string;
   /** The device's bundle showed a new identity key (its trust is the new key's). */
   identityChanged?: IdentityChange;

@@ -1,6 +1,6 @@
 // Storage interfaces of the session manager (the state python-omemo keeps in omemo/storage.py, split into
 // small typed records). Reads are batched; every change of one logical operation is handed over in one
-// `commit`, which must apply all of it or none of it (a SQLite or PostgreSQL store maps it to a transaction).
+// `commit`, which must apply all of it or none of it (a database store maps it to one transaction).
 import type { OmemoVersion } from '../namespaces';
 
 /** Trust in a remote device's identity key. */
@@ -115,8 +115,8 @@ export interface StoreChanges {
 }
 
 /**
- * Everything the session manager persists. Implementations: `MemoryStore` here; a SQLite and a PostgreSQL
- * store implement the same interface. Errors thrown by a store are wrapped by the manager in an
+ * Everything the session manager persists. Implementations: `MemoryStore` (reference, in memory) and
+ * `SqliteStore`; any other store implements the same interface and proves it with the conformance suite. Errors thrown by a store are wrapped by the manager in an
  * OmemoError with code `store-error`.
  */
 export interface OmemoStore {
