@@ -9,7 +9,7 @@ import { seededRng, type Rng } from '../../src/crypto/random';
 import { MemoryStore } from '../../src/omemo/store/memory-store';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
 import { OmemoManager, type EncryptResult, type OmemoManagerOptions } from '../../src/omemo/manager/session-manager';
-import type { OmemoStore, SessionAddress, StoreChanges } from '../../src/omemo/store/store';
+import { sessionKey, type OmemoStore, type SessionAddress, type StoreChanges } from '../../src/omemo/store/store';
 import type { OmemoTransport } from '../../src/omemo/manager/transport';
 
 export { InProcessRouter };
@@ -31,7 +31,7 @@ export class CountingStore extends MemoryStore {
     return super.loadDeviceList(version, jid);
   }
 
-  override async loadSessions(addresses: readonly SessionAddress[]): Promise<Map<string, Uint8Array>> {
+  override async loadSessions(addresses: readonly SessionAddress[]): Promise<(Uint8Array | undefined)[]> {
     this.loadSessionsCalls += 1;
     this.loadSessionsSizes.push(addresses.length);
     return super.loadSessions(addresses);
@@ -135,14 +135,18 @@ export async function snapshot(store: OmemoStore, jids: readonly string[], addre
   const devices = (await store.loadDevices(jids)).sort((a, b) => (a.jid + a.deviceId).localeCompare(b.jid + b.deviceId));
   const lists: Record<string, unknown> = {};
   for (const jid of jids) for (const v of ['oldmemo', 'twomemo'] as const) lists[`${v} ${jid}`] = await store.loadDeviceList(v, jid);
-  const sessions = [...(await store.loadSessions(addresses)).entries()].sort(([a], [b]) => a.localeCompare(b));
+  const records = await store.loadSessions(addresses);
+  const sessions = addresses
+    .map((a, i) => [sessionKey(a), records[i]] as const)
+    .filter(([, r]) => r !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b));
   return JSON.stringify({ identity, spks, pks, devices, lists, sessions }, hexReplacer);
 }
 
 /** The session records of `addresses`, as hex, keyed by session key (bypasses any counting). */
 export async function sessionBytes(store: MemoryStore, addresses: readonly SessionAddress[]): Promise<Record<string, string>> {
   const records = await MemoryStore.prototype.loadSessions.call(store, addresses);
-  return Object.fromEntries([...records.entries()].map(([k, v]) => [k, toHex(v)]));
+  return Object.fromEntries(addresses.flatMap((a, i) => (records[i] === undefined ? [] : [[sessionKey(a), toHex(records[i]!)]])));
 }
 
 export const VERSIONS: readonly OmemoVersion[] = ['oldmemo', 'twomemo'];
@@ -155,7 +159,7 @@ export async function copyStore(store: OmemoStore, jids: string[], addresses: { 
     putSignedPreKeys: await store.loadSignedPreKeys(),
     putPreKeys: await store.loadPreKeys(),
     putDevices: await store.loadDevices(jids),
-    putSessions: [...(await store.loadSessions(addresses))].map(([, record], i) => ({ address: addresses[i]!, record })),
+    putSessions: (await store.loadSessions(addresses)).flatMap((record, i) => (record === undefined ? [] : [{ address: addresses[i]!, record }])),
     putDeviceLists: [],
   };
   for (const jid of jids) {

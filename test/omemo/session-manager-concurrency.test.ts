@@ -73,7 +73,7 @@ class HoldingStore extends CountingStore {
     return result;
   }
 
-  override async loadSessions(addresses: readonly SessionAddress[]): Promise<Map<string, Uint8Array>> {
+  override async loadSessions(addresses: readonly SessionAddress[]): Promise<(Uint8Array | undefined)[]> {
     return this.held('loadSessions', await super.loadSessions(addresses));
   }
 

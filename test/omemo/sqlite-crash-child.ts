@@ -91,7 +91,7 @@ export async function readHash(store: OmemoStore, key: string): Promise<string |
       return hashOf((await store.loadDevices([k[1] as string])).find((d) => d.deviceId === k[2]));
     case 'session': {
       const a = { version: k[1] as OmemoVersion, jid: k[2] as string, deviceId: k[3] as number };
-      return hashOf((await store.loadSessions([a])).get(sessionKey(a)));
+      return hashOf((await store.loadSessions([a]))[0]);
     }
     default:
       throw new Error(`unknown key ${key}`);

@@ -240,13 +240,16 @@ export class ManagerCore {
       else missing.push(a);
     }
     if (missing.length > 0) {
-      let records: Map<string, Uint8Array>;
+      let records: (Uint8Array | undefined)[];
       try {
         records = await this.store.loadSessions(missing);
       } catch (cause) {
         throw storeError(cause);
       }
-      for (const [k, r] of records) {
+      for (let i = 0; i < missing.length; i++) {
+        const r = records[i];
+        if (r === undefined) continue;
+        const k = sessionKey(missing[i]!);
         let s: Session;
         try {
           s = deserializeSession(r);

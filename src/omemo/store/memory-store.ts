@@ -79,14 +79,8 @@ export class MemoryStore implements OmemoStore {
     return out;
   }
 
-  async loadSessions(addresses: readonly SessionAddress[]): Promise<Map<string, Uint8Array>> {
-    const out = new Map<string, Uint8Array>();
-    for (const a of addresses) {
-      const k = sessionKey(a);
-      const r = this.sessions.get(k);
-      if (r !== undefined) out.set(k, r.slice());
-    }
-    return out;
+  async loadSessions(addresses: readonly SessionAddress[]): Promise<(Uint8Array | undefined)[]> {
+    return addresses.map((a) => this.sessions.get(sessionKey(a))?.slice());
   }
 
   async commit(changes: StoreChanges): Promise<void> {

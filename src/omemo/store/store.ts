@@ -129,8 +129,11 @@ export interface OmemoStore {
   loadDeviceList(version: OmemoVersion, jid: string): Promise<number[] | undefined>;
   /** The known devices of the given JIDs. */
   loadDevices(jids: readonly string[]): Promise<StoredDevice[]>;
-  /** Session records of the given addresses (missing ones are absent from the map), keyed by `sessionKey`. */
-  loadSessions(addresses: readonly SessionAddress[]): Promise<Map<string, Uint8Array>>;
+  /**
+   * Session records of the given addresses, one entry per address in the same order: the record, or undefined
+   * where there is none (an address given twice gets its record twice). One batched read.
+   */
+  loadSessions(addresses: readonly SessionAddress[]): Promise<(Uint8Array | undefined)[]>;
   /** Applies all changes atomically: after a throw, none of them is visible. */
   commit(changes: StoreChanges): Promise<void>;
 }
