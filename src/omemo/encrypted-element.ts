@@ -91,7 +91,8 @@ function parseKey(el: XmlElement, flagName: string, jid: string | undefined): En
 /**
  * Parses an `<encrypted>` element. `xml` may be the element or anything containing it (a whole `<message>`).
  * Without `version`, the first `<encrypted>` of either namespace (document order) is used and its
- * namespace gives the version; pass `version` when a stanza carries both.
+ * namespace gives the version; pass `version` when a stanza carries both. OMEMO 2 keys are returned grouped by
+ * JID in order of first appearance (several `<keys>` groups of one JID are merged), document order within a JID.
  * `<encrypted>` may contain only `<header>` and at most one `<payload>`; legacy `<header>` only `<key>`s and
  * exactly one `<iv>` (12 or 16 bytes, also in empty messages); OMEMO 2 `<header>` only `<keys jid>` groups
  * of `<key>`s. `prekey`/`kex` read "true"/"1" as true and "false"/"0"/absent as false.
@@ -140,11 +141,17 @@ export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion)
       }
     }
     checkKeyCount(count);
+    // Keys come out grouped by JID in order of first appearance (what serializeEncrypted writes), also when a
+    // JID has several <keys> groups; within a JID, document order is kept.
+    const byJid = new Map<string, EncryptedKey[]>();
     for (const group of header.children) {
       const jid = attr(group, 'jid');
       if (jid === undefined || jid.trim() === '') throw malformed('<keys> has no jid');
-      for (const c of group.children) keys.push(parseKey(c, 'kex', jid));
+      let list = byJid.get(jid);
+      if (list === undefined) byJid.set(jid, (list = []));
+      for (const c of group.children) list.push(parseKey(c, 'kex', jid));
     }
+    for (const list of byJid.values()) keys.push(...list);
   }
 
   const out: ParsedEncrypted = { version: v, sid, keys };

@@ -153,6 +153,19 @@ test('OMEMO 2 keys are grouped per JID in first-appearance order; nothing is sor
   );
 });
 
+test('OMEMO 2: several <keys> groups of one JID come out merged, as serializeEncrypted would write them', () => {
+  // Found by test/fuzz (encrypted.hostile, seed 1801117768): keys of groups a, b, a came out as a, b, a, and
+  // parse(serialize(parse(x))) as a, a, b.
+  const k = (rid: number, byte: number) => `<key rid="${rid}">${toBase64(seq(2, byte))}</key>`;
+  const xml =
+    `<encrypted xmlns="${O}"><header sid="1"><keys jid="a@x">${k(1, 1)}</keys><keys jid="b@x">${k(2, 2)}</keys>` +
+    `<keys jid="a@x">${k(3, 3)}${k(1, 4)}</keys></header></encrypted>`;
+  const p = parseEncrypted(xml);
+  assert.equal(p.keys.map((x) => `${x.jid}/${x.rid}/${x.data[0]}`), ['a@x/1/1', 'a@x/3/3', 'a@x/1/4', 'b@x/2/2']);
+  assert.equal(parseEncrypted(serializeEncrypted(p, 'twomemo')), p);
+  assert.is(keysFor(p, 'a@x', 1)!.data[0], 1, 'the first key for a device is still the one in document order');
+});
+
 test('legacy wire form: keys directly in <header>, then <iv>; no JID', () => {
   assert.is(
     serializeEncrypted({ ...legacySample, keys: legacySample.keys.map((k) => ({ ...k, jid: 'x@y' })) }, 'oldmemo'),
