@@ -3,11 +3,10 @@
 //
 // Batch K of property P in a run with seed S uses fast-check seed seedFor(S, P, K) and P's batchRuns, whatever
 // else runs: `--seed S` replays a run, `--seed S --only P --batch K` replays exactly one failing batch.
-// `--check-known-bugs` also checks the inputs test/fuzz/known-bugs.ts skips. Exit status 1 on a failure.
+// Exit status 1 on a failure.
 
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { knownBugSkips } from '../test/fuzz/known-bugs';
 import { PROPERTIES, propertyNamed, seedFor, type FuzzOutcome, type FuzzProperty } from '../test/fuzz/properties';
 
 const PROGRESS_EVERY_MS = 30_000;
@@ -16,13 +15,12 @@ interface Tally {
   property: FuzzProperty;
   batches: number;
   runs: number;
-  knownSkips: number;
   ms: number;
 }
 
 function usage(message: string): never {
   console.error(message);
-  console.error('usage: npm run fuzz -- --minutes N [--seed S] [--only NAME[,NAME…]] [--batch K] [--check-known-bugs]');
+  console.error('usage: npm run fuzz -- --minutes N [--seed S] [--only NAME[,NAME…]] [--batch K]');
   console.error(`properties: ${PROPERTIES.map((p) => p.name).join(', ')}`);
   process.exit(2);
 }
@@ -36,7 +34,6 @@ function parseCli() {
         seed: { type: 'string' },
         only: { type: 'string' },
         batch: { type: 'string' },
-        'check-known-bugs': { type: 'boolean', default: false },
       },
       strict: true,
     }));
@@ -61,17 +58,16 @@ function parseCli() {
   if (batch !== undefined && only.length !== 1) usage('--batch needs exactly one property (--only NAME)');
   if (batch === undefined && minutes === undefined) usage('--minutes is required (or --only NAME --batch K)');
   const seed = int(values.seed, 'seed', 0, 2 ** 32 - 1) ?? randomInt(2 ** 32);
-  return { minutes: minutes ?? 0, seed, only, batch, checkKnownBugs: values['check-known-bugs'] === true };
+  return { minutes: minutes ?? 0, seed, only, batch };
 }
 
 function table(tallies: readonly Tally[]): string {
   const rows = tallies.map((t) => {
     const rate = t.ms > 0 ? Math.round((t.runs / t.ms) * 1000) : 0;
-    const skips = t.knownSkips > 0 ? `${t.knownSkips} known-bug skips` : '';
     return (
       `  ${t.property.name.padEnd(26)} ${String(t.runs).padStart(10)} inputs  ` +
       `${String(t.batches).padStart(6)} batches  ` +
-      `${(t.ms / 1000).toFixed(1).padStart(8)} s  ${String(rate).padStart(7)}/s  ${skips}`
+      `${(t.ms / 1000).toFixed(1).padStart(8)} s  ${String(rate).padStart(7)}/s`
     );
   });
   const total = tallies.reduce((n, t) => n + t.runs, 0);
@@ -86,14 +82,13 @@ function reportFailure(seed: number, out: FuzzOutcome, batch: number, tallies: r
 }
 
 async function main(): Promise<void> {
-  const { minutes, seed, only, batch, checkKnownBugs } = parseCli();
-  knownBugSkips.disabled = checkKnownBugs;
-  const tallies: Tally[] = only.map((property) => ({ property, batches: 0, runs: 0, knownSkips: 0, ms: 0 }));
+  const { minutes, seed, only, batch } = parseCli();
+  const tallies: Tally[] = only.map((property) => ({ property, batches: 0, runs: 0, ms: 0 }));
   if (batch !== undefined) {
     const p = only[0]!;
     console.log(`fuzz seed ${seed}: ${p.name}, batch ${batch} only (${p.batchRuns} inputs)`);
     const out = await p.run(seedFor(seed, p.name, batch), p.batchRuns);
-    Object.assign(tallies[0]!, { batches: 1, runs: out.runs, knownSkips: out.knownSkips, ms: out.ms });
+    Object.assign(tallies[0]!, { batches: 1, runs: out.runs, ms: out.ms });
     if (out.failed) reportFailure(seed, out, batch, tallies);
     console.log(`passed\n${table(tallies)}`);
     return;
@@ -108,7 +103,6 @@ async function main(): Promise<void> {
     const t = tallies.reduce((a, b) => (b.ms / b.property.weight < a.ms / a.property.weight ? b : a));
     const out = await t.property.run(seedFor(seed, t.property.name, t.batches), t.property.batchRuns);
     t.runs += out.runs;
-    t.knownSkips += out.knownSkips;
     t.ms += out.ms;
     if (out.failed) reportFailure(seed, out, t.batches, tallies);
     t.batches += 1;

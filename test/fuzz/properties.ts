@@ -4,7 +4,6 @@
 import fc from 'fast-check';
 import { cryptoReady } from '../../src/crypto/ready';
 import { decryptProperties } from './decrypt-properties';
-import { knownBugSkips } from './known-bugs';
 import {
   bundleProperties,
   deviceListProperties,
@@ -25,8 +24,6 @@ export interface FuzzOutcome {
   seed: number;
   /** Inputs generated and checked (shrinking a failure is not counted). */
   runs: number;
-  /** Inputs that were a known manager bug and were skipped (see KNOWN_MANAGER_BUGS). */
-  knownSkips: number;
   failed: boolean;
   /** fast-check's report: seed, path, the shrunk counterexample and the error. */
   report: string;
@@ -55,7 +52,6 @@ function wrap<T, W>(kind: FuzzProperty['kind'], spec: PropertySpec<T, W>): FuzzP
     async run(seed: number, numRuns: number): Promise<FuzzOutcome> {
       await cryptoReady();
       const started = performance.now();
-      const skipsBefore = knownBugSkips.count;
       let details: fc.RunDetails<[T]>;
       if (spec.prepare === undefined && kind === 'parser') {
         const check = spec.check as (input: T, world: W) => void;
@@ -81,7 +77,6 @@ function wrap<T, W>(kind: FuzzProperty['kind'], spec: PropertySpec<T, W>): FuzzP
         name: spec.name,
         seed,
         runs: details.numRuns,
-        knownSkips: knownBugSkips.count - skipsBefore,
         failed: details.failed,
         report,
         ms: performance.now() - started,
