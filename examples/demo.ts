@@ -206,7 +206,7 @@ async function conversations(): Promise<{ devices: Device[]; messages: number; k
     }
   }
 
-  const [aPhone, aLaptop, bPhone, bLaptop, bTablet] = devices as [Device, Device, Device, Device, Device];
+  const [aPhone, aLaptop, , bLaptop, bTablet] = devices as [Device, Device, Device, Device, Device];
   let messages = 0;
   let keyExchanges = 0;
   for (const version of ['twomemo', 'oldmemo'] as const) {

@@ -18,7 +18,7 @@
 import fc from 'fast-check';
 import { fromBase64, toHex, utf8Decode, utf8Encode } from '../../src/crypto/bytes';
 import { OmemoError } from '../../src/crypto/errors';
-import { keysFor, parseEncrypted } from '../../src/omemo/encrypted-element';
+import { parseEncrypted } from '../../src/omemo/encrypted-element';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
 import { buildEnvelope, parseEnvelope, type EnvelopeInput } from '../../src/omemo/sce';
 import type { DecryptResult } from '../../src/omemo/manager/session-manager';

@@ -18,7 +18,7 @@ import { cryptoReady } from '../../src/crypto/ready';
 import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_DEVICES, type OmemoVersion } from '../../src/omemo/namespaces';
 import { OmemoManager } from '../../src/omemo/manager/session-manager';
 import { SqliteStore } from '../../src/omemo/store/sqlite-store';
-import { sessionKey, type OmemoStore, type SessionAddress, type StoreChanges } from '../../src/omemo/store/store';
+import { type OmemoStore, type SessionAddress, type StoreChanges } from '../../src/omemo/store/store';
 
 export const PARTIES = { alice: 'alice@crash.example', bob: 'bob@crash.example' } as const;
 export type Party = keyof typeof PARTIES;

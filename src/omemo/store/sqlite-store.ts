@@ -9,7 +9,6 @@ import { OmemoError } from '../../crypto/errors';
 import { bareJid } from '../jid';
 import { OMEMO_VERSIONS, type OmemoVersion } from '../namespaces';
 import {
-  sessionKey,
   type OmemoStore,
   type PreviousIdentity,
   type SessionAddress,
