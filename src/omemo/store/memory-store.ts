@@ -1,7 +1,15 @@
 // The in-memory reference implementation of OmemoStore (store.ts): for tests and short-lived processes.
 // Values are copied in and out, so callers can never alias stored state.
 import type { OmemoVersion } from '../namespaces';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey } from './store';
+import type {
+  OmemoStore,
+  SessionAddress,
+  StoreChanges,
+  StoredDevice,
+  StoredIdentity,
+  StoredPreKey,
+  StoredSignedPreKey,
+} from './store';
 import { deviceListKey, sessionKey } from './store';
 
 // Hand-written copies: structuredClone cost several µs per record and dominated a 1000-device commit.
@@ -10,7 +18,12 @@ function copyIdentity(i: StoredIdentity): StoredIdentity {
 }
 
 function copySignedPreKey(k: StoredSignedPreKey): StoredSignedPreKey {
-  return { ...k, privateKey: k.privateKey.slice(), publicKey: k.publicKey.slice(), signatures: { oldmemo: k.signatures.oldmemo.slice(), twomemo: k.signatures.twomemo.slice() } };
+  return {
+    ...k,
+    privateKey: k.privateKey.slice(),
+    publicKey: k.publicKey.slice(),
+    signatures: { oldmemo: k.signatures.oldmemo.slice(), twomemo: k.signatures.twomemo.slice() },
+  };
 }
 
 function copyPreKey(k: StoredPreKey): StoredPreKey {
@@ -89,7 +102,10 @@ export class MemoryStore implements OmemoStore {
     const identity = changes.identity && copyIdentity(changes.identity);
     const signedPreKeys = (changes.putSignedPreKeys ?? []).map(copySignedPreKey);
     const preKeys = (changes.putPreKeys ?? []).map(copyPreKey);
-    const deviceLists = (changes.putDeviceLists ?? []).map((l): [string, number[]] => [deviceListKey(l.version, l.jid), [...l.deviceIds]]);
+    const deviceLists = (changes.putDeviceLists ?? []).map((l): [string, number[]] => [
+      deviceListKey(l.version, l.jid),
+      [...l.deviceIds],
+    ]);
     const devices = (changes.putDevices ?? []).map(copyDevice);
     const sessions = (changes.putSessions ?? []).map((s) => [sessionKey(s.address), s.record.slice()] as const);
     const deletedSessions = (changes.deleteSessions ?? []).map(sessionKey);

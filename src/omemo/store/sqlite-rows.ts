@@ -1,0 +1,209 @@
+// Rows of the SQLite store in and out: every value read from the file is checked (a corrupt row is a `store-error`,
+// never a crash), every value written is checked (a malformed one is a TypeError/RangeError that rolls the
+// transaction back); the prepared statements and their column lists.
+import { assertInt } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import { OMEMO_VERSIONS, type OmemoVersion } from '../namespaces';
+import {
+  type PreviousIdentity,
+  type SessionAddress,
+  type StoredDevice,
+  type StoredPreKey,
+  type TrustLevel,
+} from './store';
+import type { SqlDatabase } from './sqlite-driver';
+
+/** Lengths of the stored keys (bytes): Curve25519 private and public keys, XEdDSA signatures. */
+export const KEY_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+export const TRUST_LEVELS: readonly TrustLevel[] = ['undecided', 'blind', 'verified', 'distrusted'];
+
+export function corrupt(table: string, what: string): OmemoError {
+  return new OmemoError('store-error', `the SQLite store holds a corrupt ${table} row: ${what}`);
+}
+
+export function rowOf(row: unknown, table: string): Record<string, unknown> {
+  if (typeof row !== 'object' || row === null) throw corrupt(table, 'not a row');
+  return row as Record<string, unknown>;
+}
+
+/** A fresh Uint8Array copy of a BLOB column (callers may mutate what the store returns). */
+export function blobOut(value: unknown, table: string, column: string, length?: number): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw corrupt(table, `${column} is not a BLOB`);
+  if (length !== undefined ? value.length !== length : value.length === 0) {
+    throw corrupt(table, `${column} is ${value.length} bytes${length !== undefined ? `, expected ${length}` : ''}`);
+  }
+  // better-sqlite3 copies every BLOB it returns into a new Buffer: when that Buffer owns its whole
+  // ArrayBuffer (never a slice of Node's shared pool), a plain Uint8Array over it is already private.
+  return value.byteOffset === 0 && value.buffer.byteLength === value.length
+    ? new Uint8Array(value.buffer, 0, value.length)
+    : new Uint8Array(value);
+}
+
+export function intOut(value: unknown, table: string, column: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw corrupt(table, `${column} is not a non-negative integer`);
+  return value;
+}
+
+export function textOut(value: unknown, table: string, column: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw corrupt(table, `${column} is not a non-empty string`);
+  return value;
+}
+
+export function optionalTextOut(value: unknown, table: string, column: string): string | undefined {
+  if (value === null) return undefined;
+  if (typeof value !== 'string') throw corrupt(table, `${column} is not a string`);
+  return value;
+}
+
+export function versionOut(value: unknown, table: string): OmemoVersion {
+  if (!OMEMO_VERSIONS.includes(value as OmemoVersion))
+    throw corrupt(table, `unknown version ${JSON.stringify(String(value).slice(0, 20))}`);
+  return value as OmemoVersion;
+}
+
+export function jsonArrayOut(value: unknown, table: string, column: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(textOut(value, table, column));
+  } catch {
+    throw corrupt(table, `${column} is not JSON`);
+  }
+  if (!Array.isArray(parsed)) throw corrupt(table, `${column} is not a JSON array`);
+  return parsed;
+}
+
+// ─── checks of what goes in (programmer errors: TypeError / RangeError) ────────────────────────────────
+
+export function assertCount(value: unknown, name: string): asserts value is number {
+  assertInt(value, name, 0, Number.MAX_SAFE_INTEGER);
+}
+
+export function assertVersion(value: unknown, name: string): asserts value is OmemoVersion {
+  if (!OMEMO_VERSIONS.includes(value as OmemoVersion))
+    throw new TypeError(`${name} must be one of ${OMEMO_VERSIONS.join(', ')}, got ${JSON.stringify(value)}`);
+}
+
+export function assertJid(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${name} must be a non-empty string`);
+}
+
+export function assertOptionalText(value: unknown, name: string): asserts value is string | undefined {
+  if (value !== undefined && typeof value !== 'string') throw new TypeError(`${name} must be a string or absent`);
+}
+
+export function assertAddress(a: SessionAddress, name: string): void {
+  if (typeof a !== 'object' || a === null) throw new TypeError(`${name} must be a SessionAddress`);
+  assertVersion(a.version, `${name}.version`);
+  assertJid(a.jid, `${name}.jid`);
+  assertCount(a.deviceId, `${name}.deviceId`);
+}
+
+export function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return (
+    typeof code === 'string' && (code === 'SQLITE_BUSY' || code.startsWith('SQLITE_BUSY_') || code === 'SQLITE_LOCKED')
+  );
+}
+
+/** OmemoErrors and our own argument checks pass through; SQLite failures become `store-error`. */
+export function storeFailure(what: string, e: unknown): Error {
+  if (e instanceof OmemoError || e instanceof TypeError || e instanceof RangeError) return e;
+  return new OmemoError('store-error', `SQLite store: ${what} failed: ${String((e as Error)?.message ?? e)}`, {
+    cause: e,
+  });
+}
+
+const PRE_KEY_COLUMNS = 'id, private_key, public_key, consumed, consumed_at, accepted_base_keys';
+const DEVICE_COLUMNS =
+  'jid, device_id, active_in, label, identity_key, trust, sent_since_last_received, last_received_at, previous_identities, unanswered_since';
+/** One entry of devices.previous_identities: key ‖ trust index. */
+export const PREVIOUS_IDENTITY_BYTES = KEY_BYTES + 1;
+
+/** The prepared statements, made once per open store. */
+export function prepareStatements(db: SqlDatabase) {
+  return {
+    owner: db.prepare('SELECT jid FROM owner WHERE singleton = 1'),
+    identity: db.prepare(
+      'SELECT device_id, identity_private_key, next_pre_key_id, next_signed_pre_key_id, label FROM identity WHERE singleton = 1',
+    ),
+    putIdentity: db.prepare(
+      'INSERT OR REPLACE INTO identity (singleton, device_id, identity_private_key, next_pre_key_id, next_signed_pre_key_id, label) VALUES (1, ?, ?, ?, ?, ?)',
+    ),
+    signedPreKeys: db.prepare(
+      'SELECT id, private_key, public_key, signature_oldmemo, signature_twomemo, created_at FROM signed_pre_keys ORDER BY id',
+    ),
+    putSignedPreKey: db.prepare(
+      'INSERT OR REPLACE INTO signed_pre_keys (id, private_key, public_key, signature_oldmemo, signature_twomemo, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    deleteSignedPreKey: db.prepare('DELETE FROM signed_pre_keys WHERE id = ?'),
+    preKeys: db.prepare(`SELECT ${PRE_KEY_COLUMNS} FROM pre_keys ORDER BY id`),
+    preKey: db.prepare(`SELECT ${PRE_KEY_COLUMNS} FROM pre_keys WHERE id = ?`),
+    putPreKey: db.prepare(`INSERT OR REPLACE INTO pre_keys (${PRE_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`),
+    deletePreKey: db.prepare('DELETE FROM pre_keys WHERE id = ?'),
+    deviceList: db.prepare('SELECT device_ids FROM device_lists WHERE version = ? AND jid = ?'),
+    putDeviceList: db.prepare('INSERT OR REPLACE INTO device_lists (version, jid, device_ids) VALUES (?, ?, ?)'),
+    devicesOf: db.prepare(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE jid = ? ORDER BY device_id`),
+    putDevice: db.prepare(`INSERT OR REPLACE INTO devices (${DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    session: db.prepare('SELECT record FROM sessions WHERE version = ? AND jid = ? AND device_id = ?'),
+    putSession: db.prepare('INSERT OR REPLACE INTO sessions (version, jid, device_id, record) VALUES (?, ?, ?, ?)'),
+    deleteSession: db.prepare('DELETE FROM sessions WHERE version = ? AND jid = ? AND device_id = ?'),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;
+
+export function preKeyOut(row: unknown): StoredPreKey {
+  const t = 'pre_keys';
+  const r = rowOf(row, t);
+  if (r.consumed !== 0 && r.consumed !== 1) throw corrupt(t, 'consumed is not 0 or 1');
+  const key: StoredPreKey = {
+    id: intOut(r.id, t, 'id'),
+    privateKey: blobOut(r.private_key, t, 'private_key', KEY_BYTES),
+    publicKey: blobOut(r.public_key, t, 'public_key', KEY_BYTES),
+    consumed: r.consumed === 1,
+  };
+  const consumedAt = intOut(r.consumed_at, t, 'consumed_at');
+  if (consumedAt !== 0) key.consumedAt = consumedAt;
+  if (r.accepted_base_keys !== null) {
+    const blob = blobOut(r.accepted_base_keys, t, 'accepted_base_keys');
+    if (blob.length % KEY_BYTES !== 0) throw corrupt(t, 'accepted_base_keys is not a list of 32-byte keys');
+    key.acceptedBaseKeys = [];
+    for (let i = 0; i < blob.length; i += KEY_BYTES) key.acceptedBaseKeys.push(blob.slice(i, i + KEY_BYTES));
+  }
+  return key;
+}
+
+export function deviceOut(row: unknown): StoredDevice {
+  const t = 'devices';
+  const r = rowOf(row, t);
+  const label = optionalTextOut(r.label, t, 'label');
+  if (!TRUST_LEVELS.includes(r.trust as TrustLevel))
+    throw corrupt(t, `unknown trust ${JSON.stringify(String(r.trust).slice(0, 20))}`);
+  return {
+    jid: textOut(r.jid, t, 'jid'),
+    deviceId: intOut(r.device_id, t, 'device_id'),
+    activeIn: jsonArrayOut(r.active_in, t, 'active_in').map((v) => versionOut(v, t)),
+    ...(label !== undefined ? { label } : {}),
+    ...(r.identity_key !== null ? { identityKey: blobOut(r.identity_key, t, 'identity_key', KEY_BYTES) } : {}),
+    trust: r.trust as TrustLevel,
+    ...(r.previous_identities !== null ? { previousIdentities: previousIdentitiesOut(r.previous_identities) } : {}),
+    sentSinceLastReceived: intOut(r.sent_since_last_received, t, 'sent_since_last_received'),
+    lastReceivedAt: intOut(r.last_received_at, t, 'last_received_at'),
+    ...(r.unanswered_since !== 0 ? { unansweredSince: intOut(r.unanswered_since, t, 'unanswered_since') } : {}),
+  };
+}
+
+export function previousIdentitiesOut(value: unknown): PreviousIdentity[] {
+  const t = 'devices';
+  const blob = blobOut(value, t, 'previous_identities');
+  if (blob.length % PREVIOUS_IDENTITY_BYTES !== 0) throw corrupt(t, 'previous_identities has a partial entry');
+  const out: PreviousIdentity[] = [];
+  for (let i = 0; i < blob.length; i += PREVIOUS_IDENTITY_BYTES) {
+    const trust = TRUST_LEVELS[blob[i + KEY_BYTES]!];
+    if (trust === undefined) throw corrupt(t, `previous_identities has an unknown trust ${blob[i + KEY_BYTES]}`);
+    out.push({ identityKey: blob.slice(i, i + KEY_BYTES), trust });
+  }
+  return out;
+}
