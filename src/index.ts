@@ -52,10 +52,10 @@ export {
   versionOfNamespace,
   type PepLocations,
 } from './omemo/namespaces';
-export { type PublishOptions, publishOptionsFor, serializePublishOptions, MAX_ITEMS_NUMERIC_FALLBACK } from './omemo/publish-options';
-export { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/device-list';
-export { parseBundle, serializeBundle, MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/bundle';
-export { verifyBundleSignature } from './omemo/bundle-signature';
-export { parseEncrypted, serializeEncrypted, keysFor, type EncryptedKey, type EncryptedElementData, type ParsedEncrypted } from './omemo/encrypted-element';
-export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/sce';
-export { MAX_STANZA_CHARS } from './omemo/xml';
+export { type PublishOptions, publishOptionsFor, serializePublishOptions, MAX_ITEMS_NUMERIC_FALLBACK } from './omemo/stanzas/publish-options';
+export { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/stanzas/device-list';
+export { parseBundle, serializeBundle, MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/stanzas/bundle';
+export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';
+export { parseEncrypted, serializeEncrypted, keysFor, type EncryptedKey, type EncryptedElementData, type ParsedEncrypted } from './omemo/stanzas/encrypted-element';
+export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/stanzas/sce';
+export { MAX_STANZA_CHARS } from './omemo/stanzas/xml';

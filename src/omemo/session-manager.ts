@@ -13,7 +13,7 @@ import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteId
 import { Session, type SessionState } from '../protocol/session';
 import { deserializeSession, serializeSession } from '../protocol/session-record';
 import { parseKeyExchange, parseMessage } from '../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from './encrypted-element';
+import { MAX_KEYS_PER_MESSAGE } from './stanzas/encrypted-element';
 import { adoptIdentityKey, type IdentityChange } from './identity-trust';
 import {
   checkConsumedPreKeyPolicy,
@@ -24,20 +24,20 @@ import {
   type ConsumedPreKeyPolicy,
 } from './pre-key-policy';
 import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from './stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from './stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from './bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from './device-list';
-import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from './encrypted-element';
-import { bareJid } from './jid';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from './stanzas/stanza-size';
+import { parseBundle, serializeBundle, type BundleData } from './stanzas/bundle';
+import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from './stanzas/device-list';
+import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from './stanzas/encrypted-element';
+import { bareJid } from './stanzas/jid';
 import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from './namespaces';
 import { openPayload, sealPayload } from './payload';
-import { publishOptionsFor } from './publish-options';
-import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './sce';
+import { publishOptionsFor } from './stanzas/publish-options';
+import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './stanzas/sce';
 import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from './store';
 import { deviceKey, deviceListKey, sessionKey } from './store';
 import type { AutomaticMessageKind, OmemoTransport } from './transport';
 import { initialTrust, isTrusted, type TrustPolicy } from './trust';
-import { MAX_ID } from './wire-values';
+import { MAX_ID } from './stanzas/wire-values';
 
 /** Pre keys kept published (XEP-0384: at least 20 for 0.3, 25 for OMEMO 2; everyone uses 100). */
 export const PRE_KEY_COUNT = 100;

@@ -16,13 +16,13 @@
 import fc from 'fast-check';
 import { fromBase64, toHex, utf8Decode, utf8Encode } from '../../src/crypto/bytes';
 import { OmemoError } from '../../src/crypto/errors';
-import { keysFor, parseEncrypted } from '../../src/omemo/encrypted-element';
-import { MAX_JID_CHARS } from '../../src/omemo/jid';
+import { keysFor, parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
+import { MAX_JID_CHARS } from '../../src/omemo/stanzas/jid';
 import type { OmemoVersion } from '../../src/omemo/namespaces';
-import { buildEnvelope, parseEnvelope, type EnvelopeInput } from '../../src/omemo/sce';
+import { buildEnvelope, parseEnvelope, type EnvelopeInput } from '../../src/omemo/stanzas/sce';
 import type { DecryptResult } from '../../src/omemo/session-manager';
 import type { OmemoTransport } from '../../src/omemo/transport';
-import { parseXml } from '../../src/omemo/xml';
+import { parseXml } from '../../src/omemo/stanzas/xml';
 import {
   InProcessRouter,
   elementOf,

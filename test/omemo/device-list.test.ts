@@ -1,8 +1,8 @@
-// Tests for src/omemo/device-list.ts (XEP-0384 0.3.0 §4.2 / 0.9 §5.3.1 device lists).
+// Tests for src/omemo/stanzas/device-list.ts (XEP-0384 0.3.0 §4.2 / 0.9 §5.3.1 device lists).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_DEVICES_PER_LIST, parseDeviceList, serializeDeviceList, type DeviceListEntry } from '../../src/omemo/device-list';
+import { MAX_DEVICES_PER_LIST, parseDeviceList, serializeDeviceList, type DeviceListEntry } from '../../src/omemo/stanzas/device-list';
 import { NS_LEGACY, NS_OMEMO2 } from '../../src/omemo/namespaces';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
 

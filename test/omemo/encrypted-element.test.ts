@@ -1,4 +1,4 @@
-// Tests for src/omemo/encrypted-element.ts (XEP-0384 0.3.0 §4.5 / 0.9 §5.4 <encrypted>).
+// Tests for src/omemo/stanzas/encrypted-element.ts (XEP-0384 0.3.0 §4.5 / 0.9 §5.4 <encrypted>).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,9 +10,9 @@ import {
   parseEncrypted,
   serializeEncrypted,
   type EncryptedElementData,
-} from '../../src/omemo/encrypted-element';
+} from '../../src/omemo/stanzas/encrypted-element';
 import { NS_LEGACY, NS_OMEMO2 } from '../../src/omemo/namespaces';
-import { MAX_STANZA_CHARS } from '../../src/omemo/xml';
+import { MAX_STANZA_CHARS } from '../../src/omemo/stanzas/xml';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
 
 const L = NS_LEGACY;

@@ -1,4 +1,4 @@
-// Tests for src/omemo/namespaces.ts and src/omemo/publish-options.ts (PEP nodes, XEP-0060 publish options).
+// Tests for src/omemo/namespaces.ts and src/omemo/stanzas/publish-options.ts (PEP nodes, XEP-0060 publish options).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,8 +14,8 @@ import {
   pepLocations,
   versionOfNamespace,
 } from '../../src/omemo/namespaces';
-import { MAX_ITEMS_NUMERIC_FALLBACK, publishOptionsFor, serializePublishOptions } from '../../src/omemo/publish-options';
-import { attr, parseXml } from '../../src/omemo/xml';
+import { MAX_ITEMS_NUMERIC_FALLBACK, publishOptionsFor, serializePublishOptions } from '../../src/omemo/stanzas/publish-options';
+import { attr, parseXml } from '../../src/omemo/stanzas/xml';
 import { throwsProgrammer } from './helpers';
 
 test('namespaces and PEP locations match the python peer (README "init" answer)', () => {

@@ -4,8 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { serializeDeviceList } from '../../src/omemo/device-list';
-import { parseEncrypted } from '../../src/omemo/encrypted-element';
+import { serializeDeviceList } from '../../src/omemo/stanzas/device-list';
+import { parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
 import { STALE_DEVICE_AFTER_DAYS, STALE_DEVICE_AFTER_MESSAGES } from '../../src/omemo/session-manager';
 import { parseKeyExchange } from '../../src/protocol/wire';

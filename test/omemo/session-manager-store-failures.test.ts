@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
+import { parseBundle, serializeBundle } from '../../src/omemo/stanzas/bundle';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
 import { PRE_KEY_COUNT } from '../../src/omemo/session-manager';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, type Device } from './manager-fixture';

@@ -5,9 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
-import { serializeDeviceList } from '../../src/omemo/device-list';
-import { parseEncrypted, serializeEncrypted } from '../../src/omemo/encrypted-element';
+import { parseBundle, serializeBundle } from '../../src/omemo/stanzas/bundle';
+import { serializeDeviceList } from '../../src/omemo/stanzas/device-list';
+import { parseEncrypted, serializeEncrypted } from '../../src/omemo/stanzas/encrypted-element';
 import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
 import { HEARTBEAT_AFTER_MESSAGES, PRE_KEY_COUNT } from '../../src/omemo/session-manager';
 import type { OmemoTransport } from '../../src/omemo/transport';

@@ -1,7 +1,7 @@
 // XEP-0384 0.3.0 §4.2 / 0.9 §5.3.1: device lists (`<list>` legacy, `<devices>` OMEMO 2).
 
-import { assertBytes, fromBase64, toBase64 } from '../crypto/bytes';
-import { NS_LEGACY, NS_OMEMO2, assertVersion, type OmemoVersion } from './namespaces';
+import { assertBytes, fromBase64, toBase64 } from '../../crypto/bytes';
+import { NS_LEGACY, NS_OMEMO2, assertVersion, type OmemoVersion } from '../namespaces';
 import { assertId, parseId } from './wire-values';
 import { attr, childElements, escapeXmlAttr, locateElement, malformed, type XmlElement } from './xml';
 

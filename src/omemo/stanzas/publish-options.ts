@@ -1,6 +1,6 @@
 // XEP-0384 0.3.0 §4.2-4.3 / 0.9 §5.3.1-5.3.2 with XEP-0060 §7.1.5 and XEP-0004: PEP publish options.
 
-import { FORM_TYPE_PUBLISH_OPTIONS, NS_DATA_FORMS, assertVersion, type OmemoVersion } from './namespaces';
+import { FORM_TYPE_PUBLISH_OPTIONS, NS_DATA_FORMS, assertVersion, type OmemoVersion } from '../namespaces';
 import { escapeXml, escapeXmlAttr } from './xml';
 
 /** XEP-0060 publish-options fields: `var` → value. */
