@@ -5,7 +5,7 @@
 import { assertBytes, assertInt, fromBase64 } from './bytes';
 import { aes256CbcEncrypt, setSyncCbcFallback } from './aes';
 import { OmemoError } from './errors';
-import { hkdfSha256, hmacSha256 } from './hmac';
+import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from './hmac';
 import { RATCHET_KERNEL_WASM_BASE64 } from './ratchet-kernel-wasm';
 import { onCryptoReady } from './sodium';
 
@@ -127,7 +127,6 @@ function validate(lanes: readonly RatchetSendLane[], params: RatchetSendParams):
 
 // ------------------------------------------------------------------------------------------ portable path
 
-const ZERO_SALT = new Uint8Array(32);
 const MESSAGE_KEY_CONSTANT = Uint8Array.of(0x01);
 const CHAIN_KEY_CONSTANT = Uint8Array.of(0x02);
 
@@ -138,7 +137,7 @@ export function chainKeyStep(chainKey: Uint8Array): { seed: Uint8Array; next: Ui
 
 /** OMEMO's message key expansion: HKDF(seed, 32 zero bytes, info) to 80 bytes = encKey 32 ‖ authKey 32 ‖ IV 16. */
 export function expandMessageKeys(seed: Uint8Array, info: Uint8Array): Uint8Array {
-  return hkdfSha256(seed, ZERO_SALT, info, 80);
+  return hkdfSha256(seed, HKDF_ZERO_SALT, info, 80);
 }
 const MAC_INPUT_MAX_BYTES = RATCHET_MAX_ASSOCIATED_DATA_BYTES + RATCHET_MAX_HEADER_BYTES + RATCHET_MAX_PLAINTEXT_BYTES + 16;
 let macInput: Uint8Array | undefined;

@@ -1,10 +1,10 @@
 // Payload encryption of both versions: OMEMO 0.3 (XEP-0384 0.3.0 §4.5: AES-128-GCM, the ratchet carries
 // key16 ‖ tag16, `<payload>` without the tag) and OMEMO 2 (XEP-0384 0.9 §4.4: HKDF-SHA256 "OMEMO Payload"
 // → AES-256-CBC + HMAC-SHA256 truncated to 16 bytes, the ratchet carries key32 ‖ mac16).
-import { aes256CbcDecrypt, aes256CbcEncrypt, aesGcmDecrypt, aesGcmEncrypt } from '../crypto/aes';
+import { GCM_TAG_BYTES, aes256CbcDecrypt, aes256CbcEncrypt, aesGcmDecrypt, aesGcmEncrypt } from '../crypto/aes';
 import { assertBytes, constantTimeEqual, utf8Encode } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
-import { hkdfSha256, hmacSha256 } from '../crypto/hmac';
+import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from '../crypto/hmac';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
 import type { OmemoVersion } from './namespaces';
@@ -14,11 +14,9 @@ export const MAX_PAYLOAD_BYTES = 128 * 1024;
 /** OMEMO 0.3 `<iv>` length we write; 16 is accepted on receipt. */
 export const LEGACY_IV_BYTES = 12;
 const LEGACY_KEY_BYTES = 16;
-const GCM_TAG_BYTES = 16;
 const OMEMO2_KEY_BYTES = 32;
 const OMEMO2_MAC_BYTES = 16;
 const OMEMO2_PAYLOAD_INFO = utf8Encode('OMEMO Payload');
-const ZERO_SALT = new Uint8Array(32);
 
 /** What encrypting a payload produces: the key material for the ratchet and the XML parts. */
 export interface SealedPayload {
@@ -59,7 +57,7 @@ export function sealPayload(version: OmemoVersion, plaintext: Uint8Array | undef
 }
 
 function omemo2Keys(key: Uint8Array) {
-  const out = hkdfSha256(key, ZERO_SALT, OMEMO2_PAYLOAD_INFO, 80);
+  const out = hkdfSha256(key, HKDF_ZERO_SALT, OMEMO2_PAYLOAD_INFO, 80);
   return { encryptionKey: out.subarray(0, 32), authenticationKey: out.subarray(32, 64), iv: out.subarray(64, 80) };
 }
 

@@ -1,11 +1,10 @@
 // Key derivation of X3DH (§2.2 "KDF", 32×0xFF prefix) and the Double Ratchet (§5.2: KDF_RK with HKDF,
 // KDF_CK with HMAC constants 0x01/0x02) plus OMEMO's message key expansion (80 bytes: enc ‖ auth ‖ IV).
-import { hkdfSha256 } from '../crypto/hmac';
+import { HKDF_ZERO_SALT, hkdfSha256 } from '../crypto/hmac';
 import { chainKeyStep, expandMessageKeys } from '../crypto/ratchet-kernel';
 import type { ProtocolVersion } from './constants';
 import { VERSIONS } from './constants';
 
-const ZERO_SALT = new Uint8Array(32);
 const X3DH_PREFIX = new Uint8Array(32).fill(0xff);
 
 /** The 32-byte X3DH shared secret SK = HKDF(0xFF×32 ‖ DH1 ‖ … ‖ DHn), which seeds the root chain. */
@@ -14,7 +13,7 @@ export function x3dhSharedSecret(version: ProtocolVersion, dhOutputs: Uint8Array
   ikm.set(X3DH_PREFIX);
   dhOutputs.forEach((dh, i) => ikm.set(dh, 32 + 32 * i));
   // libsignal derives 64 bytes (RK ‖ CK) and python-omemo 32 (RK); the first 32 bytes are the same.
-  return hkdfSha256(ikm, ZERO_SALT, VERSIONS[version].x3dhInfo, 32);
+  return hkdfSha256(ikm, HKDF_ZERO_SALT, VERSIONS[version].x3dhInfo, 32);
 }
 
 /** KDF_RK: (new root key, new chain key) from the root key and a DH output. */
