@@ -38,21 +38,17 @@ export {
 export { MemoryStore } from './omemo/memory-store';
 export { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from './omemo/sqlite-store';
 export { type TrustPolicy, formatFingerprint } from './omemo/trust';
+export { type OmemoVersion, OMEMO_VERSIONS, versionOfNamespace } from './omemo/versions/backend';
+export { NS_LEGACY, NODE_LEGACY_DEVICELIST, legacyBundleNode } from './omemo/versions/oldmemo';
+export { NS_OMEMO2, NODE_OMEMO2_DEVICES, NODE_OMEMO2_BUNDLES } from './omemo/versions/twomemo';
+export { NS_SCE, type PepLocations } from './omemo/stanzas/namespaces';
+export { pepLocations } from './omemo/versions/by-version';
 export {
-  type OmemoVersion,
-  OMEMO_VERSIONS,
-  NS_LEGACY,
-  NS_OMEMO2,
-  NS_SCE,
-  NODE_LEGACY_DEVICELIST,
-  NODE_OMEMO2_DEVICES,
-  NODE_OMEMO2_BUNDLES,
-  legacyBundleNode,
-  pepLocations,
-  versionOfNamespace,
-  type PepLocations,
-} from './omemo/namespaces';
-export { type PublishOptions, publishOptionsFor, serializePublishOptions, MAX_ITEMS_NUMERIC_FALLBACK } from './omemo/stanzas/publish-options';
+  type PublishOptions,
+  serializePublishOptions,
+  MAX_ITEMS_NUMERIC_FALLBACK,
+} from './omemo/stanzas/publish-options';
+export { publishOptionsFor } from './omemo/versions/by-version';
 export { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/stanzas/device-list';
 export { parseBundle, serializeBundle, MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/stanzas/bundle';
 export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';

@@ -1,7 +1,8 @@
 // XEP-0384 §5.5 / 0.3 §4.6 receiving a message: decrypt the `<encrypted>` element(s) of a direct, carbon
 // (XEP-0280) or archived (XEP-0313) message and deliver the payload to the message listeners.
 import { isOmemoError, OmemoError } from '../crypto/errors';
-import { NS_LEGACY, type OmemoVersion } from '../omemo/namespaces';
+import { NS_LEGACY } from '../omemo/versions/oldmemo';
+import type { OmemoVersion } from '../omemo/versions/backend';
 import type { DecryptResult, OmemoManager } from '../omemo/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';

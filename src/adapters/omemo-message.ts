@@ -3,7 +3,10 @@
 import { xml } from '@xmpp/client';
 import { randomBytes } from '../crypto/random';
 import { toHex } from '../crypto/bytes';
-import { NS_LEGACY, NS_OMEMO2, namespaceOf, type OmemoVersion } from '../omemo/namespaces';
+import { NS_LEGACY } from '../omemo/versions/oldmemo';
+import { NS_OMEMO2 } from '../omemo/versions/twomemo';
+import { namespaceOf } from '../omemo/versions/by-version';
+import type { OmemoVersion } from '../omemo/versions/backend';
 import { parseElement } from './ltx-xml';
 import { NS_EME, NS_HINTS } from './xmpp-namespaces';
 import type { XmlElement } from './xmpp-types';

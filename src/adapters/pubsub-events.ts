@@ -1,7 +1,9 @@
 // XEP-0163 §4 PEP notifications of the device lists (XEP-0384 §4.1 / 0.3 §4.2): the `+notify` features that ask
 // for them (XEP-0115 caps) and the inbound handler that applies each `<items>` update to the manager.
 import { OmemoError } from '../crypto/errors';
-import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_DEVICES, type OmemoVersion } from '../omemo/namespaces';
+import { NODE_LEGACY_DEVICELIST } from '../omemo/versions/oldmemo';
+import { NODE_OMEMO2_DEVICES } from '../omemo/versions/twomemo';
+import type { OmemoVersion } from '../omemo/versions/backend';
 import { asOmemoError, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';
 import { bareOf } from './stanza-jid';

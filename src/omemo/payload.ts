@@ -7,7 +7,7 @@ import { OmemoError } from '../crypto/errors';
 import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from '../crypto/hmac';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
-import type { OmemoVersion } from './namespaces';
+import type { OmemoVersion } from './versions/backend';
 
 /** Largest payload we encrypt or accept, in bytes (an XMPP stanza is far smaller in practice). */
 export const MAX_PAYLOAD_BYTES = 128 * 1024;

@@ -29,9 +29,10 @@ import { parseBundle, serializeBundle, type BundleData } from './stanzas/bundle'
 import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from './stanzas/device-list';
 import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from './stanzas/encrypted-element';
 import { bareJid } from './stanzas/jid';
-import { OMEMO_VERSIONS, pepLocations, type OmemoVersion } from './namespaces';
+import { OMEMO_VERSIONS, type OmemoVersion } from './versions/backend';
+import { pepLocations } from './versions/by-version';
 import { openPayload, sealPayload } from './payload';
-import { publishOptionsFor } from './stanzas/publish-options';
+import { publishOptionsFor } from './versions/by-version';
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './stanzas/sce';
 import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from './store';
 import { deviceKey, deviceListKey, sessionKey } from './store';

@@ -6,7 +6,7 @@
 // the public declarations: the handle is typed with the small local interfaces below.
 import { assertBytes, assertInt, concatBytes } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
-import { bareJid } from './stanzas/jid';
+import { bareJid } from './jid';
 import { OMEMO_VERSIONS, type OmemoVersion } from './namespaces';
 import {
   sessionKey,

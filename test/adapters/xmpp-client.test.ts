@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { xml } from '@xmpp/client';
 import { OmemoError } from '../../src/crypto/errors';
 import { MemoryStore } from '../../src/omemo/memory-store';
-import { NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES, NS_OMEMO2 } from '../../src/omemo/namespaces';
+import { NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES, NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { MAX_ITEMS_NUMERIC_FALLBACK } from '../../src/omemo/stanzas/publish-options';
 import { OmemoManager } from '../../src/omemo/session-manager';
 import { capsVerification } from '../../src/adapters/entity-capabilities';

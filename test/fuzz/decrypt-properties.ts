@@ -18,7 +18,7 @@ import { fromBase64, toHex, utf8Decode, utf8Encode } from '../../src/crypto/byte
 import { OmemoError } from '../../src/crypto/errors';
 import { keysFor, parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
 import { MAX_JID_CHARS } from '../../src/omemo/stanzas/jid';
-import type { OmemoVersion } from '../../src/omemo/namespaces';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { buildEnvelope, parseEnvelope, type EnvelopeInput } from '../../src/omemo/stanzas/sce';
 import type { DecryptResult } from '../../src/omemo/session-manager';
 import type { OmemoTransport } from '../../src/omemo/transport';

@@ -14,7 +14,9 @@ import {
   type EncryptedKey,
   type ParsedEncrypted,
 } from '../../src/omemo/stanzas/encrypted-element';
-import { NS_JABBER_CLIENT, NS_LEGACY, NS_SCE, type OmemoVersion } from '../../src/omemo/namespaces';
+import { NS_JABBER_CLIENT, NS_SCE } from '../../src/omemo/stanzas/namespaces';
+import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from '../../src/omemo/stanzas/sce';
 import { parseXml, serializeElement } from '../../src/omemo/stanzas/xml';
 import type { ProtocolVersion } from '../../src/protocol/constants';

@@ -4,7 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fromBase64, toBase64, toHex } from '../../src/crypto/bytes';
 import { MAX_PREKEYS_PER_BUNDLE, parseBundle, serializeBundle, type BundleData } from '../../src/omemo/stanzas/bundle';
-import { NS_LEGACY, NS_OMEMO2 } from '../../src/omemo/namespaces';
+import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
 
 const L = NS_LEGACY;

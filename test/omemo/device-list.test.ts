@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MAX_DEVICES_PER_LIST, parseDeviceList, serializeDeviceList, type DeviceListEntry } from '../../src/omemo/stanzas/device-list';
-import { NS_LEGACY, NS_OMEMO2 } from '../../src/omemo/namespaces';
+import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
 
 const L = NS_LEGACY;

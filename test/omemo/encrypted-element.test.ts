@@ -11,7 +11,8 @@ import {
   serializeEncrypted,
   type EncryptedElementData,
 } from '../../src/omemo/stanzas/encrypted-element';
-import { NS_LEGACY, NS_OMEMO2 } from '../../src/omemo/namespaces';
+import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { MAX_STANZA_CHARS } from '../../src/omemo/stanzas/xml';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
 

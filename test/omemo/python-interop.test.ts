@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { parseBundle, serializeBundle } from '../../src/omemo/stanzas/bundle';
 import { parseDeviceList, serializeDeviceList } from '../../src/omemo/stanzas/device-list';
 import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/stanzas/encrypted-element';
-import type { OmemoVersion } from '../../src/omemo/namespaces';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { buildEnvelope, parseEnvelope } from '../../src/omemo/stanzas/sce';
 import { PeerProcess } from '../interop/peer-process';
 import { pythonPeerAvailable } from '../shared-dir';

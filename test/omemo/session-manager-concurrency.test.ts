@@ -11,7 +11,7 @@ import { toHex } from '../../src/crypto/bytes';
 import { OmemoError } from '../../src/crypto/errors';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { keysFor, parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
-import type { OmemoVersion } from '../../src/omemo/namespaces';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import type { SessionAddress } from '../../src/omemo/store';
 import { parseKeyExchange, parseMessage } from '../../src/protocol/wire';
 import { latencyStats, withLatency } from './latency-store';

@@ -9,7 +9,10 @@ import { cryptoReady } from '../../src/crypto/sodium';
 import { parseBundle, serializeBundle } from '../../src/omemo/stanzas/bundle';
 import { verifyBundleSignature } from '../../src/omemo/stanzas/bundle-signature';
 import { parseDeviceList, serializeDeviceList } from '../../src/omemo/stanzas/device-list';
-import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES, pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
+import { NODE_LEGACY_DEVICELIST } from '../../src/omemo/versions/oldmemo';
+import { NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES } from '../../src/omemo/versions/twomemo';
+import { pepLocations } from '../../src/omemo/versions/by-version';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { PRE_KEY_COUNT, SIGNED_PRE_KEY_ROTATION_MS } from '../../src/omemo/session-manager';
 import { Clock, CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot } from './manager-fixture';
 

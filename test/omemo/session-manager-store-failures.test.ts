@@ -6,7 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { parseBundle, serializeBundle } from '../../src/omemo/stanzas/bundle';
-import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
+import { pepLocations } from '../../src/omemo/versions/by-version';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { PRE_KEY_COUNT } from '../../src/omemo/session-manager';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, type Device } from './manager-fixture';
 

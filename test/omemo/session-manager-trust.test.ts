@@ -8,7 +8,8 @@ import { toHex } from '../../src/crypto/bytes';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { parseBundle } from '../../src/omemo/stanzas/bundle';
 import { parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
-import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
+import { pepLocations } from '../../src/omemo/versions/by-version';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import type { DeviceInfo } from '../../src/omemo/session-manager';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 

@@ -1,7 +1,9 @@
 // XEP-0384 0.3.0 §4.3 / 0.9 §5.3.2: bundles (signed pre key, its signature, identity key, pre keys).
 
 import { assertBytes, toBase64 } from '../../crypto/bytes';
-import { NS_LEGACY, NS_OMEMO2, assertVersion, type OmemoVersion } from '../namespaces';
+import { NS_LEGACY } from '../versions/oldmemo';
+import { NS_OMEMO2 } from '../versions/twomemo';
+import { assertVersion, type OmemoVersion } from '../versions/backend';
 import { assertId, parseBase64Text, parseId, requireOneChild } from './wire-values';
 import { attr, childElements, locateElement, malformed, type XmlElement } from './xml';
 

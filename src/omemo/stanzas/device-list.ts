@@ -1,7 +1,9 @@
 // XEP-0384 0.3.0 §4.2 / 0.9 §5.3.1: device lists (`<list>` legacy, `<devices>` OMEMO 2).
 
 import { assertBytes, fromBase64, toBase64 } from '../../crypto/bytes';
-import { NS_LEGACY, NS_OMEMO2, assertVersion, type OmemoVersion } from '../namespaces';
+import { NS_LEGACY } from '../versions/oldmemo';
+import { NS_OMEMO2 } from '../versions/twomemo';
+import { assertVersion, type OmemoVersion } from '../versions/backend';
 import { assertId, parseId } from './wire-values';
 import { attr, childElements, escapeXmlAttr, locateElement, malformed, type XmlElement } from './xml';
 

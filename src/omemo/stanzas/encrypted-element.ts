@@ -1,7 +1,10 @@
 // XEP-0384 0.3.0 §4.5 / 0.9 §5.4 (message structure): the `<encrypted>` element of both versions.
 
 import { assertBytes, toBase64 } from '../../crypto/bytes';
-import { NS_LEGACY, NS_OMEMO2, assertVersion, namespaceOf, type OmemoVersion } from '../namespaces';
+import { NS_LEGACY } from '../versions/oldmemo';
+import { NS_OMEMO2 } from '../versions/twomemo';
+import { assertVersion, type OmemoVersion } from '../versions/backend';
+import { namespaceOf } from '../versions/by-version';
 import { assertId, parseBase64Text, parseFlag, parseId, optionalChild, requireOneChild } from './wire-values';
 import { attr, escapeXmlAttr, locateElement, malformed, parseXml, type XmlElement } from './xml';
 

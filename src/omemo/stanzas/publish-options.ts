@@ -1,6 +1,7 @@
-// XEP-0384 0.3.0 §4.2-4.3 / 0.9 §5.3.1-5.3.2 with XEP-0060 §7.1.5 and XEP-0004: PEP publish options.
+// XEP-0384 0.3.0 §4.2-4.3 / 0.9 §5.3.1-5.3.2 with XEP-0060 §7.1.5 and XEP-0004: PEP publish options. Which options
+// a node needs is its version's (OmemoBackend.publishOptions); the form that carries them is shared.
 
-import { FORM_TYPE_PUBLISH_OPTIONS, NS_DATA_FORMS, assertVersion, type OmemoVersion } from '../namespaces';
+import { FORM_TYPE_PUBLISH_OPTIONS, NS_DATA_FORMS } from './namespaces';
 import { escapeXml, escapeXmlAttr } from './xml';
 
 /** XEP-0060 publish-options fields: `var` → value. */
@@ -18,35 +19,20 @@ export const MAX_ITEMS_NUMERIC_FALLBACK = '256';
 /** Both versions: device lists and bundles must be readable by anyone. */
 export const OPEN_ACCESS: PublishOptions = Object.freeze({ 'pubsub#access_model': 'open' });
 
-/** OMEMO 2 bundles node: one item per device, so the node must keep as many items as the server allows. */
-export const OMEMO2_BUNDLES_OPTIONS: PublishOptions = Object.freeze({
-  'pubsub#access_model': 'open',
-  'pubsub#max_items': 'max',
-});
-
 /**
- * The publish options for a node. Only the OMEMO 2 bundles node needs `pubsub#max_items`; with
- * `numericMaxItems` it is MAX_ITEMS_NUMERIC_FALLBACK instead of `max` (retry after a `precondition-not-met`
- * or `not-acceptable` error).
+ * Throws unless `node` names a PEP node kind.
+ * @throws TypeError unless `node` is 'devicelist' or 'bundle'.
  */
-export function publishOptionsFor(
-  version: OmemoVersion,
-  node: OmemoNodeKind,
-  opts: { numericMaxItems?: boolean } = {},
-): PublishOptions {
-  assertVersion(version);
+export function assertNodeKind(node: unknown): asserts node is OmemoNodeKind {
   if (node !== 'devicelist' && node !== 'bundle') {
     throw new TypeError(`node must be 'devicelist' or 'bundle', got ${JSON.stringify(node)}`);
   }
-  if (version === 'oldmemo' || node === 'devicelist') return OPEN_ACCESS;
-  return opts.numericMaxItems
-    ? Object.freeze({ ...OMEMO2_BUNDLES_OPTIONS, 'pubsub#max_items': MAX_ITEMS_NUMERIC_FALLBACK })
-    : OMEMO2_BUNDLES_OPTIONS;
 }
 
 /**
  * Serialises publish options as `<publish-options><x xmlns='jabber:x:data' type='submit'>` with the hidden
  * FORM_TYPE field first, for inclusion in a `<pubsub xmlns='http://jabber.org/protocol/pubsub'>` publish.
+ * @throws TypeError for options that are not an object of strings; RangeError when they contain FORM_TYPE.
  */
 export function serializePublishOptions(options: PublishOptions): string {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');

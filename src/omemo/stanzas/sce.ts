@@ -2,7 +2,7 @@
 
 import { OmemoError } from '../../crypto/errors';
 import { randomBytes as secureRandomBytes } from '../../crypto/random';
-import { NS_JABBER_CLIENT, NS_SCE } from '../namespaces';
+import { NS_JABBER_CLIENT, NS_SCE } from './namespaces';
 import { optionalChild, requireOneChild } from './wire-values';
 import { attr, escapeXml, escapeXmlAttr, malformed, parseXml, serializeElement, type XmlElement } from './xml';
 

@@ -1,7 +1,7 @@
 // Upper bounds of the size of an `<encrypted>` element (XEP-0384 0.3.0 §4.5 / 0.9 §4.4), computed before anything
 // is encrypted: servers close the stream on a stanza over their limit (Prosody: 256 KiB for clients by default),
 // so a send that cannot fit must fail first, with its own error, and change nothing.
-import type { OmemoVersion } from '../namespaces';
+import type { OmemoVersion } from '../versions/backend';
 
 /** Default bound of one `<encrypted>` element: Prosody's 256 KiB client stanza limit less 4 KiB for the rest of
  * the `<message>` (addresses, fallback body, EME, hints, origin-id). */

@@ -1,0 +1,79 @@
+// XEP-0384 0.3.0 and 0.9 side by side: one backend per OMEMO version (python-omemo keeps one `Backend` per
+// version), found by version name or by XML namespace. Everything that differs between the versions above the
+// ratchet is a member of OmemoBackend; the code around it names no version.
+import type { ProtocolVersion } from '../../protocol/constants';
+import type { PepLocations } from '../stanzas/namespaces';
+import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
+import { OLDMEMO_BACKEND } from './oldmemo';
+import { TWOMEMO_BACKEND } from './twomemo';
+
+/** The two wire formats: legacy OMEMO 0.3 ("oldmemo") and OMEMO 2 ("twomemo"), named as python-omemo does. */
+export type OmemoVersion = ProtocolVersion;
+
+/** What one OMEMO version does its own way: namespace, PEP nodes, stanza codecs, payload crypto, size bounds. */
+export interface OmemoBackend {
+  /** The version this backend speaks. */
+  readonly version: OmemoVersion;
+  /** Its XML namespace: of `<encrypted>`, `<bundle>` and the device list. */
+  readonly namespace: string;
+  /** Rank among the versions a device runs: the highest one is used (OMEMO 2 is preferred over 0.3). */
+  readonly preference: number;
+  /** Whether its device lists carry labels (`label`, `labelsig`: OMEMO 2 only). */
+  readonly supportsLabels: boolean;
+  /** Whether a text message is wrapped in an SCE envelope (XEP-0420) before it is encrypted (OMEMO 2 only). */
+  readonly wrapsText: boolean;
+  /** The PEP node of its device list (item id ITEM_ID_CURRENT). */
+  readonly deviceListNode: string;
+
+  /**
+   * PEP nodes and item ids of `deviceId`'s device list and bundle.
+   * @throws TypeError/RangeError unless `deviceId` is an integer in 1..MAX_ID.
+   */
+  pepLocations(deviceId: number): PepLocations;
+  /**
+   * The publish options of a node. With `numericMaxItems`, MAX_ITEMS_NUMERIC_FALLBACK instead of `max` where
+   * `pubsub#max_items` is needed (retry after a `precondition-not-met` or `not-acceptable` error).
+   * @throws TypeError unless `node` is 'devicelist' or 'bundle'.
+   */
+  publishOptions(node: OmemoNodeKind, opts?: { numericMaxItems?: boolean }): PublishOptions;
+}
+
+/** Every backend, in the order of OMEMO_VERSIONS (newest last). */
+export const OMEMO_BACKENDS: readonly OmemoBackend[] = Object.freeze([OLDMEMO_BACKEND, TWOMEMO_BACKEND]);
+
+/** Both versions, newest last. */
+export const OMEMO_VERSIONS: readonly OmemoVersion[] = Object.freeze(OMEMO_BACKENDS.map((b) => b.version));
+
+/**
+ * Throws unless `version` names a backend.
+ * @throws TypeError unless `version` is one of OMEMO_VERSIONS.
+ */
+export function assertVersion(version: unknown): asserts version is OmemoVersion {
+  backendFor(version as OmemoVersion);
+}
+
+/**
+ * The backend of a version.
+ * @throws TypeError unless `version` is one of OMEMO_VERSIONS.
+ */
+export function backendFor(version: OmemoVersion): OmemoBackend {
+  for (const backend of OMEMO_BACKENDS) if (backend.version === version) return backend;
+  const names = OMEMO_VERSIONS.map((v) => `'${v}'`).join(' or ');
+  throw new TypeError(`version must be ${names}, got ${JSON.stringify(version) ?? typeof version}`);
+}
+
+/**
+ * The backend whose namespace is `ns`, or undefined.
+ * @throws nothing.
+ */
+export function backendForNamespace(ns: string): OmemoBackend | undefined {
+  return OMEMO_BACKENDS.find((b) => b.namespace === ns);
+}
+
+/**
+ * The version whose namespace is `ns`, or undefined.
+ * @throws nothing.
+ */
+export function versionOfNamespace(ns: string): OmemoVersion | undefined {
+  return backendForNamespace(ns)?.version;
+}
