@@ -49,7 +49,8 @@ export {
   MAX_ITEMS_NUMERIC_FALLBACK,
 } from './omemo/stanzas/publish-options';
 export { publishOptionsFor } from './omemo/versions/by-version';
-export { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/stanzas/device-list';
+export { parseDeviceList, serializeDeviceList } from './omemo/versions/by-version';
+export { MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/stanzas/device-list';
 export { parseBundle, serializeBundle, MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/stanzas/bundle';
 export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';
 export { parseEncrypted, serializeEncrypted, keysFor, type EncryptedKey, type EncryptedElementData, type ParsedEncrypted } from './omemo/stanzas/encrypted-element';

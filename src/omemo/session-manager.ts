@@ -26,7 +26,8 @@ import {
 import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from './stale-device';
 import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from './stanzas/stanza-size';
 import { parseBundle, serializeBundle, type BundleData } from './stanzas/bundle';
-import { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST } from './stanzas/device-list';
+import { parseDeviceList, serializeDeviceList } from './versions/by-version';
+import { MAX_DEVICES_PER_LIST } from './stanzas/device-list';
 import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from './stanzas/encrypted-element';
 import { bareJid } from './stanzas/jid';
 import { OMEMO_VERSIONS, type OmemoVersion } from './versions/backend';

@@ -2,7 +2,8 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_DEVICES_PER_LIST, parseDeviceList, serializeDeviceList, type DeviceListEntry } from '../../src/omemo/stanzas/device-list';
+import { MAX_DEVICES_PER_LIST, type DeviceListEntry } from '../../src/omemo/stanzas/device-list';
+import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
 import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
 import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';

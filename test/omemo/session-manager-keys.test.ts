@@ -8,7 +8,7 @@ import { seededRng } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { parseBundle, serializeBundle } from '../../src/omemo/stanzas/bundle';
 import { verifyBundleSignature } from '../../src/omemo/stanzas/bundle-signature';
-import { parseDeviceList, serializeDeviceList } from '../../src/omemo/stanzas/device-list';
+import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
 import { NODE_LEGACY_DEVICELIST } from '../../src/omemo/versions/oldmemo';
 import { NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES } from '../../src/omemo/versions/twomemo';
 import { pepLocations } from '../../src/omemo/versions/by-version';

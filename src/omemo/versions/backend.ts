@@ -2,6 +2,8 @@
 // version), found by version name or by XML namespace. Everything that differs between the versions above the
 // ratchet is a member of OmemoBackend; the code around it names no version.
 import type { ProtocolVersion } from '../../protocol/constants';
+import type { DeviceListEntry } from '../stanzas/device-list';
+import type { XmlElement } from '../stanzas/xml';
 import type { PepLocations } from '../stanzas/namespaces';
 import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
 import { OLDMEMO_BACKEND } from './oldmemo';
@@ -36,6 +38,19 @@ export interface OmemoBackend {
    * @throws TypeError unless `node` is 'devicelist' or 'bundle'.
    */
   publishOptions(node: OmemoNodeKind, opts?: { numericMaxItems?: boolean }): PublishOptions;
+
+  /**
+   * Parses its device list (`<list>` in 0.3, `<devices>` with labels in OMEMO 2), also inside a PEP `<item>`.
+   * @throws OmemoError `malformed-stanza` for a missing element, a bad or duplicate id, a bad `labelsig` or more
+   * than MAX_DEVICES_PER_LIST devices.
+   */
+  parseDeviceList(xml: string | XmlElement): DeviceListEntry[];
+  /**
+   * Serialises its device list; labels are written only where supportsLabels.
+   * @throws TypeError/RangeError for bad ids, duplicates, more than MAX_DEVICES_PER_LIST entries, or a
+   * `labelSignature` without `label`.
+   */
+  serializeDeviceList(entries: readonly DeviceListEntry[]): string;
 }
 
 /** Every backend, in the order of OMEMO_VERSIONS (newest last). */

@@ -1,7 +1,9 @@
 // XEP-0384 0.3.0 / 0.9, the per-version API by version name: `parseBundle(xml, version)` and the like, each a
 // one-line dispatch to backendFor(version), so that callers name a version instead of holding a backend.
+import type { DeviceListEntry } from '../stanzas/device-list';
 import type { PepLocations } from '../stanzas/namespaces';
 import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
+import type { XmlElement } from '../stanzas/xml';
 import { backendFor, type OmemoVersion } from './backend';
 
 /**
@@ -32,4 +34,29 @@ export function publishOptionsFor(
   opts: { numericMaxItems?: boolean } = {},
 ): PublishOptions {
   return backendFor(version).publishOptions(node, opts);
+}
+
+/**
+ * Parses a device list. `xml` may be the `<list>`/`<devices>` element itself or anything containing it (a
+ * PEP `<item>`, an `<event>` message). Legacy: only `id` is read, other attributes are ignored (python-omemo
+ * would reject them). OMEMO 2: `label` and `labelsig` are read too (a `labelsig` without `label` is
+ * ignored). Children other than `<device>` are
+ * ignored. An empty list gives `[]` (python-omemo rejects it; the caller decides what an empty list means).
+ * @throws OmemoError('malformed-stanza') for a missing element, a bad or duplicate id (decimal 1..2^31-1), a
+ * bad `labelsig` or more than MAX_DEVICES_PER_LIST devices; TypeError for an unknown version.
+ */
+export function parseDeviceList(xml: string | XmlElement, version: OmemoVersion): DeviceListEntry[] {
+  return backendFor(version).parseDeviceList(xml);
+}
+
+/**
+ * Serialises a device list as `<list xmlns='eu.siacs.conversations.axolotl'>` (legacy: only `id` is written,
+ * a `label` would make python-omemo reject the whole list) or `<devices xmlns='urn:xmpp:omemo:2'>` (with
+ * `label` and `labelsig` when given). Note: python-twomemo 1.0.3 (XEP-0384 0.8 schema) rejects a list with
+ * `labelsig`; only pass `labelSignature` when the peers understand 0.9.
+ * @throws TypeError/RangeError for an unknown version, bad ids, duplicates, more than MAX_DEVICES_PER_LIST
+ * entries, or a `labelSignature` without `label`.
+ */
+export function serializeDeviceList(entries: readonly DeviceListEntry[], version: OmemoVersion): string {
+  return backendFor(version).serializeDeviceList(entries);
 }

@@ -1,5 +1,6 @@
 // XEP-0384 0.3.0 (OMEMO 0.3, python-omemo's "oldmemo", namespace `eu.siacs.conversations.axolotl`): the backend
 // of the legacy version.
+import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
 import { assertId } from '../stanzas/wire-values';
@@ -21,12 +22,15 @@ export function legacyBundleNode(deviceId: number): string {
   return `${NODE_LEGACY_BUNDLES_PREFIX}${deviceId}`;
 }
 
+/** `<list xmlns='eu.siacs.conversations.axolotl'>`: ids only (python-oldmemo rejects any other attribute). */
+const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_LEGACY, element: 'list', labels: false });
+
 /** OMEMO 0.3. */
 export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'oldmemo',
   namespace: NS_LEGACY,
   preference: 1,
-  supportsLabels: false,
+  supportsLabels: DEVICE_LIST.labels,
   wrapsText: false,
   deviceListNode: NODE_LEGACY_DEVICELIST,
 
@@ -40,4 +44,7 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
     assertNodeKind(node);
     return OPEN_ACCESS;
   },
+
+  parseDeviceList: (xml) => readDeviceList(xml, DEVICE_LIST),
+  serializeDeviceList: (entries) => writeDeviceList(entries, DEVICE_LIST),
 });

@@ -1,5 +1,6 @@
 // XEP-0384 0.9 (OMEMO 2, python-omemo's "twomemo", namespace `urn:xmpp:omemo:2`): the backend of the current
 // version.
+import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import {
   MAX_ITEMS_NUMERIC_FALLBACK,
@@ -28,12 +29,15 @@ const OMEMO2_BUNDLES_OPTIONS_NUMERIC: PublishOptions = Object.freeze({
   'pubsub#max_items': MAX_ITEMS_NUMERIC_FALLBACK,
 });
 
+/** `<devices xmlns='urn:xmpp:omemo:2'>` with `label` and `labelsig`. */
+const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_OMEMO2, element: 'devices', labels: true });
+
 /** OMEMO 2. */
 export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'twomemo',
   namespace: NS_OMEMO2,
   preference: 2,
-  supportsLabels: true,
+  supportsLabels: DEVICE_LIST.labels,
   wrapsText: true,
   deviceListNode: NODE_OMEMO2_DEVICES,
 
@@ -51,4 +55,7 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
     if (node === 'devicelist') return OPEN_ACCESS; // one item: the default max_items fits
     return opts.numericMaxItems ? OMEMO2_BUNDLES_OPTIONS_NUMERIC : OMEMO2_BUNDLES_OPTIONS;
   },
+
+  parseDeviceList: (xml) => readDeviceList(xml, DEVICE_LIST),
+  serializeDeviceList: (entries) => writeDeviceList(entries, DEVICE_LIST),
 });
