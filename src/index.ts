@@ -51,7 +51,8 @@ export {
 export { publishOptionsFor } from './omemo/versions/by-version';
 export { parseDeviceList, serializeDeviceList } from './omemo/versions/by-version';
 export { MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/stanzas/device-list';
-export { parseBundle, serializeBundle, MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/stanzas/bundle';
+export { parseBundle, serializeBundle } from './omemo/versions/by-version';
+export { MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/stanzas/bundle';
 export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';
 export { parseEncrypted, serializeEncrypted, keysFor, type EncryptedKey, type EncryptedElementData, type ParsedEncrypted } from './omemo/stanzas/encrypted-element';
 export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/stanzas/sce';

@@ -25,7 +25,8 @@ import {
 } from './pre-key-policy';
 import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from './stale-device';
 import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from './stanzas/stanza-size';
-import { parseBundle, serializeBundle, type BundleData } from './stanzas/bundle';
+import { parseBundle, serializeBundle } from './versions/by-version';
+import type { BundleData } from './stanzas/bundle';
 import { parseDeviceList, serializeDeviceList } from './versions/by-version';
 import { MAX_DEVICES_PER_LIST } from './stanzas/device-list';
 import { keysFor, parseEncrypted, serializeEncrypted, type EncryptedKey, type ParsedEncrypted } from './stanzas/encrypted-element';

@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import { toHex } from '../../src/crypto/bytes';
 import { OmemoError, type OmemoErrorCode } from '../../src/crypto/errors';
-import { parseBundle, serializeBundle, MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
+import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
+import { MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
 import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
 import type { DeviceListEntry } from '../../src/omemo/stanzas/device-list';
 import {

@@ -3,7 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fromBase64, toBase64, toHex } from '../../src/crypto/bytes';
-import { MAX_PREKEYS_PER_BUNDLE, parseBundle, serializeBundle, type BundleData } from '../../src/omemo/stanzas/bundle';
+import { MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
+import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
 import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
 import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';

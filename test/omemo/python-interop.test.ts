@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseBundle, serializeBundle } from '../../src/omemo/stanzas/bundle';
+import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
 import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
 import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/stanzas/encrypted-element';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';

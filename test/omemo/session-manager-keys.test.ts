@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { toHex, utf8Encode } from '../../src/crypto/bytes';
 import { seededRng } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { parseBundle, serializeBundle } from '../../src/omemo/stanzas/bundle';
+import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
 import { verifyBundleSignature } from '../../src/omemo/stanzas/bundle-signature';
 import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
 import { NODE_LEGACY_DEVICELIST } from '../../src/omemo/versions/oldmemo';

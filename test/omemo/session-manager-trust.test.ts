@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/bytes';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { parseBundle } from '../../src/omemo/stanzas/bundle';
+import { parseBundle } from '../../src/omemo/versions/by-version';
 import { parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
 import { pepLocations } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { parseBundle, serializeBundle } from '../../src/omemo/stanzas/bundle';
+import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
 import { serializeDeviceList } from '../../src/omemo/versions/by-version';
 import { parseEncrypted, serializeEncrypted } from '../../src/omemo/stanzas/encrypted-element';
 import { pepLocations } from '../../src/omemo/versions/by-version';

@@ -2,6 +2,7 @@
 // version), found by version name or by XML namespace. Everything that differs between the versions above the
 // ratchet is a member of OmemoBackend; the code around it names no version.
 import type { ProtocolVersion } from '../../protocol/constants';
+import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
 import type { XmlElement } from '../stanzas/xml';
 import type { PepLocations } from '../stanzas/namespaces';
@@ -51,6 +52,18 @@ export interface OmemoBackend {
    * `labelSignature` without `label`.
    */
   serializeDeviceList(entries: readonly DeviceListEntry[]): string;
+  /**
+   * Parses its bundle, also inside a PEP `<item>`; keys come out as raw 32 bytes.
+   * @throws OmemoError `malformed-stanza` for a missing/repeated element, bad base64, wrong key lengths, a
+   * signature that is not 64 bytes, bad or duplicate ids, no pre key, or more than MAX_PREKEYS_PER_BUNDLE.
+   */
+  parseBundle(xml: string | XmlElement): BundleData;
+  /**
+   * Serialises its bundle from raw 32-byte keys.
+   * @throws TypeError/RangeError for wrong lengths, bad or duplicate ids, no pre key or more than
+   * MAX_PREKEYS_PER_BUNDLE.
+   */
+  serializeBundle(bundle: BundleData): string;
 }
 
 /** Every backend, in the order of OMEMO_VERSIONS (newest last). */

@@ -1,5 +1,6 @@
 // XEP-0384 0.3.0 / 0.9, the per-version API by version name: `parseBundle(xml, version)` and the like, each a
 // one-line dispatch to backendFor(version), so that callers name a version instead of holding a backend.
+import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
 import type { PepLocations } from '../stanzas/namespaces';
 import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
@@ -59,4 +60,27 @@ export function parseDeviceList(xml: string | XmlElement, version: OmemoVersion)
  */
 export function serializeDeviceList(entries: readonly DeviceListEntry[], version: OmemoVersion): string {
   return backendFor(version).serializeDeviceList(entries);
+}
+
+/**
+ * Parses a bundle. `xml` may be the `<bundle>` itself or anything containing it (a PEP `<item>`, an IQ
+ * result). Children may come in any order (python-oldmemo's schema requires the XEP's order; we do not) and
+ * unknown children are ignored; each known child must appear exactly once.
+ * @throws OmemoError('malformed-stanza') for a missing/repeated element, bad base64, wrong key lengths
+ * (legacy keys must be 33 bytes starting 0x05, OMEMO 2 keys 32 bytes), a signature that is not 64 bytes,
+ * bad or duplicate ids, no pre key, or more than MAX_PREKEYS_PER_BUNDLE pre keys; TypeError for an unknown
+ * version.
+ */
+export function parseBundle(xml: string | XmlElement, version: OmemoVersion): BundleData {
+  return backendFor(version).parseBundle(xml);
+}
+
+/**
+ * Serialises a bundle in the XEP's child order (signed pre key, signature, identity key, pre keys).
+ * Legacy keys are written as 33 bytes `0x05`‖key.
+ * @throws TypeError/RangeError for an unknown version, wrong lengths, bad or duplicate ids, no pre key or more
+ * than MAX_PREKEYS_PER_BUNDLE.
+ */
+export function serializeBundle(b: BundleData, version: OmemoVersion): string {
+  return backendFor(version).serializeBundle(b);
 }

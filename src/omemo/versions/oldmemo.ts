@@ -1,9 +1,13 @@
 // XEP-0384 0.3.0 (OMEMO 0.3, python-omemo's "oldmemo", namespace `eu.siacs.conversations.axolotl`): the backend
 // of the legacy version.
+import { toBase64 } from '../../crypto/bytes';
+import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
+import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
 import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
-import { assertId } from '../stanzas/wire-values';
+import { assertId, parseBase64Text } from '../stanzas/wire-values';
+import { malformed, type XmlElement } from '../stanzas/xml';
 import type { OmemoBackend } from './backend';
 
 /** Legacy OMEMO 0.3 namespace. */
@@ -24,6 +28,40 @@ export function legacyBundleNode(deviceId: number): string {
 
 /** `<list xmlns='eu.siacs.conversations.axolotl'>`: ids only (python-oldmemo rejects any other attribute). */
 const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_LEGACY, element: 'list', labels: false });
+
+/**
+ * The raw key of a 0.3 key element: 33 bytes `0x05`‖key on the wire (libsignal's serialisation).
+ * @throws OmemoError `malformed-stanza` naming `what` for bad base64 or any other length or type byte.
+ */
+function readDjbKey(el: XmlElement, what: string): Uint8Array {
+  const bytes = parseBase64Text(el, what, { maxBytes: 64 });
+  if (bytes.length !== 33 || bytes[0] !== LEGACY_KEY_TYPE_DJB) {
+    throw malformed(`${what} must be 33 bytes 0x05‖key (libsignal's serialisation), got ${bytes.length} bytes` +
+      (bytes.length > 0 ? ` starting 0x${bytes[0]!.toString(16).padStart(2, '0')}` : ''));
+  }
+  return bytes.slice(1);
+}
+
+/** The base64 of `0x05`‖key. */
+function writeDjbKey(key: Uint8Array): string {
+  const wire = new Uint8Array(33);
+  wire[0] = LEGACY_KEY_TYPE_DJB;
+  wire.set(key, 1);
+  return toBase64(wire);
+}
+
+/** The 0.3 bundle: libsignal's element names, keys as `0x05`‖key. */
+const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
+  ns: NS_LEGACY,
+  spk: 'signedPreKeyPublic',
+  spkId: 'signedPreKeyId',
+  spks: 'signedPreKeySignature',
+  ik: 'identityKey',
+  pk: 'preKeyPublic',
+  pkId: 'preKeyId',
+  readKey: readDjbKey,
+  writeKey: writeDjbKey,
+});
 
 /** OMEMO 0.3. */
 export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
@@ -47,4 +85,6 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
 
   parseDeviceList: (xml) => readDeviceList(xml, DEVICE_LIST),
   serializeDeviceList: (entries) => writeDeviceList(entries, DEVICE_LIST),
+  parseBundle: (xml) => readBundle(xml, BUNDLE),
+  serializeBundle: (bundle) => writeBundle(bundle, BUNDLE),
 });

@@ -1,5 +1,7 @@
 // XEP-0384 0.9 (OMEMO 2, python-omemo's "twomemo", namespace `urn:xmpp:omemo:2`): the backend of the current
 // version.
+import { toBase64 } from '../../crypto/bytes';
+import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
 import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import {
@@ -8,7 +10,7 @@ import {
   assertNodeKind,
   type PublishOptions,
 } from '../stanzas/publish-options';
-import { assertId } from '../stanzas/wire-values';
+import { assertId, parseBase64Text } from '../stanzas/wire-values';
 import type { OmemoBackend } from './backend';
 
 /** OMEMO 2 namespace (XEP-0384 ≥ 0.8). */
@@ -31,6 +33,19 @@ const OMEMO2_BUNDLES_OPTIONS_NUMERIC: PublishOptions = Object.freeze({
 
 /** `<devices xmlns='urn:xmpp:omemo:2'>` with `label` and `labelsig`. */
 const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_OMEMO2, element: 'devices', labels: true });
+
+/** The OMEMO 2 bundle: short element names, keys as their raw 32 bytes. */
+const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
+  ns: NS_OMEMO2,
+  spk: 'spk',
+  spkId: 'id',
+  spks: 'spks',
+  ik: 'ik',
+  pk: 'pk',
+  pkId: 'id',
+  readKey: (el, what) => parseBase64Text(el, what, { lengths: [32], maxBytes: 64 }),
+  writeKey: toBase64,
+});
 
 /** OMEMO 2. */
 export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
@@ -58,4 +73,6 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
 
   parseDeviceList: (xml) => readDeviceList(xml, DEVICE_LIST),
   serializeDeviceList: (entries) => writeDeviceList(entries, DEVICE_LIST),
+  parseBundle: (xml) => readBundle(xml, BUNDLE),
+  serializeBundle: (bundle) => writeBundle(bundle, BUNDLE),
 });
