@@ -54,6 +54,8 @@ export { MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/stanzas/devi
 export { parseBundle, serializeBundle } from './omemo/versions/by-version';
 export { MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/stanzas/bundle';
 export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';
-export { parseEncrypted, serializeEncrypted, keysFor, type EncryptedKey, type EncryptedElementData, type ParsedEncrypted } from './omemo/stanzas/encrypted-element';
+export { parseEncrypted, serializeEncrypted, keysFor } from './omemo/versions/by-version';
+export type { EncryptedKey, EncryptedElementData } from './omemo/stanzas/encrypted-element';
+export type { ParsedEncrypted } from './omemo/versions/backend';
 export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/stanzas/sce';
 export { MAX_STANZA_CHARS } from './omemo/stanzas/xml';

@@ -16,7 +16,7 @@
 import fc from 'fast-check';
 import { fromBase64, toHex, utf8Decode, utf8Encode } from '../../src/crypto/bytes';
 import { OmemoError } from '../../src/crypto/errors';
-import { keysFor, parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
+import { keysFor, parseEncrypted } from '../../src/omemo/versions/by-version';
 import { MAX_JID_CHARS } from '../../src/omemo/stanzas/jid';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { buildEnvelope, parseEnvelope, type EnvelopeInput } from '../../src/omemo/stanzas/sce';

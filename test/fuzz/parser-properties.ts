@@ -10,12 +10,11 @@ import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/b
 import type { DeviceListEntry } from '../../src/omemo/stanzas/device-list';
 import {
   MAX_KEY_ELEMENT_BYTES,
-  parseEncrypted,
-  serializeEncrypted,
   type EncryptedElementData,
   type EncryptedKey,
-  type ParsedEncrypted,
 } from '../../src/omemo/stanzas/encrypted-element';
+import { parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
+import type { ParsedEncrypted } from '../../src/omemo/versions/backend';
 import { NS_JABBER_CLIENT, NS_SCE } from '../../src/omemo/stanzas/namespaces';
 import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';

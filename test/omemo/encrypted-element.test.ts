@@ -6,11 +6,9 @@ import { toBase64 } from '../../src/crypto/bytes';
 import {
   MAX_KEY_ELEMENT_BYTES,
   MAX_KEYS_PER_MESSAGE,
-  keysFor,
-  parseEncrypted,
-  serializeEncrypted,
   type EncryptedElementData,
 } from '../../src/omemo/stanzas/encrypted-element';
+import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
 import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
 import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { MAX_STANZA_CHARS } from '../../src/omemo/stanzas/xml';

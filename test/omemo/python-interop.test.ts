@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
 import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
-import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/stanzas/encrypted-element';
+import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { buildEnvelope, parseEnvelope } from '../../src/omemo/stanzas/sce';
 import { PeerProcess } from '../interop/peer-process';

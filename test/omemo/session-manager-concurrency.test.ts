@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/bytes';
 import { OmemoError } from '../../src/crypto/errors';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { keysFor, parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
+import { keysFor, parseEncrypted } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import type { SessionAddress } from '../../src/omemo/store';
 import { parseKeyExchange, parseMessage } from '../../src/protocol/wire';

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { utf8Encode } from '../../src/crypto/bytes';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
+import { parseEncrypted } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../../src/omemo/stanzas/stanza-size';
 import { InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/bytes';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { parseBundle } from '../../src/omemo/versions/by-version';
-import { parseEncrypted } from '../../src/omemo/stanzas/encrypted-element';
+import { parseEncrypted } from '../../src/omemo/versions/by-version';
 import { pepLocations } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import type { DeviceInfo } from '../../src/omemo/session-manager';

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
 import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
 import { serializeDeviceList } from '../../src/omemo/versions/by-version';
-import { parseEncrypted, serializeEncrypted } from '../../src/omemo/stanzas/encrypted-element';
+import { parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
 import { pepLocations } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { HEARTBEAT_AFTER_MESSAGES, PRE_KEY_COUNT } from '../../src/omemo/session-manager';

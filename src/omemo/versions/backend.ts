@@ -4,6 +4,7 @@
 import type { ProtocolVersion } from '../../protocol/constants';
 import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
+import type { EncryptedElementData, EncryptedKey } from '../stanzas/encrypted-element';
 import type { XmlElement } from '../stanzas/xml';
 import type { PepLocations } from '../stanzas/namespaces';
 import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
@@ -12,6 +13,11 @@ import { TWOMEMO_BACKEND } from './twomemo';
 
 /** The two wire formats: legacy OMEMO 0.3 ("oldmemo") and OMEMO 2 ("twomemo"), named as python-omemo does. */
 export type OmemoVersion = ProtocolVersion;
+
+/** A parsed `<encrypted>`, with the version taken from its namespace. */
+export interface ParsedEncrypted extends EncryptedElementData {
+  version: OmemoVersion;
+}
 
 /** What one OMEMO version does its own way: namespace, PEP nodes, stanza codecs, payload crypto, size bounds. */
 export interface OmemoBackend {
@@ -64,10 +70,39 @@ export interface OmemoBackend {
    * MAX_PREKEYS_PER_BUNDLE.
    */
   serializeBundle(bundle: BundleData): string;
+  /**
+   * Parses its `<encrypted>` element, also inside a whole `<message>`: 0.3 `<key>`s with `prekey` and one `<iv>`,
+   * OMEMO 2 `<keys jid>` groups of `<key>`s with `kex`.
+   * @throws OmemoError `malformed-stanza` for anything its schema does not allow, bad ids, bad base64, an empty
+   * key, no key at all, more than MAX_KEYS_PER_MESSAGE keys or a key over MAX_KEY_ELEMENT_BYTES.
+   */
+  parseEncrypted(xml: string | XmlElement): ParsedEncrypted;
+  /**
+   * Serialises its `<encrypted>` element (0.3: `iv` required, `jid` not written; OMEMO 2: `jid` required on every
+   * key, keys grouped per JID, `iv` absent). No `payload` = an empty message.
+   * @throws TypeError/RangeError for invalid data.
+   */
+  serializeEncrypted(data: EncryptedElementData): string;
+  /**
+   * The `<key>` for device `rid` of `jid` in its shape: 0.3 keys carry no JID, OMEMO 2 keys do.
+   * @throws nothing (serializeEncrypted checks the values).
+   */
+  keyFor(jid: string, rid: number, keyExchange: boolean, data: Uint8Array): EncryptedKey;
+  /**
+   * The key addressed to device `deviceId` of `jid` (our bare JID, compared exactly) among `keys`, or undefined.
+   * 0.3 matches the first key with that `rid` and ignores `jid` (its wire format has none).
+   * @throws TypeError/RangeError unless `deviceId` is an id; TypeError without `jid` where keys carry JIDs.
+   */
+  findKey(keys: readonly EncryptedKey[], jid: string | undefined, deviceId: number): EncryptedKey | undefined;
 }
 
 /** Every backend, in the order of OMEMO_VERSIONS (newest last). */
 export const OMEMO_BACKENDS: readonly OmemoBackend[] = Object.freeze([OLDMEMO_BACKEND, TWOMEMO_BACKEND]);
+
+/** Every backend, most preferred first. */
+export const OMEMO_BACKENDS_BY_PREFERENCE: readonly OmemoBackend[] = Object.freeze(
+  [...OMEMO_BACKENDS].sort((a, b) => b.preference - a.preference),
+);
 
 /** Both versions, newest last. */
 export const OMEMO_VERSIONS: readonly OmemoVersion[] = Object.freeze(OMEMO_BACKENDS.map((b) => b.version));

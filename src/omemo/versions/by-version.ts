@@ -2,10 +2,20 @@
 // one-line dispatch to backendFor(version), so that callers name a version instead of holding a backend.
 import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
+import { findEncrypted, type EncryptedElementData, type EncryptedKey } from '../stanzas/encrypted-element';
 import type { PepLocations } from '../stanzas/namespaces';
 import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
 import type { XmlElement } from '../stanzas/xml';
-import { backendFor, type OmemoVersion } from './backend';
+import {
+  OMEMO_BACKENDS_BY_PREFERENCE,
+  backendFor,
+  backendForNamespace,
+  type OmemoVersion,
+  type ParsedEncrypted,
+} from './backend';
+
+/** The `<encrypted>` namespaces, most preferred first (the order parseEncrypted names them in its error). */
+const ENCRYPTED_NAMESPACES: readonly string[] = Object.freeze(OMEMO_BACKENDS_BY_PREFERENCE.map((b) => b.namespace));
 
 /**
  * The XML namespace of a version.
@@ -83,4 +93,46 @@ export function parseBundle(xml: string | XmlElement, version: OmemoVersion): Bu
  */
 export function serializeBundle(b: BundleData, version: OmemoVersion): string {
   return backendFor(version).serializeBundle(b);
+}
+
+/**
+ * Parses an `<encrypted>` element. `xml` may be the element or anything containing it (a whole `<message>`).
+ * Without `version`, the first `<encrypted>` of either namespace (document order) is used and its
+ * namespace gives the version; pass `version` when a stanza carries both.
+ * `<encrypted>` may contain only `<header>` and at most one `<payload>`; legacy `<header>` only `<key>`s and
+ * exactly one `<iv>` (12 or 16 bytes, also in empty messages); OMEMO 2 `<header>` only `<keys jid>` groups
+ * of `<key>`s. `prekey`/`kex` read "true"/"1" as true and "false"/"0"/absent as false.
+ * @throws OmemoError('malformed-stanza') for anything else, bad ids, bad base64, an empty key, no key at all,
+ * more than MAX_KEYS_PER_MESSAGE keys or a key over MAX_KEY_ELEMENT_BYTES; TypeError for an unknown version.
+ */
+export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion): ParsedEncrypted {
+  if (version !== undefined) return backendFor(version).parseEncrypted(xml);
+  const el = findEncrypted(xml, ENCRYPTED_NAMESPACES);
+  return backendForNamespace(el.ns)!.parseEncrypted(el); // findEncrypted: one of their namespaces
+}
+
+/**
+ * Serialises an `<encrypted>` element. Keys are written in the given order; OMEMO 2 keys are grouped into
+ * one `<keys jid>` per JID, groups in order of first appearance. `prekey="true"`/`kex="true"` is written only
+ * for key exchanges (never "false": python-omemo reads any value as true). Legacy: `iv` is required (12 or
+ * 16 bytes) and `jid` is not written; OMEMO 2: `jid` is required on every key and `iv` must be absent.
+ * No `payload` = an empty message.
+ * @throws TypeError/RangeError for an unknown version or invalid data.
+ */
+export function serializeEncrypted(data: EncryptedElementData, version: OmemoVersion): string {
+  return backendFor(version).serializeEncrypted(data);
+}
+
+/**
+ * The `<key>` addressed to us, or undefined. Legacy: the first key whose `rid` is `deviceId` (the legacy wire
+ * format has no JID, `jid` is ignored). OMEMO 2: the key with `rid` = `deviceId` inside `<keys jid>` equal to
+ * `jid` (our bare JID, compared exactly); `jid` is required.
+ * @throws TypeError for an unknown version or a missing OMEMO 2 `jid`; TypeError/RangeError for a bad `deviceId`.
+ */
+export function keysFor(
+  data: Pick<ParsedEncrypted, 'version' | 'keys'>,
+  jid: string | undefined,
+  deviceId: number,
+): EncryptedKey | undefined {
+  return backendFor(data.version).findKey(data.keys, jid, deviceId);
 }

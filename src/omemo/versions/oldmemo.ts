@@ -1,17 +1,28 @@
 // XEP-0384 0.3.0 (OMEMO 0.3, python-omemo's "oldmemo", namespace `eu.siacs.conversations.axolotl`): the backend
 // of the legacy version.
-import { toBase64 } from '../../crypto/bytes';
+import { assertBytes, toBase64 } from '../../crypto/bytes';
 import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
 import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
+import {
+  checkKeyCount,
+  describe,
+  parseKey,
+  readEncrypted,
+  writeEncrypted,
+  type EncryptedFormat,
+  type EncryptedKey,
+} from '../stanzas/encrypted-element';
 import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
-import { assertId, parseBase64Text } from '../stanzas/wire-values';
+import { assertId, optionalChild, parseBase64Text } from '../stanzas/wire-values';
 import { malformed, type XmlElement } from '../stanzas/xml';
 import type { OmemoBackend } from './backend';
 
 /** Legacy OMEMO 0.3 namespace. */
 export const NS_LEGACY = 'eu.siacs.conversations.axolotl';
+/** Accepted lengths of the legacy `<iv>` (python-omemo writes 12, some clients 16). */
+export const LEGACY_IV_LENGTHS: readonly number[] = Object.freeze([12, 16]);
 /** Legacy device list PEP node (item id `current`). */
 export const NODE_LEGACY_DEVICELIST = 'eu.siacs.conversations.axolotl.devicelist';
 /** Prefix of the legacy per-device bundle nodes; the full node is `PREFIX + deviceId`. */
@@ -63,6 +74,34 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
   writeKey: writeDjbKey,
 });
 
+/** The 0.3 `<encrypted>`: `<key rid prekey>`s and one `<iv>` (also in empty messages) directly in `<header>`. */
+const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
+  ns: NS_LEGACY,
+  keyExchangeFlag: 'prekey',
+  readHeader: (header) => {
+    let count = 0;
+    for (const c of header.children) {
+      if (c.ns !== NS_LEGACY || (c.name !== 'key' && c.name !== 'iv')) {
+        throw malformed(`legacy <header> may contain only <key> and <iv>, found ${describe(c)}`);
+      }
+      if (c.name === 'key') count++;
+    }
+    checkKeyCount(count);
+    const ivEl = optionalChild(header, 'iv', NS_LEGACY);
+    if (!ivEl) throw malformed('legacy <header> has no <iv> (required, also in empty messages)');
+    const iv = parseBase64Text(ivEl, '<iv>', { lengths: LEGACY_IV_LENGTHS, maxBytes: 64 });
+    const keys: EncryptedKey[] = [];
+    for (const c of header.children) if (c.name === 'key') keys.push(parseKey(c, 'prekey', undefined));
+    return { keys, iv };
+  },
+  checkKey: () => undefined, // no JID in 0.3: whatever `jid` a key has is not written
+  writeHeader: (data, keyElements) => {
+    if (data.iv === undefined) throw new TypeError('iv is required for legacy OMEMO (also in empty messages)');
+    assertBytes(data.iv, 'iv', LEGACY_IV_LENGTHS);
+    return `${keyElements.join('')}<iv>${toBase64(data.iv)}</iv>`;
+  },
+});
+
 /** OMEMO 0.3. */
 export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'oldmemo',
@@ -87,4 +126,11 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   serializeDeviceList: (entries) => writeDeviceList(entries, DEVICE_LIST),
   parseBundle: (xml) => readBundle(xml, BUNDLE),
   serializeBundle: (bundle) => writeBundle(bundle, BUNDLE),
+  parseEncrypted: (xml) => ({ version: 'oldmemo', ...readEncrypted(xml, ENCRYPTED) }),
+  serializeEncrypted: (data) => writeEncrypted(data, ENCRYPTED),
+  keyFor: (_jid, rid, keyExchange, data) => ({ rid, keyExchange, data }),
+  findKey: (keys, _jid, deviceId) => {
+    assertId(deviceId, 'deviceId');
+    return keys.find((k) => k.rid === deviceId);
+  },
 });

@@ -2,6 +2,16 @@
 // version.
 import { toBase64 } from '../../crypto/bytes';
 import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
+import {
+  checkKeyCount,
+  describe,
+  parseKey,
+  readEncrypted,
+  rejectText,
+  writeEncrypted,
+  type EncryptedFormat,
+  type EncryptedKey,
+} from '../stanzas/encrypted-element';
 import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import {
@@ -11,6 +21,7 @@ import {
   type PublishOptions,
 } from '../stanzas/publish-options';
 import { assertId, parseBase64Text } from '../stanzas/wire-values';
+import { attr, escapeXmlAttr, malformed } from '../stanzas/xml';
 import type { OmemoBackend } from './backend';
 
 /** OMEMO 2 namespace (XEP-0384 ≥ 0.8). */
@@ -47,6 +58,53 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
   writeKey: toBase64,
 });
 
+/** The OMEMO 2 `<encrypted>`: `<header>` holds one `<keys jid>` group of `<key rid kex>`s per recipient JID. */
+const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
+  ns: NS_OMEMO2,
+  keyExchangeFlag: 'kex',
+  readHeader: (header) => {
+    let count = 0;
+    for (const group of header.children) {
+      if (group.ns !== NS_OMEMO2 || group.name !== 'keys') {
+        throw malformed(`OMEMO 2 <header> may contain only <keys>, found ${describe(group)}`);
+      }
+      rejectText(group);
+      for (const c of group.children) {
+        if (c.ns !== NS_OMEMO2 || c.name !== 'key') throw malformed(`<keys> may contain only <key>, found ${describe(c)}`);
+        count++;
+      }
+    }
+    checkKeyCount(count);
+    const keys: EncryptedKey[] = [];
+    for (const group of header.children) {
+      const jid = attr(group, 'jid');
+      if (jid === undefined || jid.trim() === '') throw malformed('<keys> has no jid');
+      for (const c of group.children) keys.push(parseKey(c, 'kex', jid));
+    }
+    return { keys };
+  },
+  checkKey: (k, i) => {
+    if (typeof k.jid !== 'string' || k.jid.trim() === '') {
+      // parseEncrypted refuses a <keys> whose jid is empty or white space only: never write one.
+      throw new TypeError(`keys[${i}].jid must be a non-empty string (bare JID) for OMEMO 2, not white space only`);
+    }
+  },
+  writeHeader: (data, keyElements) => {
+    if (data.iv !== undefined) throw new TypeError('iv must be absent for OMEMO 2 (it has no <iv>)');
+    // Keys arrive grouped by JID (one fan-out = runs of the same JID): escape each JID once.
+    const groups = new Map<string, { first: number; keys: string[] }>();
+    keyElements.forEach((el, i) => {
+      const jid = data.keys[i]!.jid!; // checkKey: a non-empty string
+      const group = groups.get(jid);
+      if (group !== undefined) group.keys.push(el);
+      else groups.set(jid, { first: i, keys: [el] });
+    });
+    let header = '';
+    for (const [jid, g] of groups) header += `<keys jid="${escapeXmlAttr(jid, `keys[${g.first}].jid`)}">${g.keys.join('')}</keys>`;
+    return header;
+  },
+});
+
 /** OMEMO 2. */
 export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'twomemo',
@@ -75,4 +133,12 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   serializeDeviceList: (entries) => writeDeviceList(entries, DEVICE_LIST),
   parseBundle: (xml) => readBundle(xml, BUNDLE),
   serializeBundle: (bundle) => writeBundle(bundle, BUNDLE),
+  parseEncrypted: (xml) => ({ version: 'twomemo', ...readEncrypted(xml, ENCRYPTED) }),
+  serializeEncrypted: (data) => writeEncrypted(data, ENCRYPTED),
+  keyFor: (jid, rid, keyExchange, data) => ({ jid, rid, keyExchange, data }),
+  findKey: (keys, jid, deviceId) => {
+    assertId(deviceId, 'deviceId');
+    if (typeof jid !== 'string' || jid === '') throw new TypeError('jid (own bare JID) is required for OMEMO 2');
+    return keys.find((k) => k.rid === deviceId && k.jid === jid);
+  },
 });
