@@ -35,7 +35,7 @@ import type { ParsedEncrypted } from './versions/backend';
 import { bareJid } from './stanzas/jid';
 import { OMEMO_VERSIONS, type OmemoVersion } from './versions/backend';
 import { pepLocations } from './versions/by-version';
-import { openPayload, sealPayload } from './payload';
+import { openPayload, sealPayload } from './versions/by-version';
 import { publishOptionsFor } from './versions/by-version';
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './stanzas/sce';
 import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from './store';

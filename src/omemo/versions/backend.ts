@@ -1,12 +1,14 @@
 // XEP-0384 0.3.0 and 0.9 side by side: one backend per OMEMO version (python-omemo keeps one `Backend` per
 // version), found by version name or by XML namespace. Everything that differs between the versions above the
 // ratchet is a member of OmemoBackend; the code around it names no version.
+import type { Rng } from '../../crypto/random';
 import type { ProtocolVersion } from '../../protocol/constants';
 import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
 import type { EncryptedElementData, EncryptedKey } from '../stanzas/encrypted-element';
 import type { XmlElement } from '../stanzas/xml';
 import type { PepLocations } from '../stanzas/namespaces';
+import type { SealedPayload } from '../stanzas/payload';
 import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
 import { OLDMEMO_BACKEND } from './oldmemo';
 import { TWOMEMO_BACKEND } from './twomemo';
@@ -94,6 +96,27 @@ export interface OmemoBackend {
    * @throws TypeError/RangeError unless `deviceId` is an id; TypeError without `jid` where keys carry JIDs.
    */
   findKey(keys: readonly EncryptedKey[], jid: string | undefined, deviceId: number): EncryptedKey | undefined;
+
+  /**
+   * Encrypts a payload (0.3: AES-128-GCM, key material key16 ‖ tag16 and an `<iv>`; OMEMO 2: HKDF-SHA256 →
+   * AES-256-CBC + HMAC-SHA256, key material key32 ‖ mac16), or makes the key material of an empty message when
+   * `plaintext` is undefined (0.3: a random 16-byte key and an `<iv>`; OMEMO 2: 32 zero bytes).
+   * @throws TypeError unless `plaintext` is bytes or undefined; RangeError over MAX_PAYLOAD_BYTES.
+   */
+  sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload;
+  /**
+   * Decrypts a payload with the key material the ratchet delivered. For an empty message (`payload`
+   * undefined) it only checks the key material's shape and returns undefined.
+   * @throws OmemoError `authentication-failed` for a wrong tag/MAC or key material of the wrong size;
+   * `malformed-stanza` for a payload over MAX_PAYLOAD_BYTES or a missing/bad 0.3 `<iv>`.
+   */
+  openPayload(keyMaterial: Uint8Array, iv: Uint8Array | undefined, payload: Uint8Array | undefined): Uint8Array | undefined;
+  /**
+   * Whether key material that came without a payload is an empty message's (OMEMO 2: 32 zero bytes) rather than
+   * the key of a message whose payload went missing. 0.3 cannot tell them apart: always true.
+   * @throws nothing.
+   */
+  isEmptyMessageKey(keyMaterial: Uint8Array): boolean;
 }
 
 /** Every backend, in the order of OMEMO_VERSIONS (newest last). */

@@ -1,9 +1,11 @@
 // XEP-0384 0.3.0 / 0.9, the per-version API by version name: `parseBundle(xml, version)` and the like, each a
 // one-line dispatch to backendFor(version), so that callers name a version instead of holding a backend.
+import { randomBytes, type Rng } from '../../crypto/random';
 import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
 import { findEncrypted, type EncryptedElementData, type EncryptedKey } from '../stanzas/encrypted-element';
 import type { PepLocations } from '../stanzas/namespaces';
+import type { SealedPayload } from '../stanzas/payload';
 import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
 import type { XmlElement } from '../stanzas/xml';
 import {
@@ -135,4 +137,27 @@ export function keysFor(
   deviceId: number,
 ): EncryptedKey | undefined {
   return backendFor(data.version).findKey(data.keys, jid, deviceId);
+}
+
+/**
+ * Encrypts a payload (or makes the key material of an empty message when `plaintext` is undefined).
+ * @throws TypeError for an unknown version or a `plaintext` that is not bytes; RangeError over MAX_PAYLOAD_BYTES.
+ */
+export function sealPayload(version: OmemoVersion, plaintext: Uint8Array | undefined, rng: Rng = randomBytes): SealedPayload {
+  return backendFor(version).sealPayload(plaintext, rng);
+}
+
+/**
+ * Decrypts a payload with the key material the ratchet delivered. For an empty message (`payload`
+ * undefined) it only checks the key material's shape and returns undefined.
+ * @throws OmemoError `authentication-failed` for a wrong tag/MAC or key material of the wrong size;
+ * `malformed-stanza` for an oversized payload or a bad 0.3 `<iv>`; TypeError for an unknown version.
+ */
+export function openPayload(
+  version: OmemoVersion,
+  keyMaterial: Uint8Array,
+  iv: Uint8Array | undefined,
+  payload: Uint8Array | undefined,
+): Uint8Array | undefined {
+  return backendFor(version).openPayload(keyMaterial, iv, payload);
 }

@@ -1,6 +1,9 @@
 // XEP-0384 0.3.0 (OMEMO 0.3, python-omemo's "oldmemo", namespace `eu.siacs.conversations.axolotl`): the backend
 // of the legacy version.
+import { GCM_TAG_BYTES, aesGcmDecrypt, aesGcmEncrypt } from '../../crypto/aes';
 import { assertBytes, toBase64 } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import type { Rng } from '../../crypto/random';
 import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
 import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
 import {
@@ -14,6 +17,7 @@ import {
 } from '../stanzas/encrypted-element';
 import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
+import { authFailed, checkPlaintext, checkSealed, type SealedPayload } from '../stanzas/payload';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
 import { assertId, optionalChild, parseBase64Text } from '../stanzas/wire-values';
 import { malformed, type XmlElement } from '../stanzas/xml';
@@ -23,6 +27,10 @@ import type { OmemoBackend } from './backend';
 export const NS_LEGACY = 'eu.siacs.conversations.axolotl';
 /** Accepted lengths of the legacy `<iv>` (python-omemo writes 12, some clients 16). */
 export const LEGACY_IV_LENGTHS: readonly number[] = Object.freeze([12, 16]);
+/** OMEMO 0.3 `<iv>` length we write, in bytes; 16 is accepted on receipt. */
+export const LEGACY_IV_BYTES = 12;
+/** AES-128-GCM payload key, in bytes. */
+const LEGACY_KEY_BYTES = 16;
 /** Legacy device list PEP node (item id `current`). */
 export const NODE_LEGACY_DEVICELIST = 'eu.siacs.conversations.axolotl.devicelist';
 /** Prefix of the legacy per-device bundle nodes; the full node is `PREFIX + deviceId`. */
@@ -102,6 +110,33 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   },
 });
 
+/** AES-128-GCM with a random key and `<iv>`: the ratchet carries key16 ‖ tag16, `<payload>` has no tag. */
+function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload {
+  checkPlaintext(plaintext);
+  const iv = rng(LEGACY_IV_BYTES);
+  const key = rng(LEGACY_KEY_BYTES);
+  // An empty message carries a bare 16-byte key and still has an <iv> (python-omemo's XSD requires it).
+  if (plaintext === undefined) return { keyMaterial: key, iv, payload: undefined };
+  const { ciphertext, tag } = aesGcmEncrypt(key, iv, plaintext);
+  const keyMaterial = new Uint8Array(LEGACY_KEY_BYTES + GCM_TAG_BYTES);
+  keyMaterial.set(key);
+  keyMaterial.set(tag, LEGACY_KEY_BYTES);
+  return { keyMaterial, iv, payload: ciphertext };
+}
+
+/** Opens what sealPayload made; an empty message's key material is only checked for its size. */
+function openPayload(keyMaterial: Uint8Array, iv: Uint8Array | undefined, payload: Uint8Array | undefined): Uint8Array | undefined {
+  checkSealed(keyMaterial, payload);
+  if (payload === undefined) {
+    // Key transport: a bare key (16 bytes); some clients send key ‖ tag (32).
+    if (keyMaterial.length !== LEGACY_KEY_BYTES && keyMaterial.length !== LEGACY_KEY_BYTES + GCM_TAG_BYTES) throw authFailed(`legacy key material of ${keyMaterial.length} bytes`);
+    return undefined;
+  }
+  if (keyMaterial.length !== LEGACY_KEY_BYTES + GCM_TAG_BYTES) throw authFailed(`legacy key material must be 32 bytes, got ${keyMaterial.length}`);
+  if (iv === undefined || !LEGACY_IV_LENGTHS.includes(iv.length)) throw new OmemoError('malformed-stanza', 'legacy message needs a 12- or 16-byte <iv>');
+  return aesGcmDecrypt(keyMaterial.subarray(0, LEGACY_KEY_BYTES), iv, payload, keyMaterial.subarray(LEGACY_KEY_BYTES));
+}
+
 /** OMEMO 0.3. */
 export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'oldmemo',
@@ -133,4 +168,8 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
     assertId(deviceId, 'deviceId');
     return keys.find((k) => k.rid === deviceId);
   },
+
+  sealPayload,
+  openPayload,
+  isEmptyMessageKey: () => true, // a random 16-byte key, like any message's: every payload-less message is empty
 });

@@ -1,6 +1,9 @@
 // XEP-0384 0.9 (OMEMO 2, python-omemo's "twomemo", namespace `urn:xmpp:omemo:2`): the backend of the current
 // version.
-import { toBase64 } from '../../crypto/bytes';
+import { aes256CbcDecrypt, aes256CbcEncrypt } from '../../crypto/aes';
+import { constantTimeEqual, toBase64, utf8Encode } from '../../crypto/bytes';
+import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from '../../crypto/hmac';
+import type { Rng } from '../../crypto/random';
 import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
 import {
   checkKeyCount,
@@ -14,6 +17,7 @@ import {
 } from '../stanzas/encrypted-element';
 import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
+import { authFailed, checkPlaintext, checkSealed, type SealedPayload } from '../stanzas/payload';
 import {
   MAX_ITEMS_NUMERIC_FALLBACK,
   OPEN_ACCESS,
@@ -30,6 +34,13 @@ export const NS_OMEMO2 = 'urn:xmpp:omemo:2';
 export const NODE_OMEMO2_DEVICES = 'urn:xmpp:omemo:2:devices';
 /** OMEMO 2 bundles PEP node: one node for all devices, item id = device id. */
 export const NODE_OMEMO2_BUNDLES = 'urn:xmpp:omemo:2:bundles';
+
+/** Payload key (HKDF input), in bytes. */
+const OMEMO2_KEY_BYTES = 32;
+/** Truncated HMAC-SHA256 of the payload carried after the key, in bytes. */
+const OMEMO2_MAC_BYTES = 16;
+/** HKDF info of the payload keys (XEP-0384 0.9 §4.4). */
+const OMEMO2_PAYLOAD_INFO = utf8Encode('OMEMO Payload');
 
 /** OMEMO 2 bundles node: one item per device, so the node must keep as many items as the server allows. */
 export const OMEMO2_BUNDLES_OPTIONS: PublishOptions = Object.freeze({
@@ -105,6 +116,45 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   },
 });
 
+/** HKDF-SHA256(key, 32 zero bytes, "OMEMO Payload") → AES-256 key 32 ‖ HMAC key 32 ‖ CBC IV 16. */
+function payloadKeys(key: Uint8Array) {
+  const out = hkdfSha256(key, HKDF_ZERO_SALT, OMEMO2_PAYLOAD_INFO, 80);
+  return { encryptionKey: out.subarray(0, 32), authenticationKey: out.subarray(32, 64), iv: out.subarray(64, 80) };
+}
+
+/** AES-256-CBC + HMAC-SHA256 under a random key: the ratchet carries key32 ‖ mac16; an empty message 32 zeros. */
+function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload {
+  checkPlaintext(plaintext);
+  if (plaintext === undefined) return { keyMaterial: new Uint8Array(OMEMO2_KEY_BYTES), iv: undefined, payload: undefined };
+  const key = rng(OMEMO2_KEY_BYTES);
+  const { encryptionKey, authenticationKey, iv } = payloadKeys(key);
+  const ciphertext = aes256CbcEncrypt(encryptionKey, iv, plaintext);
+  const mac = hmacSha256(authenticationKey, ciphertext).subarray(0, OMEMO2_MAC_BYTES);
+  const keyMaterial = new Uint8Array(OMEMO2_KEY_BYTES + OMEMO2_MAC_BYTES);
+  keyMaterial.set(key);
+  keyMaterial.set(mac, OMEMO2_KEY_BYTES);
+  return { keyMaterial, iv: undefined, payload: ciphertext };
+}
+
+/** Opens what sealPayload made, MAC first; an empty message's key material is only checked for its size. */
+function openPayload(keyMaterial: Uint8Array, _iv: Uint8Array | undefined, payload: Uint8Array | undefined): Uint8Array | undefined {
+  checkSealed(keyMaterial, payload);
+  if (payload === undefined) {
+    if (keyMaterial.length !== OMEMO2_KEY_BYTES && keyMaterial.length !== OMEMO2_KEY_BYTES + OMEMO2_MAC_BYTES) throw authFailed(`OMEMO 2 key material of ${keyMaterial.length} bytes`);
+    return undefined;
+  }
+  if (keyMaterial.length !== OMEMO2_KEY_BYTES + OMEMO2_MAC_BYTES) throw authFailed(`OMEMO 2 key material must be 48 bytes, got ${keyMaterial.length}`);
+  const { encryptionKey, authenticationKey, iv } = payloadKeys(keyMaterial.subarray(0, OMEMO2_KEY_BYTES));
+  const mac = hmacSha256(authenticationKey, payload).subarray(0, OMEMO2_MAC_BYTES);
+  if (!constantTimeEqual(mac, keyMaterial.subarray(OMEMO2_KEY_BYTES))) throw authFailed('OMEMO 2 payload MAC does not verify');
+  return aes256CbcDecrypt(encryptionKey, iv, payload);
+}
+
+/** OMEMO 2 empty messages carry 32 zero bytes as key material (XEP-0384 0.9 §4.4). */
+function isEmptyMessageKey(keyMaterial: Uint8Array): boolean {
+  return keyMaterial.length === OMEMO2_KEY_BYTES && keyMaterial.every((b) => b === 0);
+}
+
 /** OMEMO 2. */
 export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'twomemo',
@@ -141,4 +191,8 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
     if (typeof jid !== 'string' || jid === '') throw new TypeError('jid (own bare JID) is required for OMEMO 2');
     return keys.find((k) => k.rid === deviceId && k.jid === jid);
   },
+
+  sealPayload,
+  openPayload,
+  isEmptyMessageKey,
 });
