@@ -24,7 +24,8 @@ import {
   type ConsumedPreKeyPolicy,
 } from './pre-key-policy';
 import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from './stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from './stanzas/stanza-size';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from './stanzas/stanza-size';
+import { encryptedElementBytes, keyElementBytes } from './versions/by-version';
 import { parseBundle, serializeBundle } from './versions/by-version';
 import type { BundleData } from './stanzas/bundle';
 import { parseDeviceList, serializeDeviceList } from './versions/by-version';

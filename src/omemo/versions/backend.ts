@@ -117,6 +117,23 @@ export interface OmemoBackend {
    * @throws nothing.
    */
   isEmptyMessageKey(keyMaterial: Uint8Array): boolean;
+
+  /**
+   * Payload ciphertext length, in bytes, of a plaintext of `plaintextBytes` (0.3 keeps it, OMEMO 2 pads to blocks).
+   * @throws nothing.
+   */
+  payloadCiphertextBytes(plaintextBytes: number): number;
+  /**
+   * An upper bound of one of its `<key>` elements with its content, in bytes.
+   * @throws nothing.
+   */
+  keyElementBytes(keyExchange: boolean): number;
+  /**
+   * An upper bound of its `<encrypted>` element, in bytes, with keys of `keyBytes` in all (see keyElementBytes),
+   * addressed to `jids`, and a payload of `plaintextBytes` (undefined: an empty message).
+   * @throws nothing.
+   */
+  encryptedElementBytes(keyBytes: number, jids: readonly string[], plaintextBytes: number | undefined): number;
 }
 
 /** Every backend, in the order of OMEMO_VERSIONS (newest last). */

@@ -161,3 +161,33 @@ export function openPayload(
 ): Uint8Array | undefined {
   return backendFor(version).openPayload(keyMaterial, iv, payload);
 }
+
+/**
+ * Payload ciphertext length, in bytes: AES-GCM keeps the length (0.3), AES-CBC with PKCS#7 pads to the next block (2).
+ * @throws TypeError for an unknown version.
+ */
+export function payloadCiphertextBytes(version: OmemoVersion, plaintextBytes: number): number {
+  return backendFor(version).payloadCiphertextBytes(plaintextBytes);
+}
+
+/**
+ * An upper bound of one `<key>` element with its content, in bytes.
+ * @throws TypeError for an unknown version.
+ */
+export function keyElementBytes(version: OmemoVersion, keyExchange: boolean): number {
+  return backendFor(version).keyElementBytes(keyExchange);
+}
+
+/**
+ * An upper bound of an `<encrypted>` element with keys of the given sizes (`keyBytes`, see keyElementBytes), one
+ * `<keys>` group per JID of `jids` (OMEMO 2), and a payload of `plaintextBytes` (undefined: an empty message).
+ * @throws TypeError for an unknown version.
+ */
+export function encryptedElementBytes(
+  version: OmemoVersion,
+  keyBytes: number,
+  jids: readonly string[],
+  plaintextBytes: number | undefined,
+): number {
+  return backendFor(version).encryptedElementBytes(keyBytes, jids, plaintextBytes);
+}

@@ -19,6 +19,7 @@ import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanz
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { authFailed, checkPlaintext, checkSealed, type SealedPayload } from '../stanzas/payload';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
+import { encryptedElementBound, keyElementBound, type StanzaSizeBounds } from '../stanzas/stanza-size';
 import { assertId, optionalChild, parseBase64Text } from '../stanzas/wire-values';
 import { malformed, type XmlElement } from '../stanzas/xml';
 import type { OmemoBackend } from './backend';
@@ -137,6 +138,18 @@ function openPayload(keyMaterial: Uint8Array, iv: Uint8Array | undefined, payloa
   return aesGcmDecrypt(keyMaterial.subarray(0, LEGACY_KEY_BYTES), iv, payload, keyMaterial.subarray(LEGACY_KEY_BYTES));
 }
 
+/**
+ * Largest `<key>` contents, every varint at its longest (5 bytes): 0x33 ‖ WhisperMessage{ratchetKey 33, counter,
+ * previousCounter, ciphertext 48} ‖ MAC 8; as PreKeyWhisperMessage: + preKeyId, signedPreKeyId, baseKey 33,
+ * identityKey 33, message. AES-GCM keeps the payload's length.
+ */
+const SIZE: StanzaSizeBounds = Object.freeze<StanzaSizeBounds>({
+  keyMessageBytes: 1 + 35 + 6 + 6 + 50 + 8,
+  keyExchangeBytes: 1 + 6 + 6 + 35 + 35 + 2 + 106,
+  keysPerJid: false,
+  payloadCiphertextBytes: (plaintextBytes) => plaintextBytes,
+});
+
 /** OMEMO 0.3. */
 export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'oldmemo',
@@ -172,4 +185,8 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   sealPayload,
   openPayload,
   isEmptyMessageKey: () => true, // a random 16-byte key, like any message's: every payload-less message is empty
+
+  payloadCiphertextBytes: SIZE.payloadCiphertextBytes,
+  keyElementBytes: (keyExchange) => keyElementBound(SIZE, keyExchange),
+  encryptedElementBytes: (keyBytes, jids, plaintextBytes) => encryptedElementBound(SIZE, keyBytes, jids, plaintextBytes),
 });

@@ -24,6 +24,7 @@ import {
   assertNodeKind,
   type PublishOptions,
 } from '../stanzas/publish-options';
+import { encryptedElementBound, keyElementBound, type StanzaSizeBounds } from '../stanzas/stanza-size';
 import { assertId, parseBase64Text } from '../stanzas/wire-values';
 import { attr, escapeXmlAttr, malformed } from '../stanzas/xml';
 import type { OmemoBackend } from './backend';
@@ -155,6 +156,18 @@ function isEmptyMessageKey(keyMaterial: Uint8Array): boolean {
   return keyMaterial.length === OMEMO2_KEY_BYTES && keyMaterial.every((b) => b === 0);
 }
 
+/**
+ * Largest `<key>` contents, every varint at its longest (5 bytes): OMEMOAuthenticatedMessage{mac 16,
+ * OMEMOMessage{n, pn, dh_pub 32, ciphertext 64}}; as OMEMOKeyExchange: + pk_id, spk_id, ik 32, ek 32, message.
+ * AES-CBC with PKCS#7 pads the payload to the next block.
+ */
+const SIZE: StanzaSizeBounds = Object.freeze<StanzaSizeBounds>({
+  keyMessageBytes: 18 + 2 + 6 + 6 + 34 + 66,
+  keyExchangeBytes: 6 + 6 + 34 + 34 + 2 + 132,
+  keysPerJid: true,
+  payloadCiphertextBytes: (plaintextBytes) => (plaintextBytes & ~15) + 16,
+});
+
 /** OMEMO 2. */
 export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'twomemo',
@@ -195,4 +208,8 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   sealPayload,
   openPayload,
   isEmptyMessageKey,
+
+  payloadCiphertextBytes: SIZE.payloadCiphertextBytes,
+  keyElementBytes: (keyExchange) => keyElementBound(SIZE, keyExchange),
+  encryptedElementBytes: (keyBytes, jids, plaintextBytes) => encryptedElementBound(SIZE, keyBytes, jids, plaintextBytes),
 });
