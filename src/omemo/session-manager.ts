@@ -13,7 +13,7 @@ import { generateIdentityKeyPair, identityFromPrivate, identityWireKey, remoteId
 import { Session, type SessionState } from '../protocol/session';
 import { deserializeSession, serializeSession } from '../protocol/session-record';
 import { parseKeyExchange, parseMessage } from '../protocol/wire';
-import { MAX_KEYS_PER_MESSAGE } from './stanzas/encrypted-element';
+import { MAX_KEYS_PER_MESSAGE, type EncryptedKey } from './stanzas/encrypted-element';
 import { adoptIdentityKey, type IdentityChange } from './identity-trust';
 import {
   checkConsumedPreKeyPolicy,
@@ -24,21 +24,27 @@ import {
   type ConsumedPreKeyPolicy,
 } from './pre-key-policy';
 import { checkStaleDevicePolicy, DEFAULT_STALE_DEVICE_POLICY, isStale, type StaleDevicePolicy } from './stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from './stanzas/stanza-size';
-import { encryptedElementBytes, keyElementBytes } from './versions/by-version';
-import { parseBundle, serializeBundle } from './versions/by-version';
 import type { BundleData } from './stanzas/bundle';
-import { parseDeviceList, serializeDeviceList } from './versions/by-version';
 import { MAX_DEVICES_PER_LIST } from './stanzas/device-list';
-import { keysFor, parseEncrypted, serializeEncrypted } from './versions/by-version';
-import type { EncryptedKey } from './stanzas/encrypted-element';
-import type { ParsedEncrypted } from './versions/backend';
 import { bareJid } from './stanzas/jid';
-import { OMEMO_VERSIONS, type OmemoVersion } from './versions/backend';
-import { pepLocations } from './versions/by-version';
-import { openPayload, sealPayload } from './versions/by-version';
-import { publishOptionsFor } from './versions/by-version';
 import { buildEnvelope, parseEnvelope, type ParsedEnvelope } from './stanzas/sce';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from './stanzas/stanza-size';
+import { OMEMO_VERSIONS, type OmemoVersion, type ParsedEncrypted } from './versions/backend';
+import {
+  encryptedElementBytes,
+  keyElementBytes,
+  keysFor,
+  openPayload,
+  parseBundle,
+  parseDeviceList,
+  parseEncrypted,
+  pepLocations,
+  publishOptionsFor,
+  sealPayload,
+  serializeBundle,
+  serializeDeviceList,
+  serializeEncrypted,
+} from './versions/by-version';
 import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice, StoredIdentity, StoredPreKey, StoredSignedPreKey, TrustLevel } from './store';
 import { deviceKey, deviceListKey, sessionKey } from './store';
 import type { AutomaticMessageKind, OmemoTransport } from './transport';

@@ -13,7 +13,10 @@ export interface BundleData {
   signedPreKeyId: number;
   /** 32-byte raw X25519 public key. */
   signedPreKey: Uint8Array;
-  /** 64-byte signature (legacy: XEdDSA/Ed25519 over `0x05`‖spk with the sign bit in bit 7 of byte 63; OMEMO 2: Ed25519 over spk). */
+  /**
+   * 64-byte signature (legacy: XEdDSA/Ed25519 over `0x05`‖spk with the sign bit in bit 7 of byte 63; OMEMO 2:
+   * Ed25519 over spk).
+   */
   signedPreKeySignature: Uint8Array;
   /** 32 bytes. Legacy: raw Curve25519 u (the `0x05` is stripped/added here); OMEMO 2: Ed25519 public key. */
   identityKey: Uint8Array;
@@ -63,7 +66,8 @@ export function readBundle(xml: string | XmlElement, n: BundleFormat): BundleDat
   const pkEls = childElements(requireOneChild(bundle, 'prekeys', n.ns), n.pk, n.ns);
   if (pkEls.length === 0) throw malformed('bundle has no pre key');
   if (pkEls.length > MAX_PREKEYS_PER_BUNDLE) {
-    throw malformed(`bundle has ${pkEls.length} pre keys, more than MAX_PREKEYS_PER_BUNDLE (${MAX_PREKEYS_PER_BUNDLE})`);
+    const n = pkEls.length;
+    throw malformed(`bundle has ${n} pre keys, more than MAX_PREKEYS_PER_BUNDLE (${MAX_PREKEYS_PER_BUNDLE})`);
   }
   const seen = new Set<number>();
   const preKeys = pkEls.map((el) => {
@@ -89,7 +93,8 @@ export function writeBundle(b: BundleData, n: BundleFormat): string {
   if (!Array.isArray(b.preKeys)) throw new TypeError('preKeys must be an array');
   if (b.preKeys.length === 0) throw new RangeError('preKeys must contain at least one pre key');
   if (b.preKeys.length > MAX_PREKEYS_PER_BUNDLE) {
-    throw new RangeError(`preKeys has ${b.preKeys.length} entries, more than MAX_PREKEYS_PER_BUNDLE (${MAX_PREKEYS_PER_BUNDLE})`);
+    const n = b.preKeys.length;
+    throw new RangeError(`preKeys has ${n} entries, more than MAX_PREKEYS_PER_BUNDLE (${MAX_PREKEYS_PER_BUNDLE})`);
   }
   const seen = new Set<number>();
   let pks = '';

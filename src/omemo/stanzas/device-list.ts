@@ -37,7 +37,8 @@ export function readDeviceList(xml: string | XmlElement, format: DeviceListForma
   const listEl = locateElement(xml, format.element, ns);
   const devices = childElements(listEl, 'device', ns);
   if (devices.length > MAX_DEVICES_PER_LIST) {
-    throw malformed(`device list has ${devices.length} devices, more than MAX_DEVICES_PER_LIST (${MAX_DEVICES_PER_LIST})`);
+    const n = devices.length;
+    throw malformed(`device list has ${n} devices, more than MAX_DEVICES_PER_LIST (${MAX_DEVICES_PER_LIST})`);
   }
   const seen = new Set<number>();
   const out: DeviceListEntry[] = [];
@@ -70,7 +71,8 @@ export function readDeviceList(xml: string | XmlElement, format: DeviceListForma
 export function writeDeviceList(entries: readonly DeviceListEntry[], format: DeviceListFormat): string {
   if (!Array.isArray(entries)) throw new TypeError('entries must be an array');
   if (entries.length > MAX_DEVICES_PER_LIST) {
-    throw new RangeError(`entries has ${entries.length} devices, more than MAX_DEVICES_PER_LIST (${MAX_DEVICES_PER_LIST})`);
+    const n = entries.length;
+    throw new RangeError(`entries has ${n} devices, more than MAX_DEVICES_PER_LIST (${MAX_DEVICES_PER_LIST})`);
   }
   const { ns, element: name } = format;
   const seen = new Set<number>();

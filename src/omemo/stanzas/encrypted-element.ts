@@ -1,6 +1,6 @@
-// XEP-0384 0.3.0 §4.5 / 0.9 §5.4 (message structure): the `<encrypted>` element both versions share — `<header sid>`,
-// `<key rid>` and an optional `<payload>` — with each version's header (0.3 `<iv>`, OMEMO 2 `<keys jid>` groups)
-// read and written by its backend through an EncryptedFormat.
+// XEP-0384 0.3.0 §4.5 / 0.9 §5.4 (message structure): the `<encrypted>` element both versions share —
+// `<header sid>`, `<key rid>` and an optional `<payload>` — with each version's header (0.3 `<iv>`, OMEMO 2
+// `<keys jid>` groups) read and written by its backend through an EncryptedFormat.
 
 import { assertBytes, toBase64 } from '../../crypto/bytes';
 import { assertId, parseBase64Text, parseFlag, parseId, optionalChild, requireOneChild } from './wire-values';
@@ -158,7 +158,8 @@ export function writeEncrypted(data: EncryptedElementData, f: EncryptedFormat): 
   if (!Array.isArray(data.keys)) throw new TypeError('keys must be an array');
   if (data.keys.length === 0) throw new RangeError('keys must contain at least one key');
   if (data.keys.length > MAX_KEYS_PER_MESSAGE) {
-    throw new RangeError(`keys has ${data.keys.length} entries, more than MAX_KEYS_PER_MESSAGE (${MAX_KEYS_PER_MESSAGE})`);
+    const n = data.keys.length;
+    throw new RangeError(`keys has ${n} entries, more than MAX_KEYS_PER_MESSAGE (${MAX_KEYS_PER_MESSAGE})`);
   }
   const keyElements = data.keys.map((k, i) => {
     if (typeof k !== 'object' || k === null) throw new TypeError(`keys[${i}] must be an object`);

@@ -26,22 +26,42 @@ export interface SealedPayload {
 export function checkPlaintext(plaintext: Uint8Array | undefined): void {
   if (plaintext === undefined) return;
   assertBytes(plaintext, 'plaintext');
-  if (plaintext.length > MAX_PAYLOAD_BYTES) throw new RangeError(`plaintext must be at most ${MAX_PAYLOAD_BYTES} bytes, got ${plaintext.length}`);
+  if (plaintext.length > MAX_PAYLOAD_BYTES) {
+    throw new RangeError(`plaintext must be at most ${MAX_PAYLOAD_BYTES} bytes, got ${plaintext.length}`);
+  }
+}
+
+/** The key material of one version's payload cipher: key ‖ tag (or MAC). */
+export interface KeyMaterialShape {
+  /** The version's name in error messages. */
+  readonly name: string;
+  /** Payload key, in bytes. */
+  readonly keyBytes: number;
+  /** Tag or MAC after the key, in bytes. */
+  readonly tagBytes: number;
 }
 
 /**
- * Checks what a received message delivers before its payload is opened (undefined payload: an empty message).
+ * Checks what a received message delivers before its payload is opened: the payload's size and the key material's
+ * (key ‖ tag; for an empty message, payload undefined, the bare key or key ‖ tag: some clients send one).
  * @throws TypeError unless `keyMaterial` is bytes; OmemoError `malformed-stanza` for a payload over
- * MAX_PAYLOAD_BYTES (+16 for CBC padding).
+ * MAX_PAYLOAD_BYTES (+16 for CBC padding), `authentication-failed` for key material of another size.
  */
-export function checkSealed(keyMaterial: Uint8Array, payload: Uint8Array | undefined): void {
+export function checkSealed(keyMaterial: Uint8Array, payload: Uint8Array | undefined, shape: KeyMaterialShape): void {
   assertBytes(keyMaterial, 'keyMaterial');
   if (payload !== undefined && payload.length > MAX_PAYLOAD_BYTES + MAX_PADDING_BYTES) {
     throw new OmemoError('malformed-stanza', `payload exceeds ${MAX_PAYLOAD_BYTES} bytes (+16 for CBC padding)`);
   }
+  const { name, keyBytes, tagBytes } = shape;
+  const n = keyMaterial.length;
+  if (payload === undefined) {
+    if (n !== keyBytes && n !== keyBytes + tagBytes) throw authFailed(`${name} key material of ${n} bytes`);
+  } else if (n !== keyBytes + tagBytes) {
+    throw authFailed(`${name} key material must be ${keyBytes + tagBytes} bytes, got ${n}`);
+  }
 }
 
 /** The error of key material or a payload that does not authenticate. */
-export function authFailed(what: string): OmemoError {
+function authFailed(what: string): OmemoError {
   return new OmemoError('authentication-failed', what);
 }

@@ -110,7 +110,11 @@ export interface OmemoBackend {
    * @throws OmemoError `authentication-failed` for a wrong tag/MAC or key material of the wrong size;
    * `malformed-stanza` for a payload over MAX_PAYLOAD_BYTES or a missing/bad 0.3 `<iv>`.
    */
-  openPayload(keyMaterial: Uint8Array, iv: Uint8Array | undefined, payload: Uint8Array | undefined): Uint8Array | undefined;
+  openPayload(
+    keyMaterial: Uint8Array,
+    iv: Uint8Array | undefined,
+    payload: Uint8Array | undefined,
+  ): Uint8Array | undefined;
   /**
    * Whether key material that came without a payload is an empty message's (OMEMO 2: 32 zero bytes) rather than
    * the key of a message whose payload went missing. 0.3 cannot tell them apart: always true.

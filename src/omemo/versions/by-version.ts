@@ -143,7 +143,11 @@ export function keysFor(
  * Encrypts a payload (or makes the key material of an empty message when `plaintext` is undefined).
  * @throws TypeError for an unknown version or a `plaintext` that is not bytes; RangeError over MAX_PAYLOAD_BYTES.
  */
-export function sealPayload(version: OmemoVersion, plaintext: Uint8Array | undefined, rng: Rng = randomBytes): SealedPayload {
+export function sealPayload(
+  version: OmemoVersion,
+  plaintext: Uint8Array | undefined,
+  rng: Rng = randomBytes,
+): SealedPayload {
   return backendFor(version).sealPayload(plaintext, rng);
 }
 

@@ -1,7 +1,7 @@
 // XEP-0384 0.3.0 (OMEMO 0.3, python-omemo's "oldmemo", namespace `eu.siacs.conversations.axolotl`): the backend
 // of the legacy version.
 import { GCM_TAG_BYTES, aesGcmDecrypt, aesGcmEncrypt } from '../../crypto/aes';
-import { assertBytes, toBase64 } from '../../crypto/bytes';
+import { assertBytes, concatBytes, toBase64 } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
 import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
@@ -17,7 +17,7 @@ import {
 } from '../stanzas/encrypted-element';
 import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
-import { authFailed, checkPlaintext, checkSealed, type SealedPayload } from '../stanzas/payload';
+import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
 import { encryptedElementBound, keyElementBound, type StanzaSizeBounds } from '../stanzas/stanza-size';
 import { assertId, optionalChild, parseBase64Text } from '../stanzas/wire-values';
@@ -111,6 +111,13 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   },
 });
 
+/** AES-128-GCM: the ratchet carries key16 ‖ tag16 (an empty message's key 16 alone, or with a tag). */
+const KEY_MATERIAL: KeyMaterialShape = Object.freeze({
+  name: 'legacy',
+  keyBytes: LEGACY_KEY_BYTES,
+  tagBytes: GCM_TAG_BYTES,
+});
+
 /** AES-128-GCM with a random key and `<iv>`: the ratchet carries key16 ‖ tag16, `<payload>` has no tag. */
 function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload {
   checkPlaintext(plaintext);
@@ -119,23 +126,22 @@ function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload
   // An empty message carries a bare 16-byte key and still has an <iv> (python-omemo's XSD requires it).
   if (plaintext === undefined) return { keyMaterial: key, iv, payload: undefined };
   const { ciphertext, tag } = aesGcmEncrypt(key, iv, plaintext);
-  const keyMaterial = new Uint8Array(LEGACY_KEY_BYTES + GCM_TAG_BYTES);
-  keyMaterial.set(key);
-  keyMaterial.set(tag, LEGACY_KEY_BYTES);
-  return { keyMaterial, iv, payload: ciphertext };
+  return { keyMaterial: concatBytes(key, tag), iv, payload: ciphertext };
 }
 
 /** Opens what sealPayload made; an empty message's key material is only checked for its size. */
-function openPayload(keyMaterial: Uint8Array, iv: Uint8Array | undefined, payload: Uint8Array | undefined): Uint8Array | undefined {
-  checkSealed(keyMaterial, payload);
-  if (payload === undefined) {
-    // Key transport: a bare key (16 bytes); some clients send key ‖ tag (32).
-    if (keyMaterial.length !== LEGACY_KEY_BYTES && keyMaterial.length !== LEGACY_KEY_BYTES + GCM_TAG_BYTES) throw authFailed(`legacy key material of ${keyMaterial.length} bytes`);
-    return undefined;
+function openPayload(
+  keyMaterial: Uint8Array,
+  iv: Uint8Array | undefined,
+  payload: Uint8Array | undefined,
+): Uint8Array | undefined {
+  checkSealed(keyMaterial, payload, KEY_MATERIAL);
+  if (payload === undefined) return undefined;
+  if (iv === undefined || !LEGACY_IV_LENGTHS.includes(iv.length)) {
+    throw new OmemoError('malformed-stanza', 'legacy message needs a 12- or 16-byte <iv>');
   }
-  if (keyMaterial.length !== LEGACY_KEY_BYTES + GCM_TAG_BYTES) throw authFailed(`legacy key material must be 32 bytes, got ${keyMaterial.length}`);
-  if (iv === undefined || !LEGACY_IV_LENGTHS.includes(iv.length)) throw new OmemoError('malformed-stanza', 'legacy message needs a 12- or 16-byte <iv>');
-  return aesGcmDecrypt(keyMaterial.subarray(0, LEGACY_KEY_BYTES), iv, payload, keyMaterial.subarray(LEGACY_KEY_BYTES));
+  const key = keyMaterial.subarray(0, LEGACY_KEY_BYTES);
+  return aesGcmDecrypt(key, iv, payload, keyMaterial.subarray(LEGACY_KEY_BYTES));
 }
 
 /**
@@ -188,5 +194,6 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
 
   payloadCiphertextBytes: SIZE.payloadCiphertextBytes,
   keyElementBytes: (keyExchange) => keyElementBound(SIZE, keyExchange),
-  encryptedElementBytes: (keyBytes, jids, plaintextBytes) => encryptedElementBound(SIZE, keyBytes, jids, plaintextBytes),
+  encryptedElementBytes: (keyBytes, jids, plaintextBytes) =>
+    encryptedElementBound(SIZE, keyBytes, jids, plaintextBytes),
 });

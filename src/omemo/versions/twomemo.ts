@@ -1,7 +1,8 @@
 // XEP-0384 0.9 (OMEMO 2, python-omemo's "twomemo", namespace `urn:xmpp:omemo:2`): the backend of the current
 // version.
 import { aes256CbcDecrypt, aes256CbcEncrypt } from '../../crypto/aes';
-import { constantTimeEqual, toBase64, utf8Encode } from '../../crypto/bytes';
+import { concatBytes, constantTimeEqual, toBase64, utf8Encode } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
 import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from '../../crypto/hmac';
 import type { Rng } from '../../crypto/random';
 import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
@@ -17,7 +18,7 @@ import {
 } from '../stanzas/encrypted-element';
 import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
-import { authFailed, checkPlaintext, checkSealed, type SealedPayload } from '../stanzas/payload';
+import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
 import {
   MAX_ITEMS_NUMERIC_FALLBACK,
   OPEN_ACCESS,
@@ -82,7 +83,9 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
       }
       rejectText(group);
       for (const c of group.children) {
-        if (c.ns !== NS_OMEMO2 || c.name !== 'key') throw malformed(`<keys> may contain only <key>, found ${describe(c)}`);
+        if (c.ns !== NS_OMEMO2 || c.name !== 'key') {
+          throw malformed(`<keys> may contain only <key>, found ${describe(c)}`);
+        }
         count++;
       }
     }
@@ -112,7 +115,9 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
       else groups.set(jid, { first: i, keys: [el] });
     });
     let header = '';
-    for (const [jid, g] of groups) header += `<keys jid="${escapeXmlAttr(jid, `keys[${g.first}].jid`)}">${g.keys.join('')}</keys>`;
+    for (const [jid, g] of groups) {
+      header += `<keys jid="${escapeXmlAttr(jid, `keys[${g.first}].jid`)}">${g.keys.join('')}</keys>`;
+    }
     return header;
   },
 });
@@ -123,31 +128,39 @@ function payloadKeys(key: Uint8Array) {
   return { encryptionKey: out.subarray(0, 32), authenticationKey: out.subarray(32, 64), iv: out.subarray(64, 80) };
 }
 
+/** HKDF → AES-256-CBC + HMAC: the ratchet carries key32 ‖ mac16 (an empty message 32 zeros, or with a MAC). */
+const KEY_MATERIAL: KeyMaterialShape = Object.freeze({
+  name: 'OMEMO 2',
+  keyBytes: OMEMO2_KEY_BYTES,
+  tagBytes: OMEMO2_MAC_BYTES,
+});
+
 /** AES-256-CBC + HMAC-SHA256 under a random key: the ratchet carries key32 ‖ mac16; an empty message 32 zeros. */
 function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload {
   checkPlaintext(plaintext);
-  if (plaintext === undefined) return { keyMaterial: new Uint8Array(OMEMO2_KEY_BYTES), iv: undefined, payload: undefined };
+  if (plaintext === undefined) {
+    return { keyMaterial: new Uint8Array(OMEMO2_KEY_BYTES), iv: undefined, payload: undefined };
+  }
   const key = rng(OMEMO2_KEY_BYTES);
   const { encryptionKey, authenticationKey, iv } = payloadKeys(key);
   const ciphertext = aes256CbcEncrypt(encryptionKey, iv, plaintext);
   const mac = hmacSha256(authenticationKey, ciphertext).subarray(0, OMEMO2_MAC_BYTES);
-  const keyMaterial = new Uint8Array(OMEMO2_KEY_BYTES + OMEMO2_MAC_BYTES);
-  keyMaterial.set(key);
-  keyMaterial.set(mac, OMEMO2_KEY_BYTES);
-  return { keyMaterial, iv: undefined, payload: ciphertext };
+  return { keyMaterial: concatBytes(key, mac), iv: undefined, payload: ciphertext };
 }
 
 /** Opens what sealPayload made, MAC first; an empty message's key material is only checked for its size. */
-function openPayload(keyMaterial: Uint8Array, _iv: Uint8Array | undefined, payload: Uint8Array | undefined): Uint8Array | undefined {
-  checkSealed(keyMaterial, payload);
-  if (payload === undefined) {
-    if (keyMaterial.length !== OMEMO2_KEY_BYTES && keyMaterial.length !== OMEMO2_KEY_BYTES + OMEMO2_MAC_BYTES) throw authFailed(`OMEMO 2 key material of ${keyMaterial.length} bytes`);
-    return undefined;
-  }
-  if (keyMaterial.length !== OMEMO2_KEY_BYTES + OMEMO2_MAC_BYTES) throw authFailed(`OMEMO 2 key material must be 48 bytes, got ${keyMaterial.length}`);
+function openPayload(
+  keyMaterial: Uint8Array,
+  _iv: Uint8Array | undefined,
+  payload: Uint8Array | undefined,
+): Uint8Array | undefined {
+  checkSealed(keyMaterial, payload, KEY_MATERIAL);
+  if (payload === undefined) return undefined;
   const { encryptionKey, authenticationKey, iv } = payloadKeys(keyMaterial.subarray(0, OMEMO2_KEY_BYTES));
   const mac = hmacSha256(authenticationKey, payload).subarray(0, OMEMO2_MAC_BYTES);
-  if (!constantTimeEqual(mac, keyMaterial.subarray(OMEMO2_KEY_BYTES))) throw authFailed('OMEMO 2 payload MAC does not verify');
+  if (!constantTimeEqual(mac, keyMaterial.subarray(OMEMO2_KEY_BYTES))) {
+    throw new OmemoError('authentication-failed', 'OMEMO 2 payload MAC does not verify');
+  }
   return aes256CbcDecrypt(encryptionKey, iv, payload);
 }
 
@@ -211,5 +224,6 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
 
   payloadCiphertextBytes: SIZE.payloadCiphertextBytes,
   keyElementBytes: (keyExchange) => keyElementBound(SIZE, keyExchange),
-  encryptedElementBytes: (keyBytes, jids, plaintextBytes) => encryptedElementBound(SIZE, keyBytes, jids, plaintextBytes),
+  encryptedElementBytes: (keyBytes, jids, plaintextBytes) =>
+    encryptedElementBound(SIZE, keyBytes, jids, plaintextBytes),
 });
