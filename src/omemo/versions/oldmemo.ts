@@ -5,24 +5,23 @@ import { assertBytes, concatBytes, toBase64 } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
 import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
-import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
+import type { BundleFormat } from '../stanzas/bundle';
 import {
   checkKeyCount,
   describe,
   parseKey,
-  readEncrypted,
-  writeEncrypted,
   type EncryptedFormat,
   type EncryptedKey,
 } from '../stanzas/encrypted-element';
-import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
+import type { DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
-import { encryptedElementBound, keyElementBound, type StanzaSizeBounds } from '../stanzas/stanza-size';
+import type { StanzaSizeBounds } from '../stanzas/stanza-size';
 import { assertId, optionalChild, parseBase64Text } from '../stanzas/wire-values';
 import { malformed, type XmlElement } from '../stanzas/xml';
 import type { OmemoBackend } from './backend';
+import { stanzaCodecs } from './stanza-codecs';
 
 /** Legacy OMEMO 0.3 namespace. */
 export const NS_LEGACY = 'eu.siacs.conversations.axolotl';
@@ -161,7 +160,6 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'oldmemo',
   namespace: NS_LEGACY,
   preference: 1,
-  supportsLabels: DEVICE_LIST.labels,
   wrapsText: false,
   deviceListNode: NODE_LEGACY_DEVICELIST,
 
@@ -176,12 +174,7 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
     return OPEN_ACCESS;
   },
 
-  parseDeviceList: (xml) => readDeviceList(xml, DEVICE_LIST),
-  serializeDeviceList: (entries) => writeDeviceList(entries, DEVICE_LIST),
-  parseBundle: (xml) => readBundle(xml, BUNDLE),
-  serializeBundle: (bundle) => writeBundle(bundle, BUNDLE),
-  parseEncrypted: (xml) => ({ version: 'oldmemo', ...readEncrypted(xml, ENCRYPTED) }),
-  serializeEncrypted: (data) => writeEncrypted(data, ENCRYPTED),
+  ...stanzaCodecs('oldmemo', { deviceList: DEVICE_LIST, bundle: BUNDLE, encrypted: ENCRYPTED, size: SIZE }),
   keyFor: (_jid, rid, keyExchange, data) => ({ rid, keyExchange, data }),
   findKey: (keys, _jid, deviceId) => {
     assertId(deviceId, 'deviceId');
@@ -191,9 +184,4 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   sealPayload,
   openPayload,
   isEmptyMessageKey: () => true, // a random 16-byte key, like any message's: every payload-less message is empty
-
-  payloadCiphertextBytes: SIZE.payloadCiphertextBytes,
-  keyElementBytes: (keyExchange) => keyElementBound(SIZE, keyExchange),
-  encryptedElementBytes: (keyBytes, jids, plaintextBytes) =>
-    encryptedElementBound(SIZE, keyBytes, jids, plaintextBytes),
 });

@@ -5,18 +5,16 @@ import { concatBytes, constantTimeEqual, toBase64, utf8Encode } from '../../cryp
 import { OmemoError } from '../../crypto/errors';
 import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from '../../crypto/hmac';
 import type { Rng } from '../../crypto/random';
-import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
+import type { BundleFormat } from '../stanzas/bundle';
 import {
   checkKeyCount,
   describe,
   parseKey,
-  readEncrypted,
   rejectText,
-  writeEncrypted,
   type EncryptedFormat,
   type EncryptedKey,
 } from '../stanzas/encrypted-element';
-import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
+import type { DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
 import {
@@ -25,10 +23,11 @@ import {
   assertNodeKind,
   type PublishOptions,
 } from '../stanzas/publish-options';
-import { encryptedElementBound, keyElementBound, type StanzaSizeBounds } from '../stanzas/stanza-size';
+import type { StanzaSizeBounds } from '../stanzas/stanza-size';
 import { assertId, parseBase64Text } from '../stanzas/wire-values';
 import { attr, escapeXmlAttr, malformed } from '../stanzas/xml';
 import type { OmemoBackend } from './backend';
+import { stanzaCodecs } from './stanza-codecs';
 
 /** OMEMO 2 namespace (XEP-0384 ≥ 0.8). */
 export const NS_OMEMO2 = 'urn:xmpp:omemo:2';
@@ -186,7 +185,6 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   version: 'twomemo',
   namespace: NS_OMEMO2,
   preference: 2,
-  supportsLabels: DEVICE_LIST.labels,
   wrapsText: true,
   deviceListNode: NODE_OMEMO2_DEVICES,
 
@@ -205,12 +203,7 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
     return opts.numericMaxItems ? OMEMO2_BUNDLES_OPTIONS_NUMERIC : OMEMO2_BUNDLES_OPTIONS;
   },
 
-  parseDeviceList: (xml) => readDeviceList(xml, DEVICE_LIST),
-  serializeDeviceList: (entries) => writeDeviceList(entries, DEVICE_LIST),
-  parseBundle: (xml) => readBundle(xml, BUNDLE),
-  serializeBundle: (bundle) => writeBundle(bundle, BUNDLE),
-  parseEncrypted: (xml) => ({ version: 'twomemo', ...readEncrypted(xml, ENCRYPTED) }),
-  serializeEncrypted: (data) => writeEncrypted(data, ENCRYPTED),
+  ...stanzaCodecs('twomemo', { deviceList: DEVICE_LIST, bundle: BUNDLE, encrypted: ENCRYPTED, size: SIZE }),
   keyFor: (jid, rid, keyExchange, data) => ({ jid, rid, keyExchange, data }),
   findKey: (keys, jid, deviceId) => {
     assertId(deviceId, 'deviceId');
@@ -221,9 +214,4 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   sealPayload,
   openPayload,
   isEmptyMessageKey,
-
-  payloadCiphertextBytes: SIZE.payloadCiphertextBytes,
-  keyElementBytes: (keyExchange) => keyElementBound(SIZE, keyExchange),
-  encryptedElementBytes: (keyBytes, jids, plaintextBytes) =>
-    encryptedElementBound(SIZE, keyBytes, jids, plaintextBytes),
 });
