@@ -38,24 +38,25 @@ export {
 export { MemoryStore } from './omemo/memory-store';
 export { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from './omemo/sqlite-store';
 export { type TrustPolicy, formatFingerprint } from './omemo/trust';
-export { type OmemoVersion, OMEMO_VERSIONS, versionOfNamespace } from './omemo/versions/backend';
+export { type OmemoVersion, type ParsedEncrypted, OMEMO_VERSIONS, versionOfNamespace } from './omemo/versions/backend';
 export { NS_LEGACY, NODE_LEGACY_DEVICELIST, legacyBundleNode } from './omemo/versions/oldmemo';
 export { NS_OMEMO2, NODE_OMEMO2_DEVICES, NODE_OMEMO2_BUNDLES } from './omemo/versions/twomemo';
-export { NS_SCE, type PepLocations } from './omemo/stanzas/namespaces';
-export { pepLocations } from './omemo/versions/by-version';
 export {
-  type PublishOptions,
-  serializePublishOptions,
-  MAX_ITEMS_NUMERIC_FALLBACK,
-} from './omemo/stanzas/publish-options';
-export { publishOptionsFor } from './omemo/versions/by-version';
-export { parseDeviceList, serializeDeviceList } from './omemo/versions/by-version';
+  pepLocations,
+  publishOptionsFor,
+  parseDeviceList,
+  serializeDeviceList,
+  parseBundle,
+  serializeBundle,
+  parseEncrypted,
+  serializeEncrypted,
+  keysFor,
+} from './omemo/versions/by-version';
+export { NS_SCE, type PepLocations } from './omemo/stanzas/namespaces';
+export { type PublishOptions, serializePublishOptions, MAX_ITEMS_NUMERIC_FALLBACK } from './omemo/stanzas/publish-options';
 export { MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/stanzas/device-list';
-export { parseBundle, serializeBundle } from './omemo/versions/by-version';
 export { MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/stanzas/bundle';
 export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';
-export { parseEncrypted, serializeEncrypted, keysFor } from './omemo/versions/by-version';
 export type { EncryptedKey, EncryptedElementData } from './omemo/stanzas/encrypted-element';
-export type { ParsedEncrypted } from './omemo/versions/backend';
 export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/stanzas/sce';
 export { MAX_STANZA_CHARS } from './omemo/stanzas/xml';

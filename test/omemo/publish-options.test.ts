@@ -1,4 +1,5 @@
-// Tests for src/omemo/namespaces.ts and src/omemo/stanzas/publish-options.ts (PEP nodes, XEP-0060 publish options).
+// Tests for the PEP nodes and publish options of both backends (src/omemo/versions/) and
+// src/omemo/stanzas/publish-options.ts (XEP-0060 publish options).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
