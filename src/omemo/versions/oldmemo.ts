@@ -55,8 +55,10 @@ const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_LEGACY, element: 'l
 function readDjbKey(el: XmlElement, what: string): Uint8Array {
   const bytes = parseBase64Text(el, what, { maxBytes: 64 });
   if (bytes.length !== 33 || bytes[0] !== LEGACY_KEY_TYPE_DJB) {
-    throw malformed(`${what} must be 33 bytes 0x05‖key (libsignal's serialisation), got ${bytes.length} bytes` +
-      (bytes.length > 0 ? ` starting 0x${bytes[0]!.toString(16).padStart(2, '0')}` : ''));
+    throw malformed(
+      `${what} must be 33 bytes 0x05‖key (libsignal's serialisation), got ${bytes.length} bytes` +
+        (bytes.length > 0 ? ` starting 0x${bytes[0]!.toString(16).padStart(2, '0')}` : ''),
+    );
   }
   return bytes.slice(1);
 }
