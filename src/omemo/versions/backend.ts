@@ -152,14 +152,6 @@ export const OMEMO_BACKENDS_BY_PREFERENCE: readonly OmemoBackend[] = Object.free
 export const OMEMO_VERSIONS: readonly OmemoVersion[] = Object.freeze(OMEMO_BACKENDS.map((b) => b.version));
 
 /**
- * Throws unless `version` names a backend.
- * @throws TypeError unless `version` is one of OMEMO_VERSIONS.
- */
-export function assertVersion(version: unknown): asserts version is OmemoVersion {
-  backendFor(version as OmemoVersion);
-}
-
-/**
  * The backend of a version.
  * @throws TypeError unless `version` is one of OMEMO_VERSIONS.
  */

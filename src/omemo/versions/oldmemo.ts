@@ -6,14 +6,9 @@ import { OmemoError } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
 import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
 import type { BundleFormat } from '../stanzas/bundle';
-import {
-  checkKeyCount,
-  describe,
-  parseKey,
-  type EncryptedFormat,
-  type EncryptedKey,
-} from '../stanzas/encrypted-element';
 import type { DeviceListFormat } from '../stanzas/device-list';
+import { checkKeyCount, describe, parseKey } from '../stanzas/encrypted-element';
+import type { EncryptedFormat, EncryptedKey } from '../stanzas/encrypted-element';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
@@ -25,16 +20,16 @@ import { stanzaCodecs } from './stanza-codecs';
 
 /** Legacy OMEMO 0.3 namespace. */
 export const NS_LEGACY = 'eu.siacs.conversations.axolotl';
+/** Legacy device list PEP node (item id `current`). */
+export const NODE_LEGACY_DEVICELIST = 'eu.siacs.conversations.axolotl.devicelist';
+/** Prefix of the legacy per-device bundle nodes; the full node is `PREFIX + deviceId`. */
+export const NODE_LEGACY_BUNDLES_PREFIX = 'eu.siacs.conversations.axolotl.bundles:';
 /** Accepted lengths of the legacy `<iv>` (python-omemo writes 12, some clients 16). */
 export const LEGACY_IV_LENGTHS: readonly number[] = Object.freeze([12, 16]);
 /** OMEMO 0.3 `<iv>` length we write, in bytes; 16 is accepted on receipt. */
 export const LEGACY_IV_BYTES = 12;
 /** AES-128-GCM payload key, in bytes. */
 const LEGACY_KEY_BYTES = 16;
-/** Legacy device list PEP node (item id `current`). */
-export const NODE_LEGACY_DEVICELIST = 'eu.siacs.conversations.axolotl.devicelist';
-/** Prefix of the legacy per-device bundle nodes; the full node is `PREFIX + deviceId`. */
-export const NODE_LEGACY_BUNDLES_PREFIX = 'eu.siacs.conversations.axolotl.bundles:';
 
 /**
  * Legacy bundle node of one device: `eu.siacs.conversations.axolotl.bundles:<deviceId>`.

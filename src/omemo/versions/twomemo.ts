@@ -6,6 +6,7 @@ import { OmemoError } from '../../crypto/errors';
 import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from '../../crypto/hmac';
 import type { Rng } from '../../crypto/random';
 import type { BundleFormat } from '../stanzas/bundle';
+import type { DeviceListFormat } from '../stanzas/device-list';
 import {
   checkKeyCount,
   describe,
@@ -14,15 +15,10 @@ import {
   type EncryptedFormat,
   type EncryptedKey,
 } from '../stanzas/encrypted-element';
-import type { DeviceListFormat } from '../stanzas/device-list';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
-import {
-  MAX_ITEMS_NUMERIC_FALLBACK,
-  OPEN_ACCESS,
-  assertNodeKind,
-  type PublishOptions,
-} from '../stanzas/publish-options';
+import { MAX_ITEMS_NUMERIC_FALLBACK, OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
+import type { PublishOptions } from '../stanzas/publish-options';
 import type { StanzaSizeBounds } from '../stanzas/stanza-size';
 import { assertId, parseBase64Text } from '../stanzas/wire-values';
 import { attr, escapeXmlAttr, malformed } from '../stanzas/xml';
