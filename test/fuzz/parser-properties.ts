@@ -4,20 +4,24 @@
 import fc from 'fast-check';
 import { toHex } from '../../src/crypto/bytes';
 import { OmemoError, type OmemoErrorCode } from '../../src/crypto/errors';
-import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
+import {
+  parseBundle,
+  serializeBundle,
+  parseDeviceList,
+  serializeDeviceList,
+  parseEncrypted,
+  serializeEncrypted,
+} from '../../src/omemo/versions/by-version';
 import { MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
-import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
 import type { DeviceListEntry } from '../../src/omemo/stanzas/device-list';
 import {
   MAX_KEY_ELEMENT_BYTES,
   type EncryptedElementData,
   type EncryptedKey,
 } from '../../src/omemo/stanzas/encrypted-element';
-import { parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
-import type { ParsedEncrypted } from '../../src/omemo/versions/backend';
+import type { ParsedEncrypted, OmemoVersion } from '../../src/omemo/versions/backend';
 import { NS_JABBER_CLIENT, NS_SCE } from '../../src/omemo/stanzas/namespaces';
 import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
-import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from '../../src/omemo/stanzas/sce';
 import { parseXml, serializeElement } from '../../src/omemo/stanzas/xml';
 import type { ProtocolVersion } from '../../src/protocol/constants';

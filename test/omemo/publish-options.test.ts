@@ -6,10 +6,9 @@ import * as assert from 'uvu/assert';
 import { ITEM_ID_CURRENT } from '../../src/omemo/stanzas/namespaces';
 import { NODE_LEGACY_DEVICELIST, NS_LEGACY, legacyBundleNode } from '../../src/omemo/versions/oldmemo';
 import { NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES, NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
-import { namespaceOf, pepLocations } from '../../src/omemo/versions/by-version';
+import { namespaceOf, pepLocations, publishOptionsFor } from '../../src/omemo/versions/by-version';
 import { versionOfNamespace } from '../../src/omemo/versions/backend';
 import { MAX_ITEMS_NUMERIC_FALLBACK, serializePublishOptions } from '../../src/omemo/stanzas/publish-options';
-import { publishOptionsFor } from '../../src/omemo/versions/by-version';
 import { attr, parseXml } from '../../src/omemo/stanzas/xml';
 import { throwsProgrammer } from './helpers';
 

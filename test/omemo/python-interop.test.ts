@@ -4,9 +4,15 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
-import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
-import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
+import {
+  parseBundle,
+  serializeBundle,
+  parseDeviceList,
+  serializeDeviceList,
+  keysFor,
+  parseEncrypted,
+  serializeEncrypted,
+} from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { buildEnvelope, parseEnvelope } from '../../src/omemo/stanzas/sce';
 import { PeerProcess } from '../interop/peer-process';

@@ -4,9 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { serializeDeviceList } from '../../src/omemo/versions/by-version';
-import { parseEncrypted } from '../../src/omemo/versions/by-version';
-import { pepLocations } from '../../src/omemo/versions/by-version';
+import { serializeDeviceList, parseEncrypted, pepLocations } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { STALE_DEVICE_AFTER_DAYS, STALE_DEVICE_AFTER_MESSAGES } from '../../src/omemo/session-manager';
 import { parseKeyExchange } from '../../src/protocol/wire';

@@ -6,10 +6,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { utf8Encode } from '../../src/crypto/bytes';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { parseEncrypted } from '../../src/omemo/versions/by-version';
+import { parseEncrypted, encryptedElementBytes, keyElementBytes } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from '../../src/omemo/stanzas/stanza-size';
-import { encryptedElementBytes, keyElementBytes } from '../../src/omemo/versions/by-version';
 import { InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 
 test.before(async () => {

@@ -5,8 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
-import { pepLocations } from '../../src/omemo/versions/by-version';
+import { parseBundle, serializeBundle, pepLocations } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { PRE_KEY_COUNT } from '../../src/omemo/session-manager';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, type Device } from './manager-fixture';

@@ -5,10 +5,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/sodium';
-import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
-import { serializeDeviceList } from '../../src/omemo/versions/by-version';
-import { parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
-import { pepLocations } from '../../src/omemo/versions/by-version';
+import {
+  parseBundle,
+  serializeBundle,
+  serializeDeviceList,
+  parseEncrypted,
+  serializeEncrypted,
+  pepLocations,
+} from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { HEARTBEAT_AFTER_MESSAGES, PRE_KEY_COUNT } from '../../src/omemo/session-manager';
 import type { OmemoTransport } from '../../src/omemo/transport';
