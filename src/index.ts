@@ -48,25 +48,26 @@ export {
   MAX_KEY_EXCHANGES_PER_PRE_KEY,
 } from './omemo/policies/pre-key-policy';
 export { type StaleDevicePolicy, STALE_DEVICE_AFTER_DAYS } from './omemo/policies/stale-device';
-export { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from './omemo/stanza-size';
+export { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from './omemo/stanzas/stanza-size';
+export { type OmemoVersion, type ParsedEncrypted, OMEMO_VERSIONS, versionOfNamespace } from './omemo/versions/backend';
+export { NS_LEGACY, NODE_LEGACY_DEVICELIST, legacyBundleNode } from './omemo/versions/oldmemo';
+export { NS_OMEMO2, NODE_OMEMO2_DEVICES, NODE_OMEMO2_BUNDLES } from './omemo/versions/twomemo';
 export {
-  type OmemoVersion,
-  OMEMO_VERSIONS,
-  NS_LEGACY,
-  NS_OMEMO2,
-  NS_SCE,
-  NODE_LEGACY_DEVICELIST,
-  NODE_OMEMO2_DEVICES,
-  NODE_OMEMO2_BUNDLES,
-  legacyBundleNode,
   pepLocations,
-  versionOfNamespace,
-  type PepLocations,
-} from './omemo/namespaces';
-export { type PublishOptions, publishOptionsFor, serializePublishOptions, MAX_ITEMS_NUMERIC_FALLBACK } from './omemo/publish-options';
-export { parseDeviceList, serializeDeviceList, MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/device-list';
-export { parseBundle, serializeBundle, MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/bundle';
-export { verifyBundleSignature } from './omemo/bundle-signature';
-export { parseEncrypted, serializeEncrypted, keysFor, type EncryptedKey, type EncryptedElementData, type ParsedEncrypted } from './omemo/encrypted-element';
-export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/sce';
-export { MAX_STANZA_CHARS } from './omemo/xml';
+  publishOptionsFor,
+  parseDeviceList,
+  serializeDeviceList,
+  parseBundle,
+  serializeBundle,
+  parseEncrypted,
+  serializeEncrypted,
+  keysFor,
+} from './omemo/versions/by-version';
+export { NS_SCE, type PepLocations } from './omemo/stanzas/namespaces';
+export { type PublishOptions, serializePublishOptions, MAX_ITEMS_NUMERIC_FALLBACK } from './omemo/stanzas/publish-options';
+export { MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/stanzas/device-list';
+export { MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/stanzas/bundle';
+export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';
+export type { EncryptedKey, EncryptedElementData } from './omemo/stanzas/encrypted-element';
+export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/stanzas/sce';
+export { MAX_STANZA_CHARS } from './omemo/stanzas/xml';

@@ -1,11 +1,11 @@
 // XEP-0384 §5.5 / 0.3 §4.6 receiving a message: decrypt the `<encrypted>` element(s) of a direct, carbon
 // (XEP-0280) or archived (XEP-0313) message and deliver the payload to the message listeners.
 import { isOmemoError, OmemoError } from '../crypto/errors';
-import { NS_LEGACY, type OmemoVersion } from '../omemo/namespaces';
+import { type OmemoVersion } from '../omemo/versions/backend';
 import type { DecryptResult, OmemoManager } from '../omemo/manager/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';
-import { encryptedElements, senderDeviceOf } from './omemo-message';
+import { encryptedElements, senderDeviceOf, versionOfEncrypted } from './omemo-message';
 import { bareOf } from './stanza-jid';
 import { NS_DELAY } from './xmpp-namespaces';
 import type { XmlElement } from './xmpp-types';
@@ -117,8 +117,7 @@ export function createDelivery(options: DeliveryOptions): Deliver {
       return false; // groupchat (MUC) needs real-JID mapping: not handled here
     }
     // Only the versions we run (a 0.3-only device ignores the OMEMO 2 element next to its own).
-    const versionOf = (e: XmlElement): OmemoVersion => (e.attrs.xmlns === NS_LEGACY ? 'oldmemo' : 'twomemo');
-    const elements = encryptedElements(message).filter((e) => versions.includes(versionOf(e)));
+    const elements = encryptedElements(message).filter((e) => versions.includes(versionOfEncrypted(e)!));
     if (elements.length === 0) return false;
     const sender = senderOf(manager, message, via);
     if (sender === undefined) return false;

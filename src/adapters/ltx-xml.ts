@@ -2,7 +2,7 @@
 // re-exported on its `xml` factory). The other direction is ltx's `element.toString()`.
 import { xml } from '@xmpp/client';
 import { OmemoError } from '../crypto/errors';
-import { MAX_STANZA_CHARS } from '../omemo/xml';
+import { MAX_STANZA_CHARS } from '../omemo/stanzas/xml';
 import type { XmlElement } from './xmpp-types';
 
 /**

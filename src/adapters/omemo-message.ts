@@ -3,7 +3,7 @@
 import { xml } from '@xmpp/client';
 import { randomBytes } from '../crypto/random';
 import { toHex } from '../crypto/bytes';
-import { NS_LEGACY, NS_OMEMO2, namespaceOf, type OmemoVersion } from '../omemo/namespaces';
+import { OMEMO_BACKENDS, backendFor, type OmemoVersion } from '../omemo/versions/backend';
 import { parseElement } from './ltx-xml';
 import { NS_EME, NS_HINTS } from './xmpp-namespaces';
 import type { XmlElement } from './xmpp-types';
@@ -36,16 +36,24 @@ export function stanzaId(): string {
 export function buildOmemoMessage(input: OmemoMessageInput): XmlElement {
   const children: XmlElement[] = input.elements.map((e) => (typeof e.xml === 'string' ? parseElement(e.xml) : e.xml));
   for (const version of new Set(input.elements.map((e) => e.version))) {
-    children.push(xml('encryption', { xmlns: NS_EME, namespace: namespaceOf(version), name: 'OMEMO' }));
+    children.push(xml('encryption', { xmlns: NS_EME, namespace: backendFor(version).namespace, name: 'OMEMO' }));
   }
   if (input.body !== undefined) children.push(xml('body', {}, input.body));
   children.push(xml('store', { xmlns: NS_HINTS }));
   return xml('message', { to: input.to, type: input.type ?? 'chat', id: input.id ?? stanzaId() }, ...children);
 }
 
+/**
+ * The version of an OMEMO `<encrypted>` element, by its namespace; undefined for any other element.
+ * @throws nothing.
+ */
+export function versionOfEncrypted(element: XmlElement): OmemoVersion | undefined {
+  return OMEMO_BACKENDS.find((b) => element.is('encrypted', b.namespace))?.version;
+}
+
 /** The OMEMO `<encrypted>` children of a message (both versions), in document order. */
 export function encryptedElements(message: XmlElement): XmlElement[] {
-  return message.getChildElements().filter((c) => c.is('encrypted', NS_OMEMO2) || c.is('encrypted', NS_LEGACY));
+  return message.getChildElements().filter((c) => versionOfEncrypted(c) !== undefined);
 }
 
 /** The sender device id of an `<encrypted>` element, when readable (`<header sid>`). */

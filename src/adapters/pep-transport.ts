@@ -2,9 +2,9 @@
 // node when its configuration does not match (§8.2), the numeric max_items fallback, item retrieval (§6.5).
 import { xml } from '@xmpp/client';
 import { OmemoError } from '../crypto/errors';
-import { versionOfNamespace } from '../omemo/namespaces';
+import { versionOfNamespace } from '../omemo/versions/backend';
 import type { OmemoTransport } from '../omemo/manager/transport';
-import { MAX_ITEMS_NUMERIC_FALLBACK, serializePublishOptions, type PublishOptions } from '../omemo/publish-options';
+import { MAX_ITEMS_NUMERIC_FALLBACK, serializePublishOptions, type PublishOptions } from '../omemo/stanzas/publish-options';
 import { buildOmemoMessage } from './omemo-message';
 import { parseElement } from './ltx-xml';
 import { FORM_TYPE_NODE_CONFIG, NS_PUBSUB, NS_PUBSUB_ERRORS, NS_PUBSUB_OWNER, NS_X_DATA } from './xmpp-namespaces';

@@ -1,7 +1,7 @@
 // XEP-0163 §4 PEP notifications of the device lists (XEP-0384 §4.1 / 0.3 §4.2): the `+notify` features that ask
 // for them (XEP-0115 caps) and the inbound handler that applies each `<items>` update to the manager.
 import { OmemoError } from '../crypto/errors';
-import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_DEVICES, type OmemoVersion } from '../omemo/namespaces';
+import { OMEMO_BACKENDS, backendFor, type OmemoVersion } from '../omemo/versions/backend';
 import { asOmemoError, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';
 import { bareOf } from './stanza-jid';
@@ -17,22 +17,17 @@ export interface DeviceListEvent {
 export type DeviceListListener = (event: DeviceListEvent) => void;
 
 /** The device-list nodes and their versions. */
-const DEVICE_LIST_NODES: Readonly<Record<string, OmemoVersion>> = {
-  [NODE_OMEMO2_DEVICES]: 'twomemo',
-  [NODE_LEGACY_DEVICELIST]: 'oldmemo',
-};
-/** The XEP-0163 §4 `+notify` feature of each version's device-list node. */
-const NOTIFY_FEATURE: Readonly<Record<OmemoVersion, string>> = {
-  twomemo: `${NODE_OMEMO2_DEVICES}+notify`,
-  oldmemo: `${NODE_LEGACY_DEVICELIST}+notify`,
-};
+const DEVICE_LIST_NODES: ReadonlyMap<string, OmemoVersion> = new Map(
+  OMEMO_BACKENDS.map((b) => [b.deviceListNode, b.version]),
+);
 
 /**
- * The disco features that subscribe us to the device lists of `versions` (to advertise in caps).
- * @throws nothing.
+ * The disco features that subscribe us to the device lists of `versions` (to advertise in caps): the XEP-0163 §4
+ * `+notify` feature of each version's device-list node.
+ * @throws TypeError for an unknown version.
  */
 export function notifyFeatures(versions: readonly OmemoVersion[]): string[] {
-  return versions.map((v) => NOTIFY_FEATURE[v]);
+  return versions.map((v) => `${backendFor(v).deviceListNode}+notify`);
 }
 
 /** What the device-list events plugin needs. */
@@ -59,7 +54,7 @@ export function deviceListEvents(options: DeviceListEventsOptions): MessageHandl
       const jid = stanza.attrs.from === undefined ? manager.jid : bareOf(stanza.attrs.from);
       if (event === undefined || jid === undefined) return;
       for (const items of event.getChildren('items')) {
-        const version = DEVICE_LIST_NODES[items.attrs.node ?? ''];
+        const version = DEVICE_LIST_NODES.get(items.attrs.node ?? '');
         if (version === undefined || !versions.includes(version)) continue;
         const item = items.getChildren('item').pop();
         if (item === undefined) continue;

@@ -2,7 +2,7 @@
 // plugins on one connection — disco/caps (XEP-0030/0115), device-list events (XEP-0163), carbons (XEP-0280),
 // catch-up (XEP-0313), the inbound queue and decrypt-and-deliver — with the setup lifecycle, listeners and send.
 import { xml } from '@xmpp/client';
-import { OMEMO_VERSIONS } from '../omemo/namespaces';
+import { OMEMO_VERSIONS } from '../omemo/versions/backend';
 import { OmemoManager, type EncryptResult } from '../omemo/manager/session-manager';
 import { createAutoSubscribe } from './auto-subscribe';
 import { createCarbons, type Carbons } from './carbons';

@@ -23,7 +23,8 @@ export interface AesBackend {
   gcmDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
 }
 
-const GCM_TAG_BYTES = 16;
+/** Length of the AES-GCM authentication tag we write and accept (128 bits, the full tag). */
+export const GCM_TAG_BYTES = 16;
 
 function checkCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array, name: string): void {
   assertBytes(key, 'key', 32);

@@ -7,6 +7,12 @@ import { sodium, sodiumRaw, wasmScratch } from './sodium';
 /** HKDF-SHA256 can produce at most 255 hash lengths. */
 export const HKDF_SHA256_MAX_LENGTH_BYTES = 255 * 32;
 
+/**
+ * The HKDF salt of Signal and OMEMO (X3DH, message keys, OMEMO 2 payloads): 32 zero bytes, RFC 5869 §2.2's
+ * default salt of HashLen zeros spelled out. Shared: read only, never write to it.
+ */
+export const HKDF_ZERO_SALT = new Uint8Array(32);
+
 /** HMAC-SHA256 of `data` under `key` (any key length). */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
   assertBytes(key, 'key');

@@ -2,11 +2,10 @@
 // KDF_CK with HMAC constants 0x01/0x02) plus OMEMO's message key expansion (80 bytes: enc ‖ auth ‖ IV).
 // The ratchet kernel (crypto/kernel-send-batch.ts) computes KDF_CK and the expansion for many sessions at once;
 // ratchet-send-batch.ts composes these definitions for the path without it, and the tests hold both equal.
-import { hkdfSha256, hmacSha256 } from '../crypto/hmac';
+import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from '../crypto/hmac';
 import type { ProtocolVersion } from './constants';
 import { VERSIONS } from './constants';
 
-const ZERO_SALT = new Uint8Array(32);
 const X3DH_PREFIX = new Uint8Array(32).fill(0xff);
 /** KDF_CK's HMAC input for the message key seed (Double Ratchet §5.2, "0x01"). */
 const MESSAGE_KEY_CONSTANT = Uint8Array.of(0x01);
@@ -21,7 +20,7 @@ export function x3dhSharedSecret(version: ProtocolVersion, dhOutputs: Uint8Array
   ikm.set(X3DH_PREFIX);
   dhOutputs.forEach((dh, i) => ikm.set(dh, 32 + 32 * i));
   // libsignal derives 64 bytes (RK ‖ CK) and python-omemo 32 (RK); the first 32 bytes are the same.
-  return hkdfSha256(ikm, ZERO_SALT, VERSIONS[version].x3dhInfo, 32);
+  return hkdfSha256(ikm, HKDF_ZERO_SALT, VERSIONS[version].x3dhInfo, 32);
 }
 
 /** KDF_RK: (new root key, new chain key) from the root key and a DH output. */
@@ -32,7 +31,7 @@ export function kdfRootKey(version: ProtocolVersion, rootKey: Uint8Array, dhOutp
 
 /**
  * KDF_CK: the message key seed of this step and the next chain key (the step the ratchet kernel batches).
- * @throws TypeError when `chainKey` is not a Uint8Array; Error before `cryptoReady()`.
+ * @throws TypeError when `chainKey` is not a Uint8Array; OmemoError `not-initialised` before `cryptoReady()`.
  */
 export function kdfChainKey(chainKey: Uint8Array): { seed: Uint8Array; next: Uint8Array } {
   return { seed: hmacSha256(chainKey, MESSAGE_KEY_CONSTANT), next: hmacSha256(chainKey, CHAIN_KEY_CONSTANT) };
@@ -40,10 +39,10 @@ export function kdfChainKey(chainKey: Uint8Array): { seed: Uint8Array; next: Uin
 
 /**
  * OMEMO's message key expansion: HKDF(seed, 32 zero bytes, info) to 80 bytes = encKey 32 ‖ authKey 32 ‖ IV 16.
- * @throws TypeError on a non-Uint8Array argument; Error before `cryptoReady()`.
+ * @throws TypeError on a non-Uint8Array argument; OmemoError `not-initialised` before `cryptoReady()`.
  */
 export function expandMessageKeys(seed: Uint8Array, info: Uint8Array): Uint8Array {
-  return hkdfSha256(seed, ZERO_SALT, info, MESSAGE_KEY_MATERIAL_BYTES);
+  return hkdfSha256(seed, HKDF_ZERO_SALT, info, MESSAGE_KEY_MATERIAL_BYTES);
 }
 
 /** The keys of one message, expanded from its seed. */

@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { client, xml } from '@xmpp/client';
-import { NODE_OMEMO2_BUNDLES } from '../../src/omemo/namespaces';
+import { NODE_OMEMO2_BUNDLES } from '../../src/omemo/versions/twomemo';
 import { createPepTransport } from '../../src/adapters/pep-transport';
 import { startEchoBot } from './echo-bot-process';
 import { ensureProsody, startProsody, type ProsodyServer } from './prosody-server';

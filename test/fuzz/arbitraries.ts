@@ -3,8 +3,10 @@
 
 import fc from 'fast-check';
 import { fromBase64, toBase64 } from '../../src/crypto/bytes';
-import { NS_JABBER_CLIENT, NS_LEGACY, NS_OMEMO2, NS_SCE } from '../../src/omemo/namespaces';
-import { NS_XML, parseXml } from '../../src/omemo/xml';
+import { NS_JABBER_CLIENT, NS_SCE } from '../../src/omemo/stanzas/namespaces';
+import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
+import { NS_XML, parseXml } from '../../src/omemo/stanzas/xml';
 import { allNodes, cloneNode, fromElement, writeXml, type XNode, type XmlStyle } from './xml-model';
 
 // ------------------------------------------------------------------------------------------------ strings

@@ -18,12 +18,12 @@
 import fc from 'fast-check';
 import { fromBase64, toHex, utf8Decode, utf8Encode } from '../../src/crypto/bytes';
 import { OmemoError } from '../../src/crypto/errors';
-import { parseEncrypted } from '../../src/omemo/encrypted-element';
-import type { OmemoVersion } from '../../src/omemo/namespaces';
-import { buildEnvelope, parseEnvelope, type EnvelopeInput } from '../../src/omemo/sce';
+import { parseEncrypted } from '../../src/omemo/versions/by-version';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
+import { buildEnvelope, parseEnvelope, type EnvelopeInput } from '../../src/omemo/stanzas/sce';
 import type { DecryptResult } from '../../src/omemo/manager/session-manager';
 import type { OmemoTransport } from '../../src/omemo/manager/transport';
-import { parseXml } from '../../src/omemo/xml';
+import { parseXml } from '../../src/omemo/stanzas/xml';
 import {
   InProcessRouter,
   elementOf,

@@ -4,19 +4,26 @@
 import fc from 'fast-check';
 import { toHex } from '../../src/crypto/bytes';
 import { OmemoError, type OmemoErrorCode } from '../../src/crypto/errors';
-import { parseBundle, serializeBundle, MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/bundle';
-import { parseDeviceList, serializeDeviceList, type DeviceListEntry } from '../../src/omemo/device-list';
 import {
-  MAX_KEY_ELEMENT_BYTES,
+  parseBundle,
+  serializeBundle,
+  parseDeviceList,
+  serializeDeviceList,
   parseEncrypted,
   serializeEncrypted,
+} from '../../src/omemo/versions/by-version';
+import { MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
+import type { DeviceListEntry } from '../../src/omemo/stanzas/device-list';
+import {
+  MAX_KEY_ELEMENT_BYTES,
   type EncryptedElementData,
   type EncryptedKey,
-  type ParsedEncrypted,
-} from '../../src/omemo/encrypted-element';
-import { NS_JABBER_CLIENT, NS_LEGACY, NS_SCE, type OmemoVersion } from '../../src/omemo/namespaces';
-import { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from '../../src/omemo/sce';
-import { parseXml, serializeElement } from '../../src/omemo/xml';
+} from '../../src/omemo/stanzas/encrypted-element';
+import type { ParsedEncrypted, OmemoVersion } from '../../src/omemo/versions/backend';
+import { NS_JABBER_CLIENT, NS_SCE } from '../../src/omemo/stanzas/namespaces';
+import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from '../../src/omemo/stanzas/sce';
+import { parseXml, serializeElement } from '../../src/omemo/stanzas/xml';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { Session, skipId, type SessionState, type SkippedKey } from '../../src/protocol/session';
 import { deserializeSession, serializeSession } from '../../src/protocol/session-record';

@@ -1,7 +1,7 @@
 // Fuzzing support for XML: a plain element model, a writer that spells one model in many equivalent XML forms
 // (prefixes, quotes, character references, CDATA, comments, prolog) and a comparable normal form. No tests here.
 
-import { NS_XML, type XmlElement } from '../../src/omemo/xml';
+import { NS_XML, type XmlElement } from '../../src/omemo/stanzas/xml';
 
 /** An element: `attrs` are [key, value] pairs, key `local` or Clark `{namespace}local` (as in XmlElement). */
 export interface XNode {

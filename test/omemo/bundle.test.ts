@@ -1,10 +1,12 @@
-// Tests for src/omemo/bundle.ts (XEP-0384 0.3.0 §4.3 / 0.9 §5.3.2 bundles).
+// Tests for src/omemo/stanzas/bundle.ts (XEP-0384 0.3.0 §4.3 / 0.9 §5.3.2 bundles).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fromBase64, toBase64, toHex } from '../../src/crypto/bytes';
-import { MAX_PREKEYS_PER_BUNDLE, parseBundle, serializeBundle, type BundleData } from '../../src/omemo/bundle';
-import { NS_LEGACY, NS_OMEMO2 } from '../../src/omemo/namespaces';
+import { MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
+import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
+import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
 
 const L = NS_LEGACY;

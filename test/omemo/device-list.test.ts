@@ -1,9 +1,11 @@
-// Tests for src/omemo/device-list.ts (XEP-0384 0.3.0 §4.2 / 0.9 §5.3.1 device lists).
+// Tests for src/omemo/stanzas/device-list.ts (XEP-0384 0.3.0 §4.2 / 0.9 §5.3.1 device lists).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_DEVICES_PER_LIST, parseDeviceList, serializeDeviceList, type DeviceListEntry } from '../../src/omemo/device-list';
-import { NS_LEGACY, NS_OMEMO2 } from '../../src/omemo/namespaces';
+import { MAX_DEVICES_PER_LIST, type DeviceListEntry } from '../../src/omemo/stanzas/device-list';
+import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
+import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
 
 const L = NS_LEGACY;

@@ -1,4 +1,4 @@
-// Tests for src/omemo/encrypted-element.ts (XEP-0384 0.3.0 §4.5 / 0.9 §5.4 <encrypted>).
+// Tests for src/omemo/stanzas/encrypted-element.ts (XEP-0384 0.3.0 §4.5 / 0.9 §5.4 <encrypted>).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -6,13 +6,12 @@ import { toBase64 } from '../../src/crypto/bytes';
 import {
   MAX_KEY_ELEMENT_BYTES,
   MAX_KEYS_PER_MESSAGE,
-  keysFor,
-  parseEncrypted,
-  serializeEncrypted,
   type EncryptedElementData,
-} from '../../src/omemo/encrypted-element';
-import { NS_LEGACY, NS_OMEMO2 } from '../../src/omemo/namespaces';
-import { MAX_STANZA_CHARS } from '../../src/omemo/xml';
+} from '../../src/omemo/stanzas/encrypted-element';
+import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
+import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
+import { MAX_STANZA_CHARS } from '../../src/omemo/stanzas/xml';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
 
 const L = NS_LEGACY;

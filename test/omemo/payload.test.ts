@@ -1,4 +1,4 @@
-// Payload encryption of both versions (src/omemo/payload.ts), checked against independent node:crypto
+// Payload encryption of both versions (the backends in src/omemo/versions/), checked against independent node:crypto
 // computations: OMEMO 0.3 AES-128-GCM with key16 ‖ tag16 in the ratchet and a tag-less <payload>; OMEMO 2
 // HKDF-SHA256 "OMEMO Payload" → AES-256-CBC + truncated HMAC-SHA256 with key32 ‖ mac16 in the ratchet.
 
@@ -9,7 +9,9 @@ import { toHex, utf8Decode, utf8Encode } from '../../src/crypto/bytes';
 import { OmemoError } from '../../src/crypto/errors';
 import { seededRng } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/ready';
-import { LEGACY_IV_BYTES, MAX_PAYLOAD_BYTES, openPayload, sealPayload } from '../../src/omemo/payload';
+import { LEGACY_IV_BYTES } from '../../src/omemo/versions/oldmemo';
+import { MAX_PAYLOAD_BYTES } from '../../src/omemo/stanzas/payload';
+import { openPayload, sealPayload } from '../../src/omemo/versions/by-version';
 
 test.before(async () => {
   await cryptoReady();

@@ -1,21 +1,15 @@
-// Tests for src/omemo/namespaces.ts and src/omemo/publish-options.ts (PEP nodes, XEP-0060 publish options).
+// Tests for the PEP nodes and publish options of both backends (src/omemo/versions/) and
+// src/omemo/stanzas/publish-options.ts (XEP-0060 publish options).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  ITEM_ID_CURRENT,
-  NODE_LEGACY_DEVICELIST,
-  NODE_OMEMO2_BUNDLES,
-  NODE_OMEMO2_DEVICES,
-  NS_LEGACY,
-  NS_OMEMO2,
-  legacyBundleNode,
-  namespaceOf,
-  pepLocations,
-  versionOfNamespace,
-} from '../../src/omemo/namespaces';
-import { MAX_ITEMS_NUMERIC_FALLBACK, publishOptionsFor, serializePublishOptions } from '../../src/omemo/publish-options';
-import { attr, parseXml } from '../../src/omemo/xml';
+import { ITEM_ID_CURRENT } from '../../src/omemo/stanzas/namespaces';
+import { NODE_LEGACY_DEVICELIST, NS_LEGACY, legacyBundleNode } from '../../src/omemo/versions/oldmemo';
+import { NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES, NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
+import { namespaceOf, pepLocations, publishOptionsFor } from '../../src/omemo/versions/by-version';
+import { versionOfNamespace } from '../../src/omemo/versions/backend';
+import { MAX_ITEMS_NUMERIC_FALLBACK, serializePublishOptions } from '../../src/omemo/stanzas/publish-options';
+import { attr, parseXml } from '../../src/omemo/stanzas/xml';
 import { throwsProgrammer } from './helpers';
 
 test('namespaces and PEP locations match the python peer (README "init" answer)', () => {

@@ -4,11 +4,17 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
-import { parseDeviceList, serializeDeviceList } from '../../src/omemo/device-list';
-import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/encrypted-element';
-import type { OmemoVersion } from '../../src/omemo/namespaces';
-import { buildEnvelope, parseEnvelope } from '../../src/omemo/sce';
+import {
+  parseBundle,
+  serializeBundle,
+  parseDeviceList,
+  serializeDeviceList,
+  keysFor,
+  parseEncrypted,
+  serializeEncrypted,
+} from '../../src/omemo/versions/by-version';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
+import { buildEnvelope, parseEnvelope } from '../../src/omemo/stanzas/sce';
 import { PeerProcess } from '../interop/peer-process';
 import { pythonPeerAvailable } from '../shared-dir';
 

@@ -1,8 +1,8 @@
-// Tests for src/omemo/sce.ts (XEP-0420 envelopes as used by OMEMO 2).
+// Tests for src/omemo/stanzas/sce.ts (XEP-0420 envelopes as used by OMEMO 2).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_RANDOM_RPAD_CHARS, buildEnvelope, parseEnvelope } from '../../src/omemo/sce';
+import { MAX_RANDOM_RPAD_CHARS, buildEnvelope, parseEnvelope } from '../../src/omemo/stanzas/sce';
 import { fixture, throwsMalformed, throwsProgrammer } from './helpers';
 
 const SPECIAL = `Grüße <&> "quotes" 'apos' 🎉\nsecond line`;

@@ -4,9 +4,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/ready';
-import { serializeDeviceList } from '../../src/omemo/device-list';
-import { parseEncrypted } from '../../src/omemo/encrypted-element';
-import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
+import { serializeDeviceList } from '../../src/omemo/versions/by-version';
+import { parseEncrypted } from '../../src/omemo/versions/by-version';
+import { pepLocations } from '../../src/omemo/versions/by-version';
+import { type OmemoVersion } from '../../src/omemo/versions/backend';
 import { STALE_DEVICE_AFTER_DAYS, STALE_DEVICE_AFTER_MESSAGES } from '../../src/omemo/manager/session-manager';
 import { parseKeyExchange } from '../../src/protocol/wire';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';

@@ -6,9 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { utf8Encode } from '../../src/crypto/bytes';
 import { cryptoReady } from '../../src/crypto/ready';
-import { parseEncrypted } from '../../src/omemo/encrypted-element';
-import type { OmemoVersion } from '../../src/omemo/namespaces';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES, encryptedElementBytes, keyElementBytes } from '../../src/omemo/stanza-size';
+import { parseEncrypted } from '../../src/omemo/versions/by-version';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from '../../src/omemo/stanzas/stanza-size';
+import { encryptedElementBytes, keyElementBytes } from '../../src/omemo/versions/by-version';
 import { InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 
 test.before(async () => {
@@ -164,7 +165,7 @@ for (const version of VERSIONS) {
 
 test('more than MAX_KEYS_PER_MESSAGE keys are refused before the commit, even with no byte limit', async () => {
   // 10 001 devices would take minutes to build; one fake account lists 200 devices, 51 accounts exceed 10 000.
-  const { MAX_KEYS_PER_MESSAGE } = await import('../../src/omemo/encrypted-element');
+  const { MAX_KEYS_PER_MESSAGE } = await import('../../src/omemo/stanzas/encrypted-element');
   assert.is(MAX_KEYS_PER_MESSAGE, 10000);
   const router = new InProcessRouter();
   const alice = await openDevice(router, ALICE, 'a', { versions: ['twomemo'], maxElementBytes: Infinity });

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isOmemoError } from '../../src/crypto/errors';
 import { cryptoReady } from '../../src/crypto/ready';
-import type { OmemoVersion } from '../../src/omemo/namespaces';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { CONSUMED_PRE_KEY_KEEP_MS } from '../../src/omemo/policies/pre-key-policy';
 import { SESSION_REPAIR_INTERVAL_MS } from '../../src/omemo/manager/session-manager';
 import { STALE_DEVICE_AFTER_DAYS } from '../../src/omemo/policies/stale-device';

@@ -6,10 +6,13 @@ import * as assert from 'uvu/assert';
 import { toHex, utf8Encode } from '../../src/crypto/bytes';
 import { seededRng } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/ready';
-import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
-import { verifyBundleSignature } from '../../src/omemo/bundle-signature';
-import { parseDeviceList, serializeDeviceList } from '../../src/omemo/device-list';
-import { NODE_LEGACY_DEVICELIST, NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES, pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
+import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
+import { verifyBundleSignature } from '../../src/omemo/stanzas/bundle-signature';
+import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/by-version';
+import { NODE_LEGACY_DEVICELIST } from '../../src/omemo/versions/oldmemo';
+import { NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES } from '../../src/omemo/versions/twomemo';
+import { pepLocations } from '../../src/omemo/versions/by-version';
+import { type OmemoVersion } from '../../src/omemo/versions/backend';
 import { PRE_KEY_COUNT, SIGNED_PRE_KEY_ROTATION_MS } from '../../src/omemo/manager/session-manager';
 import { Clock, CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot } from './manager-fixture';
 

@@ -5,8 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/ready';
-import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
-import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
+import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
+import { pepLocations } from '../../src/omemo/versions/by-version';
+import { type OmemoVersion } from '../../src/omemo/versions/backend';
 import { PRE_KEY_COUNT } from '../../src/omemo/manager/session-manager';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, type Device } from './manager-fixture';
 

@@ -6,9 +6,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/bytes';
 import { cryptoReady } from '../../src/crypto/ready';
-import { parseBundle } from '../../src/omemo/bundle';
-import { parseEncrypted } from '../../src/omemo/encrypted-element';
-import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
+import { parseBundle } from '../../src/omemo/versions/by-version';
+import { parseEncrypted } from '../../src/omemo/versions/by-version';
+import { pepLocations } from '../../src/omemo/versions/by-version';
+import { type OmemoVersion } from '../../src/omemo/versions/backend';
 import type { DeviceInfo } from '../../src/omemo/manager/session-manager';
 import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
 

@@ -5,10 +5,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/ready';
-import { parseBundle, serializeBundle } from '../../src/omemo/bundle';
-import { serializeDeviceList } from '../../src/omemo/device-list';
-import { parseEncrypted, serializeEncrypted } from '../../src/omemo/encrypted-element';
-import { pepLocations, type OmemoVersion } from '../../src/omemo/namespaces';
+import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
+import { serializeDeviceList } from '../../src/omemo/versions/by-version';
+import { parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
+import { pepLocations } from '../../src/omemo/versions/by-version';
+import { type OmemoVersion } from '../../src/omemo/versions/backend';
 import { HEARTBEAT_AFTER_MESSAGES, PRE_KEY_COUNT } from '../../src/omemo/manager/session-manager';
 import type { OmemoTransport } from '../../src/omemo/manager/transport';
 import { InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, sessionBytes, snapshot, syncDeviceLists, type Device } from './manager-fixture';

@@ -1,4 +1,4 @@
-// Tests for src/omemo/xml.ts (XML 1.0 + Namespaces in XML: safe parsing, escaping, re-serialisation).
+// Tests for src/omemo/stanzas/xml.ts (XML 1.0 + Namespaces in XML: safe parsing, escaping, re-serialisation).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -15,7 +15,7 @@ import {
   parseXml,
   serializeElement,
   type XmlElement,
-} from '../../src/omemo/xml';
+} from '../../src/omemo/stanzas/xml';
 import { fixture, throwsMalformed, throwsProgrammer } from './helpers';
 
 /** Comparable form of a tree (attrs copied into a plain object). */

@@ -21,7 +21,7 @@ for (const version of ['oldmemo', 'twomemo'] as const) {
   }
 }
 // An OMEMO 2 payload (AES-256-CBC + HMAC) seals and opens too.
-const { sealPayload, openPayload } = await import('../../src/omemo/payload');
+const { sealPayload, openPayload } = await import('../../src/omemo/versions/by-version');
 const { utf8Encode } = await import('../../src/crypto/bytes');
 const sealed = sealPayload('twomemo', utf8Encode('payload'));
 const opened = openPayload('twomemo', sealed.keyMaterial, undefined, sealed.payload);

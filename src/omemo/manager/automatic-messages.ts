@@ -1,8 +1,8 @@
 // Empty OMEMO messages the manager sends on its own (XEP-0384 0.9 §4.6 and 0.3.0 §4.6: session completion,
 // heartbeat, repair, reset).
 import type { Session } from '../../protocol/session';
-import { serializeEncrypted } from '../encrypted-element';
-import { sealPayload } from '../payload';
+import { serializeEncrypted } from '../versions/by-version';
+import { sealPayload } from '../versions/by-version';
 import type { SessionAddress } from '../store/store';
 import type { AutomaticMessageKind } from './transport';
 

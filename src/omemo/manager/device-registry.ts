@@ -2,8 +2,8 @@
 // labels, trust and identity keys; every list update goes through here.
 import { toHex } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import { MAX_DEVICES_PER_LIST } from '../device-list';
-import type { OmemoVersion } from '../namespaces';
+import { MAX_DEVICES_PER_LIST } from '../stanzas/device-list';
+import type { OmemoVersion } from '../versions/backend';
 import type { StoreChanges, StoredDevice, TrustLevel } from '../store/store';
 import { sessionKey } from '../store/store';
 

@@ -19,9 +19,9 @@ import {
   isStale,
   type StaleDevicePolicy,
 } from '../policies/stale-device';
-import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from '../stanza-size';
-import { bareJid } from '../jid';
-import { OMEMO_VERSIONS, type OmemoVersion } from '../namespaces';
+import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from '../stanzas/stanza-size';
+import { bareJid } from '../stanzas/jid';
+import { OMEMO_VERSIONS, type OmemoVersion } from '../versions/backend';
 import type {
   OmemoStore,
   SessionAddress,

@@ -6,8 +6,8 @@ import type { IdentityChange } from '../policies/identity-trust';
 import type { ConsumedPreKeyPolicy } from '../policies/pre-key-policy';
 import type { StaleDevicePolicy } from '../policies/stale-device';
 import type { TrustPolicy } from '../policies/trust';
-import type { ParsedEnvelope } from '../sce';
-import type { OmemoVersion } from '../namespaces';
+import type { ParsedEnvelope } from '../stanzas/sce';
+import type { OmemoVersion } from '../versions/backend';
 import type { OmemoStore, TrustLevel } from '../store/store';
 import type { AutomaticMessageKind, OmemoTransport } from './transport';
 

@@ -11,10 +11,11 @@ import {
   signSignedPreKey,
 } from '../../protocol/identity-key';
 import { expiredPreKeys } from '../policies/pre-key-policy';
-import { serializeBundle, type BundleData } from '../bundle';
-import type { OmemoVersion } from '../namespaces';
+import { serializeBundle } from '../versions/by-version';
+import { type BundleData } from '../stanzas/bundle';
+import type { OmemoVersion } from '../versions/backend';
 import type { StoreChanges, StoredIdentity, StoredPreKey, StoredSignedPreKey } from '../store/store';
-import { MAX_ID } from '../wire-values';
+import { MAX_ID } from '../stanzas/wire-values';
 
 import type { ManagerCore } from './manager-core';
 import { publishBundle } from './publishing';

@@ -1,10 +1,12 @@
 // PEP publishing and fetching (XEP-0384 0.3.0 §4.2–4.3 and 0.9 §5.2–5.3, XEP-0163): our device lists and bundles,
 // other devices' lists and bundles, through the host's OmemoTransport.
 import { OmemoError } from '../../crypto/errors';
-import { parseBundle, type BundleData } from '../bundle';
-import { parseDeviceList, serializeDeviceList } from '../device-list';
-import { pepLocations, type OmemoVersion } from '../namespaces';
-import { publishOptionsFor } from '../publish-options';
+import { parseBundle } from '../versions/by-version';
+import { type BundleData } from '../stanzas/bundle';
+import { parseDeviceList, serializeDeviceList } from '../versions/by-version';
+import { pepLocations } from '../versions/by-version';
+import { type OmemoVersion } from '../versions/backend';
+import { publishOptionsFor } from '../versions/by-version';
 import type { StoreChanges } from '../store/store';
 
 import type { ManagerCore } from './manager-core';

@@ -2,7 +2,7 @@
 // decrypt for want of a usable session, a fresh key exchange, rate-limited per device; and resetSession.
 import { OmemoError } from '../../crypto/errors';
 import { serializeSession } from '../../protocol/session-record';
-import type { OmemoVersion } from '../namespaces';
+import type { OmemoVersion } from '../versions/backend';
 import type { SessionAddress } from '../store/store';
 import { sessionKey } from '../store/store';
 import type { AutomaticMessageKind } from './transport';

@@ -5,11 +5,11 @@
 // ratchet cipher). XMPP-library-agnostic: the host supplies an OmemoTransport and feeds in events and messages.
 import { toHex } from '../../crypto/bytes';
 import { cryptoReady } from '../../crypto/ready';
-import { parseDeviceList } from '../device-list';
-import { bareJid } from '../jid';
-import type { OmemoVersion } from '../namespaces';
+import { parseDeviceList } from '../versions/by-version';
+import { bareJid } from '../stanzas/jid';
+import type { OmemoVersion } from '../versions/backend';
 import type { TrustLevel } from '../store/store';
-import { MAX_ID } from '../wire-values';
+import { MAX_ID } from '../stanzas/wire-values';
 import { endCatchUp } from './catch-up';
 import { decryptMessage } from './decryption';
 import { applyDeviceList, devicesOf, devicesWithoutSession, isOwnDevicePublished, setTrust } from './device-registry';

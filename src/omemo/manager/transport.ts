@@ -1,6 +1,6 @@
 // The host's side of XEP-0384 §5 (PEP publishing/fetching) and message sending, as a small interface so the
 // core stays independent of any XMPP library (adapters in src/adapters implement it).
-import type { PublishOptions } from '../publish-options';
+import type { PublishOptions } from '../stanzas/publish-options';
 
 /**
  * Why the manager sends a message on its own: completing a session a key exchange started, a heartbeat after a

@@ -1,6 +1,6 @@
 // The in-memory reference implementation of OmemoStore (store.ts): for tests and short-lived processes.
 // Values are copied in and out, so callers can never alias stored state.
-import type { OmemoVersion } from '../namespaces';
+import type { OmemoVersion } from '../versions/backend';
 import type {
   OmemoStore,
   SessionAddress,

@@ -3,7 +3,7 @@
 // transaction back); the prepared statements and their column lists.
 import { assertInt } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import { OMEMO_VERSIONS, type OmemoVersion } from '../namespaces';
+import { OMEMO_VERSIONS, type OmemoVersion } from '../versions/backend';
 import {
   type PreviousIdentity,
   type SessionAddress,

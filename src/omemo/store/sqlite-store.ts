@@ -6,8 +6,8 @@
 // the public declarations: the handle is typed with the small local interfaces below.
 import { assertBytes, assertInt, concatBytes } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import { bareJid } from '../jid';
-import { type OmemoVersion } from '../namespaces';
+import { bareJid } from '../stanzas/jid';
+import { type OmemoVersion } from '../versions/backend';
 import {
   type OmemoStore,
   type SessionAddress,

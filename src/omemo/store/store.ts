@@ -1,7 +1,7 @@
 // Storage interfaces of the session manager (the state python-omemo keeps in omemo/storage.py, split into
 // small typed records). Reads are batched; every change of one logical operation is handed over in one
 // `commit`, which must apply all of it or none of it (a database store maps it to one transaction).
-import type { OmemoVersion } from '../namespaces';
+import type { OmemoVersion } from '../versions/backend';
 
 /** Trust in a remote device's identity key. */
 export type TrustLevel = 'undecided' | 'blind' | 'verified' | 'distrusted';

@@ -1,7 +1,7 @@
-// XEP-0384 0.3.0 §4.2 / 0.9 §5.3.1: device lists (`<list>` legacy, `<devices>` OMEMO 2).
+// XEP-0384 0.3.0 §4.2 / 0.9 §5.3.1: device lists (`<list>` legacy, `<devices>` OMEMO 2), read and written the
+// same way in both versions but for the names and the labels each backend's DeviceListFormat gives.
 
-import { assertBytes, fromBase64, toBase64 } from '../crypto/bytes';
-import { NS_LEGACY, NS_OMEMO2, assertVersion, type OmemoVersion } from './namespaces';
+import { assertBytes, fromBase64, toBase64 } from '../../crypto/bytes';
 import { assertId, parseId } from './wire-values';
 import { attr, childElements, escapeXmlAttr, locateElement, malformed, type XmlElement } from './xml';
 
@@ -17,26 +17,28 @@ export interface DeviceListEntry {
   labelSignature?: Uint8Array;
 }
 
-function elementName(version: OmemoVersion): string {
-  return version === 'oldmemo' ? 'list' : 'devices';
+/** How one version writes its device list. */
+export interface DeviceListFormat {
+  /** Namespace of the list element and its `<device>`s. */
+  readonly ns: string;
+  /** Local name of the list element: `list` (0.3) or `devices` (OMEMO 2). */
+  readonly element: string;
+  /** Whether `label` and `labelsig` are read and written (OMEMO 2; python-oldmemo rejects a list with them). */
+  readonly labels: boolean;
 }
 
 /**
- * Parses a device list. `xml` may be the `<list>`/`<devices>` element itself or anything containing it (a
- * PEP `<item>`, an `<event>` message). Legacy: only `id` is read, other attributes are ignored (python-omemo
- * would reject them). OMEMO 2: `label` and `labelsig` are read too (a `labelsig` without `label` is
- * ignored). Children other than `<device>` are
- * ignored. An empty list gives `[]` (python-omemo rejects it; the caller decides what an empty list means).
- * Throws OmemoError('malformed-stanza') for a missing element, a bad or duplicate id (decimal 1..2^31-1), a
- * bad `labelsig` or more than MAX_DEVICES_PER_LIST devices.
+ * Reads a device list in `format`: see parseDeviceList (versions/by-version.ts).
+ * @throws OmemoError `malformed-stanza` for a missing element, a bad or duplicate id, a bad `labelsig` or more
+ * than MAX_DEVICES_PER_LIST devices.
  */
-export function parseDeviceList(xml: string | XmlElement, version: OmemoVersion): DeviceListEntry[] {
-  assertVersion(version);
-  const ns = version === 'oldmemo' ? NS_LEGACY : NS_OMEMO2;
-  const listEl = locateElement(xml, elementName(version), ns);
+export function readDeviceList(xml: string | XmlElement, format: DeviceListFormat): DeviceListEntry[] {
+  const { ns } = format;
+  const listEl = locateElement(xml, format.element, ns);
   const devices = childElements(listEl, 'device', ns);
   if (devices.length > MAX_DEVICES_PER_LIST) {
-    throw malformed(`device list has ${devices.length} devices, more than MAX_DEVICES_PER_LIST (${MAX_DEVICES_PER_LIST})`);
+    const n = devices.length;
+    throw malformed(`device list has ${n} devices, more than MAX_DEVICES_PER_LIST (${MAX_DEVICES_PER_LIST})`);
   }
   const seen = new Set<number>();
   const out: DeviceListEntry[] = [];
@@ -45,7 +47,7 @@ export function parseDeviceList(xml: string | XmlElement, version: OmemoVersion)
     if (seen.has(id)) throw malformed(`device id ${id} appears twice in the device list`);
     seen.add(id);
     const entry: DeviceListEntry = { id };
-    if (version === 'twomemo') {
+    if (format.labels) {
       const label = attr(d, 'label');
       if (label !== undefined) entry.label = label;
       const labelsig = attr(d, 'labelsig');
@@ -62,21 +64,17 @@ export function parseDeviceList(xml: string | XmlElement, version: OmemoVersion)
 }
 
 /**
- * Serialises a device list as `<list xmlns='eu.siacs.conversations.axolotl'>` (legacy: only `id` is written,
- * a `label` would make python-omemo reject the whole list) or `<devices xmlns='urn:xmpp:omemo:2'>` (with
- * `label` and `labelsig` when given). Note: python-twomemo 1.0.3 (XEP-0384 0.8 schema) rejects a list with
- * `labelsig`; only pass `labelSignature` when the peers understand 0.9.
- * Throws TypeError/RangeError for bad ids, duplicates, more than MAX_DEVICES_PER_LIST entries, or a
+ * Writes a device list in `format`: see serializeDeviceList (versions/by-version.ts).
+ * @throws TypeError/RangeError for bad ids, duplicates, more than MAX_DEVICES_PER_LIST entries, or a
  * `labelSignature` without `label`.
  */
-export function serializeDeviceList(entries: readonly DeviceListEntry[], version: OmemoVersion): string {
-  assertVersion(version);
+export function writeDeviceList(entries: readonly DeviceListEntry[], format: DeviceListFormat): string {
   if (!Array.isArray(entries)) throw new TypeError('entries must be an array');
   if (entries.length > MAX_DEVICES_PER_LIST) {
-    throw new RangeError(`entries has ${entries.length} devices, more than MAX_DEVICES_PER_LIST (${MAX_DEVICES_PER_LIST})`);
+    const n = entries.length;
+    throw new RangeError(`entries has ${n} devices, more than MAX_DEVICES_PER_LIST (${MAX_DEVICES_PER_LIST})`);
   }
-  const ns = version === 'oldmemo' ? NS_LEGACY : NS_OMEMO2;
-  const name = elementName(version);
+  const { ns, element: name } = format;
   const seen = new Set<number>();
   let body = '';
   entries.forEach((entry, i) => {
@@ -85,7 +83,7 @@ export function serializeDeviceList(entries: readonly DeviceListEntry[], version
     if (seen.has(entry.id)) throw new RangeError(`entries[${i}].id ${entry.id} is a duplicate`);
     seen.add(entry.id);
     body += `<device id="${entry.id}"`;
-    if (version === 'twomemo') {
+    if (format.labels) {
       if (entry.label !== undefined) body += ` label="${escapeXmlAttr(entry.label, `entries[${i}].label`)}"`;
       if (entry.labelSignature !== undefined) {
         assertBytes(entry.labelSignature, `entries[${i}].labelSignature`);

@@ -1,6 +1,6 @@
 // XEP-0384 0.3.0 §4 / 0.9 §5 (xs:unsignedInt ids, xs:boolean flags, xs:base64Binary keys): typed values in stanzas.
 
-import { assertInt, fromBase64 } from '../crypto/bytes';
+import { assertInt, fromBase64 } from '../../crypto/bytes';
 import { malformed, type XmlElement } from './xml';
 
 /** Largest device / pre key / signed pre key id (ids are 1..2^31-1; 0 is never valid). */

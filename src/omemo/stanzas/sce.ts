@@ -1,7 +1,7 @@
 // XEP-0420 0.4 §3-4 (as used by XEP-0384 0.9 §6.1): the SCE envelope that is the OMEMO 2 plaintext.
 
-import { OmemoError } from '../crypto/errors';
-import { randomBytes as secureRandomBytes } from '../crypto/random';
+import { OmemoError } from '../../crypto/errors';
+import { randomBytes as secureRandomBytes } from '../../crypto/random';
 import { NS_JABBER_CLIENT, NS_SCE } from './namespaces';
 import { optionalChild, requireOneChild } from './wire-values';
 import { attr, escapeXml, escapeXmlAttr, malformed, parseXml, serializeElement, type XmlElement } from './xml';

@@ -6,7 +6,7 @@
 // resolution (default `xmlns` and prefixes). Every failure is an OmemoError('malformed-stanza').
 
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { OmemoError } from '../crypto/errors';
+import { OmemoError } from '../../crypto/errors';
 
 /** Largest XML text (in UTF-16 code units) accepted by `parseXml`. A 100-pre-key bundle is ~9 KiB. */
 export const MAX_STANZA_CHARS = 1024 * 1024;

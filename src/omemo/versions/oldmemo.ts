@@ -1,0 +1,184 @@
+// XEP-0384 0.3.0 (OMEMO 0.3, python-omemo's "oldmemo", namespace `eu.siacs.conversations.axolotl`): the backend
+// of the legacy version.
+import { GCM_TAG_BYTES, aesGcmDecrypt, aesGcmEncrypt } from '../../crypto/aes';
+import { assertBytes, concatBytes, toBase64 } from '../../crypto/bytes';
+import { OmemoError } from '../../crypto/errors';
+import type { Rng } from '../../crypto/random';
+import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
+import type { BundleFormat } from '../stanzas/bundle';
+import type { DeviceListFormat } from '../stanzas/device-list';
+import { checkKeyCount, describe, parseKey } from '../stanzas/encrypted-element';
+import type { EncryptedFormat, EncryptedKey } from '../stanzas/encrypted-element';
+import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
+import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
+import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
+import type { StanzaSizeBounds } from '../stanzas/stanza-size';
+import { assertId, optionalChild, parseBase64Text } from '../stanzas/wire-values';
+import { malformed, type XmlElement } from '../stanzas/xml';
+import type { OmemoBackend } from './backend';
+import { stanzaCodecs } from './stanza-codecs';
+
+/** Legacy OMEMO 0.3 namespace. */
+export const NS_LEGACY = 'eu.siacs.conversations.axolotl';
+/** Legacy device list PEP node (item id `current`). */
+export const NODE_LEGACY_DEVICELIST = 'eu.siacs.conversations.axolotl.devicelist';
+/** Prefix of the legacy per-device bundle nodes; the full node is `PREFIX + deviceId`. */
+export const NODE_LEGACY_BUNDLES_PREFIX = 'eu.siacs.conversations.axolotl.bundles:';
+/** Accepted lengths of the legacy `<iv>` (python-omemo writes 12, some clients 16). */
+export const LEGACY_IV_LENGTHS: readonly number[] = Object.freeze([12, 16]);
+/** OMEMO 0.3 `<iv>` length we write, in bytes; 16 is accepted on receipt. */
+export const LEGACY_IV_BYTES = 12;
+/** AES-128-GCM payload key, in bytes. */
+const LEGACY_KEY_BYTES = 16;
+
+/**
+ * Legacy bundle node of one device: `eu.siacs.conversations.axolotl.bundles:<deviceId>`.
+ * @throws TypeError/RangeError unless `deviceId` is an integer in 1..MAX_ID.
+ */
+export function legacyBundleNode(deviceId: number): string {
+  assertId(deviceId, 'deviceId');
+  return `${NODE_LEGACY_BUNDLES_PREFIX}${deviceId}`;
+}
+
+/** `<list xmlns='eu.siacs.conversations.axolotl'>`: ids only (python-oldmemo rejects any other attribute). */
+const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_LEGACY, element: 'list', labels: false });
+
+/**
+ * The raw key of a 0.3 key element: 33 bytes `0x05`‖key on the wire (libsignal's serialisation).
+ * @throws OmemoError `malformed-stanza` naming `what` for bad base64 or any other length or type byte.
+ */
+function readDjbKey(el: XmlElement, what: string): Uint8Array {
+  const bytes = parseBase64Text(el, what, { maxBytes: 64 });
+  if (bytes.length !== 33 || bytes[0] !== LEGACY_KEY_TYPE_DJB) {
+    throw malformed(
+      `${what} must be 33 bytes 0x05‖key (libsignal's serialisation), got ${bytes.length} bytes` +
+        (bytes.length > 0 ? ` starting 0x${bytes[0]!.toString(16).padStart(2, '0')}` : ''),
+    );
+  }
+  return bytes.slice(1);
+}
+
+/** The base64 of `0x05`‖key. */
+function writeDjbKey(key: Uint8Array): string {
+  const wire = new Uint8Array(33);
+  wire[0] = LEGACY_KEY_TYPE_DJB;
+  wire.set(key, 1);
+  return toBase64(wire);
+}
+
+/** The 0.3 bundle: libsignal's element names, keys as `0x05`‖key. */
+const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
+  ns: NS_LEGACY,
+  spk: 'signedPreKeyPublic',
+  spkId: 'signedPreKeyId',
+  spks: 'signedPreKeySignature',
+  ik: 'identityKey',
+  pk: 'preKeyPublic',
+  pkId: 'preKeyId',
+  readKey: readDjbKey,
+  writeKey: writeDjbKey,
+});
+
+/** The 0.3 `<encrypted>`: `<key rid prekey>`s and one `<iv>` (also in empty messages) directly in `<header>`. */
+const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
+  ns: NS_LEGACY,
+  keyExchangeFlag: 'prekey',
+  readHeader: (header) => {
+    let count = 0;
+    for (const c of header.children) {
+      if (c.ns !== NS_LEGACY || (c.name !== 'key' && c.name !== 'iv')) {
+        throw malformed(`legacy <header> may contain only <key> and <iv>, found ${describe(c)}`);
+      }
+      if (c.name === 'key') count++;
+    }
+    checkKeyCount(count);
+    const ivEl = optionalChild(header, 'iv', NS_LEGACY);
+    if (!ivEl) throw malformed('legacy <header> has no <iv> (required, also in empty messages)');
+    const iv = parseBase64Text(ivEl, '<iv>', { lengths: LEGACY_IV_LENGTHS, maxBytes: 64 });
+    const keys: EncryptedKey[] = [];
+    for (const c of header.children) if (c.name === 'key') keys.push(parseKey(c, 'prekey', undefined));
+    return { keys, iv };
+  },
+  checkKey: () => undefined, // no JID in 0.3: whatever `jid` a key has is not written
+  writeHeader: (data, keyElements) => {
+    if (data.iv === undefined) throw new TypeError('iv is required for legacy OMEMO (also in empty messages)');
+    assertBytes(data.iv, 'iv', LEGACY_IV_LENGTHS);
+    return `${keyElements.join('')}<iv>${toBase64(data.iv)}</iv>`;
+  },
+});
+
+/** AES-128-GCM: the ratchet carries key16 ‖ tag16 (an empty message's key 16 alone, or with a tag). */
+const KEY_MATERIAL: KeyMaterialShape = Object.freeze({
+  name: 'legacy',
+  keyBytes: LEGACY_KEY_BYTES,
+  tagBytes: GCM_TAG_BYTES,
+});
+
+/** AES-128-GCM with a random key and `<iv>`: the ratchet carries key16 ‖ tag16, `<payload>` has no tag. */
+function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload {
+  checkPlaintext(plaintext);
+  const iv = rng(LEGACY_IV_BYTES);
+  const key = rng(LEGACY_KEY_BYTES);
+  // An empty message carries a bare 16-byte key and still has an <iv> (python-omemo's XSD requires it).
+  if (plaintext === undefined) return { keyMaterial: key, iv, payload: undefined };
+  const { ciphertext, tag } = aesGcmEncrypt(key, iv, plaintext);
+  return { keyMaterial: concatBytes(key, tag), iv, payload: ciphertext };
+}
+
+/** Opens what sealPayload made; an empty message's key material is only checked for its size. */
+function openPayload(
+  keyMaterial: Uint8Array,
+  iv: Uint8Array | undefined,
+  payload: Uint8Array | undefined,
+): Uint8Array | undefined {
+  checkSealed(keyMaterial, payload, KEY_MATERIAL);
+  if (payload === undefined) return undefined;
+  if (iv === undefined || !LEGACY_IV_LENGTHS.includes(iv.length)) {
+    throw new OmemoError('malformed-stanza', 'legacy message needs a 12- or 16-byte <iv>');
+  }
+  const key = keyMaterial.subarray(0, LEGACY_KEY_BYTES);
+  return aesGcmDecrypt(key, iv, payload, keyMaterial.subarray(LEGACY_KEY_BYTES));
+}
+
+/**
+ * Largest `<key>` contents, every varint at its longest (5 bytes): 0x33 ‖ WhisperMessage{ratchetKey 33, counter,
+ * previousCounter, ciphertext 48} ‖ MAC 8; as PreKeyWhisperMessage: + preKeyId, signedPreKeyId, baseKey 33,
+ * identityKey 33, message. AES-GCM keeps the payload's length.
+ */
+const SIZE: StanzaSizeBounds = Object.freeze<StanzaSizeBounds>({
+  keyMessageBytes: 1 + 35 + 6 + 6 + 50 + 8,
+  keyExchangeBytes: 1 + 6 + 6 + 35 + 35 + 2 + 106,
+  keysPerJid: false,
+  payloadCiphertextBytes: (plaintextBytes) => plaintextBytes,
+});
+
+/** OMEMO 0.3. */
+export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
+  version: 'oldmemo',
+  namespace: NS_LEGACY,
+  preference: 1,
+  wrapsText: false,
+  deviceListNode: NODE_LEGACY_DEVICELIST,
+
+  pepLocations: (deviceId: number) => ({
+    deviceListNode: NODE_LEGACY_DEVICELIST,
+    deviceListItemId: ITEM_ID_CURRENT,
+    bundleNode: legacyBundleNode(deviceId),
+    bundleItemId: ITEM_ID_CURRENT,
+  }),
+  publishOptions: (node: unknown) => {
+    assertNodeKind(node);
+    return OPEN_ACCESS;
+  },
+
+  ...stanzaCodecs('oldmemo', { deviceList: DEVICE_LIST, bundle: BUNDLE, encrypted: ENCRYPTED, size: SIZE }),
+  keyFor: (_jid, rid, keyExchange, data) => ({ rid, keyExchange, data }),
+  findKey: (keys, _jid, deviceId) => {
+    assertId(deviceId, 'deviceId');
+    return keys.find((k) => k.rid === deviceId);
+  },
+
+  sealPayload,
+  openPayload,
+  isEmptyMessageKey: () => true, // a random 16-byte key, like any message's: every payload-less message is empty
+});
