@@ -8,6 +8,7 @@ import type { AutomaticMessageKind } from './transport';
 
 import type { ManagerCore } from './manager-core';
 import type { AutomaticMessage } from './manager-types';
+import { backendFor } from '../versions/backend';
 
 /** An empty message on `session` (advanced by it) to the device at `address`. */
 export function emptyMessageOn(
@@ -19,9 +20,7 @@ export function emptyMessageOn(
   const { version, jid, deviceId } = address;
   const sealed = sealPayload(version, undefined, core.rng);
   const out = session.encrypt(sealed.keyMaterial);
-  const keys = [
-    { ...(version === 'twomemo' ? { jid } : {}), rid: deviceId, keyExchange: out.keyExchange, data: out.data },
-  ];
+  const keys = [backendFor(version).keyFor(jid, deviceId, out.keyExchange, out.data)];
   const xml = serializeEncrypted({ sid: core.deviceId, keys, ...(sealed.iv ? { iv: sealed.iv } : {}) }, version);
   return { to: jid, version, kind, xml };
 }

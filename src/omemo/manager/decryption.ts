@@ -27,6 +27,7 @@ import { replaceSession } from './session-builder';
 import { emptyMessageOn } from './automatic-messages';
 import { publishBundle } from './publishing';
 import type { AutomaticMessage, DecryptResult } from './manager-types';
+import { backendFor } from '../versions/backend';
 
 /** A receiving chain this long without our answer triggers an empty "heartbeat" message (XEP-0384 §4.6). */
 export const HEARTBEAT_AFTER_MESSAGES = 53;
@@ -58,16 +59,6 @@ function refuseIdentityOfAnotherDevice(
 }
 
 /**
- * The key material of an empty message: OMEMO 2 carries 32 zero bytes (XEP-0384 0.9 §4.4), 0.3 a bare 16-byte key
- * (key transport, XEP-0384 0.3.0 §4.6). A message without `<payload>` and with any other key (0.3: key ‖ tag) is a
- * message whose payload went missing.
- */
-function isEmptyMessageKey(version: OmemoVersion, keyMaterial: Uint8Array): boolean {
-  if (version === 'oldmemo') return keyMaterial.length === 16;
-  return keyMaterial.length === 32 && keyMaterial.every((b) => b === 0);
-}
-
-/**
  * The text of a decrypted payload: 0.3 the UTF-8 payload, OMEMO 2 the SCE `<body>` (or the UTF-8 payload without an
  * envelope). Never throws: whatever a sender put there, the message has been decrypted.
  */
@@ -84,7 +75,7 @@ function readPayload(
     return { text: undefined, envelope: undefined, envelopeFromMatches: false };
   }
   let envelope: ParsedEnvelope | undefined;
-  if (version === 'twomemo') {
+  if (backendFor(version).wrapsText) {
     try {
       envelope = parseEnvelope(decoded);
     } catch {
@@ -184,7 +175,8 @@ export async function decryptKey(
     keyMaterial = session.decrypt(key.data);
   }
   const payload = openPayload(version, keyMaterial, parsed.iv, parsed.payload);
-  if (parsed.payload === undefined && !isEmptyMessageKey(version, keyMaterial)) {
+  // Not the key of an empty message (OMEMO 2: 32 zero bytes; 0.3: a bare 16-byte key, not key ‖ tag).
+  if (parsed.payload === undefined && !backendFor(version).isEmptyMessageKey(keyMaterial)) {
     // Not an empty message: a message whose payload went missing. Keep nothing, so that its key stays unused for
     // the complete message.
     if (device?.trust === 'distrusted' && !newSession)

@@ -10,6 +10,7 @@ import { sessionKey } from '../store/store';
 import type { ManagerCore } from './manager-core';
 import { announce } from './publishing';
 import type { DeviceInfo } from './manager-types';
+import { backendFor } from '../versions/backend';
 
 export async function recordDeviceList(
   core: ManagerCore,
@@ -28,7 +29,7 @@ export async function recordDeviceList(
     const listed = ids.includes(d.deviceId);
     const active = d.activeIn.includes(version);
     // Only OMEMO 2 lists carry labels: there a device's label follows its list entry (set, changed, removed).
-    const relabel = version === 'twomemo' && entry !== undefined && entry.label !== d.label;
+    const relabel = backendFor(version).supportsLabels && entry !== undefined && entry.label !== d.label;
     if (listed === active && !relabel) continue;
     const updated: StoredDevice = {
       ...d,

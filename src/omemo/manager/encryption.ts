@@ -24,6 +24,7 @@ import { fetchDeviceList } from './publishing';
 import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
 import type { DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult } from './manager-types';
+import { backendFor } from '../versions/backend';
 
 /** Largest buffer a fan-out cuts its messages and records from. */
 const ARENA_CHUNK_MAX_BYTES = 65536;
@@ -76,7 +77,7 @@ export async function encryptTo(
   const reports: DeviceReport[] = [];
   const targets: { address: SessionAddress; device: StoredDevice }[] = [];
   // Prefer OMEMO 2 for a device listed in both versions: one key per device.
-  const preference = [...versions].sort((a, b) => (a === 'twomemo' ? -1 : b === 'twomemo' ? 1 : 0));
+  const preference = [...versions].sort((a, b) => backendFor(b).preference - backendFor(a).preference);
   const devicesOf = new Map<string, StoredDevice[]>();
   for (const d of known) {
     const list = devicesOf.get(d.jid);
@@ -215,6 +216,7 @@ export async function encryptReady(
   const touched: string[] = [];
   const now = core.now();
   for (const [version, { group, plaintext }] of groups) {
+    const backend = backendFor(version);
     const sealed = sealPayload(version, plaintext, core.rng);
     const keys: EncryptedKey[] = [];
     byVersion.set(version, { sealed, keys });
@@ -236,11 +238,7 @@ export async function encryptReady(
         return;
       }
       // Plain literals, no spreads: this runs once per device of a fan-out.
-      keys.push(
-        version === 'twomemo'
-          ? { jid, rid: deviceId, keyExchange: out.keyExchange, data: out.data }
-          : { rid: deviceId, keyExchange: out.keyExchange, data: out.data },
-      );
+      keys.push(backend.keyFor(jid, deviceId, out.keyExchange, out.data));
       core.cacheSession(k, r.session);
       touched.push(k);
       changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
@@ -322,7 +320,7 @@ export function payloadBytes(
   options: EncryptOptions,
 ): Uint8Array | undefined {
   if (message === undefined || message instanceof Uint8Array) return message;
-  if (version === 'oldmemo' || options.sce === false) return utf8Encode(message);
+  if (!backendFor(version).wrapsText || options.sce === false) return utf8Encode(message);
   return utf8Encode(
     buildEnvelope(
       { body: message, from: core.jid, ...(recipients.length === 1 ? { to: recipients[0]! } : {}) },

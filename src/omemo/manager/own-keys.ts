@@ -22,6 +22,7 @@ import { publishBundle } from './publishing';
 import { storeError } from './manager-core';
 import { fetchDeviceList } from './publishing';
 import type { OmemoManagerOptions } from './manager-types';
+import { OMEMO_VERSIONS } from '../versions/backend';
 
 /** Pre keys kept published (XEP-0384: at least 20 for 0.3, 25 for OMEMO 2; everyone uses 100). */
 export const PRE_KEY_COUNT = 100;
@@ -132,10 +133,10 @@ export function rotateSignedPreKeyIfDue(core: ManagerCore, changes: StoreChanges
     id: core.own.stored.nextSignedPreKeyId,
     privateKey: kp.privateKey,
     publicKey: kp.publicKey,
-    signatures: {
-      oldmemo: signSignedPreKey(core.own.identity, 'oldmemo', kp.publicKey, core.rng),
-      twomemo: signSignedPreKey(core.own.identity, 'twomemo', kp.publicKey, core.rng),
-    },
+    // Each version signs its own form of the key (0.3: XEdDSA over 0x05 ‖ key; OMEMO 2: Ed25519 over the key).
+    signatures: Object.fromEntries(
+      OMEMO_VERSIONS.map((v) => [v, signSignedPreKey(core.own.identity, v, kp.publicKey, core.rng)]),
+    ) as Record<OmemoVersion, Uint8Array>,
     createdAt: now,
   };
   core.own.stored = { ...core.own.stored, nextSignedPreKeyId: spk.id + 1 };

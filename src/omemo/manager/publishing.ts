@@ -12,6 +12,7 @@ import type { StoreChanges } from '../store/store';
 import type { ManagerCore } from './manager-core';
 import { transportError } from './manager-core';
 import { bundleXml } from './own-keys';
+import { backendFor } from '../versions/backend';
 
 export async function publishBundle(core: ManagerCore, version: OmemoVersion): Promise<void> {
   const loc = pepLocations(version, core.deviceId);
@@ -64,7 +65,7 @@ export async function fetchDeviceList(
 /** Our device list with our device (and its OMEMO 2 label) added to `published`. */
 export function ownDeviceListXml(core: ManagerCore, version: OmemoVersion, published: readonly number[]): string {
   const ids = published.includes(core.deviceId) ? published : [...published, core.deviceId];
-  const label = version === 'twomemo' ? core.own.stored.label : undefined;
+  const label = backendFor(version).supportsLabels ? core.own.stored.label : undefined;
   return serializeDeviceList(
     ids.map((id) => (id === core.deviceId && label ? { id, label } : { id })),
     version,

@@ -180,5 +180,7 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
 
   sealPayload,
   openPayload,
-  isEmptyMessageKey: () => true, // a random 16-byte key, like any message's: every payload-less message is empty
+  // Key transport carries a bare 16-byte key (XEP-0384 0.3.0 §4.6); a message without <payload> whose key is
+  // key ‖ tag (32 bytes) is a message whose payload went missing.
+  isEmptyMessageKey: (keyMaterial) => keyMaterial.length === LEGACY_KEY_BYTES,
 });
