@@ -4,7 +4,14 @@
 // after the MAC, the padding and the bounds have been checked. Like libsignal's SessionRecord, a session keeps
 // previous states (archived) and tries them when the current one cannot decrypt, so that crossed key exchanges
 // converge.
-import { allocateBytes, assertBytes, bytesEqual, concatBytes, constantTimeEqual, type ByteAllocator } from '../crypto/bytes';
+import {
+  allocateBytes,
+  assertBytes,
+  bytesEqual,
+  concatBytes,
+  constantTimeEqual,
+  type ByteAllocator,
+} from '../crypto/bytes';
 import { aes256CbcDecrypt } from '../crypto/aes';
 import { OmemoError } from '../crypto/errors';
 import { hmacSha256 } from '../crypto/hmac';
@@ -23,61 +30,13 @@ import {
   VERSIONS,
 } from './constants';
 import type { IdentityKeyPair } from './identity-key';
-import { identityWireKey, legacySerializeKey, remoteIdentityToCurve, verifySignedPreKey } from './identity-key';
-import { deriveMessageKeys, kdfChainKey, kdfRootKey, x3dhSharedSecret } from './kdf';
+import { legacySerializeKey } from './identity-key';
+import { deriveMessageKeys, kdfChainKey, kdfRootKey } from './kdf';
+import { cloneState, skipId, type SessionState, type SkippedKey } from './session-state';
+import { x3dhInitiate, x3dhRespond, type PreKeyBundle } from './x3dh';
 import { ratchetSendBatch } from './ratchet-send-batch';
 import type { ParsedKeyExchange, ParsedMessage } from './wire';
 import { encodeKeyExchange, frameMessage, parseMessage } from './wire';
-
-/** A remote device's published pre key material, as needed to start a session (X3DH §3.2). */
-export interface PreKeyBundle {
-  /** Identity key in the version's wire form without prefix (0.3: Curve25519, OMEMO 2: Ed25519). */
-  identityKey: Uint8Array;
-  signedPreKeyId: number;
-  signedPreKey: Uint8Array;
-  signedPreKeySignature: Uint8Array;
-  /** The one-time pre key chosen from the bundle (optional in 0.3). */
-  preKeyId?: number;
-  preKey?: Uint8Array;
-}
-
-/** A skipped message key, kept to decrypt a message that arrives late. */
-export interface SkippedKey {
-  ratchetKey: Uint8Array;
-  n: number;
-  seed: Uint8Array;
-}
-
-/** The key exchange an initiator attaches to its messages until the other side has answered. */
-export interface PendingKeyExchange {
-  preKeyId: number | undefined;
-  signedPreKeyId: number;
-  baseKey: Uint8Array;
-}
-
-/** Every field of a session; `Session` wraps it and `session-record.ts` serializes it. */
-export interface SessionState {
-  version: ProtocolVersion;
-  localIdentityKey: Uint8Array;
-  remoteIdentityKey: Uint8Array;
-  initiator: boolean;
-  rootKey: Uint8Array;
-  sendingRatchet: KeyPair;
-  receivingRatchetKey: Uint8Array | undefined;
-  sendingChainKey: Uint8Array | undefined;
-  sendingCounter: number;
-  previousCounter: number;
-  receivingChainKey: Uint8Array | undefined;
-  receivingCounter: number;
-  /** Insertion-ordered: the first entries are the oldest and are evicted first. */
-  skipped: Map<string, SkippedKey>;
-  oldChains: { ratchetKey: Uint8Array; nextN: number }[];
-  pending: PendingKeyExchange | undefined;
-  /** Messages received since we last sent on this session (XEP-0384 heartbeat rule). */
-  unanswered: number;
-  /** The X3DH ephemeral key that created the session (recognises repeated key exchanges). */
-  baseKey: Uint8Array;
-}
 
 /** The result of encrypting with a session: the `<key>` content and whether it is a key exchange. */
 export interface EncryptedKeyElement {
@@ -85,31 +44,15 @@ export interface EncryptedKeyElement {
   keyExchange: boolean;
 }
 
-/** Map key of a skipped message key: the ratchet key's bytes as a string, then n. */
-export function skipId(ratchetKey: Uint8Array, n: number): string {
-  return String.fromCharCode.apply(null, ratchetKey as unknown as number[]) + n;
-}
-
-/** A copy of a state whose mutable containers (skipped keys, old chains) are its own. */
-function cloneState(s: SessionState): SessionState {
-  return { ...s, skipped: new Map(s.skipped), oldChains: [...s.oldChains] };
-}
-
-/** The counters and key stores of a session that has not exchanged any message yet. */
-function freshChains() {
-  return {
-    sendingCounter: 0,
-    previousCounter: 0,
-    receivingChainKey: undefined,
-    receivingCounter: 0,
-    skipped: new Map<string, SkippedKey>(),
-    oldChains: [],
-    unanswered: 0,
-  };
-}
+export type { PendingKeyExchange, SessionState, SkippedKey } from './session-state';
+export { skipId } from './session-state';
+export type { PreKeyBundle } from './x3dh';
 
 function tooMany(count: number): OmemoError {
-  return new OmemoError('too-many-skipped', `message would skip ${count} message keys (at most ${MAX_SKIPPED_KEYS_PER_MESSAGE})`);
+  return new OmemoError(
+    'too-many-skipped',
+    `message would skip ${count} message keys (at most ${MAX_SKIPPED_KEYS_PER_MESSAGE})`,
+  );
 }
 
 /**
@@ -222,38 +165,13 @@ export class Session {
    * @throws OmemoError `invalid-signature` when the signed pre key signature does not verify;
    *   `invalid-key` for unusable public keys.
    */
-  static initiate(version: ProtocolVersion, identity: IdentityKeyPair, bundle: PreKeyBundle, rng: Rng = randomBytes): Session {
-    assertBytes(bundle.identityKey, 'bundle.identityKey', 32);
-    assertBytes(bundle.signedPreKey, 'bundle.signedPreKey', 32);
-    assertBytes(bundle.signedPreKeySignature, 'bundle.signedPreKeySignature', 64);
-    if (bundle.preKey !== undefined) assertBytes(bundle.preKey, 'bundle.preKey', 32);
-    if (!verifySignedPreKey(version, bundle.identityKey, bundle.signedPreKey, bundle.signedPreKeySignature)) {
-      throw new OmemoError('invalid-signature', 'the signed pre key signature does not verify');
-    }
-    const remoteCurve = remoteIdentityToCurve(version, bundle.identityKey);
-    const ephemeral = x25519GenerateKeyPair(rng);
-    const dh = [
-      x25519SharedSecret(identity.privateKey, bundle.signedPreKey),
-      x25519SharedSecret(ephemeral.privateKey, remoteCurve),
-      x25519SharedSecret(ephemeral.privateKey, bundle.signedPreKey),
-    ];
-    if (bundle.preKey !== undefined) dh.push(x25519SharedSecret(ephemeral.privateKey, bundle.preKey));
-    const sk = x3dhSharedSecret(version, dh);
-    const sendingRatchet = x25519GenerateKeyPair(rng);
-    const root = kdfRootKey(version, sk, x25519SharedSecret(sendingRatchet.privateKey, bundle.signedPreKey));
-    return new Session({
-      version,
-      localIdentityKey: identityWireKey(identity, version),
-      remoteIdentityKey: bundle.identityKey.slice(),
-      initiator: true,
-      rootKey: root.rootKey,
-      sendingRatchet,
-      receivingRatchetKey: bundle.signedPreKey.slice(),
-      sendingChainKey: root.chainKey,
-      ...freshChains(),
-      pending: { preKeyId: bundle.preKey === undefined ? undefined : bundle.preKeyId, signedPreKeyId: bundle.signedPreKeyId, baseKey: ephemeral.publicKey },
-      baseKey: ephemeral.publicKey,
-    });
+  static initiate(
+    version: ProtocolVersion,
+    identity: IdentityKeyPair,
+    bundle: PreKeyBundle,
+    rng: Rng = randomBytes,
+  ): Session {
+    return new Session(x3dhInitiate(version, identity, bundle, rng));
   }
 
   /**
@@ -261,28 +179,13 @@ export class Session {
    * signed pre key and one-time pre key the key exchange names. The message inside is not decrypted here:
    * call `decryptParsed(kex.message)` on the result and keep the session only if that succeeds.
    */
-  static respond(identity: IdentityKeyPair, kex: ParsedKeyExchange, signedPreKey: KeyPair, preKey: KeyPair | undefined): Session {
-    const version = kex.version;
-    const remoteCurve = remoteIdentityToCurve(version, kex.identityKey);
-    const dh = [
-      x25519SharedSecret(signedPreKey.privateKey, remoteCurve),
-      x25519SharedSecret(identity.privateKey, kex.baseKey),
-      x25519SharedSecret(signedPreKey.privateKey, kex.baseKey),
-    ];
-    if (preKey !== undefined) dh.push(x25519SharedSecret(preKey.privateKey, kex.baseKey));
-    return new Session({
-      version,
-      localIdentityKey: identityWireKey(identity, version),
-      remoteIdentityKey: kex.identityKey.slice(),
-      initiator: false,
-      rootKey: x3dhSharedSecret(version, dh),
-      sendingRatchet: { privateKey: signedPreKey.privateKey.slice(), publicKey: signedPreKey.publicKey.slice() },
-      receivingRatchetKey: undefined,
-      sendingChainKey: undefined,
-      ...freshChains(),
-      pending: undefined,
-      baseKey: kex.baseKey.slice(),
-    });
+  static respond(
+    identity: IdentityKeyPair,
+    kex: ParsedKeyExchange,
+    signedPreKey: KeyPair,
+    preKey: KeyPair | undefined,
+  ): Session {
+    return new Session(x3dhRespond(identity, kex, signedPreKey, preKey));
   }
 
   private sendPrefix(): Uint8Array {
@@ -305,7 +208,9 @@ export class Session {
       this.macPrefixReceive = concatBytes(remote, local);
     } else {
       // OMEMO 2: associated data = initiator identity ‖ responder identity (Ed25519), both directions.
-      const ad = s.initiator ? concatBytes(s.localIdentityKey, s.remoteIdentityKey) : concatBytes(s.remoteIdentityKey, s.localIdentityKey);
+      const ad = s.initiator
+        ? concatBytes(s.localIdentityKey, s.remoteIdentityKey)
+        : concatBytes(s.remoteIdentityKey, s.localIdentityKey);
       this.macPrefixSend = ad;
       this.macPrefixReceive = ad;
     }
@@ -336,10 +241,16 @@ export class Session {
    * send gets its OmemoError in its slot and is left unchanged; the others go on.
    * @throws TypeError/RangeError for a bad plaintext or a session listed twice.
    */
-  static encryptMany(sessions: readonly Session[], plaintext: Uint8Array, allocate: ByteAllocator = allocateBytes): (EncryptedKeyElement | OmemoError)[] {
+  static encryptMany(
+    sessions: readonly Session[],
+    plaintext: Uint8Array,
+    allocate: ByteAllocator = allocateBytes,
+  ): (EncryptedKeyElement | OmemoError)[] {
     assertBytes(plaintext, 'plaintext');
-    if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES) throw new RangeError(`plaintext must be at most ${MAX_RATCHET_PLAINTEXT_BYTES} bytes, got ${plaintext.length}`);
-    if (new Set(sessions).size !== sessions.length) throw new TypeError('a session is listed twice: each step needs its own chain key');
+    if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES)
+      throw new RangeError(`plaintext must be at most ${MAX_RATCHET_PLAINTEXT_BYTES} bytes, got ${plaintext.length}`);
+    if (new Set(sessions).size !== sessions.length)
+      throw new TypeError('a session is listed twice: each step needs its own chain key');
     const results = new Array<EncryptedKeyElement | OmemoError>(sessions.length);
     const ciphertextLength = (plaintext.length & ~15) + 16; // AES-CBC with PKCS#7 always pads
     for (const version of ['oldmemo', 'twomemo'] as const) {
@@ -356,7 +267,12 @@ export class Session {
           results[i] = new OmemoError('too-many-skipped', 'sending chain exhausted');
           return;
         }
-        const frame = frameMessage(version, { ratchetKey: s.sendingRatchet.publicKey, n: s.sendingCounter, pn: s.previousCounter }, ciphertextLength, allocate);
+        const frame = frameMessage(
+          version,
+          { ratchetKey: s.sendingRatchet.publicKey, n: s.sendingCounter, pn: s.previousCounter },
+          ciphertextLength,
+          allocate,
+        );
         lanes.push({
           chainKey: s.sendingChainKey,
           nextChainKey: new Uint8Array(32),
@@ -377,7 +293,13 @@ export class Session {
         s.sendingChainKey = lane.nextChainKey;
         s.sendingCounter += 1;
         s.unanswered = 0;
-        results[i] = s.pending === undefined ? { data: lane.message, keyExchange: false } : { data: encodeKeyExchange(version, { ...s.pending, identityKey: s.localIdentityKey }, lane.message), keyExchange: true };
+        results[i] =
+          s.pending === undefined
+            ? { data: lane.message, keyExchange: false }
+            : {
+                data: encodeKeyExchange(version, { ...s.pending, identityKey: s.localIdentityKey }, lane.message),
+                keyExchange: true,
+              };
       });
     }
     return results;
@@ -443,8 +365,13 @@ export class Session {
       return plaintext;
     }
 
-    if (s.receivingRatchetKey !== undefined && s.receivingChainKey !== undefined && bytesEqual(ratchetKey, s.receivingRatchetKey)) {
-      if (n < s.receivingCounter) throw new OmemoError('duplicate-message', `message ${n} of this chain was already received`);
+    if (
+      s.receivingRatchetKey !== undefined &&
+      s.receivingChainKey !== undefined &&
+      bytesEqual(ratchetKey, s.receivingRatchetKey)
+    ) {
+      if (n < s.receivingCounter)
+        throw new OmemoError('duplicate-message', `message ${n} of this chain was already received`);
       const count = n - s.receivingCounter;
       if (count > MAX_SKIPPED_KEYS_PER_MESSAGE) throw tooMany(count);
       const walk = this.walkChain(s.receivingChainKey, ratchetKey, s.receivingCounter, n);
@@ -516,7 +443,8 @@ export class Session {
     const expected = this.mac(keys.authenticationKey, this.receivePrefix(), message.macInput);
     if (!constantTimeEqual(expected, message.mac)) throw new OmemoError('bad-mac', 'message MAC does not verify');
     const plaintext = aes256CbcDecrypt(keys.encryptionKey, keys.iv, message.ciphertext);
-    if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES) throw new OmemoError('malformed-message', 'ratchet plaintext is too long');
+    if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES)
+      throw new OmemoError('malformed-message', 'ratchet plaintext is too long');
     return plaintext;
   }
 

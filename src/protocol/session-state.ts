@@ -1,0 +1,65 @@
+// The state of one Double Ratchet session (Signal, "The Double Ratchet Algorithm" rev. 1, §3.2 state variables, with
+// OMEMO's pending key exchange and heartbeat counter): what session.ts advances and session-record.ts stores.
+import type { KeyPair } from '../crypto/x25519';
+import type { ProtocolVersion } from './constants';
+
+/** A skipped message key, kept to decrypt a message that arrives late. */
+export interface SkippedKey {
+  ratchetKey: Uint8Array;
+  n: number;
+  seed: Uint8Array;
+}
+
+/** The key exchange an initiator attaches to its messages until the other side has answered. */
+export interface PendingKeyExchange {
+  preKeyId: number | undefined;
+  signedPreKeyId: number;
+  baseKey: Uint8Array;
+}
+
+/** Every field of a session; `Session` wraps it and `session-record.ts` serializes it. */
+export interface SessionState {
+  version: ProtocolVersion;
+  localIdentityKey: Uint8Array;
+  remoteIdentityKey: Uint8Array;
+  initiator: boolean;
+  rootKey: Uint8Array;
+  sendingRatchet: KeyPair;
+  receivingRatchetKey: Uint8Array | undefined;
+  sendingChainKey: Uint8Array | undefined;
+  sendingCounter: number;
+  previousCounter: number;
+  receivingChainKey: Uint8Array | undefined;
+  receivingCounter: number;
+  /** Insertion-ordered: the first entries are the oldest and are evicted first. */
+  skipped: Map<string, SkippedKey>;
+  oldChains: { ratchetKey: Uint8Array; nextN: number }[];
+  pending: PendingKeyExchange | undefined;
+  /** Messages received since we last sent on this session (XEP-0384 heartbeat rule). */
+  unanswered: number;
+  /** The X3DH ephemeral key that created the session (recognises repeated key exchanges). */
+  baseKey: Uint8Array;
+}
+
+/** Map key of a skipped message key: the ratchet key's bytes as a string, then n. */
+export function skipId(ratchetKey: Uint8Array, n: number): string {
+  return String.fromCharCode.apply(null, ratchetKey as unknown as number[]) + n;
+}
+
+/** A copy of a state whose mutable containers (skipped keys, old chains) are its own. */
+export function cloneState(s: SessionState): SessionState {
+  return { ...s, skipped: new Map(s.skipped), oldChains: [...s.oldChains] };
+}
+
+/** The counters and key stores of a session that has not exchanged any message yet. */
+export function freshChains() {
+  return {
+    sendingCounter: 0,
+    previousCounter: 0,
+    receivingChainKey: undefined,
+    receivingCounter: 0,
+    skipped: new Map<string, SkippedKey>(),
+    oldChains: [],
+    unanswered: 0,
+  };
+}

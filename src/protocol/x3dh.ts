@@ -1,0 +1,106 @@
+// X3DH (Signal, "The X3DH Key Agreement Protocol" §3.3 sending the initial message, §3.4 receiving it) as OMEMO uses
+// it: the first state of a Double Ratchet session, as initiator from a bundle or as responder from a key exchange.
+import { assertBytes } from '../crypto/bytes';
+import { OmemoError } from '../crypto/errors';
+import type { Rng } from '../crypto/random';
+import { randomBytes } from '../crypto/random';
+import { x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
+import type { ProtocolVersion } from './constants';
+import type { IdentityKeyPair } from './identity-key';
+import { identityWireKey, remoteIdentityToCurve, verifySignedPreKey } from './identity-key';
+import { kdfRootKey, x3dhSharedSecret } from './kdf';
+import { freshChains, type SessionState } from './session-state';
+import type { ParsedKeyExchange } from './wire';
+
+/** A remote device's published pre key material, as needed to start a session (X3DH §3.2). */
+export interface PreKeyBundle {
+  /** Identity key in the version's wire form without prefix (0.3: Curve25519, OMEMO 2: Ed25519). */
+  identityKey: Uint8Array;
+  signedPreKeyId: number;
+  signedPreKey: Uint8Array;
+  signedPreKeySignature: Uint8Array;
+  /** The one-time pre key chosen from the bundle (optional in 0.3). */
+  preKeyId?: number;
+  preKey?: Uint8Array;
+}
+
+/**
+ * The initiator's first state (X3DH §3.3) from a remote bundle; its messages carry the key exchange until answered.
+ * @throws OmemoError `invalid-signature` when the signed pre key signature does not verify; `invalid-key` for
+ *   unusable public keys.
+ */
+export function x3dhInitiate(
+  version: ProtocolVersion,
+  identity: IdentityKeyPair,
+  bundle: PreKeyBundle,
+  rng: Rng = randomBytes,
+): SessionState {
+  assertBytes(bundle.identityKey, 'bundle.identityKey', 32);
+  assertBytes(bundle.signedPreKey, 'bundle.signedPreKey', 32);
+  assertBytes(bundle.signedPreKeySignature, 'bundle.signedPreKeySignature', 64);
+  if (bundle.preKey !== undefined) assertBytes(bundle.preKey, 'bundle.preKey', 32);
+  if (!verifySignedPreKey(version, bundle.identityKey, bundle.signedPreKey, bundle.signedPreKeySignature)) {
+    throw new OmemoError('invalid-signature', 'the signed pre key signature does not verify');
+  }
+  const remoteCurve = remoteIdentityToCurve(version, bundle.identityKey);
+  const ephemeral = x25519GenerateKeyPair(rng);
+  const dh = [
+    x25519SharedSecret(identity.privateKey, bundle.signedPreKey),
+    x25519SharedSecret(ephemeral.privateKey, remoteCurve),
+    x25519SharedSecret(ephemeral.privateKey, bundle.signedPreKey),
+  ];
+  if (bundle.preKey !== undefined) dh.push(x25519SharedSecret(ephemeral.privateKey, bundle.preKey));
+  const sk = x3dhSharedSecret(version, dh);
+  const sendingRatchet = x25519GenerateKeyPair(rng);
+  const root = kdfRootKey(version, sk, x25519SharedSecret(sendingRatchet.privateKey, bundle.signedPreKey));
+  return {
+    version,
+    localIdentityKey: identityWireKey(identity, version),
+    remoteIdentityKey: bundle.identityKey.slice(),
+    initiator: true,
+    rootKey: root.rootKey,
+    sendingRatchet,
+    receivingRatchetKey: bundle.signedPreKey.slice(),
+    sendingChainKey: root.chainKey,
+    ...freshChains(),
+    pending: {
+      preKeyId: bundle.preKey === undefined ? undefined : bundle.preKeyId,
+      signedPreKeyId: bundle.signedPreKeyId,
+      baseKey: ephemeral.publicKey,
+    },
+    baseKey: ephemeral.publicKey,
+  };
+}
+
+/**
+ * The responder's first state (X3DH §3.4) from a received key exchange; the caller looks up the signed pre key and
+ * one-time pre key it names. The message inside is not decrypted here.
+ */
+export function x3dhRespond(
+  identity: IdentityKeyPair,
+  kex: ParsedKeyExchange,
+  signedPreKey: KeyPair,
+  preKey: KeyPair | undefined,
+): SessionState {
+  const version = kex.version;
+  const remoteCurve = remoteIdentityToCurve(version, kex.identityKey);
+  const dh = [
+    x25519SharedSecret(signedPreKey.privateKey, remoteCurve),
+    x25519SharedSecret(identity.privateKey, kex.baseKey),
+    x25519SharedSecret(signedPreKey.privateKey, kex.baseKey),
+  ];
+  if (preKey !== undefined) dh.push(x25519SharedSecret(preKey.privateKey, kex.baseKey));
+  return {
+    version,
+    localIdentityKey: identityWireKey(identity, version),
+    remoteIdentityKey: kex.identityKey.slice(),
+    initiator: false,
+    rootKey: x3dhSharedSecret(version, dh),
+    sendingRatchet: { privateKey: signedPreKey.privateKey.slice(), publicKey: signedPreKey.publicKey.slice() },
+    receivingRatchetKey: undefined,
+    sendingChainKey: undefined,
+    ...freshChains(),
+    pending: undefined,
+    baseKey: kex.baseKey.slice(),
+  };
+}
