@@ -23,7 +23,8 @@ import type { ParsedEncrypted, OmemoVersion } from '../../src/omemo/versions/bac
 import { NS_JABBER_CLIENT, NS_SCE } from '../../src/omemo/stanzas/namespaces';
 import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
 import { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from '../../src/omemo/stanzas/sce';
-import { parseXml, serializeElement } from '../../src/omemo/stanzas/xml';
+import { parseXml } from '../../src/omemo/stanzas/xml';
+import { serializeElement } from '../../src/omemo/stanzas/xml-serialize';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { Session, skipId, type SessionState, type SkippedKey } from '../../src/protocol/session';
 import { deserializeSession, serializeSession } from '../../src/protocol/session-record';

@@ -8,14 +8,12 @@ import {
   NS_XML,
   attr,
   childElements,
-  escapeXml,
-  escapeXmlAttr,
   findElement,
   locateElement,
   parseXml,
-  serializeElement,
   type XmlElement,
 } from '../../src/omemo/stanzas/xml';
+import { escapeXml, escapeXmlAttr, serializeElement } from '../../src/omemo/stanzas/xml-serialize';
 import { fixture, throwsMalformed, throwsProgrammer } from './helpers';
 
 /** Comparable form of a tree (attrs copied into a plain object). */

@@ -3,7 +3,8 @@
 
 import { assertBytes, fromBase64, toBase64 } from '../../crypto/bytes';
 import { assertId, parseId } from './wire-values';
-import { attr, childElements, escapeXmlAttr, locateElement, malformed, type XmlElement } from './xml';
+import { attr, childElements, locateElement, malformed, type XmlElement } from './xml';
+import { escapeXmlAttr } from './xml-serialize';
 
 /** Most devices accepted in (and written to) one device list. */
 export const MAX_DEVICES_PER_LIST = 200;

@@ -2,7 +2,7 @@
 // a node needs is its version's (OmemoBackend.publishOptions); the form that carries them is shared.
 
 import { FORM_TYPE_PUBLISH_OPTIONS, NS_DATA_FORMS } from './namespaces';
-import { escapeXml, escapeXmlAttr } from './xml';
+import { escapeXml, escapeXmlAttr } from './xml-serialize';
 
 /** XEP-0060 publish-options fields: `var` → value. */
 export type PublishOptions = Readonly<Record<string, string>>;

@@ -4,7 +4,8 @@ import { OmemoError } from '../../crypto/errors';
 import { randomBytes as secureRandomBytes } from '../../crypto/random';
 import { NS_JABBER_CLIENT, NS_SCE } from './namespaces';
 import { optionalChild, requireOneChild } from './wire-values';
-import { attr, escapeXml, escapeXmlAttr, malformed, parseXml, serializeElement, type XmlElement } from './xml';
+import { attr, malformed, parseXml, type XmlElement } from './xml';
+import { escapeXml, escapeXmlAttr, serializeElement } from './xml-serialize';
 
 /** Longest random `<rpad>` written by `buildEnvelope` (length is uniform in 0..MAX_RANDOM_RPAD_CHARS). */
 export const MAX_RANDOM_RPAD_CHARS = 200;

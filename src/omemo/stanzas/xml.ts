@@ -7,6 +7,7 @@
 
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { OmemoError } from '../../crypto/errors';
+import { checkNothingAfterRoot, hasMarkupDeclaration } from './xml-markup';
 
 /** Largest XML text (in UTF-16 code units) accepted by `parseXml`. A 100-pre-key bundle is ~9 KiB. */
 export const MAX_STANZA_CHARS = 1024 * 1024;
@@ -42,7 +43,8 @@ export function malformed(message: string, cause?: unknown): OmemoError {
 }
 
 // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF] (lone surrogates excluded).
-const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+/** Characters XML 1.0 (§2.2) cannot carry. */
+export const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 const NAME_PART = /^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9._\-\u00B7\u00C0-\uFFFF]*$/;
 const DANGEROUS_NAME_MARK = '#name:';
 /**
@@ -77,7 +79,7 @@ const parser = new XMLParser({
   onDangerousProperty: (name: string) => DANGEROUS_NAME_MARK + name,
 });
 
-function codePointLabel(s: string): string {
+export function codePointLabel(s: string): string {
   const cp = s.codePointAt(0) ?? 0;
   return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
 }
@@ -129,96 +131,6 @@ export function parseXml(xml: string): XmlElement {
   }
   if (!root) throw malformed('XML has no root element');
   return root;
-}
-
-/**
- * True when markup outside comments, CDATA sections, PIs and tags starts with `<!` other than `<!--` or
- * `<![CDATA[` (DOCTYPE, ENTITY, ELEMENT, ATTLIST, NOTATION), or when one of those constructs is unterminated.
- * `<!` inside a comment, a CDATA section, a PI or a quoted attribute value is text, not a declaration.
- */
-function hasMarkupDeclaration(text: string): boolean {
-  for (let lt = text.indexOf('<'); lt >= 0; ) {
-    const close = closerAt(text, lt);
-    let next: number;
-    if (close !== '') {
-      const end = text.indexOf(close, lt + 2);
-      if (end < 0) return true;
-      next = end + close.length;
-    } else if (text.startsWith('<!', lt)) {
-      return true;
-    } else {
-      next = tagEnd(text, lt + 1) + 1;
-    }
-    lt = text.indexOf('<', next);
-  }
-  return false;
-}
-
-/** Skips white space, comments and processing instructions (XML 1.0 `Misc*`) from `i`. */
-function skipMisc(text: string, i: number): number {
-  for (;;) {
-    while (i < text.length && ' \t\n'.includes(text[i]!)) i++;
-    const end = text.startsWith('<?', i) ? text.indexOf('?>', i + 2) : text.startsWith('<!--', i) ? text.indexOf('-->', i + 4) : -2;
-    if (end === -2) return i;
-    if (end < 0) return text.length + 1; // unterminated: the validator has already rejected this
-    i = end + (text[end] === '?' ? 2 : 3);
-  }
-}
-
-/** The delimiter that ends the comment, CDATA section or PI starting at `i`; '' when none starts there. */
-function closerAt(text: string, i: number): string {
-  if (text.startsWith('<!--', i)) return '-->';
-  if (text.startsWith('<![CDATA[', i)) return ']]>';
-  return text.startsWith('<?', i) ? '?>' : '';
-}
-
-/** Index of the first `>` at or after `i` that is not inside a quoted attribute value. */
-function tagEnd(text: string, i: number): number {
-  let quote = '';
-  for (; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote !== '') {
-      if (c === quote) quote = '';
-    } else if (c === '"' || c === "'") {
-      quote = c;
-    } else if (c === '>') {
-      return i;
-    }
-  }
-  return text.length;
-}
-
-/** Index just after the root element (the validator has checked that the tags balance). */
-function rootEnd(text: string): number {
-  let depth = 0;
-  let i = skipMisc(text, 0);
-  while (i < text.length) {
-    const skip = closerAt(text, i);
-    if (skip !== '') {
-      const end = text.indexOf(skip, i);
-      if (end < 0) return text.length;
-      i = end + skip.length;
-    } else if (text[i] === '<') {
-      const end = tagEnd(text, i + 1);
-      if (text[i + 1] === '/') depth--;
-      else if (text[end - 1] !== '/') depth++;
-      i = end + 1;
-      if (depth <= 0) return i;
-    } else {
-      const next = text.indexOf('<', i);
-      i = next < 0 ? text.length : next;
-    }
-  }
-  return i;
-}
-
-/**
- * XML 1.0 allows only comments, PIs and white space after the root element. fast-xml-parser's validator lets
- * text after a self-closing root (`<a/>x`) and references after an end tag (`<a></a>&amp;`) through, and the
- * parser drops them.
- */
-function checkNothingAfterRoot(text: string): void {
-  if (skipMisc(text, rootEnd(text)) < text.length) throw malformed('XML has content after the root element');
 }
 
 function splitQName(qname: string, what: string): [prefix: string, local: string] {
@@ -368,73 +280,6 @@ export function childElements(parent: XmlElement, localName: string, ns: string)
 /** Own attribute value or undefined (safe against inherited property names). */
 export function attr(el: XmlElement, name: string): string | undefined {
   return Object.prototype.hasOwnProperty.call(el.attrs, name) ? el.attrs[name] : undefined;
-}
-
-function assertXmlChars(value: string, what: string): void {
-  const bad = NOT_XML_CHAR.exec(value);
-  if (bad) throw new RangeError(`${what} contains ${codePointLabel(bad[0])}, which XML 1.0 cannot carry`);
-}
-
-/** Escapes character data for element content (`&`, `<`, `>`, and CR so that it survives parsing). */
-export function escapeXml(text: string, what = 'text'): string {
-  if (typeof text !== 'string') throw new TypeError(`${what} must be a string, got ${typeof text}`);
-  assertXmlChars(text, what);
-  return text.replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#13;'));
-}
-
-/**
- * Escapes an attribute value for a double-quoted attribute (`&`, `<`, `>`, `"`, and TAB/LF/CR as character
- * references so that attribute-value normalisation does not turn them into spaces).
- */
-export function escapeXmlAttr(value: string, what = 'attribute value'): string {
-  if (typeof value !== 'string') throw new TypeError(`${what} must be a string, got ${typeof value}`);
-  assertXmlChars(value, what);
-  return value.replace(/[&<>"\t\n\r]/g, (c) => ATTR_ESCAPES[c]!);
-}
-
-const ATTR_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  '\t': '&#9;',
-  '\n': '&#10;',
-  '\r': '&#13;',
-};
-
-/**
- * Serialises a parsed element back to XML text. Namespaces are written as default `xmlns` declarations where
- * an element's namespace differs from the default namespace in scope (`parentNs`, default: none, i.e. always
- * declared at the top); elements in the xml namespace keep the `xml:` prefix; prefixed attributes get
- * generated prefixes. Equivalent to the input under the XML Infoset, not
- * byte-identical.
- */
-export function serializeElement(el: XmlElement, parentNs?: string): string {
-  // The xml namespace cannot be a default namespace: its elements keep the predeclared xml: prefix.
-  const qname = el.ns === NS_XML ? `xml:${el.name}` : el.name;
-  let defaultNs = parentNs;
-  let out = `<${qname}`;
-  if (el.ns !== parentNs && el.ns !== NS_XML) {
-    out += ` xmlns="${escapeXmlAttr(el.ns)}"`;
-    defaultNs = el.ns;
-  }
-  let n = 0;
-  for (const key of Object.keys(el.attrs)) {
-    const value = escapeXmlAttr(el.attrs[key]!);
-    const m = /^\{([\s\S]*)\}([^}]+)$/.exec(key);
-    if (!m) {
-      out += ` ${key}="${value}"`;
-    } else if (m[1] === NS_XML) {
-      out += ` xml:${m[2]!}="${value}"`;
-    } else {
-      const p = `ns${n++}`;
-      out += ` xmlns:${p}="${escapeXmlAttr(m[1]!)}" ${p}:${m[2]!}="${value}"`;
-    }
-  }
-  if (el.content.length === 0) return `${out}/>`;
-  out += '>';
-  for (const part of el.content) out += typeof part === 'string' ? escapeXml(part) : serializeElement(part, defaultNs);
-  return `${out}</${qname}>`;
 }
 
 /**

@@ -21,7 +21,8 @@ import { MAX_ITEMS_NUMERIC_FALLBACK, OPEN_ACCESS, assertNodeKind } from '../stan
 import type { PublishOptions } from '../stanzas/publish-options';
 import type { StanzaSizeBounds } from '../stanzas/stanza-size';
 import { assertId, parseBase64Text } from '../stanzas/wire-values';
-import { attr, escapeXmlAttr, malformed } from '../stanzas/xml';
+import { attr, malformed } from '../stanzas/xml';
+import { escapeXmlAttr } from '../stanzas/xml-serialize';
 import type { OmemoBackend } from './backend';
 import { stanzaCodecs } from './stanza-codecs';
 
