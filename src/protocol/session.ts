@@ -319,7 +319,9 @@ export class Session {
    * the current state, then the archived ones, newest first; the one that decrypts becomes current and the
    * previous current one the newest archived. When none does, nothing changed and the error thrown is that of the
    * state created by `baseKey` when given and present (a repeated key exchange names its state: replayed, it is
-   * that state's `duplicate-message`), else the current state's.
+   * that state's `duplicate-message`); else, when the current state does not know the message's chain but an
+   * archived one does, that state's (a message read before a repair, again: `duplicate-message`); else the
+   * current state's.
    */
   decryptParsed(message: ParsedMessage, rng: Rng = randomBytes, baseKey?: Uint8Array): Uint8Array {
     const version = this.current.version;
@@ -329,6 +331,10 @@ export class Session {
     } catch (error) {
       if (!(error instanceof OmemoError) || this.archive.length === 0) throw error;
       let named: OmemoError | undefined;
+      let chainKnown: OmemoError | undefined;
+      const knowsChain = (st: SessionState) =>
+        (st.receivingRatchetKey !== undefined && bytesEqual(st.receivingRatchetKey, message.header.ratchetKey)) ||
+        st.oldChains.some((c) => bytesEqual(c.ratchetKey, message.header.ratchetKey));
       for (let i = 0; i < this.archive.length; i++) {
         // Each state's decryption changes it only on success, so the archived state can be tried in place.
         const candidate = new Session(this.archive[i]!);
@@ -338,6 +344,7 @@ export class Session {
         } catch (e) {
           if (!(e instanceof OmemoError)) throw e;
           if (baseKey !== undefined && bytesEqual(this.archive[i]!.baseKey, baseKey)) named ??= e;
+          if (knowsChain(this.archive[i]!)) chainKnown ??= e;
           continue;
         }
         this.archive.splice(i, 1);
@@ -347,7 +354,8 @@ export class Session {
         this.macPrefixReceive = candidate.macPrefixReceive;
         return plaintext;
       }
-      throw baseKey !== undefined && bytesEqual(this.current.baseKey, baseKey) ? error : (named ?? error);
+      if (baseKey !== undefined && bytesEqual(this.current.baseKey, baseKey)) throw error;
+      throw named ?? (knowsChain(this.current) ? error : (chainKnown ?? error));
     }
   }
 

@@ -253,6 +253,53 @@ for (const version of VERSIONS) {
   });
 }
 
+for (const version of VERSIONS) {
+  test(`${version}: after a repair, a message read through the previous state is a duplicate when it comes again`, async () => {
+    const router = new InProcessRouter();
+    const alice = await openDevice(router, ALICE, 'a', { versions: [version] });
+    const bob = await openDevice(router, BOB, 'b', { versions: [version] });
+    await syncDeviceLists(router, [alice, bob]);
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hi'), version));
+    await alice.m.decrypt(BOB, elementOf(await bob.m.encrypt([ALICE], 'reply'), version));
+    router.drain(alice.inbox);
+    const m = elementOf(await alice.m.encrypt([BOB], 'opens a new chain'), version);
+    // A forged message on M's chain, which bob cannot follow yet: bad MAC, and bob repairs (a new current session).
+    const parsed = (await import('../../src/omemo/versions/by-version')).parseEncrypted(m);
+    const ours = parsed.keys.find((k) => k.rid === bob.m.deviceId)!;
+    const tampered = Uint8Array.from(ours.data);
+    tampered[tampered.length - 1]! ^= 0x01; // the MAC: M's own (new) chain, which bob cannot follow yet
+    const b64 = (await import('../../src/crypto/bytes')).toBase64;
+    const bad = m.replace(b64(ours.data), b64(tampered));
+    await rejectsWith(bob.m.decrypt(ALICE, bad), 'bad-mac');
+    assert.equal(router.drain(alice.inbox).map((x) => x.kind), ['session-repair']);
+    assert.is((await bob.m.decrypt(ALICE, m)).text, 'opens a new chain');
+    await rejectsWith(bob.m.decrypt(ALICE, m), 'duplicate-message');
+  });
+
+  test(`${version}: read, then a repair, then the same message again: a duplicate (not the fresh session's bad MAC)`, async () => {
+    // Found by the long fuzz run (seed 3680688099, decrypt.oldmemo.normal batch 4).
+    const router = new InProcessRouter();
+    const alice = await openDevice(router, ALICE, 'a', { versions: [version] });
+    const bob = await openDevice(router, BOB, 'b', { versions: [version] });
+    await syncDeviceLists(router, [alice, bob]);
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hi'), version));
+    await alice.m.decrypt(BOB, elementOf(await bob.m.encrypt([ALICE], 'reply'), version));
+    router.drain(alice.inbox);
+    const m = elementOf(await alice.m.encrypt([BOB], 'read once'), version);
+    assert.is((await bob.m.decrypt(ALICE, m)).text, 'read once');
+    // A forged message on a chain nobody knows makes bob repair: his current state is now a fresh one.
+    const parsed = (await import('../../src/omemo/versions/by-version')).parseEncrypted(m);
+    const ours = parsed.keys.find((k) => k.rid === bob.m.deviceId)!;
+    const forged = Uint8Array.from(ours.data);
+    // A byte of the ratchet key: 0x33 ‖ WhisperMessage{ratchetKey 0x05 ‖ key}; OMEMO 2: {mac 16, message{n, pn, dh_pub}}.
+    forged[version === 'oldmemo' ? 5 : 30]! ^= 0x40;
+    const b64 = (await import('../../src/crypto/bytes')).toBase64;
+    await rejectsWith(bob.m.decrypt(ALICE, m.replace(b64(ours.data), b64(forged))), 'bad-mac');
+    assert.equal(router.drain(alice.inbox).map((x) => x.kind), ['session-repair']);
+    await rejectsWith(bob.m.decrypt(ALICE, m), 'duplicate-message');
+  });
+}
+
 test('options are checked: a bad staleDevice, consumedPreKeys or repair is a RangeError/TypeError', async () => {
   const router = new InProcessRouter();
   for (const bad of [{ staleDevice: { afterMessages: -1, afterDays: 1 } }, { staleDevice: true }, { consumedPreKeys: { keepMs: 1, maxKept: 1.5 } }, { repair: { minIntervalMs: -5 } }, { maxElementBytes: 0 }]) {
