@@ -26,10 +26,15 @@ function writeThirdPartyNotices(): void {
 }
 
 // ESM + CJS + declarations for the public entry points (package.json "exports"): the package,
-// `omemo-wasm/xmpp-client` and `omemo-wasm/sqlite`.
+// `omemo-wasm/xmpp-client`, `omemo-wasm/sqlite` and `omemo-wasm/testing`.
 // protobufjs and fast-xml-parser are devDependencies and bundled (tsup bundles what is not a dependency).
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'xmpp-client': 'src/adapters/xmpp-client.ts', sqlite: 'src/sqlite.ts' },
+  entry: {
+    index: 'src/index.ts',
+    'xmpp-client': 'src/adapters/xmpp-client.ts',
+    sqlite: 'src/sqlite.ts',
+    testing: 'src/testing.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -1,5 +1,5 @@
 // SqliteStore (src/omemo/sqlite-store.ts): the shared OmemoStore conformance suite on real files (also
-// behind a random 0–5 ms latency on every call, latency-store.ts), then what only a file store has:
+// behind a random 0–5 ms latency on every call, src/testing/latency-store.ts), then what only a file store has:
 // persistence across close/reopen, rollback of a commit that fails inside SQLite,
 // the owner JID, the in-process and cross-process lock, schema versions and migration from the frozen
 // schema-1 fixture, checks of corrupt rows, a missing better-sqlite3, and the entries that export it
@@ -22,7 +22,7 @@ import * as mainEntry from '../../src/index';
 import * as sqliteEntry from '../../src/sqlite';
 import { sessionKey, type OmemoStore, type SessionAddress } from '../../src/omemo/store/store';
 import type { SqliteFixtureInfo } from './fixtures/make-sqlite-schema-1';
-import { withLatency } from './latency-store';
+import { withLatency } from '../../src/testing/latency-store';
 import { InProcessRouter, rejectsWith, rngFor, snapshot } from './manager-fixture';
 import { ADDRS, JIDS, OWNER_JID, bytes, device, fullChanges, identity, pk, runStoreConformance, secondChanges, spk } from './store-conformance';
 

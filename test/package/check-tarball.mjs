@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Proves the published package works as users install it: `npm pack`, install the tarball into a scratch
-// project, then import it (and its entries `omemo-wasm/xmpp-client` and `omemo-wasm/sqlite`) with ESM `import`,
-// CommonJS `require`, and type-check a TypeScript consumer against the shipped declarations (both the import and
-// the require condition), including the @deprecated tags of the main entry's SQLite re-exports.
+// project, then import it (and its entries `omemo-wasm/xmpp-client`, `omemo-wasm/sqlite` and `omemo-wasm/testing`)
+// with ESM `import`, CommonJS `require`, and type-check a TypeScript consumer against the shipped declarations
+// (both the import and the require condition), including the @deprecated tags of the main entry's SQLite
+// re-exports.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from 'node:fs';
@@ -109,6 +110,34 @@ try {
   writeFileSync(join(scratch, 'sqlite-esm.mjs'), sqliteProgram(`${esmRequire} ${sqliteEsm}`));
   const sqliteCjs = `const lib = require('omemo-wasm'); const sqlite = require('omemo-wasm/sqlite');`;
   writeFileSync(join(scratch, 'sqlite-cjs.cjs'), sqliteProgram(sqliteCjs));
+  // The testing entry, where no test framework is installed: the conformance cases pass on MemoryStore, plain and
+  // with latency, and fail on a store whose loadSessions forgets everything, with the entry's ConformanceError.
+  const testingProgram = (load) => `
+    ${load}
+    (async () => {
+      const plain = { open: async () => new lib.MemoryStore() };
+      const slow = { open: async () => testing.withLatency(new lib.MemoryStore(), { maxDelayMs: 2 }) };
+      for (const factory of [plain, slow]) {
+        for (const c of testing.storeConformanceCases(factory)) await c.run();
+      }
+      class Forgetful extends lib.MemoryStore {
+        async loadSessions(addresses) { return addresses.map(() => undefined); }
+      }
+      let failed = 0;
+      for (const c of testing.storeConformanceCases({ open: async () => new Forgetful() })) {
+        const e = await c.run().then(() => undefined, (e) => e);
+        if (e === undefined) continue;
+        if (!(e instanceof testing.ConformanceError)) throw e;
+        failed++;
+      }
+      if (failed === 0) throw new Error('a broken store passed');
+      console.log('testing loaded');
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `;
+  const testingEsm = `import * as lib from 'omemo-wasm'; import * as testing from 'omemo-wasm/testing';`;
+  writeFileSync(join(scratch, 'testing-esm.mjs'), testingProgram(testingEsm));
+  const testingCjs = `const lib = require('omemo-wasm'); const testing = require('omemo-wasm/testing');`;
+  writeFileSync(join(scratch, 'testing-cjs.cjs'), testingProgram(testingCjs));
   check('ESM import from the installed tarball', () => {
     if (!run('node', ['esm.mjs'], scratch).includes('loaded true')) throw new Error('no output');
   });
@@ -127,10 +156,18 @@ try {
   check('CommonJS require of omemo-wasm/sqlite', () => {
     if (!run('node', ['sqlite-cjs.cjs'], scratch).includes('sqlite loaded')) throw new Error('no output');
   });
+  check('ESM import of omemo-wasm/testing (no test framework installed)', () => {
+    if (!run('node', ['testing-esm.mjs'], scratch).includes('testing loaded')) throw new Error('no output');
+  });
+  check('CommonJS require of omemo-wasm/testing (no test framework installed)', () => {
+    if (!run('node', ['testing-cjs.cjs'], scratch).includes('testing loaded')) throw new Error('no output');
+  });
   const ts = `
     import { OmemoManager, MemoryStore, type DecryptResult, type OmemoTransport } from 'omemo-wasm';
     import { createXmppClientOmemo, type OmemoChatMessage, type XmppClientOmemo } from 'omemo-wasm/xmpp-client';
     import { SqliteStore, SQLITE_SCHEMA_VERSION } from 'omemo-wasm/sqlite';
+    import { storeConformanceCases, withLatency } from 'omemo-wasm/testing';
+    import type { StoreConformanceCase, StoreFactory } from 'omemo-wasm/testing';
     const t: OmemoTransport = { publish: async () => {}, fetch: async () => undefined, send: async () => {} };
     export async function f(): Promise<string | undefined> {
       const m = await OmemoManager.open({ jid: 'a@b', store: new MemoryStore(), transport: t });
@@ -150,6 +187,13 @@ try {
       const v: string = SQLITE_SCHEMA_VERSION;
       return SqliteStore.open(path, { jid: 'a@b' });
     }
+    const factory: StoreFactory = {
+      open: async (jid) => withLatency(await SqliteStore.open(jid + '.db', { jid }), { maxDelayMs: 5 }),
+      dispose: (store) => (store as SqliteStore).close(),
+    };
+    export const cases: StoreConformanceCase[] = storeConformanceCases(factory);
+    // @ts-expect-error: a case's run takes no test context and returns a promise
+    export const wrong: (t: unknown) => string = cases[0]!.run;
   `;
   writeFileSync(join(scratch, 'consumer.mts'), ts);
   writeFileSync(join(scratch, 'consumer.cts'), ts.replace(/^\s*import /m, 'import '));
