@@ -60,9 +60,11 @@ export function device(jid: string, deviceId: number): StoredDevice {
   };
 }
 
-/** Session addresses: bob's device 1 in both versions, carol's device 9 in OMEMO 2. */
+/** Session address: bob's device 1 in OMEMO 0.3. */
 export const A1: SessionAddress = { version: 'oldmemo', jid: 'bob@example.org', deviceId: 1 };
+/** Session address: bob's device 1 in OMEMO 2 (same device as A1, other version). */
 export const A2: SessionAddress = { version: 'twomemo', jid: 'bob@example.org', deviceId: 1 };
+/** Session address: carol's device 9 in OMEMO 2. */
 export const A3: SessionAddress = { version: 'twomemo', jid: 'carol@example.org', deviceId: 9 };
 /** The contacts of the suite. */
 export const JIDS: readonly string[] = ['bob@example.org', 'carol@example.org'];
