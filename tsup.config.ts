@@ -25,10 +25,16 @@ function writeThirdPartyNotices(): void {
   writeFileSync(join('dist', 'THIRD_PARTY_NOTICES.md'), out);
 }
 
-// ESM + CJS + declarations for the public entry points (the package and `omemo-wasm/xmpp-client`).
+// ESM + CJS + declarations for the public entry points (package.json "exports"): the package,
+// `omemo-wasm/xmpp-client`, `omemo-wasm/sqlite` and `omemo-wasm/testing`.
 // protobufjs and fast-xml-parser are devDependencies and bundled (tsup bundles what is not a dependency).
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'xmpp-client': 'src/adapters/xmpp-client.ts' },
+  entry: {
+    index: 'src/index.ts',
+    'xmpp-client': 'src/adapters/xmpp-client.ts',
+    sqlite: 'src/sqlite.ts',
+    testing: 'src/testing.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
@@ -39,6 +45,6 @@ export default defineConfig({
   treeshake: true,
   metafile: true,
   onSuccess: async () => writeThirdPartyNotices(),
-  // Also for CJS: both entries share one chunk, hence one OmemoError/OmemoManager class (instanceof works).
+  // Also for CJS: the entries share chunks, hence one OmemoError/OmemoManager/SqliteStore class (instanceof works).
   splitting: true,
 });

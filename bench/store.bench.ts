@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
-import { MemoryStore, SqliteStore, type OmemoStore, type SessionAddress, type StoredDevice } from '../src/index';
+import { MemoryStore, type OmemoStore, type SessionAddress, type StoredDevice } from '../src/index';
+import { SqliteStore } from '../src/sqlite';
 import { formatTable, runBench, type BenchResult } from './harness';
 
 const FANOUT_DEVICES = 1000;

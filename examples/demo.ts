@@ -18,12 +18,12 @@ import {
   NODE_LEGACY_DEVICELIST,
   NODE_OMEMO2_DEVICES,
   OmemoManager,
-  SqliteStore,
   type DecryptResult,
   type EncryptResult,
   type OmemoStore,
   type OmemoVersion,
 } from '../src/index';
+import { SqliteStore } from '../src/sqlite';
 import { InProcessRouter, type RoutedMessage } from './in-process-router';
 
 const DOMAIN = 'example.org';

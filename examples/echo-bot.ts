@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { client, xml } from '@xmpp/client';
 import { createXmppClientOmemo, type XmlElement } from '../src/adapters/xmpp-client';
-import { SqliteStore, formatFingerprint } from '../src/index';
+import { formatFingerprint } from '../src/index';
+import { SqliteStore } from '../src/sqlite';
 
 const { values: args } = parseArgs({ options: { service: { type: 'string', default: 'xmpp://127.0.0.1:5222' }, jid: { type: 'string' }, password: { type: 'string' }, store: { type: 'string' } } });
 if (!args.jid?.includes('@') || args.password === undefined) {

@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // The layering rule of src/ (README "Layout"): imports only point down crypto → protocol → omemo → adapters →
-// index, nothing in src/ imports from outside src/, and only src/crypto touches libsodium, node:crypto or
-// WebCrypto. Parsed with the TypeScript compiler, so comments and strings never count as imports.
+// testing → the entry files directly in src/, nothing in src/ imports from outside src/, and only src/crypto
+// touches libsodium, node:crypto or WebCrypto. Parsed with the TypeScript compiler, so comments and strings never
+// count as imports.
 // Usage: node scripts/check-layers.mjs [projectRoot]   One line per violation; exit 1 if any, else 0.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import ts from 'typescript';
 
-/** Layers from the bottom: a file may import from its own layer or any layer below. */
-const LAYERS = ['crypto', 'protocol', 'omemo', 'adapters'];
-/** Rank of the files directly in src/ (the entry point sits on top of everything). */
+/**
+ * Layers from the bottom: a file may import from its own layer or any layer below. `testing` (the conformance
+ * suite of omemo-wasm/testing) may use the whole library, and nothing in the library may use it.
+ */
+const LAYERS = ['crypto', 'protocol', 'omemo', 'adapters', 'testing'];
+/** Rank of the files directly in src/ (the entry points sit on top of everything). */
 const TOP_RANK = LAYERS.length;
 /** Module specifiers only src/crypto may import. */
 const CRYPTO_ONLY_MODULES = /^(?:libsodium-wrappers(?:-sumo)?|(?:node:)?crypto(?:\/.*)?)$/;

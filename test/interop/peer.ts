@@ -14,7 +14,6 @@ import {
   MemoryStore,
   OmemoError,
   OmemoManager,
-  SqliteStore,
   parseBundle,
   parseDeviceList,
   pepLocations,
@@ -25,6 +24,7 @@ import {
   type OmemoVersion,
   type TrustLevel,
 } from '../../src/index';
+import { SqliteStore } from '../../src/sqlite';
 
 // Anything a library prints must not corrupt the protocol stream.
 console.log = (...args: unknown[]) => console.error(...args);

@@ -12,6 +12,7 @@ import { type OmemoVersion } from '../../src/omemo/versions/backend';
 import { OmemoManager, type EncryptResult, type OmemoManagerOptions } from '../../src/omemo/manager/session-manager';
 import { sessionKey, type OmemoStore, type SessionAddress, type StoreChanges } from '../../src/omemo/store/store';
 import type { OmemoTransport } from '../../src/omemo/manager/transport';
+import { storeSnapshot } from '../../src/testing/store-fixtures';
 
 export { InProcessRouter };
 
@@ -121,28 +122,11 @@ export async function rejectsWith(p: Promise<unknown> | (() => unknown), code: O
   return caught as OmemoError;
 }
 
-function hexReplacer(_k: string, v: unknown): unknown {
-  return v instanceof Uint8Array ? toHex(v) : v;
-}
-
 /**
  * Everything a store holds that is reachable through the OmemoStore API for the given JIDs and session
- * addresses, as a canonical string (byte arrays as hex).
+ * addresses, as a canonical string (byte arrays as hex): the conformance suite's snapshot.
  */
-export async function snapshot(store: OmemoStore, jids: readonly string[], addresses: readonly SessionAddress[]): Promise<string> {
-  const identity = await store.loadIdentity();
-  const spks = (await store.loadSignedPreKeys()).sort((a, b) => a.id - b.id);
-  const pks = (await store.loadPreKeys()).sort((a, b) => a.id - b.id);
-  const devices = (await store.loadDevices(jids)).sort((a, b) => (a.jid + a.deviceId).localeCompare(b.jid + b.deviceId));
-  const lists: Record<string, unknown> = {};
-  for (const jid of jids) for (const v of ['oldmemo', 'twomemo'] as const) lists[`${v} ${jid}`] = await store.loadDeviceList(v, jid);
-  const records = await store.loadSessions(addresses);
-  const sessions = addresses
-    .map((a, i) => [sessionKey(a), records[i]] as const)
-    .filter(([, r]) => r !== undefined)
-    .sort(([a], [b]) => a.localeCompare(b));
-  return JSON.stringify({ identity, spks, pks, devices, lists, sessions }, hexReplacer);
-}
+export const snapshot = storeSnapshot;
 
 /** The session records of `addresses`, as hex, keyed by session key (bypasses any counting). */
 export async function sessionBytes(store: MemoryStore, addresses: readonly SessionAddress[]): Promise<Record<string, string>> {

@@ -1,15 +1,26 @@
 // MemoryStore (src/omemo/memory-store.ts), the reference OmemoStore: the shared conformance suite
-// (store-conformance.ts), also behind a random 0–5 ms latency on every call (latency-store.ts), plus what
-// only MemoryStore has: the commit counter and the beforeCommit hook.
+// (store-conformance.ts), also behind a random 0–5 ms latency on every call (src/testing/latency-store.ts), plus
+// what only MemoryStore has: the commit counter and the beforeCommit hook.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/ready';
 import { MemoryStore } from '../../src/omemo/store/memory-store';
 import type { StoreChanges } from '../../src/omemo/store/store';
-import { withLatency } from './latency-store';
+import { withLatency } from '../../src/testing/latency-store';
 import { rngFor, snapshot } from './manager-fixture';
-import { ADDRS, JIDS, assertSecondApplied, device, fullChanges, identity, pk, rejects, runStoreConformance, secondChanges } from './store-conformance';
+import {
+  ADDRS,
+  JIDS,
+  assertSecondApplied,
+  device,
+  fullChanges,
+  identity,
+  pk,
+  rejects,
+  runStoreConformance,
+  secondChanges,
+} from './store-conformance';
 
 runStoreConformance('MemoryStore', { open: async () => new MemoryStore() });
 let latencySeed = 0;
@@ -25,7 +36,10 @@ test('commits counts successful commits only', async () => {
   assert.is(s.commits, 0);
   await s.commit(fullChanges());
   assert.is(s.commits, 1);
-  await rejects(() => s.commit({ putSessions: [{ address: ADDRS[0]!, record: (() => 1) as unknown as Uint8Array }] }));
+  await rejects(
+    () => s.commit({ putSessions: [{ address: ADDRS[0]!, record: (() => 1) as unknown as Uint8Array }] }),
+    'a bad record',
+  );
   assert.is(s.commits, 1);
 });
 
@@ -39,7 +53,7 @@ test('commit is atomic: a throwing beforeCommit hook leaves nothing visible', as
     throw new Error('simulated write failure');
   };
   const second = secondChanges();
-  await rejects(() => s.commit(second), /simulated write failure/);
+  await rejects(() => s.commit(second), 'a commit whose hook throws', /simulated write failure/);
   assert.ok(seen === second, 'the hook sees the changes');
   assert.is(s.commits, 1, 'a failed commit is not counted');
   assert.is(await snapshot(s, JIDS, ADDRS), before, 'nothing of the failed commit is visible');
@@ -59,7 +73,7 @@ test('commit is atomic when the changes cannot be copied (nothing half-applied)'
     putPreKeys: [pk(5)],
     putDevices: [{ ...device('bob@example.org', 1), trust: 'verified' as const, activeIn: null }],
   } as unknown as StoreChanges;
-  await rejects(() => s.commit(bad));
+  await rejects(() => s.commit(bad), 'a commit that cannot be copied');
   assert.is(s.commits, 1);
   assert.is(await snapshot(s, JIDS, ADDRS), before);
 });

@@ -14,7 +14,7 @@ import { keysFor, parseEncrypted } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import type { SessionAddress } from '../../src/omemo/store/store';
 import { parseKeyExchange, parseMessage } from '../../src/protocol/wire';
-import { latencyStats, withLatency } from './latency-store';
+import { latencyStats, withLatency } from '../../src/testing/latency-store';
 import {
   CountingStore,
   InProcessRouter,

@@ -3,8 +3,9 @@
 //   hold <path> <jid>   opens the store, prints "held", then waits to be killed (SIGKILL releases the lock?)
 //   try <path> <jid>    opens the store and prints one JSON line: {"ok":true} or {"code","message"}
 //   no-driver <path>    blocks the module better-sqlite3 (ESM resolve hook and CommonJS loader), imports the
-//                       library's entry point (must work: it never loads better-sqlite3), then prints the
-//                       result of SqliteStore.open as JSON (must be `store-error` with a cause)
+//                       library's entry points, the main one and omemo-wasm/sqlite (must work: neither loads
+//                       better-sqlite3), then prints the result of SqliteStore.open as JSON (must be
+//                       `store-error` with a cause)
 import Module, { register } from 'node:module';
 
 const [mode, path, jid] = process.argv.slice(2);
@@ -29,12 +30,14 @@ async function main(): Promise<void> {
       return load(request, ...rest);
     };
     const lib = await import('../../src/index');
+    const sqlite = await import('../../src/sqlite');
+    const entries = { entry: typeof lib.OmemoManager, sqliteEntry: typeof sqlite.SqliteStore };
     try {
-      const store = await lib.SqliteStore.open(path!, { jid: 'nobody@example.org' });
+      const store = await sqlite.SqliteStore.open(path!, { jid: 'nobody@example.org' });
       store.close();
-      print({ ok: true, entry: typeof lib.OmemoManager });
+      print({ ok: true, ...entries });
     } catch (e) {
-      print({ ...describe(e), entry: typeof lib.OmemoManager });
+      print({ ...describe(e), ...entries });
     }
     return;
   }

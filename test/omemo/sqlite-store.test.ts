@@ -1,8 +1,9 @@
 // SqliteStore (src/omemo/sqlite-store.ts): the shared OmemoStore conformance suite on real files (also
-// behind a random 0–5 ms latency on every call, latency-store.ts), then what only a file store has:
+// behind a random 0–5 ms latency on every call, src/testing/latency-store.ts), then what only a file store has:
 // persistence across close/reopen, rollback of a commit that fails inside SQLite,
 // the owner JID, the in-process and cross-process lock, schema versions and migration from the frozen
-// schema-1 fixture, checks of corrupt rows, and a missing better-sqlite3.
+// schema-1 fixture, checks of corrupt rows, a missing better-sqlite3, and the entries that export it
+// (omemo-wasm/sqlite, and the main entry's deprecated re-export).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -16,9 +17,11 @@ import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/ready';
 import { OmemoManager, PRE_KEY_COUNT } from '../../src/omemo/manager/session-manager';
 import { SQLITE_SCHEMA_VERSION, SqliteStore } from '../../src/omemo/store/sqlite-store';
+import * as mainEntry from '../../src/index';
+import * as sqliteEntry from '../../src/sqlite';
 import type { OmemoStore, SessionAddress } from '../../src/omemo/store/store';
 import type { SqliteFixtureInfo } from './fixtures/make-sqlite-schema-1';
-import { withLatency } from './latency-store';
+import { withLatency } from '../../src/testing/latency-store';
 import { InProcessRouter, rejectsWith, rngFor, snapshot } from './manager-fixture';
 import { ADDRS, JIDS, OWNER_JID, bytes, device, fullChanges, identity, pk, runStoreConformance, secondChanges, spk } from './store-conformance';
 
@@ -281,6 +284,16 @@ test('corrupt rows read as store-error, never as a crash or a wrong value', asyn
   s.close();
 });
 
+test('the deprecated exports of the main entry are those of omemo-wasm/sqlite, and still work', async () => {
+  assert.is(mainEntry.SqliteStore, sqliteEntry.SqliteStore);
+  assert.is(mainEntry.SQLITE_BUSY_TIMEOUT_MS, sqliteEntry.SQLITE_BUSY_TIMEOUT_MS);
+  const s: mainEntry.SqliteStore = await mainEntry.SqliteStore.open(freshPath(), { jid: OWNER_JID });
+  assert.instance(s, sqliteEntry.SqliteStore);
+  await s.commit(fullChanges());
+  assert.equal(await s.loadIdentity(), identity());
+  s.close();
+});
+
 test('a closed store fails with store-error; close is idempotent', async () => {
   const s = await SqliteStore.open(freshPath(), { jid: OWNER_JID });
   s.close();
@@ -290,9 +303,10 @@ test('a closed store fails with store-error; close is idempotent', async () => {
   await rejectsWith(s.commit(fullChanges()), 'store-error');
 });
 
-test('without better-sqlite3 the entry point still loads, and open fails with store-error and a cause', () => {
+test('without better-sqlite3 the entry points still load, and open fails with store-error and a cause', () => {
   const out = child('no-driver', freshPath());
   assert.is(out.entry, 'function', 'the library entry point loaded');
+  assert.is(out.sqliteEntry, 'function', 'the omemo-wasm/sqlite entry point loaded');
   assert.is(out.code, 'store-error', JSON.stringify(out));
   assert.match(String(out.message), /optional dependency better-sqlite3/);
   assert.match(String(out.cause), /blocked by the test/);

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Proves the published package works as users install it: `npm pack`, install the tarball into a scratch
-// project, then import it (and its `omemo-wasm/xmpp-client` entry) with ESM `import`, CommonJS `require`, and
-// type-check a TypeScript consumer against the shipped declarations (both the import and the require condition).
+// project, then import it (and its entries `omemo-wasm/xmpp-client`, `omemo-wasm/sqlite` and `omemo-wasm/testing`)
+// with ESM `import`, CommonJS `require`, and type-check a TypeScript consumer against the shipped declarations
+// (both the import and the require condition), including the @deprecated tags of the main entry's SQLite
+// re-exports.
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -72,6 +75,69 @@ try {
   `;
   writeFileSync(join(scratch, 'adapter-esm.mjs'), adapterProgram(`import * as lib from 'omemo-wasm'; import * as adapter from 'omemo-wasm/xmpp-client';`));
   writeFileSync(join(scratch, 'adapter-cjs.cjs'), adapterProgram(`const lib = require('omemo-wasm'); const adapter = require('omemo-wasm/xmpp-client');`));
+  // The SQLite entry (better-sqlite3, an optional dependency, came with the tarball): a store in a file, the same
+  // class as the main entry's deprecated re-export, and the same OmemoError class as the main entry.
+  const sqliteProgram = (load) => `
+    ${load}
+    (async () => {
+      if (sqlite.SqliteStore !== lib.SqliteStore) throw new Error('two SqliteStore classes');
+      if (sqlite.SQLITE_BUSY_TIMEOUT_MS !== lib.SQLITE_BUSY_TIMEOUT_MS || !(sqlite.SQLITE_SCHEMA_VERSION >= 1)) {
+        throw new Error('constants');
+      }
+      const file = require('node:path').join(require('node:os').tmpdir(), 'omemo-wasm-pack-' + process.pid + '.db');
+      const store = await sqlite.SqliteStore.open(file, { jid: 'a@example.org' });
+      try {
+        const items = new Map();
+        const transport = {
+          publish: async (node, id, xml) => { items.set(node + '#' + id, xml); },
+          fetch: async (jid, node, id) => items.get(node + '#' + (id ?? 'current')),
+          send: async () => {},
+        };
+        const m = await lib.OmemoManager.open({ jid: 'a@example.org', store, transport });
+        if ((await store.loadIdentity()).deviceId !== m.deviceId) throw new Error('identity not stored');
+        const opened = lib.OmemoManager.open({ jid: 'b@example.org', store, transport });
+        const err = await opened.then(() => undefined, (e) => e);
+        if (!lib.isOmemoError(err, 'store-owner-mismatch')) throw new Error('OmemoError differs: ' + err);
+      } finally {
+        store.close();
+        require('node:fs').rmSync(file, { force: true });
+      }
+      console.log('sqlite loaded');
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `;
+  const esmRequire = `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);`;
+  const sqliteEsm = `import * as lib from 'omemo-wasm'; import * as sqlite from 'omemo-wasm/sqlite';`;
+  writeFileSync(join(scratch, 'sqlite-esm.mjs'), sqliteProgram(`${esmRequire} ${sqliteEsm}`));
+  const sqliteCjs = `const lib = require('omemo-wasm'); const sqlite = require('omemo-wasm/sqlite');`;
+  writeFileSync(join(scratch, 'sqlite-cjs.cjs'), sqliteProgram(sqliteCjs));
+  // The testing entry, where no test framework is installed: the conformance cases pass on MemoryStore, plain and
+  // with latency, and fail on a store whose loadSessions forgets everything, with the entry's ConformanceError.
+  const testingProgram = (load) => `
+    ${load}
+    (async () => {
+      const plain = { open: async () => new lib.MemoryStore() };
+      const slow = { open: async () => testing.withLatency(new lib.MemoryStore(), { maxDelayMs: 2 }) };
+      for (const factory of [plain, slow]) {
+        for (const c of testing.storeConformanceCases(factory)) await c.run();
+      }
+      class Forgetful extends lib.MemoryStore {
+        async loadSessions(addresses) { return addresses.map(() => undefined); }
+      }
+      let failed = 0;
+      for (const c of testing.storeConformanceCases({ open: async () => new Forgetful() })) {
+        const e = await c.run().then(() => undefined, (e) => e);
+        if (e === undefined) continue;
+        if (!(e instanceof testing.ConformanceError)) throw e;
+        failed++;
+      }
+      if (failed === 0) throw new Error('a broken store passed');
+      console.log('testing loaded');
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `;
+  const testingEsm = `import * as lib from 'omemo-wasm'; import * as testing from 'omemo-wasm/testing';`;
+  writeFileSync(join(scratch, 'testing-esm.mjs'), testingProgram(testingEsm));
+  const testingCjs = `const lib = require('omemo-wasm'); const testing = require('omemo-wasm/testing');`;
+  writeFileSync(join(scratch, 'testing-cjs.cjs'), testingProgram(testingCjs));
   check('ESM import from the installed tarball', () => {
     if (!run('node', ['esm.mjs'], scratch).includes('loaded true')) throw new Error('no output');
   });
@@ -84,9 +150,24 @@ try {
   check('CommonJS require of omemo-wasm/xmpp-client', () => {
     if (!run('node', ['adapter-cjs.cjs'], scratch).includes('adapter loaded')) throw new Error('no output');
   });
+  check('ESM import of omemo-wasm/sqlite', () => {
+    if (!run('node', ['sqlite-esm.mjs'], scratch).includes('sqlite loaded')) throw new Error('no output');
+  });
+  check('CommonJS require of omemo-wasm/sqlite', () => {
+    if (!run('node', ['sqlite-cjs.cjs'], scratch).includes('sqlite loaded')) throw new Error('no output');
+  });
+  check('ESM import of omemo-wasm/testing (no test framework installed)', () => {
+    if (!run('node', ['testing-esm.mjs'], scratch).includes('testing loaded')) throw new Error('no output');
+  });
+  check('CommonJS require of omemo-wasm/testing (no test framework installed)', () => {
+    if (!run('node', ['testing-cjs.cjs'], scratch).includes('testing loaded')) throw new Error('no output');
+  });
   const ts = `
     import { OmemoManager, MemoryStore, type DecryptResult, type OmemoTransport } from 'omemo-wasm';
     import { createXmppClientOmemo, type OmemoChatMessage, type XmppClientOmemo } from 'omemo-wasm/xmpp-client';
+    import { SqliteStore, SQLITE_SCHEMA_VERSION } from 'omemo-wasm/sqlite';
+    import { storeConformanceCases, withLatency } from 'omemo-wasm/testing';
+    import type { StoreConformanceCase, StoreFactory } from 'omemo-wasm/testing';
     const t: OmemoTransport = { publish: async () => {}, fetch: async () => undefined, send: async () => {} };
     export async function f(): Promise<string | undefined> {
       const m = await OmemoManager.open({ jid: 'a@b', store: new MemoryStore(), transport: t });
@@ -101,6 +182,18 @@ try {
       return omemo.send(m.from, m.text ?? '');
     }
     export const make = createXmppClientOmemo;
+    export async function openSqlite(path: string): Promise<SqliteStore> {
+      // @ts-expect-error: the schema version is a number
+      const v: string = SQLITE_SCHEMA_VERSION;
+      return SqliteStore.open(path, { jid: 'a@b' });
+    }
+    const factory: StoreFactory = {
+      open: async (jid) => withLatency(await SqliteStore.open(jid + '.db', { jid }), { maxDelayMs: 5 }),
+      dispose: (store) => (store as SqliteStore).close(),
+    };
+    export const cases: StoreConformanceCase[] = storeConformanceCases(factory);
+    // @ts-expect-error: a case's run takes no test context and returns a promise
+    export const wrong: (t: unknown) => string = cases[0]!.run;
   `;
   writeFileSync(join(scratch, 'consumer.mts'), ts);
   writeFileSync(join(scratch, 'consumer.cts'), ts.replace(/^\s*import /m, 'import '));
@@ -110,6 +203,37 @@ try {
       run('node', [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), file], scratch);
     });
   }
+  // What an editor shows (struck through) for the main entry's SQLite re-exports: the shipped declarations carry
+  // their @deprecated tags; the same names from omemo-wasm/sqlite carry none.
+  check('the main entry\'s SqliteStore and SQLITE_BUSY_TIMEOUT_MS are @deprecated in its declarations', () => {
+    const ts = createRequire(import.meta.url)(join(root, 'node_modules', 'typescript'));
+    const file = join(scratch, 'deprecated.mts');
+    writeFileSync(file, [
+      `import { SqliteStore as MainStore, SQLITE_BUSY_TIMEOUT_MS as MAIN_MS } from 'omemo-wasm';`,
+      `import { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from 'omemo-wasm/sqlite';`,
+      'export { MainStore, MAIN_MS, SqliteStore, SQLITE_BUSY_TIMEOUT_MS };',
+    ].join('\n'));
+    const program = ts.createProgram([file], {
+      strict: true,
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      noEmit: true,
+      skipLibCheck: true,
+    });
+    const checker = program.getTypeChecker();
+    const deprecated = {};
+    ts.forEachChild(program.getSourceFile(file), (node) => {
+      if (!ts.isImportDeclaration(node)) return;
+      for (const spec of node.importClause.namedBindings.elements) {
+        const symbol = checker.getAliasedSymbol(checker.getSymbolAtLocation(spec.name));
+        deprecated[spec.name.text] = symbol.getJsDocTags(checker).some((t) => t.name === 'deprecated');
+      }
+    });
+    const want = { MainStore: true, MAIN_MS: true, SqliteStore: false, SQLITE_BUSY_TIMEOUT_MS: false };
+    if (JSON.stringify(deprecated) !== JSON.stringify(want)) {
+      throw new Error(`@deprecated where: ${JSON.stringify(deprecated)}`);
+    }
+  });
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -31,7 +31,13 @@ const CLEAN: Record<string, string> = {
     `export const m = (c?: C) => [y, c, { crypto: 1 }.crypto];`,
   ].join('\n'),
   'src/adapters/client.ts': `export * from '../omemo/manager';\nexport { x } from '../crypto/bytes';\n`,
+  'src/testing/suite.ts': [
+    `import { s } from '../omemo/manager';`,
+    `import type { C } from '../crypto/node';`,
+    `export const t = (c?: C) => [s, c];`,
+  ].join('\n'),
   'src/index.ts': `export * from './adapters/client';\nexport * from './omemo/manager';\n`,
+  'src/testing.ts': `export { t } from './testing/suite';\n`,
 };
 
 function tree(extra: Record<string, string> = {}): string {
@@ -72,14 +78,20 @@ test('an upward import is caught, also as a type import, a re-export or a dynami
     'src/protocol/bad.ts': `import type { m } from '../omemo/manager';\nexport type B = typeof m;\n`,
     'src/omemo/bad.ts': `export * from '../adapters/client';\n`,
     'src/adapters/bad.ts': `export const b = () => import('../index');\n`,
+    'src/omemo/uses-testing.ts': `import { t } from '../testing/suite';\nexport const u = t;\n`,
+    'src/adapters/uses-testing.ts': `export type T = typeof import('../testing/suite');\n`,
+    'src/testing/bad.ts': `export { t } from '../testing';\n`,
   };
   const r = check(tree(cases));
   assert.is(r.status, 1);
   assert.equal(r.lines.sort(), [
     `src/adapters/bad.ts: imports upward ../index (adapters → index)`,
+    `src/adapters/uses-testing.ts: imports upward ../testing/suite (adapters → testing)`,
     `src/crypto/bad.ts: imports upward ../protocol/session (crypto → protocol)`,
     `src/omemo/bad.ts: imports upward ../adapters/client (omemo → adapters)`,
+    `src/omemo/uses-testing.ts: imports upward ../testing/suite (omemo → testing)`,
     `src/protocol/bad.ts: imports upward ../omemo/manager (protocol → omemo)`,
+    `src/testing/bad.ts: imports upward ../testing (testing → index)`,
   ]);
 });
 
@@ -115,7 +127,7 @@ test('imports leaving src/ and files outside the layers are caught', () => {
   assert.equal(r.lines.sort(), [
     'src/omemo/out.ts: imports ../../examples/router, outside src/',
     'src/omemo/uses-util.ts: imports ../util/helper, which is in no layer',
-    'src/util/helper.ts: not in a layer (src/{crypto,protocol,omemo,adapters}/ or src/ itself)',
+    'src/util/helper.ts: not in a layer (src/{crypto,protocol,omemo,adapters,testing}/ or src/ itself)',
   ]);
 });
 

@@ -116,8 +116,9 @@ export interface StoreChanges {
 
 /**
  * Everything the session manager persists. Implementations: `MemoryStore` (reference, in memory) and
- * `SqliteStore`; any other store implements the same interface and proves it with the conformance suite. Errors thrown by a store are wrapped by the manager in an
- * OmemoError with code `store-error`.
+ * `SqliteStore` (`omemo-wasm/sqlite`); any other store implements the same interface and proves it with the
+ * conformance suite of `omemo-wasm/testing` (`storeConformanceCases`). Errors thrown by a store are wrapped by the
+ * manager in an OmemoError with code `store-error`.
  */
 export interface OmemoStore {
   loadIdentity(): Promise<StoredIdentity | undefined>;

@@ -1,10 +1,9 @@
-// A latency-injecting OmemoStore wrapper (store.ts) for tests: every read and commit of the wrapped store
-// takes a random 0…maxDelayMs, as with a networked store, so callers that race a read with a commit show it.
-// Used by the conformance suites (memory-store.test.ts, sqlite-store.test.ts) and the manager's concurrency
-// tests. No tests here.
-
-import type { Rng } from '../../src/crypto/random';
-import type { OmemoStore } from '../../src/omemo/store/store';
+// A latency-injecting OmemoStore wrapper (omemo-wasm/testing): every read and commit of the wrapped store takes a
+// random 0…maxDelayMs, as with a networked store, so callers that race a read with a commit show it. The store
+// conformance suite runs under it as well as without it, and so do the session manager's concurrency tests.
+import { randomBytes, type Rng } from '../crypto/random';
+import type { OmemoStore } from '../omemo/store/store';
+import { wait } from './turns';
 
 /**
  * The methods that are delayed: every read (`load…`) and `commit`, by name, so that a read added to
@@ -15,41 +14,49 @@ export const DELAYED_METHOD = /^(?:load[A-Z]\w*|commit)$/;
 /** Resolution of the random delay: 2^16 steps between 0 and maxDelayMs. */
 const DELAY_STEPS = 0x10000;
 
+/** The options of `withLatency`. */
 export interface LatencyOptions {
   /** Longest total delay of one call (ms); each call waits a uniform random 0…maxDelayMs. */
   maxDelayMs: number;
-  /** Source of the delays (a seeded RNG makes the sequence of delays repeatable). */
-  rng: Rng;
+  /**
+   * Source of the delays; a seeded RNG makes the sequence of delays repeatable. Default: random bytes from
+   * `crypto.getRandomValues`.
+   */
+  rng?: Rng;
 }
 
 /** What a latency-wrapped store adds: how many calls were delayed, and by how much in total. */
 export interface LatencyStats {
+  /** Calls delayed so far. */
   calls: number;
+  /** Their delays added up (ms). */
   totalDelayMs: number;
 }
 
 const statsOf = new WeakMap<object, LatencyStats>();
 
-/** The delay statistics of a store made by `withLatency`. */
+/**
+ * The delay statistics of a store made by `withLatency` (live: they grow with every call).
+ * @throws TypeError when `store` was not made by `withLatency`.
+ */
 export function latencyStats(store: object): LatencyStats {
   const s = statsOf.get(store);
   if (s === undefined) throw new TypeError('not a store made by withLatency');
   return s;
 }
 
-function wait(ms: number): Promise<void> {
-  // setTimeout rounds anything below 1 ms up to 1 ms: shorter waits are one turn of the event loop.
-  return new Promise((resolve) => (ms < 1 ? setImmediate(resolve) : setTimeout(resolve, ms)));
-}
-
 /**
  * Wraps `store` so that each read and commit waits a random 0…maxDelayMs in total, split at random between
- * before the call reaches the store (request latency: a commit applies late) and after it returned
- * (response latency: a read's result is already old when it arrives). Everything else (close, counters,
- * hooks) passes through to `store`, so the result has the wrapped store's type.
+ * before the call reaches the store (request latency: a commit applies late) and after it returned (response
+ * latency: a read's result is already old when it arrives). Everything else (close, counters, hooks) passes
+ * through to `store`, so the result has the wrapped store's type. Methods are looked up at each call, so a test
+ * may still replace a method of the wrapped store.
+ * @param store Any OmemoStore.
+ * @param options `maxDelayMs`, and `rng` for repeatable delays.
+ * @throws RangeError when maxDelayMs is not a finite number ≥ 0; TypeError when rng is given and not a function.
  */
 export function withLatency<T extends OmemoStore>(store: T, options: LatencyOptions): T {
-  const { maxDelayMs, rng } = options;
+  const { maxDelayMs, rng = randomBytes } = options;
   if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0) || !Number.isFinite(maxDelayMs)) {
     throw new RangeError(`maxDelayMs must be a finite number ≥ 0, got ${String(maxDelayMs)}`);
   }
@@ -67,7 +74,6 @@ export function withLatency<T extends OmemoStore>(store: T, options: LatencyOpti
       stats.calls += 1;
       stats.totalDelayMs += total;
       await wait(before);
-      // Looked up now, not when wrapped: a test may still replace a method of the wrapped store.
       const result = await methods[name]!.apply(store, args);
       await wait(total - before);
       return result;
