@@ -19,7 +19,10 @@ function writeThirdPartyNotices(): void {
     const dir = join('node_modules', name);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string; license?: string };
     const licenceFile = readdirSync(dir).find((f) => /^licen[cs]e/i.test(f));
-    const text = licenceFile && existsSync(join(dir, licenceFile)) ? readFileSync(join(dir, licenceFile), 'utf8').trim() : `Licence: ${pkg.license ?? 'see the package'}`;
+    const text =
+      licenceFile && existsSync(join(dir, licenceFile))
+        ? readFileSync(join(dir, licenceFile), 'utf8').trim()
+        : `Licence: ${pkg.license ?? 'see the package'}`;
     out += `\n## ${name} ${pkg.version} (${pkg.license ?? 'see below'})\n\n\`\`\`\n${text}\n\`\`\`\n`;
   }
   writeFileSync(join('dist', 'THIRD_PARTY_NOTICES.md'), out);

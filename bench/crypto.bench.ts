@@ -37,7 +37,12 @@ export async function run(): Promise<BenchResult[]> {
   const bob = x25519GenerateKeyPair();
   const many = Array.from({ length: UNCACHED_KEYS }, () => x25519GenerateKeyPair().privateKey);
   for (const b of x25519Backends()) {
-    check(Buffer.from(b.sharedSecret(alice.privateKey, bob.publicKey)).equals(b.sharedSecret(bob.privateKey, alice.publicKey)), `${b.name} X25519 agreement`);
+    check(
+      Buffer.from(b.sharedSecret(alice.privateKey, bob.publicKey)).equals(
+        b.sharedSecret(bob.privateKey, alice.publicKey),
+      ),
+      `${b.name} X25519 agreement`,
+    );
     bench.add(`X25519 keygen (${b.name})`, () => {
       const priv = randomBytes(32);
       priv[0]! &= 248;
@@ -109,7 +114,10 @@ export async function run(): Promise<BenchResult[]> {
   for (const bits of [128, 256] as const) {
     const key = randomBytes(bits / 8);
     const sealed = aesGcmEncrypt(key, iv12, kib);
-    check(Buffer.from(aesGcmDecrypt(key, iv12, sealed.ciphertext, sealed.tag)).equals(kib), `AES-${bits}-GCM round trip`);
+    check(
+      Buffer.from(aesGcmDecrypt(key, iv12, sealed.ciphertext, sealed.tag)).equals(kib),
+      `AES-${bits}-GCM round trip`,
+    );
     bench.add(`AES-${bits}-GCM encrypt 1 KiB (sync)`, () => {
       sink ^= aesGcmEncrypt(key, iv12, kib).tag[0]!;
     });
@@ -131,7 +139,10 @@ export async function run(): Promise<BenchResult[]> {
   // Batched ratchet sending step, OMEMO 2 shape: 48-byte key material, 64-byte AD, ~45-byte header, 16-byte MAC.
   const per: Record<string, number> = {};
   const key48 = randomBytes(48);
-  check(Buffer.from(kernelAes256CbcEncrypt(key32, iv16, key48)).equals(aes256CbcEncrypt(key32, iv16, key48)), 'kernel AES-CBC');
+  check(
+    Buffer.from(kernelAes256CbcEncrypt(key32, iv16, key48)).equals(aes256CbcEncrypt(key32, iv16, key48)),
+    'kernel AES-CBC',
+  );
   const cbc48 = aes256CbcEncrypt(key32, iv16, key48);
   bench.add('AES-256-CBC encrypt 48 B (kernel)', () => {
     sink ^= kernelAes256CbcEncrypt(key32, iv16, key48)[0]!;
@@ -149,7 +160,15 @@ export async function run(): Promise<BenchResult[]> {
   const lanes: RatchetSendLane[] = Array.from({ length: RATCHET_LANES }, () => {
     const message = randomBytes(2 + 16 + 2 + 45 + 64);
     const chainKey = randomBytes(32);
-    return { chainKey, nextChainKey: chainKey, associatedData: randomBytes(64), message, headerOffset: 20, headerLength: 45, macOffset: 2 };
+    return {
+      chainKey,
+      nextChainKey: chainKey,
+      associatedData: randomBytes(64),
+      message,
+      headerOffset: 20,
+      headerLength: 45,
+      macOffset: 2,
+    };
   });
   check(ratchetKernelAvailable(), 'the ratchet kernel loads');
   const batches: [string, typeof ratchetSendBatchWasm][] = [

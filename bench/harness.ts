@@ -20,7 +20,8 @@ export type BenchRun = () => Promise<BenchResult[]>;
 export function resultOf(task: Task, per = 1, name = task.name): BenchResult {
   const r = task.result;
   if (r.state === 'errored') throw new Error(`benchmark "${task.name}" failed: ${r.error.message}`, { cause: r.error });
-  if (r.state !== 'completed' && r.state !== 'aborted-with-statistics') throw new Error(`benchmark "${task.name}" did not complete (${r.state})`);
+  if (r.state !== 'completed' && r.state !== 'aborted-with-statistics')
+    throw new Error(`benchmark "${task.name}" did not complete (${r.state})`);
   return { name, medianUs: (r.latency.p50 * 1000) / per, samples: r.latency.samplesCount };
 }
 
@@ -43,13 +44,17 @@ export function formatTable(groups: { title?: string; results: BenchResult[] }[]
   const nameWidth = Math.max(9, ...all.map((r) => r.name.length + indent));
   const usCells = all.map((r) => formatUs(r.medianUs));
   const usWidth = Math.max(10, ...usCells.map((c) => c.length));
-  const lines: string[] = [`${'benchmark'.padEnd(nameWidth)}  ${'median µs'.padStart(usWidth)}  ${'samples'.padStart(8)}`];
+  const lines: string[] = [
+    `${'benchmark'.padEnd(nameWidth)}  ${'median µs'.padStart(usWidth)}  ${'samples'.padStart(8)}`,
+  ];
   const rule = '─'.repeat(nameWidth + usWidth + 12);
   lines.push(rule);
   for (const g of groups) {
     if (g.title !== undefined) lines.push(`${g.title}:`);
     for (const r of g.results) {
-      lines.push(`${(' '.repeat(indent) + r.name).padEnd(nameWidth)}  ${formatUs(r.medianUs).padStart(usWidth)}  ${String(r.samples).padStart(8)}`);
+      lines.push(
+        `${(' '.repeat(indent) + r.name).padEnd(nameWidth)}  ${formatUs(r.medianUs).padStart(usWidth)}  ${String(r.samples).padStart(8)}`,
+      );
     }
   }
   return lines.join('\n');

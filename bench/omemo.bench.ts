@@ -4,7 +4,14 @@
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { InProcessRouter } from '../examples/in-process-router';
-import { cryptoReady, MemoryStore, OmemoManager, STALE_DEVICE_AFTER_MESSAGES, type EncryptResult, type OmemoVersion } from '../src/index';
+import {
+  cryptoReady,
+  MemoryStore,
+  OmemoManager,
+  STALE_DEVICE_AFTER_MESSAGES,
+  type EncryptResult,
+  type OmemoVersion,
+} from '../src/index';
 import { formatTable, resultOf, type BenchResult } from './harness';
 
 const DOMAIN = 'bench.example';
@@ -31,7 +38,11 @@ class Fixture {
 
   async open(jid: string, name: string): Promise<Device> {
     const inbox = `${jid}/${name}`;
-    return { jid, inbox, m: await OmemoManager.open({ jid, store: new MemoryStore(), transport: this.router.connect(jid, inbox) }) };
+    return {
+      jid,
+      inbox,
+      m: await OmemoManager.open({ jid, store: new MemoryStore(), transport: this.router.connect(jid, inbox) }),
+    };
   }
 
   async build(): Promise<void> {
@@ -62,7 +73,9 @@ class Fixture {
   async takeReplies(): Promise<void> {
     for (const m of this.router.drain(this.sender.inbox)) {
       const out = await this.sender.m.decrypt(m.from, m.xml);
-      const from = [this.solo, ...this.fanout].find((d) => d.jid === out.sender.jid && d.m.deviceId === out.sender.deviceId);
+      const from = [this.solo, ...this.fanout].find(
+        (d) => d.jid === out.sender.jid && d.m.deviceId === out.sender.deviceId,
+      );
       if (from !== undefined) this.unanswered.set(from, 0);
     }
   }
@@ -94,7 +107,9 @@ class Fixture {
 function expectAll(res: EncryptResult, n: number, keyExchange: boolean, what: string): void {
   const good = res.devices.filter((r) => r.ok && r.keyExchange === keyExchange).length;
   if (res.devices.length !== n || good !== n || res.elements.length !== 1) {
-    throw new Error(`${what}: ${good}/${n} devices as expected (${res.devices.find((r) => !r.ok)?.error ?? 'wrong key-exchange flag'})`);
+    throw new Error(
+      `${what}: ${good}/${n} devices as expected (${res.devices.find((r) => !r.ok)?.error ?? 'wrong key-exchange flag'})`,
+    );
   }
 }
 
@@ -108,7 +123,12 @@ export async function run(): Promise<BenchResult[]> {
   const dec = new Bench({ name: 'omemo decrypt', time: 500, warmupTime: 100, iterations: 32, throws: true });
   const cases: { name: string; device: Device; jids: string[]; devices: Device[] }[] = [
     { name: 'decrypt steady, 1-key stanza, OMEMO 2 (µs/op)', device: f.solo, jids: [f.solo.jid], devices: [f.solo] },
-    { name: 'decrypt steady, 200-key stanza, OMEMO 2 (µs/op)', device: f.fanout[0]!, jids: f.accounts, devices: f.fanout },
+    {
+      name: 'decrypt steady, 200-key stanza, OMEMO 2 (µs/op)',
+      device: f.fanout[0]!,
+      jids: f.accounts,
+      devices: f.fanout,
+    },
   ];
   for (const c of cases) {
     let xml = '';
@@ -118,7 +138,8 @@ export async function run(): Promise<BenchResult[]> {
       c.name,
       async () => {
         const out = await c.device.m.decrypt(f.sender.jid, xml);
-        if (out.text !== text) throw new Error(`${c.name}: decrypted ${JSON.stringify(out.text)}, expected ${JSON.stringify(text)}`);
+        if (out.text !== text)
+          throw new Error(`${c.name}: decrypted ${JSON.stringify(out.text)}, expected ${JSON.stringify(text)}`);
       },
       {
         async: true,
@@ -136,7 +157,12 @@ export async function run(): Promise<BenchResult[]> {
   // Encryption over established sessions: µs per recipient device.
   const targets: { name: string; jids: string[]; devices: Device[]; version: OmemoVersion }[] = [
     { name: 'encrypt → 1 device, OMEMO 2 (µs/device)', jids: [f.solo.jid], devices: [f.solo], version: 'twomemo' },
-    { name: 'encrypt → 100 devices, OMEMO 2 (µs/device)', jids: f.accounts.slice(0, 20), devices: f.fanout.slice(0, 100), version: 'twomemo' },
+    {
+      name: 'encrypt → 100 devices, OMEMO 2 (µs/device)',
+      jids: f.accounts.slice(0, 20),
+      devices: f.fanout.slice(0, 100),
+      version: 'twomemo',
+    },
     { name: 'encrypt → 200 devices, OMEMO 2 (µs/device)', jids: f.accounts, devices: f.fanout, version: 'twomemo' },
     { name: 'encrypt → 200 devices, OMEMO 0.3 (µs/device)', jids: f.accounts, devices: f.fanout, version: 'oldmemo' },
   ];

@@ -8,7 +8,12 @@ import { Bench } from 'tinybench';
 import { cryptoReady } from '../src/crypto/ready';
 import { x25519GenerateKeyPair, type KeyPair } from '../src/crypto/x25519';
 import type { ProtocolVersion } from '../src/protocol/constants';
-import { generateIdentityKeyPair, identityWireKey, signSignedPreKey, type IdentityKeyPair } from '../src/protocol/identity-key';
+import {
+  generateIdentityKeyPair,
+  identityWireKey,
+  signSignedPreKey,
+  type IdentityKeyPair,
+} from '../src/protocol/identity-key';
 import { Session, type PreKeyBundle } from '../src/protocol/session';
 import { deserializeSession, serializeSession } from '../src/protocol/session-record';
 import { parseKeyExchange, parseMessage } from '../src/protocol/wire';
@@ -123,7 +128,10 @@ export async function run(): Promise<BenchResult[]> {
     prepareKex();
     {
       const k = parseKeyExchange(version, kexBytes);
-      check(same(Session.respond(bob.identity, k, bob.spk, bob.pk).decryptParsed(k.message), payload), `${version} respond`);
+      check(
+        same(Session.respond(bob.identity, k, bob.spk, bob.pk).decryptParsed(k.message), payload),
+        `${version} respond`,
+      );
     }
     bench.add(
       `${version} X3DH respond + first decrypt`,
@@ -143,7 +151,10 @@ export async function run(): Promise<BenchResult[]> {
     bench.add(`${version} deserializeSession (${rec.length} B)`, () => {
       sink ^= deserializeSession(rec).state.rootKey[0]!;
     });
-    check(parseMessage(version, enc.a.encrypt(payload).data).ciphertext.length === keyLen + 16, `${version} ciphertext length`);
+    check(
+      parseMessage(version, enc.a.encrypt(payload).data).ciphertext.length === keyLen + 16,
+      `${version} ciphertext length`,
+    );
   }
   const results = await runBench(bench);
   if (sink === -1) console.log(sink); // keeps the results observable

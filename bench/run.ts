@@ -15,7 +15,14 @@ interface FileResults {
 
 function isResult(r: unknown): r is BenchResult {
   const x = r as BenchResult;
-  return typeof x === 'object' && x !== null && typeof x.name === 'string' && typeof x.medianUs === 'number' && Number.isFinite(x.medianUs) && typeof x.samples === 'number';
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof x.name === 'string' &&
+    typeof x.medianUs === 'number' &&
+    Number.isFinite(x.medianUs) &&
+    typeof x.samples === 'number'
+  );
 }
 
 async function main(): Promise<number> {
@@ -41,18 +48,31 @@ async function main(): Promise<number> {
       const mod = (await import(pathToFileURL(join(dir, file)).href)) as { run?: unknown };
       if (typeof mod.run !== 'function') throw new Error('does not export run()');
       const results: unknown = await (mod.run as () => Promise<unknown>)();
-      if (!Array.isArray(results) || !results.every(isResult)) throw new Error('run() did not return an array of { name, medianUs, samples }');
+      if (!Array.isArray(results) || !results.every(isResult))
+        throw new Error('run() did not return an array of { name, medianUs, samples }');
       done.push({ file, results });
       process.stderr.write(`${results.length} results in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
     } catch (e) {
       failed++;
-      process.stderr.write(`FAILED after ${((performance.now() - t) / 1000).toFixed(1)} s\n  ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.stderr.write(
+        `FAILED after ${((performance.now() - t) / 1000).toFixed(1)} s\n  ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      );
     }
   }
-  process.stderr.write(`${files.length} file(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s${failed ? `, ${failed} failed` : ''}\n\n`);
+  process.stderr.write(
+    `${files.length} file(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s${failed ? `, ${failed} failed` : ''}\n\n`,
+  );
 
   if (json) {
-    console.log(JSON.stringify(done.flatMap((d) => d.results.map((r) => ({ file: d.file, name: r.name, medianUs: r.medianUs, samples: r.samples }))), null, 2));
+    console.log(
+      JSON.stringify(
+        done.flatMap((d) =>
+          d.results.map((r) => ({ file: d.file, name: r.name, medianUs: r.medianUs, samples: r.samples })),
+        ),
+        null,
+        2,
+      ),
+    );
   } else if (done.length > 0) {
     console.log(formatTable(done.map((d) => ({ title: d.file, results: d.results }))));
     console.log(`\nNode ${process.version}, ${process.platform}/${process.arch}; medians of tinybench samples (µs).`);

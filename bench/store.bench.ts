@@ -16,8 +16,20 @@ const FANOUT_DEVICES = 1000;
 const RECORD_BYTES = 330;
 const OWNER = 'bench@store.example';
 
-const addresses: SessionAddress[] = Array.from({ length: FANOUT_DEVICES }, (_, i) => ({ version: 'twomemo', jid: `user${i % 200}@store.example`, deviceId: 100_000 + i }));
-const device: StoredDevice = { jid: addresses[0]!.jid, deviceId: addresses[0]!.deviceId, activeIn: ['twomemo'], identityKey: new Uint8Array(32).fill(7), trust: 'blind', sentSinceLastReceived: 0, lastReceivedAt: 0 };
+const addresses: SessionAddress[] = Array.from({ length: FANOUT_DEVICES }, (_, i) => ({
+  version: 'twomemo',
+  jid: `user${i % 200}@store.example`,
+  deviceId: 100_000 + i,
+}));
+const device: StoredDevice = {
+  jid: addresses[0]!.jid,
+  deviceId: addresses[0]!.deviceId,
+  activeIn: ['twomemo'],
+  identityKey: new Uint8Array(32).fill(7),
+  trust: 'blind',
+  sentSinceLastReceived: 0,
+  lastReceivedAt: 0,
+};
 
 function record(i: number): Uint8Array {
   return new Uint8Array(RECORD_BYTES).fill(i & 255);
@@ -35,7 +47,10 @@ function addCases(bench: Bench, label: string, store: OmemoStore): void {
     if (loaded !== FANOUT_DEVICES) throw new Error(`${label}: loaded ${loaded} sessions`);
   });
   bench.add(`${label}: commit 1 session + device (µs/commit)`, async () => {
-    await store.commit({ putSessions: [{ address: addresses[0]!, record: record(++i) }], putDevices: [{ ...device, lastReceivedAt: i }] });
+    await store.commit({
+      putSessions: [{ address: addresses[0]!, record: record(++i) }],
+      putDevices: [{ ...device, lastReceivedAt: i }],
+    });
   });
 }
 
@@ -44,7 +59,8 @@ export async function run(): Promise<BenchResult[]> {
   const sqlite = await SqliteStore.open(join(dir, 'bench.db'), { jid: OWNER });
   try {
     const memory = new MemoryStore();
-    for (const s of [sqlite, memory]) await s.commit({ putSessions: addresses.map((address) => ({ address, record: record(0) })) });
+    for (const s of [sqlite, memory])
+      await s.commit({ putSessions: addresses.map((address) => ({ address, record: record(0) })) });
     const bench = new Bench({ name: 'store', time: 500, warmupTime: 100, iterations: 32, throws: true });
     addCases(bench, 'SqliteStore', sqlite);
     addCases(bench, 'MemoryStore', memory);

@@ -28,7 +28,10 @@ import { InProcessRouter, type RoutedMessage } from './in-process-router';
 
 const DOMAIN = 'example.org';
 const VERSION_NAME: Record<OmemoVersion, string> = { twomemo: 'OMEMO 2', oldmemo: 'OMEMO 0.3' };
-const DEVICE_LIST_NODES: Record<string, OmemoVersion> = { [NODE_OMEMO2_DEVICES]: 'twomemo', [NODE_LEGACY_DEVICELIST]: 'oldmemo' };
+const DEVICE_LIST_NODES: Record<string, OmemoVersion> = {
+  [NODE_OMEMO2_DEVICES]: 'twomemo',
+  [NODE_LEGACY_DEVICELIST]: 'oldmemo',
+};
 const FANOUT_ACCOUNTS = 40;
 const FANOUT_DEVICES_PER_ACCOUNT = 5;
 const STEADY_SENDS = 9;
@@ -44,7 +47,9 @@ const openStores: SqliteStore[] = [];
  */
 async function openStore(account: string, deviceName: string): Promise<OmemoStore> {
   console.assert(deviceName.startsWith(`${account}/`));
-  const store = await SqliteStore.open(join(storeDir, `${deviceName.replace(/[^a-z0-9]+/gi, '_')}.db`), { jid: account });
+  const store = await SqliteStore.open(join(storeDir, `${deviceName.replace(/[^a-z0-9]+/gi, '_')}.db`), {
+    jid: account,
+  });
   openStores.push(store);
   return store;
 }
@@ -76,7 +81,12 @@ const short = (d: Device): string => `${d.account.split('@')[0]}/${d.name}`;
 
 async function openDevice(account: string, name: string): Promise<Device> {
   const address = `${account}/${name}`;
-  const manager = await OmemoManager.open({ jid: account, label: name, store: await openStore(account, address), transport: router.connect(account, address) });
+  const manager = await OmemoManager.open({
+    jid: account,
+    label: name,
+    store: await openStore(account, address),
+    transport: router.connect(account, address),
+  });
   return { account, name, address, manager };
 }
 
@@ -109,7 +119,8 @@ async function tryDecrypt(d: Device, m: RoutedMessage): Promise<DecryptResult | 
 
 /** `v|receiver|sender` once the receiver has decrypted anything from the sender: it then has an answered session. */
 const heardFrom = new Set<string>();
-const pairKey = (v: OmemoVersion, receiver: Device, sender: { jid: string; deviceId: number }) => `${v}|${receiver.address}|${sender.jid}/${sender.deviceId}`;
+const pairKey = (v: OmemoVersion, receiver: Device, sender: { jid: string; deviceId: number }) =>
+  `${v}|${receiver.address}|${sender.jid}/${sender.deviceId}`;
 
 function deviceById(all: Device[], jid: string, deviceId: number): Device {
   const d = all.find((x) => x.account === jid && x.manager.deviceId === deviceId);
@@ -122,21 +133,43 @@ function deviceById(all: Device[], jid: string, deviceId: number): Device {
  * carbon copy to the sender's other devices), every device processes its inbox, automatic empty messages
  * are delivered and decrypted until all inboxes are empty.
  */
-async function say(all: Device[], from: Device, to: string, text: string, version: OmemoVersion): Promise<{ keyExchanges: number }> {
+async function say(
+  all: Device[],
+  from: Device,
+  to: string,
+  text: string,
+  version: OmemoVersion,
+): Promise<{ keyExchanges: number }> {
   const res: EncryptResult = await from.manager.encrypt([to], text, { version });
   const failed = res.devices.filter((r) => !r.ok);
-  check(failed.length === 0, `${short(from)} could not encrypt to ${failed.map((r) => `${r.jid}/${r.deviceId} (${r.error})`).join(', ')}`);
-  check(res.elements.length === 1 && res.elements[0]!.version === version, `expected one ${version} element, got ${res.elements.map((e) => e.version).join(', ')}`);
+  check(
+    failed.length === 0,
+    `${short(from)} could not encrypt to ${failed.map((r) => `${r.jid}/${r.deviceId} (${r.error})`).join(', ')}`,
+  );
+  check(
+    res.elements.length === 1 && res.elements[0]!.version === version,
+    `expected one ${version} element, got ${res.elements.map((e) => e.version).join(', ')}`,
+  );
   const expected = all.filter((d) => d !== from && (d.account === to || d.account === from.account));
-  check(res.devices.length === expected.length, `${short(from)} encrypted for ${res.devices.length} devices, expected ${expected.length}`);
+  check(
+    res.devices.length === expected.length,
+    `${short(from)} encrypted for ${res.devices.length} devices, expected ${expected.length}`,
+  );
   for (const r of res.devices) {
     const receiver = deviceById(all, r.jid, r.deviceId);
     // The sender sends key exchanges until it has heard back from that device.
-    const expectKex = !heardFrom.has(pairKey(version, from, { jid: receiver.account, deviceId: receiver.manager.deviceId }));
-    check(r.keyExchange === expectKex, `${short(from)} → ${short(receiver)}: keyExchange ${r.keyExchange}, expected ${expectKex}`);
+    const expectKex = !heardFrom.has(
+      pairKey(version, from, { jid: receiver.account, deviceId: receiver.manager.deviceId }),
+    );
+    check(
+      r.keyExchange === expectKex,
+      `${short(from)} → ${short(receiver)}: keyExchange ${r.keyExchange}, expected ${expectKex}`,
+    );
   }
   const kex = res.devices.filter((r) => r.keyExchange).length;
-  console.log(`  ${short(from)} → ${to.split('@')[0]}: "${text}"  (${res.devices.length} device keys, ${kex} key exchange${kex === 1 ? '' : 's'})`);
+  console.log(
+    `  ${short(from)} → ${to.split('@')[0]}: "${text}"  (${res.devices.length} device keys, ${kex} key exchange${kex === 1 ? '' : 's'})`,
+  );
 
   const xml = res.elements[0]!.xml;
   router.deliver({ from: from.account, to, xml, kind: 'chat' });
@@ -160,15 +193,28 @@ async function say(all: Device[], from: Device, to: string, text: string, versio
         heardFrom.add(pairKey(version, d, out.sender));
         if (m.kind === 'chat') {
           check(sender === from, `${short(d)}: chat message attributed to ${short(sender)}, sent by ${short(from)}`);
-          check(out.text === text, `${short(d)} decrypted ${JSON.stringify(out.text)}, expected ${JSON.stringify(text)}`);
-          check(out.keyExchange === res.devices.find((r) => r.jid === d.account && r.deviceId === d.manager.deviceId)?.keyExchange, `${short(d)}: key exchange flag differs from the sender's report`);
-          if (version === 'twomemo') check(out.envelopeFromMatches === true, `${short(d)}: SCE <from> does not match the sender`);
+          check(
+            out.text === text,
+            `${short(d)} decrypted ${JSON.stringify(out.text)}, expected ${JSON.stringify(text)}`,
+          );
+          check(
+            out.keyExchange ===
+              res.devices.find((r) => r.jid === d.account && r.deviceId === d.manager.deviceId)?.keyExchange,
+            `${short(d)}: key exchange flag differs from the sender's report`,
+          );
+          if (version === 'twomemo')
+            check(out.envelopeFromMatches === true, `${short(d)}: SCE <from> does not match the sender`);
           check(!decryptedBy.has(d.address), `${short(d)} decrypted the chat message twice`);
           decryptedBy.add(d.address);
           const auto = out.sent.length ? `  ⇒ sent ${out.sent.map((s) => s.kind).join(', ')}` : '';
-          console.log(`    ${short(d).padEnd(13)} ← ${short(sender)} #${out.sender.deviceId} ${VERSION_NAME[version]}${out.keyExchange ? ' key exchange' : ''}: "${out.text}"${auto}`);
+          console.log(
+            `    ${short(d).padEnd(13)} ← ${short(sender)} #${out.sender.deviceId} ${VERSION_NAME[version]}${out.keyExchange ? ' key exchange' : ''}: "${out.text}"${auto}`,
+          );
         } else {
-          check(out.payload === undefined && out.text === undefined, `${short(d)}: automatic ${m.kind} message has a payload`);
+          check(
+            out.payload === undefined && out.text === undefined,
+            `${short(d)}: automatic ${m.kind} message has a payload`,
+          );
           check(!out.keyExchange, `${short(d)}: automatic ${m.kind} message from ${short(sender)} is a key exchange`);
           const byKind = automatic.get(d) ?? new Map<string, string[]>();
           byKind.set(m.kind, [...(byKind.get(m.kind) ?? []), short(sender)]);
@@ -180,7 +226,8 @@ async function say(all: Device[], from: Device, to: string, text: string, versio
     check(pass < 5, 'inboxes did not drain');
   }
   for (const [d, byKind] of automatic) {
-    for (const [kind, senders] of byKind) console.log(`    ${short(d).padEnd(13)} ← empty ${kind} message from ${senders.join(', ')}: decrypted`);
+    for (const [kind, senders] of byKind)
+      console.log(`    ${short(d).padEnd(13)} ← empty ${kind} message from ${senders.join(', ')}: decrypted`);
   }
   const missing = expected.filter((d) => !decryptedBy.has(d.address));
   check(missing.length === 0, `no decryption of "${text}" on ${missing.map(short).join(', ')}`);
@@ -198,11 +245,17 @@ async function conversations(): Promise<{ devices: Device[]; messages: number; k
   await syncDeviceLists(devices);
 
   console.log('Devices (identity fingerprints, identical in both versions):');
-  for (const d of devices) console.log(`  ${short(d).padEnd(13)} #${String(d.manager.deviceId).padEnd(10)} ${formatFingerprint(d.manager.fingerprint)}`);
+  for (const d of devices)
+    console.log(
+      `  ${short(d).padEnd(13)} #${String(d.manager.deviceId).padEnd(10)} ${formatFingerprint(d.manager.fingerprint)}`,
+    );
   for (const d of devices) {
     for (const v of ['twomemo', 'oldmemo'] as const) {
       const others = await d.manager.devicesWithoutSession(d.account === alice ? bob : alice, v);
-      check(others.length === (d.account === alice ? 3 : 2), `${short(d)} does not see every ${v} device of its contact`);
+      check(
+        others.length === (d.account === alice ? 3 : 2),
+        `${short(d)} does not see every ${v} device of its contact`,
+      );
     }
   }
 
@@ -234,13 +287,18 @@ async function conversations(): Promise<{ devices: Device[]; messages: number; k
     for (const jid of [alice, bob]) {
       for (const info of await d.manager.devices(jid)) {
         const real = deviceById(devices, jid, info.deviceId);
-        check(info.fingerprint === real.manager.fingerprint, `${short(d)} holds a wrong fingerprint for ${short(real)}`);
+        check(
+          info.fingerprint === real.manager.fingerprint,
+          `${short(d)} holds a wrong fingerprint for ${short(real)}`,
+        );
         check(info.trust === 'blind', `${short(d)} trusts ${short(real)} as ${info.trust}, expected blind (BTBV)`);
         compared++;
       }
     }
   }
-  console.log(`\nFingerprints: all ${compared} device-to-device views match the real identity keys (trust: blind, BTBV).`);
+  console.log(
+    `\nFingerprints: all ${compared} device-to-device views match the real identity keys (trust: blind, BTBV).`,
+  );
   return { devices, messages, keyExchanges };
 }
 
@@ -259,7 +317,15 @@ function median(xs: number[]): number {
 }
 
 /** Delivers `xml` from the bot to every account and decrypts it on `which` devices, checking the text. */
-async function deliverAndCheck(bot: Device, accounts: string[], receivers: Device[], which: Device[], xml: string, text: string, expectKex: boolean): Promise<void> {
+async function deliverAndCheck(
+  bot: Device,
+  accounts: string[],
+  receivers: Device[],
+  which: Device[],
+  xml: string,
+  text: string,
+  expectKex: boolean,
+): Promise<void> {
   for (const acct of accounts) router.deliver({ from: bot.account, to: acct, xml, kind: 'chat' });
   const checked = new Set(which);
   for (const d of receivers) {
@@ -285,14 +351,20 @@ async function fanout(bot: Device, receivers: Device[], version: OmemoVersion): 
   let t = performance.now();
   const first = await bot.manager.encrypt(accounts, text1, { version });
   const firstMs = performance.now() - t;
-  check(first.devices.length === n && first.devices.every((r) => r.ok && r.keyExchange), `first ${version} fan-out: ${first.devices.filter((r) => r.ok && r.keyExchange).length}/${n} key exchanges`);
+  check(
+    first.devices.length === n && first.devices.every((r) => r.ok && r.keyExchange),
+    `first ${version} fan-out: ${first.devices.filter((r) => r.ok && r.keyExchange).length}/${n} key exchanges`,
+  );
   const xml1 = first.elements[0]!.xml;
   // Every device decrypts it (that is what establishes the sessions) and answers with an empty message.
   t = performance.now();
   await deliverAndCheck(bot, accounts, receivers, receivers, xml1, text1, true);
   const recvKexMs = performance.now() - t;
   const completions = router.drain(bot.address);
-  check(completions.length === n && completions.every((m) => m.kind === 'session-completion'), `bot received ${completions.length} session-completion messages, expected ${n}`);
+  check(
+    completions.length === n && completions.every((m) => m.kind === 'session-completion'),
+    `bot received ${completions.length} session-completion messages, expected ${n}`,
+  );
   t = performance.now();
   for (const m of completions) {
     const out = await tryDecrypt(bot, m);
@@ -308,7 +380,10 @@ async function fanout(bot: Device, receivers: Device[], version: OmemoVersion): 
     t = performance.now();
     const res = await bot.manager.encrypt(accounts, text, { version });
     steady.push(performance.now() - t);
-    check(res.devices.length === n && res.devices.every((r) => r.ok && !r.keyExchange), `steady ${version} fan-out ${i}: not every device encrypted without key exchange`);
+    check(
+      res.devices.length === n && res.devices.every((r) => r.ok && !r.keyExchange),
+      `steady ${version} fan-out ${i}: not every device encrypted without key exchange`,
+    );
     check(res.elements.length === 1, `steady ${version} fan-out ${i}: ${res.elements.length} elements`);
     t = performance.now();
     await deliverAndCheck(bot, accounts, receivers, receivers, res.elements[0]!.xml, text, false);
@@ -317,10 +392,18 @@ async function fanout(bot: Device, receivers: Device[], version: OmemoVersion): 
   const steadyMs = median(steady);
   const us = (ms: number) => (ms * 1000) / n;
   console.log(`  ${v}, stanza ${(xml1.length / 1024).toFixed(0)} KiB:`);
-  console.log(`    first send (fetch ${accounts.length} lists + ${n} bundles, X3DH): ${firstMs.toFixed(1).padStart(7)} ms = ${us(firstMs).toFixed(0).padStart(5)} µs/device`);
-  console.log(`    steady send (median of ${STEADY_SENDS}):               ${steadyMs.toFixed(1).padStart(7)} ms = ${us(steadyMs).toFixed(0).padStart(5)} µs/device  (min ${Math.min(...steady).toFixed(1)}, max ${Math.max(...steady).toFixed(1)} ms)`);
-  console.log(`    checked: ${n}/${n} devices decrypted the key exchange (${recvKexMs.toFixed(0)} ms), bot took ${n} empty replies (${completeMs.toFixed(0)} ms),`);
-  console.log(`             ${n}/${n} devices decrypted each of the ${STEADY_SENDS} steady sends (${(verifyMs / (STEADY_SENDS * n)).toFixed(2)} ms per decryption of the ${(xml1.length / 1024).toFixed(0)} KiB stanza)`);
+  console.log(
+    `    first send (fetch ${accounts.length} lists + ${n} bundles, X3DH): ${firstMs.toFixed(1).padStart(7)} ms = ${us(firstMs).toFixed(0).padStart(5)} µs/device`,
+  );
+  console.log(
+    `    steady send (median of ${STEADY_SENDS}):               ${steadyMs.toFixed(1).padStart(7)} ms = ${us(steadyMs).toFixed(0).padStart(5)} µs/device  (min ${Math.min(...steady).toFixed(1)}, max ${Math.max(...steady).toFixed(1)} ms)`,
+  );
+  console.log(
+    `    checked: ${n}/${n} devices decrypted the key exchange (${recvKexMs.toFixed(0)} ms), bot took ${n} empty replies (${completeMs.toFixed(0)} ms),`,
+  );
+  console.log(
+    `             ${n}/${n} devices decrypted each of the ${STEADY_SENDS} steady sends (${(verifyMs / (STEADY_SENDS * n)).toFixed(2)} ms per decryption of the ${(xml1.length / 1024).toFixed(0)} KiB stanza)`,
+  );
   return { version, firstUsPerDevice: us(firstMs), steadyUsPerDevice: us(steadyMs) };
 }
 
@@ -333,7 +416,10 @@ async function fanouts(): Promise<FanoutResult[]> {
   for (let a = 1; a <= FANOUT_ACCOUNTS; a++) {
     const account = `user${String(a).padStart(2, '0')}@${DOMAIN}`;
     for (let i = 1; i <= FANOUT_DEVICES_PER_ACCOUNT; i++) receivers.push(await openDevice(account, `dev${i}`));
-    if (receivers.length % 100 === 0 || a === FANOUT_ACCOUNTS) console.log(`  opened ${receivers.length}/${n} devices, bundles published (${((performance.now() - t) / 1000).toFixed(1)} s)`);
+    if (receivers.length % 100 === 0 || a === FANOUT_ACCOUNTS)
+      console.log(
+        `  opened ${receivers.length}/${n} devices, bundles published (${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      );
   }
   const results: FanoutResult[] = [];
   for (const version of ['twomemo', 'oldmemo'] as const) results.push(await fanout(bot, receivers, version));
@@ -348,7 +434,9 @@ async function main(): Promise<void> {
   const conv = await conversations();
   const fan = await fanouts();
   const secs = ((performance.now() - t0) / 1000).toFixed(1);
-  const perVersion = fan.map((f) => `${VERSION_NAME[f.version]} ${f.firstUsPerDevice.toFixed(0)}/${f.steadyUsPerDevice.toFixed(0)}`).join(', ');
+  const perVersion = fan
+    .map((f) => `${VERSION_NAME[f.version]} ${f.firstUsPerDevice.toFixed(0)}/${f.steadyUsPerDevice.toFixed(0)}`)
+    .join(', ');
   console.log(
     `\nOK: ${conv.messages} chat messages between ${conv.devices.length} devices in 2 versions (${conv.keyExchanges} key exchanges), ` +
       `${decryptionsChecked} decryptions checked; 200-device fan-out µs/device first/steady: ${perVersion}; ${secs} s`,

@@ -11,9 +11,18 @@ import { createXmppClientOmemo, type XmlElement } from '../src/adapters/xmpp-cli
 import { formatFingerprint } from '../src/index';
 import { SqliteStore } from '../src/sqlite';
 
-const { values: args } = parseArgs({ options: { service: { type: 'string', default: 'xmpp://127.0.0.1:5222' }, jid: { type: 'string' }, password: { type: 'string' }, store: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: {
+    service: { type: 'string', default: 'xmpp://127.0.0.1:5222' },
+    jid: { type: 'string' },
+    password: { type: 'string' },
+    store: { type: 'string' },
+  },
+});
 if (!args.jid?.includes('@') || args.password === undefined) {
-  console.error('usage: npm run bot -- --service xmpp://host:5222 --jid bot@example.org --password secret [--store file.sqlite]');
+  console.error(
+    'usage: npm run bot -- --service xmpp://host:5222 --jid bot@example.org --password secret [--store file.sqlite]',
+  );
   process.exit(2);
 }
 const [username, domain] = args.jid.split('@') as [string, string];
@@ -43,7 +52,10 @@ const omemo = createXmppClientOmemo({
     if (m.via !== 'direct' || m.text === undefined) return; // not our own carbons, nothing that is not text
     // The library returns messages from undecided keys marked as such; a bot acts only on trusted ones (its answer
     // could not reach an undecided key anyway). A new key of a known device is a new fingerprint: say so.
-    if (m.result.identityChanged) console.error(`${m.from}/${m.result.sender.deviceId} has a new identity key ${m.result.identityChanged.fingerprint}`);
+    if (m.result.identityChanged)
+      console.error(
+        `${m.from}/${m.result.sender.deviceId} has a new identity key ${m.result.identityChanged.fingerprint}`,
+      );
     if (m.result.trust !== 'blind' && m.result.trust !== 'verified') return;
     await omemo.send(m.from, m.text);
   },
@@ -51,7 +63,9 @@ const omemo = createXmppClientOmemo({
 });
 await xmpp.start();
 const manager = await omemo.ready();
-console.log(`echo bot ${omemo.jid} ready: device ${manager.deviceId}, fingerprint ${formatFingerprint(manager.fingerprint)}`);
+console.log(
+  `echo bot ${omemo.jid} ready: device ${manager.deviceId}, fingerprint ${formatFingerprint(manager.fingerprint)}`,
+);
 
 const stop = async () => {
   await xmpp.stop().catch(() => undefined);

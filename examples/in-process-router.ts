@@ -80,7 +80,11 @@ export class InProcessRouter {
    */
   subscribe(deviceName: string, jids: readonly string[], nodes?: readonly string[]): void {
     let sub = this.subscriptions.get(deviceName);
-    if (sub === undefined) this.subscriptions.set(deviceName, (sub = { jids: new Set(), nodes: nodes === undefined ? undefined : new Set() }));
+    if (sub === undefined)
+      this.subscriptions.set(
+        deviceName,
+        (sub = { jids: new Set(), nodes: nodes === undefined ? undefined : new Set() }),
+      );
     for (const j of jids) sub.jids.add(j);
     if (nodes === undefined) sub.nodes = undefined;
     else if (sub.nodes !== undefined) for (const n of nodes) sub.nodes.add(n);
@@ -109,7 +113,8 @@ export class InProcessRouter {
 
   private notify(n: PepNotification): void {
     for (const [deviceName, sub] of this.subscriptions) {
-      if (sub.jids.has(n.jid) && (sub.nodes === undefined || sub.nodes.has(n.node))) this.notificationQueue(deviceName).push({ ...n });
+      if (sub.jids.has(n.jid) && (sub.nodes === undefined || sub.nodes.has(n.node)))
+        this.notificationQueue(deviceName).push({ ...n });
     }
   }
 

@@ -83,7 +83,11 @@ export {
   keysFor,
 } from './omemo/versions/by-version';
 export { NS_SCE, type PepLocations } from './omemo/stanzas/namespaces';
-export { type PublishOptions, serializePublishOptions, MAX_ITEMS_NUMERIC_FALLBACK } from './omemo/stanzas/publish-options';
+export {
+  type PublishOptions,
+  serializePublishOptions,
+  MAX_ITEMS_NUMERIC_FALLBACK,
+} from './omemo/stanzas/publish-options';
 export { MAX_DEVICES_PER_LIST, type DeviceListEntry } from './omemo/stanzas/device-list';
 export { MAX_PREKEYS_PER_BUNDLE, type BundleData } from './omemo/stanzas/bundle';
 export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';

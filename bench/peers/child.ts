@@ -44,7 +44,9 @@ const inFlight: Promise<void>[] = [];
 function send(m: ChildMessage): void {
   const channel = process.send?.bind(process);
   if (channel === undefined) throw new Error('child.ts must be spawned by bench/peers/run.ts (needs an IPC channel)');
-  inFlight.push(new Promise((resolve, reject) => channel(m, undefined, {}, (err: Error | null) => (err ? reject(err) : resolve()))));
+  inFlight.push(
+    new Promise((resolve, reject) => channel(m, undefined, {}, (err: Error | null) => (err ? reject(err) : resolve()))),
+  );
 }
 
 // The heartbeat: fires only while the event loop turns, so the parent can tell a deadlocked process from a busy one.
@@ -62,12 +64,22 @@ function fmt(us: number): string {
   return us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2);
 }
 
-async function runCases(impl: ImplName, wanted: readonly CaseName[], quick: boolean, realSessions: boolean): Promise<void> {
+async function runCases(
+  impl: ImplName,
+  wanted: readonly CaseName[],
+  quick: boolean,
+  realSessions: boolean,
+): Promise<void> {
   const policy = (c: Exclude<CaseName, 'cold-start'>) => (quick ? QUICK : POLICIES[c]);
   const row = (r: CaseRow) => {
     if (r.usPerDevice !== null) r.usPerDevice = Math.round(r.usPerDevice * 100) / 100;
     send({ type: 'case', row: r });
-    progress(impl, r.skipped === undefined ? `${r.case}: ${fmt(r.usPerDevice!)} µs (${r.samples} samples)` : `${r.case}: skipped (${r.skipped})`);
+    progress(
+      impl,
+      r.skipped === undefined
+        ? `${r.case}: ${fmt(r.usPerDevice!)} µs (${r.samples} samples)`
+        : `${r.case}: skipped (${r.skipped})`,
+    );
   };
   const skip = (c: CaseName, why: string) => row({ case: c, impl, usPerDevice: null, samples: 0, skipped: why });
   const want = (c: CaseName) => wanted.includes(c);
@@ -90,9 +102,17 @@ async function runCases(impl: ImplName, wanted: readonly CaseName[], quick: bool
       const notes: string[] = [];
       for (const v of adapter.buildVariants ?? []) {
         const vb = await adapter.createBuilder(v.options);
-        notes.push(`${v.label}: ${fmt((await measure({ policy: policy('session-build'), prepare: () => vb.prepare(), run: () => vb.build() })).medianUs)} µs`);
+        notes.push(
+          `${v.label}: ${fmt((await measure({ policy: policy('session-build'), prepare: () => vb.prepare(), run: () => vb.build() })).medianUs)} µs`,
+        );
       }
-      row({ case: 'session-build', impl, usPerDevice: m.medianUs, samples: m.samples, ...(notes.length ? { note: notes.join('; ') } : {}) });
+      row({
+        case: 'session-build',
+        impl,
+        usPerDevice: m.medianUs,
+        samples: m.samples,
+        ...(notes.length ? { note: notes.join('; ') } : {}),
+      });
       progress(impl, `session-build took ${((performance.now() - t) / 1000).toFixed(1)} s`);
     } catch (e) {
       skip('session-build', `failed: ${reason(e)}`);
@@ -106,7 +126,10 @@ async function runCases(impl: ImplName, wanted: readonly CaseName[], quick: bool
       const t = performance.now();
       world = await adapter.createWorld(FANOUT_DEVICES, realSessions ? { templates: FANOUT_DEVICES } : {});
       await world.buildAll();
-      progress(impl, `${FANOUT_DEVICES} devices set up and sessions built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      progress(
+        impl,
+        `${FANOUT_DEVICES} devices set up and sessions built in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+      );
     } catch (e) {
       for (const c of fanoutCases) skip(c, `setting up ${FANOUT_DEVICES} devices failed: ${reason(e)}`);
     }
@@ -119,7 +142,11 @@ async function runCases(impl: ImplName, wanted: readonly CaseName[], quick: bool
           run: () => w.fanout(payload, count),
           check: (out) => {
             check(out.count === count, `${c}: ${out.count}/${count} devices`);
-            for (let i = 0; i < count; i++) check(out.isKeyExchange(i) === keyExchange, `${c}: device ${i} got a ${keyExchange ? 'plain' : 'key-exchange'} message`);
+            for (let i = 0; i < count; i++)
+              check(
+                out.isKeyExchange(i) === keyExchange,
+                `${c}: device ${i} got a ${keyExchange ? 'plain' : 'key-exchange'} message`,
+              );
           },
           per: count,
         });
@@ -172,10 +199,28 @@ async function runMemory(impl: ImplName, quick: boolean): Promise<void> {
   try {
     adapter = await loadAdapter(impl);
   } catch (e) {
-    send({ type: 'memory', row: { impl, bytesPerSession: null, recordFormat: '', sessionsBuilt: 0, heapBytesPer10k: null, rssBytesPer10k: null, skipped: `the library failed to load: ${reason(e)}` } });
+    send({
+      type: 'memory',
+      row: {
+        impl,
+        bytesPerSession: null,
+        recordFormat: '',
+        sessionsBuilt: 0,
+        heapBytesPer10k: null,
+        rssBytesPer10k: null,
+        skipped: `the library failed to load: ${reason(e)}`,
+      },
+    });
     return;
   }
-  const row: MemoryRow = { impl, bytesPerSession: null, recordFormat: '', sessionsBuilt: 0, heapBytesPer10k: null, rssBytesPer10k: null };
+  const row: MemoryRow = {
+    impl,
+    bytesPerSession: null,
+    recordFormat: '',
+    sessionsBuilt: 0,
+    heapBytesPer10k: null,
+    rssBytesPer10k: null,
+  };
   const problems: string[] = [];
   try {
     const n = quick ? Math.min(200, adapter.memorySessions) : adapter.memorySessions;

@@ -70,7 +70,8 @@ ${report}`,
 };
 
 const SKIP: Partial<Record<ImplName, string>> = {
-  'omemo-wasm-raw': 'not a package entry point: the raw layer is loaded by the same dist/index.js as omemo-wasm (see that row)',
+  'omemo-wasm-raw':
+    'not a package entry point: the raw layer is loaded by the same dist/index.js as omemo-wasm (see that row)',
   'omemo-wasm-0.3': 'same process work as omemo-wasm (one library, open() prepares both versions; see that row)',
 };
 
@@ -100,12 +101,19 @@ function ourEntry(log: (s: string) => void): { url: string; nodeArgs: string[]; 
       };
     }
   }
-  return { url: pathToFileURL(DIST).href, nodeArgs: [], note: `dist/index.js${stale ? ' (rebuilt for this run)' : ''}` };
+  return {
+    url: pathToFileURL(DIST).href,
+    nodeArgs: [],
+    note: `dist/index.js${stale ? ' (rebuilt for this run)' : ''}`,
+  };
 }
 
 function runChild(source: string, nodeArgs: string[]): Promise<ChildTiming> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', source], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, '--input-type=module', '-e', source], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     const timer = setTimeout(() => {
@@ -122,16 +130,31 @@ function runChild(source: string, nodeArgs: string[]): Promise<ChildTiming> {
         if (code !== 0) throw new Error(`exit code ${code}`);
         resolve(JSON.parse(line) as ChildTiming);
       } catch (e) {
-        reject(new Error(`cold-start child failed (${(e as Error).message}): ${err.trim().split('\n').slice(-3).join(' | ')}`));
+        reject(
+          new Error(
+            `cold-start child failed (${(e as Error).message}): ${err.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
       }
     });
   });
 }
 
 /** Runs `spawns` cold starts per implementation, interleaved so machine noise spreads evenly. */
-export async function runColdStart(impls: readonly ImplName[], spawns: number, log: (s: string) => void): Promise<CaseRow[]> {
+export async function runColdStart(
+  impls: readonly ImplName[],
+  spawns: number,
+  log: (s: string) => void,
+): Promise<CaseRow[]> {
   const rows: CaseRow[] = [];
-  const jobs: { impl: ImplName; source: string; nodeArgs: string[]; note: string; timings: ChildTiming[]; error?: string }[] = [];
+  const jobs: {
+    impl: ImplName;
+    source: string;
+    nodeArgs: string[];
+    note: string;
+    timings: ChildTiming[];
+    error?: string;
+  }[] = [];
   for (const impl of impls) {
     const skip = SKIP[impl];
     if (skip !== undefined) {

@@ -28,7 +28,15 @@ import {
   type PublicKey,
   type SessionRecord,
 } from '@signalapp/libsignal-client';
-import { check, sameBytes, type DecryptPair, type FanoutOutput, type FanoutWorld, type PeerAdapter, type SessionBuilderBench } from './types';
+import {
+  check,
+  sameBytes,
+  type DecryptPair,
+  type FanoutOutput,
+  type FanoutWorld,
+  type PeerAdapter,
+  type SessionBuilderBench,
+} from './types';
 
 const BUILD_POOL = 16;
 const PREKEY_TYPE: number = CiphertextMessageType.PreKey;
@@ -141,13 +149,28 @@ class Party {
   async makeBundle(): Promise<PreKeyBundle> {
     const spk = PrivateKey.generate();
     const spkSig = this.pair.privateKey.sign(spk.getPublicKey().serialize());
-    await this.signedPreKeys.saveSignedPreKey(1, SignedPreKeyRecord.new(1, Date.now(), spk.getPublicKey(), spk, spkSig));
+    await this.signedPreKeys.saveSignedPreKey(
+      1,
+      SignedPreKeyRecord.new(1, Date.now(), spk.getPublicKey(), spk, spkSig),
+    );
     const pk = PrivateKey.generate();
     await this.preKeys.savePreKey(1, PreKeyRecord.new(1, pk.getPublicKey(), pk));
     const kyber = KEMKeyPair.generate();
     const kyberSig = this.pair.privateKey.sign(kyber.getPublicKey().serialize());
     await this.kyberPreKeys.saveKyberPreKey(1, KyberPreKeyRecord.new(1, Date.now(), kyber, kyberSig));
-    return PreKeyBundle.new(this.registrationId, this.address.deviceId(), 1, pk.getPublicKey(), 1, spk.getPublicKey(), spkSig, this.pair.publicKey, 1, kyber.getPublicKey(), kyberSig);
+    return PreKeyBundle.new(
+      this.registrationId,
+      this.address.deviceId(),
+      1,
+      pk.getPublicKey(),
+      1,
+      spk.getPublicKey(),
+      spkSig,
+      this.pair.publicKey,
+      1,
+      kyber.getPublicKey(),
+      kyberSig,
+    );
   }
 
   encryptTo(to: ProtocolAddress, payload: Bytes): Promise<CiphertextMessage> {
@@ -157,7 +180,16 @@ class Party {
   /** Decrypts a message from `from`: a PreKey message creates the session. */
   receive(from: ProtocolAddress, m: CiphertextMessage): Promise<Uint8Array> {
     if (m.type() === PREKEY_TYPE) {
-      return signalDecryptPreKey(PreKeySignalMessage.deserialize(m.serialize()), from, this.address, this.sessions, this.identity, this.preKeys, this.signedPreKeys, this.kyberPreKeys);
+      return signalDecryptPreKey(
+        PreKeySignalMessage.deserialize(m.serialize()),
+        from,
+        this.address,
+        this.sessions,
+        this.identity,
+        this.preKeys,
+        this.signedPreKeys,
+        this.kyberPreKeys,
+      );
     }
     return signalDecrypt(SignalMessage.deserialize(m.serialize()), from, this.address, this.sessions, this.identity);
   }
@@ -190,7 +222,14 @@ class World implements FanoutWorld {
   }
 
   async buildAll(): Promise<void> {
-    for (let i = 0; i < this.devices; i++) await processPreKeyBundle(this.bundles[i]!, this.recipients[i]!.address, this.sender.address, this.sender.sessions, this.sender.identity);
+    for (let i = 0; i < this.devices; i++)
+      await processPreKeyBundle(
+        this.bundles[i]!,
+        this.recipients[i]!.address,
+        this.sender.address,
+        this.sender.sessions,
+        this.sender.identity,
+      );
   }
 
   async fanout(payload: Uint8Array, count: number): Promise<FanoutOutput> {
@@ -238,7 +277,13 @@ class Builder implements SessionBuilderBench {
   }
 
   build(): Promise<void> {
-    return processPreKeyBundle(this.bundle, this.address, this.sender.address, this.sender.sessions, this.sender.identity);
+    return processPreKeyBundle(
+      this.bundle,
+      this.address,
+      this.sender.address,
+      this.sender.sessions,
+      this.sender.identity,
+    );
   }
 
   async lastBuildUsable(): Promise<boolean> {
@@ -256,7 +301,13 @@ class Pair implements DecryptPair {
   readonly recordFormat = 'SessionRecord.serialize() bytes (protobuf)';
 
   async init(payload: Bytes): Promise<this> {
-    await processPreKeyBundle(await this.r.makeBundle(), this.r.address, this.s.address, this.s.sessions, this.s.identity);
+    await processPreKeyBundle(
+      await this.r.makeBundle(),
+      this.r.address,
+      this.s.address,
+      this.s.sessions,
+      this.s.identity,
+    );
     await this.r.receive(this.s.address, await this.s.encryptTo(this.r.address, payload));
     await this.s.receive(this.r.address, await this.r.encryptTo(this.s.address, payload));
     await this.r.receive(this.s.address, await this.s.encryptTo(this.r.address, payload));
@@ -273,7 +324,13 @@ class Pair implements DecryptPair {
   }
 
   decrypt(): Promise<Uint8Array> {
-    return signalDecrypt(SignalMessage.deserialize(this.pending.serialize()), this.s.address, this.r.address, this.r.sessions, this.r.identity);
+    return signalDecrypt(
+      SignalMessage.deserialize(this.pending.serialize()),
+      this.s.address,
+      this.r.address,
+      this.r.sessions,
+      this.r.identity,
+    );
   }
 
   async recordBytes(): Promise<number> {
@@ -285,11 +342,12 @@ class Pair implements DecryptPair {
 
 export const libsignalClient: PeerAdapter = {
   impl: 'libsignal-client',
-  title: '@signalapp/libsignal-client 0.103.0 (Rust, native addon): processPreKeyBundle / signalEncrypt / signalDecrypt',
+  title:
+    '@signalapp/libsignal-client 0.103.0 (Rust, native addon): processPreKeyBundle / signalEncrypt / signalDecrypt',
   notes: [
     "In-memory stores subclassing the package's abstract SessionStore / IdentityKeyStore / PreKeyStore / SignedPreKeyStore / KyberPreKeyStore: SessionRecord handles kept by reference, identities trusted on first use.",
     'PQXDH: this version requires a Kyber (ML-KEM-1024) pre key in every bundle, so bundles carry one (1569-byte public key) and session-build includes the KEM encapsulation; processPreKeyBundle checks both the signed pre key and the Kyber pre key signatures.',
-    'fan-out: Promise.all of signalEncrypt(payload, address, …) over the devices (async native jobs; the library\'s fast use). The timed work includes the store callbacks from Rust into JS.',
+    "fan-out: Promise.all of signalEncrypt(payload, address, …) over the devices (async native jobs; the library's fast use). The timed work includes the store callbacks from Rust into JS.",
     'decrypt-*: SignalMessage.deserialize(bytes) + signalDecrypt(…).',
     'cold-start: node imports the package (loads the native addon), generates an identity, signed pre key, 100 pre keys and one signed Kyber pre key.',
   ],

@@ -1,7 +1,15 @@
 // bench:peers adapter for `libsignal` 6.0.0 (npm, CommonJS; the WhiskeySockets fork Baileys uses): SessionBuilder
 // .initOutgoing and SessionCipher.encrypt / decrypt* with a minimal in-memory SignalStorage.
 import { createRequire } from 'node:module';
-import { check, sameBytes, type DecryptPair, type FanoutOutput, type FanoutWorld, type PeerAdapter, type SessionBuilderBench } from './types';
+import {
+  check,
+  sameBytes,
+  type DecryptPair,
+  type FanoutOutput,
+  type FanoutWorld,
+  type PeerAdapter,
+  type SessionBuilderBench,
+} from './types';
 
 /** The parts of the package used here (its index.d.ts lacks keyhelper and curve). */
 interface KeyPair {
@@ -101,7 +109,8 @@ class Store {
 
 /** libsignal's own curve.verifySignature with isInit = false (initOutgoing passes true, which skips the check). */
 function verifyBundle(b: Bundle): void {
-  if (!L.curve.verifySignature(b.identityKey, b.signedPreKey.publicKey, b.signedPreKey.signature, false)) throw new Error('libsignal: invalid signed pre key signature');
+  if (!L.curve.verifySignature(b.identityKey, b.signedPreKey.publicKey, b.signedPreKey.signature, false))
+    throw new Error('libsignal: invalid signed pre key signature');
 }
 
 interface Device {
@@ -138,7 +147,12 @@ class World implements FanoutWorld {
       const store = new Store();
       const address = new L.ProtocolAddress(`user${i}`, 1);
       this.addresses.push(address);
-      this.recipients.push({ store, bundle: store.makeBundle(), cipher: new L.SessionCipher(this.sender, address), back: new L.SessionCipher(store, this.senderAddress) });
+      this.recipients.push({
+        store,
+        bundle: store.makeBundle(),
+        cipher: new L.SessionCipher(this.sender, address),
+        back: new L.SessionCipher(store, this.senderAddress),
+      });
     }
   }
 
@@ -206,7 +220,10 @@ class Builder implements SessionBuilderBench {
     const payload = Buffer.alloc(32, 3);
     const m = await new L.SessionCipher(this.sender, this.address).encrypt(payload);
     const recipient = this.pool[(this.k - 1) % this.pool.length]!;
-    const plain = await new L.SessionCipher(recipient, new L.ProtocolAddress(`sender-of-${this.k}`, 1)).decryptPreKeyWhisperMessage(m.body);
+    const plain = await new L.SessionCipher(
+      recipient,
+      new L.ProtocolAddress(`sender-of-${this.k}`, 1),
+    ).decryptPreKeyWhisperMessage(m.body);
     return m.type === 3 && plain.equals(payload);
   }
 }

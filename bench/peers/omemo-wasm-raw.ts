@@ -8,7 +8,15 @@ import { Session, type EncryptedKeyElement, type PreKeyBundle } from '../../src/
 import { serializeSession } from '../../src/protocol/session-record';
 import { parseKeyExchange } from '../../src/protocol/wire';
 import { party as protocolParty, type Party as ProtocolParty } from '../protocol.bench';
-import { check, sameBytes, type DecryptPair, type FanoutOutput, type FanoutWorld, type PeerAdapter, type SessionBuilderBench } from './types';
+import {
+  check,
+  sameBytes,
+  type DecryptPair,
+  type FanoutOutput,
+  type FanoutWorld,
+  type PeerAdapter,
+  type SessionBuilderBench,
+} from './types';
 
 const VERSION: ProtocolVersion = 'twomemo';
 const BUILD_POOL = 16;
@@ -50,7 +58,8 @@ class RawWorld implements FanoutWorld {
   }
 
   async buildAll(): Promise<void> {
-    for (let i = 0; i < this.devices; i++) this.sessions[i] = Session.initiate(VERSION, this.sender, this.recipients[i]!.bundle);
+    for (let i = 0; i < this.devices; i++)
+      this.sessions[i] = Session.initiate(VERSION, this.sender, this.recipients[i]!.bundle);
   }
 
   async fanout(payload: Uint8Array, count: number): Promise<FanoutOutput> {
@@ -66,7 +75,10 @@ class RawWorld implements FanoutWorld {
   async answerAll(payload: Uint8Array): Promise<void> {
     for (let i = 0; i < this.devices; i++) {
       const p = this.recipients[i]!;
-      check(sameBytes(receive(p, this.sessions[i]!.encrypt(payload)), payload), 'answer: device decrypted the key exchange');
+      check(
+        sameBytes(receive(p, this.sessions[i]!.encrypt(payload)), payload),
+        'answer: device decrypted the key exchange',
+      );
       this.sessions[i]!.decrypt(p.session!.encrypt(payload).data);
       check(!this.sessions[i]!.hasPendingKeyExchange, 'answer: session established');
     }

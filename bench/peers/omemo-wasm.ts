@@ -2,8 +2,25 @@
 // through the in-process PEP router of examples/. `omemo-wasm` runs OMEMO 2 (twomemo), `omemo-wasm-0.3` the
 // same with OMEMO 0.3 (oldmemo).
 import { InProcessRouter } from '../../examples/in-process-router';
-import { cryptoReady, MemoryStore, OmemoManager, pepLocations, type EncryptResult, type OmemoTransport, type OmemoVersion } from '../../src/index';
-import { check, sameBytes, type DecryptPair, type FanoutOutput, type FanoutWorld, type ImplName, type PeerAdapter, type SessionBuilderBench } from './types';
+import {
+  cryptoReady,
+  MemoryStore,
+  OmemoManager,
+  pepLocations,
+  type EncryptResult,
+  type OmemoTransport,
+  type OmemoVersion,
+} from '../../src/index';
+import {
+  check,
+  sameBytes,
+  type DecryptPair,
+  type FanoutOutput,
+  type FanoutWorld,
+  type ImplName,
+  type PeerAdapter,
+  type SessionBuilderBench,
+} from './types';
 
 const DOMAIN = 'peers.example';
 /**
@@ -22,14 +39,31 @@ interface Device {
   m: OmemoManager;
 }
 
-async function openDevice(router: InProcessRouter, jid: string, version: OmemoVersion, versions?: OmemoVersion[]): Promise<Device> {
+async function openDevice(
+  router: InProcessRouter,
+  jid: string,
+  version: OmemoVersion,
+  versions?: OmemoVersion[],
+): Promise<Device> {
   const inbox = `${jid}/bench`;
-  return { jid, inbox, m: await OmemoManager.open({ jid, store: new MemoryStore(), transport: router.connect(jid, inbox), versions: versions ?? [version] }) };
+  return {
+    jid,
+    inbox,
+    m: await OmemoManager.open({
+      jid,
+      store: new MemoryStore(),
+      transport: router.connect(jid, inbox),
+      versions: versions ?? [version],
+    }),
+  };
 }
 
 function expectAll(res: EncryptResult, n: number, what: string): void {
   const bad = res.devices.find((d) => !d.ok);
-  check(res.elements.length === 1 && res.devices.length === n && bad === undefined, `${what}: ${res.devices.filter((d) => d.ok).length}/${n} devices encrypted (${bad?.error ?? 'wrong element count'})`);
+  check(
+    res.elements.length === 1 && res.devices.length === n && bad === undefined,
+    `${what}: ${res.devices.filter((d) => d.ok).length}/${n} devices encrypted (${bad?.error ?? 'wrong element count'})`,
+  );
 }
 
 class ManagerOutput implements FanoutOutput {
@@ -76,7 +110,8 @@ class ManagerWorld implements FanoutWorld {
     }
     // Device lists arrive as PEP events, as they would for a bot subscribed with +notify.
     const node = pepLocations(this.version, 1).deviceListNode;
-    for (const d of this.recipients) await this.sender.m.onDeviceListUpdate(d.jid, this.version, this.router.item(d.jid, node)!);
+    for (const d of this.recipients)
+      await this.sender.m.onDeviceListUpdate(d.jid, this.version, this.router.item(d.jid, node)!);
     return this;
   }
 
@@ -152,11 +187,18 @@ class ManagerBuilder implements SessionBuilderBench {
       fetch: async (jid, node, itemId) => {
         if (this.current.deviceId === 0) return undefined; // open(): our own device lists, none published
         const loc = pepLocations(this.version, this.current.deviceId);
-        return jid === this.current.jid && node === loc.bundleNode && itemId === loc.bundleItemId ? this.current.xml : undefined;
+        return jid === this.current.jid && node === loc.bundleNode && itemId === loc.bundleItemId
+          ? this.current.xml
+          : undefined;
       },
       send: async () => {},
     };
-    this.sender = await OmemoManager.open({ jid: `builder@${DOMAIN}`, store: new MemoryStore(), transport, versions: [this.version] });
+    this.sender = await OmemoManager.open({
+      jid: `builder@${DOMAIN}`,
+      store: new MemoryStore(),
+      transport,
+      versions: [this.version],
+    });
     return this;
   }
 
@@ -193,7 +235,11 @@ class ManagerPair implements DecryptPair {
   async init(payload: Uint8Array): Promise<this> {
     const jid = `bot@${DOMAIN}`;
     const inbox = `${jid}/bench`;
-    this.s = { jid, inbox, m: await OmemoManager.open({ jid, store: this.store, transport: this.router.connect(jid, inbox) }) };
+    this.s = {
+      jid,
+      inbox,
+      m: await OmemoManager.open({ jid, store: this.store, transport: this.router.connect(jid, inbox) }),
+    };
     this.r = await openDevice(this.router, `solo@${DOMAIN}`, this.version);
     // Key exchange, automatic session completion back, then one message on the sender's new chain.
     await this.exchange(payload);
@@ -235,7 +281,9 @@ class ManagerPair implements DecryptPair {
   }
 
   async recordBytes(): Promise<number> {
-    const records = await this.store.loadSessions([{ version: this.version, jid: this.r.jid, deviceId: this.r.m.deviceId }]);
+    const records = await this.store.loadSessions([
+      { version: this.version, jid: this.r.jid, deviceId: this.r.m.deviceId },
+    ]);
     const rec = [...records.values()][0];
     check(rec !== undefined, 'pair: the sender stored a session');
     return rec.length;

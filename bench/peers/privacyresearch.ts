@@ -12,7 +12,15 @@ import {
   type MessageType,
   type StorageType,
 } from '@privacyresearch/libsignal-protocol-typescript';
-import { check, sameBytes, type DecryptPair, type FanoutOutput, type FanoutWorld, type PeerAdapter, type SessionBuilderBench } from './types';
+import {
+  check,
+  sameBytes,
+  type DecryptPair,
+  type FanoutOutput,
+  type FanoutWorld,
+  type PeerAdapter,
+  type SessionBuilderBench,
+} from './types';
 
 /**
  * Distinct real recipients of the fan-out world. Building and answering one session costs this library
@@ -107,7 +115,9 @@ interface Device {
 }
 
 function receive(d: Device, m: MessageType): Promise<ArrayBuffer> {
-  return m.type === 3 ? d.back.decryptPreKeyWhisperMessage(m.body!, 'binary') : d.back.decryptWhisperMessage(m.body!, 'binary');
+  return m.type === 3
+    ? d.back.decryptPreKeyWhisperMessage(m.body!, 'binary')
+    : d.back.decryptWhisperMessage(m.body!, 'binary');
 }
 
 class Output implements FanoutOutput {
@@ -137,7 +147,11 @@ class World implements FanoutWorld {
     this.sender = await Store.create();
     for (let t = 0; t < this.templates; t++) {
       const store = await Store.create();
-      this.recipients.push({ store, bundle: await store.makeBundle(), back: new SessionCipher(store, this.senderAddress) });
+      this.recipients.push({
+        store,
+        bundle: await store.makeBundle(),
+        back: new SessionCipher(store, this.senderAddress),
+      });
     }
     for (let i = 0; i < this.devices; i++) {
       const address = new SignalProtocolAddress(`user${i}`, 1);
@@ -157,7 +171,10 @@ class World implements FanoutWorld {
   }
 
   async buildAll(): Promise<void> {
-    for (let t = 0; t < this.templates; t++) await new SessionBuilder(this.sender, new SignalProtocolAddress(`user${t}`, 1)).processPreKey(this.recipients[t]!.bundle);
+    for (let t = 0; t < this.templates; t++)
+      await new SessionBuilder(this.sender, new SignalProtocolAddress(`user${t}`, 1)).processPreKey(
+        this.recipients[t]!.bundle,
+      );
     this.fillCopies();
   }
 
@@ -173,7 +190,10 @@ class World implements FanoutWorld {
     for (let t = 0; t < this.templates; t++) {
       const d = this.recipients[t]!;
       const m = await this.ciphers[t]!.encrypt(data);
-      check(sameBytes(new Uint8Array(await receive(d, m)), payload), 'answer: device decrypted the PreKeyWhisperMessage');
+      check(
+        sameBytes(new Uint8Array(await receive(d, m)), payload),
+        'answer: device decrypted the PreKeyWhisperMessage',
+      );
       await this.ciphers[t]!.decryptWhisperMessage((await d.back.encrypt(data)).body!, 'binary');
     }
     this.fillCopies();
@@ -215,7 +235,10 @@ class Builder implements SessionBuilderBench {
     const payload = new Uint8Array(32).fill(3);
     const m = await new SessionCipher(this.sender, this.address).encrypt(toBuffer(payload));
     const recipient = this.pool[(this.k - 1) % this.pool.length]!;
-    const plain = await new SessionCipher(recipient, new SignalProtocolAddress(`sender-of-${this.k}`, 1)).decryptPreKeyWhisperMessage(m.body!, 'binary');
+    const plain = await new SessionCipher(
+      recipient,
+      new SignalProtocolAddress(`sender-of-${this.k}`, 1),
+    ).decryptPreKeyWhisperMessage(m.body!, 'binary');
     return m.type === 3 && sameBytes(new Uint8Array(plain), payload);
   }
 }

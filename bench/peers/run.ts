@@ -9,7 +9,19 @@ import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runColdStart } from './cold-start';
-import { ALL_IMPLS, CASES, FANOUT_DEVICES, PAYLOAD_BYTES, REQUIRED_IMPLS, STALL_MS, type CaseName, type CaseRow, type ChildMessage, type ImplName, type MemoryRow } from './types';
+import {
+  ALL_IMPLS,
+  CASES,
+  FANOUT_DEVICES,
+  PAYLOAD_BYTES,
+  REQUIRED_IMPLS,
+  STALL_MS,
+  type CaseName,
+  type CaseRow,
+  type ChildMessage,
+  type ImplName,
+  type MemoryRow,
+} from './types';
 
 const CHILD = join(ROOT, 'bench', 'peers', 'child.ts');
 const COLD_START_SPAWNS = 7;
@@ -43,9 +55,11 @@ function parseOptions(args: string[]): Options {
     if (a === '--only' || a === '--cases') i++;
   }
   const impls = listArg(args, '--only') ?? [...ALL_IMPLS];
-  for (const i of impls) if (!ALL_IMPLS.includes(i as ImplName)) throw new Error(`unknown impl ${i} (one of ${ALL_IMPLS.join(', ')})`);
+  for (const i of impls)
+    if (!ALL_IMPLS.includes(i as ImplName)) throw new Error(`unknown impl ${i} (one of ${ALL_IMPLS.join(', ')})`);
   const cases = listArg(args, '--cases') ?? [...CASES];
-  for (const c of cases) if (!CASES.includes(c as CaseName)) throw new Error(`unknown case ${c} (one of ${CASES.join(', ')})`);
+  for (const c of cases)
+    if (!CASES.includes(c as CaseName)) throw new Error(`unknown case ${c} (one of ${CASES.join(', ')})`);
   return {
     json: args.includes('--json'),
     impls: ALL_IMPLS.filter((i) => impls.includes(i)),
@@ -63,9 +77,15 @@ const log = (s: string) => process.stderr.write(s);
  * whose heartbeats stop for STALL_MS has a blocked main thread (a deadlock: busy work never blocks the event
  * loop that long) and is killed; `tail` then says so.
  */
-function runChild(args: string[], nodeFlags: string[]): Promise<{ messages: ChildMessage[]; code: number | null; tail: string }> {
+function runChild(
+  args: string[],
+  nodeFlags: string[],
+): Promise<{ messages: ChildMessage[]; code: number | null; tail: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CHILD, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CHILD, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
     const messages: ChildMessage[] = [];
     let tail = '';
     let lastBeat = performance.now();
@@ -118,7 +138,8 @@ function fmtBytes(b: number | null): string {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -154,7 +175,13 @@ async function collect(o: Options): Promise<Collected> {
       // its set-up fail, the others get a fresh process.
       const group = caseGroup(unreported[0]!);
       for (const c of unreported.filter((x) => caseGroup(x) === group)) {
-        out.cases.push({ case: c, impl, usPerDevice: null, samples: 0, skipped: `its bench process died (exit ${r.code}) during ${unreported[0]}: ${lastLines(r.tail, 2)}` });
+        out.cases.push({
+          case: c,
+          impl,
+          usPerDevice: null,
+          samples: 0,
+          skipped: `its bench process died (exit ${r.code}) during ${unreported[0]}: ${lastLines(r.tail, 2)}`,
+        });
       }
       remaining = unreported.filter((x) => caseGroup(x) !== group);
     }
@@ -165,7 +192,17 @@ async function collect(o: Options): Promise<Collected> {
       const t = performance.now();
       const r = await runChild(['memory', impl, ...flags], ['--expose-gc']);
       const m = r.messages.find((x): x is Extract<ChildMessage, { type: 'memory' }> => x.type === 'memory');
-      out.memory.push(m?.row ?? { impl, bytesPerSession: null, recordFormat: '', sessionsBuilt: 0, heapBytesPer10k: null, rssBytesPer10k: null, skipped: `its process exited (code ${r.code}): ${lastLines(r.tail, 3)}` });
+      out.memory.push(
+        m?.row ?? {
+          impl,
+          bytesPerSession: null,
+          recordFormat: '',
+          sessionsBuilt: 0,
+          heapBytesPer10k: null,
+          rssBytesPer10k: null,
+          skipped: `its process exited (code ${r.code}): ${lastLines(r.tail, 3)}`,
+        },
+      );
       log(`${impl}: memory in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
     }
   }
@@ -173,20 +210,30 @@ async function collect(o: Options): Promise<Collected> {
     log(`cold-start: ${o.quick ? QUICK_COLD_START_SPAWNS : COLD_START_SPAWNS} fresh processes per library\n`);
     out.cases.push(...(await runColdStart(o.impls, o.quick ? QUICK_COLD_START_SPAWNS : COLD_START_SPAWNS, log)));
   }
-  out.cases.sort((a, b) => CASES.indexOf(a.case) - CASES.indexOf(b.case) || ALL_IMPLS.indexOf(a.impl) - ALL_IMPLS.indexOf(b.impl));
+  out.cases.sort(
+    (a, b) => CASES.indexOf(a.case) - CASES.indexOf(b.case) || ALL_IMPLS.indexOf(a.impl) - ALL_IMPLS.indexOf(b.impl),
+  );
   return out;
 }
 
 function environment(): Record<string, string | number> {
   const cpu = cpus();
-  return { node: process.version, platform: `${process.platform}/${process.arch}`, cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', date: new Date().toISOString() };
+  return {
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    date: new Date().toISOString(),
+  };
 }
 
 function human(o: Options, c: Collected, seconds: number): string {
   const lines: string[] = [];
   const env = environment();
   lines.push(`bench:peers — Node ${env.node}, ${env.platform}, ${env.cpus} × ${env.cpuModel}, ${env.date}`);
-  lines.push(`Median µs per device for the fan-outs (${FANOUT_DEVICES} / 100 devices, one ${PAYLOAD_BYTES}-byte payload), µs per operation otherwise; cold-start in µs too.`);
+  lines.push(
+    `Median µs per device for the fan-outs (${FANOUT_DEVICES} / 100 devices, one ${PAYLOAD_BYTES}-byte payload), µs per operation otherwise; cold-start in µs too.`,
+  );
   lines.push(`×r = that implementation's time ÷ ${US}'s (above 1: ${US} is faster).`);
   lines.push('');
   const ours = new Map(c.cases.filter((r) => r.impl === US).map((r) => [r.case, r.usPerDevice]));
@@ -194,13 +241,23 @@ function human(o: Options, c: Collected, seconds: number): string {
     if (r === undefined) return '';
     if (r.usPerDevice === null) return 'n/a*';
     const base = ours.get(r.case);
-    return r.impl === US || base === undefined || base === null ? fmtUs(r.usPerDevice) : `${fmtUs(r.usPerDevice)} ×${(r.usPerDevice / base).toFixed(2)}`;
+    return r.impl === US || base === undefined || base === null
+      ? fmtUs(r.usPerDevice)
+      : `${fmtUs(r.usPerDevice)} ×${(r.usPerDevice / base).toFixed(2)}`;
   };
   const rows = o.cases.map((k) => [k, ...o.impls.map((i) => cell(c.cases.find((r) => r.case === k && r.impl === i)))]);
   lines.push(table(['case', ...o.impls], rows));
   lines.push('');
   lines.push('samples:');
-  lines.push(table(['case', ...o.impls], o.cases.map((k) => [k, ...o.impls.map((i) => String(c.cases.find((r) => r.case === k && r.impl === i)?.samples ?? ''))])));
+  lines.push(
+    table(
+      ['case', ...o.impls],
+      o.cases.map((k) => [
+        k,
+        ...o.impls.map((i) => String(c.cases.find((r) => r.case === k && r.impl === i)?.samples ?? '')),
+      ]),
+    ),
+  );
 
   const skipped = c.cases.filter((r) => r.skipped !== undefined);
   if (skipped.length) {
@@ -216,18 +273,32 @@ function human(o: Options, c: Collected, seconds: number): string {
   }
   if (c.memory.length) {
     lines.push('');
-    lines.push('memory (one stored established session; heap and RSS growth for 10 000 sessions freshly built from bundles, after gc):');
+    lines.push(
+      'memory (one stored established session; heap and RSS growth for 10 000 sessions freshly built from bundles, after gc):',
+    );
     lines.push(
       table(
         ['impl', 'record', 'heap/10k', 'rss/10k', 'built'],
-        c.memory.map((m) => [m.impl, fmtBytes(m.bytesPerSession), fmtBytes(m.heapBytesPer10k), fmtBytes(m.rssBytesPer10k), String(m.sessionsBuilt || '—')]),
+        c.memory.map((m) => [
+          m.impl,
+          fmtBytes(m.bytesPerSession),
+          fmtBytes(m.heapBytesPer10k),
+          fmtBytes(m.rssBytesPer10k),
+          String(m.sessionsBuilt || '—'),
+        ]),
       ),
     );
     for (const m of c.memory) {
-      const bits = [m.recordFormat && `record = ${m.recordFormat}`, m.note, m.skipped && `not measured: ${m.skipped}`].filter(Boolean);
+      const bits = [
+        m.recordFormat && `record = ${m.recordFormat}`,
+        m.note,
+        m.skipped && `not measured: ${m.skipped}`,
+      ].filter(Boolean);
       if (bits.length) lines.push(`  ${m.impl}: ${bits.join('; ')}`);
     }
-    lines.push('  heap = process.memoryUsage().heapUsed (JS objects); rss also counts native memory (libsignal-client keeps its records in Rust) and is coarse.');
+    lines.push(
+      '  heap = process.memoryUsage().heapUsed (JS objects); rss also counts native memory (libsignal-client keeps its records in Rust) and is coarse.',
+    );
   }
   lines.push('');
   lines.push('what each implementation does:');
@@ -258,11 +329,21 @@ async function main(): Promise<number> {
   log(`\nbench:peers finished in ${seconds.toFixed(1)} s\n\n`);
   if (o.json) {
     const info = Object.fromEntries([...c.info].map(([k, v]) => [k, v]));
-    console.log(JSON.stringify({ cases: c.cases, memory: c.memory, impls: info, environment: environment(), runtimeSeconds: Math.round(seconds * 10) / 10 }));
+    console.log(
+      JSON.stringify({
+        cases: c.cases,
+        memory: c.memory,
+        impls: info,
+        environment: environment(),
+        runtimeSeconds: Math.round(seconds * 10) / 10,
+      }),
+    );
   } else {
     console.log(human(o, c, seconds));
   }
-  const missing = REQUIRED_IMPLS.filter((i) => o.impls.includes(i)).flatMap((i) => o.cases.filter((k) => !c.cases.some((r) => r.impl === i && r.case === k)).map((k) => `${i}/${k}`));
+  const missing = REQUIRED_IMPLS.filter((i) => o.impls.includes(i)).flatMap((i) =>
+    o.cases.filter((k) => !c.cases.some((r) => r.impl === i && r.case === k)).map((k) => `${i}/${k}`),
+  );
   if (missing.length) {
     log(`missing rows: ${missing.join(', ')}\n`);
     return 1;

@@ -48,7 +48,10 @@ export async function measure<T>(o: MeasureOptions<T>): Promise<Measured> {
   }
   const times: number[] = [];
   const start = performance.now();
-  while (times.length < o.policy.max && (times.length < o.policy.min || performance.now() - start < o.policy.budgetMs)) {
+  while (
+    times.length < o.policy.max &&
+    (times.length < o.policy.min || performance.now() - start < o.policy.budgetMs)
+  ) {
     await o.prepare?.();
     const t0 = performance.now();
     const result = await o.run();

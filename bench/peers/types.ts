@@ -3,7 +3,15 @@
 // each with in-memory stores, driven identically by bench/peers/child.ts.
 
 /** The cases of `npm run bench:peers`, in output order. */
-export const CASES = ['session-build', 'fanout-first-1000', 'fanout-steady-100', 'fanout-steady-1000', 'decrypt-steady', 'decrypt-ratchet', 'cold-start'] as const;
+export const CASES = [
+  'session-build',
+  'fanout-first-1000',
+  'fanout-steady-100',
+  'fanout-steady-1000',
+  'decrypt-steady',
+  'decrypt-ratchet',
+  'cold-start',
+] as const;
 export type CaseName = (typeof CASES)[number];
 
 /** Devices of the fan-out world (fanout-first-1000 and fanout-steady-1000 encrypt to all of them). */
@@ -16,7 +24,14 @@ export const PAYLOAD_BYTES = 32;
 /** The implementations the issue asks for (their `impl` values must all appear in the JSON). */
 export const REQUIRED_IMPLS = ['omemo-wasm', 'libsignal', 'privacyresearch', 'libsignal-client'] as const;
 /** Every implementation row, in output order: the required four plus our extra rows. */
-export const ALL_IMPLS = ['omemo-wasm', 'omemo-wasm-0.3', 'omemo-wasm-raw', 'libsignal', 'privacyresearch', 'libsignal-client'] as const;
+export const ALL_IMPLS = [
+  'omemo-wasm',
+  'omemo-wasm-0.3',
+  'omemo-wasm-raw',
+  'libsignal',
+  'privacyresearch',
+  'libsignal-client',
+] as const;
 export type ImplName = (typeof ALL_IMPLS)[number];
 
 /** What one fan-out returned: enough to check each device's part afterwards (outside the timing). */

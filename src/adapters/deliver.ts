@@ -1,7 +1,7 @@
 // XEP-0384 §5.5 / 0.3 §4.6 receiving a message: decrypt the `<encrypted>` element(s) of a direct, carbon
 // (XEP-0280) or archived (XEP-0313) message and deliver the payload to the message listeners.
 import { isOmemoError, OmemoError } from '../crypto/errors';
-import { type OmemoVersion } from '../omemo/versions/backend';
+import type { OmemoVersion } from '../omemo/versions/backend';
 import type { DecryptResult, OmemoManager } from '../omemo/manager/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';

@@ -21,13 +21,24 @@ const octetOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0
  * category/type/lang, features sorted, each followed by '<', SHA-1, base64.
  * @throws TypeError for duplicate features or identities (XEP-0115 §5.4 treats those as invalid).
  */
-export async function capsVerification(identities: readonly DiscoIdentity[], features: readonly string[]): Promise<string> {
+export async function capsVerification(
+  identities: readonly DiscoIdentity[],
+  features: readonly string[],
+): Promise<string> {
   const ids = identities.map((i) => `${i.category}/${i.type}/${i.lang ?? ''}/${i.name ?? ''}`);
   if (new Set(ids).size !== ids.length) throw new TypeError('duplicate disco identity');
   if (new Set(features).size !== features.length) throw new TypeError('duplicate disco feature');
   const sortedIds = [...identities]
-    .sort((a, b) => octetOrder(a.category, b.category) || octetOrder(a.type, b.type) || octetOrder(a.lang ?? '', b.lang ?? ''))
+    .sort(
+      (a, b) =>
+        octetOrder(a.category, b.category) || octetOrder(a.type, b.type) || octetOrder(a.lang ?? '', b.lang ?? ''),
+    )
     .map((i) => `${i.category}/${i.type}/${i.lang ?? ''}/${i.name ?? ''}<`);
-  const s = sortedIds.join('') + [...features].sort(octetOrder).map((f) => `${f}<`).join('');
+  const s =
+    sortedIds.join('') +
+    [...features]
+      .sort(octetOrder)
+      .map((f) => `${f}<`)
+      .join('');
   return toBase64(await sha1(utf8Encode(s)));
 }

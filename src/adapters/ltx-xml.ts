@@ -12,7 +12,8 @@ import type { XmlElement } from './xmpp-types';
  */
 export function parseElement(text: string): XmlElement {
   if (typeof text !== 'string') throw new TypeError(`xml must be a string, got ${typeof text}`);
-  if (text.length > MAX_STANZA_CHARS) throw new OmemoError('malformed-stanza', `XML of ${text.length} characters exceeds MAX_STANZA_CHARS`);
+  if (text.length > MAX_STANZA_CHARS)
+    throw new OmemoError('malformed-stanza', `XML of ${text.length} characters exceeds MAX_STANZA_CHARS`);
   const parser = new xml.Parser();
   let root: XmlElement | undefined;
   let error: Error | undefined;
@@ -36,7 +37,8 @@ export function parseElement(text: string): XmlElement {
   } catch (cause) {
     throw new OmemoError('malformed-stanza', `unparsable XML: ${(cause as Error).message}`, { cause });
   }
-  if (error !== undefined) throw new OmemoError('malformed-stanza', `unparsable XML: ${error.message}`, { cause: error });
+  if (error !== undefined)
+    throw new OmemoError('malformed-stanza', `unparsable XML: ${error.message}`, { cause: error });
   if (root === undefined || !closed) throw new OmemoError('malformed-stanza', 'no complete XML element');
   return root;
 }

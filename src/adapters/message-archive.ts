@@ -42,7 +42,12 @@ export function buildArchiveQuery(q: ArchiveQuery): XmlElement {
       'query',
       { xmlns: NS_MAM, queryid: q.queryid },
       xml('x', { xmlns: NS_X_DATA, type: 'submit' }, ...fields),
-      xml('set', { xmlns: NS_RSM }, xml('max', {}, String(q.max)), q.after === undefined ? undefined : xml('after', {}, q.after)),
+      xml(
+        'set',
+        { xmlns: NS_RSM },
+        xml('max', {}, String(q.max)),
+        q.after === undefined ? undefined : xml('after', {}, q.after),
+      ),
     ),
   );
 }

@@ -9,7 +9,8 @@ import { NS_EME, NS_HINTS } from './xmpp-namespaces';
 import type { XmlElement } from './xmpp-types';
 
 /** The `<body>` clients without OMEMO show instead of the (encrypted) text. Never the plaintext. */
-export const DEFAULT_FALLBACK_BODY = "I sent you an OMEMO encrypted message but your client doesn't seem to support that.";
+export const DEFAULT_FALLBACK_BODY =
+  "I sent you an OMEMO encrypted message but your client doesn't seem to support that.";
 
 /** An outgoing message: one `<encrypted>` element per OMEMO version used. */
 export interface OmemoMessageInput {

@@ -4,7 +4,11 @@ import { xml } from '@xmpp/client';
 import { OmemoError } from '../crypto/errors';
 import { versionOfNamespace } from '../omemo/versions/backend';
 import type { OmemoTransport } from '../omemo/manager/transport';
-import { MAX_ITEMS_NUMERIC_FALLBACK, serializePublishOptions, type PublishOptions } from '../omemo/stanzas/publish-options';
+import {
+  MAX_ITEMS_NUMERIC_FALLBACK,
+  serializePublishOptions,
+  type PublishOptions,
+} from '../omemo/stanzas/publish-options';
 import { buildOmemoMessage } from './omemo-message';
 import { parseElement } from './ltx-xml';
 import { FORM_TYPE_NODE_CONFIG, NS_PUBSUB, NS_PUBSUB_ERRORS, NS_PUBSUB_OWNER, NS_X_DATA } from './xmpp-namespaces';
@@ -14,7 +18,13 @@ import type { XmlElement, XmppClientLike } from './xmpp-types';
 export const IQ_TIMEOUT_MS = 20_000;
 
 /** Stanza error conditions with which servers refuse publish-options they do not accept as given. */
-const OPTIONS_REJECTED = new Set(['conflict', 'not-acceptable', 'bad-request', 'policy-violation', 'feature-not-implemented']);
+const OPTIONS_REJECTED = new Set([
+  'conflict',
+  'not-acceptable',
+  'bad-request',
+  'policy-violation',
+  'feature-not-implemented',
+]);
 
 /** The stanza error condition of an iq failure (@xmpp/client's StanzaError has `condition`). */
 export function errorCondition(e: unknown): string | undefined {
@@ -78,7 +88,13 @@ export function createPepTransport(client: XmppClientLike, options: PepTransport
     );
 
   const configure = (node: string, opts: PublishOptions) =>
-    request(xml('iq', { type: 'set' }, xml('pubsub', { xmlns: NS_PUBSUB_OWNER }, xml('configure', { node }, configForm(FORM_TYPE_NODE_CONFIG, opts)))));
+    request(
+      xml(
+        'iq',
+        { type: 'set' },
+        xml('pubsub', { xmlns: NS_PUBSUB_OWNER }, xml('configure', { node }, configForm(FORM_TYPE_NODE_CONFIG, opts))),
+      ),
+    );
 
   /** Publish; on a configuration mismatch, configure the node to `opts` and publish once more. */
   const publishConfigured = async (node: string, itemId: string, payloadXml: string, opts: PublishOptions) => {
@@ -91,7 +107,10 @@ export function createPepTransport(client: XmppClientLike, options: PepTransport
     }
   };
 
-  const numeric = (opts: PublishOptions): PublishOptions => ({ ...opts, 'pubsub#max_items': MAX_ITEMS_NUMERIC_FALLBACK });
+  const numeric = (opts: PublishOptions): PublishOptions => ({
+    ...opts,
+    'pubsub#max_items': MAX_ITEMS_NUMERIC_FALLBACK,
+  });
 
   return {
     get usesNumericMaxItems() {
@@ -112,7 +131,11 @@ export function createPepTransport(client: XmppClientLike, options: PepTransport
     },
 
     async fetch(jid, node, itemId) {
-      const items = xml('items', itemId === undefined ? { node, max_items: '1' } : { node }, itemId === undefined ? undefined : xml('item', { id: itemId }));
+      const items = xml(
+        'items',
+        itemId === undefined ? { node, max_items: '1' } : { node },
+        itemId === undefined ? undefined : xml('item', { id: itemId }),
+      );
       let result: XmlElement;
       try {
         result = await request(xml('iq', { type: 'get', to: jid }, xml('pubsub', { xmlns: NS_PUBSUB }, items)));
@@ -130,8 +153,14 @@ export function createPepTransport(client: XmppClientLike, options: PepTransport
     async send(to: string, encryptedXml: string) {
       const element = parseElement(encryptedXml);
       const version = versionOfNamespace(element.attrs.xmlns ?? '');
-      if (version === undefined) throw new OmemoError('malformed-stanza', `not an OMEMO element: ${element.name} xmlns=${String(element.attrs.xmlns)}`);
-      await client.send(buildOmemoMessage({ to, type: options.messageType ?? 'chat', elements: [{ version, xml: element }] }));
+      if (version === undefined)
+        throw new OmemoError(
+          'malformed-stanza',
+          `not an OMEMO element: ${element.name} xmlns=${String(element.attrs.xmlns)}`,
+        );
+      await client.send(
+        buildOmemoMessage({ to, type: options.messageType ?? 'chat', elements: [{ version, xml: element }] }),
+      );
     },
   };
 }

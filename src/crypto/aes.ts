@@ -20,7 +20,13 @@ export interface AesBackend {
   cbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
   cbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
   gcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<GcmSealed>;
-  gcmDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
+  gcmDecrypt(
+    key: Uint8Array,
+    iv: Uint8Array,
+    ciphertext: Uint8Array,
+    tag: Uint8Array,
+    aad?: Uint8Array,
+  ): Promise<Uint8Array>;
 }
 
 /** Length of the AES-GCM authentication tag we write and accept (128 bits, the full tag). */
@@ -47,7 +53,10 @@ function cbcOnKernel(): boolean {
 function requireNode(): NodeCrypto {
   const nc = nodeCrypto();
   if (nc === undefined) {
-    throw new OmemoError('crypto-unavailable', 'synchronous AES needs node:crypto or, for AES-CBC, the ratchet kernel (after cryptoReady()); use aesBackends() in browsers');
+    throw new OmemoError(
+      'crypto-unavailable',
+      'synchronous AES needs node:crypto or, for AES-CBC, the ratchet kernel (after cryptoReady()); use aesBackends() in browsers',
+    );
   }
   return nc;
 }
@@ -80,7 +89,8 @@ export function aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uin
  */
 export function aes256CbcDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Uint8Array {
   checkCbc(key, iv, ciphertext, 'ciphertext');
-  if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) throw authFailed('AES-CBC ciphertext length is not a positive multiple of 16');
+  if (ciphertext.length === 0 || ciphertext.length % 16 !== 0)
+    throw authFailed('AES-CBC ciphertext length is not a positive multiple of 16');
   if (cbcOnKernel()) return kernelAes256CbcDecrypt(key, iv, ciphertext);
   try {
     const d = requireNode().createDecipheriv('aes-256-cbc', key, iv);
@@ -115,7 +125,13 @@ export function aesGcmEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8A
  * AES-GCM decryption.
  * @throws OmemoError `authentication-failed` when the tag does not verify; no plaintext is released then.
  */
-export function aesGcmDecrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, tag: Uint8Array, aad?: Uint8Array): Uint8Array {
+export function aesGcmDecrypt(
+  key: Uint8Array,
+  iv: Uint8Array,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+  aad?: Uint8Array,
+): Uint8Array {
   checkGcm(key, iv, ciphertext, 'ciphertext', aad);
   assertBytes(tag, 'tag', GCM_TAG_BYTES);
   const d = requireNode().createDecipheriv(gcmName(key), key, iv, { authTagLength: GCM_TAG_BYTES });
@@ -159,7 +175,8 @@ const webCryptoBackend: AesBackend = {
   },
   async cbcDecrypt(key, iv, ciphertext) {
     checkCbc(key, iv, ciphertext, 'ciphertext');
-    if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) throw authFailed('AES-CBC ciphertext length is not a positive multiple of 16');
+    if (ciphertext.length === 0 || ciphertext.length % 16 !== 0)
+      throw authFailed('AES-CBC ciphertext length is not a positive multiple of 16');
     const k = await subtle().importKey('raw', bs(key), 'AES-CBC', false, ['decrypt']);
     try {
       return new Uint8Array(await subtle().decrypt({ name: 'AES-CBC', iv: bs(iv) }, k, bs(ciphertext)));
@@ -170,9 +187,17 @@ const webCryptoBackend: AesBackend = {
   async gcmEncrypt(key, iv, plaintext, aad) {
     checkGcm(key, iv, plaintext, 'plaintext', aad);
     const k = await subtle().importKey('raw', bs(key), 'AES-GCM', false, ['encrypt']);
-    const params: AesGcmParams = { name: 'AES-GCM', iv: bs(iv), tagLength: 128, ...(aad ? { additionalData: bs(aad) } : {}) };
+    const params: AesGcmParams = {
+      name: 'AES-GCM',
+      iv: bs(iv),
+      tagLength: 128,
+      ...(aad ? { additionalData: bs(aad) } : {}),
+    };
     const sealed = new Uint8Array(await subtle().encrypt(params, k, bs(plaintext)));
-    return { ciphertext: sealed.slice(0, sealed.length - GCM_TAG_BYTES), tag: sealed.slice(sealed.length - GCM_TAG_BYTES) };
+    return {
+      ciphertext: sealed.slice(0, sealed.length - GCM_TAG_BYTES),
+      tag: sealed.slice(sealed.length - GCM_TAG_BYTES),
+    };
   },
   async gcmDecrypt(key, iv, ciphertext, tag, aad) {
     checkGcm(key, iv, ciphertext, 'ciphertext', aad);
@@ -181,7 +206,12 @@ const webCryptoBackend: AesBackend = {
     const joined = new Uint8Array(ciphertext.length + GCM_TAG_BYTES);
     joined.set(ciphertext);
     joined.set(tag, ciphertext.length);
-    const params: AesGcmParams = { name: 'AES-GCM', iv: bs(iv), tagLength: 128, ...(aad ? { additionalData: bs(aad) } : {}) };
+    const params: AesGcmParams = {
+      name: 'AES-GCM',
+      iv: bs(iv),
+      tagLength: 128,
+      ...(aad ? { additionalData: bs(aad) } : {}),
+    };
     try {
       return new Uint8Array(await subtle().decrypt(params, k, joined));
     } catch (cause) {

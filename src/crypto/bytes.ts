@@ -2,7 +2,11 @@
 // comparison, hex/base64/UTF-8 codecs over Uint8Array (no Buffer in the public API).
 
 /** Throws TypeError unless `value` is a Uint8Array; RangeError unless its length is `length` (when given). */
-export function assertBytes(value: unknown, name: string, length?: number | readonly number[]): asserts value is Uint8Array {
+export function assertBytes(
+  value: unknown,
+  name: string,
+  length?: number | readonly number[],
+): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
     throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
   }
@@ -123,7 +127,8 @@ const NodeBuffer = (globalThis as { Buffer?: NodeBufferLike }).Buffer;
 
 /** Standard base64 with padding. */
 export function toBase64(bytes: Uint8Array): string {
-  if (NodeBuffer !== undefined && bytes instanceof Uint8Array) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  if (NodeBuffer !== undefined && bytes instanceof Uint8Array)
+    return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   return toBase64Portable(bytes);
 }
 
@@ -138,10 +143,10 @@ export function toBase64Portable(bytes: Uint8Array): string {
   const rest = bytes.length - i;
   if (rest === 1) {
     const n = bytes[i]! << 16;
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + '==';
+    out += `${B64[n >> 18]! + B64[(n >> 12) & 63]!}==`;
   } else if (rest === 2) {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + '=';
+    out += `${B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]!}=`;
   }
   return out;
 }

@@ -36,7 +36,8 @@ export function loadSodium(): Promise<void> {
 
 /** The initialised libsodium; throws if `cryptoReady()` has not resolved. */
 export function sodium(): Sodium {
-  if (sodiumInstance === undefined) throw new OmemoError('not-initialised', 'crypto is not initialised: await cryptoReady() first');
+  if (sodiumInstance === undefined)
+    throw new OmemoError('not-initialised', 'crypto is not initialised: await cryptoReady() first');
   return sodiumInstance;
 }
 
@@ -51,7 +52,13 @@ export interface SodiumRaw {
   _free(ptr: number): void;
   HEAPU8: Uint8Array;
   _crypto_auth_hmacsha256(out: number, input: number, lengthLow: number, lengthHigh: number, key: number): number;
-  _crypto_kdf_hkdf_sha256_extract(prk: number, salt: number, saltLength: number, ikm: number, ikmLength: number): number;
+  _crypto_kdf_hkdf_sha256_extract(
+    prk: number,
+    salt: number,
+    saltLength: number,
+    ikm: number,
+    ikmLength: number,
+  ): number;
   _crypto_kdf_hkdf_sha256_expand(out: number, outLength: number, info: number, infoLength: number, prk: number): number;
 }
 

@@ -68,9 +68,20 @@ function makeNodeBackend(nc: NodeCrypto): X25519Backend & { generate(): KeyPair 
     // `x`, import with the real one (libsodium derives it) instead.
     let key: KeyObject;
     try {
-      key = nc.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: jwkBytes(privateKey), x: ZERO_X }, format: 'jwk' });
+      key = nc.createPrivateKey({
+        key: { kty: 'OKP', crv: 'X25519', d: jwkBytes(privateKey), x: ZERO_X },
+        format: 'jwk',
+      });
     } catch {
-      key = nc.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: jwkBytes(privateKey), x: jwkBytes(libsodiumBackend.publicKey(privateKey)) }, format: 'jwk' });
+      key = nc.createPrivateKey({
+        key: {
+          kty: 'OKP',
+          crv: 'X25519',
+          d: jwkBytes(privateKey),
+          x: jwkBytes(libsodiumBackend.publicKey(privateKey)),
+        },
+        format: 'jwk',
+      });
     }
     privateHandles.set(privateKey, { bytes: privateKey.slice(), key });
     return key;
@@ -95,7 +106,9 @@ function makeNodeBackend(nc: NodeCrypto): X25519Backend & { generate(): KeyPair 
     },
     sharedSecret: (privateKey, publicKey) => {
       try {
-        return new Uint8Array(nc.diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: publicKeyObject(publicKey) }));
+        return new Uint8Array(
+          nc.diffieHellman({ privateKey: privateKeyObject(privateKey), publicKey: publicKeyObject(publicKey) }),
+        );
       } catch (cause) {
         if (cause instanceof OmemoError) throw cause;
         // OpenSSL refuses an all-zero result (a low-order public key).

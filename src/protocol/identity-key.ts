@@ -24,7 +24,11 @@ export function generateIdentityKeyPair(rng: Rng = randomBytes): IdentityKeyPair
 /** The identity of a stored Curve25519 private key. */
 export function identityFromPrivate(privateKey: Uint8Array): IdentityKeyPair {
   assertBytes(privateKey, 'privateKey', 32);
-  return { privateKey: privateKey.slice(), publicKey: x25519PublicKey(privateKey), edPublicKey: xeddsaEd25519Public(privateKey) };
+  return {
+    privateKey: privateKey.slice(),
+    publicKey: x25519PublicKey(privateKey),
+    edPublicKey: xeddsaEd25519Public(privateKey),
+  };
 }
 
 /** The identity key as the given version publishes it (0.3: Curve25519; OMEMO 2: Ed25519). */
@@ -49,7 +53,12 @@ function signedPreKeyMessage(version: ProtocolVersion, signedPreKey: Uint8Array)
 }
 
 /** Signs a signed pre key (XEdDSA; a valid Ed25519 signature under `edPublicKey`). */
-export function signSignedPreKey(identity: IdentityKeyPair, version: ProtocolVersion, signedPreKey: Uint8Array, rng: Rng = randomBytes): Uint8Array {
+export function signSignedPreKey(
+  identity: IdentityKeyPair,
+  version: ProtocolVersion,
+  signedPreKey: Uint8Array,
+  rng: Rng = randomBytes,
+): Uint8Array {
   return xeddsaSign(identity.privateKey, signedPreKeyMessage(version, signedPreKey), rng);
 }
 
@@ -57,10 +66,17 @@ export function signSignedPreKey(identity: IdentityKeyPair, version: ProtocolVer
  * Verifies a bundle's signed pre key signature: 0.3 with XEdDSA against the Curve25519 identity (both sign-bit
  * conventions), OMEMO 2 with Ed25519 against `ik`.
  */
-export function verifySignedPreKey(version: ProtocolVersion, identityWireKeyBytes: Uint8Array, signedPreKey: Uint8Array, signature: Uint8Array): boolean {
+export function verifySignedPreKey(
+  version: ProtocolVersion,
+  identityWireKeyBytes: Uint8Array,
+  signedPreKey: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   assertBytes(identityWireKeyBytes, 'identityKey', 32);
   assertBytes(signedPreKey, 'signedPreKey', 32);
   assertBytes(signature, 'signature', 64);
   const message = signedPreKeyMessage(version, signedPreKey);
-  return version === 'oldmemo' ? xeddsaVerify(identityWireKeyBytes, message, signature) : ed25519Verify(identityWireKeyBytes, message, signature);
+  return version === 'oldmemo'
+    ? xeddsaVerify(identityWireKeyBytes, message, signature)
+    : ed25519Verify(identityWireKeyBytes, message, signature);
 }

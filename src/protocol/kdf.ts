@@ -18,13 +18,19 @@ const MESSAGE_KEY_MATERIAL_BYTES = 80;
 export function x3dhSharedSecret(version: ProtocolVersion, dhOutputs: Uint8Array[]): Uint8Array {
   const ikm = new Uint8Array(32 + 32 * dhOutputs.length);
   ikm.set(X3DH_PREFIX);
-  dhOutputs.forEach((dh, i) => ikm.set(dh, 32 + 32 * i));
+  dhOutputs.forEach((dh, i) => {
+    ikm.set(dh, 32 + 32 * i);
+  });
   // libsignal derives 64 bytes (RK ‖ CK) and python-omemo 32 (RK); the first 32 bytes are the same.
   return hkdfSha256(ikm, HKDF_ZERO_SALT, VERSIONS[version].x3dhInfo, 32);
 }
 
 /** KDF_RK: (new root key, new chain key) from the root key and a DH output. */
-export function kdfRootKey(version: ProtocolVersion, rootKey: Uint8Array, dhOutput: Uint8Array): { rootKey: Uint8Array; chainKey: Uint8Array } {
+export function kdfRootKey(
+  version: ProtocolVersion,
+  rootKey: Uint8Array,
+  dhOutput: Uint8Array,
+): { rootKey: Uint8Array; chainKey: Uint8Array } {
   const out = hkdfSha256(dhOutput, rootKey, VERSIONS[version].rootInfo, 64);
   return { rootKey: out.slice(0, 32), chainKey: out.slice(32, 64) };
 }

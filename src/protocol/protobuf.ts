@@ -17,7 +17,7 @@ export function encodeProto<T>(type: MessageType<T>, message: T): Uint8Array {
 
 /** True when a decoded message really carries `field` (protobufjs fills absent fields with defaults). */
 export function hasField(message: object, field: string): boolean {
-  return Object.prototype.hasOwnProperty.call(message, field);
+  return Object.hasOwn(message, field);
 }
 
 /**
@@ -26,7 +26,8 @@ export function hasField(message: object, field: string): boolean {
  */
 export function fieldKey(type: MessageType<unknown>, field: string, wireType: 0 | 2): number {
   const id = (type as unknown as { fields: Record<string, { id: number } | undefined> }).fields[field]?.id;
-  if (id === undefined || id < 1 || id > 2047) throw new Error(`field ${field} must exist and have a number in 1..2047`);
+  if (id === undefined || id < 1 || id > 2047)
+    throw new Error(`field ${field} must exist and have a number in 1..2047`);
   return (id << 3) | wireType;
 }
 
@@ -102,13 +103,26 @@ export interface SessionRecordProto {
 }
 
 const legacy = load(legacyProto, ['omemo.legacy.WhisperMessage', 'omemo.legacy.PreKeyWhisperMessage']);
-const two = load(omemo2Proto, ['omemo.two.OMEMOMessage', 'omemo.two.OMEMOAuthenticatedMessage', 'omemo.two.OMEMOKeyExchange']);
-const store = load(sessionRecordProto, ['omemo.store.SessionRecord', 'omemo.store.SkippedKey', 'omemo.store.OldChain', 'omemo.store.PendingKeyExchange']);
+const two = load(omemo2Proto, [
+  'omemo.two.OMEMOMessage',
+  'omemo.two.OMEMOAuthenticatedMessage',
+  'omemo.two.OMEMOKeyExchange',
+]);
+const store = load(sessionRecordProto, [
+  'omemo.store.SessionRecord',
+  'omemo.store.SkippedKey',
+  'omemo.store.OldChain',
+  'omemo.store.PendingKeyExchange',
+]);
 
 export const WhisperMessageType = legacy['omemo.legacy.WhisperMessage'] as MessageType<WhisperMessageProto>;
-export const PreKeyWhisperMessageType = legacy['omemo.legacy.PreKeyWhisperMessage'] as MessageType<PreKeyWhisperMessageProto>;
+export const PreKeyWhisperMessageType = legacy[
+  'omemo.legacy.PreKeyWhisperMessage'
+] as MessageType<PreKeyWhisperMessageProto>;
 export const OmemoMessageType = two['omemo.two.OMEMOMessage'] as MessageType<OmemoMessageProto>;
-export const OmemoAuthenticatedMessageType = two['omemo.two.OMEMOAuthenticatedMessage'] as MessageType<OmemoAuthenticatedMessageProto>;
+export const OmemoAuthenticatedMessageType = two[
+  'omemo.two.OMEMOAuthenticatedMessage'
+] as MessageType<OmemoAuthenticatedMessageProto>;
 export const OmemoKeyExchangeType = two['omemo.two.OMEMOKeyExchange'] as MessageType<OmemoKeyExchangeProto>;
 export const SessionRecordType = store['omemo.store.SessionRecord'] as MessageType<SessionRecordProto>;
 export const SkippedKeyType = store['omemo.store.SkippedKey']!;

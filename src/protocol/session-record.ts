@@ -8,7 +8,15 @@ import {
   MAX_SKIPPED_KEYS_PER_SESSION,
   type ProtocolVersion,
 } from './constants';
-import { OldChainType, PendingKeyExchangeType, SessionRecordType, SkippedKeyType, fieldKey, type MessageType, type SessionRecordProto } from './protobuf';
+import {
+  OldChainType,
+  PendingKeyExchangeType,
+  SessionRecordType,
+  SkippedKeyType,
+  fieldKey,
+  type MessageType,
+  type SessionRecordProto,
+} from './protobuf';
 import { Session, skipId, type SessionState, type SkippedKey } from './session';
 
 /**
@@ -21,7 +29,6 @@ export const SESSION_RECORD_FORMAT = 2;
 const FORMAT_SINGLE_STATE = 1;
 
 const PROTOCOL_IDS: Record<ProtocolVersion, number> = { oldmemo: 1, twomemo: 2 };
-
 
 const R = (field: string, wire: 0 | 2) => fieldKey(SessionRecordType as MessageType<unknown>, field, wire);
 // Field keys from proto/session-record.proto (the single source of truth), resolved once.
@@ -135,7 +142,8 @@ class RecordWriter {
   }
 }
 
-const bytesSize = (key: number, b: Uint8Array | undefined) => (b === undefined || b.length === 0 ? 0 : varintSize(key) + varintSize(b.length) + b.length);
+const bytesSize = (key: number, b: Uint8Array | undefined) =>
+  b === undefined || b.length === 0 ? 0 : varintSize(key) + varintSize(b.length) + b.length;
 const uintSize = (key: number, v: number) => (v === 0 ? 0 : varintSize(key) + varintSize(v >>> 0));
 
 /** Upper bound of a state's record: fixed fields plus every skipped key and old chain at their largest. */
@@ -174,7 +182,9 @@ function writeState(w: RecordWriter, s: SessionState, format: number): void {
   w.uint(K.receivingCounter, s.receivingCounter);
   for (const k of s.skipped.values()) {
     w.varint(K.skipped);
-    w.varint(bytesSize(K.skippedRatchetKey, k.ratchetKey) + uintSize(K.skippedN, k.n) + bytesSize(K.skippedSeed, k.seed));
+    w.varint(
+      bytesSize(K.skippedRatchetKey, k.ratchetKey) + uintSize(K.skippedN, k.n) + bytesSize(K.skippedSeed, k.seed),
+    );
     w.bytes(K.skippedRatchetKey, k.ratchetKey);
     w.uint(K.skippedN, k.n);
     w.bytes(K.skippedSeed, k.seed);
@@ -297,7 +307,7 @@ function readState(r: SessionRecordProto, where: string): SessionState {
     oldChains: oldChains.map((c) => ({ ratchetKey: key(c.ratchet_key, where, 'old chain key'), nextN: c.next_n ?? 0 })),
     pending: r.pending
       ? {
-          preKeyId: r.pending.has_pre_key ? r.pending.pre_key_id ?? 0 : undefined,
+          preKeyId: r.pending.has_pre_key ? (r.pending.pre_key_id ?? 0) : undefined,
           signedPreKeyId: r.pending.signed_pre_key_id ?? 0,
           baseKey: key(r.pending.base_key, where, 'pending base key'),
         }

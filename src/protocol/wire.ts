@@ -66,7 +66,8 @@ function decode<T>(type: MessageType<T>, bytes: Uint8Array, what: string): T {
 function own(bytes: Uint8Array | undefined, what: string, length?: number): Uint8Array {
   // Absent bytes fields come back from protobufjs as a default (an empty array), never as a Uint8Array.
   if (!(bytes instanceof Uint8Array)) throw malformed(`${what} is missing`);
-  if (length !== undefined && bytes.length !== length) throw malformed(`${what} must be ${length} bytes, got ${bytes.length}`);
+  if (length !== undefined && bytes.length !== length)
+    throw malformed(`${what} must be ${length} bytes, got ${bytes.length}`);
   return new Uint8Array(bytes); // a plain copy: never a Node Buffer, never a view of the input
 }
 
@@ -95,7 +96,8 @@ function counter(value: number | undefined, what: string, required: boolean): nu
 
 function checkSize(bytes: Uint8Array): void {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('message must be a Uint8Array');
-  if (bytes.length > MAX_WIRE_MESSAGE_BYTES) throw malformed(`message of ${bytes.length} bytes exceeds ${MAX_WIRE_MESSAGE_BYTES}`);
+  if (bytes.length > MAX_WIRE_MESSAGE_BYTES)
+    throw malformed(`message of ${bytes.length} bytes exceeds ${MAX_WIRE_MESSAGE_BYTES}`);
 }
 
 function checkLegacyVersion(bytes: Uint8Array): void {
@@ -116,7 +118,11 @@ export function parseMessage(version: ProtocolVersion, bytes: Uint8Array): Parse
     const m = decode(WhisperMessageType, body.subarray(1), 'WhisperMessage');
     return {
       version,
-      header: { ratchetKey: legacyKey(m.ratchetKey, 'ratchetKey'), n: counter(m.counter, 'counter', false), pn: counter(m.previousCounter, 'previousCounter', false) },
+      header: {
+        ratchetKey: legacyKey(m.ratchetKey, 'ratchetKey'),
+        n: counter(m.counter, 'counter', false),
+        pn: counter(m.previousCounter, 'previousCounter', false),
+      },
       ciphertext: own(m.ciphertext, 'ciphertext'),
       macInput: body.slice(),
       mac: bytes.slice(bytes.length - macBytes),
@@ -216,7 +222,12 @@ export interface MessageFrame {
  * protobufjs would encode (field order and tags from proto/*.proto; test/protocol/protobufjs-reference.ts
  * checks it) without going through protobufjs, so the fan-out hot path allocates one array per device (from `allocate`).
  */
-export function frameMessage(version: ProtocolVersion, header: RatchetHeader, ciphertextLength: number, allocate: ByteAllocator = allocateBytes): MessageFrame {
+export function frameMessage(
+  version: ProtocolVersion,
+  header: RatchetHeader,
+  ciphertextLength: number,
+  allocate: ByteAllocator = allocateBytes,
+): MessageFrame {
   const ctLen = varintLength(ciphertextLength);
   if (version === 'oldmemo') {
     const headerLength = 1 + 2 + 33 + 1 + varintLength(header.n) + 1 + varintLength(header.pn) + 1 + ctLen;

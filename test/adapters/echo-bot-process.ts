@@ -22,10 +22,30 @@ export interface EchoBot {
 }
 
 /** Starts the echo bot and resolves once it printed its ready line. */
-export async function startEchoBot(args: { service: string; jid: string; password: string; store: string }): Promise<EchoBot> {
-  const argv = [process.execPath, '--import', 'tsx', join(ROOT, 'examples', 'echo-bot.ts'), '--service', args.service, '--jid', args.jid, '--password', args.password, '--store', args.store];
+export async function startEchoBot(args: {
+  service: string;
+  jid: string;
+  password: string;
+  store: string;
+}): Promise<EchoBot> {
+  const argv = [
+    process.execPath,
+    '--import',
+    'tsx',
+    join(ROOT, 'examples', 'echo-bot.ts'),
+    '--service',
+    args.service,
+    '--jid',
+    args.jid,
+    '--password',
+    args.password,
+    '--store',
+    args.store,
+  ];
   const hasSetpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { stdio: 'ignore' }).status === 0;
-  const child = hasSetpriv ? spawn('setpriv', ['--pdeathsig', 'KILL', ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = hasSetpriv
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', ...argv], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
@@ -39,7 +59,10 @@ export async function startEchoBot(args: { service: string; jid: string; passwor
     return code;
   };
   const deviceId = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`echo bot not ready within ${READY_TIMEOUT_MS} ms: ${stderr.join('\n')}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`echo bot not ready within ${READY_TIMEOUT_MS} ms: ${stderr.join('\n')}`)),
+      READY_TIMEOUT_MS,
+    );
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = / ready: device (\d+),/.exec(line);
       if (m) {

@@ -24,7 +24,10 @@ export class FakeStanzaError extends Error {
 /** `<error>` with a condition and an optional pubsub#errors condition. */
 export function stanzaError(condition: string, pubsubCondition?: string): FakeStanzaError {
   const app = pubsubCondition ? `<${pubsubCondition} xmlns="http://jabber.org/protocol/pubsub#errors"/>` : '';
-  return new FakeStanzaError(condition, parseElement(`<error type="cancel"><${condition} xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/>${app}</error>`));
+  return new FakeStanzaError(
+    condition,
+    parseElement(`<error type="cancel"><${condition} xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/>${app}</error>`),
+  );
 }
 
 /** PEP items of every account: jid → node → item id → payload XML (insertion order = publication order). */
@@ -68,7 +71,11 @@ export class FakeXmppClient extends EventEmitter {
   readonly responders: IqResponder[] = [];
   /** Archived messages for MAM queries (each page is `<max>` of them after `<after>`). */
   archive: { id: string; message: XmlElement }[] = [];
-  private readonly calleeHandlers: { ns: string; name: string; handler: (ctx: IqCalleeContext, next: () => unknown) => unknown }[] = [];
+  private readonly calleeHandlers: {
+    ns: string;
+    name: string;
+    handler: (ctx: IqCalleeContext, next: () => unknown) => unknown;
+  }[] = [];
 
   readonly iqCaller = { request: (iq: XmlElement) => this.request(iq) };
   readonly iqCallee = {
@@ -141,9 +148,23 @@ export class FakeXmppClient extends EventEmitter {
       if (stored === undefined) throw stanzaError('item-not-found');
       const wanted = items.getChild('item')?.attrs.id;
       const pick = wanted === undefined ? [...stored].slice(-1) : [...stored].filter(([id]) => id === wanted);
-      return result(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', { node: items.attrs.node }, ...pick.map(([id, payload]) => xml('item', { id }, parseElement(payload))))));
+      return result(
+        xml(
+          'pubsub',
+          { xmlns: NS_PUBSUB },
+          xml(
+            'items',
+            { node: items.attrs.node },
+            ...pick.map(([id, payload]) => xml('item', { id }, parseElement(payload))),
+          ),
+        ),
+      );
     }
-    if (iq.getChild('pubsub', NS_PUBSUB_OWNER) !== undefined || iq.getChild('enable', 'urn:xmpp:carbons:2') !== undefined) return result();
+    if (
+      iq.getChild('pubsub', NS_PUBSUB_OWNER) !== undefined ||
+      iq.getChild('enable', 'urn:xmpp:carbons:2') !== undefined
+    )
+      return result();
     const query = iq.getChild('query', NS_MAM);
     if (query !== undefined) {
       const set = query.getChild('set')!;
@@ -153,11 +174,30 @@ export class FakeXmppClient extends EventEmitter {
       const page = this.archive.slice(start, start + max);
       for (const a of page) {
         this.receive(
-          xml('message', { to: this.fullJid }, xml('result', { xmlns: NS_MAM, queryid: query.attrs.queryid, id: a.id }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, xml('delay', { xmlns: 'urn:xmpp:delay', stamp: '2024-01-01T00:00:00Z' }), a.message))),
+          xml(
+            'message',
+            { to: this.fullJid },
+            xml(
+              'result',
+              { xmlns: NS_MAM, queryid: query.attrs.queryid, id: a.id },
+              xml(
+                'forwarded',
+                { xmlns: 'urn:xmpp:forward:0' },
+                xml('delay', { xmlns: 'urn:xmpp:delay', stamp: '2024-01-01T00:00:00Z' }),
+                a.message,
+              ),
+            ),
+          ),
         );
       }
       const last = page[page.length - 1]?.id;
-      return result(xml('fin', { xmlns: NS_MAM, complete: start + max >= this.archive.length ? 'true' : 'false' }, xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, last ? xml('last', {}, last) : undefined)));
+      return result(
+        xml(
+          'fin',
+          { xmlns: NS_MAM, complete: start + max >= this.archive.length ? 'true' : 'false' },
+          xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, last ? xml('last', {}, last) : undefined),
+        ),
+      );
     }
     throw stanzaError('service-unavailable');
   }

@@ -49,9 +49,16 @@ function onPath(cmd: string): boolean {
 /** Whether Prosody can be used, installing it first (scripts/prosody.sh: apt-get as root) when missing. */
 export function ensureProsody(): { ok: true } | { ok: false; reason: string } {
   if (onPath('prosody') && onPath('prosodyctl')) return { ok: true };
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'prosody.sh')], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], timeout: 300_000 });
+  const r = spawnSync('bash', [join(ROOT, 'scripts', 'prosody.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'inherit', 'pipe'],
+    timeout: 300_000,
+  });
   if (r.status === 0 && onPath('prosody')) return { ok: true };
-  return { ok: false, reason: `prosody is not installed and scripts/prosody.sh failed: ${(r.stderr ?? '').trim().split('\n').pop() ?? r.error?.message}` };
+  return {
+    ok: false,
+    reason: `prosody is not installed and scripts/prosody.sh failed: ${(r.stderr ?? '').trim().split('\n').pop() ?? r.error?.message}`,
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -154,7 +161,9 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
     options.users.map(
       (user) =>
         new Promise<string | undefined>((resolve) => {
-          const p = spawn('prosodyctl', ['--config', config, 'register', user, PROSODY_DOMAIN, options.password], { stdio: ['ignore', 'ignore', 'pipe'] });
+          const p = spawn('prosodyctl', ['--config', config, 'register', user, PROSODY_DOMAIN, options.password], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
           let err = '';
           p.stderr.on('data', (d: Buffer) => (err += d.toString()));
           p.on('error', (e) => resolve(`${user}: ${e.message}`));
@@ -169,7 +178,9 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
   }
 
   const argv = ['prosody', '-F', '--config', config];
-  const child = onPath('setpriv') ? spawn('setpriv', ['--pdeathsig', 'KILL', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = onPath('setpriv')
+    ? spawn('setpriv', ['--pdeathsig', 'KILL', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   const entry = { child, dir };
   running.add(entry);
   let stderr = '';

@@ -65,7 +65,12 @@ async function withDevices(body: (devices: Device[]) => Promise<void>): Promise<
 }
 
 function noErrors(devices: readonly Device[]): void {
-  for (const d of devices) assert.equal(d.errors.map((e) => `${e.context.phase}: ${e.error.message}`), [], `${d.user}/${d.resource} reported errors`);
+  for (const d of devices)
+    assert.equal(
+      d.errors.map((e) => `${e.context.phase}: ${e.error.message}`),
+      [],
+      `${d.user}/${d.resource} reported errors`,
+    );
 }
 
 const availability = ensureProsody();
@@ -98,7 +103,10 @@ if (!availability.ok && process.env.CI === 'true') {
 
     // alice/a1 → bob in OMEMO 2 (the default for devices that have it): key exchanges to every device.
     const r1 = await a1.omemo.send(b1.jid, 'hello bob');
-    assert.equal(r1.elements.map((e) => e.version), ['twomemo']);
+    assert.equal(
+      r1.elements.map((e) => e.version),
+      ['twomemo'],
+    );
     assert.equal(r1.devices.filter((d) => d.ok).length, 3);
     for (const d of [b1, b2]) {
       const m = await waitForMessage(d, 'hello bob');
@@ -115,7 +123,10 @@ if (!availability.ok && process.env.CI === 'true') {
 
     // bob/b2 → alice, legacy 0.3 on request; b1 sees its own account's message as a sent carbon.
     const r2 = await b2.omemo.send(a1.jid, 'hi alice, in 0.3', { version: 'oldmemo' });
-    assert.equal(r2.elements.map((e) => e.version), ['oldmemo']);
+    assert.equal(
+      r2.elements.map((e) => e.version),
+      ['oldmemo'],
+    );
     for (const d of [a1, a2]) assert.is((await waitForMessage(d, 'hi alice, in 0.3')).result.version, 'oldmemo');
     assert.is((await waitForMessage(b1, 'hi alice, in 0.3')).via, 'carbon-sent');
 
@@ -125,8 +136,12 @@ if (!availability.ok && process.env.CI === 'true') {
     await waitForMessage(a1, 'second from bob');
     await a1.omemo.idle();
     const r3 = await a1.omemo.send(b1.jid, 'no key exchange any more');
-    assert.equal(r3.devices.filter((d) => d.jid === b1.jid && d.version === 'twomemo').map((d) => d.keyExchange), [false, false]);
-    for (const d of [b1, b2]) assert.is((await waitForMessage(d, 'no key exchange any more')).result.keyExchange, false);
+    assert.equal(
+      r3.devices.filter((d) => d.jid === b1.jid && d.version === 'twomemo').map((d) => d.keyExchange),
+      [false, false],
+    );
+    for (const d of [b1, b2])
+      assert.is((await waitForMessage(d, 'no key exchange any more')).result.keyExchange, false);
 
     // dave only speaks 0.3: alice's client picks 0.3 for him without being told.
     await withDevices(async (devices) => {
@@ -134,7 +149,11 @@ if (!availability.ok && process.env.CI === 'true') {
       devices.push(dave);
       await waitForDevices(a1, [dave]);
       const r4 = await a1.omemo.send(dave.jid, 'hello dave');
-      assert.equal(r4.elements.map((e) => e.version).sort(), ['oldmemo', 'twomemo'], 'dave in 0.3, alice/a2 in OMEMO 2');
+      assert.equal(
+        r4.elements.map((e) => e.version).sort(),
+        ['oldmemo', 'twomemo'],
+        'dave in 0.3, alice/a2 in OMEMO 2',
+      );
       assert.is((await waitForMessage(dave, 'hello dave')).result.version, 'oldmemo');
       await dave.omemo.send(a1.jid, 'hello alice, from 0.3');
       for (const d of [a1, a2]) assert.is((await waitForMessage(d, 'hello alice, from 0.3')).result.version, 'oldmemo');
@@ -256,7 +275,10 @@ if (!availability.ok && process.env.CI === 'true') {
           if (st.name === 'presence' && st.attrs.from?.startsWith(botJid)) presences.push(st.attrs.type ?? 'available');
         });
         await tester.omemo.client.send(xml('presence', { to: botJid, type: 'subscribe' }));
-        await waitFor('the bot to approve and subscribe back', () => presences.includes('available') && presences.includes('subscribe'));
+        await waitFor(
+          'the bot to approve and subscribe back',
+          () => presences.includes('available') && presences.includes('subscribe'),
+        );
         const rtts: number[] = [];
         for (let i = 0; i < ECHO_ROUNDS; i++) {
           const text = `ping ${i}`;
@@ -269,13 +291,18 @@ if (!availability.ok && process.env.CI === 'true') {
         }
         rtts.sort((a, b) => a - b);
         const median = (rtts[ECHO_ROUNDS / 2 - 1]! + rtts[ECHO_ROUNDS / 2]!) / 2;
-        console.log(`\n  echo bot round trip on loopback (encrypt → Prosody → bot decrypts, encrypts → Prosody → decrypt): median ${median.toFixed(1)} ms, min ${rtts[0]!.toFixed(1)}, max ${rtts[rtts.length - 1]!.toFixed(1)} over ${ECHO_ROUNDS}`);
+        console.log(
+          `\n  echo bot round trip on loopback (encrypt → Prosody → bot decrypts, encrypts → Prosody → decrypt): median ${median.toFixed(1)} ms, min ${rtts[0]!.toFixed(1)}, max ${rtts[rtts.length - 1]!.toFixed(1)} over ${ECHO_ROUNDS}`,
+        );
 
         // Restart: same device, same sessions from the SQLite file; the conversation just continues.
         assert.is(await bot.stop(), 0);
         bot = await startEchoBot({ service: s.service, jid: botJid, password: PASSWORD, store });
         const r = await tester.omemo.send(botJid, 'after the restart');
-        assert.equal(r.devices.filter((d) => d.jid === botJid).map((d) => [d.deviceId, d.keyExchange]), [[bot.deviceId, false]]);
+        assert.equal(
+          r.devices.filter((d) => d.jid === botJid).map((d) => [d.deviceId, d.keyExchange]),
+          [[bot.deviceId, false]],
+        );
         const echo = await waitForMessage(tester, 'after the restart');
         assert.is(echo.result.sender.deviceId, bot.deviceId);
         assert.is(echo.result.keyExchange, false, 'the bot kept its session');
@@ -295,13 +322,26 @@ if (!availability.ok && process.env.CI === 'true') {
       service: s.service,
       domain: s.domain,
       resource: 'raw',
-      credentials: (auth: (c: unknown, m: string) => Promise<void>) => auth({ username: 'erin', password: PASSWORD }, 'PLAIN'),
+      credentials: (auth: (c: unknown, m: string) => Promise<void>) =>
+        auth({ username: 'erin', password: PASSWORD }, 'PLAIN'),
     });
     raw.on('error', () => undefined);
     await raw.start();
     try {
       await raw.iqCaller.request(
-        xml('iq', { type: 'set' }, xml('pubsub', { xmlns: 'http://jabber.org/protocol/pubsub' }, xml('publish', { node: NODE_OMEMO2_BUNDLES }, xml('item', { id: '7' }, xml('bundle', { xmlns: 'urn:xmpp:omemo:2' }))))),
+        xml(
+          'iq',
+          { type: 'set' },
+          xml(
+            'pubsub',
+            { xmlns: 'http://jabber.org/protocol/pubsub' },
+            xml(
+              'publish',
+              { node: NODE_OMEMO2_BUNDLES },
+              xml('item', { id: '7' }, xml('bundle', { xmlns: 'urn:xmpp:omemo:2' })),
+            ),
+          ),
+        ),
       );
     } finally {
       await raw.stop();
@@ -314,7 +354,10 @@ if (!availability.ok && process.env.CI === 'true') {
       // No contact of erin's, so only access_model=open lets the tester read both items (max_items > 1).
       const transport = createPepTransport(tester.omemo.client);
       assert.ok((await transport.fetch(erin.jid, NODE_OMEMO2_BUNDLES, String(erin.deviceId)))?.includes('<bundle'));
-      assert.ok(await transport.fetch(erin.jid, NODE_OMEMO2_BUNDLES, '7'), 'the older item survived: max_items was raised');
+      assert.ok(
+        await transport.fetch(erin.jid, NODE_OMEMO2_BUNDLES, '7'),
+        'the older item survived: max_items was raised',
+      );
       assert.not.ok(transport.usesNumericMaxItems);
       await tester.omemo.send(erin.jid, 'hello erin');
       await waitForMessage(erin, 'hello erin');
@@ -337,17 +380,23 @@ if (!availability.ok && process.env.CI === 'true') {
       for (let i = 0; i < ALERT_COUNT; i++) {
         now += 86_000; // ~24 hours in all
         const r = await bot.omemo.send(reader[0]!.jid, `alert ${i}`);
-        assert.equal(r.devices.map((d) => d.ok), [true, true], `alert ${i}: ${JSON.stringify(r.devices)}`);
+        assert.equal(
+          r.devices.map((d) => d.ok),
+          [true, true],
+          `alert ${i}: ${JSON.stringify(r.devices)}`,
+        );
       }
       for (const r of reader) {
-        await waitFor(`${r.resource} to read ${ALERT_COUNT} alerts`, () => r.messages.filter((m) => m.text?.startsWith('alert ')).length >= ALERT_COUNT);
+        await waitFor(
+          `${r.resource} to read ${ALERT_COUNT} alerts`,
+          () => r.messages.filter((m) => m.text?.startsWith('alert ')).length >= ALERT_COUNT,
+        );
         assert.equal(new Set(r.messages.map((m) => m.text)).size, ALERT_COUNT, 'each alert exactly once');
       }
       assert.is(bot.messages.length, 0, 'the bot never heard back');
       noErrors(devices);
     });
   });
-
 }
 
 test.run();

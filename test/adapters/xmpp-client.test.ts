@@ -12,15 +12,31 @@ import { OmemoManager } from '../../src/omemo/manager/session-manager';
 import { capsVerification } from '../../src/adapters/entity-capabilities';
 import { parseElement } from '../../src/adapters/ltx-xml';
 import { createPepTransport } from '../../src/adapters/pep-transport';
-import { createXmppClientOmemo, DEFAULT_FALLBACK_BODY, type OmemoChatMessage, type OmemoErrorContext, type XmppClientOmemo } from '../../src/adapters/xmpp-client';
+import {
+  createXmppClientOmemo,
+  DEFAULT_FALLBACK_BODY,
+  type OmemoChatMessage,
+  type OmemoErrorContext,
+  type XmppClientOmemo,
+} from '../../src/adapters/xmpp-client';
 import type { XmlElement } from '../../src/adapters/xmpp-types';
 import { FakePep, FakeXmppClient, stanzaError } from './fake-xmpp-client';
 
 const ALICE = 'alice@example.org';
 const BOB = 'bob@example.org';
-const field = (iq: XmlElement, name: string) => iq.getChild('pubsub')?.getChild('publish-options')?.getChild('x')?.getChildren('field').find((f) => f.attrs.var === name)?.getChild('value')?.getText();
-const isPublish = (iq: XmlElement) => iq.getChild('pubsub', 'http://jabber.org/protocol/pubsub')?.getChild('publish') !== undefined;
-const isConfigure = (iq: XmlElement) => iq.getChild('pubsub', 'http://jabber.org/protocol/pubsub#owner')?.getChild('configure') !== undefined;
+const field = (iq: XmlElement, name: string) =>
+  iq
+    .getChild('pubsub')
+    ?.getChild('publish-options')
+    ?.getChild('x')
+    ?.getChildren('field')
+    .find((f) => f.attrs.var === name)
+    ?.getChild('value')
+    ?.getText();
+const isPublish = (iq: XmlElement) =>
+  iq.getChild('pubsub', 'http://jabber.org/protocol/pubsub')?.getChild('publish') !== undefined;
+const isConfigure = (iq: XmlElement) =>
+  iq.getChild('pubsub', 'http://jabber.org/protocol/pubsub#owner')?.getChild('configure') !== undefined;
 
 async function rejects(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -34,28 +50,53 @@ async function rejects(p: Promise<unknown>): Promise<unknown> {
 test('publish: precondition-not-met → configure the node with the same options → publish again', async () => {
   const c = new FakeXmppClient(`${ALICE}/r`, new FakePep());
   let failed = false;
-  c.responders.push((iq) => (isPublish(iq) && !failed ? ((failed = true), stanzaError('conflict', 'precondition-not-met')) : undefined));
+  c.responders.push((iq) =>
+    isPublish(iq) && !failed ? ((failed = true), stanzaError('conflict', 'precondition-not-met')) : undefined,
+  );
   const t = createPepTransport(c);
-  await t.publish(NODE_OMEMO2_BUNDLES, '5', `<bundle xmlns="${NS_OMEMO2}"/>`, { 'pubsub#access_model': 'open', 'pubsub#max_items': 'max' });
-  assert.equal(c.iqs.map((iq) => (isPublish(iq) ? 'publish' : isConfigure(iq) ? 'configure' : 'other')), ['publish', 'configure', 'publish']);
+  await t.publish(NODE_OMEMO2_BUNDLES, '5', `<bundle xmlns="${NS_OMEMO2}"/>`, {
+    'pubsub#access_model': 'open',
+    'pubsub#max_items': 'max',
+  });
+  assert.equal(
+    c.iqs.map((iq) => (isPublish(iq) ? 'publish' : isConfigure(iq) ? 'configure' : 'other')),
+    ['publish', 'configure', 'publish'],
+  );
   const form = c.iqs[1]!.getChild('pubsub')!.getChild('configure')!;
   assert.is(form.attrs.node, NODE_OMEMO2_BUNDLES);
-  const values = Object.fromEntries(form.getChild('x')!.getChildren('field').map((f) => [f.attrs.var, f.getChild('value')!.getText()]));
-  assert.equal(values, { FORM_TYPE: 'http://jabber.org/protocol/pubsub#node_config', 'pubsub#access_model': 'open', 'pubsub#max_items': 'max' });
+  const values = Object.fromEntries(
+    form
+      .getChild('x')!
+      .getChildren('field')
+      .map((f) => [f.attrs.var, f.getChild('value')!.getText()]),
+  );
+  assert.equal(values, {
+    FORM_TYPE: 'http://jabber.org/protocol/pubsub#node_config',
+    'pubsub#access_model': 'open',
+    'pubsub#max_items': 'max',
+  });
   assert.is(c.pep.items(ALICE, NODE_OMEMO2_BUNDLES).get('5'), `<bundle xmlns="${NS_OMEMO2}"/>`);
   assert.not.ok(t.usesNumericMaxItems);
 });
 
 test('publish: a server refusing max_items=max gets the numeric fallback, from then on directly', async () => {
   const c = new FakeXmppClient(`${ALICE}/r`, new FakePep());
-  c.responders.push((iq) => (isPublish(iq) && field(iq, 'pubsub#max_items') === 'max' ? stanzaError('not-acceptable') : undefined));
+  c.responders.push((iq) =>
+    isPublish(iq) && field(iq, 'pubsub#max_items') === 'max' ? stanzaError('not-acceptable') : undefined,
+  );
   const t = createPepTransport(c);
   const options = { 'pubsub#access_model': 'open', 'pubsub#max_items': 'max' };
   await t.publish(NODE_OMEMO2_BUNDLES, '5', `<bundle xmlns="${NS_OMEMO2}"/>`, options);
-  assert.equal(c.iqs.map((iq) => field(iq, 'pubsub#max_items')), ['max', MAX_ITEMS_NUMERIC_FALLBACK]);
+  assert.equal(
+    c.iqs.map((iq) => field(iq, 'pubsub#max_items')),
+    ['max', MAX_ITEMS_NUMERIC_FALLBACK],
+  );
   assert.ok(t.usesNumericMaxItems);
   await t.publish(NODE_OMEMO2_BUNDLES, '5', `<bundle xmlns="${NS_OMEMO2}"/>`, options);
-  assert.equal(c.iqs.map((iq) => field(iq, 'pubsub#max_items')), ['max', MAX_ITEMS_NUMERIC_FALLBACK, MAX_ITEMS_NUMERIC_FALLBACK]);
+  assert.equal(
+    c.iqs.map((iq) => field(iq, 'pubsub#max_items')),
+    ['max', MAX_ITEMS_NUMERIC_FALLBACK, MAX_ITEMS_NUMERIC_FALLBACK],
+  );
   // Nodes without max_items are never touched by the fallback.
   await t.publish(NODE_OMEMO2_DEVICES, 'current', `<devices xmlns="${NS_OMEMO2}"/>`, { 'pubsub#access_model': 'open' });
   assert.is(field(c.iqs[3]!, 'pubsub#max_items'), undefined);
@@ -65,27 +106,49 @@ test('publish: other errors propagate without retries; fetch: missing node or it
   const c = new FakeXmppClient(`${ALICE}/r`, new FakePep());
   c.responders.push((iq) => (isPublish(iq) ? stanzaError('forbidden') : undefined));
   const t = createPepTransport(c);
-  const e = await rejects(t.publish(NODE_OMEMO2_BUNDLES, '5', `<bundle xmlns="${NS_OMEMO2}"/>`, { 'pubsub#access_model': 'open', 'pubsub#max_items': 'max' }));
+  const e = await rejects(
+    t.publish(NODE_OMEMO2_BUNDLES, '5', `<bundle xmlns="${NS_OMEMO2}"/>`, {
+      'pubsub#access_model': 'open',
+      'pubsub#max_items': 'max',
+    }),
+  );
   assert.is((e as { condition: string }).condition, 'forbidden');
   assert.is(c.iqs.length, 1);
 
   c.pep.items(BOB, NODE_OMEMO2_BUNDLES).set('7', `<bundle xmlns="${NS_OMEMO2}"><spk id="1">AA==</spk></bundle>`);
-  assert.is(await t.fetch(BOB, NODE_OMEMO2_BUNDLES, '7'), `<bundle xmlns="${NS_OMEMO2}"><spk id="1">AA==</spk></bundle>`);
+  assert.is(
+    await t.fetch(BOB, NODE_OMEMO2_BUNDLES, '7'),
+    `<bundle xmlns="${NS_OMEMO2}"><spk id="1">AA==</spk></bundle>`,
+  );
   assert.is(await t.fetch(BOB, NODE_OMEMO2_BUNDLES, '8'), undefined, 'empty <items/> (what Prosody answers)');
   assert.is(await t.fetch(BOB, NODE_OMEMO2_DEVICES), undefined, 'item-not-found');
   assert.is(c.iqs[c.iqs.length - 1]!.getChild('pubsub')!.getChild('items')!.attrs.max_items, '1', 'newest item only');
   c.responders.push(() => stanzaError('remote-server-timeout'));
-  assert.is(((await rejects(t.fetch(BOB, NODE_OMEMO2_DEVICES))) as { condition: string }).condition, 'remote-server-timeout');
+  assert.is(
+    ((await rejects(t.fetch(BOB, NODE_OMEMO2_DEVICES))) as { condition: string }).condition,
+    'remote-server-timeout',
+  );
 });
 
 test('caps: the XEP-0115 §5.2 example verification string', async () => {
-  const ver = await capsVerification([{ category: 'client', type: 'pc', name: 'Exodus 0.9.1' }], ['http://jabber.org/protocol/caps', 'http://jabber.org/protocol/disco#info', 'http://jabber.org/protocol/disco#items', 'http://jabber.org/protocol/muc']);
+  const ver = await capsVerification(
+    [{ category: 'client', type: 'pc', name: 'Exodus 0.9.1' }],
+    [
+      'http://jabber.org/protocol/caps',
+      'http://jabber.org/protocol/disco#info',
+      'http://jabber.org/protocol/disco#items',
+      'http://jabber.org/protocol/muc',
+    ],
+  );
   assert.is(ver, 'QgayPKawpkPSDYmwT/WM94uAlu0=');
   await rejects(capsVerification([], ['a', 'a']));
 });
 
 test('parseElement: one complete element or a malformed-stanza error', () => {
-  assert.is(parseElement('<a xmlns="x"><b c="&amp;">t&lt;</b><d/></a>').toString(), '<a xmlns="x"><b c="&amp;">t&lt;</b><d/></a>');
+  assert.is(
+    parseElement('<a xmlns="x"><b c="&amp;">t&lt;</b><d/></a>').toString(),
+    '<a xmlns="x"><b c="&amp;">t&lt;</b><d/></a>',
+  );
   for (const bad of ['', 'text', '<a><b></a>', '<a>']) {
     let err: unknown;
     try {
@@ -114,7 +177,12 @@ async function setup(): Promise<Setup> {
   const c = new FakeXmppClient(`${ALICE}/phone`, pep);
   const messages: OmemoChatMessage[] = [];
   const errors: Setup['errors'] = [];
-  const omemo = createXmppClientOmemo({ client: c, store: new MemoryStore(), onMessage: (m) => void messages.push(m), onError: (error, context) => void errors.push({ error, context }) });
+  const omemo = createXmppClientOmemo({
+    client: c,
+    store: new MemoryStore(),
+    onMessage: (m) => void messages.push(m),
+    onError: (error, context) => void errors.push({ error, context }),
+  });
   c.goOnline();
   await omemo.ready();
   const bobOutbox: { to: string; xml: string }[] = [];
@@ -122,9 +190,14 @@ async function setup(): Promise<Setup> {
   return { pep, c, omemo, messages, errors, bob, bobOutbox };
 }
 
-const message = (from: string, encryptedXml: string, attrs: Record<string, string> = {}) => xml('message', { from, to: `${ALICE}/phone`, type: 'chat', ...attrs }, parseElement(encryptedXml));
+const message = (from: string, encryptedXml: string, attrs: Record<string, string> = {}) =>
+  xml('message', { from, to: `${ALICE}/phone`, type: 'chat', ...attrs }, parseElement(encryptedXml));
 const wrap = (kind: 'received' | 'sent', from: string | undefined, inner: XmlElement) =>
-  xml('message', { from, to: `${ALICE}/phone` }, xml(kind, { xmlns: 'urn:xmpp:carbons:2' }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, inner)));
+  xml(
+    'message',
+    { from, to: `${ALICE}/phone` },
+    xml(kind, { xmlns: 'urn:xmpp:carbons:2' }, xml('forwarded', { xmlns: 'urn:xmpp:forward:0' }, inner)),
+  );
 
 test('setup: publishes, enables carbons, presence with caps matching the disco#info answer', async () => {
   const { c, omemo } = await setup();
@@ -138,7 +211,11 @@ test('setup: publishes, enables carbons, presence with caps matching the disco#i
   const features = info.getChildren('feature').map((f) => f.attrs.var!);
   assert.ok(features.includes('urn:xmpp:omemo:2:devices+notify'));
   assert.ok(features.includes('eu.siacs.conversations.axolotl.devicelist+notify'));
-  const identities = info.getChildren('identity').map((i) => ({ category: i.attrs.category!, type: i.attrs.type!, ...(i.attrs.name ? { name: i.attrs.name } : {}) }));
+  const identities = info.getChildren('identity').map((i) => ({
+    category: i.attrs.category!,
+    type: i.attrs.type!,
+    ...(i.attrs.name ? { name: i.attrs.name } : {}),
+  }));
   assert.is(await capsVerification(identities, features), caps.attrs.ver);
   assert.ok(await c.discoInfo(), 'plain disco#info is answered too');
   assert.is(await c.discoInfo('https://other.example#abc'), undefined, 'other nodes are passed on');
@@ -186,42 +263,92 @@ test('carbons: received/sent carbons from our account are decrypted; forged ones
   const first = await bob.encrypt([ALICE], 'via carbon');
   c.receive(wrap('received', ALICE, message(`${BOB}/laptop`, first.elements[0]!.xml, { to: `${ALICE}/tablet` })));
   await omemo.idle();
-  assert.equal(messages.map((m) => [m.via, m.text, m.from]), [['carbon-received', 'via carbon', BOB]]);
+  assert.equal(
+    messages.map((m) => [m.via, m.text, m.from]),
+    [['carbon-received', 'via carbon', BOB]],
+  );
 
   const forged = await bob.encrypt([ALICE], 'forged');
   c.receive(wrap('received', 'mallory@evil.example', message(`${BOB}/laptop`, forged.elements[0]!.xml)));
   c.receive(wrap('sent', `${BOB}/laptop`, message(`${BOB}/laptop`, forged.elements[0]!.xml)));
   await omemo.idle();
   assert.is(messages.length, 1);
-  assert.equal(errors.map((e) => [(e.error as OmemoError).code, e.context.phase]), [['malformed-stanza', 'stanza'], ['malformed-stanza', 'stanza']]);
+  assert.equal(
+    errors.map((e) => [(e.error as OmemoError).code, e.context.phase]),
+    [
+      ['malformed-stanza', 'stanza'],
+      ['malformed-stanza', 'stanza'],
+    ],
+  );
 
   // A message another device of ours sent to bob: decrypted with our own JID as the sender.
-  const peerOfOurs = await OmemoManager.open({ jid: ALICE, store: new MemoryStore(), transport: c.pep.transport(ALICE, []) });
+  const peerOfOurs = await OmemoManager.open({
+    jid: ALICE,
+    store: new MemoryStore(),
+    transport: c.pep.transport(ALICE, []),
+  });
   await omemo.manager.setDeviceList(ALICE, 'twomemo', [omemo.manager.deviceId, peerOfOurs.deviceId]);
   const mine = await peerOfOurs.encrypt([BOB], 'sent from my tablet');
-  c.receive(wrap('sent', ALICE, xml('message', { from: `${ALICE}/tablet`, to: BOB, type: 'chat' }, parseElement(mine.elements[0]!.xml))));
+  c.receive(
+    wrap(
+      'sent',
+      ALICE,
+      xml('message', { from: `${ALICE}/tablet`, to: BOB, type: 'chat' }, parseElement(mine.elements[0]!.xml)),
+    ),
+  );
   await omemo.idle();
-  assert.equal(messages.slice(1).map((m) => [m.via, m.text, m.from, m.peer]), [['carbon-sent', 'sent from my tablet', ALICE, BOB]]);
+  assert.equal(
+    messages.slice(1).map((m) => [m.via, m.text, m.from, m.peer]),
+    [['carbon-sent', 'sent from my tablet', ALICE, BOB]],
+  );
   assert.is(errors.length, 2);
 });
 
 test('device-list events update the manager; bad ones are reported; retractions are ignored', async () => {
   const { c, omemo, errors } = await setup();
-  const event = (from: string, node: string, item: string) => `<message from="${from}" type="headline"><event xmlns="http://jabber.org/protocol/pubsub#event"><items node="${node}">${item}</items></event></message>`;
+  const event = (from: string, node: string, item: string) =>
+    `<message from="${from}" type="headline"><event xmlns="http://jabber.org/protocol/pubsub#event"><items node="${node}">${item}</items></event></message>`;
   const seen: string[] = [];
   omemo.on('device-list', (e) => void seen.push(`${e.jid} ${e.version}`));
-  c.receive(event('carol@example.org', NODE_OMEMO2_DEVICES, `<item id="current"><devices xmlns="${NS_OMEMO2}"><device id="42"/><device id="43"/></devices></item>`));
+  c.receive(
+    event(
+      'carol@example.org',
+      NODE_OMEMO2_DEVICES,
+      `<item id="current"><devices xmlns="${NS_OMEMO2}"><device id="42"/><device id="43"/></devices></item>`,
+    ),
+  );
   await omemo.idle();
   assert.equal((await omemo.manager.devices('carol@example.org')).map((d) => d.deviceId).sort(), [42, 43]);
   assert.equal(seen, ['carol@example.org twomemo']);
   c.receive(event('carol@example.org', NODE_OMEMO2_DEVICES, '<retract id="current"/>'));
-  c.receive(event('carol@example.org', NODE_OMEMO2_DEVICES, `<item id="current"><devices xmlns="${NS_OMEMO2}"><device id="zero"/></devices></item>`));
+  c.receive(
+    event(
+      'carol@example.org',
+      NODE_OMEMO2_DEVICES,
+      `<item id="current"><devices xmlns="${NS_OMEMO2}"><device id="zero"/></devices></item>`,
+    ),
+  );
   await omemo.idle();
-  assert.equal((await omemo.manager.devices('carol@example.org')).filter((d) => d.activeIn.length).map((d) => d.deviceId).sort(), [42, 43]);
-  assert.equal(errors.map((e) => [(e.error as OmemoError).code, e.context.phase, e.context.from]), [['malformed-stanza', 'device-list', 'carol@example.org']]);
+  assert.equal(
+    (await omemo.manager.devices('carol@example.org'))
+      .filter((d) => d.activeIn.length)
+      .map((d) => d.deviceId)
+      .sort(),
+    [42, 43],
+  );
+  assert.equal(
+    errors.map((e) => [(e.error as OmemoError).code, e.context.phase, e.context.from]),
+    [['malformed-stanza', 'device-list', 'carol@example.org']],
+  );
 
   // Our own list without us: the manager puts us back (XEP-0384 §4.2).
-  c.receive(event(ALICE, NODE_OMEMO2_DEVICES, `<item id="current"><devices xmlns="${NS_OMEMO2}"><device id="7"/></devices></item>`));
+  c.receive(
+    event(
+      ALICE,
+      NODE_OMEMO2_DEVICES,
+      `<item id="current"><devices xmlns="${NS_OMEMO2}"><device id="7"/></devices></item>`,
+    ),
+  );
   await omemo.idle();
   assert.ok(c.pep.items(ALICE, NODE_OMEMO2_DEVICES).get('current')!.includes(`id="${omemo.manager.deviceId}"`));
 });
@@ -242,19 +369,36 @@ test('catchUp: pages through the archive, keeps consumed pre keys until the end,
   c.responders.push((iq) => {
     const q = iq.getChild('query', 'urn:xmpp:mam:2');
     if (q !== undefined && !iq.getChild('query')!.getChild('set')!.getChild('after')) {
-      c.receive(xml('message', { from: 'mallory@evil.example' }, xml('result', { xmlns: 'urn:xmpp:mam:2', queryid: q.attrs.queryid, id: 'x' })));
+      c.receive(
+        xml(
+          'message',
+          { from: 'mallory@evil.example' },
+          xml('result', { xmlns: 'urn:xmpp:mam:2', queryid: q.attrs.queryid, id: 'x' }),
+        ),
+      );
     }
     return undefined;
   });
   const r = await omemo.catchUp();
-  assert.equal({ processed: r.processed, delivered: r.delivered, last: r.last, complete: r.complete }, { processed: 60, delivered: 60, last: 'arch-59', complete: true });
+  assert.equal(
+    { processed: r.processed, delivered: r.delivered, last: r.last, complete: r.complete },
+    { processed: 60, delivered: 60, last: 'arch-59', complete: true },
+  );
   assert.is(c.iqs.filter((iq) => iq.getChild('query', 'urn:xmpp:mam:2')).length, 2);
-  assert.equal(messages.map((m) => m.text), Array.from({ length: 60 }, (_, i) => `archived ${i}`));
-  assert.ok(messages.every((m) => m.via === 'archive' && m.archiveId !== undefined && m.delay === '2024-01-01T00:00:00Z'));
+  assert.equal(
+    messages.map((m) => m.text),
+    Array.from({ length: 60 }, (_, i) => `archived ${i}`),
+  );
+  assert.ok(
+    messages.every((m) => m.via === 'archive' && m.archiveId !== undefined && m.delay === '2024-01-01T00:00:00Z'),
+  );
   assert.ok(catchingUpDuringDecrypt);
   assert.not.ok(omemo.manager.isCatchingUp);
   assert.is(omemo.manager.preKeyIds().length, preKeysBefore, 'the consumed pre key was replaced at the end');
-  assert.equal(errors.map((e) => e.error.message), ['archive result from mallory@evil.example, not from our account']);
+  assert.equal(
+    errors.map((e) => e.error.message),
+    ['archive result from mallory@evil.example, not from our account'],
+  );
 
   // A bounded catch-up stops early (complete: false); only one catch-up at a time.
   const bounded = omemo.catchUp({ maxMessages: 10 });
@@ -306,7 +450,12 @@ test('setup: a failure after the manager opened is retried on reconnect; overlap
   c.goOnline();
   const manager = await omemo.ready();
   await omemo.ready();
-  assert.is(c.iqs.filter((iq) => isPublish(iq) && iq.getChild('pubsub')!.getChild('publish')!.attrs.node!.includes('bundles')).length, 2, 'one bundle per version, published once');
+  assert.is(
+    c.iqs.filter((iq) => isPublish(iq) && iq.getChild('pubsub')!.getChild('publish')!.attrs.node!.includes('bundles'))
+      .length,
+    2,
+    'one bundle per version, published once',
+  );
   assert.is(c.sent.filter((s) => s.name === 'presence').length, 2, 'presence on each successful online');
   assert.is(omemo.manager, manager);
   assert.is(errors.length, 1);
@@ -332,7 +481,10 @@ test('acceptSubscriptions (deprecated): a subscription request is approved and a
 
 test('options are checked', () => {
   assert.throws(() => createXmppClientOmemo({ client: {} as never, store: new MemoryStore() }), TypeError);
-  assert.throws(() => createXmppClientOmemo({ client: new FakeXmppClient(`${ALICE}/r`, new FakePep()), store: undefined as never }), TypeError);
+  assert.throws(
+    () => createXmppClientOmemo({ client: new FakeXmppClient(`${ALICE}/r`, new FakePep()), store: undefined as never }),
+    TypeError,
+  );
 });
 
 test.run();

@@ -4,7 +4,12 @@ import { client } from '@xmpp/client';
 import { MemoryStore } from '../../src/omemo/store/memory-store';
 import type { OmemoStore } from '../../src/omemo/store/store';
 import type { OmemoManagerOptions } from '../../src/omemo/manager/session-manager';
-import { createXmppClientOmemo, type OmemoChatMessage, type OmemoErrorContext, type XmppClientOmemo } from '../../src/adapters/xmpp-client';
+import {
+  createXmppClientOmemo,
+  type OmemoChatMessage,
+  type OmemoErrorContext,
+  type XmppClientOmemo,
+} from '../../src/adapters/xmpp-client';
 import type { ProsodyServer } from './prosody-server';
 
 export const PASSWORD = 'test-password';
@@ -24,7 +29,11 @@ export interface Device {
 }
 
 /** Polls `predicate` until it holds; throws with `what` after WAIT_TIMEOUT_MS. */
-export async function waitFor(what: string | (() => string), predicate: () => boolean | Promise<boolean>, timeoutMs = WAIT_TIMEOUT_MS): Promise<void> {
+export async function waitFor(
+  what: string | (() => string),
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = WAIT_TIMEOUT_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await predicate()) return;
@@ -37,12 +46,22 @@ export async function waitFor(what: string | (() => string), predicate: () => bo
  * Connects `user/resource` (SASL PLAIN: SCRAM's PBKDF2 in JavaScript costs ~0.5 s per login) and waits until
  * OMEMO is set up. Pass `store` to reconnect an existing device.
  */
-export async function connectDevice(server: ProsodyServer, user: string, resource: string, options: { store?: OmemoStore; manager?: Omit<OmemoManagerOptions, 'jid' | 'store' | 'transport'>; acceptSubscriptions?: boolean } = {}): Promise<Device> {
+export async function connectDevice(
+  server: ProsodyServer,
+  user: string,
+  resource: string,
+  options: {
+    store?: OmemoStore;
+    manager?: Omit<OmemoManagerOptions, 'jid' | 'store' | 'transport'>;
+    acceptSubscriptions?: boolean;
+  } = {},
+): Promise<Device> {
   const xmpp = client({
     service: server.service,
     domain: server.domain,
     resource,
-    credentials: (authenticate: (c: { username: string; password: string }, mechanism: string) => Promise<void>) => authenticate({ username: user, password: PASSWORD }, 'PLAIN'),
+    credentials: (authenticate: (c: { username: string; password: string }, mechanism: string) => Promise<void>) =>
+      authenticate({ username: user, password: PASSWORD }, 'PLAIN'),
   });
   const messages: OmemoChatMessage[] = [];
   const errors: Device['errors'] = [];
@@ -90,24 +109,38 @@ export async function connectDevice(server: ProsodyServer, user: string, resourc
 /** Waits until `device` knows (and would encrypt to) every device in `expected`, by JID. */
 export async function waitForDevices(device: Device, expected: readonly Device[]): Promise<void> {
   const jids = [...new Set(expected.map((d) => d.jid))];
-  await waitFor(`${device.user}/${device.resource} to know ${expected.map((d) => `${d.user}/${d.resource}`).join(', ')}`, async () => {
-    for (const jid of jids) {
-      const known = (await device.omemo.manager.devices(jid)).filter((d) => d.activeIn.length > 0).map((d) => d.deviceId);
-      if (!expected.filter((d) => d.jid === jid && d !== device).every((d) => known.includes(d.deviceId))) return false;
-    }
-    return true;
-  });
+  await waitFor(
+    `${device.user}/${device.resource} to know ${expected.map((d) => `${d.user}/${d.resource}`).join(', ')}`,
+    async () => {
+      for (const jid of jids) {
+        const known = (await device.omemo.manager.devices(jid))
+          .filter((d) => d.activeIn.length > 0)
+          .map((d) => d.deviceId);
+        if (!expected.filter((d) => d.jid === jid && d !== device).every((d) => known.includes(d.deviceId)))
+          return false;
+      }
+      return true;
+    },
+  );
 }
 
 /** Waits until `device` has received a message with `text` (returns it); event-driven, so usable for timing. */
-export async function waitForMessage(device: Device, text: string, timeoutMs = WAIT_TIMEOUT_MS): Promise<OmemoChatMessage> {
+export async function waitForMessage(
+  device: Device,
+  text: string,
+  timeoutMs = WAIT_TIMEOUT_MS,
+): Promise<OmemoChatMessage> {
   const seen = device.messages.find((m) => m.text === text);
   if (seen !== undefined) return seen;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
       const errors = device.errors.map((e) => e.error.message).join('; ') || 'none';
-      reject(new Error(`timed out waiting for ${device.user}/${device.resource} to receive ${JSON.stringify(text)} (errors: ${errors})`));
+      reject(
+        new Error(
+          `timed out waiting for ${device.user}/${device.resource} to receive ${JSON.stringify(text)} (errors: ${errors})`,
+        ),
+      );
     }, timeoutMs);
     const off = device.omemo.on('message', (m) => {
       if (m.text !== text) return;

@@ -10,9 +10,15 @@ import { ALL_IMPLS, makePayload, type FanoutWorld, type PeerAdapter } from '../.
 
 const DEVICES = 3;
 
-async function openAll(world: FanoutWorld, out: Awaited<ReturnType<FanoutWorld['fanout']>>, indices: number[], label: string): Promise<void> {
+async function openAll(
+  world: FanoutWorld,
+  out: Awaited<ReturnType<FanoutWorld['fanout']>>,
+  indices: number[],
+  label: string,
+): Promise<void> {
   const payload = makePayload();
-  for (const i of indices) assert.equal(new Uint8Array(await world.open(out, i)), payload, `${label}: device ${i} decrypts the payload`);
+  for (const i of indices)
+    assert.equal(new Uint8Array(await world.open(out, i)), payload, `${label}: device ${i} decrypts the payload`);
 }
 
 async function flags(out: Awaited<ReturnType<FanoutWorld['fanout']>>): Promise<boolean[]> {

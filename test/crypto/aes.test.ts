@@ -8,7 +8,20 @@ import * as aes from '../../src/crypto/aes';
 import { aes256CbcDecrypt, aes256CbcEncrypt, aesGcmDecrypt, aesGcmEncrypt } from '../../src/crypto/aes';
 import { OmemoError } from '../../src/crypto/errors';
 import { cryptoReady } from '../../src/crypto/ready';
-import { eqBytes, eqHex, flipBit, h, isPlainU8, listOf, loadVectors, pseudo, rawCbc, rejectsArg, rejectsCode, seq } from './helpers';
+import {
+  eqBytes,
+  eqHex,
+  flipBit,
+  h,
+  isPlainU8,
+  listOf,
+  loadVectors,
+  pseudo,
+  rawCbc,
+  rejectsArg,
+  rejectsCode,
+  seq,
+} from './helpers';
 
 interface Sealed {
   ciphertext: Uint8Array;
@@ -47,7 +60,9 @@ interface GcmCase {
   tag: string;
   unsupportedIvLength?: boolean;
 }
-const CBC = loadVectors<{ sp800_38a_f_2_5: { key: string; iv: string; plaintext: string; ciphertext: string } }>('aes-cbc.json').sp800_38a_f_2_5;
+const CBC = loadVectors<{ sp800_38a_f_2_5: { key: string; iv: string; plaintext: string; ciphertext: string } }>(
+  'aes-cbc.json',
+).sp800_38a_f_2_5;
 const GCM = loadVectors<{ mcgrew_viega_appendix_b: GcmCase[] }>('aes-gcm.json').mcgrew_viega_appendix_b;
 const GCM16 = loadVectors<{ generated_iv16: GcmCase[] }>('aes-gcm-iv16.json').generated_iv16;
 
@@ -59,7 +74,12 @@ test.before(async () => {
 });
 
 test('aesBackends: node and webcrypto on Node; vector files complete', () => {
-  assert.equal(backends().map((b) => b.name).sort(), ['node', 'webcrypto']);
+  assert.equal(
+    backends()
+      .map((b) => b.name)
+      .sort(),
+    ['node', 'webcrypto'],
+  );
   assert.is(GCM.length, 12);
   assert.is(GCM.filter((c) => c.unsupportedIvLength).length, 4);
   assert.ok(GCM16.length >= 4);
@@ -160,7 +180,11 @@ test('CBC: bad ciphertext lengths, tampering and a wrong key/IV never yield outp
     }
     // Flipping a bit in the last byte of the penultimate block turns the pad byte 0x10 into 0x11, 0x12, ...
     for (let b = 0; b < 8; b++) {
-      await rejectsCode(() => e.cbcDecrypt(key, iv, flipBit(ct, (31 * 8) + b)), 'authentication-failed', `${e.name}: pad bit ${b}`);
+      await rejectsCode(
+        () => e.cbcDecrypt(key, iv, flipBit(ct, 31 * 8 + b)),
+        'authentication-failed',
+        `${e.name}: pad bit ${b}`,
+      );
     }
     // Under a wrong key the padding block decrypts to noise: nearly always refused; the rare accidental
     // valid padding (about 1 in 256) may pass CBC alone, but never as the full-length original.
@@ -192,7 +216,11 @@ test('GCM spec test cases 1-4 and 13-16 (12-byte IV): encrypt and decrypt on eve
       isPlainU8(sealed.tag, `${e.name} ${c.name} tag`);
       eqHex(sealed.ciphertext, c.ciphertext, `${e.name} ${c.name} ciphertext`);
       eqHex(sealed.tag, c.tag, `${e.name} ${c.name} tag`);
-      eqHex(await e.gcmDecrypt(h(c.key), h(c.iv), h(c.ciphertext), h(c.tag), aadOf(c)), c.plaintext, `${e.name} ${c.name} decrypt`);
+      eqHex(
+        await e.gcmDecrypt(h(c.key), h(c.iv), h(c.ciphertext), h(c.tag), aadOf(c)),
+        c.plaintext,
+        `${e.name} ${c.name} decrypt`,
+      );
     }
   }
 });
@@ -201,8 +229,18 @@ test('GCM spec test cases 5, 6, 17, 18 (8- and 60-byte IVs) are refused with Ran
   const unsupported = GCM.filter((c) => c.unsupportedIvLength);
   for (const e of engines()) {
     for (const c of unsupported) {
-      await rejectsArg(() => e.gcmEncrypt(h(c.key), h(c.iv), h(c.plaintext), aadOf(c)), RangeError, 'iv', `${e.name} ${c.name} encrypt`);
-      await rejectsArg(() => e.gcmDecrypt(h(c.key), h(c.iv), h(c.ciphertext), h(c.tag), aadOf(c)), RangeError, 'iv', `${e.name} ${c.name} decrypt`);
+      await rejectsArg(
+        () => e.gcmEncrypt(h(c.key), h(c.iv), h(c.plaintext), aadOf(c)),
+        RangeError,
+        'iv',
+        `${e.name} ${c.name} encrypt`,
+      );
+      await rejectsArg(
+        () => e.gcmDecrypt(h(c.key), h(c.iv), h(c.ciphertext), h(c.tag), aadOf(c)),
+        RangeError,
+        'iv',
+        `${e.name} ${c.name} decrypt`,
+      );
     }
   }
 });
@@ -214,7 +252,11 @@ test('GCM with 16-byte IVs (python3-cryptography vectors): encrypt and decrypt o
       const sealed = await e.gcmEncrypt(h(c.key), h(c.iv), h(c.plaintext), aadOf(c));
       eqHex(sealed.ciphertext, c.ciphertext, `${e.name} ${c.name}`);
       eqHex(sealed.tag, c.tag, `${e.name} ${c.name}`);
-      eqHex(await e.gcmDecrypt(h(c.key), h(c.iv), h(c.ciphertext), h(c.tag), aadOf(c)), c.plaintext, `${e.name} ${c.name} decrypt`);
+      eqHex(
+        await e.gcmDecrypt(h(c.key), h(c.iv), h(c.ciphertext), h(c.tag), aadOf(c)),
+        c.plaintext,
+        `${e.name} ${c.name} decrypt`,
+      );
     }
   }
 });
@@ -240,10 +282,15 @@ test('GCM: all engines produce identical bytes (12/16-byte IV, 128/256-bit key, 
           const aad = aadLen ? pseudo(aadLen, aadLen) : undefined;
           const outs = await Promise.all(list.map((e) => e.gcmEncrypt(key, iv, pt, aad)));
           const what = `key ${keyLen}, iv ${ivLen}, pt ${n}, aad ${aadLen}`;
-          assert.is(new Set(outs.map((o) => toHex(o.ciphertext) + '/' + toHex(o.tag))).size, 1, `${what}: engines disagree`);
+          assert.is(
+            new Set(outs.map((o) => `${toHex(o.ciphertext)}/${toHex(o.tag)}`)).size,
+            1,
+            `${what}: engines disagree`,
+          );
           assert.is(outs[0]!.ciphertext.length, n);
           assert.is(outs[0]!.tag.length, 16);
-          for (const e of list) eqBytes(await e.gcmDecrypt(key, iv, outs[0]!.ciphertext, outs[0]!.tag, aad), pt, `${e.name} ${what}`);
+          for (const e of list)
+            eqBytes(await e.gcmDecrypt(key, iv, outs[0]!.ciphertext, outs[0]!.tag, aad), pt, `${e.name} ${what}`);
         }
       }
     }
@@ -258,29 +305,54 @@ test('GCM: every flipped tag bit, ciphertext bit, AAD change, wrong key or IV gi
   const tag = h(c.tag);
   const aad = h(c.aad);
   for (const e of engines()) {
-    const dec = (k: Uint8Array, i: Uint8Array, x: Uint8Array, t: Uint8Array, a?: Uint8Array) => () => e.gcmDecrypt(k, i, x, t, a);
+    const dec = (k: Uint8Array, i: Uint8Array, x: Uint8Array, t: Uint8Array, a?: Uint8Array) => () =>
+      e.gcmDecrypt(k, i, x, t, a);
     for (let bit = 0; bit < 128; bit++) {
       await rejectsCode(dec(key, iv, ct, flipBit(tag, bit), aad), 'authentication-failed', `${e.name}: tag bit ${bit}`);
     }
     for (let bit = 0; bit < ct.length * 8; bit += 7) {
-      await rejectsCode(dec(key, iv, flipBit(ct, bit), tag, aad), 'authentication-failed', `${e.name}: ciphertext bit ${bit}`);
+      await rejectsCode(
+        dec(key, iv, flipBit(ct, bit), tag, aad),
+        'authentication-failed',
+        `${e.name}: ciphertext bit ${bit}`,
+      );
     }
     for (let bit = 0; bit < aad.length * 8; bit += 11) {
       await rejectsCode(dec(key, iv, ct, tag, flipBit(aad, bit)), 'authentication-failed', `${e.name}: aad bit ${bit}`);
     }
     await rejectsCode(dec(key, iv, ct, tag), 'authentication-failed', `${e.name}: AAD omitted`);
     await rejectsCode(dec(key, iv, ct, tag, aad.subarray(1)), 'authentication-failed', `${e.name}: AAD truncated`);
-    await rejectsCode(dec(key, iv, ct.subarray(0, ct.length - 1), tag, aad), 'authentication-failed', `${e.name}: ciphertext truncated`);
-    await rejectsCode(dec(key, iv, concatBytes(ct, Uint8Array.of(0)), tag, aad), 'authentication-failed', `${e.name}: ciphertext extended`);
+    await rejectsCode(
+      dec(key, iv, ct.subarray(0, ct.length - 1), tag, aad),
+      'authentication-failed',
+      `${e.name}: ciphertext truncated`,
+    );
+    await rejectsCode(
+      dec(key, iv, concatBytes(ct, Uint8Array.of(0)), tag, aad),
+      'authentication-failed',
+      `${e.name}: ciphertext extended`,
+    );
     await rejectsCode(dec(flipBit(key, 0), iv, ct, tag, aad), 'authentication-failed', `${e.name}: wrong key`);
     await rejectsCode(dec(key, flipBit(iv, 95), ct, tag, aad), 'authentication-failed', `${e.name}: wrong IV`);
-    await rejectsCode(dec(key, new Uint8Array(16), ct, tag, aad), 'authentication-failed', `${e.name}: 16-byte IV instead of 12`);
+    await rejectsCode(
+      dec(key, new Uint8Array(16), ct, tag, aad),
+      'authentication-failed',
+      `${e.name}: 16-byte IV instead of 12`,
+    );
     await rejectsCode(dec(key, iv, ct, new Uint8Array(16), aad), 'authentication-failed', `${e.name}: zero tag`);
     // Empty plaintext: only the tag protects it.
     const empty = GCM.find((x) => x.name === 'Test Case 1')!;
-    await rejectsCode(dec(h(empty.key), h(empty.iv), new Uint8Array(0), flipBit(h(empty.tag), 127)), 'authentication-failed', `${e.name}: empty`);
+    await rejectsCode(
+      dec(h(empty.key), h(empty.iv), new Uint8Array(0), flipBit(h(empty.tag), 127)),
+      'authentication-failed',
+      `${e.name}: empty`,
+    );
     // A key of the other size with the same prefix must fail too.
-    await rejectsCode(dec(concatBytes(key.subarray(0, 16)), iv, ct, tag, aad), 'authentication-failed', `${e.name}: 128-bit key prefix`);
+    await rejectsCode(
+      dec(concatBytes(key.subarray(0, 16)), iv, ct, tag, aad),
+      'authentication-failed',
+      `${e.name}: 128-bit key prefix`,
+    );
   }
 });
 

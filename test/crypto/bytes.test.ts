@@ -60,7 +60,17 @@ test('assertBytes: accepts Uint8Array of the allowed length(s), rejects others w
   assertBytes(seq(16), 'x', [12, 16]);
   throwsArg(() => assertBytes(seq(4), 'myParam', 3), RangeError, 'myParam');
   throwsArg(() => assertBytes(seq(13), 'iv', [12, 16]), RangeError, 'iv');
-  for (const bad of [null, undefined, 'abc', 3, [1, 2, 3], new ArrayBuffer(3), new DataView(new ArrayBuffer(3)), new Int8Array(3), {}]) {
+  for (const bad of [
+    null,
+    undefined,
+    'abc',
+    3,
+    [1, 2, 3],
+    new ArrayBuffer(3),
+    new DataView(new ArrayBuffer(3)),
+    new Int8Array(3),
+    {},
+  ]) {
     throwsArg(() => assertBytes(bad, 'thing', 3), TypeError, 'thing', `value ${String(bad)}`);
   }
 });
@@ -143,7 +153,11 @@ test('base64: agrees with Buffer for all lengths 0..300 and every byte value (na
     const expected = Buffer.from(data).toString('base64');
     assert.is(toBase64(data), expected, `length ${n}`);
     assert.is(toBase64Portable(data), expected, `portable, length ${n}`);
-    assert.is(toBase64Portable(data.subarray(n >> 2)), Buffer.from(data.subarray(n >> 2)).toString('base64'), `portable view, length ${n}`);
+    assert.is(
+      toBase64Portable(data.subarray(n >> 2)),
+      Buffer.from(data.subarray(n >> 2)).toString('base64'),
+      `portable view, length ${n}`,
+    );
     eqBytes(fromBase64(expected)!, data, `decode length ${n}`);
   }
   const all = seq(256);
@@ -171,7 +185,10 @@ test('base64: strict, non-canonical or invalid input returns undefined', () => {
     'Zg=', // short padding
     'Zm8', // missing padding
     'Zg===', // too much padding
-    '=', '==', '====', 'A===', // padding only / too much
+    '=',
+    '==',
+    '====',
+    'A===', // padding only / too much
     'Zg==Zm8=', // padding in the middle
     'Zm=9', // = inside a group
     'Zh==', // non-zero trailing bits (would alias 'Zg==')
@@ -235,11 +252,19 @@ test('createByteArena: zeroed, disjoint arrays across chunk boundaries; large on
   const parts = [40, 40, 40, 1, 99, 100, 0, 7].map((n, i) => {
     const a = alloc(n);
     assert.is(a.length, n);
-    assert.ok(a.every((b) => b === 0), `array ${i} is zeroed`);
+    assert.ok(
+      a.every((b) => b === 0),
+      `array ${i} is zeroed`,
+    );
     a.fill(i + 1);
     return a;
   });
-  parts.forEach((a, i) => assert.ok(a.every((b) => b === i + 1), `array ${i} was not overwritten by a later one`));
+  parts.forEach((a, i) => {
+    assert.ok(
+      a.every((b) => b === i + 1),
+      `array ${i} was not overwritten by a later one`,
+    );
+  });
   assert.is(parts[0]!.buffer, parts[1]!.buffer, 'small arrays share a chunk');
   assert.is.not(parts[1]!.buffer, parts[2]!.buffer, 'a full chunk is replaced');
   const big = alloc(5000);

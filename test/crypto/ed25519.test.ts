@@ -12,7 +12,19 @@ import {
 } from '../../src/crypto/ed25519';
 import { cryptoReady } from '../../src/crypto/ready';
 import { x25519PublicKey } from '../../src/crypto/x25519';
-import { eqBytes, eqHex, flipBit, h, isPlainU8, loadVectors, pseudo, seq, throwsArg, throwsCode, type XeddsaIdentity } from './helpers';
+import {
+  eqBytes,
+  eqHex,
+  flipBit,
+  h,
+  isPlainU8,
+  loadVectors,
+  pseudo,
+  seq,
+  throwsArg,
+  throwsCode,
+  type XeddsaIdentity,
+} from './helpers';
 
 interface EdVectors {
   rfc8032_7_1: { name: string; secretKey: string; publicKey: string; message: string; signature: string }[];
@@ -81,10 +93,18 @@ test('RFC 8032 vectors: changed message, other key and every flipped signature b
   }
   const v = ED.rfc8032_7_1[1]!;
   for (let bit = 0; bit < 512; bit++) {
-    assert.is(ed25519Verify(h(v.publicKey), h(v.message), flipBit(h(v.signature), bit)), false, `signature bit ${bit} flipped`);
+    assert.is(
+      ed25519Verify(h(v.publicKey), h(v.message), flipBit(h(v.signature), bit)),
+      false,
+      `signature bit ${bit} flipped`,
+    );
   }
   for (let bit = 0; bit < 256; bit++) {
-    assert.is(ed25519Verify(flipBit(h(v.publicKey), bit), h(v.message), h(v.signature)), false, `public key bit ${bit} flipped`);
+    assert.is(
+      ed25519Verify(flipBit(h(v.publicKey), bit), h(v.message), h(v.signature)),
+      false,
+      `public key bit ${bit} flipped`,
+    );
   }
 });
 
@@ -135,7 +155,11 @@ test('identities (python3-xeddsa): Ed25519 public, Curve25519 private and public
     eqHex(ed25519SeedToCurve25519Private(h(id.seed)), id.curve25519Private, `${id.name} curve private`);
     eqHex(ed25519PublicToCurve25519(h(id.ed25519Public)), id.curve25519Public, `${id.name} ed -> curve`);
     eqHex(x25519PublicKey(h(id.curve25519Private)), id.curve25519Public, `${id.name} X25519 public`);
-    eqHex(curve25519PublicToEd25519(h(id.curve25519Public), id.signBit as 0 | 1), id.ed25519Public, `${id.name} curve -> ed`);
+    eqHex(
+      curve25519PublicToEd25519(h(id.curve25519Public), id.signBit as 0 | 1),
+      id.ed25519Public,
+      `${id.name} curve -> ed`,
+    );
     ones += id.signBit;
   }
   assert.ok(ones >= 3 && XED.identities.length - ones >= 3, 'both sign bits must be covered');
@@ -151,7 +175,11 @@ test('curve25519PublicToEd25519 and ed25519PublicToCurve25519 are inverse on ran
   for (let i = 0; i < 32; i++) {
     const kp = ed25519KeyPairFromSeed(pseudo(32, 500 + i));
     const u = ed25519PublicToCurve25519(kp.publicKey);
-    eqBytes(u, x25519PublicKey(ed25519SeedToCurve25519Private(kp.seed)), 'birational map agrees with X25519 of the converted scalar');
+    eqBytes(
+      u,
+      x25519PublicKey(ed25519SeedToCurve25519Private(kp.seed)),
+      'birational map agrees with X25519 of the converted scalar',
+    );
     const sign = (kp.publicKey[31]! >> 7) as 0 | 1;
     eqBytes(curve25519PublicToEd25519(u, sign), kp.publicKey);
     const other = curve25519PublicToEd25519(u, (1 - sign) as 0 | 1);
@@ -161,7 +189,10 @@ test('curve25519PublicToEd25519 and ed25519PublicToCurve25519 are inverse on ran
 });
 
 test('curve25519PublicToEd25519: u = p - 1 (= -1) has no Edwards form and throws OmemoError invalid-key', () => {
-  throwsCode(() => curve25519PublicToEd25519(h('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'), 0), 'invalid-key');
+  throwsCode(
+    () => curve25519PublicToEd25519(h('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'), 0),
+    'invalid-key',
+  );
 });
 
 test('ed25519PublicToCurve25519: a y with no point (y = 2, 7) or the identity throws OmemoError invalid-key', () => {

@@ -10,7 +10,9 @@ import { OmemoError, type OmemoErrorCode } from '../../src/crypto/errors';
 
 /** Parsed JSON of test/vectors/<name>; asserts the mandatory `source` field. */
 export function loadVectors<T>(name: string): T & { source: string } {
-  const data = JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')) as T & { source: string };
+  const data = JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')) as T & {
+    source: string;
+  };
   assert.type(data.source, 'string', `${name} has no "source" field`);
   return data;
 }
@@ -33,7 +35,11 @@ export function eqBytes(actual: Uint8Array, expected: Uint8Array, message?: stri
 /** Asserts a plain Uint8Array (no Buffer or other subclass in the public API). */
 export function isPlainU8(value: unknown, message?: string): void {
   assert.instance(value, Uint8Array, message);
-  assert.is(Object.getPrototypeOf(value), Uint8Array.prototype, message ?? 'expected a plain Uint8Array, not a subclass (Buffer)');
+  assert.is(
+    Object.getPrototypeOf(value),
+    Uint8Array.prototype,
+    message ?? 'expected a plain Uint8Array, not a subclass (Buffer)',
+  );
 }
 
 function catchSync(fn: () => unknown): unknown {
@@ -60,7 +66,12 @@ function checkOmemo(caught: unknown, code: OmemoErrorCode, what: string): void {
   assert.is((caught as OmemoError).code, code, `${what}: wrong OmemoError code`);
 }
 
-function checkProgrammer(caught: unknown, type: typeof TypeError | typeof RangeError, param: string, what: string): void {
+function checkProgrammer(
+  caught: unknown,
+  type: typeof TypeError | typeof RangeError,
+  param: string,
+  what: string,
+): void {
   assert.ok(caught !== undefined, `${what}: expected ${type.name} naming '${param}', nothing was thrown`);
   assert.ok(!(caught instanceof OmemoError), `${what}: expected ${type.name}, got OmemoError: ${String(caught)}`);
   assert.is((caught as Error).constructor, type, `${what}: expected ${type.name}, got ${String(caught)}`);
@@ -79,7 +90,12 @@ export async function rejectsCode(fn: () => unknown, code: OmemoErrorCode, what 
 }
 
 /** `fn` must throw exactly `type` (TypeError/RangeError) whose message names `param` as a whole word. */
-export function throwsArg(fn: () => unknown, type: typeof TypeError | typeof RangeError, param: string, what = 'call'): void {
+export function throwsArg(
+  fn: () => unknown,
+  type: typeof TypeError | typeof RangeError,
+  param: string,
+  what = 'call',
+): void {
   checkProgrammer(catchSync(fn), type, param, what);
 }
 

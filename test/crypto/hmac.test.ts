@@ -23,7 +23,9 @@ const nodeHmac = (key: Uint8Array, data: Uint8Array) => toHex(createHmac('sha256
 /** HKDF-SHA256 reference: node's hkdfSync (info up to 1024 bytes), else RFC 5869 section 2 over node's HMAC. */
 function nodeHkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, len: number): string {
   if (info.length <= 1024) return toHex(new Uint8Array(hkdfSync('sha256', ikm, salt, info, len)));
-  const prk = createHmac('sha256', salt.length ? salt : new Uint8Array(32)).update(ikm).digest();
+  const prk = createHmac('sha256', salt.length ? salt : new Uint8Array(32))
+    .update(ikm)
+    .digest();
   let t: Uint8Array = new Uint8Array(0);
   let okm = '';
   for (let i = 1; okm.length < len * 2; i++) {
@@ -139,7 +141,11 @@ test('HKDF-SHA256 agrees with node:crypto for many input shapes and lengths 1..8
       const info = pseudo(nf!, i * 3 + 3);
       const want = nodeHkdf(ikm, salt, info, len);
       assert.is(toHex(hkdfSha256(ikm, salt, info, len)), want, `shape ${i}, length ${len}`);
-      assert.is(toHex(hkdfSha256Expand(hkdfSha256Extract(salt, ikm), info, len)), want, `shape ${i}, length ${len} (two-step)`);
+      assert.is(
+        toHex(hkdfSha256Expand(hkdfSha256Extract(salt, ikm), info, len)),
+        want,
+        `shape ${i}, length ${len} (two-step)`,
+      );
     }
   }
 });

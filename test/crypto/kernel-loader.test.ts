@@ -31,7 +31,10 @@ test('kernel: the shipped module has no rk_test_* exports; the test module adds 
     WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
   const shipped = names(fromBase64(RATCHET_KERNEL_WASM_BASE64)! as Uint8Array<ArrayBuffer>);
   const test = names(kernelTestModuleBytes());
-  assert.equal(shipped.filter((n) => n.startsWith('rk_test_')), []);
+  assert.equal(
+    shipped.filter((n) => n.startsWith('rk_test_')),
+    [],
+  );
   assert.equal(test.filter((n) => !n.startsWith('rk_test_')).sort(), [...shipped].sort());
   assert.ok(test.includes('rk_test_sha256_init') && test.includes('rk_test_out'));
 });

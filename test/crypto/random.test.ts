@@ -70,7 +70,9 @@ test('seededRng: the same seed gives the same sequence; lengths are exact', () =
   const a = draw(seededRng(seed), LENGTHS);
   const b = draw(seededRng(seq(32, 5)), LENGTHS);
   assert.equal(a, b);
-  a.forEach((hex, i) => assert.is(hex.length, LENGTHS[i]! * 2, `length ${LENGTHS[i]}`));
+  a.forEach((hex, i) => {
+    assert.is(hex.length, LENGTHS[i]! * 2, `length ${LENGTHS[i]}`);
+  });
   const out = seededRng(seed)(48);
   isPlainU8(out);
 });
@@ -85,7 +87,14 @@ test('seededRng: different seeds (also seeds of other lengths) give different st
 test('seededRng: seeds that differ only by trailing zero bytes give different streams', () => {
   // HMAC zero-pads its key to the block size, so a seed used directly as an HMAC key makes
   // [], [0], [0,0] ... (up to 64 bytes) and [1], [1,0] ... the same seed.
-  const seeds = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(32), new Uint8Array(64), Uint8Array.of(1), Uint8Array.of(1, 0)];
+  const seeds = [
+    new Uint8Array(0),
+    new Uint8Array(1),
+    new Uint8Array(32),
+    new Uint8Array(64),
+    Uint8Array.of(1),
+    Uint8Array.of(1, 0),
+  ];
   const streams = seeds.map((s) => draw(seededRng(s), [32]).join(''));
   assert.is(new Set(streams).size, seeds.length, `colliding streams: ${streams.join(' ')}`);
 });

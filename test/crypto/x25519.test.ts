@@ -25,7 +25,10 @@ interface Engine {
 type BackendList = Engine[] | (() => Engine[]);
 function engines(): Engine[] {
   const backends = listOf((x25519 as unknown as { x25519Backends: BackendList }).x25519Backends);
-  return [{ name: 'x25519PublicKey/x25519SharedSecret', publicKey: x25519PublicKey, sharedSecret: x25519SharedSecret }, ...backends];
+  return [
+    { name: 'x25519PublicKey/x25519SharedSecret', publicKey: x25519PublicKey, sharedSecret: x25519SharedSecret },
+    ...backends,
+  ];
 }
 
 test.before(async () => {
@@ -100,7 +103,8 @@ test('back ends agree on random keys; bit 255 of u is ignored; scalars are clamp
     // RFC 7748 section 5: the top bit of u is masked.
     const high = bPub.slice();
     high[31]! |= 0x80;
-    for (const e of list) assert.is(toHex(e.sharedSecret(a, high)), secrets[0], `${e.name}: bit 255 of u must be ignored`);
+    for (const e of list)
+      assert.is(toHex(e.sharedSecret(a, high)), secrets[0], `${e.name}: bit 255 of u must be ignored`);
     // Clamping: the three low bits and bit 255 of the scalar do not matter, bit 254 is forced.
     const unclamped = a.slice();
     unclamped[0]! ^= 7;
@@ -159,7 +163,9 @@ test('x25519GenerateKeyPair: deterministic with seededRng', () => {
 test('node:crypto key objects follow the bytes: a rewritten key array is re-imported, never reused stale', () => {
   const node = (x25519 as unknown as { x25519Backends(): Engine[] }).x25519Backends().find((b) => b.name === 'node');
   if (node === undefined) return; // not on Node
-  const libsodium = (x25519 as unknown as { x25519Backends(): Engine[] }).x25519Backends().find((b) => b.name === 'libsodium')!;
+  const libsodium = (x25519 as unknown as { x25519Backends(): Engine[] })
+    .x25519Backends()
+    .find((b) => b.name === 'libsodium')!;
   const rng = seededRng(seq(32, 7));
   const priv = rng(32);
   const pub = x25519PublicKey(rng(32));

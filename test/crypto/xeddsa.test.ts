@@ -9,7 +9,18 @@ import { seededRng, type Rng } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/ready';
 import { x25519GenerateKeyPair, x25519PublicKey } from '../../src/crypto/x25519';
 import { xeddsaEd25519Public, xeddsaSign, xeddsaVerify } from '../../src/crypto/xeddsa';
-import { eqBytes, eqHex, flipBit, h, isPlainU8, loadVectors, pseudo, seq, throwsArg, type XeddsaIdentity } from './helpers';
+import {
+  eqBytes,
+  eqHex,
+  flipBit,
+  h,
+  isPlainU8,
+  loadVectors,
+  pseudo,
+  seq,
+  throwsArg,
+  type XeddsaIdentity,
+} from './helpers';
 
 interface SigCase {
   name: string;
@@ -114,7 +125,13 @@ test('a sign-bit-1 legacy signature without the stuffed bit is rejected, with it
 function ownSignatures(): { pub: Uint8Array; priv: Uint8Array; msg: Uint8Array; sig: Uint8Array }[] {
   const out = [];
   const rng = seededRng(Uint8Array.of(0x78, 0x65, 0x64));
-  const messages = [new Uint8Array(0), Uint8Array.of(5), concatBytes(Uint8Array.of(5), seq(32, 9)), pseudo(200, 1), pseudo(1500, 2)];
+  const messages = [
+    new Uint8Array(0),
+    Uint8Array.of(5),
+    concatBytes(Uint8Array.of(5), seq(32, 9)),
+    pseudo(200, 1),
+    pseudo(1500, 2),
+  ];
   for (const id of V.identities) {
     for (const msg of messages) {
       const priv = h(id.curve25519Private);
@@ -162,15 +179,22 @@ print(json.dumps(out))
   const missing = res.error !== undefined || (res.status !== 0 && /No module named .?xeddsa/.test(res.stderr ?? ''));
   if (missing) {
     const why = res.error?.message ?? res.stderr;
-    if (process.env.CI === 'true') assert.unreachable(`/usr/bin/python3 with the xeddsa module is required in CI: ${why}`);
-    console.warn(`\n!!! SKIPPED the python3-xeddsa cross-check: /usr/bin/python3 cannot import xeddsa (${why.trim()}).\n`);
+    if (process.env.CI === 'true')
+      assert.unreachable(`/usr/bin/python3 with the xeddsa module is required in CI: ${why}`);
+    console.warn(
+      `\n!!! SKIPPED the python3-xeddsa cross-check: /usr/bin/python3 cannot import xeddsa (${why.trim()}).\n`,
+    );
     return;
   }
   assert.is(res.status, 0, `python failed: ${res.stderr}`);
   const verdicts = JSON.parse(res.stdout) as [boolean, boolean][];
   assert.is(verdicts.length, input.length);
-  own.forEach((_, i) => assert.equal(verdicts[i], [true, true], `own signature ${i} rejected by python3-xeddsa`));
-  controls.forEach((_, i) => assert.equal(verdicts[own.length + i], [false, false], `tampered control ${i} accepted by python3-xeddsa`));
+  own.forEach((_, i) => {
+    assert.equal(verdicts[i], [true, true], `own signature ${i} rejected by python3-xeddsa`);
+  });
+  controls.forEach((_, i) => {
+    assert.equal(verdicts[own.length + i], [false, false], `tampered control ${i} accepted by python3-xeddsa`);
+  });
 });
 
 test('every one of the 512 single-bit flips of a valid signature is rejected (sign-bit-0 and -1 keys, both forms)', () => {
@@ -178,8 +202,16 @@ test('every one of the 512 single-bit flips of a valid signature is rejected (si
   const id0 = V.identities.find((i) => i.signBit === 0)!;
   const msg = concatBytes(Uint8Array.of(5), seq(32, 100));
   const cases = [
-    { name: 'own, sign-1 key', pub: h(id1.curve25519Public), sig: xeddsaSign(h(id1.curve25519Private), msg, seededRng(seq(3))) },
-    { name: 'own, sign-0 key', pub: h(id0.curve25519Public), sig: xeddsaSign(h(id0.curve25519Private), msg, seededRng(seq(4))) },
+    {
+      name: 'own, sign-1 key',
+      pub: h(id1.curve25519Public),
+      sig: xeddsaSign(h(id1.curve25519Private), msg, seededRng(seq(3))),
+    },
+    {
+      name: 'own, sign-0 key',
+      pub: h(id0.curve25519Public),
+      sig: xeddsaSign(h(id0.curve25519Private), msg, seededRng(seq(4))),
+    },
   ];
   const legacy = V.legacySignatures.find((c) => V.identities[c.identity]!.signBit === 1)!;
   for (const c of cases) assert.is(xeddsaVerify(c.pub, msg, c.sig), true, c.name);
@@ -189,7 +221,11 @@ test('every one of the 512 single-bit flips of a valid signature is rejected (si
     }
   }
   for (let bit = 0; bit < 512; bit++) {
-    assert.is(xeddsaVerify(h(legacy.curve25519Public), h(legacy.message), flipBit(h(legacy.signature), bit)), false, `legacy: bit ${bit}`);
+    assert.is(
+      xeddsaVerify(h(legacy.curve25519Public), h(legacy.message), flipBit(h(legacy.signature), bit)),
+      false,
+      `legacy: bit ${bit}`,
+    );
   }
 });
 
@@ -199,13 +235,16 @@ test('wrong message, wrong key and flipped key bits are rejected', () => {
     const msg = pseudo(40, i);
     const sig = xeddsaSign(h(id.curve25519Private), msg, seededRng(Uint8Array.of(i)));
     assert.is(xeddsaVerify(h(id.curve25519Public), msg, sig), true);
-    for (let b = 0; b < msg.length * 8; b += 13) assert.is(xeddsaVerify(h(id.curve25519Public), flipBit(msg, b), sig), false, `msg bit ${b}`);
+    for (let b = 0; b < msg.length * 8; b += 13)
+      assert.is(xeddsaVerify(h(id.curve25519Public), flipBit(msg, b), sig), false, `msg bit ${b}`);
     assert.is(xeddsaVerify(h(id.curve25519Public), msg.subarray(1), sig), false, 'truncated message');
     assert.is(xeddsaVerify(h(id.curve25519Public), concatBytes(msg, Uint8Array.of(0)), sig), false, 'extended message');
     for (const other of ids) {
-      if (other !== id) assert.is(xeddsaVerify(h(other.curve25519Public), msg, sig), false, `${id.name} under ${other.name}`);
+      if (other !== id)
+        assert.is(xeddsaVerify(h(other.curve25519Public), msg, sig), false, `${id.name} under ${other.name}`);
     }
-    for (let b = 0; b < 255; b += 7) assert.is(xeddsaVerify(flipBit(h(id.curve25519Public), b), msg, sig), false, `key bit ${b}`);
+    for (let b = 0; b < 255; b += 7)
+      assert.is(xeddsaVerify(flipBit(h(id.curve25519Public), b), msg, sig), false, `key bit ${b}`);
   }
 });
 
@@ -230,7 +269,10 @@ test('randomised signing: default rng gives distinct signatures, all valid; fixe
   assert.ok(xeddsaVerify(pub, msg, a) && xeddsaVerify(pub, msg, b));
   eqBytes(xeddsaSign(priv, msg, seededRng(seq(5))), xeddsaSign(priv, msg, seededRng(seq(5))));
   // Only Z changes the signature's nonce; a different Z gives a different R.
-  assert.is.not(toHex(xeddsaSign(priv, msg, seededRng(seq(5))).subarray(0, 32)), toHex(xeddsaSign(priv, msg, seededRng(seq(6))).subarray(0, 32)));
+  assert.is.not(
+    toHex(xeddsaSign(priv, msg, seededRng(seq(5))).subarray(0, 32)),
+    toHex(xeddsaSign(priv, msg, seededRng(seq(6))).subarray(0, 32)),
+  );
 });
 
 test('an unclamped Curve25519 private key signs for the public key X25519 derives from it', () => {
@@ -273,7 +315,10 @@ test('inputs are not modified', () => {
   xeddsaVerify(pub, msg, sigHi);
   xeddsaEd25519Public(priv);
   xeddsaSign(priv, msg);
-  assert.equal([priv, pub, msg, sigHi].map((x) => toHex(x)), copies);
+  assert.equal(
+    [priv, pub, msg, sigHi].map((x) => toHex(x)),
+    copies,
+  );
 });
 
 test('bad inputs: TypeError/RangeError naming the parameter', () => {

@@ -353,7 +353,15 @@ async function checkMutatedCase(w: World, kind: 'normal' | 'kex', c: MutatedCase
 // ------------------------------------------------------------------------------------------------ hostile payloads
 
 const WEIRD_JIDS = [
-  '', '/r', '/', 'a'.repeat(3100), `${'a'.repeat(3071)}/r`, ' ', ALICE, `${ALICE}/phone`, 'mallory@evil.example',
+  '',
+  '/r',
+  '/',
+  'a'.repeat(3100),
+  `${'a'.repeat(3071)}/r`,
+  ' ',
+  ALICE,
+  `${ALICE}/phone`,
+  'mallory@evil.example',
   'ALICE@EXAMPLE.ORG',
 ];
 const MIN_STAMP_MS = Date.parse('0000-01-01T00:00:00.000Z');
@@ -365,7 +373,10 @@ const weirdEnvelopeArb: fc.Arbitrary<string> = fc
     content: fc.array(treeArb, { maxLength: 2 }),
     from: fc.option(fc.oneof(fc.constantFrom(...WEIRD_JIDS), xmlStringArb(12)), { nil: undefined }),
     to: fc.option(fc.oneof(fc.constantFrom(...WEIRD_JIDS), xmlStringArb(12)), { nil: undefined }),
-    time: fc.option(fc.integer({ min: MIN_STAMP_MS, max: MAX_STAMP_MS }).map((t) => new Date(t)), { nil: undefined }),
+    time: fc.option(
+      fc.integer({ min: MIN_STAMP_MS, max: MAX_STAMP_MS }).map((t) => new Date(t)),
+      { nil: undefined },
+    ),
     rpad: xmlStringArb(10),
   })
   .map(({ body, content, from, to, time, rpad }) => {

@@ -145,7 +145,16 @@ function hostileXmlArb(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
 // ------------------------------------------------------------------------------------------------ equivalent spellings
 
 const BASE64_ELEMENTS = new Set([
-  'key', 'iv', 'payload', 'spk', 'spks', 'ik', 'pk', 'signedPreKeyPublic', 'signedPreKeySignature', 'identityKey',
+  'key',
+  'iv',
+  'payload',
+  'spk',
+  'spks',
+  'ik',
+  'pk',
+  'signedPreKeyPublic',
+  'signedPreKeySignature',
+  'identityKey',
   'preKeyPublic',
 ]);
 
@@ -191,7 +200,10 @@ export function equivalent(
     out = {
       name: 'message',
       ns: NS_JABBER_CLIENT,
-      attrs: [['to', 'bob@example.org'], ['type', 'chat']],
+      attrs: [
+        ['to', 'bob@example.org'],
+        ['type', 'chat'],
+      ],
       content: [
         { name: 'body', ns: NS_JABBER_CLIENT, attrs: [], content: ['fallback'] },
         root,
@@ -236,7 +248,19 @@ function xmlAcceptedIsStable(text: string): void {
 const xmlDocArb = fc.tuple(treeArb, styleArb).map(([tree, style]) => ({ tree, style, xml: writeXml(tree, style) }));
 
 const GARBAGE = [
-  'x', '<b/>', '</a>', '<a>', '&amp;', ']]>', '<![CDATA[x]]>', '>', '<', '&#65;', 'é', '<a></a>', '<!-- c --> x',
+  'x',
+  '<b/>',
+  '</a>',
+  '<a>',
+  '&amp;',
+  ']]>',
+  '<![CDATA[x]]>',
+  '>',
+  '<',
+  '&#65;',
+  'é',
+  '<a></a>',
+  '<!-- c --> x',
 ];
 
 export const xmlProperties = [
@@ -257,8 +281,7 @@ export const xmlProperties = [
   {
     name: 'xml.hostile',
     description:
-      'mutated documents, token soups and random strings: only OmemoError; what parses re-serialises to ' +
-      'itself',
+      'mutated documents, token soups and random strings: only OmemoError; what parses re-serialises to ' + 'itself',
     arbitrary: hostileXmlArb(xmlDocArb.map((d) => d.xml)),
     check: xmlAcceptedIsStable,
     ciRuns: 3000,
@@ -323,8 +346,8 @@ const encryptedCaseArb: fc.Arbitrary<EncryptedCase> = versionArb.chain((version)
     .map(({ sid, keys, iv, payload }) => {
       const data: EncryptedElementData = {
         sid,
-        keys: keys.map((k): EncryptedKey =>
-          version === 'oldmemo' ? { rid: k.rid, keyExchange: k.keyExchange, data: k.data } : k,
+        keys: keys.map(
+          (k): EncryptedKey => (version === 'oldmemo' ? { rid: k.rid, keyExchange: k.keyExchange, data: k.data } : k),
         ),
       };
       if (version === 'oldmemo') data.iv = iv;
@@ -480,25 +503,27 @@ interface DeviceListCase {
   entries: DeviceListEntry[];
 }
 
-const deviceListCaseArb: fc.Arbitrary<DeviceListCase> = fc.record({
-  version: versionArb,
-  entries: fc.uniqueArray(
-    fc.record({
-      id: idArb,
-      label: fc.option(xmlStringArb(20), { nil: undefined }),
-      labelSignature: fc.option(bytesArb(0, 80), { nil: undefined }),
+const deviceListCaseArb: fc.Arbitrary<DeviceListCase> = fc
+  .record({
+    version: versionArb,
+    entries: fc.uniqueArray(
+      fc.record({
+        id: idArb,
+        label: fc.option(xmlStringArb(20), { nil: undefined }),
+        labelSignature: fc.option(bytesArb(0, 80), { nil: undefined }),
+      }),
+      { maxLength: 8, selector: (e) => e.id },
+    ),
+  })
+  .map(({ version, entries }) => ({
+    version,
+    entries: entries.map((e) => {
+      const out: DeviceListEntry = { id: e.id };
+      if (e.label !== undefined) out.label = e.label;
+      if (e.labelSignature !== undefined) out.labelSignature = e.labelSignature;
+      return out;
     }),
-    { maxLength: 8, selector: (e) => e.id },
-  ),
-}).map(({ version, entries }) => ({
-  version,
-  entries: entries.map((e) => {
-    const out: DeviceListEntry = { id: e.id };
-    if (e.label !== undefined) out.label = e.label;
-    if (e.labelSignature !== undefined) out.labelSignature = e.labelSignature;
-    return out;
-  }),
-}));
+  }));
 
 export const deviceListProperties = [
   {
@@ -528,8 +553,7 @@ export const deviceListProperties = [
   {
     name: 'device-list.hostile',
     description:
-      'mutated device lists, parsed as either version: only OmemoError; what parses survives serialize ' +
-      '→ parse',
+      'mutated device lists, parsed as either version: only OmemoError; what parses survives serialize ' + '→ parse',
     arbitrary: fc.tuple(
       hostileXmlArb(
         deviceListCaseArb.map((c) => refusable(() => serializeDeviceList(c.entries, c.version)) ?? '<list/>'),
@@ -617,8 +641,7 @@ function withoutEmptyRpad(p: ParsedEnvelope): ParsedEnvelope {
 export const sceProperties = [
   {
     name: 'sce.roundtrip',
-    description:
-      'SCE envelopes: what buildEnvelope writes parses back to its input; parse → build → parse is stable',
+    description: 'SCE envelopes: what buildEnvelope writes parses back to its input; parse → build → parse is stable',
     arbitrary: envelopeCaseArb,
     check: ({ input, content }: EnvelopeCase) => {
       const xml = refusable(() => buildEnvelope(input));
@@ -647,8 +670,7 @@ export const sceProperties = [
   } satisfies PropertySpec<EnvelopeCase>,
   {
     name: 'sce.hostile',
-    description:
-      'mutated envelopes, token soups, random strings: only OmemoError; what parses survives build → parse',
+    description: 'mutated envelopes, token soups, random strings: only OmemoError; what parses survives build → parse',
     arbitrary: hostileXmlArb(envelopeCaseArb.map((c) => refusable(() => buildEnvelope(c.input)) ?? '<envelope/>')),
     check: (text: string) => {
       const p = untrusted('parseEnvelope', STANZA, () => parseEnvelope(text));
@@ -930,4 +952,3 @@ export const sessionRecordProperties = [
     weight: 2,
   } satisfies PropertySpec<Uint8Array>,
 ];
-

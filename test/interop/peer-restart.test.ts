@@ -139,7 +139,11 @@ function scenario(partner: 'ours' | 'python'): void {
     assert.is(fingerprintAfter, fingerprint, 'same identity');
     assert.equal(await bundles(s.alice), bundlesBefore, 'same bundles: same signed pre key, same pre keys');
     const devices = (await s.alice.ok({ cmd: 'devices', jid: BOB })).devices as { device_id: number }[];
-    assert.equal(devices.map((d) => d.device_id), [BOB_DEVICE], 'bob is still known');
+    assert.equal(
+      devices.map((d) => d.device_id),
+      [BOB_DEVICE],
+      'bob is still known',
+    );
 
     // After the restart: the skipped key and the later message from before the kill, alice's message from
     // before the kill, then both directions again, with no key exchange anywhere.

@@ -50,7 +50,8 @@ const BACKEND_ALIASES: Record<string, OmemoVersion> = {
 };
 
 function backend(value: unknown): OmemoVersion {
-  if (typeof value !== 'string' || BACKEND_ALIASES[value] === undefined) throw new PeerError('UnknownBackend', `unknown backend ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || BACKEND_ALIASES[value] === undefined)
+    throw new PeerError('UnknownBackend', `unknown backend ${JSON.stringify(value)}`);
   return BACKEND_ALIASES[value]!;
 }
 
@@ -62,7 +63,8 @@ function str(req: Json, name: string): string {
 
 function int(req: Json, name: string): number {
   const v = req[name];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0x7fffffff) throw new PeerError('BadRequest', `${name} must be an integer 1..2^31-1`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0x7fffffff)
+    throw new PeerError('BadRequest', `${name} must be an integer 1..2^31-1`);
   return v;
 }
 
@@ -237,7 +239,9 @@ async function handle(req: Json): Promise<Json> {
       if (manager !== undefined) throw new PeerError('AlreadyInitialised', 'init was already sent');
       const jid = bare(str(req, 'jid'));
       const deviceId = req.device_id === undefined ? undefined : int(req, 'device_id');
-      const backends = Array.isArray(req.backends) ? (req.backends as unknown[]).map(backend) : (['oldmemo', 'twomemo'] as OmemoVersion[]);
+      const backends = Array.isArray(req.backends)
+        ? (req.backends as unknown[]).map(backend)
+        : (['oldmemo', 'twomemo'] as OmemoVersion[]);
       let store: OmemoStore = new MemoryStore();
       let restored = false;
       if (req.state_file !== undefined) {
@@ -280,7 +284,11 @@ async function handle(req: Json): Promise<Json> {
       }
       const out: Json = {};
       for (const v of backends) {
-        out[v] = { bundle_xml: manager.bundleXml(v), devicelist_xml: await manager.deviceListXml(v), fingerprint: manager.fingerprint };
+        out[v] = {
+          bundle_xml: manager.bundleXml(v),
+          devicelist_xml: await manager.deviceListXml(v),
+          fingerprint: manager.fingerprint,
+        };
       }
       return { jid: ownJid, device_id: manager.deviceId, backends: out, restored };
     }
@@ -296,7 +304,8 @@ async function handle(req: Json): Promise<Json> {
       } catch (e) {
         throw new PeerError('BundleRejected', (e as Error).message);
       }
-      if (!verifyBundleSignature(bundle, version)) throw new PeerError('BundleRejected', 'the signature of the signed pre key does not verify');
+      if (!verifyBundleSignature(bundle, version))
+        throw new PeerError('BundleRejected', 'the signature of the signed pre key does not verify');
       const loc = pepLocations(version, deviceId);
       let listXml: string;
       if (typeof req.devicelist_xml === 'string') {
@@ -306,13 +315,21 @@ async function handle(req: Json): Promise<Json> {
         const current = await transport.fetch(jid, loc.deviceListNode);
         const ids = current ? parseDeviceList(current, version).map((d) => d.id) : [];
         if (!ids.includes(deviceId)) ids.push(deviceId);
-        listXml = serializeDeviceList(ids.map((id) => ({ id })), version);
+        listXml = serializeDeviceList(
+          ids.map((id) => ({ id })),
+          version,
+        );
       }
       pepItems(jid, loc.bundleNode).set(loc.bundleItemId, bundleXml);
       pepItems(jid, loc.deviceListNode).set(loc.deviceListItemId, listXml);
       savePep(); // first: after a kill before the manager's commit, init feeds the saved list in again
       await m.onDeviceListUpdate(jid, version, listXml);
-      return { backend: version, jid, device_id: deviceId, known_devices: (await m.devices(jid)).map((d) => d.deviceId) };
+      return {
+        backend: version,
+        jid,
+        device_id: deviceId,
+        known_devices: (await m.devices(jid)).map((d) => d.deviceId),
+      };
     }
     case 'bundle': {
       const m = requireManager();
@@ -322,19 +339,28 @@ async function handle(req: Json): Promise<Json> {
     case 'encrypt': {
       const m = requireManager();
       const version = backend(req.backend);
-      if (!Array.isArray(req.to) || req.to.some((j) => typeof j !== 'string')) throw new PeerError('BadRequest', 'to must be a list of JIDs');
+      if (!Array.isArray(req.to) || req.to.some((j) => typeof j !== 'string'))
+        throw new PeerError('BadRequest', 'to must be a list of JIDs');
       let message: string | Uint8Array;
       if (typeof req.plaintext === 'string') message = req.plaintext;
-      else if (typeof req.plaintext_b64 === 'string') message = new Uint8Array(Buffer.from(req.plaintext_b64, 'base64'));
+      else if (typeof req.plaintext_b64 === 'string')
+        message = new Uint8Array(Buffer.from(req.plaintext_b64, 'base64'));
       else throw new PeerError('BadRequest', 'plaintext must be a string');
-      const result = await m.encrypt(req.to as string[], message, { version, ...(req.sce === false ? { sce: false } : {}) });
+      const result = await m.encrypt(req.to as string[], message, {
+        version,
+        ...(req.sce === false ? { sce: false } : {}),
+      });
       const element = result.elements.find((e) => e.version === version);
       if (element === undefined) throw new PeerError('NoEligibleDevices', 'no device to encrypt to');
       return {
         backend: version,
         encrypted_xml: element.xml,
-        keys: result.devices.filter((d) => d.ok).map((d) => ({ jid: d.jid, rid: d.deviceId, key_exchange: d.keyExchange === true })),
-        errors: result.devices.filter((d) => !d.ok).map((d) => ({ jid: d.jid, device_id: d.deviceId, error: d.error, message: d.message })),
+        keys: result.devices
+          .filter((d) => d.ok)
+          .map((d) => ({ jid: d.jid, rid: d.deviceId, key_exchange: d.keyExchange === true })),
+        errors: result.devices
+          .filter((d) => !d.ok)
+          .map((d) => ({ jid: d.jid, device_id: d.deviceId, error: d.error, message: d.message })),
       };
     }
     case 'decrypt': {
@@ -350,7 +376,16 @@ async function handle(req: Json): Promise<Json> {
         key_exchange: r.keyExchange,
         sender: { jid: r.sender.jid, device_id: r.sender.deviceId, trust: r.trust },
         sent: outbox.map((o) => ({ to: o.to, encrypted_xml: o.xml, backend: r.version })),
-        ...(r.envelope ? { sce: { body: r.envelope.body ?? null, from: r.envelope.from ?? null, to: r.envelope.to ?? null, from_matches_sender: r.envelopeFromMatches } } : {}),
+        ...(r.envelope
+          ? {
+              sce: {
+                body: r.envelope.body ?? null,
+                from: r.envelope.from ?? null,
+                to: r.envelope.to ?? null,
+                from_matches_sender: r.envelopeFromMatches,
+              },
+            }
+          : {}),
       };
     }
     case 'fingerprint': {
@@ -361,11 +396,25 @@ async function handle(req: Json): Promise<Json> {
     case 'devices': {
       const m = requireManager();
       const devices = await m.devices(typeof req.jid === 'string' ? bare(req.jid) : ownJid);
-      return { devices: devices.map((d) => ({ device_id: d.deviceId, namespaces: d.activeIn, trust: d.trust, fingerprint: d.fingerprint ?? null, label: d.label ?? null })) };
+      return {
+        devices: devices.map((d) => ({
+          device_id: d.deviceId,
+          namespaces: d.activeIn,
+          trust: d.trust,
+          fingerprint: d.fingerprint ?? null,
+          label: d.label ?? null,
+        })),
+      };
     }
     case 'set_trust': {
       const m = requireManager();
-      const levels: Record<string, TrustLevel> = { blind: 'blind', trusted: 'verified', verified: 'verified', distrusted: 'distrusted', undecided: 'undecided' };
+      const levels: Record<string, TrustLevel> = {
+        blind: 'blind',
+        trusted: 'verified',
+        verified: 'verified',
+        distrusted: 'distrusted',
+        undecided: 'undecided',
+      };
       const level = levels[str(req, 'level')];
       if (level === undefined) throw new PeerError('BadRequest', 'unknown trust level');
       await m.setTrust(bare(str(req, 'jid')), int(req, 'device_id'), level);
@@ -383,7 +432,10 @@ async function handle(req: Json): Promise<Json> {
     case 'quit':
       return { bye: true };
     default:
-      throw new PeerError(cmd === undefined ? 'BadRequest' : 'UnknownCommand', cmd === undefined ? 'cmd is missing' : `unknown command ${JSON.stringify(cmd)}`);
+      throw new PeerError(
+        cmd === undefined ? 'BadRequest' : 'UnknownCommand',
+        cmd === undefined ? 'cmd is missing' : `unknown command ${JSON.stringify(cmd)}`,
+      );
   }
 }
 
@@ -414,10 +466,26 @@ async function onLine(line: string): Promise<void> {
     if (cmd === 'quit') exit();
   } catch (e) {
     if (persistent?.dirty) savePepAfterFailure();
-    const errorType = e instanceof PeerError ? e.errorType : e instanceof OmemoError ? (ERROR_TYPES[e.code] ?? e.code) : e instanceof TypeError || e instanceof RangeError ? 'BadRequest' : 'InternalError';
+    const errorType =
+      e instanceof PeerError
+        ? e.errorType
+        : e instanceof OmemoError
+          ? (ERROR_TYPES[e.code] ?? e.code)
+          : e instanceof TypeError || e instanceof RangeError
+            ? 'BadRequest'
+            : 'InternalError';
     // A failed decrypt may still have sent a session repair: reported like every automatic message.
-    const sent = cmd === 'decrypt' && outbox.length > 0 ? { sent: outbox.map((o) => ({ to: o.to, encrypted_xml: o.xml })) } : {};
-    write({ ok: false, id, cmd, error: (e as Error).message ?? String(e), error_type: errorType, ...(e instanceof OmemoError ? { code: e.code } : {}), ...sent });
+    const sent =
+      cmd === 'decrypt' && outbox.length > 0 ? { sent: outbox.map((o) => ({ to: o.to, encrypted_xml: o.xml })) } : {};
+    write({
+      ok: false,
+      id,
+      cmd,
+      error: (e as Error).message ?? String(e),
+      error_type: errorType,
+      ...(e instanceof OmemoError ? { code: e.code } : {}),
+      ...sent,
+    });
   }
 }
 

@@ -56,9 +56,15 @@ test('parses the real 100-pre-key OMEMO 2 bundle (raw keys)', () => {
 
 test('parses the README bundles (shortened, with an XML comment among the pre keys)', () => {
   const l = parseBundle(fixture('readme-oldmemo-bundle.xml'), 'oldmemo');
-  assert.equal(l.preKeys.map((p) => p.id), [1, 2, 3]);
+  assert.equal(
+    l.preKeys.map((p) => p.id),
+    [1, 2, 3],
+  );
   const o = parseBundle(fixture('readme-twomemo-bundle.xml'), 'twomemo');
-  assert.equal(o.preKeys.map((p) => p.id), [2, 4, 6]);
+  assert.equal(
+    o.preKeys.map((p) => p.id),
+    [2, 4, 6],
+  );
 });
 
 test('serialises the real bundles byte-identically to python-omemo', () => {
@@ -105,7 +111,10 @@ test('OMEMO 2: children in any order, prefixes, single quotes, wrapped base64, i
     `  <x:ik>${wrap(toBase64(b.identityKey))}</x:ik><x:spks>${wrap(toBase64(b.signedPreKeySignature))}</x:spks><x:spk id='1'>${toBase64(b.signedPreKey)}</x:spk>\n</x:bundle>` +
     `</item></items></pubsub></iq>`;
   const parsed = parseBundle(xml, 'twomemo');
-  assert.equal(parsed.preKeys.map((p) => p.id), [2, 1]);
+  assert.equal(
+    parsed.preKeys.map((p) => p.id),
+    [2, 1],
+  );
   assert.equal({ ...parsed, preKeys: [...parsed.preKeys].reverse() }, b);
 });
 
@@ -135,20 +144,35 @@ test('OMEMO 2: a 33-byte key is rejected', () => {
 test('signature must be exactly 64 bytes', () => {
   const good = serializeBundle(sample(1), 'twomemo');
   const sig = toBase64(seq(64, 100));
-  throwsMalformed(() => parseBundle(good.replace(sig, toBase64(seq(63, 100))), 'twomemo'), /<spks> must be 64 bytes, got 63/);
-  throwsMalformed(() => parseBundle(good.replace(sig, toBase64(seq(65, 100))), 'twomemo'), /<spks> must be 64 bytes, got 65/);
+  throwsMalformed(
+    () => parseBundle(good.replace(sig, toBase64(seq(63, 100))), 'twomemo'),
+    /<spks> must be 64 bytes, got 63/,
+  );
+  throwsMalformed(
+    () => parseBundle(good.replace(sig, toBase64(seq(65, 100))), 'twomemo'),
+    /<spks> must be 64 bytes, got 65/,
+  );
   throwsMalformed(() => parseBundle(good.replace(sig, ''), 'twomemo'), /<spks> must be 64 bytes, got 0/);
 });
 
 test('bad base64 is rejected', () => {
   const good = serializeBundle(sample(1), 'oldmemo');
-  throwsMalformed(() => parseBundle(good.replace(legacyKey(200), 'BaV4yOVt!!'), 'oldmemo'), /<identityKey> is not valid base64/);
-  throwsMalformed(() => parseBundle(good.replace(legacyKey(0), legacyKey(0).slice(0, -1)), 'oldmemo'), /not valid base64/);
+  throwsMalformed(
+    () => parseBundle(good.replace(legacyKey(200), 'BaV4yOVt!!'), 'oldmemo'),
+    /<identityKey> is not valid base64/,
+  );
+  throwsMalformed(
+    () => parseBundle(good.replace(legacyKey(0), legacyKey(0).slice(0, -1)), 'oldmemo'),
+    /not valid base64/,
+  );
 });
 
 test('missing, repeated and unexpected-content elements', () => {
   const good = serializeBundle(sample(2), 'oldmemo');
-  throwsMalformed(() => parseBundle(good.replace(/<identityKey>.*<\/identityKey>/, ''), 'oldmemo'), /has no <identityKey>/);
+  throwsMalformed(
+    () => parseBundle(good.replace(/<identityKey>.*<\/identityKey>/, ''), 'oldmemo'),
+    /has no <identityKey>/,
+  );
   throwsMalformed(
     () => parseBundle(good.replace(/<signedPreKeySignature>.*<\/signedPreKeySignature>/, ''), 'oldmemo'),
     /has no <signedPreKeySignature>/,
@@ -156,14 +180,24 @@ test('missing, repeated and unexpected-content elements', () => {
   throwsMalformed(() => parseBundle(good.replace(/<prekeys>.*<\/prekeys>/, ''), 'oldmemo'), /has no <prekeys>/);
   throwsMalformed(() => parseBundle(good.replace(/<prekeys>.*<\/prekeys>/, '<prekeys/>'), 'oldmemo'), /no pre key/);
   throwsMalformed(
-    () => parseBundle(good.replace('<identityKey>', `<identityKey>${legacyKey(9)}</identityKey><identityKey>`), 'oldmemo'),
+    () =>
+      parseBundle(good.replace('<identityKey>', `<identityKey>${legacyKey(9)}</identityKey><identityKey>`), 'oldmemo'),
     /more than one <identityKey>/,
   );
   throwsMalformed(() => parseBundle(`<bundle xmlns='${O}'/>`, 'twomemo'), /has no <spk>/);
-  throwsMalformed(() => parseBundle(good.replace('</identityKey>', '<b/></identityKey>'), 'oldmemo'), /only base64 text/);
+  throwsMalformed(
+    () => parseBundle(good.replace('</identityKey>', '<b/></identityKey>'), 'oldmemo'),
+    /only base64 text/,
+  );
   // pre keys of the other version's element name are not pre keys
   throwsMalformed(
-    () => parseBundle(serializeBundle(sample(1), 'twomemo').replace(/<pk id="1">/, '<preKeyPublic id="1">').replace('</pk>', '</preKeyPublic>'), 'twomemo'),
+    () =>
+      parseBundle(
+        serializeBundle(sample(1), 'twomemo')
+          .replace(/<pk id="1">/, '<preKeyPublic id="1">')
+          .replace('</pk>', '</preKeyPublic>'),
+        'twomemo',
+      ),
     /no pre key/,
   );
 });
@@ -179,43 +213,98 @@ test('bad and duplicate ids', () => {
     throwsMalformed(() => parseBundle(good.replace('<pk id="2">', `<pk id="${id}">`), 'twomemo'), re);
     throwsMalformed(() => parseBundle(good.replace('<spk id="1">', `<spk id="${id}">`), 'twomemo'), re);
   }
-  throwsMalformed(() => parseBundle(good.replace('<pk id="2">', '<pk id="1">'), 'twomemo'), /pre key id 1 appears twice/);
+  throwsMalformed(
+    () => parseBundle(good.replace('<pk id="2">', '<pk id="1">'), 'twomemo'),
+    /pre key id 1 appears twice/,
+  );
   throwsMalformed(() => parseBundle(good.replace('<spk id="1">', '<spk>'), 'twomemo'), /<spk> id is missing/);
   const legacy = serializeBundle(sample(1), 'oldmemo');
   throwsMalformed(
     () => parseBundle(legacy.replace(' signedPreKeyId="1"', ''), 'oldmemo'),
     /<signedPreKeyPublic> signedPreKeyId is missing/,
   );
-  throwsMalformed(() => parseBundle(legacy.replace(' preKeyId="1"', ''), 'oldmemo'), /<preKeyPublic> preKeyId is missing/);
+  throwsMalformed(
+    () => parseBundle(legacy.replace(' preKeyId="1"', ''), 'oldmemo'),
+    /<preKeyPublic> preKeyId is missing/,
+  );
 });
 
 test('MAX_PREKEYS_PER_BUNDLE bounds parse and serialise', () => {
-  assert.is(parseBundle(serializeBundle(sample(MAX_PREKEYS_PER_BUNDLE), 'oldmemo'), 'oldmemo').preKeys.length, MAX_PREKEYS_PER_BUNDLE);
+  assert.is(
+    parseBundle(serializeBundle(sample(MAX_PREKEYS_PER_BUNDLE), 'oldmemo'), 'oldmemo').preKeys.length,
+    MAX_PREKEYS_PER_BUNDLE,
+  );
   const one = serializeBundle(sample(1), 'twomemo');
-  const many = Array.from({ length: MAX_PREKEYS_PER_BUNDLE + 1 }, (_, i) => `<pk id="${i + 1}">${toBase64(seq(32, i))}</pk>`).join('');
-  throwsMalformed(() => parseBundle(one.replace(/<prekeys>.*<\/prekeys>/, `<prekeys>${many}</prekeys>`), 'twomemo'), /MAX_PREKEYS_PER_BUNDLE/);
-  throwsProgrammer(() => serializeBundle(sample(MAX_PREKEYS_PER_BUNDLE + 1), 'twomemo'), RangeError, /MAX_PREKEYS_PER_BUNDLE/);
+  const many = Array.from(
+    { length: MAX_PREKEYS_PER_BUNDLE + 1 },
+    (_, i) => `<pk id="${i + 1}">${toBase64(seq(32, i))}</pk>`,
+  ).join('');
+  throwsMalformed(
+    () => parseBundle(one.replace(/<prekeys>.*<\/prekeys>/, `<prekeys>${many}</prekeys>`), 'twomemo'),
+    /MAX_PREKEYS_PER_BUNDLE/,
+  );
+  throwsProgrammer(
+    () => serializeBundle(sample(MAX_PREKEYS_PER_BUNDLE + 1), 'twomemo'),
+    RangeError,
+    /MAX_PREKEYS_PER_BUNDLE/,
+  );
 });
 
 test('wrong namespace / version', () => {
-  throwsMalformed(() => parseBundle(fixture('twomemo-bundle.xml'), 'oldmemo'), /no <bundle xmlns='eu.siacs.conversations.axolotl'>/);
+  throwsMalformed(
+    () => parseBundle(fixture('twomemo-bundle.xml'), 'oldmemo'),
+    /no <bundle xmlns='eu.siacs.conversations.axolotl'>/,
+  );
   throwsMalformed(() => parseBundle(fixture('oldmemo-bundle.xml'), 'twomemo'), /no <bundle xmlns='urn:xmpp:omemo:2'>/);
 });
 
 test('serialise validates its input precisely', () => {
   const bad = (patch: Partial<BundleData>) => ({ ...sample(2), ...patch });
-  throwsProgrammer(() => serializeBundle(bad({ signedPreKey: seq(33) }), 'oldmemo'), RangeError, /signedPreKey must be 32 bytes, got 33/);
-  throwsProgrammer(() => serializeBundle(bad({ identityKey: seq(31) }), 'twomemo'), RangeError, /identityKey must be 32 bytes, got 31/);
-  throwsProgrammer(() => serializeBundle(bad({ signedPreKeySignature: seq(63) }), 'twomemo'), RangeError, /signedPreKeySignature must be 64 bytes/);
-  throwsProgrammer(() => serializeBundle(bad({ signedPreKeyId: 0 }), 'twomemo'), RangeError, /signedPreKeyId must be in 1\.\.2147483647/);
+  throwsProgrammer(
+    () => serializeBundle(bad({ signedPreKey: seq(33) }), 'oldmemo'),
+    RangeError,
+    /signedPreKey must be 32 bytes, got 33/,
+  );
+  throwsProgrammer(
+    () => serializeBundle(bad({ identityKey: seq(31) }), 'twomemo'),
+    RangeError,
+    /identityKey must be 32 bytes, got 31/,
+  );
+  throwsProgrammer(
+    () => serializeBundle(bad({ signedPreKeySignature: seq(63) }), 'twomemo'),
+    RangeError,
+    /signedPreKeySignature must be 64 bytes/,
+  );
+  throwsProgrammer(
+    () => serializeBundle(bad({ signedPreKeyId: 0 }), 'twomemo'),
+    RangeError,
+    /signedPreKeyId must be in 1\.\.2147483647/,
+  );
   throwsProgrammer(() => serializeBundle(bad({ preKeys: [] }), 'twomemo'), RangeError, /at least one pre key/);
   throwsProgrammer(
-    () => serializeBundle(bad({ preKeys: [{ id: 1, publicKey: seq(32) }, { id: 1, publicKey: seq(32) }] }), 'oldmemo'),
+    () =>
+      serializeBundle(
+        bad({
+          preKeys: [
+            { id: 1, publicKey: seq(32) },
+            { id: 1, publicKey: seq(32) },
+          ],
+        }),
+        'oldmemo',
+      ),
     RangeError,
     /preKeys\[1\]\.id 1 is a duplicate/,
   );
-  throwsProgrammer(() => serializeBundle(bad({ preKeys: [{ id: 1, publicKey: [1, 2] as unknown as Uint8Array }] }), 'oldmemo'), TypeError, /preKeys\[0\]\.publicKey must be a Uint8Array/);
-  throwsProgrammer(() => serializeBundle(bad({ preKeys: [{ id: 2 ** 31, publicKey: seq(32) }] }), 'oldmemo'), RangeError, /preKeys\[0\]\.id/);
+  throwsProgrammer(
+    () => serializeBundle(bad({ preKeys: [{ id: 1, publicKey: [1, 2] as unknown as Uint8Array }] }), 'oldmemo'),
+    TypeError,
+    /preKeys\[0\]\.publicKey must be a Uint8Array/,
+  );
+  throwsProgrammer(
+    () => serializeBundle(bad({ preKeys: [{ id: 2 ** 31, publicKey: seq(32) }] }), 'oldmemo'),
+    RangeError,
+    /preKeys\[0\]\.id/,
+  );
 });
 
 test('the stripped legacy identity key is the real Curve25519 key (matches the published 0x05 form)', () => {

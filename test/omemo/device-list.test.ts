@@ -78,7 +78,10 @@ test('accepts prefixes, either quote style, white space and wrapping in a PEP <i
 
 test('wrong namespace or version is not a device list', () => {
   throwsMalformed(() => parseDeviceList(fixture('twomemo-devicelist.xml'), 'oldmemo'), /no <list xmlns='eu.siacs/);
-  throwsMalformed(() => parseDeviceList(fixture('oldmemo-devicelist.xml'), 'twomemo'), /no <devices xmlns='urn:xmpp:omemo:2'>/);
+  throwsMalformed(
+    () => parseDeviceList(fixture('oldmemo-devicelist.xml'), 'twomemo'),
+    /no <devices xmlns='urn:xmpp:omemo:2'>/,
+  );
   throwsMalformed(() => parseDeviceList(`<list xmlns='urn:other'><device id='1'/></list>`, 'oldmemo'), /no <list/);
   throwsMalformed(() => parseDeviceList(`<list><device id='1'/></list>`, 'oldmemo'), /no <list/);
 });
@@ -114,7 +117,10 @@ test('duplicate device ids are rejected', () => {
 
 test('a labelsig without a label is ignored (serializeDeviceList cannot write one)', () => {
   // Found by test/fuzz (device-list.hostile): the parser returned a labelSignature without a label.
-  const entries = parseDeviceList(`<devices xmlns='${O}'><device id='1' labelsig=''/><device id='2' labelsig='AQ=='/></devices>`, 'twomemo');
+  const entries = parseDeviceList(
+    `<devices xmlns='${O}'><device id='1' labelsig=''/><device id='2' labelsig='AQ=='/></devices>`,
+    'twomemo',
+  );
   assert.equal(entries, [{ id: 1 }, { id: 2 }]);
   assert.equal(parseDeviceList(serializeDeviceList(entries, 'twomemo'), 'twomemo'), entries);
 });
@@ -130,17 +136,31 @@ test('MAX_DEVICES_PER_LIST bounds parse and serialise', () => {
   const ids = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1 }));
   const atMax = serializeDeviceList(ids(MAX_DEVICES_PER_LIST), 'twomemo');
   assert.is(parseDeviceList(atMax, 'twomemo').length, MAX_DEVICES_PER_LIST);
-  const over = `<devices xmlns='${O}'>${ids(MAX_DEVICES_PER_LIST + 1).map((d) => `<device id='${d.id}'/>`).join('')}</devices>`;
+  const over = `<devices xmlns='${O}'>${ids(MAX_DEVICES_PER_LIST + 1)
+    .map((d) => `<device id='${d.id}'/>`)
+    .join('')}</devices>`;
   throwsMalformed(() => parseDeviceList(over, 'twomemo'), /MAX_DEVICES_PER_LIST/);
-  throwsProgrammer(() => serializeDeviceList(ids(MAX_DEVICES_PER_LIST + 1), 'oldmemo'), RangeError, /MAX_DEVICES_PER_LIST/);
+  throwsProgrammer(
+    () => serializeDeviceList(ids(MAX_DEVICES_PER_LIST + 1), 'oldmemo'),
+    RangeError,
+    /MAX_DEVICES_PER_LIST/,
+  );
 });
 
 test('serialise validates its input precisely', () => {
-  throwsProgrammer(() => serializeDeviceList([{ id: 0 }], 'oldmemo'), RangeError, /entries\[0\]\.id must be in 1\.\.2147483647, got 0/);
+  throwsProgrammer(
+    () => serializeDeviceList([{ id: 0 }], 'oldmemo'),
+    RangeError,
+    /entries\[0\]\.id must be in 1\.\.2147483647, got 0/,
+  );
   throwsProgrammer(() => serializeDeviceList([{ id: 2 ** 31 }], 'oldmemo'), RangeError, /got 2147483648/);
   throwsProgrammer(() => serializeDeviceList([{ id: 1.5 }], 'oldmemo'), TypeError, /must be an integer/);
   throwsProgrammer(() => serializeDeviceList([{ id: '1' as unknown as number }], 'oldmemo'), TypeError, /integer/);
-  throwsProgrammer(() => serializeDeviceList([{ id: 1, labelSignature: seq(64) }], 'twomemo'), RangeError, /without a label/);
+  throwsProgrammer(
+    () => serializeDeviceList([{ id: 1, labelSignature: seq(64) }], 'twomemo'),
+    RangeError,
+    /without a label/,
+  );
   throwsProgrammer(() => serializeDeviceList([{ id: 1, label: 'a\u0001' }], 'twomemo'), RangeError, /U\+0001/);
   throwsProgrammer(() => serializeDeviceList({} as unknown as DeviceListEntry[], 'twomemo'), TypeError, /array/);
   throwsProgrammer(() => serializeDeviceList([], 'omemo3' as 'twomemo'), TypeError, /version/);

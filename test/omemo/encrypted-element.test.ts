@@ -58,7 +58,11 @@ test('parses the real legacy key-exchange, normal and empty messages', () => {
   assert.is(empty.iv!.length, 12, 'legacy empty messages keep <iv>');
   assert.ok(!('payload' in empty));
 
-  for (const f of ['readme-oldmemo-encrypted-keyexchange.xml', 'readme-oldmemo-encrypted-normal.xml', 'readme-oldmemo-encrypted-empty.xml']) {
+  for (const f of [
+    'readme-oldmemo-encrypted-keyexchange.xml',
+    'readme-oldmemo-encrypted-normal.xml',
+    'readme-oldmemo-encrypted-empty.xml',
+  ]) {
     assert.is(parseEncrypted(fixture(f)).version, 'oldmemo', f);
   }
 });
@@ -75,7 +79,10 @@ test('parses the real OMEMO 2 key-exchange, normal, empty and two-JID messages',
 
   const empty = parseEncrypted(fixture('twomemo-encrypted-empty.xml'));
   assert.is(empty.payload, undefined);
-  assert.equal(empty.keys.map((k) => [k.jid, k.rid, k.keyExchange]), [['alice@example.org', 1001, false]]);
+  assert.equal(
+    empty.keys.map((k) => [k.jid, k.rid, k.keyExchange]),
+    [['alice@example.org', 1001, false]],
+  );
 
   const two = parseEncrypted(fixture('twomemo-encrypted-two-jids.xml'));
   assert.equal(
@@ -85,7 +92,11 @@ test('parses the real OMEMO 2 key-exchange, normal, empty and two-JID messages',
       ['bob@example.org', 1489678178, true],
     ],
   );
-  for (const f of ['readme-twomemo-encrypted-keyexchange.xml', 'readme-twomemo-encrypted-empty.xml', 'twomemo-encrypted-normal.xml']) {
+  for (const f of [
+    'readme-twomemo-encrypted-keyexchange.xml',
+    'readme-twomemo-encrypted-empty.xml',
+    'twomemo-encrypted-normal.xml',
+  ]) {
     assert.is(parseEncrypted(fixture(f)).version, 'twomemo', f);
   }
 });
@@ -112,7 +123,10 @@ test('finds <encrypted> inside a whole <message> stanza; the version comes from 
   assert.is(l.keys[0]!.rid, 1001);
   const o = parseEncrypted(fixture('twomemo-message-stanza.xml'));
   assert.is(o.version, 'twomemo');
-  throwsMalformed(() => parseEncrypted(fixture('twomemo-message-stanza.xml'), 'oldmemo'), /no <encrypted xmlns='eu.siacs/);
+  throwsMalformed(
+    () => parseEncrypted(fixture('twomemo-message-stanza.xml'), 'oldmemo'),
+    /no <encrypted xmlns='eu.siacs/,
+  );
   throwsMalformed(() => parseEncrypted(`<message xmlns='jabber:client'><body>hi</body></message>`), /no <encrypted/);
 });
 
@@ -131,10 +145,7 @@ test('round trips: serialize → parse and parse → serialize → parse (both v
     const xml = serializeEncrypted(data, version);
     const parsed = parseEncrypted(xml, version);
     // OMEMO 2 serialisation groups keys by JID (first-appearance order), so compare as grouped.
-    const expected =
-      version === 'twomemo'
-        ? { ...data, keys: [data.keys[0]!, data.keys[2]!, data.keys[1]!] }
-        : data;
+    const expected = version === 'twomemo' ? { ...data, keys: [data.keys[0]!, data.keys[2]!, data.keys[1]!] } : data;
     assert.equal(parsed, { version, ...expected });
     const { version: v, ...again } = parsed;
     assert.equal(parseEncrypted(serializeEncrypted(again, v)), parsed);
@@ -160,7 +171,10 @@ test('OMEMO 2: several <keys> groups of one JID come out merged, as serializeEnc
     `<encrypted xmlns="${O}"><header sid="1"><keys jid="a@x">${k(1, 1)}</keys><keys jid="b@x">${k(2, 2)}</keys>` +
     `<keys jid="a@x">${k(3, 3)}${k(1, 4)}</keys></header></encrypted>`;
   const p = parseEncrypted(xml);
-  assert.equal(p.keys.map((x) => `${x.jid}/${x.rid}/${x.data[0]}`), ['a@x/1/1', 'a@x/3/3', 'a@x/1/4', 'b@x/2/2']);
+  assert.equal(
+    p.keys.map((x) => `${x.jid}/${x.rid}/${x.data[0]}`),
+    ['a@x/1/1', 'a@x/3/3', 'a@x/1/4', 'b@x/2/2'],
+  );
   assert.equal(parseEncrypted(serializeEncrypted(p, 'twomemo')), p);
   assert.is(keysFor(p, 'a@x', 1)!.data[0], 1, 'the first key for a device is still the one in document order');
 });
@@ -185,8 +199,10 @@ test('prekey="false" / kex="false" are never written', () => {
 });
 
 test('prekey/kex values: true/1 are true; false/0/absent are false; anything else is malformed', () => {
-  const legacy = (v: string) => `<encrypted xmlns='${L}'><header sid='1'><key rid='2'${v}>AQ==</key><iv>${toBase64(seq(12))}</iv></header></encrypted>`;
-  const two = (v: string) => `<encrypted xmlns='${O}'><header sid='1'><keys jid='a@b'><key rid='2'${v}>AQ==</key></keys></header></encrypted>`;
+  const legacy = (v: string) =>
+    `<encrypted xmlns='${L}'><header sid='1'><key rid='2'${v}>AQ==</key><iv>${toBase64(seq(12))}</iv></header></encrypted>`;
+  const two = (v: string) =>
+    `<encrypted xmlns='${O}'><header sid='1'><keys jid='a@b'><key rid='2'${v}>AQ==</key></keys></header></encrypted>`;
   for (const [attr, want] of [
     [" prekey='true'", true],
     [" prekey='1'", true],
@@ -197,7 +213,10 @@ test('prekey/kex values: true/1 are true; false/0/absent are false; anything els
     assert.is(parseEncrypted(legacy(attr)).keys[0]!.keyExchange, want, attr);
     assert.is(parseEncrypted(two(attr.replace('prekey', 'kex'))).keys[0]!.keyExchange, want, attr);
   }
-  throwsMalformed(() => parseEncrypted(legacy(" prekey='yes'")), /prekey must be "true", "false", "1" or "0", got "yes"/);
+  throwsMalformed(
+    () => parseEncrypted(legacy(" prekey='yes'")),
+    /prekey must be "true", "false", "1" or "0", got "yes"/,
+  );
   throwsMalformed(() => parseEncrypted(two(" kex='TRUE'")), /kex must be/);
   // legacy ignores kex, OMEMO 2 ignores prekey
   assert.is(parseEncrypted(legacy(" kex='true'")).keys[0]!.keyExchange, false);
@@ -211,7 +230,12 @@ test('prefixes, single quotes, white space and line-wrapped base64', () => {
     `<e:encrypted xmlns:e='${O}'>\n <e:header sid='5'>\n  <e:keys jid='b@x'>\n   <e:key rid="6" kex='true'>\n${wrapped}\n</e:key>\n  </e:keys>\n </e:header>\n` +
     ` <e:payload>${wrapped}</e:payload>\n</e:encrypted>`;
   const p = parseEncrypted(xml);
-  assert.equal(p, { version: 'twomemo', sid: 5, keys: [{ jid: 'b@x', rid: 6, keyExchange: true, data: seq(100) }], payload: seq(100) });
+  assert.equal(p, {
+    version: 'twomemo',
+    sid: 5,
+    keys: [{ jid: 'b@x', rid: 6, keyExchange: true, data: seq(100) }],
+    payload: seq(100),
+  });
 });
 
 test('<encrypted> may contain only <header> and <payload>', () => {
@@ -224,18 +248,39 @@ test('<encrypted> may contain only <header> and <payload>', () => {
   ] as const) {
     throwsMalformed(() => parseEncrypted(good.replace('</encrypted>', `${junk}</encrypted>`)), re);
   }
-  throwsMalformed(() => parseEncrypted(good.replace('<payload>', '<payload>AA==</payload><payload>')), /more than one <payload>/);
-  throwsMalformed(() => parseEncrypted(`<encrypted xmlns='${O}'><payload>AA==</payload></encrypted>`), /has no <header>/);
+  throwsMalformed(
+    () => parseEncrypted(good.replace('<payload>', '<payload>AA==</payload><payload>')),
+    /more than one <payload>/,
+  );
+  throwsMalformed(
+    () => parseEncrypted(`<encrypted xmlns='${O}'><payload>AA==</payload></encrypted>`),
+    /has no <header>/,
+  );
   const lgood = serializeEncrypted(legacySample, 'oldmemo');
-  throwsMalformed(() => parseEncrypted(lgood.replace('</header>', '</header><header sid="2"/>')), /more than one <header>/);
+  throwsMalformed(
+    () => parseEncrypted(lgood.replace('</header>', '</header><header sid="2"/>')),
+    /more than one <header>/,
+  );
 });
 
 test('header contents: legacy only <key>/<iv>, OMEMO 2 only <keys>/<key>', () => {
   const l = serializeEncrypted(legacySample, 'oldmemo');
-  throwsMalformed(() => parseEncrypted(l.replace('<iv>', '<keys jid="a@b"/><iv>')), /legacy <header> may contain only <key> and <iv>, found <keys/);
+  throwsMalformed(
+    () => parseEncrypted(l.replace('<iv>', '<keys jid="a@b"/><iv>')),
+    /legacy <header> may contain only <key> and <iv>, found <keys/,
+  );
   const o = serializeEncrypted(omemo2Sample, 'twomemo');
-  throwsMalformed(() => parseEncrypted(o.replace('<keys jid="alice@example.org">', '<key rid="9">AQ==</key><keys jid="alice@example.org">')), /OMEMO 2 <header> may contain only <keys>, found <key/);
-  throwsMalformed(() => parseEncrypted(o.replace('</keys>', '<iv>AQ==</iv></keys>')), /<keys> may contain only <key>, found <iv/);
+  throwsMalformed(
+    () =>
+      parseEncrypted(
+        o.replace('<keys jid="alice@example.org">', '<key rid="9">AQ==</key><keys jid="alice@example.org">'),
+      ),
+    /OMEMO 2 <header> may contain only <keys>, found <key/,
+  );
+  throwsMalformed(
+    () => parseEncrypted(o.replace('</keys>', '<iv>AQ==</iv></keys>')),
+    /<keys> may contain only <key>, found <iv/,
+  );
   throwsMalformed(() => parseEncrypted(o.replace(' jid="alice@example.org"', '')), /<keys> has no jid/);
   throwsMalformed(() => parseEncrypted(o.replace('jid="alice@example.org"', 'jid=""')), /<keys> has no jid/);
 });
@@ -251,12 +296,18 @@ test('a header without any <key> is malformed (serializeEncrypted refuses to wri
 
 test('legacy <iv> is required (also in empty messages) and must be 12 or 16 bytes', () => {
   const empty = fixture('oldmemo-encrypted-empty.xml');
-  throwsMalformed(() => parseEncrypted(empty.replace(/<iv>.*<\/iv>/, '')), /no <iv> \(required, also in empty messages\)/);
+  throwsMalformed(
+    () => parseEncrypted(empty.replace(/<iv>.*<\/iv>/, '')),
+    /no <iv> \(required, also in empty messages\)/,
+  );
   const l = serializeEncrypted(legacySample, 'oldmemo');
   const iv = `<iv>${toBase64(seq(12, 7))}</iv>`;
   assert.ok(l.includes(iv));
   assert.is(parseEncrypted(l.replace(iv, `<iv>${toBase64(seq(16))}</iv>`)).iv!.length, 16);
-  throwsMalformed(() => parseEncrypted(l.replace(iv, `<iv>${toBase64(seq(8))}</iv>`)), /<iv> must be 12 or 16 bytes, got 8/);
+  throwsMalformed(
+    () => parseEncrypted(l.replace(iv, `<iv>${toBase64(seq(8))}</iv>`)),
+    /<iv> must be 12 or 16 bytes, got 8/,
+  );
   throwsMalformed(() => parseEncrypted(l.replace(iv, '<iv>not base64!</iv>')), /<iv> is not valid base64/);
   throwsMalformed(() => parseEncrypted(l.replace(iv, `${iv}${iv}`)), /more than one <iv>/);
 });
@@ -282,37 +333,74 @@ test('bad sid / rid values', () => {
     ['2147483648', /got 2147483648/],
     ['12a', /decimal integer/],
   ] as const) {
-    throwsMalformed(() => parseEncrypted(o.replace('sid="1001"', `sid="${v}"`)), new RegExp(`<header> sid .*${re.source}`));
-    throwsMalformed(() => parseEncrypted(o.replace('rid="2002"', `rid="${v}"`)), new RegExp(`<key> rid .*${re.source}`));
+    throwsMalformed(
+      () => parseEncrypted(o.replace('sid="1001"', `sid="${v}"`)),
+      new RegExp(`<header> sid .*${re.source}`),
+    );
+    throwsMalformed(
+      () => parseEncrypted(o.replace('rid="2002"', `rid="${v}"`)),
+      new RegExp(`<key> rid .*${re.source}`),
+    );
   }
   throwsMalformed(() => parseEncrypted(o.replace(' sid="1001"', '')), /<header> sid is missing/);
   throwsMalformed(() => parseEncrypted(o.replace(' rid="2002"', '')), /<key> rid is missing/);
 });
 
 test('key content: bad base64, empty, MAX_KEY_ELEMENT_BYTES', () => {
-  const mk = (content: string) => `<encrypted xmlns='${O}'><header sid='1'><keys jid='a@b'><key rid='2'>${content}</key></keys></header></encrypted>`;
+  const mk = (content: string) =>
+    `<encrypted xmlns='${O}'><header sid='1'><keys jid='a@b'><key rid='2'>${content}</key></keys></header></encrypted>`;
   throwsMalformed(() => parseEncrypted(mk('@@@@')), /<key rid="2"> is not valid base64/);
   throwsMalformed(() => parseEncrypted(mk('')), /<key rid="2"> is empty/);
   assert.is(parseEncrypted(mk(toBase64(seq(MAX_KEY_ELEMENT_BYTES)))).keys[0]!.data.length, MAX_KEY_ELEMENT_BYTES);
-  throwsMalformed(() => parseEncrypted(mk(toBase64(seq(MAX_KEY_ELEMENT_BYTES + 1)))), /longer than 1024 bytes|more than 1024/);
+  throwsMalformed(
+    () => parseEncrypted(mk(toBase64(seq(MAX_KEY_ELEMENT_BYTES + 1)))),
+    /longer than 1024 bytes|more than 1024/,
+  );
   throwsMalformed(() => parseEncrypted(mk(toBase64(seq(3000)))), /longer than 1024 bytes/);
-  throwsMalformed(() => parseEncrypted(`<encrypted xmlns='${O}'><header sid='1'><keys jid='a@b'><key rid='2'>AQ==</key></keys></header><payload>!!</payload></encrypted>`), /<payload> is not valid base64/);
+  throwsMalformed(
+    () =>
+      parseEncrypted(
+        `<encrypted xmlns='${O}'><header sid='1'><keys jid='a@b'><key rid='2'>AQ==</key></keys></header><payload>!!</payload></encrypted>`,
+      ),
+    /<payload> is not valid base64/,
+  );
 });
 
 test('MAX_KEYS_PER_MESSAGE bounds parse and serialise', () => {
   // Real keys would exceed MAX_STANZA_CHARS first; use 1-byte keys to reach the key bound.
   const keys = (n: number) => Array.from({ length: n }, (_, i) => `<key rid="${i + 1}">AQ==</key>`).join('');
-  const xml = (n: number) => `<encrypted xmlns="${L}"><header sid="1">${keys(n)}<iv>${toBase64(seq(12))}</iv></header></encrypted>`;
+  const xml = (n: number) =>
+    `<encrypted xmlns="${L}"><header sid="1">${keys(n)}<iv>${toBase64(seq(12))}</iv></header></encrypted>`;
   assert.is(parseEncrypted(xml(MAX_KEYS_PER_MESSAGE)).keys.length, MAX_KEYS_PER_MESSAGE);
   throwsMalformed(() => parseEncrypted(xml(MAX_KEYS_PER_MESSAGE + 1)), /MAX_KEYS_PER_MESSAGE/);
-  const many = Array.from({ length: MAX_KEYS_PER_MESSAGE + 1 }, (_, i) => ({ rid: i + 1, keyExchange: false, data: seq(1) }));
-  throwsProgrammer(() => serializeEncrypted({ sid: 1, keys: many, iv: seq(12) }, 'oldmemo'), RangeError, /MAX_KEYS_PER_MESSAGE/);
+  const many = Array.from({ length: MAX_KEYS_PER_MESSAGE + 1 }, (_, i) => ({
+    rid: i + 1,
+    keyExchange: false,
+    data: seq(1),
+  }));
+  throwsProgrammer(
+    () => serializeEncrypted({ sid: 1, keys: many, iv: seq(12) }, 'oldmemo'),
+    RangeError,
+    /MAX_KEYS_PER_MESSAGE/,
+  );
 });
 
 test('serialise validates its input precisely', () => {
-  throwsProgrammer(() => serializeEncrypted({ ...legacySample, iv: undefined }, 'oldmemo'), TypeError, /iv is required for legacy/);
-  throwsProgrammer(() => serializeEncrypted({ ...legacySample, iv: seq(8) }, 'oldmemo'), RangeError, /iv must be 12 or 16 bytes, got 8/);
-  throwsProgrammer(() => serializeEncrypted({ ...omemo2Sample, iv: seq(12) }, 'twomemo'), TypeError, /iv must be absent for OMEMO 2/);
+  throwsProgrammer(
+    () => serializeEncrypted({ ...legacySample, iv: undefined }, 'oldmemo'),
+    TypeError,
+    /iv is required for legacy/,
+  );
+  throwsProgrammer(
+    () => serializeEncrypted({ ...legacySample, iv: seq(8) }, 'oldmemo'),
+    RangeError,
+    /iv must be 12 or 16 bytes, got 8/,
+  );
+  throwsProgrammer(
+    () => serializeEncrypted({ ...omemo2Sample, iv: seq(12) }, 'twomemo'),
+    TypeError,
+    /iv must be absent for OMEMO 2/,
+  );
   throwsProgrammer(
     () => serializeEncrypted({ ...omemo2Sample, keys: [{ rid: 5, keyExchange: false, data: seq(4) }] }, 'twomemo'),
     TypeError,
@@ -321,24 +409,41 @@ test('serialise validates its input precisely', () => {
   // Found by test/fuzz (encrypted.roundtrip): a white-space JID was written, and the parser refuses it.
   for (const jid of ['', ' ', '\r', '\t\n']) {
     throwsProgrammer(
-      () => serializeEncrypted({ ...omemo2Sample, keys: [{ jid, rid: 5, keyExchange: false, data: seq(4) }] }, 'twomemo'),
+      () =>
+        serializeEncrypted({ ...omemo2Sample, keys: [{ jid, rid: 5, keyExchange: false, data: seq(4) }] }, 'twomemo'),
       TypeError,
       /keys\[0\]\.jid must be a non-empty string/,
     );
   }
-  throwsProgrammer(() => serializeEncrypted({ ...legacySample, sid: 0 }, 'oldmemo'), RangeError, /sid must be in 1\.\.2147483647/);
+  throwsProgrammer(
+    () => serializeEncrypted({ ...legacySample, sid: 0 }, 'oldmemo'),
+    RangeError,
+    /sid must be in 1\.\.2147483647/,
+  );
   throwsProgrammer(() => serializeEncrypted({ ...legacySample, keys: [] }, 'oldmemo'), RangeError, /at least one key/);
   throwsProgrammer(
-    () => serializeEncrypted({ ...legacySample, keys: [{ rid: 2, keyExchange: 'true' as unknown as boolean, data: seq(4) }] }, 'oldmemo'),
+    () =>
+      serializeEncrypted(
+        { ...legacySample, keys: [{ rid: 2, keyExchange: 'true' as unknown as boolean, data: seq(4) }] },
+        'oldmemo',
+      ),
     TypeError,
     /keys\[0\]\.keyExchange must be a boolean/,
   );
   throwsProgrammer(
-    () => serializeEncrypted({ ...legacySample, keys: [{ rid: 2, keyExchange: false, data: seq(MAX_KEY_ELEMENT_BYTES + 1) }] }, 'oldmemo'),
+    () =>
+      serializeEncrypted(
+        { ...legacySample, keys: [{ rid: 2, keyExchange: false, data: seq(MAX_KEY_ELEMENT_BYTES + 1) }] },
+        'oldmemo',
+      ),
     RangeError,
     /keys\[0\]\.data must be 1\.\.1024 bytes, got 1025/,
   );
-  throwsProgrammer(() => serializeEncrypted({ ...legacySample, payload: 'x' as unknown as Uint8Array }, 'oldmemo'), TypeError, /payload must be a Uint8Array/);
+  throwsProgrammer(
+    () => serializeEncrypted({ ...legacySample, payload: 'x' as unknown as Uint8Array }, 'oldmemo'),
+    TypeError,
+    /payload must be a Uint8Array/,
+  );
   throwsProgrammer(() => serializeEncrypted(legacySample, 'legacy' as 'oldmemo'), TypeError, /version/);
 });
 
@@ -364,13 +469,18 @@ test('keysFor: legacy matches rid only; OMEMO 2 matches rid within our JID', () 
   throwsProgrammer(() => keysFor(two, 'bob@example.org', 0), RangeError, /deviceId/);
 
   // The referee's "not for us" edit: the rid is changed to 31337.
-  const readdressed = parseEncrypted(fixture('twomemo-encrypted-keyexchange.xml').replace('rid="1489678178"', 'rid="31337"'));
+  const readdressed = parseEncrypted(
+    fixture('twomemo-encrypted-keyexchange.xml').replace('rid="1489678178"', 'rid="31337"'),
+  );
   assert.is(keysFor(readdressed, 'bob@example.org', 1489678178), undefined);
 });
 
 test('DOCTYPE and oversize input are rejected before anything else', () => {
   throwsMalformed(
-    () => parseEncrypted(`<!DOCTYPE e [<!ENTITY x "AAAA">]><encrypted xmlns='${O}'><header sid='1'/><payload>&x;</payload></encrypted>`),
+    () =>
+      parseEncrypted(
+        `<!DOCTYPE e [<!ENTITY x "AAAA">]><encrypted xmlns='${O}'><header sid='1'/><payload>&x;</payload></encrypted>`,
+      ),
     /DOCTYPE/,
   );
   const huge = `<encrypted xmlns='${O}'><header sid='1'/><payload>${'A'.repeat(MAX_STANZA_CHARS)}</payload></encrypted>`;

@@ -8,7 +8,7 @@ import { OmemoError, type OmemoErrorCode } from '../../src/crypto/errors';
 import { seededRng, type Rng } from '../../src/crypto/random';
 import { MemoryStore } from '../../src/omemo/store/memory-store';
 import { pepLocations } from '../../src/omemo/versions/by-version';
-import { type OmemoVersion } from '../../src/omemo/versions/backend';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { OmemoManager, type EncryptResult, type OmemoManagerOptions } from '../../src/omemo/manager/session-manager';
 import { sessionKey, type OmemoStore, type SessionAddress, type StoreChanges } from '../../src/omemo/store/store';
 import type { OmemoTransport } from '../../src/omemo/manager/transport';
@@ -78,18 +78,34 @@ export interface OpenOptions extends Partial<Omit<OmemoManagerOptions, 'store'>>
 }
 
 /** Opens a manager for `jid` whose inbox is `jid/name`, with a seeded RNG and a fake clock. */
-export async function openDevice(router: InProcessRouter, jid: string, name: string, opts: OpenOptions = {}): Promise<Device> {
+export async function openDevice(
+  router: InProcessRouter,
+  jid: string,
+  name: string,
+  opts: OpenOptions = {},
+): Promise<Device> {
   const store = opts.store ?? new CountingStore();
   const clock = opts.clock ?? new Clock();
   const inbox = `${jid}/${name}`;
   const transport = opts.transport ?? router.connect(jid, inbox);
   const { store: _s, clock: _c, ...rest } = opts;
-  const m = await OmemoManager.open({ jid, store, transport, rng: rngFor(`${inbox}#${String(opts.versions ?? 'all')}`), now: clock.now, ...rest });
+  const m = await OmemoManager.open({
+    jid,
+    store,
+    transport,
+    rng: rngFor(`${inbox}#${String(opts.versions ?? 'all')}`),
+    now: clock.now,
+    ...rest,
+  });
   return { m, store, jid, inbox, transport, clock };
 }
 
 /** Feeds every device the current published device lists of every JID in `devices` (PEP notifications). */
-export async function syncDeviceLists(router: InProcessRouter, devices: readonly Device[], extraJids: readonly string[] = []): Promise<void> {
+export async function syncDeviceLists(
+  router: InProcessRouter,
+  devices: readonly Device[],
+  extraJids: readonly string[] = [],
+): Promise<void> {
   const jids = [...new Set([...devices.map((d) => d.jid), ...extraJids])];
   for (const d of devices) {
     for (const version of d.m.versions) {
@@ -118,7 +134,11 @@ export async function rejectsWith(p: Promise<unknown> | (() => unknown), code: O
   }
   assert.ok(caught !== undefined, `expected OmemoError '${code}', nothing was thrown`);
   assert.instance(caught, OmemoError, `expected OmemoError '${code}', got ${String(caught)}`);
-  assert.is((caught as OmemoError).code, code, `expected '${code}', got '${(caught as OmemoError).code}': ${(caught as Error).message}`);
+  assert.is(
+    (caught as OmemoError).code,
+    code,
+    `expected '${code}', got '${(caught as OmemoError).code}': ${(caught as Error).message}`,
+  );
   return caught as OmemoError;
 }
 
@@ -129,22 +149,33 @@ export async function rejectsWith(p: Promise<unknown> | (() => unknown), code: O
 export const snapshot = storeSnapshot;
 
 /** The session records of `addresses`, as hex, keyed by session key (bypasses any counting). */
-export async function sessionBytes(store: MemoryStore, addresses: readonly SessionAddress[]): Promise<Record<string, string>> {
+export async function sessionBytes(
+  store: MemoryStore,
+  addresses: readonly SessionAddress[],
+): Promise<Record<string, string>> {
   const records = await MemoryStore.prototype.loadSessions.call(store, addresses);
-  return Object.fromEntries(addresses.flatMap((a, i) => (records[i] === undefined ? [] : [[sessionKey(a), toHex(records[i]!)]])));
+  return Object.fromEntries(
+    addresses.flatMap((a, i) => (records[i] === undefined ? [] : [[sessionKey(a), toHex(records[i]!)]])),
+  );
 }
 
 export const VERSIONS: readonly OmemoVersion[] = ['oldmemo', 'twomemo'];
 
 /** A copy of what a store holds for `jids` and `addresses` (a backup, or a device restored from one). */
-export async function copyStore(store: OmemoStore, jids: string[], addresses: { version: OmemoVersion; jid: string; deviceId: number }[]): Promise<CountingStore> {
+export async function copyStore(
+  store: OmemoStore,
+  jids: string[],
+  addresses: { version: OmemoVersion; jid: string; deviceId: number }[],
+): Promise<CountingStore> {
   const copy = new CountingStore();
   const changes: StoreChanges = {
     identity: (await store.loadIdentity())!,
     putSignedPreKeys: await store.loadSignedPreKeys(),
     putPreKeys: await store.loadPreKeys(),
     putDevices: await store.loadDevices(jids),
-    putSessions: (await store.loadSessions(addresses)).flatMap((record, i) => (record === undefined ? [] : [{ address: addresses[i]!, record }])),
+    putSessions: (await store.loadSessions(addresses)).flatMap((record, i) =>
+      record === undefined ? [] : [{ address: addresses[i]!, record }],
+    ),
     putDeviceLists: [],
   };
   for (const jid of jids) {

@@ -105,13 +105,19 @@ test('OMEMO 0.3: a 16-byte IV (other clients) is accepted; other IV lengths are 
   assert.is(utf8Decode(opened!), 'from a 16-byte-IV client');
   const sealed = sealPayload('oldmemo', utf8Encode('x'), rng('iv-lengths'));
   for (const n of [0, 8, 11, 13, 15, 17, 32]) {
-    throwsCode(() => openPayload('oldmemo', sealed.keyMaterial, new Uint8Array(n), sealed.payload), 'malformed-stanza', `iv of ${n}`);
+    throwsCode(
+      () => openPayload('oldmemo', sealed.keyMaterial, new Uint8Array(n), sealed.payload),
+      'malformed-stanza',
+      `iv of ${n}`,
+    );
   }
   throwsCode(() => openPayload('oldmemo', sealed.keyMaterial, undefined, sealed.payload), 'malformed-stanza', 'no iv');
 });
 
 test('OMEMO 2: key material is key32 ‖ mac16; HKDF "OMEMO Payload" → AES-256-CBC + HMAC (independent)', () => {
-  const plaintext = utf8Encode('<envelope xmlns="urn:xmpp:sce:1"><content><body xmlns="jabber:client">hi</body></content></envelope>');
+  const plaintext = utf8Encode(
+    '<envelope xmlns="urn:xmpp:sce:1"><content><body xmlns="jabber:client">hi</body></content></envelope>',
+  );
   const sealed = sealPayload('twomemo', plaintext, rng('omemo2-shape'));
   assert.is(sealed.keyMaterial.length, 48);
   assert.is(sealed.iv, undefined, 'OMEMO 2 has no <iv>');
@@ -163,30 +169,60 @@ test('empty messages: 0.3 carries 16 random bytes (with an IV), OMEMO 2 carries 
   assert.is(openPayload('oldmemo', new Uint8Array(32), a.iv, undefined), undefined, 'key ‖ tag from other clients');
   assert.is(openPayload('twomemo', z.keyMaterial, undefined, undefined), undefined);
   assert.is(openPayload('twomemo', new Uint8Array(48), undefined, undefined), undefined);
-  for (const n of [0, 15, 17, 31, 33, 48]) throwsCode(() => openPayload('oldmemo', new Uint8Array(n), a.iv, undefined), 'authentication-failed', `0.3 empty ${n}`);
-  for (const n of [0, 16, 31, 33, 47, 49]) throwsCode(() => openPayload('twomemo', new Uint8Array(n), undefined, undefined), 'authentication-failed', `2 empty ${n}`);
+  for (const n of [0, 15, 17, 31, 33, 48])
+    throwsCode(
+      () => openPayload('oldmemo', new Uint8Array(n), a.iv, undefined),
+      'authentication-failed',
+      `0.3 empty ${n}`,
+    );
+  for (const n of [0, 16, 31, 33, 47, 49])
+    throwsCode(
+      () => openPayload('twomemo', new Uint8Array(n), undefined, undefined),
+      'authentication-failed',
+      `2 empty ${n}`,
+    );
 });
 
 test('OMEMO 0.3: every flipped bit of payload, key, tag or IV → authentication-failed', () => {
   const sealed = sealPayload('oldmemo', utf8Encode('tamper me!'), rng('flip-legacy'));
   for (let bit = 0; bit < sealed.payload!.length * 8; bit++) {
-    throwsCode(() => openPayload('oldmemo', sealed.keyMaterial, sealed.iv, flip(sealed.payload!, bit)), 'authentication-failed', `payload bit ${bit}`);
+    throwsCode(
+      () => openPayload('oldmemo', sealed.keyMaterial, sealed.iv, flip(sealed.payload!, bit)),
+      'authentication-failed',
+      `payload bit ${bit}`,
+    );
   }
   for (let bit = 0; bit < 256; bit++) {
-    throwsCode(() => openPayload('oldmemo', flip(sealed.keyMaterial, bit), sealed.iv, sealed.payload), 'authentication-failed', `key material bit ${bit}`);
+    throwsCode(
+      () => openPayload('oldmemo', flip(sealed.keyMaterial, bit), sealed.iv, sealed.payload),
+      'authentication-failed',
+      `key material bit ${bit}`,
+    );
   }
   for (let bit = 0; bit < 96; bit++) {
-    throwsCode(() => openPayload('oldmemo', sealed.keyMaterial, flip(sealed.iv!, bit), sealed.payload), 'authentication-failed', `iv bit ${bit}`);
+    throwsCode(
+      () => openPayload('oldmemo', sealed.keyMaterial, flip(sealed.iv!, bit), sealed.payload),
+      'authentication-failed',
+      `iv bit ${bit}`,
+    );
   }
 });
 
 test('OMEMO 2: every flipped bit of payload, key or MAC → authentication-failed', () => {
   const sealed = sealPayload('twomemo', utf8Encode('tamper me, twice as long!'), rng('flip-2'));
   for (let bit = 0; bit < sealed.payload!.length * 8; bit++) {
-    throwsCode(() => openPayload('twomemo', sealed.keyMaterial, undefined, flip(sealed.payload!, bit)), 'authentication-failed', `payload bit ${bit}`);
+    throwsCode(
+      () => openPayload('twomemo', sealed.keyMaterial, undefined, flip(sealed.payload!, bit)),
+      'authentication-failed',
+      `payload bit ${bit}`,
+    );
   }
   for (let bit = 0; bit < 384; bit++) {
-    throwsCode(() => openPayload('twomemo', flip(sealed.keyMaterial, bit), undefined, sealed.payload), 'authentication-failed', `key material bit ${bit}`);
+    throwsCode(
+      () => openPayload('twomemo', flip(sealed.keyMaterial, bit), undefined, sealed.payload),
+      'authentication-failed',
+      `key material bit ${bit}`,
+    );
   }
 });
 
@@ -194,29 +230,68 @@ test('wrong key material sizes, truncated payloads and oversized inputs are reje
   const legacy = sealPayload('oldmemo', utf8Encode('size checks'), rng('sizes-1'));
   const two = sealPayload('twomemo', utf8Encode('size checks'), rng('sizes-2'));
   for (const n of [16, 31, 33, 48]) {
-    throwsCode(() => openPayload('oldmemo', new Uint8Array(n), legacy.iv, legacy.payload), 'authentication-failed', `0.3 key material of ${n}`);
+    throwsCode(
+      () => openPayload('oldmemo', new Uint8Array(n), legacy.iv, legacy.payload),
+      'authentication-failed',
+      `0.3 key material of ${n}`,
+    );
   }
   for (const n of [32, 47, 49, 64]) {
-    throwsCode(() => openPayload('twomemo', new Uint8Array(n), undefined, two.payload), 'authentication-failed', `2 key material of ${n}`);
+    throwsCode(
+      () => openPayload('twomemo', new Uint8Array(n), undefined, two.payload),
+      'authentication-failed',
+      `2 key material of ${n}`,
+    );
   }
-  throwsCode(() => openPayload('oldmemo', legacy.keyMaterial, legacy.iv, legacy.payload!.subarray(1)), 'authentication-failed', '0.3 truncated');
-  throwsCode(() => openPayload('twomemo', two.keyMaterial, undefined, two.payload!.subarray(16)), 'authentication-failed', '2 truncated');
-  throwsCode(() => openPayload('twomemo', two.keyMaterial, undefined, new Uint8Array(0)), 'authentication-failed', '2 empty payload');
+  throwsCode(
+    () => openPayload('oldmemo', legacy.keyMaterial, legacy.iv, legacy.payload!.subarray(1)),
+    'authentication-failed',
+    '0.3 truncated',
+  );
+  throwsCode(
+    () => openPayload('twomemo', two.keyMaterial, undefined, two.payload!.subarray(16)),
+    'authentication-failed',
+    '2 truncated',
+  );
+  throwsCode(
+    () => openPayload('twomemo', two.keyMaterial, undefined, new Uint8Array(0)),
+    'authentication-failed',
+    '2 empty payload',
+  );
   // The two versions' key material is not interchangeable.
-  throwsCode(() => openPayload('twomemo', legacy.keyMaterial, undefined, legacy.payload), 'authentication-failed', '0.3 material as 2');
-  throwsCode(() => openPayload('oldmemo', two.keyMaterial, legacy.iv, two.payload), 'authentication-failed', '2 material as 0.3');
+  throwsCode(
+    () => openPayload('twomemo', legacy.keyMaterial, undefined, legacy.payload),
+    'authentication-failed',
+    '0.3 material as 2',
+  );
+  throwsCode(
+    () => openPayload('oldmemo', two.keyMaterial, legacy.iv, two.payload),
+    'authentication-failed',
+    '2 material as 0.3',
+  );
   // Size limits.
   const big = new Uint8Array(MAX_PAYLOAD_BYTES + 1);
   for (const version of ['oldmemo', 'twomemo'] as const) {
-    assert.throws(() => sealPayload(version, big, rng('big')), (e: unknown) => e instanceof RangeError);
+    assert.throws(
+      () => sealPayload(version, big, rng('big')),
+      (e: unknown) => e instanceof RangeError,
+    );
     // The largest plaintext sealPayload accepts must open again (OMEMO 2: MAX + 16 bytes of CBC ciphertext).
     const max = sealPayload(version, new Uint8Array(MAX_PAYLOAD_BYTES), rng('max'));
     assert.is(openPayload(version, max.keyMaterial, max.iv, max.payload)!.length, MAX_PAYLOAD_BYTES);
   }
   // A ciphertext may exceed the plaintext limit by one CBC padding block, not more.
   const tooBig = new Uint8Array(MAX_PAYLOAD_BYTES + 17);
-  throwsCode(() => openPayload('oldmemo', legacy.keyMaterial, legacy.iv, tooBig), 'malformed-stanza', 'oversized 0.3 payload');
-  throwsCode(() => openPayload('twomemo', two.keyMaterial, undefined, tooBig), 'malformed-stanza', 'oversized 2 payload');
+  throwsCode(
+    () => openPayload('oldmemo', legacy.keyMaterial, legacy.iv, tooBig),
+    'malformed-stanza',
+    'oversized 0.3 payload',
+  );
+  throwsCode(
+    () => openPayload('twomemo', two.keyMaterial, undefined, tooBig),
+    'malformed-stanza',
+    'oversized 2 payload',
+  );
 });
 
 test('tampering never releases plaintext: the error is an OmemoError, not a partial result', () => {

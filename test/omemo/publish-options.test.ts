@@ -83,7 +83,11 @@ test('serialisation escapes and validates', () => {
   assert.is(attr(x.children[1]!, 'var'), 'a"b');
   assert.is(x.children[1]!.children[0]!.text, '<&>');
   throwsProgrammer(() => serializePublishOptions({ FORM_TYPE: 'x' }), RangeError, /FORM_TYPE/);
-  throwsProgrammer(() => serializePublishOptions({ a: 1 as unknown as string }), TypeError, /options\["a"\] must be a string/);
+  throwsProgrammer(
+    () => serializePublishOptions({ a: 1 as unknown as string }),
+    TypeError,
+    /options\["a"\] must be a string/,
+  );
 });
 
 test.run();

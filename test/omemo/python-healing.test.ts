@@ -23,7 +23,14 @@ if (pythonPeerAvailable(test, 'python-healing')) {
       try {
         const ours = await ourParty(version, BOB, 2002);
         await ours.addDevice(ALICE, 1001, py.bundleXml, py.deviceListXml);
-        await py.peer.ok({ cmd: 'add_device', backend: version, jid: BOB, device_id: 2002, bundle_xml: ours.bundleXml, devicelist_xml: ours.deviceListXml });
+        await py.peer.ok({
+          cmd: 'add_device',
+          backend: version,
+          jid: BOB,
+          device_id: 2002,
+          bundle_xml: ours.bundleXml,
+          devicelist_xml: ours.deviceListXml,
+        });
         await expectText(py.party, ours.party, await py.party.send('hi'), 'hi', 'key exchange');
         await expectText(ours.party, py.party, await ours.party.send('hello'), 'hello', 'reply');
         const saved = await copyStore(ours.store, [ALICE, BOB], [{ version, jid: ALICE, deviceId: 1001 }]);
@@ -37,7 +44,13 @@ if (pythonPeerAvailable(test, 'python-healing')) {
         const failed = await deliver(py.party, restored.party, await py.party.send('lost'));
         assert.is(failed.error, 'bad-mac');
         assert.is(failed.sent.length, 1, 'one repair message, delivered to python-omemo by deliver()');
-        await expectText(py.party, restored.party, await py.party.send('can you read me?'), 'can you read me?', 'after the repair');
+        await expectText(
+          py.party,
+          restored.party,
+          await py.party.send('can you read me?'),
+          'can you read me?',
+          'after the repair',
+        );
         await expectText(restored.party, py.party, await restored.party.send('yes'), 'yes', 'and back');
       } finally {
         await py.party.close();

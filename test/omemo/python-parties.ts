@@ -2,7 +2,15 @@
 // is a Party that sends and receives `<encrypted>` elements, automatic messages delivered back and forth until
 // none is left. No tests here.
 import * as assert from 'uvu/assert';
-import { MemoryStore, OmemoError, OmemoManager, pepLocations, type OmemoStore, type OmemoTransport, type OmemoVersion } from '../../src/index';
+import {
+  MemoryStore,
+  OmemoError,
+  OmemoManager,
+  pepLocations,
+  type OmemoStore,
+  type OmemoTransport,
+  type OmemoVersion,
+} from '../../src/index';
 import { PeerProcess } from '../interop/peer-process';
 
 /** What a receiver did with a message: the text, or the error it answered with; automatic replies it sent. */
@@ -59,7 +67,12 @@ export async function pythonParty(
  * Our public manager with a MemoryStore (or `store`) and an in-process fake PEP; automatic messages land in its
  * outbox and are reported by `receive`. `pep` may be shared with an earlier party (a restarted device).
  */
-export async function ourParty(version: OmemoVersion, jid: string, deviceId: number, options: { store?: OmemoStore; pep?: Map<string, string>; now?: () => number } = {}) {
+export async function ourParty(
+  version: OmemoVersion,
+  jid: string,
+  deviceId: number,
+  options: { store?: OmemoStore; pep?: Map<string, string>; now?: () => number } = {},
+) {
   const pep = options.pep ?? new Map<string, string>(); // `${jid} ${node} ${item}` → payload
   const outbox: string[] = [];
   const transport: OmemoTransport = {
@@ -146,4 +159,3 @@ export async function expectText(from: Party, to: Party, xml: string, text: stri
   assert.is(r.error, undefined, `${what}: ${to.name} failed with ${String(r.error)}`);
   assert.is(r.text, text, what);
 }
-

@@ -77,7 +77,10 @@ test('time stamps with offsets and without fractions parse; bad ones are malform
   assert.is(parseEnvelope(env('2004-01-25T05:05:00Z')).time!.getTime(), Date.UTC(2004, 0, 25, 5, 5, 0));
   throwsMalformed(() => parseEnvelope(env('yesterday')), /no valid stamp: "yesterday"/);
   throwsMalformed(() => parseEnvelope(env('2004-13-45T99:00:00Z')), /no valid stamp/);
-  throwsMalformed(() => parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><content/><time/></envelope>`), /no valid stamp: null/);
+  throwsMalformed(
+    () => parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><content/><time/></envelope>`),
+    /no valid stamp: null/,
+  );
 });
 
 test('random rpad: 0..200 characters from the injected rng, uniform length by rejection', () => {
@@ -102,14 +105,27 @@ test('parse rejects what is not an envelope', () => {
   throwsMalformed(() => parseEnvelope(`<envelope><content/></envelope>`), /not an SCE envelope: root is <envelope>/);
   throwsMalformed(() => parseEnvelope(`<envelope xmlns='urn:xmpp:sce:0'><content/></envelope>`), /not an SCE envelope/);
   throwsMalformed(
-    () => parseEnvelope(`<message xmlns='jabber:client'><envelope xmlns='urn:xmpp:sce:1'><content/></envelope></message>`),
+    () =>
+      parseEnvelope(`<message xmlns='jabber:client'><envelope xmlns='urn:xmpp:sce:1'><content/></envelope></message>`),
     /not an SCE envelope: root is <message/,
   );
-  throwsMalformed(() => parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><rpad>x</rpad></envelope>`), /has no <content>/);
-  throwsMalformed(() => parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><content/><content/></envelope>`), /more than one <content>/);
-  throwsMalformed(() => parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><content/><from/></envelope>`), /<from> has no jid/);
   throwsMalformed(
-    () => parseEnvelope(`<!DOCTYPE e [<!ENTITY x 'y'>]><envelope xmlns='urn:xmpp:sce:1'><content><body xmlns='jabber:client'>&x;</body></content></envelope>`),
+    () => parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><rpad>x</rpad></envelope>`),
+    /has no <content>/,
+  );
+  throwsMalformed(
+    () => parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><content/><content/></envelope>`),
+    /more than one <content>/,
+  );
+  throwsMalformed(
+    () => parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><content/><from/></envelope>`),
+    /<from> has no jid/,
+  );
+  throwsMalformed(
+    () =>
+      parseEnvelope(
+        `<!DOCTYPE e [<!ENTITY x 'y'>]><envelope xmlns='urn:xmpp:sce:1'><content><body xmlns='jabber:client'>&x;</body></content></envelope>`,
+      ),
     /DOCTYPE/,
   );
 });
@@ -118,9 +134,14 @@ test('parse: envelope without body, and a body without its own namespace', () =>
   const noBody = parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><content><x xmlns='urn:y'/></content></envelope>`);
   assert.is(noBody.body, undefined);
   assert.is(noBody.contentXml, '<x xmlns="urn:y"/>');
-  assert.is(parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><content><body>plain</body></content></envelope>`).body, 'plain');
   assert.is(
-    parseEnvelope(`<s:envelope xmlns:s='urn:xmpp:sce:1'><s:content><body xmlns='urn:other'>no</body></s:content></s:envelope>`).body,
+    parseEnvelope(`<envelope xmlns='urn:xmpp:sce:1'><content><body>plain</body></content></envelope>`).body,
+    'plain',
+  );
+  assert.is(
+    parseEnvelope(
+      `<s:envelope xmlns:s='urn:xmpp:sce:1'><s:content><body xmlns='urn:other'>no</body></s:content></s:envelope>`,
+    ).body,
     undefined,
   );
 });
@@ -131,8 +152,16 @@ test('time stamps are limited to the years 0000..9999 (UTC) both ways', () => {
   for (const t of ['0000-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
     assert.is(parseEnvelope(buildEnvelope({ time: new Date(t), rpad: '' })).time!.toISOString(), t);
   }
-  throwsProgrammer(() => buildEnvelope({ time: new Date(Date.parse('0000-01-01T00:00:00Z') - 1) }), RangeError, /outside the years 0000\.\.9999/);
-  throwsProgrammer(() => buildEnvelope({ time: new Date(Date.parse('9999-12-31T23:59:59.999Z') + 1) }), RangeError, /outside the years/);
+  throwsProgrammer(
+    () => buildEnvelope({ time: new Date(Date.parse('0000-01-01T00:00:00Z') - 1) }),
+    RangeError,
+    /outside the years 0000\.\.9999/,
+  );
+  throwsProgrammer(
+    () => buildEnvelope({ time: new Date(Date.parse('9999-12-31T23:59:59.999Z') + 1) }),
+    RangeError,
+    /outside the years/,
+  );
   const env = (stamp: string) => `<envelope xmlns='urn:xmpp:sce:1'><content/><time stamp='${stamp}'/></envelope>`;
   throwsMalformed(() => parseEnvelope(env('0000-01-01T00:00:00+01:00')), /no valid stamp/);
   throwsMalformed(() => parseEnvelope(env('9999-12-31T23:59:59-01:00')), /no valid stamp/);
@@ -146,7 +175,11 @@ test('build validates its input', () => {
   throwsProgrammer(() => buildEnvelope({ time: '2024' as unknown as Date }), TypeError, /time must be a Date/);
   throwsProgrammer(() => buildEnvelope({ contentXml: '<a>' }), RangeError, /contentXml is not usable XML/);
   throwsProgrammer(() => buildEnvelope({ contentXml: '<!DOCTYPE a><a/>' }), RangeError, /contentXml is not usable XML/);
-  throwsProgrammer(() => buildEnvelope({ body: 'x' }, () => new Uint8Array(1)), TypeError, /rng\(2\) must return 2 bytes/);
+  throwsProgrammer(
+    () => buildEnvelope({ body: 'x' }, () => new Uint8Array(1)),
+    TypeError,
+    /rng\(2\) must return 2 bytes/,
+  );
 });
 
 test.run();

@@ -124,7 +124,13 @@ async function holdReaderDuring<R, W>(
   const read = reader();
   await Promise.race([hold.reached, read]);
   const write = writer();
-  await Promise.race([write.then(() => undefined, () => undefined), sleep(HOLD_LIMIT_MS)]);
+  await Promise.race([
+    write.then(
+      () => undefined,
+      () => undefined,
+    ),
+    sleep(HOLD_LIMIT_MS),
+  ]);
   hold.release();
   return [await read, await write];
 }
@@ -276,7 +282,12 @@ for (const version of VERSIONS) {
       a1.store,
       'loadDeviceList',
       () => a1.m.devicesWithoutSession(BOB, version),
-      () => a1.m.setDeviceList(BOB, version, bobs.slice(1).map((d) => d.m.deviceId)),
+      () =>
+        a1.m.setDeviceList(
+          BOB,
+          version,
+          bobs.slice(1).map((d) => d.m.deviceId),
+        ),
     );
     assert.equal(without, [], 'every listed device of bob has a session');
     const twoBobs = elementOf(await a1.m.encrypt([BOB], 'two bobs'), version);
@@ -338,11 +349,19 @@ interface Slot {
 test('thousands of encrypts, decrypts, replays, reads, restarts interleaved on 4 devices, both versions', async () => {
   const router = new InProcessRouter();
   const slots: Slot[] = [];
-  for (const [jid, name] of [[ALICE, 'a1'], [ALICE, 'a2'], [BOB, 'b1'], [BOB, 'b2']] as const) {
+  for (const [jid, name] of [
+    [ALICE, 'a1'],
+    [ALICE, 'a2'],
+    [BOB, 'b1'],
+    [BOB, 'b2'],
+  ] as const) {
     const d = await openSlow(router, jid, name, [...VERSIONS]);
     slots.push({ d, inbox: [], decrypted: [], inflight: new Set(), restarting: undefined, restarts: 0 });
   }
-  await syncDeviceLists(router, slots.map((s) => s.d));
+  await syncDeviceLists(
+    router,
+    slots.map((s) => s.d),
+  );
   const rng = rngFor('stress');
   const pick = (n: number) => {
     const b = rng(4);

@@ -7,10 +7,20 @@ import { cryptoReady } from '../../src/crypto/ready';
 import { serializeDeviceList } from '../../src/omemo/versions/by-version';
 import { parseEncrypted } from '../../src/omemo/versions/by-version';
 import { pepLocations } from '../../src/omemo/versions/by-version';
-import { type OmemoVersion } from '../../src/omemo/versions/backend';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { STALE_DEVICE_AFTER_DAYS, STALE_DEVICE_AFTER_MESSAGES } from '../../src/omemo/manager/session-manager';
 import { parseKeyExchange } from '../../src/protocol/wire';
-import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
+import {
+  CountingStore,
+  InProcessRouter,
+  VERSIONS,
+  elementOf,
+  openDevice,
+  rejectsWith,
+  snapshot,
+  syncDeviceLists,
+  type Device,
+} from './manager-fixture';
 
 test.before(async () => {
   await cryptoReady();
@@ -38,7 +48,11 @@ for (const version of VERSIONS) {
     const info = async (d: Device) => (await alice.m.devices(BOB)).find((x) => x.deviceId === d.m.deviceId)!;
     assert.is((await info(b1)).stale, false, `after ${STALE_DEVICE_AFTER_MESSAGES - 1}`);
     const last = await alice.m.encrypt([BOB], 'last one for b1');
-    assert.is(last.devices.find((d) => d.deviceId === b1.m.deviceId)?.ok, true, `message ${STALE_DEVICE_AFTER_MESSAGES} still goes to b1`);
+    assert.is(
+      last.devices.find((d) => d.deviceId === b1.m.deviceId)?.ok,
+      true,
+      `message ${STALE_DEVICE_AFTER_MESSAGES} still goes to b1`,
+    );
     assert.is((await info(b1)).stale, false, 'many messages in a short time are no reason');
     alice.clock.advance(STALE_DEVICE_AFTER_DAYS * 24 * 3600 * 1000 - 60_000);
     assert.is((await info(b1)).stale, false, 'one minute before the time is up');
@@ -52,7 +66,10 @@ for (const version of VERSIONS) {
     const rep = skipped.devices.find((d) => d.deviceId === b1.m.deviceId);
     assert.is(rep?.ok, false);
     assert.is(rep?.error, 'stale-device');
-    assert.equal(parseEncrypted(elementOf(skipped, version)).keys.map((k) => k.rid), [b2.m.deviceId]);
+    assert.equal(
+      parseEncrypted(elementOf(skipped, version)).keys.map((k) => k.rid),
+      [b2.m.deviceId],
+    );
     // A recipient whose only device is stale is refused.
     await alice.m.setTrust(BOB, b2.m.deviceId, 'distrusted');
     const e = await rejectsWith(alice.m.encrypt([BOB], 'x'), 'no-eligible-devices');
@@ -78,8 +95,19 @@ for (const version of VERSIONS) {
     for (let a = 0; a < 40; a++) {
       const jid = `user${a}@example.org`;
       jids.push(jid);
-      const ids = a === 0 ? [real.m.deviceId, 11, 12, 13, 14] : [a * 10 + 1, a * 10 + 2, a * 10 + 3, a * 10 + 4, a * 10 + 5].map((x) => x + 1000);
-      router.setItem(jid, pepLocations(version, 1).deviceListNode, 'current', serializeDeviceList(ids.map((id) => ({ id })), version));
+      const ids =
+        a === 0
+          ? [real.m.deviceId, 11, 12, 13, 14]
+          : [a * 10 + 1, a * 10 + 2, a * 10 + 3, a * 10 + 4, a * 10 + 5].map((x) => x + 1000);
+      router.setItem(
+        jid,
+        pepLocations(version, 1).deviceListNode,
+        'current',
+        serializeDeviceList(
+          ids.map((id) => ({ id })),
+          version,
+        ),
+      );
       for (const id of ids) {
         const l = pepLocations(version, id);
         router.setItem(jid, l.bundleNode, l.bundleItemId, bundle);
@@ -94,7 +122,10 @@ for (const version of VERSIONS) {
     assert.is(store.loadSessionsCalls - l0, 1, 'one batched session read');
     assert.is(store.loadSessionsSizes.at(-1), 200);
     assert.is(r.devices.length, 200);
-    assert.ok(r.devices.every((d) => d.ok), JSON.stringify(r.devices.filter((d) => !d.ok).slice(0, 3)));
+    assert.ok(
+      r.devices.every((d) => d.ok),
+      JSON.stringify(r.devices.filter((d) => !d.ok).slice(0, 3)),
+    );
     const keys = parseEncrypted(elementOf(r, version)).keys;
     assert.is(keys.length, 200);
     // All 200 sessions were built from the same bundle: each picked a random one of its 100 pre keys.
@@ -133,7 +164,13 @@ for (const version of VERSIONS) {
     await b2.m.decrypt(ALICE, setup);
     await alice.m.decrypt(BOB, done.sent[0]!.xml);
     const m = await alice.m.encrypt([BOB], 'm');
-    assert.equal(m.devices.map((d) => [d.deviceId, d.keyExchange]).sort(), [[b1.m.deviceId, false], [b2.m.deviceId, true]].sort());
+    assert.equal(
+      m.devices.map((d) => [d.deviceId, d.keyExchange]).sort(),
+      [
+        [b1.m.deviceId, false],
+        [b2.m.deviceId, true],
+      ].sort(),
+    );
     for (const b of [b1, b2]) await b.m.decrypt(ALICE, elementOf(m, version));
 
     for (let round = 0; round < 2; round++) {
@@ -142,7 +179,8 @@ for (const version of VERSIONS) {
       assert.is(e.cause, store.failure, 'the store error is the cause');
       const r = await alice.m.encrypt([BOB], `after failure ${round}`);
       assert.ok(r.devices.every((d) => d.ok));
-      for (const b of [b1, b2]) assert.is((await b.m.decrypt(ALICE, elementOf(r, version))).text, `after failure ${round}`);
+      for (const b of [b1, b2])
+        assert.is((await b.m.decrypt(ALICE, elementOf(r, version))).text, `after failure ${round}`);
     }
     // And after a restart of alice on the same store.
     const restarted = await openDevice(router, ALICE, 'a', { versions, store, publish: false });
@@ -180,13 +218,29 @@ test('device lists are read from the store once, then follow updates and failed 
   const b2 = await openDevice(router, BOB, 'b2', { versions: ['twomemo'] });
   await syncDeviceLists(router, [alice, b1, b2]);
   const third = await alice.m.encrypt([BOB], 'three');
-  assert.equal(third.devices.filter((d) => d.ok).map((d) => d.deviceId).sort(), [b1.m.deviceId, b2.m.deviceId].sort());
+  assert.equal(
+    third.devices
+      .filter((d) => d.ok)
+      .map((d) => d.deviceId)
+      .sort(),
+    [b1.m.deviceId, b2.m.deviceId].sort(),
+  );
   assert.is(store.loadDeviceListCalls, reads);
   // A list update whose commit fails is not taken: memory follows the store.
   store.failCommits = 1;
-  await rejectsWith(() => alice.m.onDeviceListUpdate(BOB, 'twomemo', serializeDeviceList([{ id: b1.m.deviceId }], 'twomemo')), 'store-error');
+  await rejectsWith(
+    () => alice.m.onDeviceListUpdate(BOB, 'twomemo', serializeDeviceList([{ id: b1.m.deviceId }], 'twomemo')),
+    'store-error',
+  );
   const fourth = await alice.m.encrypt([BOB], 'four');
-  assert.equal(fourth.devices.filter((d) => d.ok).map((d) => d.deviceId).sort(), [b1.m.deviceId, b2.m.deviceId].sort(), 'b2 is still listed');
+  assert.equal(
+    fourth.devices
+      .filter((d) => d.ok)
+      .map((d) => d.deviceId)
+      .sort(),
+    [b1.m.deviceId, b2.m.deviceId].sort(),
+    'b2 is still listed',
+  );
 });
 
 test.run();

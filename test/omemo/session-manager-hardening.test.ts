@@ -10,7 +10,16 @@ import { parseEncrypted } from '../../src/omemo/versions/by-version';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES } from '../../src/omemo/stanzas/stanza-size';
 import { encryptedElementBytes, keyElementBytes } from '../../src/omemo/versions/by-version';
-import { InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
+import {
+  InProcessRouter,
+  VERSIONS,
+  elementOf,
+  openDevice,
+  rejectsWith,
+  snapshot,
+  syncDeviceLists,
+  type Device,
+} from './manager-fixture';
 
 test.before(async () => {
   await cryptoReady();
@@ -29,7 +38,14 @@ async function pair(version: OmemoVersion): Promise<{ router: InProcessRouter; a
 }
 
 const stateOf = async (d: Device, jids: string[], peers: Device[], version: OmemoVersion) =>
-  JSON.stringify([await snapshot(d.store, jids, peers.map((p) => ({ version, jid: p.jid, deviceId: p.m.deviceId }))), d.store.commits]);
+  JSON.stringify([
+    await snapshot(
+      d.store,
+      jids,
+      peers.map((p) => ({ version, jid: p.jid, deviceId: p.m.deviceId })),
+    ),
+    d.store.commits,
+  ]);
 
 const envelope = (from: string) =>
   `<envelope xmlns='urn:xmpp:sce:1'><content><body xmlns='jabber:client'>hi</body></content><from jid='${from}'/></envelope>`;
@@ -44,7 +60,10 @@ test('twomemo: an SCE envelope with an empty or oversized <from> is reported as 
     // The message was delivered once; only its repetition is a duplicate.
     await rejectsWith(bob.m.decrypt(ALICE, xml), 'duplicate-message');
   }
-  const good = await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], utf8Encode(envelope(`${ALICE}/phone`))), 'twomemo'));
+  const good = await bob.m.decrypt(
+    ALICE,
+    elementOf(await alice.m.encrypt([BOB], utf8Encode(envelope(`${ALICE}/phone`))), 'twomemo'),
+  );
   assert.is(good.envelopeFromMatches, true);
 });
 
@@ -78,7 +97,10 @@ test('oldmemo: key transport messages (no <payload>) are still accepted', async 
   assert.is(first.payload, undefined);
   assert.is(first.keyExchange, true);
   assert.not.ok(first.payloadMissing);
-  assert.is((await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'then text'), 'oldmemo'))).text, 'then text');
+  assert.is(
+    (await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'then text'), 'oldmemo'))).text,
+    'then text',
+  );
 });
 
 for (const version of VERSIONS) {
@@ -90,12 +112,18 @@ for (const version of VERSIONS) {
     // Alice reinstalls on the same device id: a new session from a new key exchange replaces the first.
     const again = await openDevice(router, ALICE, 'a2', { versions: [version], deviceId: alice.m.deviceId });
     await syncDeviceLists(router, [again, bob]);
-    assert.is((await bob.m.decrypt(ALICE, elementOf(await again.m.encrypt([BOB], 'second session'), version))).text, 'second session');
+    assert.is(
+      (await bob.m.decrypt(ALICE, elementOf(await again.m.encrypt([BOB], 'second session'), version))).text,
+      'second session',
+    );
     const before = await stateOf(bob, [ALICE], [alice], version);
     await rejectsWith(bob.m.decrypt(ALICE, kex1), 'duplicate-message');
     assert.is(await stateOf(bob, [ALICE], [alice], version), before, 'nothing changed');
     // The second session is still the one in use.
-    assert.is((await bob.m.decrypt(ALICE, elementOf(await again.m.encrypt([BOB], 'still here'), version))).text, 'still here');
+    assert.is(
+      (await bob.m.decrypt(ALICE, elementOf(await again.m.encrypt([BOB], 'still here'), version))).text,
+      'still here',
+    );
     await bob.m.endCatchUp();
   });
 
@@ -109,7 +137,12 @@ for (const version of VERSIONS) {
     // Alice's record for bob is damaged on disk; the manager must not have it cached.
     const address = { version, jid: BOB, deviceId: bob.m.deviceId };
     await alice.store.commit({ putSessions: [{ address, record: new Uint8Array([0x08, 0x09, 0xff, 0xff]) }] });
-    const reopened = await openDevice(router, ALICE, 'a', { versions: [version], store: alice.store, publish: false, clock: alice.clock });
+    const reopened = await openDevice(router, ALICE, 'a', {
+      versions: [version],
+      store: alice.store,
+      publish: false,
+      clock: alice.clock,
+    });
     const r = await reopened.m.encrypt([BOB, CAROL], 'to both', { partial: true });
     const report = (jid: string) => r.devices.find((d) => d.jid === jid);
     assert.is(report(BOB)?.ok, false);
@@ -121,15 +154,22 @@ for (const version of VERSIONS) {
     assert.is(repair.length, 1, 'one repair message to bob');
     const completion = await bob.m.decrypt(ALICE, repair[0]!.xml);
     assert.is(completion.keyExchange, true);
-    assert.is((await reopened.m.decrypt(BOB, elementOf(await bob.m.encrypt([ALICE], 'repaired'), version))).text, 'repaired');
-    assert.is((await bob.m.decrypt(ALICE, elementOf(await reopened.m.encrypt([BOB], 'and back'), version))).text, 'and back');
+    assert.is(
+      (await reopened.m.decrypt(BOB, elementOf(await bob.m.encrypt([ALICE], 'repaired'), version))).text,
+      'repaired',
+    );
+    assert.is(
+      (await bob.m.decrypt(ALICE, elementOf(await reopened.m.encrypt([BOB], 'and back'), version))).text,
+      'and back',
+    );
   });
 
   test(`${version}: more keys or bytes than the limits fail before anything is encrypted, saying how many devices fit`, async () => {
     const router = new InProcessRouter();
     const bot = await openDevice(router, 'bot@example.org', 'bot', { versions: [version], maxElementBytes: 2500 });
     const users: Device[] = [];
-    for (let i = 0; i < 12; i++) users.push(await openDevice(router, `u${i}@example.org`, 'u', { versions: [version] }));
+    for (let i = 0; i < 12; i++)
+      users.push(await openDevice(router, `u${i}@example.org`, 'u', { versions: [version] }));
     await syncDeviceLists(router, [bot, ...users]);
     const jids = users.map((u) => u.jid);
     const before = await stateOf(bot, jids, users, version);
@@ -147,10 +187,14 @@ for (const version of VERSIONS) {
     const router = new InProcessRouter();
     const alice = await openDevice(router, ALICE, 'a', { versions: [version] });
     const others: Device[] = [];
-    for (let i = 0; i < 5; i++) others.push(await openDevice(router, `${'long'.repeat(20)}-${i}&<'"@example.org`, 'x', { versions: [version] }));
+    for (let i = 0; i < 5; i++)
+      others.push(await openDevice(router, `${'long'.repeat(20)}-${i}&<'"@example.org`, 'x', { versions: [version] }));
     await syncDeviceLists(router, [alice, ...others]);
     const jids = others.map((o) => o.jid);
-    for (const [round, text] of [[1, 'first: key exchanges'], [2, 'x'.repeat(5000)]] as const) {
+    for (const [round, text] of [
+      [1, 'first: key exchanges'],
+      [2, 'x'.repeat(5000)],
+    ] as const) {
       const r = await alice.m.encrypt(jids, text);
       const xml = elementOf(r, version);
       const keys = parseEncrypted(xml).keys;
@@ -173,7 +217,9 @@ test('more than MAX_KEYS_PER_MESSAGE keys are refused before the commit, even wi
   await syncDeviceLists(router, [alice, bob]);
   await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'session'), 'twomemo'));
   // The check counts sessions ready to encrypt: give alice 10 001 of them by reusing one record under many addresses.
-  const record = (await alice.store.loadSessions([{ version: 'twomemo', jid: BOB, deviceId: bob.m.deviceId }])).values().next().value!;
+  const record = (await alice.store.loadSessions([{ version: 'twomemo', jid: BOB, deviceId: bob.m.deviceId }]))
+    .values()
+    .next().value!;
   const jids: string[] = [];
   const puts = [];
   const lists = [];
@@ -185,11 +231,23 @@ test('more than MAX_KEYS_PER_MESSAGE keys are refused before the commit, even wi
     lists.push({ version: 'twomemo' as const, jid, deviceIds: ids });
     for (const deviceId of ids) {
       puts.push({ address: { version: 'twomemo' as const, jid, deviceId }, record });
-      devices.push({ jid, deviceId, activeIn: ['twomemo' as const], trust: 'blind' as const, sentSinceLastReceived: 0, lastReceivedAt: 0 });
+      devices.push({
+        jid,
+        deviceId,
+        activeIn: ['twomemo' as const],
+        trust: 'blind' as const,
+        sentSinceLastReceived: 0,
+        lastReceivedAt: 0,
+      });
     }
   }
   await alice.store.commit({ putSessions: puts, putDeviceLists: lists, putDevices: devices });
-  const reopened = await openDevice(router, ALICE, 'a', { versions: ['twomemo'], store: alice.store, publish: false, maxElementBytes: Infinity });
+  const reopened = await openDevice(router, ALICE, 'a', {
+    versions: ['twomemo'],
+    store: alice.store,
+    publish: false,
+    maxElementBytes: Infinity,
+  });
   const commits = alice.store.commits;
   const e = await rejectsWith(reopened.m.encrypt(jids, 'x'), 'stanza-too-large');
   assert.match(e.message, /10000 devices fit/);

@@ -10,7 +10,17 @@ import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { CONSUMED_PRE_KEY_KEEP_MS } from '../../src/omemo/policies/pre-key-policy';
 import { SESSION_REPAIR_INTERVAL_MS } from '../../src/omemo/manager/session-manager';
 import { STALE_DEVICE_AFTER_DAYS } from '../../src/omemo/policies/stale-device';
-import { InProcessRouter, copyStore, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
+import {
+  InProcessRouter,
+  copyStore,
+  VERSIONS,
+  elementOf,
+  openDevice,
+  rejectsWith,
+  snapshot,
+  syncDeviceLists,
+  type Device,
+} from './manager-fixture';
 
 test.before(async () => {
   await cryptoReady();
@@ -42,27 +52,51 @@ for (const version of VERSIONS) {
     const impostor = await openDevice(router, BOB, 'evil', { versions, deviceId: bob.m.deviceId, publish: false });
     await impostor.m.setDeviceList(ALICE, version, [alice.m.deviceId]);
     const out = await alice.m.decrypt(BOB, elementOf(await impostor.m.encrypt([ALICE], 'it is me, bob'), version));
-    assert.equal(out.identityChanged, { previousFingerprint: oldFingerprint, fingerprint: impostor.m.fingerprint, trust: 'undecided' });
-    assert.is(out.trust, 'undecided', 'manual policy: a new key waits for a decision, the old blind trust is not inherited');
+    assert.equal(out.identityChanged, {
+      previousFingerprint: oldFingerprint,
+      fingerprint: impostor.m.fingerprint,
+      trust: 'undecided',
+    });
+    assert.is(
+      out.trust,
+      'undecided',
+      'manual policy: a new key waits for a decision, the old blind trust is not inherited',
+    );
     const [dev] = await alice.m.devices(BOB);
     assert.is(dev!.fingerprint, impostor.m.fingerprint);
     // Nothing goes to the new key until the user decides.
     const r = await alice.m.encrypt([BOB], 'secret', { partial: true });
-    assert.equal(r.devices.map((d) => [d.ok, d.error]), [[false, 'untrusted-device']]);
+    assert.equal(
+      r.devices.map((d) => [d.ok, d.error]),
+      [[false, 'untrusted-device']],
+    );
     assert.equal(r.elements, []);
     // A decision about a key the user did not see is refused.
-    await rejectsWith(alice.m.setTrust(BOB, bob.m.deviceId, 'verified', { fingerprint: oldFingerprint }), 'untrusted-device');
+    await rejectsWith(
+      alice.m.setTrust(BOB, bob.m.deviceId, 'verified', { fingerprint: oldFingerprint }),
+      'untrusted-device',
+    );
     await alice.m.setTrust(BOB, bob.m.deviceId, 'distrusted', { fingerprint: impostor.m.fingerprint });
-    await rejectsWith(alice.m.decrypt(BOB, elementOf(await impostor.m.encrypt([ALICE], 'again'), version)), 'untrusted-device');
+    await rejectsWith(
+      alice.m.decrypt(BOB, elementOf(await impostor.m.encrypt([ALICE], 'again'), version)),
+      'untrusted-device',
+    );
     // The real bob writes on his session, which was kept: his key is back with its own trust, and alice answers.
     const real = await alice.m.decrypt(BOB, elementOf(await bob.m.encrypt([ALICE], 'the real bob'), version));
     assert.is(real.text, 'the real bob');
     assert.is(real.trust, 'blind');
-    assert.equal(real.identityChanged, { previousFingerprint: impostor.m.fingerprint, fingerprint: oldFingerprint, trust: 'blind' });
+    assert.equal(real.identityChanged, {
+      previousFingerprint: impostor.m.fingerprint,
+      fingerprint: oldFingerprint,
+      trust: 'blind',
+    });
     const answer = await alice.m.encrypt([BOB], 'welcome back');
     assert.is((await bob.m.decrypt(ALICE, elementOf(answer, version))).text, 'welcome back');
     // The impostor's key stays distrusted should it come back.
-    await rejectsWith(alice.m.decrypt(BOB, elementOf(await impostor.m.encrypt([ALICE], 'me again'), version)), 'untrusted-device');
+    await rejectsWith(
+      alice.m.decrypt(BOB, elementOf(await impostor.m.encrypt([ALICE], 'me again'), version)),
+      'untrusted-device',
+    );
   });
 
   test(`${version}: BTBV: a verified device's new key is undecided; verifying it again restores sending`, async () => {
@@ -88,25 +122,44 @@ for (const version of VERSIONS) {
     const router = new InProcessRouter();
     const bot = await openDevice(router, 'bot@example.org', 'bot', { versions });
     const contacts: Device[] = [];
-    for (let i = 0; i < 100; i++) contacts.push(await openDevice(router, `c${i}@example.org`, 'c', { versions, publish: i === 0 }));
+    for (let i = 0; i < 100; i++)
+      contacts.push(await openDevice(router, `c${i}@example.org`, 'c', { versions, publish: i === 0 }));
     // Every contact builds its session on the same published bundle before the bot reads anything.
     for (const c of contacts) await c.m.buildSession('bot@example.org', bot.m.deviceId, version);
     const firsts = [];
-    for (const c of contacts) firsts.push(elementOf(await c.m.encrypt(['bot@example.org'], `hello from ${c.jid}`), version));
+    for (const c of contacts)
+      firsts.push(elementOf(await c.m.encrypt(['bot@example.org'], `hello from ${c.jid}`), version));
     const texts = [];
     for (let i = 0; i < firsts.length; i++) texts.push((await bot.m.decrypt(contacts[i]!.jid, firsts[i]!)).text);
-    assert.equal(texts, contacts.map((c) => `hello from ${c.jid}`));
+    assert.equal(
+      texts,
+      contacts.map((c) => `hello from ${c.jid}`),
+    );
     // The bundle never offers a used key again; replays are refused and change nothing.
     const offered = new Set(bot.m.preKeyIds());
     const used = (await bot.store.loadPreKeys()).filter((k) => k.consumed);
     assert.ok(used.length > 0 && used.every((k) => !offered.has(k.id)));
-    const state = await snapshot(bot.store, [contacts[7]!.jid], [{ version, jid: contacts[7]!.jid, deviceId: contacts[7]!.m.deviceId }]);
+    const state = await snapshot(
+      bot.store,
+      [contacts[7]!.jid],
+      [{ version, jid: contacts[7]!.jid, deviceId: contacts[7]!.m.deviceId }],
+    );
     await rejectsWith(bot.m.decrypt(contacts[7]!.jid, firsts[7]!), 'duplicate-message');
-    assert.is(await snapshot(bot.store, [contacts[7]!.jid], [{ version, jid: contacts[7]!.jid, deviceId: contacts[7]!.m.deviceId }]), state);
+    assert.is(
+      await snapshot(
+        bot.store,
+        [contacts[7]!.jid],
+        [{ version, jid: contacts[7]!.jid, deviceId: contacts[7]!.m.deviceId }],
+      ),
+      state,
+    );
     // After the keep time, used keys are deleted at the next maintenance.
     bot.clock.advance(CONSUMED_PRE_KEY_KEEP_MS);
     await bot.m.rotateSignedPreKey();
-    assert.equal((await bot.store.loadPreKeys()).filter((k) => k.consumed), []);
+    assert.equal(
+      (await bot.store.loadPreKeys()).filter((k) => k.consumed),
+      [],
+    );
   });
 
   test(`${version}: a device restored from an old backup talks normally again within one round trip`, async () => {
@@ -130,11 +183,17 @@ for (const version of VERSIONS) {
     const lost = elementOf(await alice.m.encrypt([BOB], 'lost'), version);
     await rejectsWith(restored.m.decrypt(ALICE, lost), 'bad-mac');
     const repairs = router.drain(alice.inbox);
-    assert.equal(repairs.map((m) => m.kind), ['session-repair']);
+    assert.equal(
+      repairs.map((m) => m.kind),
+      ['session-repair'],
+    );
     const got = await alice.m.decrypt(BOB, repairs[0]!.xml);
     assert.is(got.keyExchange, true);
     await deliverAll(router, restored); // alice's session completion
-    assert.is((await restored.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'can you read me?'), version))).text, 'can you read me?');
+    assert.is(
+      (await restored.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'can you read me?'), version))).text,
+      'can you read me?',
+    );
     assert.is((await alice.m.decrypt(BOB, elementOf(await restored.m.encrypt([ALICE], 'yes'), version))).text, 'yes');
   });
 
@@ -146,24 +205,43 @@ for (const version of VERSIONS) {
     await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hi'), version));
     await alice.m.decrypt(BOB, elementOf(await bob.m.encrypt([ALICE], 'ho'), version));
     // Bob loses his sessions (a new store with the same identity would do the same).
-    const amnesiac = await openDevice(router, BOB, 'b', { versions, store: await copyStore(bob.store, [ALICE], []), publish: false, clock: bob.clock });
+    const amnesiac = await openDevice(router, BOB, 'b', {
+      versions,
+      store: await copyStore(bob.store, [ALICE], []),
+      publish: false,
+      clock: bob.clock,
+    });
     router.drain(alice.inbox);
     await rejectsWith(amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'one'), version)), 'no-session');
     // Bob now has the repair's new session; alice has not read its key exchange yet, so she still writes on hers.
     await rejectsWith(amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'two'), version)), 'bad-mac');
-    assert.equal(router.drain(alice.inbox).map((m) => m.kind), ['session-repair'], 'one repair in the interval');
+    assert.equal(
+      router.drain(alice.inbox).map((m) => m.kind),
+      ['session-repair'],
+      'one repair in the interval',
+    );
     amnesiac.clock.advance(SESSION_REPAIR_INTERVAL_MS);
     await rejectsWith(amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'three'), version)), 'bad-mac');
     const later = router.drain(alice.inbox);
-    assert.equal(later.map((m) => m.kind), ['session-repair'], 'again after the interval');
+    assert.equal(
+      later.map((m) => m.kind),
+      ['session-repair'],
+      'again after the interval',
+    );
     const sent = await amnesiac.m.resetSession(ALICE, alice.m.deviceId);
-    assert.equal(sent.map((m) => [m.kind, m.version]), [['session-reset', version]]);
+    assert.equal(
+      sent.map((m) => [m.kind, m.version]),
+      [['session-reset', version]],
+    );
     const resets = router.drain(alice.inbox);
     assert.is(resets.length, 1);
     // Alice takes the newest key exchange; her answers decrypt.
     for (const m of [...later, ...resets]) await alice.m.decrypt(BOB, m.xml).catch(() => undefined);
     router.drain(amnesiac.inbox);
-    assert.is((await amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'healed'), version))).text, 'healed');
+    assert.is(
+      (await amnesiac.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'healed'), version))).text,
+      'healed',
+    );
   });
 
   test(`${version}: a one-way bot reaches a user who never answers 1000 times in a day (no heartbeats)`, async () => {
@@ -175,7 +253,10 @@ for (const version of VERSIONS) {
     for (let i = 0; i < 1000; i++) {
       bot.clock.advance(80_000); // 1000 alerts over ~22 hours
       const r = await bot.m.encrypt(['user@example.org'], `alert ${i}`);
-      assert.ok(r.devices.every((d) => d.ok), `alert ${i}: ${JSON.stringify(r.devices)}`);
+      assert.ok(
+        r.devices.every((d) => d.ok),
+        `alert ${i}: ${JSON.stringify(r.devices)}`,
+      );
       if (i % 100 === 0) {
         // The user reads (a 0.3 client like Profanity never sends heartbeats); answers are lost.
         await user.m.decrypt('bot@example.org', elementOf(r, version));
@@ -186,7 +267,13 @@ for (const version of VERSIONS) {
     bot.clock.advance(STALE_DEVICE_AFTER_DAYS * DAY_MS);
     const late = await bot.m.encrypt(['user@example.org'], 'a month later', { partial: true });
     assert.equal(late.devices.map((d) => d.error).sort(), ['stale-device', 'stale-device']);
-    const patient = await openDevice(router, 'bot@example.org', 'bot', { versions, store: bot.store, publish: false, clock: bot.clock, staleDevice: false });
+    const patient = await openDevice(router, 'bot@example.org', 'bot', {
+      versions,
+      store: bot.store,
+      publish: false,
+      clock: bot.clock,
+      staleDevice: false,
+    });
     const still = await patient.m.encrypt(['user@example.org'], 'still there?');
     assert.ok(still.devices.every((d) => d.ok));
   });
@@ -197,7 +284,13 @@ for (const version of VERSIONS) {
  * first round every device writes before reading anything: crossed key exchanges between every pair. Asserts that
  * every message decrypts exactly once at each other device.
  */
-async function converse(router: InProcessRouter, devices: Device[], rounds: number, seed: number, version: OmemoVersion): Promise<void> {
+async function converse(
+  router: InProcessRouter,
+  devices: Device[],
+  rounds: number,
+  seed: number,
+  version: OmemoVersion,
+): Promise<void> {
   let x = seed;
   const random = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let round = 0; round < rounds; round++) {
@@ -223,11 +316,13 @@ async function converse(router: InProcessRouter, devices: Device[], rounds: numb
             if (m.kind !== 'chat' && isOmemoError(e, 'message-not-for-us')) return undefined;
             throw e;
           });
-          if (out?.text !== undefined) assert.ok(expected.get(d.inbox)!.delete(out.text), `${d.inbox}: ${out.text} twice`);
+          if (out?.text !== undefined)
+            assert.ok(expected.get(d.inbox)!.delete(out.text), `${d.inbox}: ${out.text} twice`);
         }
       }
     }
-    for (const [inbox, left] of expected) assert.equal([...left], [], `${inbox} missed messages in round ${round} (seed ${seed})`);
+    for (const [inbox, left] of expected)
+      assert.equal([...left], [], `${inbox} missed messages in round ${round} (seed ${seed})`);
   }
 }
 
@@ -271,7 +366,10 @@ for (const version of VERSIONS) {
     const b64 = (await import('../../src/crypto/bytes')).toBase64;
     const bad = m.replace(b64(ours.data), b64(tampered));
     await rejectsWith(bob.m.decrypt(ALICE, bad), 'bad-mac');
-    assert.equal(router.drain(alice.inbox).map((x) => x.kind), ['session-repair']);
+    assert.equal(
+      router.drain(alice.inbox).map((x) => x.kind),
+      ['session-repair'],
+    );
     assert.is((await bob.m.decrypt(ALICE, m)).text, 'opens a new chain');
     await rejectsWith(bob.m.decrypt(ALICE, m), 'duplicate-message');
   });
@@ -295,14 +393,23 @@ for (const version of VERSIONS) {
     forged[version === 'oldmemo' ? 5 : 30]! ^= 0x40;
     const b64 = (await import('../../src/crypto/bytes')).toBase64;
     await rejectsWith(bob.m.decrypt(ALICE, m.replace(b64(ours.data), b64(forged))), 'bad-mac');
-    assert.equal(router.drain(alice.inbox).map((x) => x.kind), ['session-repair']);
+    assert.equal(
+      router.drain(alice.inbox).map((x) => x.kind),
+      ['session-repair'],
+    );
     await rejectsWith(bob.m.decrypt(ALICE, m), 'duplicate-message');
   });
 }
 
 test('options are checked: a bad staleDevice, consumedPreKeys or repair is a RangeError/TypeError', async () => {
   const router = new InProcessRouter();
-  for (const bad of [{ staleDevice: { afterMessages: -1, afterDays: 1 } }, { staleDevice: true }, { consumedPreKeys: { keepMs: 1, maxKept: 1.5 } }, { repair: { minIntervalMs: -5 } }, { maxElementBytes: 0 }]) {
+  for (const bad of [
+    { staleDevice: { afterMessages: -1, afterDays: 1 } },
+    { staleDevice: true },
+    { consumedPreKeys: { keepMs: 1, maxKept: 1.5 } },
+    { repair: { minIntervalMs: -5 } },
+    { maxElementBytes: 0 },
+  ]) {
     let caught: unknown;
     try {
       await openDevice(router, ALICE, 'x', bad as never);

@@ -12,9 +12,18 @@ import { parseDeviceList, serializeDeviceList } from '../../src/omemo/versions/b
 import { NODE_LEGACY_DEVICELIST } from '../../src/omemo/versions/oldmemo';
 import { NODE_OMEMO2_BUNDLES, NODE_OMEMO2_DEVICES } from '../../src/omemo/versions/twomemo';
 import { pepLocations } from '../../src/omemo/versions/by-version';
-import { type OmemoVersion } from '../../src/omemo/versions/backend';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { PRE_KEY_COUNT, SIGNED_PRE_KEY_ROTATION_MS } from '../../src/omemo/manager/session-manager';
-import { Clock, CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot } from './manager-fixture';
+import {
+  Clock,
+  CountingStore,
+  InProcessRouter,
+  VERSIONS,
+  elementOf,
+  openDevice,
+  rejectsWith,
+  snapshot,
+} from './manager-fixture';
 
 test.before(async () => {
   await cryptoReady();
@@ -72,8 +81,24 @@ test('the device id is in 1..2^31-1 and avoids many taken ids', async () => {
     const taken = drawnIds(seed, 8); // the first eight draws are all taken
     for (let i = 0; i < 150; i++) taken.push(1 + ((i * 2654435761) % MAX_ID));
     const unique = [...new Set(taken)];
-    router.setItem(jid, NODE_LEGACY_DEVICELIST, 'current', serializeDeviceList(unique.slice(0, 150).map((id) => ({ id })), 'oldmemo'));
-    router.setItem(jid, NODE_OMEMO2_DEVICES, 'current', serializeDeviceList(unique.slice(50).map((id) => ({ id })), 'twomemo'));
+    router.setItem(
+      jid,
+      NODE_LEGACY_DEVICELIST,
+      'current',
+      serializeDeviceList(
+        unique.slice(0, 150).map((id) => ({ id })),
+        'oldmemo',
+      ),
+    );
+    router.setItem(
+      jid,
+      NODE_OMEMO2_DEVICES,
+      'current',
+      serializeDeviceList(
+        unique.slice(50).map((id) => ({ id })),
+        'twomemo',
+      ),
+    );
     const a = await openDevice(router, jid, 'x', { rng: seededRng(utf8Encode(seed)) });
     assert.ok(Number.isInteger(a.m.deviceId) && a.m.deviceId >= 1 && a.m.deviceId <= MAX_ID);
     assert.not.ok(unique.includes(a.m.deviceId), `picked taken id ${a.m.deviceId}`);
@@ -97,18 +122,33 @@ test('open publishes, per version, the bundle and a device list with the right n
     ].sort(),
   );
   const byNode = new Map(mine.map((p) => [p.node, p]));
-  assert.equal({ ...byNode.get(`eu.siacs.conversations.axolotl.bundles:${id}`)!.options }, { 'pubsub#access_model': 'open' });
-  assert.equal({ ...byNode.get('eu.siacs.conversations.axolotl.devicelist')!.options }, { 'pubsub#access_model': 'open' });
-  assert.equal({ ...byNode.get(NODE_OMEMO2_BUNDLES)!.options }, { 'pubsub#access_model': 'open', 'pubsub#max_items': 'max' });
+  assert.equal(
+    { ...byNode.get(`eu.siacs.conversations.axolotl.bundles:${id}`)!.options },
+    { 'pubsub#access_model': 'open' },
+  );
+  assert.equal(
+    { ...byNode.get('eu.siacs.conversations.axolotl.devicelist')!.options },
+    { 'pubsub#access_model': 'open' },
+  );
+  assert.equal(
+    { ...byNode.get(NODE_OMEMO2_BUNDLES)!.options },
+    { 'pubsub#access_model': 'open', 'pubsub#max_items': 'max' },
+  );
   assert.equal({ ...byNode.get(NODE_OMEMO2_DEVICES)!.options }, { 'pubsub#access_model': 'open' });
   // Each bundle is complete and validly signed, its identity is our fingerprint, and a list contains us.
   for (const version of VERSIONS) {
     const b = bundleOf(router, 'alice@example.org', id, version);
     assert.is(b.preKeys.length, PRE_KEY_COUNT);
-    assert.equal(b.preKeys.map((k) => k.id).sort((x, y) => x - y), Array.from({ length: PRE_KEY_COUNT }, (_, i) => i + 1));
+    assert.equal(
+      b.preKeys.map((k) => k.id).sort((x, y) => x - y),
+      Array.from({ length: PRE_KEY_COUNT }, (_, i) => i + 1),
+    );
     assert.ok(verifyBundleSignature(b, version), `${version} bundle signature`);
     assert.equal(listOf(router, 'alice@example.org', version), [id]);
-    assert.is(router.item('alice@example.org', pepLocations(version, id).bundleNode, pepLocations(version, id).bundleItemId), a.m.bundleXml(version));
+    assert.is(
+      router.item('alice@example.org', pepLocations(version, id).bundleNode, pepLocations(version, id).bundleItemId),
+      a.m.bundleXml(version),
+    );
   }
   assert.is(toHex(bundleOf(router, 'alice@example.org', id, 'oldmemo').identityKey), a.m.fingerprint);
   // OMEMO 2 device list carries the label; the 0.3 list never has attributes other than id.
@@ -127,7 +167,10 @@ test('only enabled versions are published; publish:false publishes nothing', asy
     const a = await openDevice(router, 'alice@example.org', 'x', { versions: [version] });
     const loc = pepLocations(version, a.m.deviceId);
     assert.equal(router.publishes.map((p) => p.node).sort(), [loc.bundleNode, loc.deviceListNode].sort());
-    assert.throws(() => a.m.bundleXml(version === 'oldmemo' ? 'twomemo' : 'oldmemo'), (e: unknown) => e instanceof TypeError);
+    assert.throws(
+      () => a.m.bundleXml(version === 'oldmemo' ? 'twomemo' : 'oldmemo'),
+      (e: unknown) => e instanceof TypeError,
+    );
   }
   const router = new InProcessRouter();
   const quiet = await openDevice(router, 'alice@example.org', 'x', { publish: false });
@@ -145,7 +188,11 @@ test('re-opening with the same store keeps identity, device id and pre keys', as
   const snap = await snapshot(store, [], []);
   const commits = store.commits;
   // Another rng: nothing may be generated anew.
-  const again = await openDevice(router, 'alice@example.org', 'phone', { store, clock, rng: seededRng(utf8Encode('other')) });
+  const again = await openDevice(router, 'alice@example.org', 'phone', {
+    store,
+    clock,
+    rng: seededRng(utf8Encode('other')),
+  });
   assert.is(again.m.deviceId, before.id);
   assert.is(again.m.fingerprint, before.fp);
   assert.equal(again.m.preKeyIds(), before.pks);
@@ -182,12 +229,21 @@ test('an own device-list update without our device re-announces us with the othe
     assert.is(republished.length, 1, `${version}: one device-list publish`);
     assert.is(republished[0]!.itemId, 'current');
     assert.equal({ ...republished[0]!.options }, { 'pubsub#access_model': 'open' });
-    assert.equal(parseDeviceList(republished[0]!.xml, version).map((d) => d.id).sort(), [77, 88, a.m.deviceId].sort());
+    assert.equal(
+      parseDeviceList(republished[0]!.xml, version)
+        .map((d) => d.id)
+        .sort(),
+      [77, 88, a.m.deviceId].sort(),
+    );
     // The other devices are now known as our other devices.
     assert.equal((await a.m.devices('alice@example.org')).map((d) => d.deviceId).sort(), [77, 88]);
     // An update that contains us publishes nothing.
     const m = router.publishes.length;
-    await a.m.onDeviceListUpdate('alice@example.org', version, serializeDeviceList([{ id: 77 }, { id: a.m.deviceId }], version));
+    await a.m.onDeviceListUpdate(
+      'alice@example.org',
+      version,
+      serializeDeviceList([{ id: 77 }, { id: a.m.deviceId }], version),
+    );
     assert.is(router.publishes.length, m);
     // Someone else's list without us is none of our business.
     await a.m.onDeviceListUpdate('bob@example.org', version, serializeDeviceList([{ id: 5 }], version));
@@ -201,11 +257,19 @@ test('a device label follows the OMEMO 2 list (set, changed, removed); 0.3 lists
   const label = async () => (await a.m.devices('bob@example.org')).find((d) => d.deviceId === 5)?.label;
   await a.m.onDeviceListUpdate('bob@example.org', 'twomemo', serializeDeviceList([{ id: 5 }], 'twomemo'));
   assert.is(await label(), undefined);
-  await a.m.onDeviceListUpdate('bob@example.org', 'twomemo', serializeDeviceList([{ id: 5, label: 'Laptop' }], 'twomemo'));
+  await a.m.onDeviceListUpdate(
+    'bob@example.org',
+    'twomemo',
+    serializeDeviceList([{ id: 5, label: 'Laptop' }], 'twomemo'),
+  );
   assert.is(await label(), 'Laptop', 'a label added later is taken');
   await a.m.onDeviceListUpdate('bob@example.org', 'oldmemo', serializeDeviceList([{ id: 5 }], 'oldmemo'));
   assert.is(await label(), 'Laptop', 'a 0.3 list does not clear it');
-  await a.m.onDeviceListUpdate('bob@example.org', 'twomemo', serializeDeviceList([{ id: 5, label: 'Work laptop' }], 'twomemo'));
+  await a.m.onDeviceListUpdate(
+    'bob@example.org',
+    'twomemo',
+    serializeDeviceList([{ id: 5, label: 'Work laptop' }], 'twomemo'),
+  );
   assert.is(await label(), 'Work laptop');
   await a.m.onDeviceListUpdate('bob@example.org', 'twomemo', serializeDeviceList([{ id: 5 }], 'twomemo'));
   assert.is(await label(), undefined, 'a removed label is removed');
@@ -219,7 +283,10 @@ test('an empty own device list (e.g. after a server reset) is repaired too', asy
     await a.m.onDeviceListUpdate('alice@example.org', version, serializeDeviceList([], version));
     const lists = router.publishes.slice(n).filter((p) => p.node === pepLocations(version, 1).deviceListNode);
     assert.is(lists.length, 1);
-    assert.equal(parseDeviceList(lists[0]!.xml, version).map((d) => d.id), [a.m.deviceId]);
+    assert.equal(
+      parseDeviceList(lists[0]!.xml, version).map((d) => d.id),
+      [a.m.deviceId],
+    );
   }
 });
 
@@ -241,14 +308,20 @@ test('100 pre keys; a consumed one is replaced by a new, never reused id and the
     const bob = await openDevice(router, 'bob@example.org', 'b', { versions: [version], store, consumedPreKeys });
     const alice = await openDevice(router, 'alice@example.org', 'a', { versions: [version] });
     const carol = await openDevice(router, 'carol@example.org', 'c', { versions: [version] });
-    assert.equal(bob.m.preKeyIds().sort((x, y) => x - y), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.equal(
+      bob.m.preKeyIds().sort((x, y) => x - y),
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
     const pinned = pinOnePreKey(router, 'bob@example.org', bob.m.deviceId, version);
     // Alice and carol both build their session on the pinned pre key.
     await alice.m.buildSession('bob@example.org', bob.m.deviceId, version);
     await carol.m.buildSession('bob@example.org', bob.m.deviceId, version);
 
     const n = router.publishes.length;
-    const r = await bob.m.decrypt('alice@example.org', elementOf(await alice.m.encrypt(['bob@example.org'], 'hi'), version));
+    const r = await bob.m.decrypt(
+      'alice@example.org',
+      elementOf(await alice.m.encrypt(['bob@example.org'], 'hi'), version),
+    );
     assert.is(r.keyExchange, true);
     assert.is(r.text, 'hi');
     const ids = bob.m.preKeyIds();
@@ -259,19 +332,42 @@ test('100 pre keys; a consumed one is replaced by a new, never reused id and the
     assert.is((await store.loadPreKeys()).length, PRE_KEY_COUNT);
     assert.is((await store.loadIdentity())!.nextPreKeyId, 102);
     // Republished: the new bundle has the new key, not the consumed one.
-    const bundles = router.publishes.slice(n).filter((p) => p.node === pepLocations(version, bob.m.deviceId).bundleNode);
+    const bundles = router.publishes
+      .slice(n)
+      .filter((p) => p.node === pepLocations(version, bob.m.deviceId).bundleNode);
     assert.is(bundles.length, 1, 'one bundle publish');
     const published = parseBundle(bundles[0]!.xml, version).preKeys.map((k) => k.id);
-    assert.equal(published.sort((x, y) => x - y), ids.sort((x, y) => x - y));
+    assert.equal(
+      published.sort((x, y) => x - y),
+      ids.sort((x, y) => x - y),
+    );
 
     // Carol's key exchange names the consumed pre key: refused, nothing changes.
-    const snap = await snapshot(store, ['carol@example.org'], [{ version, jid: 'carol@example.org', deviceId: carol.m.deviceId }]);
-    await rejectsWith(bob.m.decrypt('carol@example.org', elementOf(await carol.m.encrypt(['bob@example.org'], 'late'), version)), 'unknown-prekey');
-    assert.is(await snapshot(store, ['carol@example.org'], [{ version, jid: 'carol@example.org', deviceId: carol.m.deviceId }]), snap);
+    const snap = await snapshot(
+      store,
+      ['carol@example.org'],
+      [{ version, jid: 'carol@example.org', deviceId: carol.m.deviceId }],
+    );
+    await rejectsWith(
+      bob.m.decrypt('carol@example.org', elementOf(await carol.m.encrypt(['bob@example.org'], 'late'), version)),
+      'unknown-prekey',
+    );
+    assert.is(
+      await snapshot(store, ['carol@example.org'], [{ version, jid: 'carol@example.org', deviceId: carol.m.deviceId }]),
+      snap,
+    );
 
     // Ids keep growing across a restart: the next replacement is 102, never an old id.
-    const reopened = await openDevice(router, 'bob@example.org', 'b', { versions: [version], store, publish: false, consumedPreKeys });
-    assert.equal(reopened.m.preKeyIds().sort((x, y) => x - y), ids.sort((x, y) => x - y));
+    const reopened = await openDevice(router, 'bob@example.org', 'b', {
+      versions: [version],
+      store,
+      publish: false,
+      consumedPreKeys,
+    });
+    assert.equal(
+      reopened.m.preKeyIds().sort((x, y) => x - y),
+      ids.sort((x, y) => x - y),
+    );
     const dave = await openDevice(router, 'dave@example.org', 'd', { versions: [version] });
     await reopened.m.decrypt('dave@example.org', elementOf(await dave.m.encrypt(['bob@example.org'], 'x'), version));
     const after = reopened.m.preKeyIds();
@@ -308,20 +404,33 @@ test('signed pre key: rotated after 7 days via the clock, previous key kept one 
     assert.is(await bob.m.rotateSignedPreKey(), false, 'not due again right away');
 
     // A key exchange made against the old bundle still decrypts after one rotation.
-    const r = await bob.m.decrypt('alice@example.org', elementOf(await alice.m.encrypt(['bob@example.org'], 'old spk'), version));
+    const r = await bob.m.decrypt(
+      'alice@example.org',
+      elementOf(await alice.m.encrypt(['bob@example.org'], 'old spk'), version),
+    );
     assert.is(r.text, 'old spk');
 
     clock.advance(7 * DAY);
     assert.is(await bob.m.rotateSignedPreKey(), true);
     assert.is(spkId(), 3);
-    assert.equal((await store.loadSignedPreKeys()).map((k) => k.id).sort(), [2, 3], 'the key two periods old is deleted');
+    assert.equal(
+      (await store.loadSignedPreKeys()).map((k) => k.id).sort(),
+      [2, 3],
+      'the key two periods old is deleted',
+    );
     // ...but not after two.
     const addr = [{ version, jid: 'carol@example.org', deviceId: carol.m.deviceId }];
     const snap = await snapshot(store, ['carol@example.org'], addr);
-    await rejectsWith(bob.m.decrypt('carol@example.org', elementOf(await carol.m.encrypt(['bob@example.org'], 'too old'), version)), 'unknown-signed-prekey');
+    await rejectsWith(
+      bob.m.decrypt('carol@example.org', elementOf(await carol.m.encrypt(['bob@example.org'], 'too old'), version)),
+      'unknown-signed-prekey',
+    );
     assert.is(await snapshot(store, ['carol@example.org'], addr), snap);
     // Sessions built on a rotated-away key keep working once established (alice's goes on).
-    const r2 = await bob.m.decrypt('alice@example.org', elementOf(await alice.m.encrypt(['bob@example.org'], 'still fine'), version));
+    const r2 = await bob.m.decrypt(
+      'alice@example.org',
+      elementOf(await alice.m.encrypt(['bob@example.org'], 'still fine'), version),
+    );
     assert.is(r2.text, 'still fine');
     // force rotates regardless of the clock.
     assert.is(await bob.m.rotateSignedPreKey(true), true);
@@ -337,7 +446,8 @@ test('a due rotation also happens when the manager is re-opened', async () => {
   clock.advance(8 * DAY);
   const again = await openDevice(router, 'bob@example.org', 'b', { clock, store });
   assert.equal((await store.loadSignedPreKeys()).map((k) => k.id).sort(), [1, 2]);
-  for (const version of VERSIONS) assert.is(bundleOf(router, 'bob@example.org', again.m.deviceId, version).signedPreKeyId, 2);
+  for (const version of VERSIONS)
+    assert.is(bundleOf(router, 'bob@example.org', again.m.deviceId, version).signedPreKeyId, 2);
 });
 
 test.run();

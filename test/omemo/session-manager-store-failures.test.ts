@@ -7,9 +7,18 @@ import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/ready';
 import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
 import { pepLocations } from '../../src/omemo/versions/by-version';
-import { type OmemoVersion } from '../../src/omemo/versions/backend';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { PRE_KEY_COUNT } from '../../src/omemo/manager/session-manager';
-import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, type Device } from './manager-fixture';
+import {
+  CountingStore,
+  InProcessRouter,
+  VERSIONS,
+  elementOf,
+  openDevice,
+  rejectsWith,
+  snapshot,
+  type Device,
+} from './manager-fixture';
 
 test.before(async () => {
   await cryptoReady();
@@ -86,7 +95,10 @@ for (const version of VERSIONS) {
     bob.clock.advance(8 * DAY);
     store.failCommits = 1;
     await rejectsWith(bob.m.rotateSignedPreKey(), 'store-error');
-    assert.equal((await store.loadSignedPreKeys()).map((k) => k.id), [1]);
+    assert.equal(
+      (await store.loadSignedPreKeys()).map((k) => k.id),
+      [1],
+    );
     assert.is(spkIdOf(bob.m.bundleXml(version)), 1, 'the bundle offers the stored signed pre key');
     assert.is(await bob.m.rotateSignedPreKey(), true, 'the rotation is still due and is retried');
     assert.equal(sorted((await store.loadSignedPreKeys()).map((k) => k.id)), [1, 2]);
@@ -125,7 +137,11 @@ for (const version of VERSIONS) {
     await rejectsWith(bob.m.endCatchUp(), 'store-error');
     assert.is(router.publishes.length, publishes, 'nothing published');
     await bob.m.endCatchUp();
-    assert.is((await store.loadPreKeys()).filter((k) => k.consumed).length, 0, 'the consumed pre key is deleted in the end');
+    assert.is(
+      (await store.loadPreKeys()).filter((k) => k.consumed).length,
+      0,
+      'the consumed pre key is deleted in the end',
+    );
     assert.is((await store.loadPreKeys()).length, PRE_KEY_COUNT);
     assert.ok(router.publishes.length > publishes, 'the bundle is republished by the retry');
     const restarted = await openDevice(router, BOB, 'b', { versions, store, publish: false, consumedPreKeys });

@@ -9,9 +9,19 @@ import { cryptoReady } from '../../src/crypto/ready';
 import { parseBundle } from '../../src/omemo/versions/by-version';
 import { parseEncrypted } from '../../src/omemo/versions/by-version';
 import { pepLocations } from '../../src/omemo/versions/by-version';
-import { type OmemoVersion } from '../../src/omemo/versions/backend';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import type { DeviceInfo } from '../../src/omemo/manager/session-manager';
-import { CountingStore, InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, snapshot, syncDeviceLists, type Device } from './manager-fixture';
+import {
+  CountingStore,
+  InProcessRouter,
+  VERSIONS,
+  elementOf,
+  openDevice,
+  rejectsWith,
+  snapshot,
+  syncDeviceLists,
+  type Device,
+} from './manager-fixture';
 
 test.before(async () => {
   await cryptoReady();
@@ -22,7 +32,9 @@ const ALICE = 'alice@example.org';
 const BOB = 'bob@example.org';
 
 function rids(xml: string): number[] {
-  return parseEncrypted(xml).keys.map((k) => k.rid).sort((a, b) => a - b);
+  return parseEncrypted(xml)
+    .keys.map((k) => k.rid)
+    .sort((a, b) => a - b);
 }
 
 async function trustOf(m: Device, jid: string, deviceId: number): Promise<string | undefined> {
@@ -41,7 +53,10 @@ for (const version of VERSIONS) {
     assert.is(await trustOf(alice, BOB, b1.m.deviceId), 'blind');
     assert.is(await trustOf(alice, BOB, b2.m.deviceId), 'blind');
     const r = await alice.m.encrypt([BOB], 'before verification');
-    assert.equal(rids(elementOf(r, version)), [b1.m.deviceId, b2.m.deviceId].sort((a, b) => a - b));
+    assert.equal(
+      rids(elementOf(r, version)),
+      [b1.m.deviceId, b2.m.deviceId].sort((a, b) => a - b),
+    );
 
     await alice.m.setTrust(BOB, b1.m.deviceId, 'verified');
     assert.is(await trustOf(alice, BOB, b1.m.deviceId), 'verified');
@@ -53,7 +68,11 @@ for (const version of VERSIONS) {
     const rep = r2.devices.find((d) => d.deviceId === b3.m.deviceId);
     assert.is(rep?.ok, false);
     assert.is(rep?.error, 'untrusted-device');
-    assert.equal(rids(elementOf(r2, version)), [b1.m.deviceId, b2.m.deviceId].sort((a, b) => a - b), 'b2 stays blindly trusted');
+    assert.equal(
+      rids(elementOf(r2, version)),
+      [b1.m.deviceId, b2.m.deviceId].sort((a, b) => a - b),
+      'b2 stays blindly trusted',
+    );
     await rejectsWith(b3.m.decrypt(ALICE, elementOf(r2, version)), 'message-not-for-us');
     // A message from the undecided device still decrypts and reports its trust.
     await syncDeviceLists(router, [b3], [ALICE]);
@@ -63,7 +82,10 @@ for (const version of VERSIONS) {
     // Deciding includes it.
     await alice.m.setTrust(BOB, b3.m.deviceId, 'verified');
     const r3 = await alice.m.encrypt([BOB], 'all three');
-    assert.equal(rids(elementOf(r3, version)), [b1, b2, b3].map((d) => d.m.deviceId).sort((a, b) => a - b));
+    assert.equal(
+      rids(elementOf(r3, version)),
+      [b1, b2, b3].map((d) => d.m.deviceId).sort((a, b) => a - b),
+    );
     assert.is((await b3.m.decrypt(ALICE, elementOf(r3, version))).text, 'all three');
   });
 
@@ -91,13 +113,19 @@ for (const version of VERSIONS) {
     assert.match(e.message, /untrusted-device/);
     const partial = await alice.m.encrypt([BOB], 'nobody trusted', { partial: true });
     assert.equal(partial.elements, []);
-    assert.equal(partial.devices.map((d) => d.error), ['untrusted-device', 'untrusted-device']);
+    assert.equal(
+      partial.devices.map((d) => d.error),
+      ['untrusted-device', 'untrusted-device'],
+    );
     await alice.m.setTrust(BOB, b2.m.deviceId, 'verified');
     const r = await alice.m.encrypt([BOB], 'one trusted');
     assert.equal(rids(elementOf(r, version)), [b2.m.deviceId]);
     assert.is(r.devices.find((d) => d.deviceId === b1.m.deviceId)?.error, 'untrusted-device');
     await alice.m.setTrust(BOB, b1.m.deviceId, 'blind');
-    assert.equal(rids(elementOf(await alice.m.encrypt([BOB], 'both'), version)), [b1, b2].map((d) => d.m.deviceId).sort((a, b) => a - b));
+    assert.equal(
+      rids(elementOf(await alice.m.encrypt([BOB], 'both'), version)),
+      [b1, b2].map((d) => d.m.deviceId).sort((a, b) => a - b),
+    );
     // Incoming: an unknown sender's key exchange decrypts and is reported undecided.
     const carol = await openDevice(router, 'carol@example.org', 'c', { versions });
     const out = await alice.m.decrypt('carol@example.org', elementOf(await carol.m.encrypt([ALICE], 'hello'), version));
@@ -131,7 +159,10 @@ for (const version of VERSIONS) {
     assert.is(await trustOf(alice, BOB, b2.m.deviceId), 'blind');
     assert.is(await trustOf(alice, BOB, b3.m.deviceId), 'undecided');
     const r = await alice.m.encrypt([BOB], 'decided');
-    assert.equal(rids(elementOf(r, version)), [b1.m.deviceId, b2.m.deviceId].sort((a, b) => a - b));
+    assert.equal(
+      rids(elementOf(r, version)),
+      [b1.m.deviceId, b2.m.deviceId].sort((a, b) => a - b),
+    );
     assert.is(r.devices.find((d) => d.deviceId === b3.m.deviceId)?.error, 'untrusted-device');
     // Known devices are not asked again.
     const n = asked.length;
@@ -150,7 +181,10 @@ for (const version of VERSIONS) {
     await syncDeviceLists(router, [alice], [BOB]);
     assert.is(await trustOf(alice, BOB, b2.m.deviceId), 'blind');
     const r = await alice.m.encrypt([BOB], 'blind');
-    assert.equal(rids(elementOf(r, version)), [b1.m.deviceId, b2.m.deviceId].sort((a, b) => a - b));
+    assert.equal(
+      rids(elementOf(r, version)),
+      [b1.m.deviceId, b2.m.deviceId].sort((a, b) => a - b),
+    );
   });
 
   test(`${version}: a distrusted sender's message throws 'untrusted-device' without state change`, async () => {
@@ -169,7 +203,10 @@ for (const version of VERSIONS) {
     const before = await snapshot(store, [ALICE, 'mallory@example.org'], addr);
     const commits = store.commits;
     const pks = bob.m.preKeyIds();
-    await rejectsWith(bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'ignored'), version)), 'untrusted-device');
+    await rejectsWith(
+      bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'ignored'), version)),
+      'untrusted-device',
+    );
     // A key exchange from a device distrusted before any session (known from its device list).
     assert.is(await snapshot(store, [ALICE, 'mallory@example.org'], addr), before);
     assert.is(store.commits, commits, 'nothing stored for the refused message');
@@ -177,17 +214,26 @@ for (const version of VERSIONS) {
     await bob.m.setTrust('mallory@example.org', mallory.m.deviceId, 'distrusted');
     const before2 = await snapshot(store, [ALICE, 'mallory@example.org'], addr);
     const commits2 = store.commits;
-    await rejectsWith(bob.m.decrypt('mallory@example.org', elementOf(await mallory.m.encrypt([BOB], 'kex'), version)), 'untrusted-device');
+    await rejectsWith(
+      bob.m.decrypt('mallory@example.org', elementOf(await mallory.m.encrypt([BOB], 'kex'), version)),
+      'untrusted-device',
+    );
     assert.is(await snapshot(store, [ALICE, 'mallory@example.org'], addr), before2);
     assert.is(store.commits, commits2, 'nothing stored for the refused key exchange');
     assert.equal(bob.m.preKeyIds(), pks, 'no pre key consumed for a distrusted key exchange');
     assert.is.not(before2, before);
     // Bob does not encrypt to distrusted devices either.
     const r = await bob.m.encrypt([ALICE, 'mallory@example.org'], 'x', { partial: true });
-    assert.equal(r.devices.map((d) => d.error), ['untrusted-device', 'untrusted-device']);
+    assert.equal(
+      r.devices.map((d) => d.error),
+      ['untrusted-device', 'untrusted-device'],
+    );
     // Trusting again: alice's session is intact.
     await bob.m.setTrust(ALICE, alice.m.deviceId, 'verified');
-    assert.is((await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'trusted again'), version))).text, 'trusted again');
+    assert.is(
+      (await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'trusted again'), version))).text,
+      'trusted again',
+    );
   });
 
   test(`${version}: a verified device that changes its identity key is no longer encrypted to (bundle)`, async () => {
@@ -209,7 +255,10 @@ for (const version of VERSIONS) {
     assert.is(now!.fingerprint, reinstalled.m.fingerprint, 'the device now shows its new key');
     assert.is(now!.trust, 'undecided');
     const sent = await alice.m.encrypt([BOB], 'to whom?', { partial: true });
-    assert.equal(sent.devices.map((d) => [d.ok, d.error]), [[false, 'untrusted-device']]);
+    assert.equal(
+      sent.devices.map((d) => [d.ok, d.error]),
+      [[false, 'untrusted-device']],
+    );
     assert.is(fp, bob.m.fingerprint);
   });
 
@@ -233,9 +282,15 @@ test('fingerprints: hex of the Curve25519 identity key, identical for both versi
   const fp = bob.m.fingerprint;
   assert.match(fp, /^[0-9a-f]{64}$/);
   // Independently: the 0.3 bundle carries the Curve25519 key, OMEMO 2 the Ed25519 form.
-  const legacy = parseBundle(router.item(BOB, pepLocations('oldmemo', bob.m.deviceId).bundleNode, 'current')!, 'oldmemo');
+  const legacy = parseBundle(
+    router.item(BOB, pepLocations('oldmemo', bob.m.deviceId).bundleNode, 'current')!,
+    'oldmemo',
+  );
   assert.is(toHex(legacy.identityKey), fp);
-  const two = parseBundle(router.item(BOB, pepLocations('twomemo', bob.m.deviceId).bundleNode, String(bob.m.deviceId))!, 'twomemo');
+  const two = parseBundle(
+    router.item(BOB, pepLocations('twomemo', bob.m.deviceId).bundleNode, String(bob.m.deviceId))!,
+    'twomemo',
+  );
   assert.is.not(toHex(two.identityKey), fp, 'the OMEMO 2 wire key is the Edwards form');
   assert.is(toHex(sodium.crypto_sign_ed25519_pk_to_curve25519(two.identityKey)), fp);
   // Peers see the same fingerprint whichever version they learned it through (bundle or key exchange).
@@ -246,7 +301,11 @@ test('fingerprints: hex of the Curve25519 identity key, identical for both versi
     const r = await alice.m.encrypt([BOB], 'fp');
     assert.is((await alice.m.devices(BOB))[0]!.fingerprint, fp, `${version}: from the bundle`);
     await bob.m.decrypt(ALICE, elementOf(r, version));
-    assert.is((await bob.m.devices(ALICE)).find((d) => d.deviceId === alice.m.deviceId)?.fingerprint, alice.m.fingerprint, `${version}: from the key exchange`);
+    assert.is(
+      (await bob.m.devices(ALICE)).find((d) => d.deviceId === alice.m.deviceId)?.fingerprint,
+      alice.m.fingerprint,
+      `${version}: from the key exchange`,
+    );
   }
 });
 

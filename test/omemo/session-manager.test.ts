@@ -9,10 +9,20 @@ import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-versio
 import { serializeDeviceList } from '../../src/omemo/versions/by-version';
 import { parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
 import { pepLocations } from '../../src/omemo/versions/by-version';
-import { type OmemoVersion } from '../../src/omemo/versions/backend';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { HEARTBEAT_AFTER_MESSAGES, PRE_KEY_COUNT } from '../../src/omemo/manager/session-manager';
 import type { OmemoTransport } from '../../src/omemo/manager/transport';
-import { InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, sessionBytes, snapshot, syncDeviceLists, type Device } from './manager-fixture';
+import {
+  InProcessRouter,
+  VERSIONS,
+  elementOf,
+  openDevice,
+  rejectsWith,
+  sessionBytes,
+  snapshot,
+  syncDeviceLists,
+  type Device,
+} from './manager-fixture';
 
 test.before(async () => {
   await cryptoReady();
@@ -46,7 +56,10 @@ interface World {
 async function world(version: OmemoVersion): Promise<World> {
   const router = new InProcessRouter();
   const versions = [version];
-  const a1 = await openDevice(router, ALICE, 'a1', { versions, transport: countingTransport(router.connect(ALICE, `${ALICE}/a1`)) });
+  const a1 = await openDevice(router, ALICE, 'a1', {
+    versions,
+    transport: countingTransport(router.connect(ALICE, `${ALICE}/a1`)),
+  });
   const a2 = await openDevice(router, ALICE, 'a2', { versions });
   const bobs = [
     await openDevice(router, BOB, 'b1', { versions }),
@@ -80,9 +93,15 @@ for (const version of VERSIONS) {
     const xml = elementOf(r, version);
     assert.equal(recipients(xml), expectedRecipients(version, [...bobs, a2]));
     assert.is(parseEncrypted(xml).sid, a1.m.deviceId);
-    assert.not.ok(parseEncrypted(xml).keys.some((k) => k.rid === a1.m.deviceId && (k.jid ?? ALICE) === ALICE), 'no key for the sending device');
+    assert.not.ok(
+      parseEncrypted(xml).keys.some((k) => k.rid === a1.m.deviceId && (k.jid ?? ALICE) === ALICE),
+      'no key for the sending device',
+    );
     assert.is(r.devices.length, 4);
-    assert.ok(r.devices.every((d) => d.ok && d.keyExchange === true && d.version === version), JSON.stringify(r.devices));
+    assert.ok(
+      r.devices.every((d) => d.ok && d.keyExchange === true && d.version === version),
+      JSON.stringify(r.devices),
+    );
     // Everybody can read it and learns who sent it.
     for (const d of [...bobs, a2]) {
       const out = await d.m.decrypt(ALICE, xml);
@@ -124,7 +143,12 @@ for (const version of VERSIONS) {
     const bundle = parseBundle(router.item(BOB, loc.bundleNode, loc.bundleItemId)!, version);
     const sig = bundle.signedPreKeySignature.slice();
     sig[10]! ^= 0x01;
-    router.setItem(BOB, loc.bundleNode, loc.bundleItemId, serializeBundle({ ...bundle, signedPreKeySignature: sig }, version));
+    router.setItem(
+      BOB,
+      loc.bundleNode,
+      loc.bundleItemId,
+      serializeBundle({ ...bundle, signedPreKeySignature: sig }, version),
+    );
 
     const r = await a1.m.encrypt([BOB], 'despite the broken ones');
     const report = (id: number) => r.devices.find((d) => d.jid === BOB && d.deviceId === id);
@@ -192,7 +216,10 @@ for (const version of VERSIONS) {
     assert.is(r.sent[0]!.version, version);
     const completion = parseEncrypted(r.sent[0]!.xml);
     assert.is(completion.payload, undefined, 'empty message');
-    assert.equal(completion.keys.map((k) => k.rid), [a1.m.deviceId]);
+    assert.equal(
+      completion.keys.map((k) => k.rid),
+      [a1.m.deviceId],
+    );
     assert.is(completion.keys[0]!.keyExchange, false);
     if (version === 'oldmemo') assert.is(completion.iv?.length, 12, '0.3 empty messages carry an <iv>');
     // Delivered through the transport.
@@ -204,7 +231,11 @@ for (const version of VERSIONS) {
     // Until alice has read it, she repeats the key exchange.
     const second = await a1.m.encrypt([BOB], 'second');
     assert.is(second.devices.find((d) => d.deviceId === b1.m.deviceId)?.keyExchange, true);
-    assert.is((await b1.m.decrypt(ALICE, elementOf(second, version))).text, 'second', 'a repeated key exchange decrypts');
+    assert.is(
+      (await b1.m.decrypt(ALICE, elementOf(second, version))).text,
+      'second',
+      'a repeated key exchange decrypts',
+    );
     // Alice reads the empty message.
     const done = await a1.m.decrypt(BOB, inbox[0]!.xml);
     assert.is(done.payload, undefined);
@@ -221,7 +252,11 @@ for (const version of VERSIONS) {
     const key = parseEncrypted(xml).keys.find((k) => k.rid === b1.m.deviceId)!;
     assert.is(key.keyExchange, false);
     const flag = version === 'oldmemo' ? 'prekey' : 'kex';
-    assert.not.match(xml, new RegExp(`rid="${b1.m.deviceId}"[^>]*${flag}=`), 'no kex/prekey attribute at all (never "false")');
+    assert.not.match(
+      xml,
+      new RegExp(`rid="${b1.m.deviceId}"[^>]*${flag}=`),
+      'no kex/prekey attribute at all (never "false")',
+    );
     const out = await b1.m.decrypt(ALICE, xml);
     assert.is(out.text, 'third');
     assert.is(out.keyExchange, false);
@@ -252,14 +287,18 @@ for (const version of VERSIONS) {
       }
     }
     const inbox = router.drain(a.inbox);
-    assert.equal(inbox.map((m) => m.kind), ['heartbeat']);
+    assert.equal(
+      inbox.map((m) => m.kind),
+      ['heartbeat'],
+    );
     const hb = await a.m.decrypt(BOB, inbox[0]!.xml);
     assert.is(hb.payload, undefined);
     // The counter starts again: the next message needs no heartbeat.
     const next = await b.m.decrypt(ALICE, elementOf(await a.m.encrypt([BOB], 'after'), version));
     assert.equal(next.sent, []);
     // Answering resets the count too.
-    for (let i = 0; i < HEARTBEAT_AFTER_MESSAGES - 2; i++) await b.m.decrypt(ALICE, elementOf(await a.m.encrypt([BOB], 'x'), version));
+    for (let i = 0; i < HEARTBEAT_AFTER_MESSAGES - 2; i++)
+      await b.m.decrypt(ALICE, elementOf(await a.m.encrypt([BOB], 'x'), version));
     await a.m.decrypt(BOB, elementOf(await b.m.encrypt([ALICE], 'answer'), version));
     for (let i = 0; i < 5; i++) {
       const o = await b.m.decrypt(ALICE, elementOf(await a.m.encrypt([BOB], 'y'), version));
@@ -280,7 +319,13 @@ for (const version of VERSIONS) {
     const m3 = elementOf(await a.m.encrypt([BOB], 'm3'), version);
     assert.is((await b.m.decrypt(ALICE, m1)).text, 'm1');
 
-    const state = async () => JSON.stringify({ s: await sessionBytes(b.store, at), snap: await snapshot(b.store, [ALICE], at), commits: b.store.commits, pk: b.m.preKeyIds() });
+    const state = async () =>
+      JSON.stringify({
+        s: await sessionBytes(b.store, at),
+        snap: await snapshot(b.store, [ALICE], at),
+        commits: b.store.commits,
+        pk: b.m.preKeyIds(),
+      });
     const before = await state();
     router.drain(a.inbox);
     // Replays: a normal message and the original key exchange.
@@ -313,13 +358,20 @@ for (const version of VERSIONS) {
     const router = new InProcessRouter();
     // Used pre keys deleted as soon as the catch-up ends (the default keeps them a day: see the healing tests).
     const b = await openDevice(router, BOB, 'b', { versions: [version], consumedPreKeys: { keepMs: 0, maxKept: 0 } });
-    const senders = await Promise.all(['alice', 'carol', 'dave'].map((n) => openDevice(router, `${n}@example.org`, n, { versions: [version] })));
+    const senders = await Promise.all(
+      ['alice', 'carol', 'dave'].map((n) => openDevice(router, `${n}@example.org`, n, { versions: [version] })),
+    );
     const [alice, carol, dave] = senders as [Device, Device, Device];
     // Bob's published bundle offers a single pre key, so all three key exchanges name it.
     const loc = pepLocations(version, b.m.deviceId);
     const full = parseBundle(router.item(BOB, loc.bundleNode, loc.bundleItemId)!, version);
     const pinned = full.preKeys[0]!.id;
-    router.setItem(BOB, loc.bundleNode, loc.bundleItemId, serializeBundle({ ...full, preKeys: [full.preKeys[0]!] }, version));
+    router.setItem(
+      BOB,
+      loc.bundleNode,
+      loc.bundleItemId,
+      serializeBundle({ ...full, preKeys: [full.preKeys[0]!] }, version),
+    );
     for (const s of senders) await s.m.buildSession(BOB, b.m.deviceId, version);
 
     b.m.startCatchUp();
@@ -328,14 +380,29 @@ for (const version of VERSIONS) {
     const fromAlice = elementOf(await alice.m.encrypt([BOB], 'history 1'), version);
     assert.is((await b.m.decrypt(ALICE, fromAlice)).text, 'history 1');
     assert.not.ok(b.m.preKeyIds().includes(pinned), 'consumed: no longer offered');
-    assert.not.ok(parseBundle(b.m.bundleXml(version), version).preKeys.some((k) => k.id === pinned), 'not in the bundle');
+    assert.not.ok(
+      parseBundle(b.m.bundleXml(version), version).preKeys.some((k) => k.id === pinned),
+      'not in the bundle',
+    );
     assert.is((await b.store.loadPreKey(pinned))?.consumed, true, 'kept in the store, marked consumed');
     // The very same message delivered again (live and from the archive) is a duplicate; nothing changes.
-    const state = JSON.stringify([await snapshot(b.store, [ALICE], [{ version, jid: ALICE, deviceId: alice.m.deviceId }]), b.store.commits]);
+    const state = JSON.stringify([
+      await snapshot(b.store, [ALICE], [{ version, jid: ALICE, deviceId: alice.m.deviceId }]),
+      b.store.commits,
+    ]);
     await rejectsWith(b.m.decrypt(ALICE, fromAlice), 'duplicate-message');
-    assert.is(JSON.stringify([await snapshot(b.store, [ALICE], [{ version, jid: ALICE, deviceId: alice.m.deviceId }]), b.store.commits]), state);
+    assert.is(
+      JSON.stringify([
+        await snapshot(b.store, [ALICE], [{ version, jid: ALICE, deviceId: alice.m.deviceId }]),
+        b.store.commits,
+      ]),
+      state,
+    );
     // Another key exchange on the same pre key (e.g. an older session's message in the archive) still decrypts.
-    assert.is((await b.m.decrypt(CAROL, elementOf(await carol.m.encrypt([BOB], 'history 2'), version))).text, 'history 2');
+    assert.is(
+      (await b.m.decrypt(CAROL, elementOf(await carol.m.encrypt([BOB], 'history 2'), version))).text,
+      'history 2',
+    );
     assert.is(router.publishes.length, publishes, 'no republish during the catch-up');
 
     await b.m.endCatchUp();
@@ -348,7 +415,10 @@ for (const version of VERSIONS) {
     assert.is(ids.length, PRE_KEY_COUNT);
     assert.not.ok(ids.includes(pinned));
     // Now the pre key is gone for good.
-    await rejectsWith(b.m.decrypt('dave@example.org', elementOf(await dave.m.encrypt([BOB], 'too late'), version)), 'unknown-prekey');
+    await rejectsWith(
+      b.m.decrypt('dave@example.org', elementOf(await dave.m.encrypt([BOB], 'too late'), version)),
+      'unknown-prekey',
+    );
     // The catch-up sessions work on.
     assert.is((await b.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'live'), version))).text, 'live');
     // Ending a catch-up with nothing consumed publishes nothing.
@@ -374,7 +444,10 @@ test('both versions enabled: OMEMO 2 is preferred per device; a 0.3-only device 
   assert.is((await legacyOnly.m.decrypt(ALICE, elementOf(r, 'oldmemo'))).text, 'mixed');
   // Forcing a version.
   const old = await a.m.encrypt([BOB], 'old style', { version: 'oldmemo' });
-  assert.equal(old.elements.map((e) => e.version), ['oldmemo']);
+  assert.equal(
+    old.elements.map((e) => e.version),
+    ['oldmemo'],
+  );
   assert.equal(recipients(elementOf(old, 'oldmemo')), expectedRecipients('oldmemo', [b1, b2, legacyOnly]));
   const out = await b2.m.decrypt(ALICE, elementOf(old, 'oldmemo'));
   assert.is(out.text, 'old style');
@@ -393,9 +466,16 @@ test('concurrent encrypt/decrypt calls are serialized: nothing races on a sessio
     // Decrypted concurrently and out of order, from a full JID: all arrive, each once.
     const order = [5, 0, 19, 3, 1, 2, 4, ...Array.from({ length: 13 }, (_, i) => i + 6)];
     const outs = await Promise.all(order.map((i) => b.m.decrypt(`${ALICE}/phone`, elementOf(results[i]!, version))));
-    assert.equal(outs.map((o) => o.text), order.map((i) => `c${i}`));
+    assert.equal(
+      outs.map((o) => o.text),
+      order.map((i) => `c${i}`),
+    );
     assert.ok(outs.every((o) => o.sender.jid === ALICE && o.sender.deviceId === a.m.deviceId));
-    assert.is(outs.filter((o) => o.sent.some((m) => m.kind === 'session-completion')).length, 1, 'one session, completed once');
+    assert.is(
+      outs.filter((o) => o.sent.some((m) => m.kind === 'session-completion')).length,
+      1,
+      'one session, completed once',
+    );
   }
 });
 
@@ -416,7 +496,10 @@ test('a failing transport does not fail the decrypt that triggered a session com
   const a = await openDevice(router, ALICE, 'a', { versions: ['twomemo'] });
   const inner = router.connect(BOB, `${BOB}/b`);
   let failSends = true;
-  const flaky: OmemoTransport = { ...inner, send: async (...args) => (failSends ? Promise.reject(new Error('offline')) : inner.send(...args)) };
+  const flaky: OmemoTransport = {
+    ...inner,
+    send: async (...args) => (failSends ? Promise.reject(new Error('offline')) : inner.send(...args)),
+  };
   const b = await openDevice(router, BOB, 'b', { versions: ['twomemo'], transport: flaky });
   const r = await b.m.decrypt(ALICE, elementOf(await a.m.encrypt([BOB], 'hi'), 'twomemo'));
   assert.is(r.text, 'hi');

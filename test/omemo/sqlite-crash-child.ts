@@ -17,10 +17,10 @@ import { randomBytes } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/ready';
 import { NODE_LEGACY_DEVICELIST } from '../../src/omemo/versions/oldmemo';
 import { NODE_OMEMO2_DEVICES } from '../../src/omemo/versions/twomemo';
-import { type OmemoVersion } from '../../src/omemo/versions/backend';
+import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { OmemoManager } from '../../src/omemo/manager/session-manager';
 import { SqliteStore } from '../../src/omemo/store/sqlite-store';
-import { type OmemoStore, type SessionAddress, type StoreChanges } from '../../src/omemo/store/store';
+import type { OmemoStore, SessionAddress, StoreChanges } from '../../src/omemo/store/store';
 
 export const PARTIES = { alice: 'alice@crash.example', bob: 'bob@crash.example' } as const;
 export type Party = keyof typeof PARTIES;
@@ -32,7 +32,11 @@ const FINAL_ROUNDS = 12;
 const BULK_EVERY_ROUNDS = 8;
 const BULK_SESSIONS = 1000;
 const BULK_RECORD_BYTES = 330;
-const BULK_ADDRESSES: SessionAddress[] = Array.from({ length: BULK_SESSIONS }, (_, i) => ({ version: 'twomemo', jid: `bulk${i % 200}@crash.example`, deviceId: i + 1 }));
+const BULK_ADDRESSES: SessionAddress[] = Array.from({ length: BULK_SESSIONS }, (_, i) => ({
+  version: 'twomemo',
+  jid: `bulk${i % 200}@crash.example`,
+  deviceId: i + 1,
+}));
 /** A loop run that was never killed stops here (the parent kills far earlier). */
 const MAX_LOOP_MS = 60_000;
 
@@ -43,7 +47,8 @@ export type Entry = [key: string, hash: string | null];
 export function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v instanceof Uint8Array) return toHex(v);
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)));
+    if (v !== null && typeof v === 'object' && !Array.isArray(v))
+      return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)));
     return v;
   });
 }
@@ -101,7 +106,10 @@ export async function readHash(store: OmemoStore, key: string): Promise<string |
 }
 
 /** A journal line. */
-export type JournalLine = { t: 'begin'; party: Party; entries: Entry[] } | { t: 'end'; party: Party } | { t: 'failed'; party: Party; error: string };
+export type JournalLine =
+  | { t: 'begin'; party: Party; entries: Entry[] }
+  | { t: 'end'; party: Party }
+  | { t: 'failed'; party: Party; error: string };
 
 /** Wraps a store: journals every commit synchronously before and after it. */
 class JournaledStore implements OmemoStore {
@@ -180,14 +188,18 @@ async function main(dir: string, run: number, mode: 'loop' | 'final'): Promise<v
     const [from, to] = fromAlice ? [parties.alice, parties.bob] : [parties.bob, parties.alice];
     const text = `run ${run} round ${r} ${version} from ${from.jid}`;
     const res = await from.m.encrypt([to.jid], text, { version });
-    if (res.devices.length !== 1 || !res.devices[0]!.ok) throw new Error(`encrypt "${text}": ${JSON.stringify(res.devices)}`);
+    if (res.devices.length !== 1 || !res.devices[0]!.ok)
+      throw new Error(`encrypt "${text}": ${JSON.stringify(res.devices)}`);
     const out = await to.m.decrypt(from.jid, res.elements[0]!.xml);
     if (out.text !== text) throw new Error(`decrypted ${JSON.stringify(out.text)}, expected ${JSON.stringify(text)}`);
     await pump();
     // Now and then a fan-out sized commit (BULK_SESSIONS records, as an encryption to that many devices
     // writes), straight into alice's store: a kill inside it lands before or after its commit frame.
     if (r % BULK_EVERY_ROUNDS === BULK_EVERY_ROUNDS - 1) {
-      await parties.alice.store.commit({ putSessions: BULK_ADDRESSES.map((address) => ({ address, record: randomBytes(BULK_RECORD_BYTES) })) }, true);
+      await parties.alice.store.commit(
+        { putSessions: BULK_ADDRESSES.map((address) => ({ address, record: randomBytes(BULK_RECORD_BYTES) })) },
+        true,
+      );
     }
   }
   if (mode === 'loop') throw new Error(`not killed within ${MAX_LOOP_MS} ms`);

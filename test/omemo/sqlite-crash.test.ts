@@ -17,7 +17,15 @@ import { utf8Encode } from '../../src/crypto/bytes';
 import { seededRng } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/ready';
 import { SqliteStore } from '../../src/omemo/store/sqlite-store';
-import { PARTIES, journalFile, readHash, storeFile, type Entry, type JournalLine, type Party } from './sqlite-crash-child';
+import {
+  PARTIES,
+  journalFile,
+  readHash,
+  storeFile,
+  type Entry,
+  type JournalLine,
+  type Party,
+} from './sqlite-crash-child';
 
 const DEFAULT_SEED = 'omemo-wasm sqlite crash 1';
 const DEFAULT_KILLS = 30;
@@ -42,15 +50,24 @@ interface ChildRun {
 }
 
 /** Runs the child; with `kill`, SIGKILLs it `kill.ms` after it printed the line `kill.after`. */
-function runChild(dir: string, run: number, mode: 'loop' | 'final', kill?: { after: 'opening' | 'bulk'; ms: number }): Promise<ChildRun> {
+function runChild(
+  dir: string,
+  run: number,
+  mode: 'loop' | 'final',
+  kill?: { after: 'opening' | 'bulk'; ms: number },
+): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(run), mode], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(run), mode], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     let timer: NodeJS.Timeout | undefined;
     p.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      if (kill !== undefined && timer === undefined && stdout.includes(`${kill.after}\n`)) timer = setTimeout(() => p.kill('SIGKILL'), kill.ms);
+      if (kill !== undefined && timer === undefined && stdout.includes(`${kill.after}\n`))
+        timer = setTimeout(() => p.kill('SIGKILL'), kill.ms);
     });
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('error', reject);
@@ -99,7 +116,8 @@ class Model {
     try {
       const committed = this.committed[party];
       const actual = new Map<string, string | null>();
-      for (const k of new Set([...committed.keys(), ...(pending ?? []).map(([k]) => k)])) actual.set(k, await readHash(store, k));
+      for (const k of new Set([...committed.keys(), ...(pending ?? []).map(([k]) => k)]))
+        actual.set(k, await readHash(store, k));
       const pendingKeys = new Set((pending ?? []).map(([k]) => k));
       for (const [k, h] of committed) {
         if (!pendingKeys.has(k)) assert.is(actual.get(k), h, `${context}: ${party} lost or changed committed ${k}`);
@@ -109,11 +127,14 @@ class Model {
       const applied = pending.every(([k, h]) => actual.get(k) === h);
       const untouched = pending.every(([k]) => actual.get(k) === (committed.get(k) ?? null));
       if (!applied && !untouched) {
-        const state = (k: string, h: string | null) => (actual.get(k) === h ? 'new' : actual.get(k) === (committed.get(k) ?? null) ? 'old' : 'neither');
+        const state = (k: string, h: string | null) =>
+          actual.get(k) === h ? 'new' : actual.get(k) === (committed.get(k) ?? null) ? 'old' : 'neither';
         const by: Record<string, string[]> = { new: [], old: [], neither: [] };
         for (const [k, h] of pending) by[state(k, h)]!.push(k);
         const show = (xs: string[]) => `${xs.length} (${xs.slice(0, 3).join(', ')}${xs.length > 3 ? ', …' : ''})`;
-        assert.unreachable(`${context}: ${party}'s commit cut off by the kill is half there: new ${show(by.new!)}, old ${show(by.old!)}, neither ${show(by.neither!)}`);
+        assert.unreachable(
+          `${context}: ${party}'s commit cut off by the kill is half there: new ${show(by.new!)}, old ${show(by.old!)}, neither ${show(by.neither!)}`,
+        );
       }
       if (applied) {
         this.appliedInFlight++;
@@ -126,7 +147,10 @@ class Model {
 }
 
 test(`SqliteStore survives SIGKILL at random moments (${KILLS} kills) and the conversation goes on`, async () => {
-  assert.ok(Number.isInteger(KILLS) && KILLS > 0, `OMEMO_CRASH_KILLS must be a positive integer, got ${process.env.OMEMO_CRASH_KILLS}`);
+  assert.ok(
+    Number.isInteger(KILLS) && KILLS > 0,
+    `OMEMO_CRASH_KILLS must be a positive integer, got ${process.env.OMEMO_CRASH_KILLS}`,
+  );
   await cryptoReady();
   const rng = seededRng(utf8Encode(SEED));
   const model = new Model();
@@ -137,7 +161,9 @@ test(`SqliteStore survives SIGKILL at random moments (${KILLS} kills) and the co
     for (let run = 1; run <= KILLS; run++) {
       const b = rng(5);
       const after = b[4]! & 1 ? 'bulk' : 'opening';
-      const ms = (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) % ((after === 'bulk' ? BULK_KILL_WINDOW_MS : MAX_KILL_DELAY_MS) + 1);
+      const ms =
+        (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) %
+        ((after === 'bulk' ? BULK_KILL_WINDOW_MS : MAX_KILL_DELAY_MS) + 1);
       const context = `seed ${JSON.stringify(SEED)}, run ${run}, kill ${ms} ms after "${after}"`;
       const r = await runChild(dir, run, 'loop', { after, ms });
       assert.is(r.signal, 'SIGKILL', `${context}: the child ended by itself (code ${r.code}): ${r.stderr}`);

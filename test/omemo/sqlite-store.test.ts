@@ -7,7 +7,17 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +33,19 @@ import type { OmemoStore, SessionAddress } from '../../src/omemo/store/store';
 import type { SqliteFixtureInfo } from './fixtures/make-sqlite-schema-1';
 import { withLatency } from '../../src/testing/latency-store';
 import { InProcessRouter, rejectsWith, rngFor, snapshot } from './manager-fixture';
-import { ADDRS, JIDS, OWNER_JID, bytes, device, fullChanges, identity, pk, runStoreConformance, secondChanges, spk } from './store-conformance';
+import {
+  ADDRS,
+  JIDS,
+  OWNER_JID,
+  bytes,
+  device,
+  fullChanges,
+  identity,
+  pk,
+  runStoreConformance,
+  secondChanges,
+  spk,
+} from './store-conformance';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD = fileURLToPath(new URL('./sqlite-store-child.ts', import.meta.url));
@@ -55,13 +77,20 @@ test.after(() => {
 });
 
 /** The store's own connection, to plant SQL-level failures and corruption (nothing else can open the file). */
-function rawHandle(s: SqliteStore): { exec(sql: string): void; prepare(sql: string): { run(...p: unknown[]): unknown } } {
+function rawHandle(s: SqliteStore): {
+  exec(sql: string): void;
+  prepare(sql: string): { run(...p: unknown[]): unknown };
+} {
   return (s as unknown as { db: ReturnType<typeof rawHandle> }).db;
 }
 
 /** Runs the child script to completion and returns its one JSON line. */
 function child(...args: string[]): Record<string, unknown> {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.is(r.status, 0, `child ${args.join(' ')} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
 }
@@ -73,7 +102,10 @@ test('data survives close and reopen; the WAL needs no -shm file and is folded i
   await s.commit(secondChanges());
   const before = await snapshot(s, JIDS, ADDRS);
   const files = readdirSync(dir).filter((f) => f.startsWith(path.split('/').pop()!));
-  assert.not.ok(files.some((f) => f.endsWith('-shm')), `exclusive locking mode keeps the WAL index in memory: ${files.join(', ')}`);
+  assert.not.ok(
+    files.some((f) => f.endsWith('-shm')),
+    `exclusive locking mode keeps the WAL index in memory: ${files.join(', ')}`,
+  );
   s.close();
   assert.ok(s.closed);
   assert.not.ok(existsSync(`${path}-wal`), 'the WAL is checkpointed and removed on close');
@@ -88,9 +120,15 @@ test('a commit that fails inside SQLite midway is rolled back completely, also o
   await s.commit(fullChanges());
   const before = await snapshot(s, JIDS, ADDRS);
   // A trigger that aborts the 1000th session insert, after identity, keys, lists, devices and 999 sessions.
-  rawHandle(s).exec(`CREATE TEMP TRIGGER fail_late BEFORE INSERT ON main.sessions WHEN NEW.device_id = 1000 BEGIN SELECT RAISE(ABORT, 'forced failure'); END`);
+  rawHandle(s).exec(
+    `CREATE TEMP TRIGGER fail_late BEFORE INSERT ON main.sessions WHEN NEW.device_id = 1000 BEGIN SELECT RAISE(ABORT, 'forced failure'); END`,
+  );
   const many: { address: SessionAddress; record: Uint8Array }[] = [];
-  for (let i = 1; i <= 1000; i++) many.push({ address: { version: 'twomemo', jid: `u${i % 50}@example.org`, deviceId: i }, record: bytes(330, i & 255) });
+  for (let i = 1; i <= 1000; i++)
+    many.push({
+      address: { version: 'twomemo', jid: `u${i % 50}@example.org`, deviceId: i },
+      record: bytes(330, i & 255),
+    });
   const changes = { ...secondChanges(), putSessions: [...secondChanges().putSessions!, ...many] };
   const e = await rejectsWith(s.commit(changes), 'store-error');
   assert.match(String((e.cause as Error).message), /forced failure/);
@@ -104,7 +142,9 @@ test('a commit that fails inside SQLite midway is rolled back completely, also o
   await again.commit(changes);
   const got = await again.loadSessions(many.map((m) => m.address));
   assert.is(got.length, 1000);
-  many.forEach((m, i) => assert.equal(got[i], m.record));
+  many.forEach((m, i) => {
+    assert.equal(got[i], m.record);
+  });
   again.close();
 });
 
@@ -115,12 +155,39 @@ test('malformed values are TypeError/RangeError and roll back what the commit wr
   const cases: [string, unknown, typeof TypeError | typeof RangeError][] = [
     ['short key', { putPreKeys: [pk(9), { ...pk(10), privateKey: bytes(31, 1) }] }, RangeError],
     ['consumed not boolean', { putPreKeys: [{ ...pk(9), consumed: 1 }] }, TypeError],
-    ['unknown trust', { putPreKeys: [pk(9)], putDevices: [{ ...device('bob@example.org', 3), trust: 'maybe' }] }, TypeError],
-    ['unknown version', { putPreKeys: [pk(9)], putSessions: [{ address: { version: 'omemo3', jid: 'bob@example.org', deviceId: 1 }, record: bytes(4, 1) }] }, TypeError],
-    ['fractional id', { putPreKeys: [pk(9)], deleteSessions: [{ version: 'twomemo', jid: 'bob@example.org', deviceId: 1.5 }] }, TypeError],
-    ['empty record', { putPreKeys: [pk(9)], putSessions: [{ address: ADDRS[2], record: new Uint8Array(0) }] }, RangeError],
-    ['bad device list', { putPreKeys: [pk(9)], putDeviceLists: [{ version: 'twomemo', jid: 'bob@example.org', deviceIds: [1, -2] }] }, RangeError],
-    ['signature missing', { putPreKeys: [pk(9)], putSignedPreKeys: [{ ...spk(4), signatures: { oldmemo: bytes(64, 1) } }] }, TypeError],
+    [
+      'unknown trust',
+      { putPreKeys: [pk(9)], putDevices: [{ ...device('bob@example.org', 3), trust: 'maybe' }] },
+      TypeError,
+    ],
+    [
+      'unknown version',
+      {
+        putPreKeys: [pk(9)],
+        putSessions: [{ address: { version: 'omemo3', jid: 'bob@example.org', deviceId: 1 }, record: bytes(4, 1) }],
+      },
+      TypeError,
+    ],
+    [
+      'fractional id',
+      { putPreKeys: [pk(9)], deleteSessions: [{ version: 'twomemo', jid: 'bob@example.org', deviceId: 1.5 }] },
+      TypeError,
+    ],
+    [
+      'empty record',
+      { putPreKeys: [pk(9)], putSessions: [{ address: ADDRS[2], record: new Uint8Array(0) }] },
+      RangeError,
+    ],
+    [
+      'bad device list',
+      { putPreKeys: [pk(9)], putDeviceLists: [{ version: 'twomemo', jid: 'bob@example.org', deviceIds: [1, -2] }] },
+      RangeError,
+    ],
+    [
+      'signature missing',
+      { putPreKeys: [pk(9)], putSignedPreKeys: [{ ...spk(4), signatures: { oldmemo: bytes(64, 1) } }] },
+      TypeError,
+    ],
   ];
   for (const [name, changes, type] of cases) {
     let caught: unknown;
@@ -140,7 +207,10 @@ test('one account per file: the owner JID is recorded and checked (bare JID), al
   const s = await SqliteStore.open(path, { jid: `${OWNER_JID}/phone` });
   assert.is(s.jid, OWNER_JID);
   await s.commit({ putPreKeys: [pk(1)] });
-  await rejectsWith(s.commit({ putPreKeys: [pk(2)], identity: { ...identity(), jid: 'mallory@example.org' } }), 'store-owner-mismatch');
+  await rejectsWith(
+    s.commit({ putPreKeys: [pk(2)], identity: { ...identity(), jid: 'mallory@example.org' } }),
+    'store-owner-mismatch',
+  );
   assert.is(await s.loadPreKey(2), undefined, 'the commit with a foreign identity wrote nothing');
   await s.commit({ identity: identity() });
   s.close();
@@ -156,7 +226,10 @@ test('OmemoManager refuses a SqliteStore of another account too', async () => {
   const path = freshPath();
   const router = new InProcessRouter();
   const s = await SqliteStore.open(path, { jid: 'bob@example.org' });
-  await rejectsWith(OmemoManager.open({ jid: OWNER_JID, store: s, transport: router.connect(OWNER_JID, `${OWNER_JID}/a`) }), 'store-owner-mismatch');
+  await rejectsWith(
+    OmemoManager.open({ jid: OWNER_JID, store: s, transport: router.connect(OWNER_JID, `${OWNER_JID}/a`) }),
+    'store-owner-mismatch',
+  );
   s.close();
 });
 
@@ -193,7 +266,10 @@ test('another process cannot open a held file; a SIGKILLed holder releases it', 
   s.close();
   assert.equal(child('try', path, OWNER_JID), { ok: true });
   // A child holds it: this process is refused until the child is killed.
-  const holder = spawn(process.execPath, ['--import', 'tsx', CHILD, 'hold', path, OWNER_JID], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const holder = spawn(process.execPath, ['--import', 'tsx', CHILD, 'hold', path, OWNER_JID], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   holder.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<NodeJS.Signals | null>((resolve) => holder.on('exit', (_code, signal) => resolve(signal)));
@@ -219,14 +295,19 @@ test('schema versions: a new file gets the current one; a newer file is refused;
   raw.prepare('UPDATE schema_version SET version = ?').run(SQLITE_SCHEMA_VERSION + 1);
   raw.close();
   const e = await rejectsWith(SqliteStore.open(path, { jid: OWNER_JID }), 'store-error');
-  const newer = new RegExp(`schema version ${SQLITE_SCHEMA_VERSION + 1}, newer than the ${SQLITE_SCHEMA_VERSION} .*downgrades are not supported`);
+  const newer = new RegExp(
+    `schema version ${SQLITE_SCHEMA_VERSION + 1}, newer than the ${SQLITE_SCHEMA_VERSION} .*downgrades are not supported`,
+  );
   assert.match(e.message, newer);
 
   const foreign = freshPath();
   const f = new Database(foreign);
   f.exec('CREATE TABLE contacts (jid TEXT)');
   f.close();
-  assert.match((await rejectsWith(SqliteStore.open(foreign, { jid: OWNER_JID }), 'store-error')).message, /no omemo-wasm store/);
+  assert.match(
+    (await rejectsWith(SqliteStore.open(foreign, { jid: OWNER_JID }), 'store-error')).message,
+    /no omemo-wasm store/,
+  );
 
   const text = freshPath();
   writeFileSync(text, 'this is not a database, but it is long enough to have a header of sorts...'.repeat(20));
@@ -253,11 +334,19 @@ test('bad arguments to open are TypeError/RangeError', async () => {
 
 test('corrupt rows read as store-error, never as a crash or a wrong value', async () => {
   const corruptions: [string, string, (s: OmemoStore) => Promise<unknown>][] = [
-    ['short private key', 'UPDATE pre_keys SET private_key = x\'0102\'', (s) => s.loadPreKeys()],
+    ['short private key', "UPDATE pre_keys SET private_key = x'0102'", (s) => s.loadPreKeys()],
     ['key of the wrong type', 'UPDATE pre_keys SET public_key = zeroblob(32), consumed = 7', (s) => s.loadPreKey(1)],
     ['session record empty', "UPDATE sessions SET record = x''", (s) => s.loadSessions(ADDRS)],
-    ['device list not JSON', "UPDATE device_lists SET device_ids = '[1,'", (s) => s.loadDeviceList('oldmemo', 'bob@example.org')],
-    ['device list of strings', 'UPDATE device_lists SET device_ids = \'["1"]\'', (s) => s.loadDeviceList('oldmemo', 'bob@example.org')],
+    [
+      'device list not JSON',
+      "UPDATE device_lists SET device_ids = '[1,'",
+      (s) => s.loadDeviceList('oldmemo', 'bob@example.org'),
+    ],
+    [
+      'device list of strings',
+      'UPDATE device_lists SET device_ids = \'["1"]\'',
+      (s) => s.loadDeviceList('oldmemo', 'bob@example.org'),
+    ],
     ['negative device id', 'UPDATE devices SET device_id = -1', (s) => s.loadDevices(JIDS)],
     ['activeIn unknown version', 'UPDATE devices SET active_in = \'["v3"]\'', (s) => s.loadDevices(JIDS)],
     ['trust unknown', "UPDATE devices SET trust = 'sure'", (s) => s.loadDevices(JIDS)],
@@ -280,7 +369,10 @@ test('corrupt rows read as store-error, never as a crash or a wrong value', asyn
   await s.commit(fullChanges());
   rawHandle(s).exec("PRAGMA ignore_check_constraints = ON; UPDATE identity SET identity_private_key = x'00'");
   const router = new InProcessRouter();
-  await rejectsWith(OmemoManager.open({ jid: OWNER_JID, store: s, transport: router.connect(OWNER_JID, `${OWNER_JID}/a`) }), 'store-error');
+  await rejectsWith(
+    OmemoManager.open({ jid: OWNER_JID, store: s, transport: router.connect(OWNER_JID, `${OWNER_JID}/a`) }),
+    'store-error',
+  );
   s.close();
 });
 
@@ -316,13 +408,24 @@ test('the frozen schema-1 fixture opens with the current code and the conversati
   const info = JSON.parse(readFileSync(join(FIXTURES, 'sqlite-schema-1.json'), 'utf8')) as SqliteFixtureInfo;
   assert.is(info.schemaVersion, 1);
   const copies = mkdtempSync(join(dir, 'fixture-'));
-  const paths: Record<'alice' | 'bob', string> = { alice: join(copies, info.alice.file), bob: join(copies, info.bob.file) };
+  const paths: Record<'alice' | 'bob', string> = {
+    alice: join(copies, info.alice.file),
+    bob: join(copies, info.bob.file),
+  };
   for (const who of ['alice', 'bob'] as const) {
     const src = join(FIXTURES, info[who].file);
-    assert.is(createHash('sha256').update(readFileSync(src)).digest('hex'), info[who].sha256, `${info[who].file} is frozen: it was changed`);
+    assert.is(
+      createHash('sha256').update(readFileSync(src)).digest('hex'),
+      info[who].sha256,
+      `${info[who].file} is frozen: it was changed`,
+    );
     copyFileSync(src, paths[who]);
     const raw = new Database(paths[who], { readonly: true });
-    assert.equal(raw.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }], 'the fixture really is schema 1');
+    assert.equal(
+      raw.prepare('SELECT version FROM schema_version').all(),
+      [{ version: 1 }],
+      'the fixture really is schema 1',
+    );
     raw.close();
   }
 
@@ -336,7 +439,8 @@ test('the frozen schema-1 fixture opens with the current code and the conversati
     assert.is(id.label, 'Alice phone');
     assert.is((await aliceStore.loadSignedPreKeys()).length, 1);
     assert.is((await aliceStore.loadPreKeys()).filter((k) => !k.consumed).length, PRE_KEY_COUNT);
-    for (const v of ['oldmemo', 'twomemo'] as const) assert.equal(await aliceStore.loadDeviceList(v, info.bob.jid), [info.bob.deviceId]);
+    for (const v of ['oldmemo', 'twomemo'] as const)
+      assert.equal(await aliceStore.loadDeviceList(v, info.bob.jid), [info.bob.deviceId]);
     const [bobDevice] = await aliceStore.loadDevices([info.bob.jid]);
     assert.is(bobDevice!.deviceId, info.bob.deviceId);
     assert.is(bobDevice!.trust, 'verified');
@@ -346,14 +450,28 @@ test('the frozen schema-1 fixture opens with the current code and the conversati
     // A device we had written to without an answer is silent from the migration on (schema 1 kept no date).
     assert.is(bobDevice!.unansweredSince !== undefined, bobDevice!.sentSinceLastReceived > 0);
     assert.ok((await aliceStore.loadPreKeys()).every((k) => !('consumedAt' in k) && !('acceptedBaseKeys' in k)));
-    const addrs = (['oldmemo', 'twomemo'] as const).map((version) => ({ version, jid: info.bob.jid, deviceId: info.bob.deviceId }));
+    const addrs = (['oldmemo', 'twomemo'] as const).map((version) => ({
+      version,
+      jid: info.bob.jid,
+      deviceId: info.bob.deviceId,
+    }));
     assert.ok((await aliceStore.loadSessions(addrs)).every((r) => r !== undefined));
 
     // Managers on the migrated files: same identities, the stored sessions decrypt and encrypt.
     const now = () => info.now + 60_000;
     const router = new InProcessRouter();
-    const alice = await OmemoManager.open({ jid: info.alice.jid, store: aliceStore, transport: router.connect(info.alice.jid, `${info.alice.jid}/phone`), now });
-    const bob = await OmemoManager.open({ jid: info.bob.jid, store: bobStore, transport: router.connect(info.bob.jid, `${info.bob.jid}/laptop`), now });
+    const alice = await OmemoManager.open({
+      jid: info.alice.jid,
+      store: aliceStore,
+      transport: router.connect(info.alice.jid, `${info.alice.jid}/phone`),
+      now,
+    });
+    const bob = await OmemoManager.open({
+      jid: info.bob.jid,
+      store: bobStore,
+      transport: router.connect(info.bob.jid, `${info.bob.jid}/laptop`),
+      now,
+    });
     assert.is(alice.deviceId, info.alice.deviceId);
     assert.is(alice.fingerprint, info.alice.fingerprint);
     assert.is(bob.fingerprint, info.bob.fingerprint);
@@ -363,7 +481,10 @@ test('the frozen schema-1 fixture opens with the current code and the conversati
       assert.is(got.keyExchange, false, 'a normal message on the stored session');
       assert.is(got.trust, 'verified');
       const reply = await alice.encrypt([info.bob.jid], `reply after migration (${p.version})`, { version: p.version });
-      assert.equal(reply.devices.map((d) => [d.ok, d.keyExchange]), [[true, false]]);
+      assert.equal(
+        reply.devices.map((d) => [d.ok, d.keyExchange]),
+        [[true, false]],
+      );
       const back = await bob.decrypt(info.alice.jid, reply.elements[0]!.xml);
       assert.is(back.text, `reply after migration (${p.version})`);
     }

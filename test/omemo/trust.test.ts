@@ -7,7 +7,14 @@ import type { StoredDevice, TrustLevel } from '../../src/omemo/store/store';
 import { formatFingerprint, initialTrust, isTrusted } from '../../src/omemo/policies/trust';
 
 function dev(deviceId: number, trust: TrustLevel): StoredDevice {
-  return { jid: 'bob@example.org', deviceId, activeIn: ['twomemo'], trust, sentSinceLastReceived: 0, lastReceivedAt: 0 };
+  return {
+    jid: 'bob@example.org',
+    deviceId,
+    activeIn: ['twomemo'],
+    trust,
+    sentSinceLastReceived: 0,
+    lastReceivedAt: 0,
+  };
 }
 
 test('btbv: blind while no device of the JID is verified, undecided afterwards', () => {

@@ -68,13 +68,17 @@ test('single and double quotes, <x/> and <x></x>, attribute order and white spac
 });
 
 test('decodes the five predefined entities and character references in text and attributes', () => {
-  const el = parseXml(`<a v="&lt;&gt;&amp;&quot;&apos;&#65;&#x1F389;">&lt;&gt;&amp;&quot;&apos;&#65;&#x1f389;&#10;</a>`);
+  const el = parseXml(
+    `<a v="&lt;&gt;&amp;&quot;&apos;&#65;&#x1F389;">&lt;&gt;&amp;&quot;&apos;&#65;&#x1f389;&#10;</a>`,
+  );
   assert.is(attr(el, 'v'), `<>&"'A🎉`);
   assert.is(el.text, `<>&"'A🎉\n`);
 });
 
 test('CDATA is literal text; comments, the XML declaration and PIs are ignored', () => {
-  const el = parseXml(`<?xml version='1.0' encoding='UTF-8'?>\n<!-- c --><a>x<!-- y -->y<![CDATA[<&amp;>]]><?pi z?></a>`);
+  const el = parseXml(
+    `<?xml version='1.0' encoding='UTF-8'?>\n<!-- c --><a>x<!-- y -->y<![CDATA[<&amp;>]]><?pi z?></a>`,
+  );
   assert.is(el.text, 'xy<&amp;>');
 });
 
@@ -175,7 +179,13 @@ test('rejects malformed documents', () => {
 
 test('references after the root end tag are refused (the validator let them through, the parser dropped them)', () => {
   // Found by test/fuzz (xml.outside-root): <a></a>&#65; parsed as <a/>.
-  for (const xml of ['<a></a>&amp;', '<a></a>&#65;', '<a><b/></a> &lt;', '<a x="/a>">t</a>\n&#x20AC;', '<a><!-- </a> --></a>&gt;']) {
+  for (const xml of [
+    '<a></a>&amp;',
+    '<a></a>&#65;',
+    '<a><b/></a> &lt;',
+    '<a x="/a>">t</a>\n&#x20AC;',
+    '<a><!-- </a> --></a>&gt;',
+  ]) {
     throwsMalformed(() => parseXml(xml), /after the root/);
   }
   assert.is(parseXml('<a x="a/>"><![CDATA[</a>]]><?pi </a>?></a> <!-- c -->').text, '</a>');
@@ -195,10 +205,15 @@ test('attrs has no prototype: inherited names are not attributes', () => {
 
 test('names fast-xml-parser treats as dangerous (toString, hasOwnProperty, …) keep their spelling', () => {
   // Found by test/fuzz (xml.roundtrip): <toString/> came back as an element named "__toString".
-  const el = parseXml('<toString hasOwnProperty="1" __toString="2"><valueOf/><__valueOf/><__defineGetter__/></toString>');
+  const el = parseXml(
+    '<toString hasOwnProperty="1" __toString="2"><valueOf/><__valueOf/><__defineGetter__/></toString>',
+  );
   assert.is(el.name, 'toString');
   assert.equal({ ...el.attrs }, { hasOwnProperty: '1', __toString: '2' });
-  assert.equal(el.children.map((c) => c.name), ['valueOf', '__valueOf', '__defineGetter__']);
+  assert.equal(
+    el.children.map((c) => c.name),
+    ['valueOf', '__valueOf', '__defineGetter__'],
+  );
 });
 
 test('findElement is depth-first in document order and matches the namespace', () => {

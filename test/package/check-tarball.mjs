@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const scratch = mkdtempSync(join(tmpdir(), 'omemo-wasm-pack-'));
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 let passed = 0;
 let failed = 0;
 function check(name, fn) {
@@ -33,8 +34,22 @@ try {
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }));
   // @xmpp/client is an optional peer dependency (only `omemo-wasm/xmpp-client` needs it): install the version
   // this checkout was tested with, as a user of the adapter would.
-  const xmppClient = JSON.parse(readFileSync(join(root, 'node_modules', '@xmpp', 'client', 'package.json'), 'utf8')).version;
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(scratch, tarball), `@xmpp/client@${xmppClient}`], scratch);
+  const xmppClient = JSON.parse(
+    readFileSync(join(root, 'node_modules', '@xmpp', 'client', 'package.json'), 'utf8'),
+  ).version;
+  run(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--silent',
+      join(scratch, tarball),
+      `@xmpp/client@${xmppClient}`,
+    ],
+    scratch,
+  );
 
   const work = `
     const fp = m.fingerprint;
@@ -73,8 +88,14 @@ try {
       console.log('adapter loaded');
     })().catch((e) => { console.error(e); process.exit(1); });
   `;
-  writeFileSync(join(scratch, 'adapter-esm.mjs'), adapterProgram(`import * as lib from 'omemo-wasm'; import * as adapter from 'omemo-wasm/xmpp-client';`));
-  writeFileSync(join(scratch, 'adapter-cjs.cjs'), adapterProgram(`const lib = require('omemo-wasm'); const adapter = require('omemo-wasm/xmpp-client');`));
+  writeFileSync(
+    join(scratch, 'adapter-esm.mjs'),
+    adapterProgram(`import * as lib from 'omemo-wasm'; import * as adapter from 'omemo-wasm/xmpp-client';`),
+  );
+  writeFileSync(
+    join(scratch, 'adapter-cjs.cjs'),
+    adapterProgram(`const lib = require('omemo-wasm'); const adapter = require('omemo-wasm/xmpp-client');`),
+  );
   // The SQLite entry (better-sqlite3, an optional dependency, came with the tarball): a store in a file, the same
   // class as the main entry's deprecated re-export, and the same OmemoError class as the main entry.
   const sqliteProgram = (load) => `
@@ -198,21 +219,47 @@ try {
   writeFileSync(join(scratch, 'consumer.mts'), ts);
   writeFileSync(join(scratch, 'consumer.cts'), ts.replace(/^\s*import /m, 'import '));
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  for (const [file, mod] of [['consumer.mts', 'esm'], ['consumer.cts', 'cjs']]) {
+  for (const [file, mod] of [
+    ['consumer.mts', 'esm'],
+    ['consumer.cts', 'cjs'],
+  ]) {
     check(`TypeScript declarations resolve (${mod})`, () => {
-      run('node', [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), file], scratch);
+      run(
+        'node',
+        [
+          tsc,
+          '--noEmit',
+          '--strict',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--target',
+          'es2022',
+          '--skipLibCheck',
+          '--types',
+          'node',
+          '--typeRoots',
+          join(root, 'node_modules', '@types'),
+          file,
+        ],
+        scratch,
+      );
     });
   }
   // What an editor shows (struck through) for the main entry's SQLite re-exports: the shipped declarations carry
   // their @deprecated tags; the same names from omemo-wasm/sqlite carry none.
-  check('the main entry\'s SqliteStore and SQLITE_BUSY_TIMEOUT_MS are @deprecated in its declarations', () => {
+  check("the main entry's SqliteStore and SQLITE_BUSY_TIMEOUT_MS are @deprecated in its declarations", () => {
     const ts = createRequire(import.meta.url)(join(root, 'node_modules', 'typescript'));
     const file = join(scratch, 'deprecated.mts');
-    writeFileSync(file, [
-      `import { SqliteStore as MainStore, SQLITE_BUSY_TIMEOUT_MS as MAIN_MS } from 'omemo-wasm';`,
-      `import { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from 'omemo-wasm/sqlite';`,
-      'export { MainStore, MAIN_MS, SqliteStore, SQLITE_BUSY_TIMEOUT_MS };',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        `import { SqliteStore as MainStore, SQLITE_BUSY_TIMEOUT_MS as MAIN_MS } from 'omemo-wasm';`,
+        `import { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from 'omemo-wasm/sqlite';`,
+        'export { MainStore, MAIN_MS, SqliteStore, SQLITE_BUSY_TIMEOUT_MS };',
+      ].join('\n'),
+    );
     const program = ts.createProgram([file], {
       strict: true,
       module: ts.ModuleKind.NodeNext,

@@ -7,7 +7,12 @@ import { OmemoError, type OmemoErrorCode } from '../../src/crypto/errors';
 import { seededRng, type Rng } from '../../src/crypto/random';
 import { x25519GenerateKeyPair, type KeyPair } from '../../src/crypto/x25519';
 import type { ProtocolVersion } from '../../src/protocol/constants';
-import { generateIdentityKeyPair, identityWireKey, signSignedPreKey, type IdentityKeyPair } from '../../src/protocol/identity-key';
+import {
+  generateIdentityKeyPair,
+  identityWireKey,
+  signSignedPreKey,
+  type IdentityKeyPair,
+} from '../../src/protocol/identity-key';
 import { Session, type PreKeyBundle } from '../../src/protocol/session';
 import { deserializeSession, serializeSession } from '../../src/protocol/session-record';
 import { parseKeyExchange, parseMessage, type ParsedKeyExchange } from '../../src/protocol/wire';
@@ -71,7 +76,10 @@ export function throwsOmemo(fn: () => unknown, code: OmemoErrorCode | OmemoError
   assert.ok(caught !== undefined, `expected OmemoError ${codes.join('|')}, nothing was thrown ${context}`);
   assert.ok(caught instanceof OmemoError, `expected OmemoError ${codes.join('|')}, got ${String(caught)} ${context}`);
   const err = caught as OmemoError;
-  assert.ok(codes.includes(err.code), `expected OmemoError ${codes.join('|')}, got ${err.code}: ${err.message} ${context}`);
+  assert.ok(
+    codes.includes(err.code),
+    `expected OmemoError ${codes.join('|')}, got ${err.code}: ${err.message} ${context}`,
+  );
   return err;
 }
 
@@ -148,7 +156,12 @@ export interface Inbound {
  * session from the named pre keys and keep it only if the message inside decrypts. The pre key ids are kept
  * beside the session here because SessionState does not record them on the responder side.
  */
-export function receiveKeyExchange(d: Device, bytes: Uint8Array, existing: Inbound | undefined, rng: Rng): { inbound: Inbound; plaintext: Uint8Array; repeated: boolean } {
+export function receiveKeyExchange(
+  d: Device,
+  bytes: Uint8Array,
+  existing: Inbound | undefined,
+  rng: Rng,
+): { inbound: Inbound; plaintext: Uint8Array; repeated: boolean } {
   const kex: ParsedKeyExchange = parseKeyExchange(d.version, bytes);
   if (existing !== undefined && sameKeyExchange(existing, kex)) {
     return { inbound: existing, plaintext: existing.session.decryptParsed(kex.message, rng), repeated: true };
@@ -163,7 +176,15 @@ export function receiveKeyExchange(d: Device, bytes: Uint8Array, existing: Inbou
   const session = Session.respond(d.identity, kex, spk, pk);
   const pt = session.decryptParsed(kex.message, rng);
   return {
-    inbound: { session, kex: { identityKey: kex.identityKey, baseKey: kex.baseKey, preKeyId: kex.preKeyId, signedPreKeyId: kex.signedPreKeyId } },
+    inbound: {
+      session,
+      kex: {
+        identityKey: kex.identityKey,
+        baseKey: kex.baseKey,
+        preKeyId: kex.preKeyId,
+        signedPreKeyId: kex.signedPreKeyId,
+      },
+    },
     plaintext: pt,
     repeated: false,
   };
@@ -208,11 +229,25 @@ export function makePair(version: ProtocolVersion, seed: string, options: PairOp
   assert.ok(first.keyExchange, `first message must be a key exchange (seed ${seed})`);
   const got = receiveKeyExchange(bobDevice, first.data, undefined, rng);
   assert.equal(got.plaintext, plaintext(version, 'kex'), `key exchange plaintext (seed ${seed})`);
-  const pair: Pair = { version, seed, rng, aliceDevice, bobDevice, alice, bob: got.inbound.session, bobInbound: got.inbound, kexMessages: [first.data] };
+  const pair: Pair = {
+    version,
+    seed,
+    rng,
+    aliceDevice,
+    bobDevice,
+    alice,
+    bob: got.inbound.session,
+    bobInbound: got.inbound,
+    kexMessages: [first.data],
+  };
   if (options.answered ?? true) {
     const reply = pair.bob.encrypt(plaintext(version, 'reply'));
     assert.not.ok(reply.keyExchange, `the responder never sends a key exchange (seed ${seed})`);
-    assert.equal(alice.decryptParsed(parseMessage(version, reply.data), rng), plaintext(version, 'reply'), `reply (seed ${seed})`);
+    assert.equal(
+      alice.decryptParsed(parseMessage(version, reply.data), rng),
+      plaintext(version, 'reply'),
+      `reply (seed ${seed})`,
+    );
     assert.not.ok(alice.hasPendingKeyExchange, `answered session has no pending key exchange (seed ${seed})`);
   }
   return pair;
@@ -248,7 +283,6 @@ export function roundTrip(session: Session, what: string): Session {
   });
   return again;
 }
-
 
 /** A session's record (to prove that a failed operation left it unchanged). */
 export function snapshot(session: Session): string {

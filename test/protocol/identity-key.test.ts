@@ -109,7 +109,10 @@ for (const version of VERSIONS) {
       for (const mask of [0x01, 0x80, 0xff]) {
         const bad = sig.slice();
         bad[i]! ^= mask;
-        assert.not.ok(verifySignedPreKey(version, ik, spk, bad), `signature byte ${i} ^ ${mask} accepted (seed ${seed})`);
+        assert.not.ok(
+          verifySignedPreKey(version, ik, spk, bad),
+          `signature byte ${i} ^ ${mask} accepted (seed ${seed})`,
+        );
       }
     }
     for (let i = 0; i < 32; i++) {
@@ -117,21 +120,34 @@ for (const version of VERSIONS) {
       badSpk[i]! ^= 0x01;
       assert.not.ok(verifySignedPreKey(version, ik, badSpk, sig), `spk byte ${i} (seed ${seed})`);
     }
-    assert.not.ok(verifySignedPreKey(version, identityWireKey(other, version), spk, sig), `other identity (seed ${seed})`);
+    assert.not.ok(
+      verifySignedPreKey(version, identityWireKey(other, version), spk, sig),
+      `other identity (seed ${seed})`,
+    );
     assert.not.ok(verifySignedPreKey(version, ik, spk, new Uint8Array(64)), 'all-zero signature');
   });
 
   test(`${version}: python-omemo bundles verify (both sign bits)`, () => {
     const v = PY[version]!;
-    for (const [who, b] of [['alice', v.aliceBundle], ['bob', v.bobBundle]] as const) {
-      assert.ok(verifySignedPreKey(version, unhex(b.identityKey), unhex(b.signedPreKey), unhex(b.signedPreKeySignature)), `${who}'s bundle`);
+    for (const [who, b] of [
+      ['alice', v.aliceBundle],
+      ['bob', v.bobBundle],
+    ] as const) {
+      assert.ok(
+        verifySignedPreKey(version, unhex(b.identityKey), unhex(b.signedPreKey), unhex(b.signedPreKeySignature)),
+        `${who}'s bundle`,
+      );
       const bad = unhex(b.signedPreKeySignature);
       bad[0]! ^= 1;
-      assert.not.ok(verifySignedPreKey(version, unhex(b.identityKey), unhex(b.signedPreKey), bad), `${who}'s tampered bundle`);
+      assert.not.ok(
+        verifySignedPreKey(version, unhex(b.identityKey), unhex(b.signedPreKey), bad),
+        `${who}'s tampered bundle`,
+      );
     }
     assert.is(v.alice.identityEdSignBit, 1, 'the vector covers a sign-bit-1 identity');
     assert.is(v.bob.identityEdSignBit, 0, 'the vector covers a sign-bit-0 identity');
-    if (version === 'oldmemo') assert.is(unhex(v.aliceBundle.signedPreKeySignature)[63]! >> 7, 1, 'sign bit stuffed into sig[63]');
+    if (version === 'oldmemo')
+      assert.is(unhex(v.aliceBundle.signedPreKeySignature)[63]! >> 7, 1, 'sign bit stuffed into sig[63]');
   });
 
   test(`${version}: Session.initiate with a bad signature → invalid-signature`, () => {
@@ -146,8 +162,20 @@ for (const version of VERSIONS) {
     throwsOmemo(() => Session.initiate(version, alice.identity, badSig, rng), 'invalid-signature', `(seed ${seed})`);
     const otherSpk = { ...good, signedPreKey: x25519GenerateKeyPair(rng).publicKey };
     throwsOmemo(() => Session.initiate(version, alice.identity, otherSpk, rng), 'invalid-signature', `(seed ${seed})`);
-    const wrongVersion = { ...good, signedPreKeySignature: signSignedPreKey(bob.identity, version === 'oldmemo' ? 'twomemo' : 'oldmemo', good.signedPreKey, rng) };
-    throwsOmemo(() => Session.initiate(version, alice.identity, wrongVersion, rng), 'invalid-signature', `other version's signature (seed ${seed})`);
+    const wrongVersion = {
+      ...good,
+      signedPreKeySignature: signSignedPreKey(
+        bob.identity,
+        version === 'oldmemo' ? 'twomemo' : 'oldmemo',
+        good.signedPreKey,
+        rng,
+      ),
+    };
+    throwsOmemo(
+      () => Session.initiate(version, alice.identity, wrongVersion, rng),
+      'invalid-signature',
+      `other version's signature (seed ${seed})`,
+    );
   });
 }
 
@@ -181,7 +209,10 @@ test('verifySignedPreKey: wrong lengths are programmer errors (RangeError), not 
   const id = generateIdentityKeyPair(rngFor('lengths'));
   const spk = new Uint8Array(32);
   assert.throws(() => verifySignedPreKey('twomemo', id.edPublicKey, spk, new Uint8Array(63)), RangeError);
-  assert.throws(() => verifySignedPreKey('oldmemo', legacySerializeKey(id.publicKey), spk, new Uint8Array(64)), RangeError);
+  assert.throws(
+    () => verifySignedPreKey('oldmemo', legacySerializeKey(id.publicKey), spk, new Uint8Array(64)),
+    RangeError,
+  );
   assert.throws(() => verifySignedPreKey('oldmemo', id.publicKey, new Uint8Array(33), new Uint8Array(64)), RangeError);
 });
 

@@ -99,7 +99,9 @@ for (const version of VERSIONS) {
       assert.is(toHex(sk), c.sharedSecret);
       // libsignal derives 64 bytes (RK ‖ CK) where python-omemo derives 32: the first 32 bytes agree
       const ikm = new Uint8Array(32 + 32 * dh.length).fill(0xff);
-      dh.forEach((d, i) => ikm.set(d, 32 + 32 * i));
+      dh.forEach((d, i) => {
+        ikm.set(d, 32 + 32 * i);
+      });
       const info = utf8Encode(version === 'oldmemo' ? 'WhisperText' : 'OMEMO X3DH');
       assert.is(toHex(hkdfSha256(ikm, new Uint8Array(32), info, 64)), c.sharedSecret64);
       assert.is(c.sharedSecret64.slice(0, 64), c.sharedSecret);
@@ -121,7 +123,10 @@ test('deriveMessageKeys: the three parts are disjoint slices of one 80-byte outp
   const c = V.twomemo.messageKeys[1]!;
   const k = deriveMessageKeys('twomemo', unhex(c.seed));
   assert.is(k.encryptionKey.length + k.authenticationKey.length + k.iv.length, 80);
-  assert.is(toHex(k.encryptionKey) + toHex(k.authenticationKey) + toHex(k.iv), c.encryptionKey + c.authenticationKey + c.iv);
+  assert.is(
+    toHex(k.encryptionKey) + toHex(k.authenticationKey) + toHex(k.iv),
+    c.encryptionKey + c.authenticationKey + c.iv,
+  );
 });
 
 test.run();

@@ -25,5 +25,7 @@ const { sealPayload, openPayload } = await import('../../src/omemo/versions/by-v
 const { utf8Encode } = await import('../../src/crypto/bytes');
 const sealed = sealPayload('twomemo', utf8Encode('payload'));
 const opened = openPayload('twomemo', sealed.keyMaterial, undefined, sealed.payload);
-lines.push(`twomemo payload: ${opened !== undefined && toHex(opened) === toHex(utf8Encode('payload')) ? 'ok' : 'MISMATCH'}`);
+lines.push(
+  `twomemo payload: ${opened !== undefined && toHex(opened) === toHex(utf8Encode('payload')) ? 'ok' : 'MISMATCH'}`,
+);
 console.log(lines.join('\n'));

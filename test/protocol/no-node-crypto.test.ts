@@ -9,11 +9,22 @@ import * as assert from 'uvu/assert';
 const here = dirname(fileURLToPath(import.meta.url));
 
 test('a session pair runs both ways in both versions without node:crypto; an OMEMO 2 payload opens', () => {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'no-node-crypto-child.ts')], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'no-node-crypto-child.ts')], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.is(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   assert.is(lines[0], 'node:crypto loaded: false');
-  assert.equal(lines.slice(1), ['oldmemo 0: ok', 'oldmemo 1: ok', 'oldmemo 2: ok', 'twomemo 0: ok', 'twomemo 1: ok', 'twomemo 2: ok', 'twomemo payload: ok']);
+  assert.equal(lines.slice(1), [
+    'oldmemo 0: ok',
+    'oldmemo 1: ok',
+    'oldmemo 2: ok',
+    'twomemo 0: ok',
+    'twomemo 1: ok',
+    'twomemo 2: ok',
+    'twomemo payload: ok',
+  ]);
 });
 
 test.run();

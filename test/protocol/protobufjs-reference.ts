@@ -66,7 +66,12 @@ function stateRecord(s: SessionState, format: number): SessionRecordProto {
     pending:
       s.pending === undefined
         ? null
-        : { has_pre_key: s.pending.preKeyId !== undefined, pre_key_id: s.pending.preKeyId ?? 0, signed_pre_key_id: s.pending.signedPreKeyId, base_key: s.pending.baseKey },
+        : {
+            has_pre_key: s.pending.preKeyId !== undefined,
+            pre_key_id: s.pending.preKeyId ?? 0,
+            signed_pre_key_id: s.pending.signedPreKeyId,
+            base_key: s.pending.baseKey,
+          },
     unanswered: s.unanswered,
     base_key: s.baseKey,
     has_receiving_chain: s.receivingChainKey !== undefined,

@@ -29,11 +29,7 @@ function referenceStep(lane: RatchetSendLane, params: RatchetSendParams) {
   const c = createCipheriv('aes-256-cbc', okm.subarray(0, 32), okm.subarray(64, 80));
   const ct = Buffer.concat([c.update(params.plaintext), c.final()]);
   const header = lane.message.subarray(lane.headerOffset, lane.headerOffset + lane.headerLength);
-  const mac = createHmac('sha256', okm.subarray(32, 64))
-    .update(lane.associatedData)
-    .update(header)
-    .update(ct)
-    .digest();
+  const mac = createHmac('sha256', okm.subarray(32, 64)).update(lane.associatedData).update(header).update(ct).digest();
   return { seed, next, okm, ct: new Uint8Array(ct), mac: new Uint8Array(mac.subarray(0, params.macBytes)) };
 }
 
@@ -115,7 +111,10 @@ function compareBatch(count: number, params: RatchetSendParams, seed: number): R
 const REFERENCE_TEST =
   'ratchetSendBatch: kernel and node:crypto reference agree on seed-derived keys, ciphertext, MAC, next chain key';
 test(REFERENCE_TEST, () => {
-  for (const [info, macBytes] of [[INFO_TWOMEMO, 16], [INFO_OLDMEMO, 8]] as const) {
+  for (const [info, macBytes] of [
+    [INFO_TWOMEMO, 16],
+    [INFO_OLDMEMO, 8],
+  ] as const) {
     const params = { info, plaintext: pseudo(48, 3), macBytes };
     const lanes = Array.from({ length: 9 }, (_, i) => makeLane(40 + i, shapeFor(i, 4), 64, macBytes));
     const expected = lanes.map((l) => referenceStep(l, params));

@@ -46,13 +46,21 @@ function behavesTheSame(pair: Pair, which: 'alice' | 'bob', label: string): void
   for (const [i, m] of [incoming[2]!, incoming[0]!, incoming[1]!].entries()) {
     const r1 = rngFor(`${pair.seed} ${label} ${i}`);
     const r2 = rngFor(`${pair.seed} ${label} ${i}`);
-    assert.is(hex(copy.decryptParsed(parseMessage(pair.version, m), r2)), hex(original.decryptParsed(parseMessage(pair.version, m), r1)), `${label} (seed ${pair.seed})`);
+    assert.is(
+      hex(copy.decryptParsed(parseMessage(pair.version, m), r2)),
+      hex(original.decryptParsed(parseMessage(pair.version, m), r1)),
+      `${label} (seed ${pair.seed})`,
+    );
   }
   for (let i = 0; i < 3; i++) {
     const p = plaintext(pair.version, `${label} out ${i}`);
     assert.is(hex(copy.encrypt(p).data), hex(original.encrypt(p).data), `${label}: outgoing ${i} (seed ${pair.seed})`);
   }
-  assert.is(hex(serializeSession(copy)), hex(serializeSession(original)), `${label}: states diverged (seed ${pair.seed})`);
+  assert.is(
+    hex(serializeSession(copy)),
+    hex(serializeSession(original)),
+    `${label}: states diverged (seed ${pair.seed})`,
+  );
 }
 
 for (const version of VERSIONS) {
@@ -69,7 +77,11 @@ for (const version of VERSIONS) {
     const bobFresh = roundTrip(bob, 'responder before its first decryption (no chains)');
     assert.is(bobFresh.state.sendingChainKey, undefined);
     assert.is(bobFresh.state.receivingChainKey, undefined);
-    assert.equal(bobFresh.decryptParsed(kex.message, rngFor('x')), plaintext(version, 0), 'a reloaded fresh responder still decrypts');
+    assert.equal(
+      bobFresh.decryptParsed(kex.message, rngFor('x')),
+      plaintext(version, 0),
+      'a reloaded fresh responder still decrypts',
+    );
     bob.decryptParsed(kex.message, rng);
     roundTrip(bob, 'responder after the key exchange');
     // Alice is still pending: her messages are key exchanges; Bob recognises the base key and decrypts the inner message
@@ -90,7 +102,12 @@ for (const version of VERSIONS) {
     recv(bob, version, m6, rng);
     const reloaded = roundTrip(bob, 'after DH steps, with an old chain and skipped keys');
     assert.ok(reloaded.state.oldChains.length >= 1);
-    for (const i of [0, 2, 3]) assert.equal(reloaded.decryptParsed(inner(ms[i]!), rng), plaintext(version, i + 1), `skipped key ${i} survives reloading`);
+    for (const i of [0, 2, 3])
+      assert.equal(
+        reloaded.decryptParsed(inner(ms[i]!), rng),
+        plaintext(version, i + 1),
+        `skipped key ${i} survives reloading`,
+      );
   });
 
   test(`${version}: a reloaded session behaves exactly like the original (seeded random conversations)`, () => {
@@ -102,7 +119,10 @@ for (const version of VERSIONS) {
         const from = dice.chance(0.5) ? 'alice' : 'bob';
         const sender = from === 'alice' ? pair.alice : pair.bob;
         const receiver = from === 'alice' ? pair.bob : pair.alice;
-        const ms = Array.from({ length: dice.range(1, 6) }, (_, i) => sender.encrypt(plaintext(version, `${round} ${i}`)).data);
+        const ms = Array.from(
+          { length: dice.range(1, 6) },
+          (_, i) => sender.encrypt(plaintext(version, `${round} ${i}`)).data,
+        );
         for (const m of dice.shuffle(ms).slice(0, Math.max(1, ms.length - 1))) recv(receiver, version, m, pair.rng);
         roundTrip(pair.alice, `round ${round} alice (seed ${seed})`);
         roundTrip(pair.bob, `round ${round} bob (seed ${seed})`);
@@ -142,9 +162,24 @@ for (const version of VERSIONS) {
 
 interface FixtureVersion {
   records: Record<'alice' | 'bob' | 'pending', { offset: number; length: number }>;
-  bobKeys: { identityPrivate: string; signedPreKeyPrivate: string; signedPreKeyId: number; preKeyPrivate: string; preKeyId: number };
-  undelivered: { toBob: { name: string; data: string; plaintext: string }[]; toAlice: { name: string; data: string; plaintext: string }[]; pendingFirst: string };
-  afterLoad: { bobRng: string; aliceRng: string; bobNext: { plaintext: string; data: string }; pendingAgain: { plaintext: string; data: string } };
+  bobKeys: {
+    identityPrivate: string;
+    signedPreKeyPrivate: string;
+    signedPreKeyId: number;
+    preKeyPrivate: string;
+    preKeyId: number;
+  };
+  undelivered: {
+    toBob: { name: string; data: string; plaintext: string }[];
+    toAlice: { name: string; data: string; plaintext: string }[];
+    pendingFirst: string;
+  };
+  afterLoad: {
+    bobRng: string;
+    aliceRng: string;
+    bobNext: { plaintext: string; data: string };
+    pendingAgain: { plaintext: string; data: string };
+  };
 }
 const FIXTURE_BIN = new Uint8Array(readFileSync(new URL('./fixtures/session-record-v1.bin', import.meta.url)));
 const FIXTURE = JSON.parse(readFileSync(new URL('./fixtures/session-record-v1.json', import.meta.url), 'utf8')) as {
@@ -159,7 +194,11 @@ function fixtureRecord(v: FixtureVersion, name: 'alice' | 'bob' | 'pending'): Ui
 
 test('fixture: format 1 keeps loading; this code writes format 2 only with archived states (fixture v2)', () => {
   assert.is(FIXTURE.format, 1);
-  assert.is(SESSION_RECORD_FORMAT, 2, 'a new format needs a new fixture (session-record-v3.*); these must keep loading');
+  assert.is(
+    SESSION_RECORD_FORMAT,
+    2,
+    'a new format needs a new fixture (session-record-v3.*); these must keep loading',
+  );
   const ends = Object.values(FIXTURE.versions).flatMap((v) => Object.values(v.records).map((r) => r.offset + r.length));
   assert.is(Math.max(...ends), FIXTURE_BIN.length, 'the .bin holds exactly the listed records');
 });
@@ -186,13 +225,15 @@ for (const version of VERSIONS) {
     const v = FIXTURE.versions[version];
     const bob = deserializeSession(fixtureRecord(v, 'bob'));
     const bobRng = rngFor(v.afterLoad.bobRng);
-    for (const m of v.undelivered.toBob) assert.is(hex(bob.decryptParsed(parseMessage(version, unhex(m.data)), bobRng)), m.plaintext, m.name);
+    for (const m of v.undelivered.toBob)
+      assert.is(hex(bob.decryptParsed(parseMessage(version, unhex(m.data)), bobRng)), m.plaintext, m.name);
     const next = bob.encrypt(unhex(v.afterLoad.bobNext.plaintext));
     assert.is(hex(next.data), v.afterLoad.bobNext.data, 'Bob encrypts exactly the recorded bytes');
     const alice = deserializeSession(fixtureRecord(v, 'alice'));
     const aliceRng = rngFor(v.afterLoad.aliceRng);
     assert.is(hex(alice.decryptParsed(parseMessage(version, next.data), aliceRng)), v.afterLoad.bobNext.plaintext);
-    for (const m of v.undelivered.toAlice) assert.is(hex(alice.decryptParsed(parseMessage(version, unhex(m.data)), aliceRng)), m.plaintext, m.name);
+    for (const m of v.undelivered.toAlice)
+      assert.is(hex(alice.decryptParsed(parseMessage(version, unhex(m.data)), aliceRng)), m.plaintext, m.name);
     // the pending initiation still sends its key exchange, and Bob's keys accept it
     const pending = deserializeSession(fixtureRecord(v, 'pending'));
     const again = pending.encrypt(unhex(v.afterLoad.pendingAgain.plaintext));
@@ -204,8 +245,16 @@ for (const version of VERSIONS) {
     const kex = parseKeyExchange(version, again.data);
     assert.is(kex.preKeyId, k.preKeyId);
     assert.is(kex.signedPreKeyId, k.signedPreKeyId);
-    const responder = Session.respond(identityFromPrivate(unhex(k.identityPrivate)), kex, { privateKey: spkPriv, publicKey: x25519PublicKey(spkPriv) }, { privateKey: pkPriv, publicKey: x25519PublicKey(pkPriv) });
-    assert.is(hex(responder.decryptParsed(kex.message, rngFor('fixture responder'))), v.afterLoad.pendingAgain.plaintext);
+    const responder = Session.respond(
+      identityFromPrivate(unhex(k.identityPrivate)),
+      kex,
+      { privateKey: spkPriv, publicKey: x25519PublicKey(spkPriv) },
+      { privateKey: pkPriv, publicKey: x25519PublicKey(pkPriv) },
+    );
+    assert.is(
+      hex(responder.decryptParsed(kex.message, rngFor('fixture responder'))),
+      v.afterLoad.pendingAgain.plaintext,
+    );
   });
 }
 
@@ -220,7 +269,7 @@ for (const version of VERSIONS) {
     const fields = pbRead(rec);
     const boundaries = new Set([...fields.map((f) => f.offset), rec.length]);
     const baseKeyEnd = fields.find((f) => f.field === 19)!;
-    const afterBaseKey = (fields[fields.indexOf(baseKeyEnd) + 1]?.offset) ?? rec.length;
+    const afterBaseKey = fields[fields.indexOf(baseKeyEnd) + 1]?.offset ?? rec.length;
     const loadedAt: number[] = [];
     for (let len = 0; len < rec.length; len++) {
       const cut = rec.slice(0, len);
@@ -238,7 +287,10 @@ for (const version of VERSIONS) {
         }
       }
     }
-    assert.ok(loadedAt.every((l) => l >= afterBaseKey), `loaded: ${loadedAt.join(',')}`);
+    assert.ok(
+      loadedAt.every((l) => l >= afterBaseKey),
+      `loaded: ${loadedAt.join(',')}`,
+    );
   });
 
   test(`${version}: garbage, other formats and protocols → malformed-record`, () => {
@@ -272,7 +324,11 @@ for (const version of VERSIONS) {
     throwsOmemo(() => deserializeSession(rewrite(2, 3)), 'malformed-record');
     throwsOmemo(() => deserializeSession(rewrite(2, undefined)), 'malformed-record');
     // a key of the wrong length
-    const badKey = pbWrite(fields.map((f) => [f.field, f.field === 6 ? f.bytes!.subarray(0, 31) : f.wireType === 0 ? f.int! : f.bytes!] as PbValue));
+    const badKey = pbWrite(
+      fields.map(
+        (f) => [f.field, f.field === 6 ? f.bytes!.subarray(0, 31) : f.wireType === 0 ? f.int! : f.bytes!] as PbValue,
+      ),
+    );
     e = throwsOmemo(() => deserializeSession(badKey), 'malformed-record');
     assert.match(e.message, /root_key/);
     assert.throws(() => deserializeSession('record' as unknown as Uint8Array), TypeError);
@@ -302,7 +358,12 @@ test('the record writer matches protobufjs at counter and size extremes (varint 
   const key = (b: number) => new Uint8Array(32).fill(b);
   let checked = 0;
   for (const [i, v] of values.entries()) {
-    const skipped = new Map(Array.from({ length: i * 13 }, (_, j) => [`k${j}`, { ratchetKey: key(j), n: (v + j) >>> 0, seed: key(j + 1) }] as const));
+    const skipped = new Map(
+      Array.from(
+        { length: i * 13 },
+        (_, j) => [`k${j}`, { ratchetKey: key(j), n: (v + j) >>> 0, seed: key(j + 1) }] as const,
+      ),
+    );
     const s = new Session({
       ...base,
       sendingCounter: v,

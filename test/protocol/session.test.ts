@@ -8,7 +8,13 @@ import * as assert from 'uvu/assert';
 import { OmemoError } from '../../src/crypto/errors';
 import { cryptoReady } from '../../src/crypto/ready';
 import { x25519PublicKey, type KeyPair } from '../../src/crypto/x25519';
-import { MAX_OLD_RECEIVING_CHAINS, MAX_RATCHET_PLAINTEXT_BYTES, MAX_SKIPPED_KEYS_PER_MESSAGE, MAX_SKIPPED_KEYS_PER_SESSION, type ProtocolVersion } from '../../src/protocol/constants';
+import {
+  MAX_OLD_RECEIVING_CHAINS,
+  MAX_RATCHET_PLAINTEXT_BYTES,
+  MAX_SKIPPED_KEYS_PER_MESSAGE,
+  MAX_SKIPPED_KEYS_PER_SESSION,
+  type ProtocolVersion,
+} from '../../src/protocol/constants';
 import type { IdentityKeyPair } from '../../src/protocol/identity-key';
 import { Session, type PreKeyBundle } from '../../src/protocol/session';
 import { deserializeSession, serializeSession } from '../../src/protocol/session-record';
@@ -54,7 +60,14 @@ interface PyVector {
   version: ProtocolVersion;
   alice: PyParty;
   bob: PyParty;
-  bobBundle: { identityKey: string; signedPreKeyId: number; signedPreKey: string; signedPreKeySignature: string; preKeyId: number; preKey: string };
+  bobBundle: {
+    identityKey: string;
+    signedPreKeyId: number;
+    signedPreKey: string;
+    signedPreKeySignature: string;
+    preKeyId: number;
+    preKey: string;
+  };
   messages: { name: string; from: string; keyExchange: boolean; plaintext: string; data: string }[];
 }
 
@@ -64,7 +77,11 @@ function loadPy(version: ProtocolVersion): PyVector {
 
 function pyIdentity(p: PyParty): IdentityKeyPair {
   // python-omemo's identity: its Ed25519 form keeps the natural sign bit (Alice's is 1), so build it by hand.
-  return { privateKey: unhex(p.identityPrivate), publicKey: unhex(p.identityCurvePublic), edPublicKey: unhex(p.identityEdPublic) };
+  return {
+    privateKey: unhex(p.identityPrivate),
+    publicKey: unhex(p.identityCurvePublic),
+    edPublicKey: unhex(p.identityEdPublic),
+  };
 }
 
 function keyPair(privHex: string): KeyPair {
@@ -81,7 +98,10 @@ for (const version of VERSIONS) {
   test(`${version}: python-omemo vector is complete`, () => {
     assert.is(py.version, version);
     assert.match(py.source, new RegExp(`python3-${version}`));
-    assert.equal(py.messages.map((m) => m.name), ['M1', 'M2', 'M3', 'M4', 'M5', 'M6', 'M7', 'M8']);
+    assert.equal(
+      py.messages.map((m) => m.name),
+      ['M1', 'M2', 'M3', 'M4', 'M5', 'M6', 'M7', 'M8'],
+    );
     assert.is(py.alice.ratchetPrivates.length, 3);
     assert.is(py.bob.ratchetPrivates.length, 2);
   });
@@ -142,7 +162,8 @@ for (const version of VERSIONS) {
     }
     assert.is(bob.unansweredCount, 0);
     const reloaded = deserializeSession(serializeSession(bob));
-    for (const name of ['M7', 'M5', 'M6']) assert.equal(reloaded.decryptParsed(parseMessage(version, data(name)), rng), pt(name), name);
+    for (const name of ['M7', 'M5', 'M6'])
+      assert.equal(reloaded.decryptParsed(parseMessage(version, data(name)), rng), pt(name), name);
     const m8 = reloaded.encrypt(pt('M8'));
     assert.is(hex(m8.data), msg('M8').data, 'M8 byte for byte');
   });
@@ -151,7 +172,19 @@ for (const version of VERSIONS) {
     const a = py.alice;
     const rng = scriptedRng([a.x3dhEphemeralPrivate!, ...a.ratchetPrivates].map(unhex), `${version} alice`);
     const b = py.bobBundle;
-    const alice = Session.initiate(version, pyIdentity(a), { identityKey: unhex(b.identityKey), signedPreKeyId: 1, signedPreKey: unhex(b.signedPreKey), signedPreKeySignature: unhex(b.signedPreKeySignature), preKeyId: 1, preKey: unhex(b.preKey) }, rng);
+    const alice = Session.initiate(
+      version,
+      pyIdentity(a),
+      {
+        identityKey: unhex(b.identityKey),
+        signedPreKeyId: 1,
+        signedPreKey: unhex(b.signedPreKey),
+        signedPreKeySignature: unhex(b.signedPreKeySignature),
+        preKeyId: 1,
+        preKey: unhex(b.preKey),
+      },
+      rng,
+    );
     alice.encrypt(pt('M1'));
     const m3 = data('M3');
     m3[m3.length - 3]! ^= 1;
@@ -191,7 +224,12 @@ const MASKS = [0x01, 0x80, 0xff];
  * Flips every byte of `data` with each mask, feeds the result to `attempt` and lists every variant that was not
  * rejected with an OmemoError or that changed the state (`unchanged()` false). `skip` exempts variants.
  */
-function flipAll(data: Uint8Array, attempt: (bad: Uint8Array) => unknown, unchanged: () => boolean, skip?: (bad: Uint8Array, i: number) => boolean): string[] {
+function flipAll(
+  data: Uint8Array,
+  attempt: (bad: Uint8Array) => unknown,
+  unchanged: () => boolean,
+  skip?: (bad: Uint8Array, i: number) => boolean,
+): string[] {
   const problems: string[] = [];
   for (let i = 0; i < data.length; i++) {
     for (const mask of MASKS) {
@@ -229,8 +267,14 @@ for (const version of VERSIONS) {
       assert.is(kex.preKeyId, withPreKey ? 101 : undefined, `seed ${seed}`);
       assert.is(pair.bob.state.initiator, false);
       assert.is(pair.alice.state.initiator, true);
-      eqB(pair.bob.remoteIdentityKey, version === 'oldmemo' ? pair.aliceDevice.identity.publicKey : pair.aliceDevice.identity.edPublicKey);
-      eqB(pair.alice.remoteIdentityKey, version === 'oldmemo' ? pair.bobDevice.identity.publicKey : pair.bobDevice.identity.edPublicKey);
+      eqB(
+        pair.bob.remoteIdentityKey,
+        version === 'oldmemo' ? pair.aliceDevice.identity.publicKey : pair.aliceDevice.identity.edPublicKey,
+      );
+      eqB(
+        pair.alice.remoteIdentityKey,
+        version === 'oldmemo' ? pair.bobDevice.identity.publicKey : pair.bobDevice.identity.edPublicKey,
+      );
       for (const m of burst(pair, 'alice', 3, 'a')) deliver(pair, 'bob', m);
       for (const m of burst(pair, 'bob', 3, 'b')) deliver(pair, 'alice', m);
     });
@@ -290,7 +334,11 @@ for (const version of VERSIONS) {
     assert.not.ok(alice.hasPendingKeyExchange);
     const after = alice.encrypt(plaintext(version, 'after'));
     assert.not.ok(after.keyExchange, `no key exchange after the reply (seed ${seed})`);
-    throwsOmemo(() => parseKeyExchange(version, after.data), ['malformed-message', 'unsupported-version'], 'a normal message does not parse as a key exchange');
+    throwsOmemo(
+      () => parseKeyExchange(version, after.data),
+      ['malformed-message', 'unsupported-version'],
+      'a normal message does not parse as a key exchange',
+    );
   });
 
   test(`${version}: a new initiation has a new base key and builds a new session`, () => {
@@ -340,7 +388,8 @@ for (const version of VERSIONS) {
       plain[1] = i >> 8;
       const e = pair.alice.encrypt(plain);
       const got = recv(pair.bob, version, e.data, pair.rng);
-      if (got[0] !== (i & 0xff) || got[1] !== i >> 8 || got.length !== plain.length) assert.unreachable(`message ${i} (seed ${seed})`);
+      if (got[0] !== (i & 0xff) || got[1] !== i >> 8 || got.length !== plain.length)
+        assert.unreachable(`message ${i} (seed ${seed})`);
     }
     const ms = performance.now() - started;
     assert.is(pair.alice.state.sendingCounter, 10_000);
@@ -377,14 +426,16 @@ for (const version of VERSIONS) {
         const action = dice.int(3);
         if (action < 2) {
           const from = dice.chance(0.5) ? 'alice' : 'bob';
-          for (const m of burst(pair, from, dice.range(1, 8), `r${round}`)) inFlight.push({ to: from === 'alice' ? 'bob' : 'alice', m });
+          for (const m of burst(pair, from, dice.range(1, 8), `r${round}`))
+            inFlight.push({ to: from === 'alice' ? 'bob' : 'alice', m });
         } else {
           // deliver a random subset in random order, lose some for good
           const take = dice.shuffle(inFlight.splice(0, inFlight.length));
           for (const item of take) {
             const r = dice.int(10);
             if (r === 0) lost++;
-            else if (r === 1) inFlight.push(item); // later
+            else if (r === 1)
+              inFlight.push(item); // later
             else {
               deliver(pair, item.to, item.m);
               delivered++;
@@ -396,7 +447,10 @@ for (const version of VERSIONS) {
         deliver(pair, item.to, item.m);
         delivered++;
       }
-      assert.ok(delivered > 50 && lost > 0, `the scenario exercised loss (delivered ${delivered}, lost ${lost}, seed ${seed})`);
+      assert.ok(
+        delivered > 50 && lost > 0,
+        `the scenario exercised loss (delivered ${delivered}, lost ${lost}, seed ${seed})`,
+      );
       // still in sync both ways
       for (const m of burst(pair, 'alice', 2, 'end')) deliver(pair, 'bob', m);
       for (const m of burst(pair, 'bob', 2, 'end')) deliver(pair, 'alice', m);
@@ -432,7 +486,11 @@ for (const version of VERSIONS) {
     deliver(pair, 'bob', ms[0]!); // DH step; receivingCounter = 1
     const before = snapshot(pair.bob);
     const unanswered = pair.bob.unansweredCount;
-    const e = throwsOmemo(() => recv(pair.bob, version, ms[1002]!.data, pair.rng), 'too-many-skipped', `(seed ${seed})`);
+    const e = throwsOmemo(
+      () => recv(pair.bob, version, ms[1002]!.data, pair.rng),
+      'too-many-skipped',
+      `(seed ${seed})`,
+    );
     assert.match(e.message, /1001/);
     assert.is(snapshot(pair.bob), before, 'session unchanged');
     assert.is(pair.bob.unansweredCount, unanswered);
@@ -522,7 +580,11 @@ for (const version of VERSIONS) {
     assert.is(pair.bob.state.skipped.size, 1000);
     for (const i of [0, 1, 2, 3]) {
       const before = snapshot(pair.bob);
-      throwsOmemo(() => recv(pair.bob, version, ms[i]!.data, pair.rng), 'duplicate-message', `evicted key ${i} (seed ${seed})`);
+      throwsOmemo(
+        () => recv(pair.bob, version, ms[i]!.data, pair.rng),
+        'duplicate-message',
+        `evicted key ${i} (seed ${seed})`,
+      );
       assert.is(snapshot(pair.bob), before);
     }
     for (const i of [4, 999, 1001, 1004, 500]) deliver(pair, 'bob', ms[i]!);
@@ -550,14 +612,22 @@ for (const version of VERSIONS) {
     const { bob, rng } = pair;
     // the key exchange itself, replayed while Bob is still on Alice's first chain
     const before0 = snapshot(bob);
-    throwsOmemo(() => receiveKeyExchange(pair.bobDevice, pair.kexMessages[0]!, pair.bobInbound, rng), 'duplicate-message', `(seed ${seed})`);
+    throwsOmemo(
+      () => receiveKeyExchange(pair.bobDevice, pair.kexMessages[0]!, pair.bobInbound, rng),
+      'duplicate-message',
+      `(seed ${seed})`,
+    );
     assert.is(snapshot(bob), before0);
     for (const m of burst(pair, 'bob', 1, 'r')) deliver(pair, 'alice', m);
     const a = burst(pair, 'alice', 4, 'a');
     deliver(pair, 'bob', a[0]!);
     deliver(pair, 'bob', a[2]!);
     deliver(pair, 'bob', a[1]!); // from the skipped store
-    for (const [i, what] of [[0, 'current chain'], [2, 'current chain'], [1, 'decrypted from a skipped key']] as const) {
+    for (const [i, what] of [
+      [0, 'current chain'],
+      [2, 'current chain'],
+      [1, 'decrypted from a skipped key'],
+    ] as const) {
       const before = snapshot(bob);
       throwsOmemo(() => recv(bob, pair.version, a[i]!.data, rng), 'duplicate-message', `${what} (seed ${seed})`);
       assert.is(snapshot(bob), before);
@@ -572,7 +642,11 @@ for (const version of VERSIONS) {
       assert.is(snapshot(bob), before);
     }
     const before = snapshot(bob);
-    throwsOmemo(() => receiveKeyExchange(pair.bobDevice, pair.kexMessages[0]!, pair.bobInbound, rng), 'duplicate-message', `key exchange of an earlier chain (seed ${seed})`);
+    throwsOmemo(
+      () => receiveKeyExchange(pair.bobDevice, pair.kexMessages[0]!, pair.bobInbound, rng),
+      'duplicate-message',
+      `key exchange of an earlier chain (seed ${seed})`,
+    );
     assert.is(snapshot(bob), before);
     deliver(pair, 'bob', a[3]!); // the unreceived one of the earlier chain still decrypts
   });
@@ -589,13 +663,17 @@ for (const version of VERSIONS) {
       for (const r of burst(pair, 'bob', 1, `r${i}`)) deliver(pair, 'alice', r);
     }
     assert.is(pair.bob.state.oldChains.length, 5);
-    for (const m of firsts.slice(2, 6)) throwsOmemo(() => recv(pair.bob, version, m.data, pair.rng), 'duplicate-message', `(seed ${seed})`);
+    for (const m of firsts.slice(2, 6))
+      throwsOmemo(() => recv(pair.bob, version, m.data, pair.rng), 'duplicate-message', `(seed ${seed})`);
     // older than that: no longer recognised as a duplicate, but still rejected without a state change
     const before = snapshot(pair.bob);
-    throwsOmemo(() => recv(pair.bob, version, firsts[0]!.data, pair.rng), ['duplicate-message', 'bad-mac'], `(seed ${seed})`);
+    throwsOmemo(
+      () => recv(pair.bob, version, firsts[0]!.data, pair.rng),
+      ['duplicate-message', 'bad-mac'],
+      `(seed ${seed})`,
+    );
     assert.is(snapshot(pair.bob), before);
   });
-
 
   test(`${version}: every byte of a normal message flipped is rejected; session unchanged and still working`, () => {
     const seed = caseSeed(`${version} flip normal`);
@@ -607,8 +685,15 @@ for (const version of VERSIONS) {
     for (const target of [same, burst(pair, 'alice', 1, 'newchain')[0]!]) {
       const before = snapshot(pair.bob);
       const unanswered = pair.bob.unansweredCount;
-      const problems = flipAll(target.data, (bad) => recv(pair.bob, version, bad, pair.rng), () => snapshot(pair.bob) === before);
-      assert.ok(problems.length === 0, `${target.label}: flipped variants not rejected cleanly (seed ${seed}):\n  ${problems.join('\n  ')}`);
+      const problems = flipAll(
+        target.data,
+        (bad) => recv(pair.bob, version, bad, pair.rng),
+        () => snapshot(pair.bob) === before,
+      );
+      assert.ok(
+        problems.length === 0,
+        `${target.label}: flipped variants not rejected cleanly (seed ${seed}):\n  ${problems.join('\n  ')}`,
+      );
       assert.is(pair.bob.unansweredCount, unanswered);
       deliver(pair, 'bob', target);
     }
@@ -622,7 +707,12 @@ for (const version of VERSIONS) {
     const bobDevice = makeDevice(version, rng, 100);
     const alice = Session.initiate(version, aliceDevice.identity, bundleOf(bobDevice, 101), rng);
     const kex = alice.encrypt(plaintext(version, 'kex')).data;
-    const problems = flipAll(kex, (bad) => receiveKeyExchange(bobDevice, bad, undefined, rng), () => true, legacyVersionNibble(version));
+    const problems = flipAll(
+      kex,
+      (bad) => receiveKeyExchange(bobDevice, bad, undefined, rng),
+      () => true,
+      legacyVersionNibble(version),
+    );
     assert.ok(problems.length === 0, `flipped key exchanges not rejected (seed ${seed}):\n  ${problems.join('\n  ')}`);
     const ok = receiveKeyExchange(bobDevice, kex, undefined, rng);
     assert.equal(ok.plaintext, plaintext(version, 'kex'));
@@ -634,8 +724,16 @@ for (const version of VERSIONS) {
     const second = pair.alice.encrypt(plaintext(version, 'second'));
     assert.ok(second.keyExchange);
     const before = snapshot(pair.bob);
-    const problems = flipAll(second.data, (bad) => receiveKeyExchange(pair.bobDevice, bad, pair.bobInbound, pair.rng), () => snapshot(pair.bob) === before, legacyVersionNibble(version));
-    assert.ok(problems.length === 0, `flipped key exchanges not rejected cleanly (seed ${seed}):\n  ${problems.join('\n  ')}`);
+    const problems = flipAll(
+      second.data,
+      (bad) => receiveKeyExchange(pair.bobDevice, bad, pair.bobInbound, pair.rng),
+      () => snapshot(pair.bob) === before,
+      legacyVersionNibble(version),
+    );
+    assert.ok(
+      problems.length === 0,
+      `flipped key exchanges not rejected cleanly (seed ${seed}):\n  ${problems.join('\n  ')}`,
+    );
     const ok = receiveKeyExchange(pair.bobDevice, second.data, pair.bobInbound, pair.rng);
     assert.ok(ok.repeated);
     assert.equal(ok.plaintext, plaintext(version, 'second'));
@@ -675,7 +773,12 @@ for (const version of VERSIONS) {
     const e = pair.alice.encrypt(plaintext(version, 't'));
     assert.is(e.data.constructor, Uint8Array, `encrypt().data is a ${e.data.constructor.name}`);
     const p = parseMessage(version, new Uint8Array(e.data));
-    for (const [name, v] of [['ratchetKey', p.header.ratchetKey], ['ciphertext', p.ciphertext], ['mac', p.mac], ['macInput', p.macInput]] as const) {
+    for (const [name, v] of [
+      ['ratchetKey', p.header.ratchetKey],
+      ['ciphertext', p.ciphertext],
+      ['mac', p.mac],
+      ['macInput', p.macInput],
+    ] as const) {
       assert.is(v.constructor, Uint8Array, `${name} is a ${v.constructor.name}`);
     }
   });
@@ -695,7 +798,9 @@ for (const version of VERSIONS) {
 
 test('encryptMany: byte for byte what encrypt gives per session, both versions mixed; a session that cannot send gets its error', () => {
   const rng = rngFor(caseSeed('encryptMany'));
-  const pairs = [0, 1, 2, 3, 4, 5].map((i) => makePair(i % 2 === 0 ? 'oldmemo' : 'twomemo', caseSeed(`encryptMany ${i}`), { answered: i !== 4 }));
+  const pairs = [0, 1, 2, 3, 4, 5].map((i) =>
+    makePair(i % 2 === 0 ? 'oldmemo' : 'twomemo', caseSeed(`encryptMany ${i}`), { answered: i !== 4 }),
+  );
   // A responder that has received nothing yet cannot send.
   const aliceDevice = makeDevice('twomemo', rng);
   const bobDevice = makeDevice('twomemo', rng, 100);

@@ -8,7 +8,24 @@ import { LEGACY_VERSION_BYTE, MAX_WIRE_MESSAGE_BYTES, type ProtocolVersion } fro
 import { identityWireKey } from '../../src/protocol/identity-key';
 import { encodeKeyExchange, frameMessage, parseKeyExchange, parseMessage } from '../../src/protocol/wire';
 import { encodeMacInput, encodeMessage } from './protobufjs-reference';
-import { VERSIONS, caseSeed, cat, copy, eqB, makePair, pbFieldNumbers, pbGet, pbRead, pbWrite, plaintext, recv, rngFor, snapshot, throwsOmemo, type PbValue } from './helpers';
+import {
+  VERSIONS,
+  caseSeed,
+  cat,
+  copy,
+  eqB,
+  makePair,
+  pbFieldNumbers,
+  pbGet,
+  pbRead,
+  pbWrite,
+  plaintext,
+  recv,
+  rngFor,
+  snapshot,
+  throwsOmemo,
+  type PbValue,
+} from './helpers';
 
 test.before(async () => {
   await cryptoReady();
@@ -43,11 +60,17 @@ test('oldmemo: 0x33 ‖ WhisperMessage{ratchetKey=1, counter=2, previousCounter=
   const next = pair.alice.encrypt(plaintext('oldmemo', 'next')).data;
   const chain2 = copy(pair.alice.state.sendingRatchet.publicKey);
   assert.not.equal(chain1, chain2, 'a DH step gave Alice a new ratchet key');
-  for (const [m, n, pn, ratchet] of [[sent[2]!, 3, 1, chain1], [next, 0, 4, chain2]] as const) {
+  for (const [m, n, pn, ratchet] of [
+    [sent[2]!, 3, 1, chain1],
+    [next, 0, 4, chain2],
+  ] as const) {
     assert.is(m[0], 0x33);
     const proto = m.subarray(1, m.length - 8);
     const fields = pbRead(proto);
-    assert.equal(fields.map((f) => f.field), [1, 2, 3, 4]);
+    assert.equal(
+      fields.map((f) => f.field),
+      [1, 2, 3, 4],
+    );
     const rk = pbGet(fields, 1).bytes!;
     assert.is(rk.length, 33);
     assert.is(rk[0], 0x05);
@@ -70,7 +93,11 @@ test('oldmemo: 0x33 ‖ PreKeyWhisperMessage{preKeyId=1, baseKey=2, identityKey=
     const m = p.alice.encrypt(plaintext('oldmemo', 'k')).data;
     assert.is(m[0], 0x33);
     const fields = pbRead(m.subarray(1));
-    assert.equal(fields.map((f) => f.field).sort(), withPreKey ? [1, 2, 3, 4, 6] : [2, 3, 4, 6], 'no registrationId (5)');
+    assert.equal(
+      fields.map((f) => f.field).sort(),
+      withPreKey ? [1, 2, 3, 4, 6] : [2, 3, 4, 6],
+      'no registrationId (5)',
+    );
     if (withPreKey) assert.is(pbGet(fields, 1).int, 101);
     eqB(pbGet(fields, 2).bytes, key05(p.alice.baseKey));
     eqB(pbGet(fields, 3).bytes, key05(p.aliceDevice.identity.publicKey), 'identityKey = 0x05 ‖ Curve25519 identity');
@@ -97,12 +124,21 @@ test('twomemo: OMEMOAuthenticatedMessage{mac=1 (16 bytes), message=2} wrapping O
   const next = pair.alice.encrypt(plaintext('twomemo', 'next')).data;
   const chain2 = copy(pair.alice.state.sendingRatchet.publicKey);
   assert.not.equal(chain1, chain2, 'a DH step gave Alice a new ratchet key');
-  for (const [m, n, pn, ratchet] of [[sent[1]!, 2, 1, chain1], [next, 0, 4, chain2]] as const) {
+  for (const [m, n, pn, ratchet] of [
+    [sent[1]!, 2, 1, chain1],
+    [next, 0, 4, chain2],
+  ] as const) {
     const outer = pbRead(m);
-    assert.equal(outer.map((f) => f.field), [1, 2]);
+    assert.equal(
+      outer.map((f) => f.field),
+      [1, 2],
+    );
     assert.is(pbGet(outer, 1).bytes!.length, 16, 'OMEMO 2 MAC: 16 bytes inside the protobuf');
     const inner = pbRead(pbGet(outer, 2).bytes!);
-    assert.equal(inner.map((f) => f.field), [1, 2, 3, 4]);
+    assert.equal(
+      inner.map((f) => f.field),
+      [1, 2, 3, 4],
+    );
     assert.is(pbGet(inner, 1).int, n, 'n');
     assert.is(pbGet(inner, 2).int, pn, 'pn');
     eqB(pbGet(inner, 3).bytes, ratchet, 'dh_pub: raw 32 bytes');
@@ -116,21 +152,30 @@ test('twomemo: OMEMOAuthenticatedMessage{mac=1 (16 bytes), message=2} wrapping O
 test('twomemo: OMEMOKeyExchange{pk_id=1, spk_id=2, ik=3 (Ed25519), ek=4, message=5}', () => {
   const { pending, kex } = material('twomemo', 'kex fields');
   const fields = pbRead(kex);
-  assert.equal(fields.map((f) => f.field), [1, 2, 3, 4, 5]);
+  assert.equal(
+    fields.map((f) => f.field),
+    [1, 2, 3, 4, 5],
+  );
   assert.is(pbGet(fields, 1).int, 101);
   assert.is(pbGet(fields, 2).int, 7);
   eqB(pbGet(fields, 3).bytes, pending.aliceDevice.identity.edPublicKey, 'ik = Ed25519 identity');
   eqB(pbGet(fields, 3).bytes, identityWireKey(pending.aliceDevice.identity, 'twomemo'));
   eqB(pbGet(fields, 4).bytes, pending.alice.baseKey);
   const auth = pbRead(pbGet(fields, 5).bytes!);
-  assert.equal(auth.map((f) => f.field), [1, 2]);
+  assert.equal(
+    auth.map((f) => f.field),
+    [1, 2],
+  );
   assert.is(pbGet(auth, 1).bytes!.length, 16);
   assert.equal(pbFieldNumbers(pbGet(auth, 2).bytes!), [1, 2, 3, 4]);
 });
 
 // ------------------------------------------------------------------ version byte
 
-for (const [kind, pick] of [['normal', 'normal'], ['key exchange', 'kex']] as const) {
+for (const [kind, pick] of [
+  ['normal', 'normal'],
+  ['key exchange', 'kex'],
+] as const) {
   test(`oldmemo ${kind}: version byte 0x33 accepted, any other high nibble → unsupported-version`, () => {
     const mat = material('oldmemo', `version ${kind}`);
     const bytes = mat[pick];
@@ -175,7 +220,11 @@ for (const version of VERSIONS) {
     const { pair, normal } = material(version, 'truncate');
     const before = snapshot(pair.bob);
     for (let len = 0; len < normal.length; len++) {
-      throwsOmemo(() => pair.bob.decrypt(normal.subarray(0, len)), ['malformed-message', 'bad-mac', 'unsupported-version'], `(${version}, length ${len} of ${normal.length}, seed ${pair.seed})`);
+      throwsOmemo(
+        () => pair.bob.decrypt(normal.subarray(0, len)),
+        ['malformed-message', 'bad-mac', 'unsupported-version'],
+        `(${version}, length ${len} of ${normal.length}, seed ${pair.seed})`,
+      );
     }
     assert.is(snapshot(pair.bob), before);
     eqB(pair.bob.decrypt(normal), plaintext(version, 'wire normal'));
@@ -197,7 +246,13 @@ for (const version of VERSIONS) {
   });
 
   test(`${version}: garbage and non-protobuf input → malformed-message (or unsupported-version)`, () => {
-    const samples = [new Uint8Array(0), Uint8Array.of(0x33), Uint8Array.of(0x33, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff), new Uint8Array(100).fill(0x33), new Uint8Array(64).fill(0xff)];
+    const samples = [
+      new Uint8Array(0),
+      Uint8Array.of(0x33),
+      Uint8Array.of(0x33, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
+      new Uint8Array(100).fill(0x33),
+      new Uint8Array(64).fill(0xff),
+    ];
     for (const s of samples) {
       throwsOmemo(() => parseMessage(version, s), ['malformed-message', 'unsupported-version'], `normal ${s.length}`);
       throwsOmemo(() => parseKeyExchange(version, s), ['malformed-message', 'unsupported-version'], `kex ${s.length}`);
@@ -212,8 +267,28 @@ for (const version of VERSIONS) {
       const build = (ctLen: number) => {
         const ct = new Uint8Array(ctLen).fill(7);
         return version === 'oldmemo'
-          ? cat(V3, pbWrite([[1, key05(K)], [2, 0], [3, 0], [4, ct]]), new Uint8Array(8))
-          : pbWrite([[1, new Uint8Array(16)], [2, pbWrite([[1, 0], [2, 0], [3, K], [4, ct]])]]);
+          ? cat(
+              V3,
+              pbWrite([
+                [1, key05(K)],
+                [2, 0],
+                [3, 0],
+                [4, ct],
+              ]),
+              new Uint8Array(8),
+            )
+          : pbWrite([
+              [1, new Uint8Array(16)],
+              [
+                2,
+                pbWrite([
+                  [1, 0],
+                  [2, 0],
+                  [3, K],
+                  [4, ct],
+                ]),
+              ],
+            ]);
       };
       let ctLen = total - 60;
       while (build(ctLen).length < total) ctLen++;
@@ -249,7 +324,11 @@ for (const version of VERSIONS) {
     eqB(p.ciphertext, ct);
     eqB(p.mac, mac);
     eqB(p.macInput, macInput);
-    const kexMsg = encodeKeyExchange(version, { preKeyId: 0x7fffffff, signedPreKeyId: 1, identityKey: K, baseKey: new Uint8Array(32).fill(1) }, msg);
+    const kexMsg = encodeKeyExchange(
+      version,
+      { preKeyId: 0x7fffffff, signedPreKeyId: 1, identityKey: K, baseKey: new Uint8Array(32).fill(1) },
+      msg,
+    );
     const k = parseKeyExchange(version, kexMsg);
     assert.is(k.preKeyId, 0x7fffffff);
     assert.is(k.signedPreKeyId, 1);
@@ -263,9 +342,22 @@ for (const version of VERSIONS) {
     const { normal } = material(version, 'copies');
     const buf = copy(normal);
     const p = parseMessage(version, buf);
-    const snap = JSON.stringify([Array.from(p.header.ratchetKey), Array.from(p.ciphertext), Array.from(p.mac), Array.from(p.macInput)]);
+    const snap = JSON.stringify([
+      Array.from(p.header.ratchetKey),
+      Array.from(p.ciphertext),
+      Array.from(p.mac),
+      Array.from(p.macInput),
+    ]);
     buf.fill(0);
-    assert.is(JSON.stringify([Array.from(p.header.ratchetKey), Array.from(p.ciphertext), Array.from(p.mac), Array.from(p.macInput)]), snap);
+    assert.is(
+      JSON.stringify([
+        Array.from(p.header.ratchetKey),
+        Array.from(p.ciphertext),
+        Array.from(p.mac),
+        Array.from(p.macInput),
+      ]),
+      snap,
+    );
   });
 }
 
@@ -274,48 +366,161 @@ for (const version of VERSIONS) {
 function legacyNormal(fields: PbValue[]): Uint8Array {
   return cat(V3, pbWrite(fields), new Uint8Array(8));
 }
-const legacyInner = legacyNormal([[1, key05(K)], [2, 1], [3, 0], [4, new Uint8Array(16)]]);
+const legacyInner = legacyNormal([
+  [1, key05(K)],
+  [2, 1],
+  [3, 0],
+  [4, new Uint8Array(16)],
+]);
 
 test('oldmemo WhisperMessage: missing ratchetKey / ciphertext → malformed; missing counters read as 0', () => {
-  throwsOmemo(() => parseMessage('oldmemo', legacyNormal([[2, 1], [3, 0], [4, new Uint8Array(16)]])), 'malformed-message');
-  throwsOmemo(() => parseMessage('oldmemo', legacyNormal([[1, key05(K)], [2, 1], [3, 0]])), 'malformed-message');
-  const p = parseMessage('oldmemo', legacyNormal([[1, key05(K)], [4, new Uint8Array(16)]]));
+  throwsOmemo(
+    () =>
+      parseMessage(
+        'oldmemo',
+        legacyNormal([
+          [2, 1],
+          [3, 0],
+          [4, new Uint8Array(16)],
+        ]),
+      ),
+    'malformed-message',
+  );
+  throwsOmemo(
+    () =>
+      parseMessage(
+        'oldmemo',
+        legacyNormal([
+          [1, key05(K)],
+          [2, 1],
+          [3, 0],
+        ]),
+      ),
+    'malformed-message',
+  );
+  const p = parseMessage(
+    'oldmemo',
+    legacyNormal([
+      [1, key05(K)],
+      [4, new Uint8Array(16)],
+    ]),
+  );
   assert.equal([p.header.n, p.header.pn], [0, 0]);
   // hand-built fields in another order parse the same
-  const q = parseMessage('oldmemo', legacyNormal([[4, new Uint8Array(16)], [3, 5], [2, 6], [1, key05(K)]]));
+  const q = parseMessage(
+    'oldmemo',
+    legacyNormal([
+      [4, new Uint8Array(16)],
+      [3, 5],
+      [2, 6],
+      [1, key05(K)],
+    ]),
+  );
   assert.equal([q.header.n, q.header.pn], [6, 5]);
 });
 
 test('oldmemo keys: 32 bytes without 0x05, wrong type byte, 34 bytes → malformed', () => {
   for (const bad of [K, cat(Uint8Array.of(6), K), cat(Uint8Array.of(5), K, Uint8Array.of(0)), new Uint8Array(0)]) {
-    const e = throwsOmemo(() => parseMessage('oldmemo', legacyNormal([[1, bad], [2, 1], [3, 0], [4, new Uint8Array(16)]])), 'malformed-message', `ratchetKey of ${bad.length}`);
+    const e = throwsOmemo(
+      () =>
+        parseMessage(
+          'oldmemo',
+          legacyNormal([
+            [1, bad],
+            [2, 1],
+            [3, 0],
+            [4, new Uint8Array(16)],
+          ]),
+        ),
+      'malformed-message',
+      `ratchetKey of ${bad.length}`,
+    );
     assert.match(e.message, /ratchetKey/);
-    const kexFields = (baseKey: Uint8Array, identityKey: Uint8Array): PbValue[] => [[1, 1], [2, baseKey], [3, identityKey], [4, legacyInner], [6, 7]];
-    const e2 = throwsOmemo(() => parseKeyExchange('oldmemo', cat(V3, pbWrite(kexFields(bad, key05(K))))), 'malformed-message');
+    const kexFields = (baseKey: Uint8Array, identityKey: Uint8Array): PbValue[] => [
+      [1, 1],
+      [2, baseKey],
+      [3, identityKey],
+      [4, legacyInner],
+      [6, 7],
+    ];
+    const e2 = throwsOmemo(
+      () => parseKeyExchange('oldmemo', cat(V3, pbWrite(kexFields(bad, key05(K))))),
+      'malformed-message',
+    );
     assert.match(e2.message, /baseKey/);
-    const e3 = throwsOmemo(() => parseKeyExchange('oldmemo', cat(V3, pbWrite(kexFields(key05(K), bad)))), 'malformed-message');
+    const e3 = throwsOmemo(
+      () => parseKeyExchange('oldmemo', cat(V3, pbWrite(kexFields(key05(K), bad)))),
+      'malformed-message',
+    );
     assert.match(e3.message, /identityKey/);
   }
 });
 
 test('oldmemo PreKeyWhisperMessage: each required field missing → malformed; preKeyId optional', () => {
-  const all: PbValue[] = [[1, 1], [2, key05(K)], [3, key05(K)], [4, legacyInner], [6, 7]];
+  const all: PbValue[] = [
+    [1, 1],
+    [2, key05(K)],
+    [3, key05(K)],
+    [4, legacyInner],
+    [6, 7],
+  ];
   const ok = parseKeyExchange('oldmemo', cat(V3, pbWrite(all)));
   assert.is(ok.preKeyId, 1);
   for (const drop of [2, 3, 4, 6]) {
-    throwsOmemo(() => parseKeyExchange('oldmemo', cat(V3, pbWrite(all.filter(([f]) => f !== drop)))), 'malformed-message', `without field ${drop}`);
+    throwsOmemo(
+      () => parseKeyExchange('oldmemo', cat(V3, pbWrite(all.filter(([f]) => f !== drop)))),
+      'malformed-message',
+      `without field ${drop}`,
+    );
   }
   const noPk = parseKeyExchange('oldmemo', cat(V3, pbWrite(all.filter(([f]) => f !== 1))));
   assert.is(noPk.preKeyId, undefined);
   const zeroPk = parseKeyExchange('oldmemo', cat(V3, pbWrite([[1, 0], ...all.slice(1)])));
   assert.is(zeroPk.preKeyId, 0, 'pre key id 0 is an id, not "absent"');
   // the inner message is checked too
-  throwsOmemo(() => parseKeyExchange('oldmemo', cat(V3, pbWrite([[1, 1], [2, key05(K)], [3, key05(K)], [4, Uint8Array.of(0x23, 1, 2, 3, 4, 5, 6, 7, 8, 9)], [6, 7]]))), 'unsupported-version');
-  throwsOmemo(() => parseKeyExchange('oldmemo', cat(V3, pbWrite([[1, 1], [2, key05(K)], [3, key05(K)], [4, legacyNormal([[2, 1]])], [6, 7]]))), 'malformed-message');
+  throwsOmemo(
+    () =>
+      parseKeyExchange(
+        'oldmemo',
+        cat(
+          V3,
+          pbWrite([
+            [1, 1],
+            [2, key05(K)],
+            [3, key05(K)],
+            [4, Uint8Array.of(0x23, 1, 2, 3, 4, 5, 6, 7, 8, 9)],
+            [6, 7],
+          ]),
+        ),
+      ),
+    'unsupported-version',
+  );
+  throwsOmemo(
+    () =>
+      parseKeyExchange(
+        'oldmemo',
+        cat(
+          V3,
+          pbWrite([
+            [1, 1],
+            [2, key05(K)],
+            [3, key05(K)],
+            [4, legacyNormal([[2, 1]])],
+            [6, 7],
+          ]),
+        ),
+      ),
+    'malformed-message',
+  );
 });
 
 const omemoMsg = (fields: PbValue[]) => pbWrite(fields);
-const goodInner = omemoMsg([[1, 1], [2, 0], [3, K], [4, new Uint8Array(16)]]);
+const goodInner = omemoMsg([
+  [1, 1],
+  [2, 0],
+  [3, K],
+  [4, new Uint8Array(16)],
+]);
 const authMsg = (mac: Uint8Array | undefined, inner: Uint8Array | undefined) =>
   pbWrite([...(mac ? ([[1, mac]] as PbValue[]) : []), ...(inner ? ([[2, inner]] as PbValue[]) : [])]);
 
@@ -323,31 +528,151 @@ test('twomemo OMEMOAuthenticatedMessage / OMEMOMessage: missing fields and wrong
   parseMessage('twomemo', authMsg(new Uint8Array(16), goodInner));
   throwsOmemo(() => parseMessage('twomemo', authMsg(undefined, goodInner)), 'malformed-message');
   throwsOmemo(() => parseMessage('twomemo', authMsg(new Uint8Array(16), undefined)), 'malformed-message');
-  for (const len of [0, 8, 15, 17, 32]) throwsOmemo(() => parseMessage('twomemo', authMsg(new Uint8Array(len), goodInner)), 'malformed-message', `mac of ${len}`);
-  throwsOmemo(() => parseMessage('twomemo', authMsg(new Uint8Array(16), omemoMsg([[1, 1], [2, 0], [4, new Uint8Array(16)]]))), 'malformed-message');
-  throwsOmemo(() => parseMessage('twomemo', authMsg(new Uint8Array(16), omemoMsg([[1, 1], [2, 0], [3, K]]))), 'malformed-message');
+  for (const len of [0, 8, 15, 17, 32])
+    throwsOmemo(
+      () => parseMessage('twomemo', authMsg(new Uint8Array(len), goodInner)),
+      'malformed-message',
+      `mac of ${len}`,
+    );
+  throwsOmemo(
+    () =>
+      parseMessage(
+        'twomemo',
+        authMsg(
+          new Uint8Array(16),
+          omemoMsg([
+            [1, 1],
+            [2, 0],
+            [4, new Uint8Array(16)],
+          ]),
+        ),
+      ),
+    'malformed-message',
+  );
+  throwsOmemo(
+    () =>
+      parseMessage(
+        'twomemo',
+        authMsg(
+          new Uint8Array(16),
+          omemoMsg([
+            [1, 1],
+            [2, 0],
+            [3, K],
+          ]),
+        ),
+      ),
+    'malformed-message',
+  );
   for (const dh of [new Uint8Array(31), key05(K), new Uint8Array(0)]) {
-    const e = throwsOmemo(() => parseMessage('twomemo', authMsg(new Uint8Array(16), omemoMsg([[1, 1], [2, 0], [3, dh], [4, new Uint8Array(16)]]))), 'malformed-message', `dh_pub of ${dh.length}`);
+    const e = throwsOmemo(
+      () =>
+        parseMessage(
+          'twomemo',
+          authMsg(
+            new Uint8Array(16),
+            omemoMsg([
+              [1, 1],
+              [2, 0],
+              [3, dh],
+              [4, new Uint8Array(16)],
+            ]),
+          ),
+        ),
+      'malformed-message',
+      `dh_pub of ${dh.length}`,
+    );
     assert.match(e.message, /dh_pub/);
   }
-  const noCounters = parseMessage('twomemo', authMsg(new Uint8Array(16), omemoMsg([[3, K], [4, new Uint8Array(16)]])));
+  const noCounters = parseMessage(
+    'twomemo',
+    authMsg(
+      new Uint8Array(16),
+      omemoMsg([
+        [3, K],
+        [4, new Uint8Array(16)],
+      ]),
+    ),
+  );
   assert.equal([noCounters.header.n, noCounters.header.pn], [0, 0]);
-  throwsOmemo(() => parseMessage('twomemo', authMsg(new Uint8Array(16), Uint8Array.of(0xff, 0xff))), 'malformed-message');
+  throwsOmemo(
+    () => parseMessage('twomemo', authMsg(new Uint8Array(16), Uint8Array.of(0xff, 0xff))),
+    'malformed-message',
+  );
 });
 
 test('twomemo OMEMOKeyExchange: missing ik / ek / message and wrong key lengths → malformed', () => {
   const good = authMsg(new Uint8Array(16), goodInner);
-  const all: PbValue[] = [[1, 3], [2, 7], [3, K], [4, K], [5, good]];
+  const all: PbValue[] = [
+    [1, 3],
+    [2, 7],
+    [3, K],
+    [4, K],
+    [5, good],
+  ];
   const ok = parseKeyExchange('twomemo', pbWrite(all));
   assert.equal([ok.preKeyId, ok.signedPreKeyId], [3, 7]);
-  for (const drop of [3, 4, 5]) throwsOmemo(() => parseKeyExchange('twomemo', pbWrite(all.filter(([f]) => f !== drop))), 'malformed-message', `without field ${drop}`);
+  for (const drop of [3, 4, 5])
+    throwsOmemo(
+      () => parseKeyExchange('twomemo', pbWrite(all.filter(([f]) => f !== drop))),
+      'malformed-message',
+      `without field ${drop}`,
+    );
   for (const bad of [key05(K), new Uint8Array(31)]) {
-    throwsOmemo(() => parseKeyExchange('twomemo', pbWrite([[1, 3], [2, 7], [3, bad], [4, K], [5, good]])), 'malformed-message', `ik of ${bad.length}`);
-    throwsOmemo(() => parseKeyExchange('twomemo', pbWrite([[1, 3], [2, 7], [3, K], [4, bad], [5, good]])), 'malformed-message', `ek of ${bad.length}`);
+    throwsOmemo(
+      () =>
+        parseKeyExchange(
+          'twomemo',
+          pbWrite([
+            [1, 3],
+            [2, 7],
+            [3, bad],
+            [4, K],
+            [5, good],
+          ]),
+        ),
+      'malformed-message',
+      `ik of ${bad.length}`,
+    );
+    throwsOmemo(
+      () =>
+        parseKeyExchange(
+          'twomemo',
+          pbWrite([
+            [1, 3],
+            [2, 7],
+            [3, K],
+            [4, bad],
+            [5, good],
+          ]),
+        ),
+      'malformed-message',
+      `ek of ${bad.length}`,
+    );
   }
-  throwsOmemo(() => parseKeyExchange('twomemo', pbWrite([[1, 3], [2, 7], [3, K], [4, K], [5, authMsg(new Uint8Array(15), goodInner)]])), 'malformed-message');
+  throwsOmemo(
+    () =>
+      parseKeyExchange(
+        'twomemo',
+        pbWrite([
+          [1, 3],
+          [2, 7],
+          [3, K],
+          [4, K],
+          [5, authMsg(new Uint8Array(15), goodInner)],
+        ]),
+      ),
+    'malformed-message',
+  );
   // proto3-style writers omit zero ids: they read as 0
-  const zeros = parseKeyExchange('twomemo', pbWrite([[3, K], [4, K], [5, good]]));
+  const zeros = parseKeyExchange(
+    'twomemo',
+    pbWrite([
+      [3, K],
+      [4, K],
+      [5, good],
+    ]),
+  );
   assert.equal([zeros.preKeyId, zeros.signedPreKeyId], [0, 0]);
 });
 
@@ -379,7 +704,11 @@ test('frameMessage lays out exactly what encodeMessage(encodeMacInput(...)) prod
         frame.message.set(mac, frame.macOffset);
         const expectedInput = encodeMacInput(version, header, ciphertext);
         eqB(macInput, expectedInput, `${version} n=${n} pn=${pn} ct=${ctLength}: MAC input`);
-        eqB(frame.message, encodeMessage(version, expectedInput, mac), `${version} n=${n} pn=${pn} ct=${ctLength}: message`);
+        eqB(
+          frame.message,
+          encodeMessage(version, expectedInput, mac),
+          `${version} n=${n} pn=${pn} ct=${ctLength}: message`,
+        );
         const parsed = parseMessage(version, frame.message);
         assert.is(parsed.header.n, n);
         assert.is(parsed.header.pn, pn);

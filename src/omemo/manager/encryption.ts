@@ -10,7 +10,7 @@ import type { IdentityChange } from '../policies/identity-trust';
 import { isStale } from '../policies/stale-device';
 import { encryptedElementBytes, keyElementBytes } from '../versions/by-version';
 import { serializeEncrypted } from '../versions/by-version';
-import { type EncryptedKey } from '../stanzas/encrypted-element';
+import type { EncryptedKey } from '../stanzas/encrypted-element';
 import { bareJid } from '../stanzas/jid';
 import type { OmemoVersion } from '../versions/backend';
 import { sealPayload } from '../versions/by-version';

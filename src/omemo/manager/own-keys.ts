@@ -12,7 +12,7 @@ import {
 } from '../../protocol/identity-key';
 import { expiredPreKeys } from '../policies/pre-key-policy';
 import { serializeBundle } from '../versions/by-version';
-import { type BundleData } from '../stanzas/bundle';
+import type { BundleData } from '../stanzas/bundle';
 import type { OmemoVersion } from '../versions/backend';
 import type { StoreChanges, StoredIdentity, StoredPreKey, StoredSignedPreKey } from '../store/store';
 import { MAX_ID } from '../stanzas/wire-values';

@@ -2,10 +2,10 @@
 // other devices' lists and bundles, through the host's OmemoTransport.
 import { OmemoError } from '../../crypto/errors';
 import { parseBundle } from '../versions/by-version';
-import { type BundleData } from '../stanzas/bundle';
+import type { BundleData } from '../stanzas/bundle';
 import { parseDeviceList, serializeDeviceList } from '../versions/by-version';
 import { pepLocations } from '../versions/by-version';
-import { type OmemoVersion } from '../versions/backend';
+import type { OmemoVersion } from '../versions/backend';
 import { publishOptionsFor } from '../versions/by-version';
 import type { StoreChanges } from '../store/store';
 

@@ -27,7 +27,11 @@ export interface IdentityChange {
  * this key had before or `initial()`.
  * @returns the updated device (a copy; `device` is not changed) and the change, if the key changed.
  */
-export function adoptIdentityKey(device: StoredDevice, identityKey: Uint8Array, initial: () => TrustLevel): { device: StoredDevice; change: IdentityChange | undefined } {
+export function adoptIdentityKey(
+  device: StoredDevice,
+  identityKey: Uint8Array,
+  initial: () => TrustLevel,
+): { device: StoredDevice; change: IdentityChange | undefined } {
   if (device.identityKey === undefined) return { device: { ...device, identityKey }, change: undefined };
   if (bytesEqual(device.identityKey, identityKey)) return { device, change: undefined };
   const earlier = device.previousIdentities ?? [];

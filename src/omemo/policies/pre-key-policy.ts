@@ -27,7 +27,10 @@ export interface ConsumedPreKeyPolicy {
 }
 
 /** One day and at most 100 keys (see README, "Pre keys"). */
-export const DEFAULT_CONSUMED_PRE_KEY_POLICY: ConsumedPreKeyPolicy = { keepMs: CONSUMED_PRE_KEY_KEEP_MS, maxKept: CONSUMED_PRE_KEYS_KEPT_MAX };
+export const DEFAULT_CONSUMED_PRE_KEY_POLICY: ConsumedPreKeyPolicy = {
+  keepMs: CONSUMED_PRE_KEY_KEEP_MS,
+  maxKept: CONSUMED_PRE_KEYS_KEPT_MAX,
+};
 
 /**
  * Checks a policy given by a caller.
@@ -36,8 +39,10 @@ export const DEFAULT_CONSUMED_PRE_KEY_POLICY: ConsumedPreKeyPolicy = { keepMs: C
 export function checkConsumedPreKeyPolicy(policy: unknown): ConsumedPreKeyPolicy {
   if (typeof policy !== 'object' || policy === null) throw new TypeError('consumedPreKeys must be { keepMs, maxKept }');
   const { keepMs, maxKept } = policy as Record<string, unknown>;
-  if (typeof keepMs !== 'number' || !(keepMs >= 0)) throw new RangeError(`consumedPreKeys.keepMs must be a number ≥ 0, got ${String(keepMs)}`);
-  if (!Number.isSafeInteger(maxKept) || (maxKept as number) < 0) throw new RangeError(`consumedPreKeys.maxKept must be an integer ≥ 0, got ${String(maxKept)}`);
+  if (typeof keepMs !== 'number' || !(keepMs >= 0))
+    throw new RangeError(`consumedPreKeys.keepMs must be a number ≥ 0, got ${String(keepMs)}`);
+  if (!Number.isSafeInteger(maxKept) || (maxKept as number) < 0)
+    throw new RangeError(`consumedPreKeys.maxKept must be an integer ≥ 0, got ${String(maxKept)}`);
   return { keepMs, maxKept: maxKept as number };
 }
 
@@ -50,23 +55,37 @@ export function checkConsumedPreKeyPolicy(policy: unknown): ConsumedPreKeyPolicy
 export function checkPreKeyUse(key: StoredPreKey, baseKey: Uint8Array, keepUsed: boolean): void {
   if (!key.consumed) return;
   const accepted = key.acceptedBaseKeys ?? [];
-  if (accepted.some((b) => bytesEqual(b, baseKey))) throw new OmemoError('duplicate-message', `this key exchange already used pre key ${key.id}`);
+  if (accepted.some((b) => bytesEqual(b, baseKey)))
+    throw new OmemoError('duplicate-message', `this key exchange already used pre key ${key.id}`);
   if (!keepUsed) throw new OmemoError('unknown-prekey', `pre key ${key.id} was used and is no longer kept`);
-  if (accepted.length >= MAX_KEY_EXCHANGES_PER_PRE_KEY) throw new OmemoError('unknown-prekey', `pre key ${key.id} was used by too many key exchanges`);
+  if (accepted.length >= MAX_KEY_EXCHANGES_PER_PRE_KEY)
+    throw new OmemoError('unknown-prekey', `pre key ${key.id} was used by too many key exchanges`);
 }
 
 /** `key` after a key exchange with `baseKey` used it at `now` (a copy). */
 export function markPreKeyUsed(key: StoredPreKey, baseKey: Uint8Array, now: number): StoredPreKey {
-  return { ...key, consumed: true, consumedAt: key.consumedAt || now, acceptedBaseKeys: [...(key.acceptedBaseKeys ?? []), baseKey.slice()] };
+  return {
+    ...key,
+    consumed: true,
+    consumedAt: key.consumedAt || now,
+    acceptedBaseKeys: [...(key.acceptedBaseKeys ?? []), baseKey.slice()],
+  };
 }
 
 /**
  * The used keys to delete now: those kept longer than `keepMs` and, beyond `maxKept`, the oldest. During a
  * history catch-up nothing is deleted (every used key is kept until it ends).
  */
-export function expiredPreKeys(keys: Iterable<StoredPreKey>, policy: ConsumedPreKeyPolicy, now: number, catchingUp: boolean): number[] {
+export function expiredPreKeys(
+  keys: Iterable<StoredPreKey>,
+  policy: ConsumedPreKeyPolicy,
+  now: number,
+  catchingUp: boolean,
+): number[] {
   if (catchingUp) return [];
-  const used = [...keys].filter((k) => k.consumed).sort((a, b) => (a.consumedAt ?? 0) - (b.consumedAt ?? 0) || a.id - b.id);
+  const used = [...keys]
+    .filter((k) => k.consumed)
+    .sort((a, b) => (a.consumedAt ?? 0) - (b.consumedAt ?? 0) || a.id - b.id);
   const expired = new Set(used.filter((k) => now - (k.consumedAt ?? 0) >= policy.keepMs).map((k) => k.id));
   const left = used.filter((k) => !expired.has(k.id));
   for (const k of left.slice(0, Math.max(0, left.length - policy.maxKept))) expired.add(k.id);

@@ -13,7 +13,10 @@ const DAY_MS = 24 * 3600 * 1000;
 export type StaleDevicePolicy = { afterMessages: number; afterDays: number } | false;
 
 /** The default policy: 500 unanswered messages and 30 days. */
-export const DEFAULT_STALE_DEVICE_POLICY: StaleDevicePolicy = { afterMessages: STALE_DEVICE_AFTER_MESSAGES, afterDays: STALE_DEVICE_AFTER_DAYS };
+export const DEFAULT_STALE_DEVICE_POLICY: StaleDevicePolicy = {
+  afterMessages: STALE_DEVICE_AFTER_MESSAGES,
+  afterDays: STALE_DEVICE_AFTER_DAYS,
+};
 
 /**
  * Checks a policy given by a caller.
@@ -21,10 +24,15 @@ export const DEFAULT_STALE_DEVICE_POLICY: StaleDevicePolicy = { afterMessages: S
  */
 export function checkStaleDevicePolicy(policy: unknown): StaleDevicePolicy {
   if (policy === false) return false;
-  if (typeof policy !== 'object' || policy === null) throw new TypeError('staleDevice must be false or { afterMessages, afterDays }');
+  if (typeof policy !== 'object' || policy === null)
+    throw new TypeError('staleDevice must be false or { afterMessages, afterDays }');
   const { afterMessages, afterDays } = policy as Record<string, unknown>;
-  for (const [name, v] of [['afterMessages', afterMessages], ['afterDays', afterDays]] as const) {
-    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) throw new RangeError(`staleDevice.${name} must be a finite number ≥ 0, got ${String(v)}`);
+  for (const [name, v] of [
+    ['afterMessages', afterMessages],
+    ['afterDays', afterDays],
+  ] as const) {
+    if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v))
+      throw new RangeError(`staleDevice.${name} must be a finite number ≥ 0, got ${String(v)}`);
   }
   return { afterMessages: afterMessages as number, afterDays: afterDays as number };
 }

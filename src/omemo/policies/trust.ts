@@ -23,7 +23,8 @@ export type TrustPolicy =
 export function initialTrust(policy: TrustPolicy, devicesOfJid: readonly StoredDevice[]): TrustLevel {
   if (policy === 'blind') return 'blind';
   if (policy === 'manual') return 'undecided';
-  const verified = (d: StoredDevice) => d.trust === 'verified' || (d.previousIdentities ?? []).some((p) => p.trust === 'verified');
+  const verified = (d: StoredDevice) =>
+    d.trust === 'verified' || (d.previousIdentities ?? []).some((p) => p.trust === 'verified');
   return devicesOfJid.some(verified) ? 'undecided' : 'blind';
 }
 

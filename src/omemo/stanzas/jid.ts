@@ -8,6 +8,7 @@ export function bareJid(jid: string): string {
   if (typeof jid !== 'string') throw new TypeError(`jid must be a string, got ${typeof jid}`);
   const slash = jid.indexOf('/');
   const bare = slash === -1 ? jid : jid.slice(0, slash);
-  if (bare.length === 0 || bare.length > MAX_JID_CHARS) throw new TypeError(`invalid JID ${JSON.stringify(jid.slice(0, 64))}`);
+  if (bare.length === 0 || bare.length > MAX_JID_CHARS)
+    throw new TypeError(`invalid JID ${JSON.stringify(jid.slice(0, 64))}`);
   return bare;
 }

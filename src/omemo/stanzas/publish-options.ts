@@ -36,8 +36,7 @@ export function assertNodeKind(node: unknown): asserts node is OmemoNodeKind {
  */
 export function serializePublishOptions(options: PublishOptions): string {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
-  let fields =
-    `<field var="FORM_TYPE" type="hidden"><value>${escapeXml(FORM_TYPE_PUBLISH_OPTIONS)}</value></field>`;
+  let fields = `<field var="FORM_TYPE" type="hidden"><value>${escapeXml(FORM_TYPE_PUBLISH_OPTIONS)}</value></field>`;
   for (const key of Object.keys(options)) {
     if (key === 'FORM_TYPE') throw new RangeError('options must not contain FORM_TYPE (it is added here)');
     const value = options[key];

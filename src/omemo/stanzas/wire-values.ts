@@ -12,7 +12,8 @@ export const MAX_ID = 0x7fffffff;
  */
 export function parseId(value: string | undefined, what: string): number {
   if (value === undefined) throw malformed(`${what} is missing`);
-  if (!/^[0-9]{1,10}$/.test(value)) throw malformed(`${what} must be a decimal integer, got ${JSON.stringify(value.slice(0, 20))}`);
+  if (!/^[0-9]{1,10}$/.test(value))
+    throw malformed(`${what} must be a decimal integer, got ${JSON.stringify(value.slice(0, 20))}`);
   const n = Number(value);
   if (n < 1 || n > MAX_ID) throw malformed(`${what} must be in 1..${MAX_ID}, got ${value}`);
   return n;

@@ -30,7 +30,11 @@ export function hasMarkupDeclaration(text: string): boolean {
 function skipMisc(text: string, i: number): number {
   for (;;) {
     while (i < text.length && ' \t\n'.includes(text[i]!)) i++;
-    const end = text.startsWith('<?', i) ? text.indexOf('?>', i + 2) : text.startsWith('<!--', i) ? text.indexOf('-->', i + 4) : -2;
+    const end = text.startsWith('<?', i)
+      ? text.indexOf('?>', i + 2)
+      : text.startsWith('<!--', i)
+        ? text.indexOf('-->', i + 4)
+        : -2;
     if (end === -2) return i;
     if (end < 0) return text.length + 1; // unterminated: the validator has already rejected this
     i = end + (text[end] === '?' ? 2 : 3);

@@ -188,7 +188,7 @@ function convertElement(node: Record<string, unknown>, parentScope: Map<string, 
       }
       key = `{${attrNs}}${local}`;
     }
-    if (Object.prototype.hasOwnProperty.call(attrs, key)) throw malformed(`attribute ${key} appears twice on <${name}>`);
+    if (Object.hasOwn(attrs, key)) throw malformed(`attribute ${key} appears twice on <${name}>`);
     attrs[key] = value;
   }
 
@@ -203,7 +203,9 @@ function convertElement(node: Record<string, unknown>, parentScope: Map<string, 
       piece = decodeText(String(rec['#text']));
     } else if ('#cdata' in rec) {
       const parts = rec['#cdata'];
-      piece = Array.isArray(parts) ? parts.map((p) => String((p as Record<string, unknown>)['#text'] ?? '')).join('') : '';
+      piece = Array.isArray(parts)
+        ? parts.map((p) => String((p as Record<string, unknown>)['#text'] ?? '')).join('')
+        : '';
     } else {
       const el = convertElement(rec, scope, depth + 1);
       children.push(el);
@@ -243,7 +245,7 @@ function decodeEntities(s: string): string {
     let decoded: string | undefined;
     if (/^#[0-9]{1,7}$/.test(ref)) decoded = fromCodePoint(parseInt(ref.slice(1), 10), ref);
     else if (/^#x[0-9A-Fa-f]{1,6}$/.test(ref)) decoded = fromCodePoint(parseInt(ref.slice(2), 16), ref);
-    else if (Object.prototype.hasOwnProperty.call(PREDEFINED, ref)) decoded = PREDEFINED[ref];
+    else if (Object.hasOwn(PREDEFINED, ref)) decoded = PREDEFINED[ref];
     if (decoded === undefined) {
       const shown = semi < 0 || semi - amp > 12 ? s.slice(amp, amp + 12) : s.slice(amp, semi + 1);
       throw malformed(`XML contains an undefined entity or a bare '&': ${JSON.stringify(shown)}`);
@@ -279,7 +281,7 @@ export function childElements(parent: XmlElement, localName: string, ns: string)
 
 /** Own attribute value or undefined (safe against inherited property names). */
 export function attr(el: XmlElement, name: string): string | undefined {
-  return Object.prototype.hasOwnProperty.call(el.attrs, name) ? el.attrs[name] : undefined;
+  return Object.hasOwn(el.attrs, name) ? el.attrs[name] : undefined;
 }
 
 /**

@@ -4,13 +4,7 @@
 import { assertInt } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import { OMEMO_VERSIONS, type OmemoVersion } from '../versions/backend';
-import {
-  type PreviousIdentity,
-  type SessionAddress,
-  type StoredDevice,
-  type StoredPreKey,
-  type TrustLevel,
-} from './store';
+import type { PreviousIdentity, SessionAddress, StoredDevice, StoredPreKey, TrustLevel } from './store';
 import type { SqlDatabase } from './sqlite-driver';
 
 /** Lengths of the stored keys (bytes): Curve25519 private and public keys, XEdDSA signatures. */

@@ -7,15 +7,15 @@
 import { assertBytes, assertInt, concatBytes } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import { bareJid } from '../stanzas/jid';
-import { type OmemoVersion } from '../versions/backend';
-import {
-  type OmemoStore,
-  type SessionAddress,
-  type StoreChanges,
-  type StoredDevice,
-  type StoredIdentity,
-  type StoredPreKey,
-  type StoredSignedPreKey,
+import type { OmemoVersion } from '../versions/backend';
+import type {
+  OmemoStore,
+  SessionAddress,
+  StoreChanges,
+  StoredDevice,
+  StoredIdentity,
+  StoredPreKey,
+  StoredSignedPreKey,
 } from './store';
 import { loadDriver, type SqlDatabase } from './sqlite-driver';
 import { MIGRATIONS, SQLITE_SCHEMA_VERSION } from './sqlite-schema';
