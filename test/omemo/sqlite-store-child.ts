@@ -53,9 +53,10 @@ async function main(): Promise<void> {
     return;
   }
   if (mode === 'hold') {
-    await SqliteStore.open(path!, { jid: jid! });
+    // Keep the store referenced: a garbage-collected store's database is finalized, which releases the lock.
+    const held = await SqliteStore.open(path!, { jid: jid! });
     process.stdout.write('held\n');
-    setInterval(() => undefined, 1 << 30);
+    setInterval(() => held.closed, 1 << 30);
     return;
   }
   throw new Error(`unknown mode ${String(mode)}`);

@@ -279,9 +279,11 @@ for (const version of VERSIONS) {
     let s = snapshot(c.bob.session!);
     throwsOmemo(() => sideReceive(c.bob, forArchived, c.rng), 'duplicate-message', `(seed ${c.seed})`);
     assert.is(snapshot(c.bob.session!), s);
-    // A replay of Alice's key exchange: its state (now archived) says duplicate-message, the current bad-mac.
+    // A replay of Alice's key exchange: its state (now archived) says duplicate-message, the current bad-mac. The
+    // current state does not know that chain, the archived one read the message already: a duplicate, as for any
+    // message read before (the long fuzz run found it after a repair made a fresh state current).
     s = snapshot(c.bob.session!);
-    throwsOmemo(() => sideReceive(c.bob, c.kexA, c.rng), 'bad-mac', `(seed ${c.seed})`);
+    throwsOmemo(() => sideReceive(c.bob, c.kexA, c.rng), 'duplicate-message', `(seed ${c.seed})`);
     assert.is(snapshot(c.bob.session!), s);
     const archivedOnly = new Session(c.bob.session!.clone().archivedStates[0]!);
     throwsOmemo(
