@@ -2,7 +2,7 @@
 // own other devices, sessions built from bundles where missing, limits checked before anything is encrypted, one
 // batched ratchet step per version and one commit.
 import { createByteArena, utf8Encode } from '../../crypto/bytes';
-import { OmemoError } from '../../crypto/errors';
+import { OmemoError, type OmemoErrorCode } from '../../crypto/errors';
 import { Session } from '../../protocol/session';
 import { serializeSession } from '../../protocol/session-record';
 import { MAX_KEYS_PER_MESSAGE } from '../stanzas/encrypted-element';
@@ -25,6 +25,18 @@ import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
 import type { DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult } from './manager-types';
 import { backendFor } from '../versions/backend';
+
+/** Reports a device this send leaves out, and why. */
+function skipped(
+  reports: DeviceReport[],
+  a: { jid: string; deviceId: number; version: OmemoVersion },
+  error: OmemoErrorCode,
+  message: string,
+  identityChanged?: IdentityChange,
+): void {
+  const { jid, deviceId, version } = a;
+  reports.push({ jid, deviceId, version, ok: false, error, message, ...(identityChanged ? { identityChanged } : {}) });
+}
 
 /** Largest buffer a fan-out cuts its messages and records from. */
 const ARENA_CHUNK_MAX_BYTES = 65536;
@@ -103,19 +115,12 @@ export async function encryptTo(
         changes.putDevices!.push(device);
       }
       if (!isTrusted(device.trust)) {
-        reports.push({
-          jid,
-          deviceId,
-          version,
-          ok: false,
-          error: 'untrusted-device',
-          message: `trust is ${device.trust}`,
-        });
+        skipped(reports, { jid, deviceId, version }, 'untrusted-device', `trust is ${device.trust}`);
         continue;
       }
       if (isStale(device, core.stalePolicy, now)) {
         const silent = `${device.sentSinceLastReceived} messages without an answer since ${new Date(device.lastReceivedAt || device.unansweredSince || now).toISOString()}`;
-        reports.push({ jid, deviceId, version, ok: false, error: 'stale-device', message: silent });
+        skipped(reports, { jid, deviceId, version }, 'stale-device', silent);
         continue;
       }
       targets.push({ address: { version, jid, deviceId }, device });
@@ -139,35 +144,19 @@ export async function encryptTo(
     const existing = sessions.get(key);
     if (existing !== undefined) ready.push({ address: t.address, key, device: t.device, session: existing });
     else if (broken.has(key)) {
-      const { jid, deviceId, version } = t.address;
-      reports.push({
-        jid,
-        deviceId,
-        version,
-        ok: false,
-        error: 'malformed-record',
-        message: 'the stored session does not load; a new one is offered',
-      });
+      skipped(reports, t.address, 'malformed-record', 'the stored session does not load; a new one is offered');
       repairs.push(t.address);
     } else unbuilt.push(t);
   }
   await Promise.all(
     unbuilt.map(async (t) => {
-      const { jid, deviceId, version } = t.address;
+      const { jid } = t.address;
       try {
         const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
         if (!isTrusted(built.device.trust)) {
           changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
           const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
-          reports.push({
-            jid,
-            deviceId,
-            version,
-            ok: false,
-            error: 'untrusted-device',
-            message,
-            ...(built.change ? { identityChanged: built.change } : {}),
-          });
+          skipped(reports, t.address, 'untrusted-device', message, built.change);
           return;
         }
         ready.push({
@@ -179,7 +168,7 @@ export async function encryptTo(
         });
       } catch (e) {
         const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
-        reports.push({ jid, deviceId, version, ok: false, error: code, message: (e as Error).message });
+        skipped(reports, t.address, code, (e as Error).message);
       }
     }),
   );
@@ -234,7 +223,7 @@ export async function encryptReady(
       const k = r.key;
       if (out instanceof OmemoError) {
         core.sessions.delete(k);
-        reports.push({ jid, deviceId, version, ok: false, error: out.code, message: out.message });
+        skipped(reports, r.address, out.code, out.message);
         return;
       }
       // Plain literals, no spreads: this runs once per device of a fan-out.
