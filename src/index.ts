@@ -12,8 +12,6 @@ export {
   HEARTBEAT_AFTER_MESSAGES,
   SESSION_REPAIR_INTERVAL_MS,
   STALE_DEVICE_AFTER_MESSAGES,
-  SESSION_CACHE_ENTRIES,
-  DEVICE_LIST_CACHE_ENTRIES,
   type OmemoManagerOptions,
   type DeviceInfo,
   type DeviceReport,
@@ -24,18 +22,16 @@ export {
   type AutomaticMessage,
 } from './omemo/manager/session-manager';
 export type { OmemoTransport, AutomaticMessageKind } from './omemo/manager/transport';
-export {
-  type OmemoStore,
-  type StoreChanges,
-  type StoredIdentity,
-  type StoredSignedPreKey,
-  type StoredPreKey,
-  type StoredDevice,
-  type SessionAddress,
-  type TrustLevel,
-  type PreviousIdentity,
-  sessionKey,
-  deviceKey,
+export type {
+  OmemoStore,
+  StoreChanges,
+  StoredIdentity,
+  StoredSignedPreKey,
+  StoredPreKey,
+  StoredDevice,
+  SessionAddress,
+  TrustLevel,
+  PreviousIdentity,
 } from './omemo/store/store';
 export { MemoryStore } from './omemo/store/memory-store';
 // Deprecated re-exports, declared here so that the @deprecated tag survives into dist/index.d.ts.
@@ -94,3 +90,19 @@ export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';
 export type { EncryptedKey, EncryptedElementData } from './omemo/stanzas/encrypted-element';
 export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/stanzas/sce';
 export { MAX_STANZA_CHARS } from './omemo/stanzas/xml';
+
+// Internals that leaked into the public API in earlier versions: still exported, deprecated, to be removed.
+import {
+  DEVICE_LIST_CACHE_ENTRIES as deviceListCacheEntries,
+  SESSION_CACHE_ENTRIES as sessionCacheEntries,
+} from './omemo/manager/session-manager';
+import { deviceKey as deviceKeyOf, type SessionAddress, sessionKey as sessionKeyOf } from './omemo/store/store';
+
+/** @deprecated An internal map-key encoding; the store contract speaks in addresses (`SessionAddress`). */
+export const sessionKey: (address: SessionAddress) => string = sessionKeyOf;
+/** @deprecated An internal map-key encoding of a device; nothing in the API takes it. */
+export const deviceKey: (jid: string, deviceId: number) => string = deviceKeyOf;
+/** @deprecated The size of an internal cache (see SECURITY.md for the bounds); not part of the API. */
+export const SESSION_CACHE_ENTRIES: number = sessionCacheEntries;
+/** @deprecated The size of an internal cache (see SECURITY.md for the bounds); not part of the API. */
+export const DEVICE_LIST_CACHE_ENTRIES: number = deviceListCacheEntries;

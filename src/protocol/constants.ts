@@ -2,7 +2,7 @@
 // XEP-0384 0.3.0 and 0.9 §7) and the DoS bounds of this implementation.
 import { utf8Encode } from '../crypto/bytes';
 
-/** The two OMEMO protocol versions: legacy OMEMO 0.3 and OMEMO 2. */
+/** The two OMEMO protocol versions: legacy OMEMO 0.3 ('oldmemo') and OMEMO 2 ('twomemo'); public as `OmemoVersion`. */
 export type ProtocolVersion = 'oldmemo' | 'twomemo';
 
 /** Everything that differs between the versions below the XML. */

@@ -59,9 +59,15 @@ export class MemoryStore implements OmemoStore {
   /** Devices by bare JID, then by device id. */
   private readonly devices = new Map<string, Map<number, StoredDevice>>();
   private readonly sessions = new Map<string, Uint8Array>();
-  /** Number of successful commits (lets tests assert batching). */
+  /**
+   * Number of successful commits (lets tests assert batching).
+   * @deprecated A test hook; it will leave the public class (subclass MemoryStore to count calls).
+   */
   commits = 0;
-  /** A hook for tests: throw here to simulate a failing write. */
+  /**
+   * A hook for tests: throw here to simulate a failing write.
+   * @deprecated A test hook; it will leave the public class (subclass MemoryStore and override `commit`).
+   */
   beforeCommit: ((changes: StoreChanges) => void) | undefined;
 
   async loadIdentity(): Promise<StoredIdentity | undefined> {
