@@ -41,7 +41,12 @@ class Fixture {
     return {
       jid,
       inbox,
-      m: await OmemoManager.open({ jid, store: new MemoryStore(), transport: this.router.connect(jid, inbox) }),
+      m: await OmemoManager.open({
+        jid,
+        store: new MemoryStore(),
+        transport: this.router.connect(jid, inbox),
+        maxElementBytes: Infinity, // one element for 1000 devices: beyond a client stanza limit (README)
+      }),
     };
   }
 

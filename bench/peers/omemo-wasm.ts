@@ -54,6 +54,7 @@ async function openDevice(
       store: new MemoryStore(),
       transport: router.connect(jid, inbox),
       versions: versions ?? [version],
+      maxElementBytes: Infinity, // measures one element for 1000 devices, beyond a client stanza limit (README)
     }),
   };
 }
@@ -238,7 +239,12 @@ class ManagerPair implements DecryptPair {
     this.s = {
       jid,
       inbox,
-      m: await OmemoManager.open({ jid, store: this.store, transport: this.router.connect(jid, inbox) }),
+      m: await OmemoManager.open({
+        jid,
+        store: this.store,
+        transport: this.router.connect(jid, inbox),
+        maxElementBytes: Infinity, // one element for 1000 devices: beyond a client stanza limit (README)
+      }),
     };
     this.r = await openDevice(this.router, `solo@${DOMAIN}`, this.version);
     // Key exchange, automatic session completion back, then one message on the sender's new chain.

@@ -25,8 +25,14 @@ const KEY_TAG_CHARS = 48;
 const KEYS_TAG_CHARS = 24;
 /** `<encrypted xmlns='…'><header sid='…'><iv>…</iv></header><payload></payload></encrypted>`, in characters. */
 const ELEMENT_TAG_CHARS = 200;
-/** Characters an XML-escaped JID character takes at worst (`&quot;`). */
-const ESCAPED_CHARS_PER_CHAR = 6;
+/** Characters an attribute value may need escaped (`&quot;` is the longest escape: 5 characters more). */
+const ESCAPED_IN_ATTRIBUTE = /[&<>"'\t\n\r]/g;
+const MAX_EXTRA_CHARS_PER_ESCAPE = 5;
+
+/** An upper bound of the length of `value` escaped as an XML attribute value. */
+function escapedAttributeChars(value: string): number {
+  return value.length + MAX_EXTRA_CHARS_PER_ESCAPE * (value.match(ESCAPED_IN_ATTRIBUTE)?.length ?? 0);
+}
 
 const base64Chars = (n: number) => 4 * Math.ceil(n / 3);
 
@@ -50,7 +56,7 @@ export function encryptedElementBound(
   plaintextBytes: number | undefined,
 ): number {
   let n = ELEMENT_TAG_CHARS + keyBytes;
-  if (bounds.keysPerJid) for (const jid of jids) n += KEYS_TAG_CHARS + ESCAPED_CHARS_PER_CHAR * jid.length;
+  if (bounds.keysPerJid) for (const jid of jids) n += KEYS_TAG_CHARS + escapedAttributeChars(jid);
   if (plaintextBytes !== undefined) n += base64Chars(bounds.payloadCiphertextBytes(plaintextBytes));
   return n;
 }
