@@ -109,6 +109,11 @@ function readPayload(
   return { text: envelope ? envelope.body : decoded, envelope, envelopeFromMatches };
 }
 
+/**
+ * Decrypts an `<encrypted>` element from `from` (see OmemoManager.decrypt); after a failure that a fresh session
+ * repairs, offers one (rate-limited).
+ * @throws OmemoError as OmemoManager.decrypt.
+ */
 export async function decryptMessage(
   core: ManagerCore,
   from: string,
@@ -139,6 +144,7 @@ export async function decryptMessage(
   }
 }
 
+/** Decrypts our `<key>` of a parsed element and commits what it changes; a failure changes nothing. */
 export async function decryptKey(
   core: ManagerCore,
   address: SessionAddress,

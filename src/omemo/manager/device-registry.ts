@@ -12,6 +12,7 @@ import { announce } from './publishing';
 import type { DeviceInfo } from './manager-types';
 import { backendFor } from '../versions/backend';
 
+/** Adds to `changes` a JID's device list for a version and what it means for the known devices (new ones, labels). */
 export async function recordDeviceList(
   core: ManagerCore,
   jid: string,

@@ -41,6 +41,7 @@ function skipped(
 /** Largest buffer a fan-out cuts its messages and records from. */
 const ARENA_CHUNK_MAX_BYTES = 65536;
 
+/** Encrypts to every device of `to` and our other devices (see OmemoManager.encrypt); `undefined`: an empty message. */
 export async function encryptTo(
   core: ManagerCore,
   to: readonly string[],
@@ -301,6 +302,7 @@ export function checkElementSize(
   );
 }
 
+/** The payload bytes of a message for a version: the text as UTF-8, in an SCE envelope where the version wraps text. */
 export function payloadBytes(
   core: ManagerCore,
   version: OmemoVersion,

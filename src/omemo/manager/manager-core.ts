@@ -60,14 +60,26 @@ export interface OwnKeys {
   preKeys: Map<number, StoredPreKey>;
 }
 
+/** A store failure as OmemoError `store-error` (an OmemoError passes through). */
 export function storeError(cause: unknown): OmemoError {
   return cause instanceof OmemoError
     ? cause
     : new OmemoError('store-error', `store operation failed: ${String((cause as Error)?.message ?? cause)}`, { cause });
 }
 
+/** A transport failure as OmemoError `transport-error`. */
 export function transportError(what: string, cause: unknown): OmemoError {
   return new OmemoError('transport-error', `${what}: ${String((cause as Error)?.message ?? cause)}`, { cause });
+}
+
+/**
+ * Sets `key` as the newest entry of an insertion-ordered map (a least-recently-used order) and forgets the oldest
+ * entries beyond `max`: the bounded caches of the manager.
+ */
+export function setNewest<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > max) map.delete(map.keys().next().value as K);
 }
 
 /** The state and shared operations of one account's manager (see the module comment). */
@@ -176,10 +188,7 @@ export class ManagerCore {
   }
 
   cacheList(key: string, ids: readonly number[] | undefined): void {
-    this.listCache.delete(key);
-    this.listCache.set(key, ids === undefined ? undefined : Object.freeze([...ids]));
-    while (this.listCache.size > DEVICE_LIST_CACHE_ENTRIES)
-      this.listCache.delete(this.listCache.keys().next().value as string);
+    setNewest(this.listCache, key, ids === undefined ? undefined : Object.freeze([...ids]), DEVICE_LIST_CACHE_ENTRIES);
   }
 
   async loadDevicesOf(jids: readonly string[]): Promise<StoredDevice[]> {
@@ -266,10 +275,7 @@ export class ManagerCore {
   }
 
   cacheSession(key: string, session: Session): void {
-    this.sessions.delete(key);
-    this.sessions.set(key, session);
-    while (this.sessions.size > SESSION_CACHE_ENTRIES)
-      this.sessions.delete(this.sessions.keys().next().value as string);
+    setNewest(this.sessions, key, session, SESSION_CACHE_ENTRIES);
   }
 
   /** Our device id. */

@@ -39,6 +39,7 @@ function randomId(rng: Rng): number {
   }
 }
 
+/** Loads our keys from the store, or creates the identity and keys of a new device; prunes, refills, rotates. */
 export async function loadOwnKeys(core: ManagerCore, options: OmemoManagerOptions): Promise<void> {
   let stored: StoredIdentity | undefined;
   let signedPreKeys: StoredSignedPreKey[];
@@ -101,6 +102,7 @@ export async function pickDeviceId(core: ManagerCore): Promise<number> {
   throw new RangeError('could not pick a free device id');
 }
 
+/** Tops the live pre keys up to PRE_KEY_COUNT with never-reused ids (into `changes`). */
 export function refillPreKeys(core: ManagerCore, changes: StoreChanges): void {
   const live = [...core.own.preKeys.values()].filter((k) => !k.consumed).length;
   if (live >= PRE_KEY_COUNT) return;
@@ -121,6 +123,7 @@ export function refillPreKeys(core: ManagerCore, changes: StoreChanges): void {
   changes.identity = core.own.stored;
 }
 
+/** Makes a new signed pre key when due (or `force`), keeping the previous one a period; returns whether it did. */
 export function rotateSignedPreKeyIfDue(core: ManagerCore, changes: StoreChanges, force: boolean): boolean {
   const now = core.now();
   const newest = core.own.signedPreKeys.reduce<StoredSignedPreKey | undefined>(
@@ -150,10 +153,12 @@ export function rotateSignedPreKeyIfDue(core: ManagerCore, changes: StoreChanges
   return true;
 }
 
+/** The newest signed pre key (the one published). */
 export function currentSignedPreKey(core: ManagerCore): StoredSignedPreKey {
   return core.own.signedPreKeys.reduce((a, k) => (k.id > a.id ? k : a));
 }
 
+/** Our bundle's content for a version: signed pre key, its signature for that version, identity key, live pre keys. */
 export function bundleData(core: ManagerCore, version: OmemoVersion): BundleData {
   const spk = currentSignedPreKey(core);
   return {

@@ -14,6 +14,7 @@ import { transportError } from './manager-core';
 import { bundleXml } from './own-keys';
 import { backendFor } from '../versions/backend';
 
+/** Publishes our bundle for a version. @throws OmemoError `transport-error`. */
 export async function publishBundle(core: ManagerCore, version: OmemoVersion): Promise<void> {
   const loc = pepLocations(version, core.deviceId);
   try {
@@ -46,6 +47,7 @@ export async function announce(core: ManagerCore, version: OmemoVersion, publish
   return ids;
 }
 
+/** Fetches a JID's device list for a version (undefined: none published). @throws OmemoError `transport-error`. */
 export async function fetchDeviceList(
   core: ManagerCore,
   jid: string,
@@ -72,6 +74,7 @@ export function ownDeviceListXml(core: ManagerCore, version: OmemoVersion, publi
   );
 }
 
+/** Fetches and parses a device's bundle. @throws OmemoError `bundle-unavailable`, `malformed-stanza`. */
 export async function fetchBundle(
   core: ManagerCore,
   jid: string,

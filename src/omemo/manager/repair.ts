@@ -1,6 +1,6 @@
 // Session repair (XEP-0384 0.9 §4.5 asks for a way to replace a broken session): after a message we cannot
 // decrypt for want of a usable session, a fresh key exchange, rate-limited per device; and resetSession.
-import { OmemoError } from '../../crypto/errors';
+import { OmemoError, type OmemoErrorCode } from '../../crypto/errors';
 import { serializeSession } from '../../protocol/session-record';
 import type { OmemoVersion } from '../versions/backend';
 import type { SessionAddress } from '../store/store';
@@ -9,7 +9,7 @@ import type { AutomaticMessageKind } from './transport';
 import { isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
-import { transportError } from './manager-core';
+import { setNewest, transportError } from './manager-core';
 import { initiate, replaceSession } from './session-builder';
 import { emptyMessageOn } from './automatic-messages';
 import type { AutomaticMessage } from './manager-types';
@@ -23,7 +23,7 @@ const REPAIR_TRACKED_DEVICES = 10000;
  * (none, a corrupt record, a chain we cannot follow). `bad-mac` counts only for a message that opens a chain we do
  * not know (a device restored from a backup, a lost ratchet step): on a known chain it is a tampered message.
  */
-export const REPAIRABLE: ReadonlySet<string> = new Set([
+export const REPAIRABLE: ReadonlySet<OmemoErrorCode> = new Set<OmemoErrorCode>([
   'no-session',
   'sender-not-found',
   'malformed-record',
@@ -42,10 +42,7 @@ export async function repairAfterFailure(core: ManagerCore, address: SessionAddr
   const last = core.lastRepair.get(k);
   const now = core.now();
   if (last !== undefined && now - last < core.repairIntervalMs) return;
-  core.lastRepair.delete(k);
-  core.lastRepair.set(k, now);
-  while (core.lastRepair.size > REPAIR_TRACKED_DEVICES)
-    core.lastRepair.delete(core.lastRepair.keys().next().value as string);
+  setNewest(core.lastRepair, k, now, REPAIR_TRACKED_DEVICES);
   try {
     await rebuildSession(core, address, 'session-repair');
   } catch {
