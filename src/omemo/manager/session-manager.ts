@@ -71,6 +71,7 @@ export class OmemoManager {
     await cryptoReady();
     const m = new OmemoManager(options);
     await loadOwnKeys(m.#core, options);
+    m.#core.committed ??= m.#core.snapshotOwn();
     if (options.publish !== false) await m.publish();
     return m;
   }
@@ -108,7 +109,9 @@ export class OmemoManager {
   #exclusive<T>(fn: (core: ManagerCore) => Promise<T>): Promise<T> {
     const core = this.#core;
     const guarded = async () => {
-      core.committed = core.snapshotOwn();
+      // The last commit's keys are the rollback point (commit keeps it current); the catch-up flag, which
+      // startCatchUp() sets between operations, is taken as it is now.
+      core.committed = { ...core.committed!, catchingUp: core.catchingUp };
       try {
         return await fn(core);
       } catch (e) {
