@@ -1,10 +1,10 @@
 // Rows of the SQLite store in and out: every value read from the file is checked (a corrupt row is a `store-error`,
 // never a crash), every value written is checked (a malformed one is a TypeError/RangeError that rolls the
 // transaction back); the prepared statements and their column lists.
-import { assertInt } from '../../crypto/bytes';
+import { assertBytes, assertInt, concatBytes } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import { OMEMO_VERSIONS, type OmemoVersion } from '../versions/backend';
-import type { PreviousIdentity, SessionAddress, StoredDevice, StoredPreKey, TrustLevel } from './store';
+import type { PreviousIdentity, SessionAddress, StoreChanges, StoredDevice, StoredPreKey, TrustLevel } from './store';
 import type { SqlDatabase } from './sqlite-driver';
 
 /** Lengths of the stored keys (bytes): Curve25519 private and public keys, XEdDSA signatures. */
@@ -200,4 +200,100 @@ export function previousIdentitiesOut(value: unknown): PreviousIdentity[] {
     out.push({ identityKey: blob.slice(i, i + KEY_BYTES), trust });
   }
   return out;
+}
+
+/** The body of the commit transaction, in MemoryStore's order (puts before deletes of each kind). */
+export function writeChanges(st: Statements, owner: string, c: StoreChanges): void {
+  if (c.identity !== undefined) {
+    const i = c.identity;
+    if (i.jid !== owner)
+      throw new OmemoError('store-owner-mismatch', `this SQLite store belongs to ${owner}, not ${String(i.jid)}`);
+    assertCount(i.deviceId, 'identity.deviceId');
+    assertBytes(i.identityPrivateKey, 'identity.identityPrivateKey', KEY_BYTES);
+    assertCount(i.nextPreKeyId, 'identity.nextPreKeyId');
+    assertCount(i.nextSignedPreKeyId, 'identity.nextSignedPreKeyId');
+    assertOptionalText(i.label, 'identity.label');
+    st.putIdentity.run(i.deviceId, i.identityPrivateKey, i.nextPreKeyId, i.nextSignedPreKeyId, i.label ?? null);
+  }
+  for (const k of c.putSignedPreKeys ?? []) {
+    assertCount(k.id, 'signed pre key id');
+    assertBytes(k.privateKey, 'signed pre key privateKey', KEY_BYTES);
+    assertBytes(k.publicKey, 'signed pre key publicKey', KEY_BYTES);
+    assertBytes(k.signatures?.oldmemo, 'signed pre key signatures.oldmemo', SIGNATURE_BYTES);
+    assertBytes(k.signatures?.twomemo, 'signed pre key signatures.twomemo', SIGNATURE_BYTES);
+    assertCount(k.createdAt, 'signed pre key createdAt');
+    st.putSignedPreKey.run(k.id, k.privateKey, k.publicKey, k.signatures.oldmemo, k.signatures.twomemo, k.createdAt);
+  }
+  for (const id of c.deleteSignedPreKeys ?? []) {
+    assertCount(id, 'deleteSignedPreKeys id');
+    st.deleteSignedPreKey.run(id);
+  }
+  for (const k of c.putPreKeys ?? []) {
+    assertCount(k.id, 'pre key id');
+    assertBytes(k.privateKey, 'pre key privateKey', KEY_BYTES);
+    assertBytes(k.publicKey, 'pre key publicKey', KEY_BYTES);
+    if (typeof k.consumed !== 'boolean') throw new TypeError('pre key consumed must be a boolean');
+    if (k.consumedAt !== undefined) assertCount(k.consumedAt, 'pre key consumedAt');
+    const accepted = k.acceptedBaseKeys ?? [];
+    if (!Array.isArray(accepted)) throw new TypeError('pre key acceptedBaseKeys must be an array');
+    for (const b of accepted) assertBytes(b, 'pre key accepted base key', KEY_BYTES);
+    const acceptedBlob = accepted.length === 0 ? null : concatBytes(...accepted);
+    st.putPreKey.run(k.id, k.privateKey, k.publicKey, k.consumed ? 1 : 0, k.consumedAt ?? 0, acceptedBlob);
+  }
+  for (const id of c.deletePreKeys ?? []) {
+    assertCount(id, 'deletePreKeys id');
+    st.deletePreKey.run(id);
+  }
+  for (const l of c.putDeviceLists ?? []) {
+    assertVersion(l.version, 'device list version');
+    assertJid(l.jid, 'device list jid');
+    if (!Array.isArray(l.deviceIds)) throw new TypeError('device list deviceIds must be an array');
+    for (const id of l.deviceIds) assertCount(id, 'device list device id');
+    st.putDeviceList.run(l.version, l.jid, JSON.stringify(l.deviceIds));
+  }
+  for (const d of c.putDevices ?? []) {
+    assertJid(d.jid, 'device jid');
+    assertCount(d.deviceId, 'device deviceId');
+    if (!Array.isArray(d.activeIn)) throw new TypeError('device activeIn must be an array');
+    for (const v of d.activeIn) assertVersion(v, 'device activeIn entry');
+    assertOptionalText(d.label, 'device label');
+    if (d.identityKey !== undefined) assertBytes(d.identityKey, 'device identityKey', KEY_BYTES);
+    if (!TRUST_LEVELS.includes(d.trust))
+      throw new TypeError(`device trust must be one of ${TRUST_LEVELS.join(', ')}, got ${JSON.stringify(d.trust)}`);
+    assertCount(d.sentSinceLastReceived, 'device sentSinceLastReceived');
+    assertCount(d.lastReceivedAt, 'device lastReceivedAt');
+    if (d.unansweredSince !== undefined) assertCount(d.unansweredSince, 'device unansweredSince');
+    const previous = d.previousIdentities ?? [];
+    if (!Array.isArray(previous)) throw new TypeError('device previousIdentities must be an array');
+    const previousBlob = previous.length === 0 ? null : new Uint8Array(previous.length * PREVIOUS_IDENTITY_BYTES);
+    previous.forEach((p, i) => {
+      assertBytes(p?.identityKey, 'device previous identity key', KEY_BYTES);
+      if (!TRUST_LEVELS.includes(p.trust))
+        throw new TypeError(`device previous identity trust ${JSON.stringify(p.trust)}`);
+      previousBlob!.set(p.identityKey, i * PREVIOUS_IDENTITY_BYTES);
+      previousBlob![i * PREVIOUS_IDENTITY_BYTES + KEY_BYTES] = TRUST_LEVELS.indexOf(p.trust);
+    });
+    st.putDevice.run(
+      d.jid,
+      d.deviceId,
+      JSON.stringify(d.activeIn),
+      d.label ?? null,
+      d.identityKey ?? null,
+      d.trust,
+      d.sentSinceLastReceived,
+      d.lastReceivedAt,
+      previousBlob,
+      d.unansweredSince ?? 0,
+    );
+  }
+  for (const s of c.putSessions ?? []) {
+    assertAddress(s.address, 'session address');
+    assertBytes(s.record, 'session record');
+    if (s.record.length === 0) throw new RangeError('session record must not be empty');
+    st.putSession.run(s.address.version, s.address.jid, s.address.deviceId, s.record);
+  }
+  for (const a of c.deleteSessions ?? []) {
+    assertAddress(a, 'deleteSessions address');
+    st.deleteSession.run(a.version, a.jid, a.deviceId);
+  }
 }
