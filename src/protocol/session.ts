@@ -4,25 +4,16 @@
 // after the MAC, the padding and the bounds have been checked. Like libsignal's SessionRecord, a session keeps
 // previous states (archived) and tries them when the current one cannot decrypt, so that crossed key exchanges
 // converge.
-import {
-  allocateBytes,
-  assertBytes,
-  bytesEqual,
-  concatBytes,
-  constantTimeEqual,
-  type ByteAllocator,
-} from '../crypto/bytes';
+import { allocateBytes, bytesEqual, concatBytes, constantTimeEqual, type ByteAllocator } from '../crypto/bytes';
 import { aes256CbcDecrypt } from '../crypto/aes';
 import { OmemoError } from '../crypto/errors';
 import { hmacSha256 } from '../crypto/hmac';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
-import type { RatchetSendLane } from '../crypto/ratchet-send-lanes';
 import { x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
 import type { ProtocolVersion } from './constants';
 import {
   MAX_ARCHIVED_SESSION_STATES,
-  MAX_COUNTER,
   MAX_OLD_RECEIVING_CHAINS,
   MAX_RATCHET_PLAINTEXT_BYTES,
   MAX_SKIPPED_KEYS_PER_MESSAGE,
@@ -32,11 +23,11 @@ import {
 import type { IdentityKeyPair } from './identity-key';
 import { legacySerializeKey } from './identity-key';
 import { deriveMessageKeys, kdfChainKey, kdfRootKey } from './kdf';
+import { encryptSessions } from './session-send';
 import { cloneState, skipId, type SessionState, type SkippedKey } from './session-state';
 import { x3dhInitiate, x3dhRespond, type PreKeyBundle } from './x3dh';
-import { ratchetSendBatch } from './ratchet-send-batch';
 import type { ParsedKeyExchange, ParsedMessage } from './wire';
-import { encodeKeyExchange, frameMessage, parseMessage } from './wire';
+import { parseMessage } from './wire';
 
 /** The result of encrypting with a session: the `<key>` content and whether it is a key exchange. */
 export interface EncryptedKeyElement {
@@ -188,7 +179,8 @@ export class Session {
     return new Session(x3dhRespond(identity, kex, signedPreKey, preKey));
   }
 
-  private sendPrefix(): Uint8Array {
+  /** The MAC prefix (associated data) of the messages this session sends; for session-send.ts. */
+  sendPrefix(): Uint8Array {
     if (this.macPrefixSend === undefined) this.computePrefixes();
     return this.macPrefixSend!;
   }
@@ -246,63 +238,7 @@ export class Session {
     plaintext: Uint8Array,
     allocate: ByteAllocator = allocateBytes,
   ): (EncryptedKeyElement | OmemoError)[] {
-    assertBytes(plaintext, 'plaintext');
-    if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES)
-      throw new RangeError(`plaintext must be at most ${MAX_RATCHET_PLAINTEXT_BYTES} bytes, got ${plaintext.length}`);
-    if (new Set(sessions).size !== sessions.length)
-      throw new TypeError('a session is listed twice: each step needs its own chain key');
-    const results = new Array<EncryptedKeyElement | OmemoError>(sessions.length);
-    const ciphertextLength = (plaintext.length & ~15) + 16; // AES-CBC with PKCS#7 always pads
-    for (const version of ['oldmemo', 'twomemo'] as const) {
-      const lanes: RatchetSendLane[] = [];
-      const owners: number[] = [];
-      sessions.forEach((session, i) => {
-        const s = session.state;
-        if (s.version !== version) return;
-        if (s.sendingChainKey === undefined) {
-          results[i] = new OmemoError('no-session', 'this session cannot send before it has received');
-          return;
-        }
-        if (s.sendingCounter >= MAX_COUNTER) {
-          results[i] = new OmemoError('too-many-skipped', 'sending chain exhausted');
-          return;
-        }
-        const frame = frameMessage(
-          version,
-          { ratchetKey: s.sendingRatchet.publicKey, n: s.sendingCounter, pn: s.previousCounter },
-          ciphertextLength,
-          allocate,
-        );
-        lanes.push({
-          chainKey: s.sendingChainKey,
-          nextChainKey: new Uint8Array(32),
-          associatedData: session.sendPrefix(),
-          message: frame.message,
-          headerOffset: frame.headerOffset,
-          headerLength: frame.headerLength,
-          macOffset: frame.macOffset,
-        });
-        owners.push(i);
-      });
-      if (lanes.length === 0) continue;
-      const v = VERSIONS[version];
-      ratchetSendBatch(lanes, { info: v.messageKeyInfo, plaintext, macBytes: v.macBytes });
-      lanes.forEach((lane, k) => {
-        const i = owners[k]!;
-        const s = sessions[i]!.state;
-        s.sendingChainKey = lane.nextChainKey;
-        s.sendingCounter += 1;
-        s.unanswered = 0;
-        results[i] =
-          s.pending === undefined
-            ? { data: lane.message, keyExchange: false }
-            : {
-                data: encodeKeyExchange(version, { ...s.pending, identityKey: s.localIdentityKey }, lane.message),
-                keyExchange: true,
-              };
-      });
-    }
-    return results;
+    return encryptSessions(sessions, plaintext, allocate);
   }
 
   /**
