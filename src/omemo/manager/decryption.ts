@@ -201,10 +201,9 @@ export async function decryptKey(
     keyMaterial = session.decrypt(key.data);
   }
   const payload = openPayload(version, keyMaterial, parsed.iv, parsed.payload);
-  // Not the key of an empty message (OMEMO 2: 32 zero bytes; 0.3: a bare 16-byte key, not key ‖ tag).
   if (parsed.payload === undefined && !backendFor(version).isEmptyMessageKey(keyMaterial)) {
-    // Not an empty message: a message whose payload went missing. Keep nothing, so that its key stays unused for
-    // the complete message.
+    // Not the key of an empty message (OMEMO 2: 32 zero bytes; 0.3: a bare 16-byte key, not key ‖ tag): a message
+    // whose payload went missing. Keep nothing, so that its key stays unused for the complete message.
     if (device?.trust === 'distrusted' && !newSession)
       throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
     return {

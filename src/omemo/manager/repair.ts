@@ -1,17 +1,14 @@
 // Session repair (XEP-0384 0.9 §4.5 asks for a way to replace a broken session): after a message we cannot
 // decrypt for want of a usable session, a fresh key exchange, rate-limited per device; and resetSession.
-import { OmemoError, type OmemoErrorCode } from '../../crypto/errors';
-import { serializeSession } from '../../protocol/session-record';
+import type { OmemoErrorCode } from '../../crypto/errors';
 import type { OmemoVersion } from '../versions/backend';
 import type { SessionAddress } from '../store/store';
 import { sessionKey } from '../store/store';
 import type { AutomaticMessageKind } from './transport';
-import { isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
 import { setNewest, transportError } from './manager-core';
-import { initiate, replaceSession } from './session-builder';
-import { emptyMessageOn } from './automatic-messages';
+import { buildSession } from './session-builder';
 import type { AutomaticMessage } from './manager-types';
 
 /** Default least time between two automatic repairs of the session with one device (ms): one hour. */
@@ -59,25 +56,11 @@ export async function rebuildSession(
   address: SessionAddress,
   kind: AutomaticMessageKind,
 ): Promise<AutomaticMessage> {
-  const { jid } = address;
-  const others = await core.loadDevicesOf([jid]);
-  const known = others.find((d) => d.deviceId === address.deviceId);
-  const device = known ?? (await core.newDevice(jid, address.deviceId, others));
-  const previous = (await core.sessionsFor([address])).sessions.get(sessionKey(address));
-  const built = await initiate(core, address, device, others);
-  if (!isTrusted(built.device.trust)) {
-    await core.commit({ putDevices: [built.device] });
-    throw new OmemoError('untrusted-device', `${jid}/${address.deviceId}: trust is ${built.device.trust}`);
-  }
-  const session = replaceSession(previous?.clone(), built.session);
-  const message = emptyMessageOn(core, session, address, kind);
-  const k = sessionKey(address);
-  await core.commit({ putSessions: [{ address, record: serializeSession(session) }], putDevices: [built.device] }, [k]);
-  core.cacheSession(k, session);
+  const message = (await buildSession(core, address, kind))!;
   try {
     await core.transport.send(message.to, message.xml, kind);
   } catch (cause) {
-    throw transportError(`sending the ${kind} message to ${jid}/${address.deviceId} failed`, cause);
+    throw transportError(`sending the ${kind} message to ${address.jid}/${address.deviceId} failed`, cause);
   }
   return message;
 }

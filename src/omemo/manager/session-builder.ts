@@ -10,7 +10,10 @@ import { sessionKey } from '../store/store';
 import { initialTrust, isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
+import { emptyMessageOn } from './automatic-messages';
+import type { AutomaticMessage } from './manager-types';
 import { fetchBundle } from './publishing';
+import type { AutomaticMessageKind } from './transport';
 
 /**
  * `fresh` as the current state, with `previous`'s states kept behind it (Session.withArchiveFrom): messages still
@@ -47,8 +50,16 @@ export async function initiate(
   return { session, device: updated, change: adopted.change && { ...adopted.change, trust: updated.trust } };
 }
 
-/** Builds (or replaces) the session with a device from its bundle, sending nothing (see OmemoManager.buildSession). */
-export async function buildSession(core: ManagerCore, address: SessionAddress): Promise<void> {
+/**
+ * Builds (or replaces) the session with a device from its bundle (see OmemoManager.buildSession). With `kind`, an
+ * empty key-exchange message is encrypted on the new session and committed with it, for the caller to send.
+ * @throws OmemoError `untrusted-device` (the device's new key is recorded), and what fetching a bundle throws.
+ */
+export async function buildSession(
+  core: ManagerCore,
+  address: SessionAddress,
+  kind?: AutomaticMessageKind,
+): Promise<AutomaticMessage | undefined> {
   const { jid, deviceId } = address;
   const others = await core.loadDevicesOf([jid]);
   const device = others.find((d) => d.deviceId === deviceId) ?? (await core.newDevice(jid, deviceId, others));
@@ -60,6 +71,8 @@ export async function buildSession(core: ManagerCore, address: SessionAddress): 
     throw new OmemoError('untrusted-device', `${jid}/${deviceId}: trust in its identity key is ${built.device.trust}`);
   }
   const session = replaceSession(previous?.clone(), built.session);
+  const message = kind === undefined ? undefined : emptyMessageOn(core, session, address, kind);
   await core.commit({ putSessions: [{ address, record: serializeSession(session) }], putDevices: [built.device] }, [k]);
   core.cacheSession(k, session);
+  return message;
 }
