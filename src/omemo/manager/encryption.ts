@@ -12,7 +12,6 @@ import { encryptedElementBytes, keyElementBytes } from '../versions/by-version';
 import { serializeEncrypted } from '../versions/by-version';
 import type { EncryptedKey } from '../stanzas/encrypted-element';
 import { bareJid } from '../stanzas/jid';
-import type { OmemoVersion } from '../versions/backend';
 import { sealPayload } from '../versions/by-version';
 import { buildEnvelope } from '../stanzas/sce';
 import type { SessionAddress, StoreChanges, StoredDevice } from '../store/store';
@@ -24,7 +23,7 @@ import { fetchDeviceList } from './publishing';
 import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
 import type { DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult } from './manager-types';
-import { backendFor } from '../versions/backend';
+import { OMEMO_BACKENDS_BY_PREFERENCE, backendFor, type OmemoVersion } from '../versions/backend';
 
 /** Reports a device this send leaves out, and why. */
 function skipped(
@@ -90,7 +89,7 @@ export async function encryptTo(
   const reports: DeviceReport[] = [];
   const targets: { address: SessionAddress; device: StoredDevice }[] = [];
   // Prefer OMEMO 2 for a device listed in both versions: one key per device.
-  const preference = [...versions].sort((a, b) => backendFor(b).preference - backendFor(a).preference);
+  const preference = OMEMO_BACKENDS_BY_PREFERENCE.map((b) => b.version).filter((v) => versions.includes(v));
   const devicesOf = new Map<string, StoredDevice[]>();
   for (const d of known) {
     const list = devicesOf.get(d.jid);
