@@ -31,7 +31,8 @@ mkdirSync(dirname(file), { recursive: true });
 const store = await SqliteStore.open(file, { jid: args.jid });
 
 const xmpp = client({ service: args.service!, domain, username, password: args.password, resource: 'echo-bot' });
-xmpp.on('error', (e: Error) => console.error(`xmpp: ${e.message}`));
+let online = false; // before that, a failure is omemo.ready()'s to tell, in one line
+xmpp.on('error', (e: Error) => online && console.error(`xmpp: ${e.message}`));
 
 // Contacts who add the bot get their subscription approved and a request back (RFC 6121 §3.1.3–3.1.4): then the
 // server pushes device-list updates both ways. Presence is the application's business, not OMEMO's.
@@ -61,8 +62,18 @@ const omemo = createXmppClientOmemo({
   },
   onError: (e, context) => console.error(`${context.phase}${context.from ? ` (${context.from})` : ''}: ${e.message}`),
 });
-await xmpp.start();
-const manager = await omemo.ready();
+xmpp.start().catch(() => undefined); // its failure is also ready()'s, as a typed OmemoError
+let manager: Awaited<ReturnType<typeof omemo.ready>>;
+try {
+  manager = await omemo.ready();
+} catch (e) {
+  // login-failed (wrong password), connection-failed (no server), or a failed setup: nothing to retry here.
+  console.error(`echo bot: ${(e as Error).message}`);
+  await xmpp.stop().catch(() => undefined);
+  store.close();
+  process.exit(1);
+}
+online = true;
 console.log(
   `echo bot ${omemo.jid} ready: device ${manager.deviceId}, fingerprint ${formatFingerprint(manager.fingerprint)}`,
 );

@@ -9,7 +9,7 @@ import { createCarbons, type Carbons } from './carbons';
 import { createCatchUp, type CatchUp, type CatchUpOptions, type CatchUpResult } from './catch-up';
 import { createDelivery, directMessages, type MessageListener } from './deliver';
 import { createDisco, type Disco } from './disco';
-import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
+import { asOmemoError, connectionError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createInbound, type Inbound } from './inbound';
 import { DEFAULT_FALLBACK_BODY, buildOmemoMessage } from './omemo-message';
 import { createOnlineSetup, type OnlineSetup } from './online-setup';
@@ -100,13 +100,17 @@ export class XmppClientOmemo {
       ],
     });
     client.on('online', this.onOnline);
+    client.on('error', this.onClientError);
     if (client.status === 'online') this.onOnline();
   }
 
   /**
    * The manager once set up (opened, published, carbons enabled, presence sent).
-   * @throws OmemoError (rejects) when the first setup failed: `transport-error`, `store-error`,
-   *   `store-owner-mismatch`; a later reconnect tries again and replaces this promise.
+   * @throws OmemoError (rejects) when the connection fails before it is online: `login-failed` (e.g. a wrong
+   *   password), `connection-failed` (no server, refused, stream error); or when the first setup failed:
+   *   `transport-error`, `store-error`, `store-owner-mismatch`. A later 'online' (a reconnect, which is the
+   *   caller's choice: @xmpp/client reconnects by itself until `client.stop()`) tries again and replaces this
+   *   promise.
    */
   ready(): Promise<OmemoManager> {
     return this.setups.ready();
@@ -159,9 +163,12 @@ export class XmppClientOmemo {
   /**
    * Encrypts `text` to every device of the recipients and our own other devices and sends it: one `<message>`
    * per recipient (all carrying the same `<encrypted>` elements), with EME, fallback body and store hint.
-   * @returns the manager's EncryptResult (per-device reports).
-   * @throws OmemoError `no-eligible-devices` (unless `partial`), `store-error`, `transport-error`; TypeError
-   *   before setup.
+   * @returns the manager's EncryptResult (per-device and per-recipient reports). With `partial`, recipients that
+   *   cannot read the message are reported there and sent nothing.
+   * @throws OmemoError (unless `partial`) for a recipient that cannot read the message: `invalid-jid`,
+   *   `recipient-not-found`, `recipient-unreachable`, `device-list-forbidden`, `no-omemo`, `no-eligible-devices`
+   *   (also when recipients fail for different reasons); `stanza-too-large`, `store-error`, `transport-error`;
+   *   TypeError before setup.
    */
   async send(
     to: string | readonly string[],
@@ -173,7 +180,9 @@ export class XmppClientOmemo {
     const { type, body, ...encryptOptions } = options;
     const result = await this.manager.encrypt(recipients, text, encryptOptions);
     const fallback = body ?? this.options.fallbackBody ?? DEFAULT_FALLBACK_BODY;
-    for (const recipient of recipients) {
+    // Only to recipients that can read it (with `partial`, the others are reported and get nothing).
+    const readers = result.recipients.filter((r) => r.ok).map((r) => r.jid);
+    for (const recipient of result.elements.length > 0 ? readers : []) {
       const message = buildOmemoMessage({
         to: recipient,
         type: type ?? 'chat',
@@ -206,6 +215,7 @@ export class XmppClientOmemo {
     this.disco.stop();
     this.autoSubscribe?.stop();
     this.client.removeListener('online', this.onOnline);
+    this.client.removeListener('error', this.onClientError);
   }
 
   // ─── internals ─────────────────────────────────────────────────────────────────────────────────────────
@@ -221,6 +231,8 @@ export class XmppClientOmemo {
   }
 
   private readonly onOnline = (): void => this.setups.online();
+
+  private readonly onClientError = (e: Error): void => this.setups.fail(connectionError(e));
 
   private async setup(): Promise<OmemoManager> {
     const jid = bareOf(this.client.jid?.toString());

@@ -85,6 +85,32 @@ export interface DeviceReport {
   identityChanged?: IdentityChange;
 }
 
+/** Why a recipient cannot read a message (see OMEMO_ERROR_CODES). */
+export type RecipientErrorCode = Extract<
+  OmemoErrorCode,
+  | 'invalid-jid'
+  | 'recipient-unreachable'
+  | 'recipient-not-found'
+  | 'device-list-forbidden'
+  | 'no-omemo'
+  | 'no-eligible-devices'
+  | 'transport-error'
+>;
+
+/** Per-recipient outcome of an encryption. */
+export interface RecipientReport {
+  /** The recipient's bare JID (as given, resource stripped). */
+  jid: string;
+  /** At least one of its devices got a key: the recipient can read the message. */
+  ok: boolean;
+  /** How many of its devices got a key. */
+  devices: number;
+  /** Why it cannot read the message (absent when `ok`). */
+  error?: RecipientErrorCode;
+  /** The reason in words, naming the recipient. */
+  message?: string;
+}
+
 /** One `<encrypted>` element produced by `encrypt`. */
 export interface EncryptedElementOut {
   version: OmemoVersion;
@@ -97,6 +123,11 @@ export interface EncryptResult {
   elements: EncryptedElementOut[];
   /** Every device considered, with its outcome. */
   devices: DeviceReport[];
+  /**
+   * Every recipient given to `encrypt`, in order, with whether it can read the message. Only a send with
+   * `partial` can return recipients that are not `ok`: send the message to the others only.
+   */
+  recipients: RecipientReport[];
 }
 
 /** Options of `encrypt`. */
