@@ -1,5 +1,6 @@
 // OMEMO echo bot: answers every encrypted message with the same text, encrypted (both OMEMO versions).
 //   npm run bot -- --service xmpp://127.0.0.1:5222 --jid bot@localhost --password secret [--store file.sqlite]
+//     [--verbose]
 // Its identity, sessions and trust live in a SQLite file (default ~/.omemo-wasm/<jid>.sqlite), so it keeps its
 // device and conversations across restarts. Prints "ready" with its device id and fingerprint once online.
 import { mkdirSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { client, xml } from '@xmpp/client';
 import { createXmppClientOmemo, type XmlElement } from '../src/adapters/xmpp-client';
-import { formatFingerprint } from '../src/index';
+import { formatFingerprint, type LogFields, type OmemoLogger } from '../src/index';
 import { SqliteStore } from '../src/sqlite';
 
 const { values: args } = parseArgs({
@@ -17,11 +18,12 @@ const { values: args } = parseArgs({
     jid: { type: 'string' },
     password: { type: 'string' },
     store: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
   },
 });
 if (!args.jid?.includes('@') || args.password === undefined) {
   console.error(
-    'usage: npm run bot -- --service xmpp://host:5222 --jid bot@example.org --password secret [--store file.sqlite]',
+    'usage: npm run bot -- --service xmpp://host:5222 --jid bot@example.org --password secret [--store file.sqlite] [--verbose]',
   );
   process.exit(2);
 }
@@ -46,9 +48,22 @@ function approveSubscriptions(stanza: XmlElement): void {
 }
 xmpp.on('stanza', approveSubscriptions);
 
+// --verbose: what the library does, one line per event on stderr ("info session-built jid=… deviceId=…").
+const line =
+  (level: string) =>
+  (message: string, fields: LogFields): void => {
+    const { event, ...rest } = fields;
+    const kv = Object.entries(rest)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`);
+    console.error([level, event, ...kv].join(' '), `(${message})`);
+  };
+const logger: OmemoLogger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+
 const omemo = createXmppClientOmemo({
   client: xmpp,
   store,
+  ...(args.verbose ? { logger } : {}),
   onMessage: async (m) => {
     if (m.via !== 'direct' || m.text === undefined) return; // not our own carbons, nothing that is not text
     // The library returns messages from undecided keys marked as such; a bot acts only on trusted ones (its answer

@@ -2,6 +2,8 @@
 // plugins on one connection — disco/caps (XEP-0030/0115), device-list events (XEP-0163), carbons (XEP-0280),
 // catch-up (XEP-0313), the inbound queue and decrypt-and-deliver — with the setup lifecycle, listeners and send.
 import { xml } from '@xmpp/client';
+import { OmemoError } from '../crypto/errors';
+import { createLog, type Log } from '../omemo/manager/logger';
 import { OMEMO_VERSIONS } from '../omemo/versions/backend';
 import { OmemoManager, type EncryptResult } from '../omemo/manager/session-manager';
 import { createAutoSubscribe } from './auto-subscribe';
@@ -61,6 +63,7 @@ export class XmppClientOmemo {
   private readonly inbound: Inbound;
   private readonly autoSubscribe: { stop(): void } | undefined;
   private opened: OmemoManager | undefined;
+  private readonly log: Log;
 
   /** Use `createXmppClientOmemo`. */
   constructor(options: XmppClientOmemoOptions) {
@@ -71,6 +74,7 @@ export class XmppClientOmemo {
     const iqTimeoutMs = options.iqTimeoutMs ?? IQ_TIMEOUT_MS;
     this.transport = createPepTransport(client, { iqTimeoutMs });
     const versions = options.manager?.versions?.length ? [...new Set(options.manager.versions)] : [...OMEMO_VERSIONS];
+    this.log = createLog(options.logger);
     const report: ReportError = (e, c) => this.report(e, c);
     const manager = () => this.setups.ready();
     const deliver = createDelivery({ versions, report, listeners: this.listeners.message });
@@ -205,8 +209,17 @@ export class XmppClientOmemo {
    * @throws OmemoError `transport-error` when the archive query fails (pre keys are still released);
    *   TypeError while another catch-up runs; RangeError for a bad `maxMessages`.
    */
-  catchUp(options: CatchUpOptions = {}): Promise<CatchUpResult> {
-    return this.catchUpPlugin.run(options);
+  async catchUp(options: CatchUpOptions = {}): Promise<CatchUpResult> {
+    const started = Date.now();
+    const result = await this.catchUpPlugin.run(options);
+    this.log('info', `caught up: ${result.processed} archived messages, ${result.delivered} delivered`, {
+      event: 'catch-up',
+      count: result.processed,
+      delivered: result.delivered,
+      complete: result.complete,
+      ms: Date.now() - started,
+    });
+    return result;
   }
 
   /** Stops handling stanzas (the manager and its store stay usable; the disco#info handler passes through). */
@@ -221,6 +234,13 @@ export class XmppClientOmemo {
   // ─── internals ─────────────────────────────────────────────────────────────────────────────────────────
 
   private report(error: Error, context: OmemoErrorContext): void {
+    const code = error instanceof OmemoError ? error.code : error.name;
+    this.log('warn', `${context.phase}${context.from ? ` (${context.from})` : ''}: ${error.message}`, {
+      event: 'error-reported',
+      phase: context.phase,
+      code,
+      jid: context.from,
+    });
     for (const l of this.listeners.error) {
       try {
         l(error, context);
@@ -232,7 +252,11 @@ export class XmppClientOmemo {
 
   private readonly onOnline = (): void => this.setups.online();
 
-  private readonly onClientError = (e: Error): void => this.setups.fail(connectionError(e));
+  private readonly onClientError = (e: Error): void => {
+    const error = connectionError(e);
+    if (this.opened === undefined) this.log('error', error.message, { event: 'connection-failed', code: error.code });
+    this.setups.fail(error);
+  };
 
   private async setup(): Promise<OmemoManager> {
     const jid = bareOf(this.client.jid?.toString());
@@ -240,12 +264,19 @@ export class XmppClientOmemo {
     if (this.opened === undefined) {
       const { options } = this;
       const store = typeof options.store === 'function' ? await options.store(jid) : options.store;
-      this.opened = await OmemoManager.open({ ...this.options.manager, jid, store, transport: this.transport });
+      const logger = options.manager?.logger ?? options.logger;
+      const managerOptions = { ...options.manager, jid, store, transport: this.transport };
+      this.opened = await OmemoManager.open(logger === undefined ? managerOptions : { ...managerOptions, logger });
     } else if (this.opened.jid !== jid) {
       throw new TypeError(`reconnected as ${jid}, but OMEMO was set up for ${this.opened.jid}`);
     }
     if (this.options.carbons !== false) await this.carbons.enable();
     if (this.options.presence !== false) await this.sendPresence();
+    this.log('info', `OMEMO ready for ${jid}: device ${this.opened.deviceId}`, {
+      event: 'online',
+      jid,
+      deviceId: this.opened.deviceId,
+    });
     return this.opened;
   }
 }

@@ -27,6 +27,7 @@ export async function startEchoBot(args: {
   jid: string;
   password: string;
   store: string;
+  verbose?: boolean;
 }): Promise<EchoBot> {
   const argv = [
     process.execPath,
@@ -41,6 +42,7 @@ export async function startEchoBot(args: {
     args.password,
     '--store',
     args.store,
+    ...(args.verbose ? ['--verbose'] : []),
   ];
   const hasSetpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { stdio: 'ignore' }).status === 0;
   const child = hasSetpriv

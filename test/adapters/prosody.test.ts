@@ -300,9 +300,11 @@ if (!availability.ok && process.env.CI === 'true') {
           `\n  echo bot round trip on loopback (encrypt → Prosody → bot decrypts, encrypts → Prosody → decrypt): median ${median.toFixed(1)} ms, min ${rtts[0]!.toFixed(1)}, max ${rtts[rtts.length - 1]!.toFixed(1)} over ${ECHO_ROUNDS}`,
         );
 
-        // Restart: same device, same sessions from the SQLite file; the conversation just continues.
+        // Restart: same device, same sessions from the SQLite file; the conversation just continues. Now with
+        // --verbose: the library's events on stderr.
         assert.is(await bot.stop(), 0);
-        bot = await startEchoBot({ service: s.service, jid: botJid, password: PASSWORD, store });
+        assert.equal(bot.stderr, []);
+        bot = await startEchoBot({ service: s.service, jid: botJid, password: PASSWORD, store, verbose: true });
         const r = await tester.omemo.send(botJid, 'after the restart');
         assert.equal(
           r.devices.filter((d) => d.jid === botJid).map((d) => [d.deviceId, d.keyExchange]),
@@ -312,7 +314,9 @@ if (!availability.ok && process.env.CI === 'true') {
         assert.is(echo.result.sender.deviceId, bot.deviceId);
         assert.is(echo.result.keyExchange, false, 'the bot kept its session');
         noErrors([tester]);
-        assert.equal(bot.stderr, []);
+        await waitFor('the bot to log its answer', () => bot.stderr.some((l) => l.startsWith('debug encrypted ')));
+        assert.ok(bot.stderr.some((l) => l.startsWith(`info online jid=${botJid} deviceId=${bot.deviceId} `)));
+        for (const l of bot.stderr) assert.match(l, /^(debug|info) [a-z-]+ /, 'only debug and info events');
       });
     } finally {
       await bot.stop();

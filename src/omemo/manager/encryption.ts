@@ -23,7 +23,13 @@ import { fetchDeviceList } from './publishing';
 import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
 import { fetchFailure, invalidJid, recipientReports, unreachedError, type RecipientFailure } from './recipients';
-import type { DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult } from './manager-types';
+import type {
+  DeviceReport,
+  EncryptedElementOut,
+  EncryptOptions,
+  EncryptResult,
+  RecipientReport,
+} from './manager-types';
 import { OMEMO_BACKENDS_BY_PREFERENCE, backendFor, type OmemoVersion } from '../versions/backend';
 
 /** Reports a device this send leaves out, and why. */
@@ -88,7 +94,9 @@ export async function encryptTo(
           fetched = await fetchDeviceList(core, jid, version);
         } catch (e) {
           fetched = undefined;
-          failures.set(jid, fetchFailure(jid, e)); // not stored: the next send asks again
+          const failure = fetchFailure(jid, e); // not stored: the next send asks again
+          failures.set(jid, failure);
+          core.log('warn', failure.message, { event: 'device-list-unavailable', jid, version, code: failure.code });
         }
         if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
         ids = fetched;
@@ -261,6 +269,7 @@ export async function encryptReady(
   const recipientReportsOut = recipientReports(recipients, failures, reports).map((r) =>
     r.jid === core.jid && !r.ok ? { jid: r.jid, ok: true, devices: 0 } : r,
   );
+  logSend(core, reports, recipientReportsOut);
   if (!options.partial) {
     const unreached = recipientReportsOut.filter((r) => !r.ok);
     if (unreached.length > 0) {
@@ -286,6 +295,31 @@ export async function encryptReady(
     });
   }
   return { elements, devices: reports, recipients: recipientReportsOut };
+}
+
+/** Tells the logger which recipients cannot read a send, and (debug) which devices it skipped and why. */
+function logSend(core: ManagerCore, devices: readonly DeviceReport[], recipients: readonly RecipientReport[]): void {
+  for (const r of recipients)
+    if (!r.ok) core.log('info', r.message ?? r.jid, { event: 'recipient-failed', jid: r.jid, code: r.error });
+  if (!core.logsDebug) return;
+  let ok = 0;
+  for (const d of devices) {
+    if (d.ok) ok += 1;
+    else
+      core.log('debug', `skipped ${d.jid}/${d.deviceId}: ${d.message ?? d.error}`, {
+        event: 'device-skipped',
+        jid: d.jid,
+        deviceId: d.deviceId,
+        version: d.version,
+        code: d.error,
+      });
+  }
+  core.log('debug', `encrypted for ${ok} devices`, {
+    event: 'encrypted',
+    count: ok,
+    skipped: devices.length - ok,
+    recipients: recipients.length,
+  });
 }
 
 /**

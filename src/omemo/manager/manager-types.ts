@@ -4,6 +4,7 @@ import type { OmemoErrorCode } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
 import type { IdentityChange } from '../policies/identity-trust';
 import type { ConsumedPreKeyPolicy } from '../policies/pre-key-policy';
+import type { OmemoLogger } from './logger';
 import type { StaleDevicePolicy } from '../policies/stale-device';
 import type { TrustPolicy } from '../policies/trust';
 import type { ParsedEnvelope } from '../stanzas/sce';
@@ -57,6 +58,11 @@ export interface OmemoManagerOptions {
    * anything is encrypted. `Infinity` disables the check.
    */
   maxElementBytes?: number;
+  /**
+   * Where the manager tells what it does (publishes, fetches, sessions built, repairs, skipped devices, failed
+   * decryptions), with structured fields and never key material. Default: silent. `console` works.
+   */
+  logger?: OmemoLogger;
 }
 
 /** Public facts about a device, as reported to callers. */

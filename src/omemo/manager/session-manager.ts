@@ -39,6 +39,8 @@ export type {
   EncryptOptions,
   EncryptResult,
   OmemoManagerOptions,
+  RecipientErrorCode,
+  RecipientReport,
 } from './manager-types';
 export { PRE_KEY_COUNT, SIGNED_PRE_KEY_ROTATION_MS } from './own-keys';
 export { SESSION_REPAIR_INTERVAL_MS } from './repair';
