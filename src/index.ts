@@ -37,6 +37,11 @@ export type {
   PreviousIdentity,
 } from './omemo/store/store';
 export { MemoryStore } from './omemo/store/memory-store';
+export {
+  OmemoAccounts,
+  ACCOUNTS_MAX_OPEN_MANAGERS,
+  type OmemoAccountsOptions,
+} from './omemo/accounts/omemo-accounts';
 // Deprecated re-exports, declared here so that the @deprecated tag survives into dist/index.d.ts.
 import { SqliteStore as SqliteStoreClass, SQLITE_BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS } from './omemo/store/sqlite-store';
 /**
