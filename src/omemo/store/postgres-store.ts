@@ -9,7 +9,7 @@ import { assertInt } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import { bareJid } from '../stanzas/jid';
 import type { OmemoVersion } from '../versions/backend';
-import { loadPg, type PgClient, type PgConfig, type PgPool, type PgPoolClient } from './postgres-driver';
+import { loadPg, type PgClient, type PgConfig, type PgPool, type PgPoolClient, type PgResult } from './postgres-driver';
 import {
   DEVICE_COLUMNS,
   PRE_KEY_COLUMNS,
@@ -77,6 +77,8 @@ export class PostgresDatabase {
   /** Account ids of the stores open here, by JID. */
   private readonly openAccounts = new Map<string, PostgresStore>();
   private lockLost = false;
+  /** The lock connection runs one query at a time: opens and closes of many accounts queue here. */
+  private lockQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(pool: PgPool, locks: PgClient) {
     this.pool = pool;
@@ -153,7 +155,7 @@ export class PostgresDatabase {
       );
       const deadline = Date.now() + waitMs;
       for (;;) {
-        const r = await this.locks.query('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_NAMESPACE, id]);
+        const r = await this.lockQuery('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_NAMESPACE, id]);
         if (r.rows[0]?.ok === true) break;
         if (Date.now() >= deadline)
           throw new OmemoError('store-locked', `the PostgreSQL store of ${account} is open in another worker`);
@@ -189,7 +191,13 @@ export class PostgresDatabase {
   }
 
   private async unlock(id: number): Promise<void> {
-    await this.locks.query('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, id]);
+    await this.lockQuery('SELECT pg_advisory_unlock($1, $2)', [LOCK_NAMESPACE, id]);
+  }
+
+  private lockQuery(text: string, values: unknown[]): Promise<PgResult> {
+    const run = this.lockQueue.then(() => this.locks.query(text, values));
+    this.lockQueue = run.catch(() => undefined);
+    return run;
   }
 
   /** Closes every store, then the connections (which releases every lock). Idempotent. */
