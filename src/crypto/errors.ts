@@ -41,7 +41,8 @@
  * - `login-failed`: the XMPP server refused the credentials (SASL failure, e.g. a wrong password) before online
  * - `connection-failed`: the XMPP connection failed before online (no server, refused, a stream error)
  * - `store-owner-mismatch`: a store belongs to another account
- * - `store-locked`: a store is already open (in this process or another one)
+ * - `store-locked`: a store is already open (in this process or another one); for PostgresStore, another worker
+ *   owns the account, or took it over from this one (which then commits nothing)
  */
 export const OMEMO_ERROR_CODES = Object.freeze([
   'authentication-failed',

@@ -1,11 +1,12 @@
 // Child process of postgres-takeover.test.ts: one worker owning alice's and bob's accounts in PostgreSQL. Started
-// ahead of its turn ("started"), on "open" it opens both stores; when another worker holds them it prints "locked" and waits for the lock (the parent SIGKILLs the
-// holder), then prints "took over". The parent may then send "check <keys file>": the worker writes the hash of
-// each listed value of its stores next to it and prints "checked". On "go" it opens the two OmemoManagers
-// ("ready") and lets them talk until killed: every message goes through a durable mailbox table (a message counts
-// as sent once its row is there), and every message in the mailbox is decrypted by whichever worker owns the
-// accounts, in order. Everything is journaled synchronously in a file: commits (the hash of every value written,
-// before and after), and the decryption attempts with their outcome (decrypted, or refused as a duplicate).
+// ahead of its turn ("started"), on "open" it opens both stores; when another worker holds them it prints "locked"
+// and waits for the lock (the parent SIGKILLs the holder), then prints "took over". The parent may then send
+// "check <keys file>": the worker writes the hash of each listed value of its stores next to it and prints
+// "checked". On "go" it opens the two OmemoManagers ("ready") and lets them talk until killed: every message goes
+// through a durable mailbox table (a message counts as sent once its row is there), and every message in the
+// mailbox is decrypted by whichever worker owns the accounts, in order. Everything is journaled synchronously in a
+// file: commits (the hash of every value written, before and after), and the decryption attempts with their
+// outcome (decrypted, or refused as a duplicate).
 //
 //   node --import tsx postgres-takeover-child.ts <url> <dir> <run> loop|final
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
