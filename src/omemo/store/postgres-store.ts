@@ -44,7 +44,11 @@ export const POSTGRES_LOCK_RETRY_MS = 50;
 export interface PostgresOptions {
   /** A `postgres://` URL; or give `config`. */
   connectionString?: string;
-  /** Connection settings for `pg` (host, port, user, password, database, ssl, …); merged over `connectionString`. */
+  /**
+   * Connection settings for `pg` (host, port, user, password, database, ssl, …); merged over `connectionString`.
+   * The tables (`omemo_*`) are created in the first schema of the search path: to keep them apart, give e.g.
+   * `{ options: '-c search_path=omemo' }` (the schema must exist).
+   */
   config?: Record<string, unknown>;
   /** Data connections of this worker (default POSTGRES_POOL_CONNECTIONS); one more holds the locks. */
   maxConnections?: number;
@@ -173,7 +177,10 @@ export class PostgresDatabase {
     }
   }
 
-  /** Whether the lock connection is gone (every store of this worker then fails with `store-locked`). */
+  /**
+   * Whether the lock connection is gone: every store of this worker then fails with `store-locked`, since other
+   * workers may own its accounts now. Close this database and connect a new one to serve accounts again.
+   */
   get lost(): boolean {
     return this.lockLost;
   }
