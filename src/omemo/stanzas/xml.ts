@@ -7,6 +7,7 @@
 
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { OmemoError } from '../../crypto/errors';
+import { scanPlainXml } from './xml-fast';
 import { checkNothingAfterRoot, hasMarkupDeclaration } from './xml-markup';
 
 /** Largest XML text (in UTF-16 code units) accepted by `parseXml`. A 100-pre-key bundle is ~9 KiB. */
@@ -94,9 +95,24 @@ export function parseXml(xml: string): XmlElement {
   if (xml.length > MAX_STANZA_CHARS) {
     throw malformed(`XML is ${xml.length} characters long, more than MAX_STANZA_CHARS (${MAX_STANZA_CHARS})`);
   }
-  let text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
+  const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
   const bad = NOT_XML_CHAR.exec(text);
   if (bad) throw malformed(`XML contains ${codePointLabel(bad[0])}, which is not an XML 1.0 character`);
+  // The plain shape of OMEMO stanzas takes a fast scanner (~10× faster); anything else gets every check.
+  if (text.indexOf('\r') < 0) {
+    const plain = scanPlainXml(text, MAX_XML_DEPTH);
+    if (plain !== undefined) return plain;
+  }
+  return parseXmlFully(text);
+}
+
+/**
+ * parseXml's thorough path (fast-xml-parser and every check) for `text` that passed the size and character checks
+ * and had its byte order mark removed. Exported for the tests that hold the fast scanner to it.
+ * @throws OmemoError `malformed-stanza`.
+ */
+export function parseXmlFully(input: string): XmlElement {
+  let text = input;
   if (hasMarkupDeclaration(text)) {
     throw malformed('XML contains a DOCTYPE or markup declaration (<!DOCTYPE, <!ENTITY, …), which is not allowed');
   }

@@ -1,0 +1,198 @@
+// XML 1.0 §2-3 and Namespaces in XML §3-6, for the plain shape OMEMO stanzas have: a fast scanner that builds the
+// same tree as `parseXml` (xml.ts) for documents made only of unprefixed elements, unprefixed attributes in
+// quotes, `xmlns` declarations, text and the predefined entities / character references. Anything else — a
+// prefix, a comment, CDATA, a PI or declaration, a `>` or `]` in text, a carriage return, a duplicate attribute,
+// an unusual name, a mismatched tag — makes it step aside (undefined), and fast-xml-parser with every check
+// decides (parseXml). It never throws, so errors and their messages stay parseXml's. Property tests check that
+// whatever it accepts, parseXml accepts as the same tree (test/omemo/xml-fast.test.ts).
+
+import type { XmlElement } from './xml';
+
+/** The namespaces a default `xmlns` may not name (Namespaces in XML §3): the library path refuses them. */
+const RESERVED_NAMESPACES = new Set(['http://www.w3.org/XML/1998/namespace', 'http://www.w3.org/2000/xmlns/']);
+const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+const LT = 0x3c;
+const GT = 0x3e;
+const SLASH = 0x2f;
+const EQ = 0x3d;
+const QUOT = 0x22;
+const APOS = 0x27;
+
+/** ASCII letters and `_` start a name here; letters, digits, `_`, `-`, `.` continue it (a subset of XML's). */
+function isNameStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+}
+function isNameChar(c: number): boolean {
+  return isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e;
+}
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x09;
+}
+
+/** Names the library path marks or refuses (inherited object properties, `__proto__`, …): left to it. */
+function isOrdinaryName(name: string): boolean {
+  return !(name in Object.prototype) && name !== '__proto__' && name !== 'prototype' && name !== 'constructor';
+}
+
+/**
+ * Decodes the predefined entities and character references of a text or attribute run; undefined when a reference
+ * is not one of them, is out of range or names a character XML 1.0 cannot carry (the library path reports it).
+ */
+function decode(s: string): string | undefined {
+  let amp = s.indexOf('&');
+  if (amp < 0) return s;
+  let out = '';
+  let from = 0;
+  while (amp >= 0) {
+    const semi = s.indexOf(';', amp + 1);
+    if (semi < 0 || semi - amp > 10) return undefined;
+    const ref = s.slice(amp + 1, semi);
+    let ch: string | undefined;
+    if (ref.charCodeAt(0) === 0x23) {
+      const hex = ref.charCodeAt(1) === 0x78;
+      const digits = ref.slice(hex ? 2 : 1);
+      if (!(hex ? /^[0-9A-Fa-f]{1,6}$/ : /^[0-9]{1,7}$/).test(digits)) return undefined;
+      const cp = Number.parseInt(digits, hex ? 16 : 10);
+      const ok =
+        cp === 0x9 ||
+        cp === 0xa ||
+        cp === 0xd ||
+        (cp >= 0x20 && cp <= 0xd7ff) ||
+        (cp >= 0xe000 && cp <= 0xfffd) ||
+        (cp >= 0x10000 && cp <= 0x10ffff);
+      if (!ok) return undefined;
+      ch = String.fromCodePoint(cp);
+    } else {
+      ch = Object.hasOwn(PREDEFINED, ref) ? PREDEFINED[ref] : undefined;
+      if (ch === undefined) return undefined;
+    }
+    out += s.slice(from, amp) + ch;
+    from = semi + 1;
+    amp = s.indexOf('&', from);
+  }
+  return out + s.slice(from);
+}
+
+/**
+ * The root element of `text` when the document has the plain shape (see the module comment), or undefined to let
+ * `parseXml` decide. `text` must already have passed parseXml's size and character checks; `maxDepth` is its
+ * nesting bound.
+ */
+export function scanPlainXml(text: string, maxDepth: number): XmlElement | undefined {
+  const n = text.length;
+  let i = 0;
+  while (i < n && isSpace(text.charCodeAt(i))) i++;
+  const stack: { el: XmlElement; qname: string }[] = [];
+  const namespaces: string[] = [''];
+  let root: XmlElement | undefined;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c !== LT) {
+      // Text: up to the next tag; `>` and `]` are left to the library (`]]>` is an error there).
+      const lt = text.indexOf('<', i);
+      const end = lt < 0 ? n : lt;
+      const raw = text.slice(i, end);
+      if (raw.includes('>') || raw.includes(']')) return undefined;
+      if (stack.length === 0) {
+        if (raw.trim() !== '') return undefined; // text outside the root: the library's error
+      } else {
+        const piece = decode(raw);
+        if (piece === undefined) return undefined;
+        if (piece !== '') {
+          const top = stack[stack.length - 1]!.el;
+          top.text += piece;
+          const last = top.content.length - 1;
+          if (last >= 0 && typeof top.content[last] === 'string') top.content[last] += piece;
+          else top.content.push(piece);
+        }
+      }
+      i = end;
+      continue;
+    }
+    const next = text.charCodeAt(i + 1);
+    if (next === SLASH) {
+      // End tag: `</name>` with optional space before `>`.
+      let j = i + 2;
+      const start = j;
+      while (j < n && isNameChar(text.charCodeAt(j))) j++;
+      const qname = text.slice(start, j);
+      while (j < n && isSpace(text.charCodeAt(j))) j++;
+      if (text.charCodeAt(j) !== GT) return undefined;
+      const open = stack.pop();
+      if (open === undefined || open.qname !== qname) return undefined;
+      namespaces.pop();
+      i = j + 1;
+      if (stack.length === 0) {
+        while (i < n && isSpace(text.charCodeAt(i))) i++;
+        return i === n ? root : undefined; // anything after the root: the library decides
+      }
+      continue;
+    }
+    if (!isNameStart(next) || (root !== undefined && stack.length === 0)) return undefined; // <!, <?, 2nd root
+    let j = i + 2;
+    while (j < n && isNameChar(text.charCodeAt(j))) j++;
+    const qname = text.slice(i + 1, j);
+    if (!isOrdinaryName(qname) || stack.length + 1 > maxDepth) return undefined;
+    let ns = namespaces[namespaces.length - 1]!;
+    let declared = false;
+    const attrs = Object.create(null) as Record<string, string>;
+    let selfClosing = false;
+    for (;;) {
+      const before = j;
+      while (j < n && isSpace(text.charCodeAt(j))) j++;
+      const d = text.charCodeAt(j);
+      if (d === GT) {
+        j++;
+        break;
+      }
+      if (d === SLASH) {
+        if (text.charCodeAt(j + 1) !== GT) return undefined;
+        selfClosing = true;
+        j += 2;
+        break;
+      }
+      if (j === before || !isNameStart(d)) return undefined; // attributes need space before them
+      const nameStart = j;
+      while (j < n && isNameChar(text.charCodeAt(j))) j++;
+      const name = text.slice(nameStart, j);
+      if (text.charCodeAt(j) !== EQ) return undefined; // no space around `=` in the plain shape
+      const quote = text.charCodeAt(j + 1);
+      if (quote !== QUOT && quote !== APOS) return undefined;
+      const close = text.indexOf(quote === QUOT ? '"' : "'", j + 2);
+      if (close < 0) return undefined;
+      const raw = text.slice(j + 2, close);
+      // Literal white space other than a space is normalised by the library; `<` and `>` are its to judge.
+      if (/[<>\t\n]/.test(raw)) return undefined;
+      const value = decode(raw);
+      if (value === undefined) return undefined;
+      j = close + 1;
+      if (name === 'xmlns') {
+        if (declared || RESERVED_NAMESPACES.has(value)) return undefined;
+        declared = true;
+        ns = value;
+        continue;
+      }
+      if (!isOrdinaryName(name) || Object.hasOwn(attrs, name)) return undefined;
+      attrs[name] = value;
+    }
+    const el: XmlElement = { name: qname, ns, attrs, children: [], text: '', content: [] };
+    const parent = stack[stack.length - 1];
+    if (parent === undefined) root = el;
+    else {
+      parent.el.children.push(el);
+      parent.el.content.push(el);
+    }
+    if (selfClosing) {
+      if (parent === undefined) {
+        while (j < n && isSpace(text.charCodeAt(j))) j++;
+        return j === n ? root : undefined;
+      }
+    } else {
+      stack.push({ el, qname });
+      namespaces.push(ns);
+    }
+    i = j;
+  }
+  return undefined; // unclosed elements or no root: the library's error
+}
