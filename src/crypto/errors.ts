@@ -31,6 +31,9 @@
  * - `transport-error`: the host's transport failed (see `cause`)
  * - `store-owner-mismatch`: a store belongs to another account
  * - `store-locked`: a store is already open (in this process or another one)
+ * - `peer-timeout`: a recipient's device list or bundle did not arrive within PEP_FETCH_TIMEOUT_MS (send reports)
+ * - `room-not-eligible`: a group chat that is anonymous or not members-only, where OMEMO is not used
+ * - `unknown-real-jid`: a group-chat message from an occupant whose real JID we do not know (never guessed)
  */
 export const OMEMO_ERROR_CODES = Object.freeze([
   'authentication-failed',
@@ -59,6 +62,9 @@ export const OMEMO_ERROR_CODES = Object.freeze([
   'transport-error',
   'store-owner-mismatch',
   'store-locked',
+  'peer-timeout',
+  'room-not-eligible',
+  'unknown-real-jid',
 ] as const);
 
 /** A stable error code: one of OMEMO_ERROR_CODES (see there for what each means). */

@@ -19,10 +19,17 @@ import { deviceKey, deviceListKey, sessionKey } from '../store/store';
 import { isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
+import { PEP_FETCH_CONCURRENCY, forEachBounded } from './bounded-fetch';
 import { fetchDeviceList } from './publishing';
 import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
-import type { DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult } from './manager-types';
+import type {
+  DeviceReport,
+  EncryptedElementOut,
+  EncryptOptions,
+  EncryptResult,
+  UnreachedRecipient,
+} from './manager-types';
 import { OMEMO_BACKENDS_BY_PREFERENCE, backendFor, type OmemoVersion } from '../versions/backend';
 
 /** Reports a device this send leaves out, and why. */
@@ -66,22 +73,23 @@ export async function encryptTo(
       else uncached.push({ version, jid });
     }
   }
-  await Promise.all(
-    uncached.map(async ({ version, jid }) => {
-      let ids: readonly number[] | undefined = await core.loadList(version, jid);
-      if (ids === undefined && jid !== core.jid) {
-        let fetched: number[] | undefined;
-        try {
-          fetched = await fetchDeviceList(core, jid, version);
-        } catch {
-          fetched = undefined;
-        }
-        if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
-        ids = fetched;
+  // Bounded: a first send to a big room asks for hundreds of lists; one that does not arrive in time is reported.
+  const listFailures = new Map<string, OmemoError>();
+  await forEachBounded(uncached, PEP_FETCH_CONCURRENCY, async ({ version, jid }) => {
+    let ids: readonly number[] | undefined = await core.loadList(version, jid);
+    if (ids === undefined && jid !== core.jid) {
+      let fetched: number[] | undefined;
+      try {
+        fetched = await fetchDeviceList(core, jid, version);
+      } catch (e) {
+        fetched = undefined;
+        if (e instanceof OmemoError) listFailures.set(jid, e);
       }
-      lists.set(deviceListKey(version, jid), ids ?? []);
-    }),
-  );
+      if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
+      ids = fetched;
+    }
+    lists.set(deviceListKey(version, jid), ids ?? []);
+  });
 
   const known = await core.loadDevicesOf(jids);
   const now = core.now();
@@ -148,32 +156,32 @@ export async function encryptTo(
       repairs.push(t.address);
     } else unbuilt.push(t);
   }
-  await Promise.all(
-    unbuilt.map(async (t) => {
-      const { jid } = t.address;
-      try {
-        const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
-        if (!isTrusted(built.device.trust)) {
-          changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
-          const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
-          skipped(reports, t.address, 'untrusted-device', message, built.change);
-          return;
-        }
-        ready.push({
-          address: t.address,
-          key: sessionKey(t.address),
-          device: built.device,
-          session: built.session,
-          ...(built.change ? { change: built.change } : {}),
-        });
-      } catch (e) {
-        const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
-        skipped(reports, t.address, code, (e as Error).message);
+  await forEachBounded(unbuilt, PEP_FETCH_CONCURRENCY, async (t) => {
+    const { jid } = t.address;
+    try {
+      const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
+      if (!isTrusted(built.device.trust)) {
+        changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
+        const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
+        skipped(reports, t.address, 'untrusted-device', message, built.change);
+        return;
       }
-    }),
-  );
+      ready.push({
+        address: t.address,
+        key: sessionKey(t.address),
+        device: built.device,
+        session: built.session,
+        ...(built.change ? { change: built.change } : {}),
+      });
+    } catch (e) {
+      const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
+      skipped(reports, t.address, code, (e as Error).message);
+    }
+  });
   try {
-    return await encryptReady(core, ready, reports, changes, recipients, message, options, versions);
+    const result = await encryptReady(core, ready, reports, changes, recipients, message, options, versions);
+    const unreached = unreachedRecipients(core, recipients, reports, listFailures);
+    return unreached.length > 0 ? { ...result, unreached } : result;
   } finally {
     for (const a of repairs) await repairAfterFailure(core, a);
   }
@@ -198,9 +206,13 @@ export async function encryptReady(
     const group = ready.filter((r) => r.address.version === version);
     if (group.length === 0) continue;
     const plaintext = payloadBytes(core, version, message, recipients, options);
-    checkElementSize(core, version, group, plaintext);
     groups.set(version, { group, plaintext });
   }
+  // Both elements travel in one stanza: the limit is on their sum (each alone may fit while both do not).
+  checkStanzaSize(
+    core,
+    [...groups].map(([version, { group, plaintext }]) => ({ version, group, plaintext })),
+  );
   const byVersion = new Map<OmemoVersion, { sealed: ReturnType<typeof sealPayload>; keys: EncryptedKey[] }>();
   const touched: string[] = [];
   const now = core.now();
@@ -286,19 +298,83 @@ export function checkElementSize(
   group: readonly { address: SessionAddress; session: Session }[],
   plaintext: Uint8Array | undefined,
 ): void {
-  const jids = [...new Set(group.map((r) => r.address.jid))];
-  const fixed = encryptedElementBytes(version, 0, jids, plaintext?.length);
-  let bytes = fixed;
-  let fit = 0;
-  for (const r of group) {
-    bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
-    if (bytes <= core.maxElementBytes && fit < MAX_KEYS_PER_MESSAGE) fit += 1;
+  checkStanzaSize(core, [{ version, group, plaintext }]);
+}
+
+/**
+ * Refuses the `<encrypted>` elements of one stanza (one per version) when together they would have more bytes
+ * than `maxElementBytes`, or one of them more keys than MAX_KEYS_PER_MESSAGE, saying how many devices would fit
+ * (devices in the order given, the first version's first).
+ * @throws OmemoError `stanza-too-large`.
+ */
+export function checkStanzaSize(
+  core: ManagerCore,
+  elements: readonly {
+    version: OmemoVersion;
+    group: readonly { address: SessionAddress; session: Session }[];
+    plaintext: Uint8Array | undefined;
+  }[],
+): void {
+  let bytes = 0;
+  for (const { version, group, plaintext } of elements) {
+    const jids = [...new Set(group.map((r) => r.address.jid))];
+    bytes += encryptedElementBytes(version, 0, jids, plaintext?.length);
   }
-  if (fit === group.length) return;
+  let fit = 0;
+  let total = 0;
+  for (const { version, group } of elements) {
+    let keys = 0;
+    for (const r of group) {
+      bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
+      keys += 1;
+      if (bytes <= core.maxElementBytes && keys <= MAX_KEYS_PER_MESSAGE && fit === total) fit += 1;
+      total += 1;
+    }
+  }
+  if (fit === total) return;
+  const what = elements.map((e) => `${e.version} element`).join(' and ');
   throw new OmemoError(
     'stanza-too-large',
-    `a ${version} element for ${group.length} devices would be up to ${bytes} bytes (limit ${core.maxElementBytes}, at most ${MAX_KEYS_PER_MESSAGE} keys): ${fit} devices fit`,
+    `a ${what} for ${total} devices would be up to ${bytes} bytes (limit ${core.maxElementBytes}, at most ${MAX_KEYS_PER_MESSAGE} keys per element): ${fit} devices fit`,
   );
+}
+
+/**
+ * The recipients not one device of whom was reached, each with the reason: the failed device-list fetch, no
+ * device list at all, or the code its skipped devices share (else the first one's).
+ */
+function unreachedRecipients(
+  core: ManagerCore,
+  recipients: readonly string[],
+  reports: readonly DeviceReport[],
+  listFailures: ReadonlyMap<string, OmemoError>,
+): UnreachedRecipient[] {
+  const byJid = new Map<string, DeviceReport[]>();
+  for (const r of reports) {
+    const list = byJid.get(r.jid);
+    if (list === undefined) byJid.set(r.jid, [r]);
+    else list.push(r);
+  }
+  const out: UnreachedRecipient[] = [];
+  for (const jid of recipients) {
+    if (jid === core.jid) continue;
+    const own = byJid.get(jid) ?? [];
+    if (own.some((r) => r.ok)) continue;
+    const failure = listFailures.get(jid);
+    if (own.length === 0) {
+      out.push(
+        failure
+          ? { jid, error: failure.code, message: failure.message }
+          : { jid, error: 'no-eligible-devices', message: `${jid} has no OMEMO device list` },
+      );
+      continue;
+    }
+    const codes = new Set(own.map((r) => r.error));
+    const error = codes.size === 1 ? own[0]!.error! : 'no-eligible-devices';
+    const why = own.map((r) => `${r.deviceId}: ${r.error}`).join('; ');
+    out.push({ jid, error, message: `no usable device of ${jid} (${why})` });
+  }
+  return out;
 }
 
 /** The payload bytes of a message for a version: the text as UTF-8, in an SCE envelope where the version wraps text. */
@@ -313,7 +389,15 @@ export function payloadBytes(
   if (!backendFor(version).wrapsText || options.sce === false) return utf8Encode(message);
   return utf8Encode(
     buildEnvelope(
-      { body: message, from: core.jid, ...(recipients.length === 1 ? { to: recipients[0]! } : {}) },
+      {
+        body: message,
+        from: core.jid,
+        ...(options.room !== undefined
+          ? { to: bareJid(options.room) }
+          : recipients.length === 1
+            ? { to: recipients[0]! }
+            : {}),
+      },
       core.rng,
     ),
   );

@@ -39,6 +39,7 @@ import { initialTrust, type TrustPolicy } from '../policies/trust';
 import type { DeviceInfo, OmemoManagerOptions } from './manager-types';
 import { SIGNED_PRE_KEY_ROTATION_MS } from './own-keys';
 import { SESSION_REPAIR_INTERVAL_MS } from './repair';
+import { PEP_FETCH_TIMEOUT_MS } from './bounded-fetch';
 
 /** Parsed sessions kept in memory between calls (bounded; evicted oldest first). */
 export const SESSION_CACHE_ENTRIES = 20000;
@@ -109,6 +110,8 @@ export class ManagerCore {
   /** Least time between automatic repairs per device; undefined when repair is off. */
   readonly repairIntervalMs: number | undefined;
   readonly maxElementBytes: number;
+  /** Longest wait for one device-list or bundle fetch, in ms. */
+  readonly fetchTimeoutMs: number;
   /** Time of the last automatic repair per session key (bounded by REPAIR_TRACKED_DEVICES). */
   readonly lastRepair = new Map<string, number>();
   own!: OwnKeys;
@@ -145,6 +148,9 @@ export class ManagerCore {
     this.maxElementBytes = options.maxElementBytes ?? DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES;
     if (!(this.maxElementBytes > 0))
       throw new RangeError(`maxElementBytes must be a positive number, got ${String(options.maxElementBytes)}`);
+    this.fetchTimeoutMs = options.fetchTimeoutMs ?? PEP_FETCH_TIMEOUT_MS;
+    if (!(this.fetchTimeoutMs > 0))
+      throw new RangeError(`fetchTimeoutMs must be a positive number, got ${String(options.fetchTimeoutMs)}`);
   }
 
   async commit(changes: StoreChanges, touched: readonly string[] = []): Promise<void> {

@@ -57,6 +57,12 @@ export interface OmemoManagerOptions {
    * anything is encrypted. `Infinity` disables the check.
    */
   maxElementBytes?: number;
+  /**
+   * Longest wait for one device-list or bundle fetch during a send, in ms (default PEP_FETCH_TIMEOUT_MS): a
+   * recipient whose server does not answer is reported (`peer-timeout`) instead of holding the send.
+   * `Infinity` waits for the transport's own timeout.
+   */
+  fetchTimeoutMs?: number;
 }
 
 /** Public facts about a device, as reported to callers. */
@@ -91,12 +97,25 @@ export interface EncryptedElementOut {
   xml: string;
 }
 
+/** A recipient (e.g. a room member) not one device of whom this send reaches, and why. */
+export interface UnreachedRecipient {
+  jid: string;
+  /**
+   * `peer-timeout` (its device list did not arrive in time), `transport-error` (the fetch failed),
+   * `no-eligible-devices` (no device list, or an empty one), or the code shared by all its skipped devices.
+   */
+  error: OmemoErrorCode;
+  message: string;
+}
+
 /** Result of `encrypt`. */
 export interface EncryptResult {
   /** One element per version that had at least one recipient device. */
   elements: EncryptedElementOut[];
   /** Every device considered, with its outcome. */
   devices: DeviceReport[];
+  /** Recipients this send reaches on no device (only with `partial`; otherwise such a send throws). */
+  unreached?: UnreachedRecipient[];
 }
 
 /** Options of `encrypt`. */
@@ -107,6 +126,11 @@ export interface EncryptOptions {
   sce?: boolean;
   /** Do not fail when a recipient has no usable device (default false: such a send throws). */
   partial?: boolean;
+  /**
+   * The group chat (room bare JID) the message is for: OMEMO 2 then puts `<to jid='room'/>` in the SCE envelope
+   * (XEP-0420 §4: the room is the addressee of a groupchat message), whatever the number of recipients.
+   */
+  room?: string;
 }
 
 /** A message sent automatically while handling another. */
