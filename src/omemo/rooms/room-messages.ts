@@ -48,6 +48,10 @@ export interface RoomMessageSender {
   deviceId: number | undefined;
   /** The message's XEP-0359 origin-id. */
   originId?: string | undefined;
+  /**
+   * An archived message: only `realJid` counts, never the nick (which may have been someone else's back then).
+   */
+  archived?: boolean;
 }
 
 /**
@@ -56,8 +60,9 @@ export interface RoomMessageSender {
  * @throws OmemoError `unknown-real-jid` when neither the message nor the room names the occupant's real JID.
  */
 export function resolveRoomSender(room: OmemoRoom, ownDeviceId: number, sender: RoomMessageSender): RoomSender {
-  const jid = sender.realJid ?? (sender.nick === undefined ? undefined : room.realJidOf(sender.nick));
-  const ours = jid === room.ownJid || (jid === undefined && sender.nick !== undefined && sender.nick === room.nick);
+  const byNick = !sender.archived && sender.nick !== undefined;
+  const jid = sender.realJid ?? (byNick ? room.realJidOf(sender.nick!) : undefined);
+  const ours = jid === room.ownJid || (jid === undefined && byNick && sender.nick === room.nick);
   if (ours && sender.deviceId === ownDeviceId) return { kind: 'reflection', sent: room.sentMessage(sender.originId) };
   if (ours) return { kind: 'member', jid: room.ownJid };
   if (jid === undefined) {
