@@ -121,6 +121,10 @@ export function createRoomMessages(options: RoomMessagesOptions): RoomMessages {
       const { type: _type, body, ...encryptOptions } = sendOptions;
       const originId = stanzaId();
       const result = await encryptToRoom(manager, state.room, text, { ...encryptOptions, originId });
+      if (result.elements.length === 0) {
+        // `partial` and not one device anywhere (ours included): a message without a key is nobody's message.
+        throw new OmemoError('no-eligible-devices', `no device in ${state.room.jid} can read it`);
+      }
       const fallback = body ?? options.fallbackBody();
       const message = buildOmemoMessage({
         to: state.room.jid,

@@ -255,7 +255,8 @@ export class XmppClientOmemo {
    * one `type='groupchat'` message (EME, fallback body, store hint, origin-id). Our copy, reflected by the room,
    * is delivered as ours (`reflected: true`).
    * @returns the EncryptResult (per-device reports; with `partial`, `unreached` lists members reached on no device).
-   * @throws OmemoError `no-eligible-devices` (a member has no usable device, unless `partial`),
+   * @throws OmemoError `no-eligible-devices` (a member has no usable device, unless `partial`; with `partial`,
+   *   when no device at all can read it),
    *   `stanza-too-large` (the room has more devices than one stanza holds: the message says how many fit),
    *   `transport-error`, `store-error`; TypeError when the room was not joined.
    */
