@@ -299,9 +299,14 @@ export function createMuc(options: MucOptions): Muc {
       for (const state of rooms.values()) {
         if (!state.joined || state.room.nick === undefined) continue;
         state.room.clearOccupants();
-        enter(state, state.room.nick).catch((e: unknown) =>
-          report(asOmemoError(e, `rejoining ${state.room.jid} failed`), { phase: 'setup' }),
-        );
+        // The member list may have changed while we were away: read it again and refresh the device lists.
+        enter(state, state.room.nick)
+          .then(() => loadAffiliations(state))
+          .then(() => scheduleRefresh(state, state.room.members()))
+          .catch((e: unknown) => {
+            state.joined = false;
+            report(asOmemoError(e, `rejoining ${state.room.jid} failed`), { phase: 'setup' });
+          });
       }
     },
     stop: () => client.removeListener('stanza', onStanza),

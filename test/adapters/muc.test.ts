@@ -187,4 +187,17 @@ test('room archive: the real JID the archive adds counts; two different ones (a 
   assert.is(query.attrs.to, ROOM);
 });
 
+test('after a reconnect the rooms we were in are joined again and their member lists read again', async () => {
+  const { c, omemo } = await setup(['muc_membersonly', 'muc_nonanonymous']);
+  await omemo.joinRoom(ROOM, { nick: 'alice' });
+  const joins = () => c.sent.filter((s) => s.name === 'presence' && s.attrs.to === `${ROOM}/alice`).length;
+  const lists = () => c.iqs.filter((iq) => iq.getChild('query', 'http://jabber.org/protocol/muc#admin')).length;
+  assert.is(joins(), 1);
+  const listsBefore = lists();
+  c.goOnline();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.is(joins(), 2);
+  assert.is(lists(), listsBefore + 3, 'owner, admin and member lists again');
+  assert.is(omemo.room(ROOM)?.realJidOf('bob'), BOB);
+});
 test.run();
