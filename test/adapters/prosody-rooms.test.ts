@@ -139,6 +139,26 @@ if (!availability.ok && process.env.CI === 'true') {
         `from ${u}`,
       );
     }
+    // Each version on its own, both ways: 0.3 reaches every device; OMEMO 2 only those that have it, and the
+    // members without any such device are reported (partial), not silently left out.
+    for (const sender of [bot, members.find((d) => d.user === 'm1' && d.resource === 'd0')!]) {
+      const old = await sender.omemo.sendToRoom(ROOM, `0.3 from ${sender.user}`, { version: 'oldmemo' });
+      assert.equal(
+        old.elements.map((e) => e.version),
+        ['oldmemo'],
+      );
+      for (const d of everyone.filter((x) => x !== sender))
+        assert.is((await waitForMessage(d, `0.3 from ${sender.user}`)).result.version, 'oldmemo');
+      const two = await sender.omemo.sendToRoom(ROOM, `2 from ${sender.user}`, { version: 'twomemo', partial: true });
+      const twoCapable = everyone.filter((d) => d !== sender && d.omemo.manager.versions.includes('twomemo'));
+      for (const d of twoCapable)
+        assert.is((await waitForMessage(d, `2 from ${sender.user}`)).result.version, 'twomemo');
+      const oldOnlyAccounts = MEMBERS.map((u) => s.jid(u)).filter((jid) =>
+        members.filter((d) => d.jid === jid).every((d) => !d.omemo.manager.versions.includes('twomemo')),
+      );
+      assert.ok(oldOnlyAccounts.length > 0);
+      assert.equal(two.unreached?.map((u) => u.jid).sort(), oldOnlyAccounts.filter((j) => j !== sender.jid).sort());
+    }
     noErrors(everyone);
   });
 

@@ -365,7 +365,7 @@ function unreachedRecipients(
       out.push(
         failure
           ? { jid, error: failure.code, message: failure.message }
-          : { jid, error: 'no-eligible-devices', message: `${jid} has no OMEMO device list` },
+          : { jid, error: 'no-eligible-devices', message: `${jid} lists no device in the versions of this send` },
       );
       continue;
     }
