@@ -179,7 +179,15 @@ export async function encryptTo(
     }
   });
   try {
-    const result = await encryptReady(core, ready, reports, changes, recipients, message, options, versions);
+    let result: EncryptResult;
+    try {
+      result = await encryptReady(core, ready, reports, changes, recipients, message, options, versions);
+    } catch (e) {
+      if (!(e instanceof OmemoError) || e.code !== 'no-eligible-devices' || listFailures.size === 0) throw e;
+      // Say why, per recipient: a device list that did not arrive (peer-timeout) has no device report to show it.
+      const why = unreachedRecipients(core, recipients, reports, listFailures).map((u) => `${u.jid}: ${u.message}`);
+      throw new OmemoError('no-eligible-devices', `no usable device for ${why.join('; ')}`, { cause: e });
+    }
     const unreached = unreachedRecipients(core, recipients, reports, listFailures);
     return unreached.length > 0 ? { ...result, unreached } : result;
   } finally {
