@@ -1,4 +1,4 @@
-// Group-chat sends (XEP-0384 §6.1 over the manager's fan-out): the time from encryptToRoom (what sendToRoom
+// Group-chat sends (XEP-0384 "Group Chats" over the manager's fan-out): the time from encryptToRoom (what sendToRoom
 // calls) to the `<encrypted>` elements being ready, for a room of ROOM_MEMBERS members × DEVICES_PER_MEMBER
 // devices (one device per member OMEMO 0.3 only, so the stanza carries both versions): the first send, which
 // fetches every device list and bundle from an in-process PEP (examples/in-process-router.ts) and builds every

@@ -1,4 +1,4 @@
-// XEP-0384 0.9 §6.1 / 0.3.0 §5 messages in XEP-0045 rooms: sending (`type='groupchat'` with EME, fallback body,
+// XEP-0384 0.9 "Group Chats" messages in XEP-0045 rooms: sending (`type='groupchat'` with EME, fallback body,
 // store hint and a XEP-0359 origin-id by which the room's reflection is recognised) and receiving, live or from
 // the room's archive (XEP-0313 §5.1.3), decrypted with the sender's real JID as the room told it.
 import { xml } from '@xmpp/client';

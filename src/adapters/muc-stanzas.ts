@@ -1,6 +1,7 @@
-// XEP-0045 multi-user chat stanzas as OMEMO in rooms needs them (XEP-0384 0.9 §6.1): the join presence (§7.2.1,
-// no history), occupant presences with real JIDs (§7.2.3, status codes §15.6), affiliation lists (§9.5, §10.6),
-// the room features (§6.4), affiliation announcements (§9.3), and invitations (mediated §7.8.2, direct XEP-0249).
+// XEP-0045 multi-user chat stanzas as OMEMO in rooms needs them (XEP-0384 0.9 "Group Chats"): the join presence
+// (§7.2.1, no history), occupant presences with real JIDs (§7.2.3, status codes §15.6), affiliation lists (§9.5,
+// §10.6), the room features (§6.4), affiliation announcements (§9.3), and invitations (mediated §7.8.2, direct
+// XEP-0249).
 import { xml } from '@xmpp/client';
 import type { RoomAffiliation } from '../omemo/rooms/room';
 import { bareOf } from './stanza-jid';

@@ -1,4 +1,4 @@
-// XEP-0045 rooms for OMEMO (XEP-0384 0.9 §6.1 / 0.3.0 §5): joining only rooms that are members-only and
+// XEP-0045 rooms for OMEMO (XEP-0384 0.9 "Group Chats"): joining only rooms that are members-only and
 // non-anonymous (§6.4 features), the member list from affiliation lists (§9.5, §10.6), occupant presences with
 // real JIDs (§7.2.3) and affiliation changes (§9.3–9.4), and the members' device lists fetched explicitly — PEP
 // `+notify` only reaches contacts (XEP-0163 §4), room members often are not — when we join and when they join.
@@ -32,7 +32,7 @@ import { bareOf } from './stanza-jid';
 import type { XmlElement, XmppClientLike } from './xmpp-types';
 import { xml } from '@xmpp/client';
 
-/** XEP-0045 §15.2 disco features OMEMO requires of a room (XEP-0384 §6.1). */
+/** XEP-0045 §15.2 disco features OMEMO requires of a room (XEP-0384 "Group Chats": non-anonymous, and members-only as clients require). */
 export const REQUIRED_ROOM_FEATURES = Object.freeze(['muc_membersonly', 'muc_nonanonymous']);
 
 /** Options of `joinRoom`. */

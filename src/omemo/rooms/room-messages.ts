@@ -1,6 +1,7 @@
-// XEP-0384 0.9 §6.1 / 0.3.0 §5 messages of a group chat: encrypted to every device of every member (the fan-out
-// of a 1:1 send, with the room as the SCE `<to>`), and, on receipt, the sender's real JID for decryption or the
-// recognition of our own message reflected by the room (XEP-0045 §7.2.13), which holds no key for our device.
+// XEP-0384 0.9 "Group Chats" (0.3 clients do the same): messages of a group chat, encrypted to every device of
+// every member (the fan-out of a 1:1 send, the room as the SCE `<to>`, which XEP-0384 requires for group chats)
+// and, on receipt, the sender's real JID for decryption or the recognition of our own message reflected by the
+// room (XEP-0045 §7.2.13), which holds no key for our device.
 import { OmemoError } from '../../crypto/errors';
 import type { EncryptOptions, EncryptResult } from '../manager/manager-types';
 import type { OmemoManager } from '../manager/session-manager';

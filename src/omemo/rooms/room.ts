@@ -1,4 +1,4 @@
-// XEP-0384 0.9 §6.1 / 0.3.0 §5 group chats, XMPP-library-agnostic: a room as OMEMO sees it (XEP-0045 §5.2 and §9
+// XEP-0384 0.9 "Group Chats" (members list), XMPP-library-agnostic: a room as OMEMO sees it (XEP-0045 §5.2 and §9
 // affiliations, §7.2.3 real JIDs of a non-anonymous room) — the real bare JIDs to encrypt to, the nick → real JID
 // map that decryption needs, and the ids of our recent messages, which the room reflects back to us.
 import { bareJid } from '../stanzas/jid';
