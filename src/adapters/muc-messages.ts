@@ -118,6 +118,10 @@ export function createRoomMessages(options: RoomMessagesOptions): RoomMessages {
       if (state === undefined) throw new TypeError(`not in room ${roomJid}: joinRoom first`);
       if (!state.joined) throw new OmemoError('transport-error', `no longer in room ${state.room.jid}`);
       await state.refreshing; // members who just joined: their device lists first
+      if (!state.eligible) {
+        const why = `${state.room.jid} is no longer members-only and non-anonymous: OMEMO is not used there`;
+        throw new OmemoError('room-not-eligible', why);
+      }
       const { type: _type, body, ...encryptOptions } = sendOptions;
       const originId = stanzaId();
       const result = await encryptToRoom(manager, state.room, text, { ...encryptOptions, originId });

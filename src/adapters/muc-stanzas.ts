@@ -165,3 +165,14 @@ export function readInvitation(stanza: XmlElement): RoomInvitation | undefined {
     kind: 'mediated',
   };
 }
+
+/** XEP-0045 §10.2.1 status codes of a configuration change: 104 (non-privacy), 170–174 (logging, anonymity). */
+const CONFIGURATION_CHANGED: ReadonlySet<string> = new Set(['104', '170', '171', '172', '173', '174']);
+
+/** The room whose configuration changed, from its `<message from='room'>` notification, or undefined. */
+export function readConfigurationChange(stanza: XmlElement): string | undefined {
+  const room = bareOf(stanza.attrs.from);
+  if (stanza.name !== 'message' || room === undefined || stanza.attrs.from !== room) return undefined;
+  const statuses = stanza.getChild('x', NS_MUC_USER)?.getChildren('status') ?? [];
+  return statuses.some((s) => CONFIGURATION_CHANGED.has(s.attrs.code ?? '')) ? room : undefined;
+}

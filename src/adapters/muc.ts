@@ -19,6 +19,7 @@ import {
   instantRoomConfig,
   joinPresence,
   readAffiliationAnnouncement,
+  readConfigurationChange,
   readAffiliationList,
   readInvitation,
   readOccupantPresence,
@@ -48,6 +49,8 @@ export interface JoinedRoom {
   room: OmemoRoom;
   /** Whether we are in the room now (false after we were removed or left). */
   joined: boolean;
+  /** Whether the room is still members-only and non-anonymous (checked again after each configuration change). */
+  eligible: boolean;
   /** Settles when the device lists of members who just joined or were added have been refreshed. */
   refreshing: Promise<void>;
   password: string | undefined;
@@ -175,6 +178,20 @@ export function createMuc(options: MucOptions): Muc {
         if (state.room.setAffiliation(a.jid, a.affiliation) && state.room.isMember(a.jid))
           scheduleRefresh(state, [a.jid]);
       }
+      const changed = readConfigurationChange(stanza);
+      const changedRoom = changed === undefined ? undefined : rooms.get(changed);
+      if (changedRoom !== undefined) {
+        // XEP-0045 §10.2.1: the room's configuration changed (e.g. it became semi-anonymous): ask it again, and
+        // until the answer is in, sends wait for it (they queue behind `refreshing`).
+        changedRoom.refreshing = changedRoom.refreshing.then(async () => {
+          try {
+            const features = await roomFeatures(changedRoom.room.jid);
+            changedRoom.eligible = features !== undefined && eligible(features);
+          } catch (e) {
+            report(asOmemoError(e, `disco#info of ${changedRoom.room.jid}`), { phase: 'stanza' });
+          }
+        });
+      }
       const invitation = readInvitation(stanza);
       if (invitation !== undefined) options.onInvitation(invitation);
     } catch (e) {
@@ -247,6 +264,7 @@ export function createMuc(options: MucOptions): Muc {
     const state: JoinedRoom = rooms.get(bare) ?? {
       room: new OmemoRoom(bare, manager.jid),
       joined: false,
+      eligible: true,
       refreshing: Promise.resolve(),
       password: joinOptions.password,
     };

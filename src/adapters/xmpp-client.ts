@@ -258,6 +258,7 @@ export class XmppClientOmemo {
    * @throws OmemoError `no-eligible-devices` (a member has no usable device, unless `partial`; with `partial`,
    *   when no device at all can read it),
    *   `stanza-too-large` (the room has more devices than one stanza holds: the message says how many fit),
+   *   `room-not-eligible` (the room's configuration changed: it is no longer members-only and non-anonymous),
    *   `transport-error`, `store-error`; TypeError when the room was not joined.
    */
   async sendToRoom(room: string, text: string | Uint8Array, options: SendOptions = {}): Promise<EncryptResult> {

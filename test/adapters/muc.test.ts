@@ -200,4 +200,24 @@ test('after a reconnect the rooms we were in are joined again and their member l
   assert.is(lists(), listsBefore + 3, 'owner, admin and member lists again');
   assert.is(omemo.room(ROOM)?.realJidOf('bob'), BOB);
 });
+test('a room that becomes semi-anonymous (status 173) is checked again and refused from then on', async () => {
+  const features = ['muc_membersonly', 'muc_nonanonymous'];
+  const { c, omemo } = await setup(features);
+  await omemo.joinRoom(ROOM, { nick: 'alice' });
+  await omemo.sendToRoom(ROOM, 'still fine');
+  features.splice(1, 1, 'muc_semianonymous');
+  c.receive(
+    xml('message', { from: ROOM, type: 'groupchat' }, xml('x', { xmlns: MUC_USER }, xml('status', { code: '173' }))),
+  );
+  let error: unknown;
+  await omemo.sendToRoom(ROOM, 'not any more').catch((e: unknown) => (error = e));
+  assert.ok(isOmemoError(error, 'room-not-eligible'), String(error));
+  // Back to non-anonymous (172): sending works again.
+  features.splice(1, 1, 'muc_nonanonymous');
+  c.receive(
+    xml('message', { from: ROOM, type: 'groupchat' }, xml('x', { xmlns: MUC_USER }, xml('status', { code: '172' }))),
+  );
+  await omemo.sendToRoom(ROOM, 'fine again');
+});
+
 test.run();
