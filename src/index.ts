@@ -16,7 +16,6 @@ export {
   type DeviceInfo,
   type DeviceReport,
   type RecipientReport,
-  type RecipientErrorCode,
   type EncryptOptions,
   type EncryptResult,
   type EncryptedElementOut,
@@ -37,6 +36,24 @@ export type {
   PreviousIdentity,
 } from './omemo/store/store';
 export { MemoryStore } from './omemo/store/memory-store';
+// Group chats (XEP-0384 with XEP-0045 rooms): the room model and its send/receive helpers.
+export {
+  OmemoRoom,
+  MAX_ROOM_MEMBERS,
+  MAX_ROOM_OCCUPANTS,
+  ROOM_SENT_MESSAGES_KEPT,
+  type RoomAffiliation,
+  type RoomOccupant,
+  type SentMessage,
+} from './omemo/rooms/room';
+export {
+  encryptToRoom,
+  resolveRoomSender,
+  type RoomEncryptOptions,
+  type RoomMessageSender,
+  type RoomSender,
+} from './omemo/rooms/room-messages';
+export { PEP_FETCH_CONCURRENCY, PEP_FETCH_TIMEOUT_MS } from './omemo/manager/bounded-fetch';
 // Deprecated re-exports, declared here so that the @deprecated tag survives into dist/index.d.ts.
 import { SqliteStore as SqliteStoreClass, SQLITE_BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS } from './omemo/store/sqlite-store';
 /**

@@ -1,6 +1,7 @@
 // XEP-0384 on an @xmpp/client connection (package entry `omemo-wasm/xmpp-client`): the facade that wires the
 // plugins on one connection — disco/caps (XEP-0030/0115), device-list events (XEP-0163), carbons (XEP-0280),
-// catch-up (XEP-0313), the inbound queue and decrypt-and-deliver — with the setup lifecycle, listeners and send.
+// catch-up (XEP-0313), group chats (XEP-0045), the inbound queue and decrypt-and-deliver — with the setup
+// lifecycle, listeners and send.
 import { xml } from '@xmpp/client';
 import { OmemoError } from '../crypto/errors';
 import { createLog, type Log } from '../omemo/manager/logger';
@@ -13,6 +14,10 @@ import { createDelivery, directMessages, type MessageListener } from './deliver'
 import { createDisco, type Disco } from './disco';
 import { asOmemoError, connectionError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createInbound, type Inbound } from './inbound';
+import { createMuc, type JoinRoomOptions, type Muc } from './muc';
+import { createRoomMessages, type RoomMessages } from './muc-messages';
+import type { RoomInvitation } from './muc-stanzas';
+import type { OmemoRoom, RoomAffiliation } from '../omemo/rooms/room';
 import { DEFAULT_FALLBACK_BODY, buildOmemoMessage } from './omemo-message';
 import { createOnlineSetup, type OnlineSetup } from './online-setup';
 import { IQ_TIMEOUT_MS, createPepTransport, type PepTransport } from './pep-transport';
@@ -34,12 +39,16 @@ export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
 export type { DeviceListEvent } from './pubsub-events';
 export type { CatchUpOptions, CatchUpResult } from './catch-up';
 export type { SendOptions, XmppClientOmemoOptions } from './xmpp-client-options';
+export { REQUIRED_ROOM_FEATURES, type JoinRoomOptions } from './muc';
+export type { RoomInvitation } from './muc-stanzas';
 
 /** The events of `XmppClientOmemo.on`. */
 type Listeners = {
   message: MessageListener;
   error: (error: Error, context: OmemoErrorContext) => void;
   'device-list': DeviceListListener;
+  /** An invitation to a room (XEP-0045 mediated or XEP-0249 direct); join it with `joinRoom`. */
+  invitation: (invitation: RoomInvitation) => void;
 };
 
 /**
@@ -55,12 +64,15 @@ export class XmppClientOmemo {
     message: new Set(),
     error: new Set(),
     'device-list': new Set(),
+    invitation: new Set(),
   };
   private readonly setups: OnlineSetup<OmemoManager>;
   private readonly disco: Disco;
   private readonly carbons: Carbons;
   private readonly catchUpPlugin: CatchUp;
   private readonly inbound: Inbound;
+  private readonly muc: Muc;
+  private readonly roomMessages: RoomMessages;
   private readonly autoSubscribe: { stop(): void } | undefined;
   private opened: OmemoManager | undefined;
   private readonly log: Log;
@@ -91,7 +103,21 @@ export class XmppClientOmemo {
     // Deprecated (see the option), kept working for one release.
     this.autoSubscribe = options.acceptSubscriptions ? createAutoSubscribe({ client, report }) : undefined;
     this.carbons = createCarbons({ client, iqTimeoutMs, report, deliver });
-    this.catchUpPlugin = createCatchUp({ client, iqTimeoutMs, report, manager, jid: () => this.jid, deliver });
+    this.muc = createMuc({
+      client,
+      iqTimeoutMs,
+      report,
+      manager,
+      transport: this.transport,
+      versions,
+      capsElement: () => this.disco.capsElement(),
+      onInvitation: (invitation) => this.emitInvitation(invitation),
+    });
+    const fallbackBody = () => this.options.fallbackBody ?? DEFAULT_FALLBACK_BODY;
+    this.roomMessages = createRoomMessages({ client, muc: this.muc, versions, report, deliver, fallbackBody });
+    const deliverRoom = this.roomMessages.deliverArchived;
+    const jid = () => this.jid;
+    this.catchUpPlugin = createCatchUp({ client, iqTimeoutMs, report, manager, jid, deliver, deliverRoom });
     this.inbound = createInbound({
       client,
       report,
@@ -100,6 +126,7 @@ export class XmppClientOmemo {
       handlers: [
         deviceListEvents({ versions, report, listeners: this.listeners['device-list'] }),
         this.carbons,
+        this.roomMessages.handler,
         directMessages(deliver),
       ],
     });
@@ -203,6 +230,55 @@ export class XmppClientOmemo {
   }
 
   /**
+   * Joins a room (XEP-0045) for OMEMO: only a members-only, non-anonymous one (disco#info `muc_membersonly` and
+   * `muc_nonanonymous`; a room we create gets the server's default configuration). Loads the affiliation lists
+   * and fetches every member's device list, then follows occupant presences and affiliation changes.
+   * @returns the room model (members, occupants).
+   * @throws OmemoError `room-not-eligible` (the room is anonymous or open; we do not stay in it),
+   *   `transport-error` (refused, e.g. not a member, or no answer); TypeError for a bad JID or nick, or before setup.
+   */
+  joinRoom(room: string, options: JoinRoomOptions): Promise<OmemoRoom> {
+    return this.muc.join(room, options);
+  }
+
+  /**
+   * Leaves a room (unavailable presence); its messages are no longer handled.
+   * @throws what `client.send` throws.
+   */
+  leaveRoom(room: string): Promise<void> {
+    return this.muc.leave(room);
+  }
+
+  /** The model of a joined room (members, occupants), or undefined. */
+  room(room: string): OmemoRoom | undefined {
+    return this.muc.get(room)?.room;
+  }
+
+  /**
+   * Grants or revokes a room affiliation (XEP-0045 §9.3–9.4; needs admin or owner rights). A new member's device
+   * list is fetched before the next `sendToRoom`; a removed one gets no key from then on.
+   * @throws OmemoError `transport-error` when the room refuses; TypeError for a bad room JID.
+   */
+  setRoomAffiliation(room: string, jid: string, affiliation: RoomAffiliation): Promise<void> {
+    return this.muc.setAffiliation(room, jid, affiliation);
+  }
+
+  /**
+   * Encrypts `text` to every device of every member of a joined room and our own other devices, and sends it as
+   * one `type='groupchat'` message (EME, fallback body, store hint, origin-id). Our copy, reflected by the room,
+   * is delivered as ours (`reflected: true`).
+   * @returns the EncryptResult (per-device reports; with `partial`, `unreached` lists members reached on no device).
+   * @throws OmemoError `no-eligible-devices` (a member has no usable device, unless `partial`; with `partial`,
+   *   when no device at all can read it),
+   *   `stanza-too-large` (the room has more devices than one stanza holds: the message says how many fit),
+   *   `room-not-eligible` (the room's configuration changed: it is no longer members-only and non-anonymous),
+   *   `transport-error`, `store-error`; TypeError when the room was not joined.
+   */
+  async sendToRoom(room: string, text: string | Uint8Array, options: SendOptions = {}): Promise<EncryptResult> {
+    return this.roomMessages.send(this.manager, room, text, options);
+  }
+
+  /**
    * History catch-up (XEP-0313): queries our archive page by page, decrypts every OMEMO message and delivers
    * those with a payload to the message listeners (via 'archive'). Pre keys consumed meanwhile are kept until
    * the end (manager.startCatchUp/endCatchUp). Duplicates of messages already seen fail quietly.
@@ -225,6 +301,7 @@ export class XmppClientOmemo {
   /** Stops handling stanzas (the manager and its store stay usable; the disco#info handler passes through). */
   detach(): void {
     this.inbound.stop();
+    this.muc.stop();
     this.disco.stop();
     this.autoSubscribe?.stop();
     this.client.removeListener('online', this.onOnline);
@@ -258,6 +335,16 @@ export class XmppClientOmemo {
     this.setups.fail(error);
   };
 
+  private emitInvitation(invitation: RoomInvitation): void {
+    for (const l of this.listeners.invitation) {
+      try {
+        l(invitation);
+      } catch (e) {
+        this.report(e as Error, { phase: 'handler' });
+      }
+    }
+  }
+
   private async setup(): Promise<OmemoManager> {
     const jid = bareOf(this.client.jid?.toString());
     if (jid === undefined) throw new TypeError('the client is online without a JID');
@@ -272,6 +359,7 @@ export class XmppClientOmemo {
     }
     if (this.options.carbons !== false) await this.carbons.enable();
     if (this.options.presence !== false) await this.sendPresence();
+    this.muc.rejoinAll(); // after a reconnect: the rooms we were in
     this.log('info', `OMEMO ready for ${jid}: device ${this.opened.deviceId}`, {
       event: 'online',
       jid,

@@ -42,6 +42,9 @@
  * - `connection-failed`: the XMPP connection failed before online (no server, refused, a stream error)
  * - `store-owner-mismatch`: a store belongs to another account
  * - `store-locked`: a store is already open (in this process or another one)
+ * - `peer-timeout`: a recipient's device list or bundle did not arrive within PEP_FETCH_TIMEOUT_MS (send reports)
+ * - `room-not-eligible`: a group chat that is anonymous or not members-only, where OMEMO is not used
+ * - `unknown-real-jid`: a group-chat message from an occupant whose real JID we do not know (never guessed)
  */
 export const OMEMO_ERROR_CODES = Object.freeze([
   'authentication-failed',
@@ -77,6 +80,9 @@ export const OMEMO_ERROR_CODES = Object.freeze([
   'connection-failed',
   'store-owner-mismatch',
   'store-locked',
+  'peer-timeout',
+  'room-not-eligible',
+  'unknown-real-jid',
 ] as const);
 
 /** A stable error code: one of OMEMO_ERROR_CODES (see there for what each means). */

@@ -108,6 +108,11 @@ export interface ProsodyOptions {
   password: string;
   /** Shared roster groups (name → users): members are mutual contacts with subscription "both". */
   groups?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * XEP-0045 components (mod_muc with mod_muc_mam), each with its room defaults: OMEMO-ready rooms are
+   * members-only with public (non-anonymous) JIDs.
+   */
+  muc?: readonly { host: string; membersOnly: boolean; publicJids: boolean }[];
 }
 
 /** Starts a private Prosody; rejects (after cleaning up) when it does not come up. */
@@ -151,6 +156,13 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
       'modules_disabled = { "s2s", "http" }',
       `groups_file = ${lua(groupsFile)}`,
       `VirtualHost ${lua(PROSODY_DOMAIN)}`,
+      ...(options.muc ?? []).flatMap((c) => [
+        `Component ${lua(c.host)} "muc"`,
+        '  modules_enabled = { "muc_mam" }',
+        `  muc_room_default_members_only = ${c.membersOnly}`,
+        `  muc_room_default_public_jids = ${c.publicJids}`,
+        '  muc_log_by_default = true',
+      ]),
       '',
     ].join('\n'),
   );

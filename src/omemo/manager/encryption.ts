@@ -19,6 +19,7 @@ import { deviceKey, deviceListKey, sessionKey } from '../store/store';
 import { isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
+import { PEP_FETCH_CONCURRENCY, forEachBounded } from './bounded-fetch';
 import { fetchDeviceList } from './publishing';
 import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
@@ -85,25 +86,24 @@ export async function encryptTo(
       else uncached.push({ version, jid });
     }
   }
-  await Promise.all(
-    uncached.map(async ({ version, jid }) => {
-      let ids: readonly number[] | undefined = await core.loadList(version, jid);
-      if (ids === undefined && jid !== core.jid) {
-        let fetched: number[] | undefined;
-        try {
-          fetched = await fetchDeviceList(core, jid, version);
-        } catch (e) {
-          fetched = undefined;
-          const failure = fetchFailure(jid, e); // not stored: the next send asks again
-          failures.set(jid, failure);
-          core.log('warn', failure.message, { event: 'device-list-unavailable', jid, version, code: failure.code });
-        }
-        if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
-        ids = fetched;
+  // Bounded: a first send to a big room asks for hundreds of lists; one that does not arrive in time is reported.
+  await forEachBounded(uncached, PEP_FETCH_CONCURRENCY, async ({ version, jid }) => {
+    let ids: readonly number[] | undefined = await core.loadList(version, jid);
+    if (ids === undefined && jid !== core.jid) {
+      let fetched: number[] | undefined;
+      try {
+        fetched = await fetchDeviceList(core, jid, version);
+      } catch (e) {
+        fetched = undefined;
+        const failure = fetchFailure(jid, e); // not stored: the next send asks again
+        failures.set(jid, failure);
+        core.log('warn', failure.message, { event: 'device-list-unavailable', jid, version, code: failure.code });
       }
-      lists.set(deviceListKey(version, jid), ids ?? []);
-    }),
-  );
+      if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
+      ids = fetched;
+    }
+    lists.set(deviceListKey(version, jid), ids ?? []);
+  });
 
   const known = await core.loadDevicesOf(jids);
   const now = core.now();
@@ -170,30 +170,28 @@ export async function encryptTo(
       repairs.push(t.address);
     } else unbuilt.push(t);
   }
-  await Promise.all(
-    unbuilt.map(async (t) => {
-      const { jid } = t.address;
-      try {
-        const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
-        if (!isTrusted(built.device.trust)) {
-          changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
-          const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
-          skipped(reports, t.address, 'untrusted-device', message, built.change);
-          return;
-        }
-        ready.push({
-          address: t.address,
-          key: sessionKey(t.address),
-          device: built.device,
-          session: built.session,
-          ...(built.change ? { change: built.change } : {}),
-        });
-      } catch (e) {
-        const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
-        skipped(reports, t.address, code, (e as Error).message);
+  await forEachBounded(unbuilt, PEP_FETCH_CONCURRENCY, async (t) => {
+    const { jid } = t.address;
+    try {
+      const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
+      if (!isTrusted(built.device.trust)) {
+        changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
+        const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
+        skipped(reports, t.address, 'untrusted-device', message, built.change);
+        return;
       }
-    }),
-  );
+      ready.push({
+        address: t.address,
+        key: sessionKey(t.address),
+        device: built.device,
+        session: built.session,
+        ...(built.change ? { change: built.change } : {}),
+      });
+    } catch (e) {
+      const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
+      skipped(reports, t.address, code, (e as Error).message);
+    }
+  });
   try {
     return await encryptReady(core, ready, reports, changes, { recipients, failures }, message, options, versions);
   } finally {
@@ -220,9 +218,13 @@ export async function encryptReady(
     const group = ready.filter((r) => r.address.version === version);
     if (group.length === 0) continue;
     const plaintext = payloadBytes(core, version, message, recipients, options);
-    checkElementSize(core, version, group, plaintext);
     groups.set(version, { group, plaintext });
   }
+  // Both elements travel in one stanza: the limit is on their sum (each alone may fit while both do not).
+  checkStanzaSize(
+    core,
+    [...groups].map(([version, { group, plaintext }]) => ({ version, group, plaintext })),
+  );
   const byVersion = new Map<OmemoVersion, { sealed: ReturnType<typeof sealPayload>; keys: EncryptedKey[] }>();
   const touched: string[] = [];
   const now = core.now();
@@ -333,18 +335,44 @@ export function checkElementSize(
   group: readonly { address: SessionAddress; session: Session }[],
   plaintext: Uint8Array | undefined,
 ): void {
-  const jids = [...new Set(group.map((r) => r.address.jid))];
-  const fixed = encryptedElementBytes(version, 0, jids, plaintext?.length);
-  let bytes = fixed;
-  let fit = 0;
-  for (const r of group) {
-    bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
-    if (bytes <= core.maxElementBytes && fit < MAX_KEYS_PER_MESSAGE) fit += 1;
+  checkStanzaSize(core, [{ version, group, plaintext }]);
+}
+
+/**
+ * Refuses the `<encrypted>` elements of one stanza (one per version) when together they would have more bytes
+ * than `maxElementBytes`, or one of them more keys than MAX_KEYS_PER_MESSAGE, saying how many devices would fit
+ * (devices in the order given, the first version's first).
+ * @throws OmemoError `stanza-too-large`.
+ */
+export function checkStanzaSize(
+  core: ManagerCore,
+  elements: readonly {
+    version: OmemoVersion;
+    group: readonly { address: SessionAddress; session: Session }[];
+    plaintext: Uint8Array | undefined;
+  }[],
+): void {
+  let bytes = 0;
+  for (const { version, group, plaintext } of elements) {
+    const jids = [...new Set(group.map((r) => r.address.jid))];
+    bytes += encryptedElementBytes(version, 0, jids, plaintext?.length);
   }
-  if (fit === group.length) return;
+  let fit = 0;
+  let total = 0;
+  for (const { version, group } of elements) {
+    let keys = 0;
+    for (const r of group) {
+      bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
+      keys += 1;
+      if (bytes <= core.maxElementBytes && keys <= MAX_KEYS_PER_MESSAGE && fit === total) fit += 1;
+      total += 1;
+    }
+  }
+  if (fit === total) return;
+  const what = elements.map((e) => `${e.version} element`).join(' and ');
   throw new OmemoError(
     'stanza-too-large',
-    `a ${version} element for ${group.length} devices would be up to ${bytes} bytes (limit ${core.maxElementBytes}, at most ${MAX_KEYS_PER_MESSAGE} keys): ${fit} devices fit`,
+    `a ${what} for ${total} devices would be up to ${bytes} bytes (limit ${core.maxElementBytes}, at most ${MAX_KEYS_PER_MESSAGE} keys per element): ${fit} devices fit`,
   );
 }
 
@@ -360,7 +388,15 @@ export function payloadBytes(
   if (!backendFor(version).wrapsText || options.sce === false) return utf8Encode(message);
   return utf8Encode(
     buildEnvelope(
-      { body: message, from: core.jid, ...(recipients.length === 1 ? { to: recipients[0]! } : {}) },
+      {
+        body: message,
+        from: core.jid,
+        ...(options.room !== undefined
+          ? { to: bareJid(options.room) }
+          : recipients.length === 1
+            ? { to: recipients[0]! }
+            : {}),
+      },
       core.rng,
     ),
   );

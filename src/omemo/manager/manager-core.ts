@@ -40,6 +40,7 @@ import { initialTrust, type TrustPolicy } from '../policies/trust';
 import type { DeviceInfo, OmemoManagerOptions } from './manager-types';
 import { SIGNED_PRE_KEY_ROTATION_MS } from './own-keys';
 import { SESSION_REPAIR_INTERVAL_MS } from './repair';
+import { PEP_FETCH_TIMEOUT_MS } from './bounded-fetch';
 
 /** Parsed sessions kept in memory between calls (bounded; evicted oldest first). */
 export const SESSION_CACHE_ENTRIES = 20000;
@@ -114,6 +115,8 @@ export class ManagerCore {
   readonly log: Log;
   /** Whether debug events are read (hot paths skip building them otherwise). */
   readonly logsDebug: boolean;
+  /** Longest wait for one device-list or bundle fetch, in ms. */
+  readonly fetchTimeoutMs: number;
   /** Time of the last automatic repair per session key (bounded by REPAIR_TRACKED_DEVICES). */
   readonly lastRepair = new Map<string, number>();
   own!: OwnKeys;
@@ -152,6 +155,9 @@ export class ManagerCore {
     this.logsDebug = logs(options.logger, 'debug');
     if (!(this.maxElementBytes > 0))
       throw new RangeError(`maxElementBytes must be a positive number, got ${String(options.maxElementBytes)}`);
+    this.fetchTimeoutMs = options.fetchTimeoutMs ?? PEP_FETCH_TIMEOUT_MS;
+    if (!(this.fetchTimeoutMs > 0))
+      throw new RangeError(`fetchTimeoutMs must be a positive number, got ${String(options.fetchTimeoutMs)}`);
   }
 
   async commit(changes: StoreChanges, touched: readonly string[] = []): Promise<void> {

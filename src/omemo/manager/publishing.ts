@@ -13,6 +13,7 @@ import type { ManagerCore } from './manager-core';
 import { transportError } from './manager-core';
 import { bundleXml } from './own-keys';
 import { backendFor } from '../versions/backend';
+import { withTimeout } from './bounded-fetch';
 
 /** Publishes our bundle for a version. @throws OmemoError `transport-error`. */
 export async function publishBundle(core: ManagerCore, version: OmemoVersion): Promise<void> {
@@ -59,7 +60,10 @@ export async function announce(core: ManagerCore, version: OmemoVersion, publish
   return ids;
 }
 
-/** Fetches a JID's device list for a version (undefined: none published). @throws OmemoError `transport-error`. */
+/**
+ * Fetches a JID's device list for a version (undefined: none published).
+ * @throws OmemoError `transport-error`; `peer-timeout` after the manager's fetch timeout.
+ */
 export async function fetchDeviceList(
   core: ManagerCore,
   jid: string,
@@ -68,8 +72,10 @@ export async function fetchDeviceList(
   const loc = pepLocations(version, 1);
   let xml: string | undefined;
   try {
-    xml = await core.transport.fetch(jid, loc.deviceListNode);
+    const what = `fetching the ${version} device list of ${jid}`;
+    xml = await withTimeout(core.transport.fetch(jid, loc.deviceListNode), core.fetchTimeoutMs, what);
   } catch (cause) {
+    if (cause instanceof OmemoError && cause.code === 'peer-timeout') throw cause;
     throw transportError(`fetching the ${version} device list of ${jid} failed`, cause);
   }
   const ids = xml === undefined ? undefined : parseDeviceList(xml, version).map((d) => d.id);
@@ -92,7 +98,10 @@ export function ownDeviceListXml(core: ManagerCore, version: OmemoVersion, publi
   );
 }
 
-/** Fetches and parses a device's bundle. @throws OmemoError `bundle-unavailable`, `malformed-stanza`. */
+/**
+ * Fetches and parses a device's bundle.
+ * @throws OmemoError `bundle-unavailable`, `malformed-stanza`; `peer-timeout` after the manager's fetch timeout.
+ */
 export async function fetchBundle(
   core: ManagerCore,
   jid: string,
@@ -102,14 +111,18 @@ export async function fetchBundle(
   const loc = pepLocations(version, deviceId);
   let xml: string | undefined;
   try {
-    xml = await core.transport.fetch(jid, loc.bundleNode, loc.bundleItemId);
+    const what = `fetching the ${version} bundle of ${jid}/${deviceId}`;
+    xml = await withTimeout(core.transport.fetch(jid, loc.bundleNode, loc.bundleItemId), core.fetchTimeoutMs, what);
   } catch (cause) {
+    const timedOut = cause instanceof OmemoError && cause.code === 'peer-timeout';
     core.log('warn', `fetching the ${version} bundle of ${jid}/${deviceId} failed`, {
       event: 'bundle-unavailable',
       jid,
       deviceId,
       version,
+      code: timedOut ? 'peer-timeout' : 'bundle-unavailable',
     });
+    if (timedOut) throw cause;
     throw new OmemoError('bundle-unavailable', `fetching the ${version} bundle of ${jid}/${deviceId} failed`, {
       cause,
     });

@@ -39,7 +39,6 @@ export type {
   EncryptOptions,
   EncryptResult,
   OmemoManagerOptions,
-  RecipientErrorCode,
   RecipientReport,
 } from './manager-types';
 export { PRE_KEY_COUNT, SIGNED_PRE_KEY_ROTATION_MS } from './own-keys';
