@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`, also run by .ci/run): generated files, types, lint and format, API docs,
-# layering, the uvu suite, the packed tarball under ESM/CJS/types, and the interop referee against python-omemo for
-# both OMEMO versions in both directions. Steps that need ../shared skip loudly when it is absent, and fail under
+# layering, the uvu suite, the packed tarball under ESM/CJS/types, the browser test (headless Chromium), and the
+# interop referee against python-omemo for both OMEMO versions in both directions. Steps that need ../shared skip loudly when it is absent, and fail under
 # CI=true.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +85,18 @@ if npm run --silent build >"$log/build.txt" 2>&1; then
   ok "${p_pass:-0}"; bad "${p_fail:-1}"
 else
   cat "$log/build.txt"; bad 1
+fi
+
+step "browser: the main entry bundled with esbuild (no flags), two managers in both versions and IndexedDbStore in headless Chromium"
+# Needs dist/ from the package step; installs Debian's chromium with apt-get when missing and root.
+if [ -f dist/index.js ]; then
+  node test/browser/run.mjs | tee "$log/browser.txt"
+  b_pass=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$log/browser.txt")
+  b_fail=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log/browser.txt")
+  ok "${b_pass:-0}"; bad "${b_fail:-1}"
+  if grep -q '^!!! SKIPPED' "$log/browser.txt"; then skipped=$((skipped + 1)); fi
+else
+  echo "dist/ was not built"; bad 1
 fi
 
 if need_shared "the interop referee against python-omemo"; then

@@ -17,6 +17,12 @@ import { bareJid } from '../stanzas/jid';
 /** The schema version of the IndexedDB database (`IDBDatabase.version`); a newer database is refused. */
 export const INDEXEDDB_SCHEMA_VERSION = 1;
 
+/**
+ * How long `open` waits for another store on the same database to close before failing with `store-locked`, in
+ * milliseconds (a lock is released a moment after `close()`, so reopening at once must wait for it).
+ */
+export const INDEXEDDB_LOCK_TIMEOUT_MS = 2000;
+
 /** Object stores: singletons (owner, identity), keys by id, device lists, devices and sessions by address. */
 const META = 'meta';
 const SIGNED_PRE_KEYS = 'signedPreKeys';
@@ -32,6 +38,8 @@ export interface IndexedDbStoreOptions {
   jid: string;
   /** The IndexedDB factory (default `globalThis.indexedDB`); e.g. a worker's or a test double's. */
   indexedDB?: IDBFactory;
+  /** How long to wait for another store on the database to close (default INDEXEDDB_LOCK_TIMEOUT_MS). */
+  lockTimeoutMs?: number;
 }
 
 function failure(what: string, cause: unknown): OmemoError {
@@ -85,8 +93,8 @@ export class IndexedDbStore implements OmemoStore {
    * @param name Database name (one database per account, e.g. `omemo-wasm:` and the JID).
    * @param options `jid`: the account's JID (bare or full); `indexedDB`: the factory (default the global one).
    * @throws OmemoError `store-owner-mismatch` when the database belongs to another JID; `store-locked` when it is
-   *   open elsewhere (Web Locks); `store-error` when IndexedDB is missing, refuses to open, or the database's
-   *   schema is newer than this code. TypeError for a bad JID.
+   *   open elsewhere (Web Locks) for longer than `lockTimeoutMs`; `store-error` when IndexedDB is missing, refuses to open, or the database's
+   *   schema is newer than this code. TypeError for a bad name or JID, RangeError for a bad lockTimeoutMs.
    */
   static async open(name: string, options: IndexedDbStoreOptions): Promise<IndexedDbStore> {
     if (typeof name !== 'string' || name === '') throw new TypeError('name must be a non-empty string');
@@ -95,7 +103,10 @@ export class IndexedDbStore implements OmemoStore {
     const dbName = name;
     const factory = options.indexedDB ?? globalThis.indexedDB;
     if (factory === undefined) throw new OmemoError('store-error', 'IndexedDB is not available here');
-    const unlock = await lock(dbName);
+    const timeout = options.lockTimeoutMs ?? INDEXEDDB_LOCK_TIMEOUT_MS;
+    if (typeof timeout !== 'number' || !(timeout >= 0) || !Number.isFinite(timeout))
+      throw new RangeError(`lockTimeoutMs must be a finite number ≥ 0, got ${String(timeout)}`);
+    const unlock = await lock(dbName, timeout);
     let db: IDBDatabase;
     try {
       const req = factory.open(dbName, INDEXEDDB_SCHEMA_VERSION);
@@ -228,24 +239,29 @@ export class IndexedDbStore implements OmemoStore {
 }
 
 /**
- * Holds an exclusive Web Lock named after the database until the returned function is called; where the API is
- * missing (older engines, Node.js) there is nothing to hold.
+ * Holds an exclusive Web Lock named after the database until the returned function is called, waiting up to
+ * `timeoutMs` for it; where the API is missing (older engines, Node.js) there is nothing to hold.
  */
-async function lock(name: string): Promise<() => void> {
+async function lock(name: string, timeoutMs: number): Promise<() => void> {
   const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks;
   if (locks === undefined) return () => undefined;
   let release!: () => void;
   const held = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const granted = await new Promise<boolean>((resolve, reject) => {
-    locks
-      .request(`omemo-wasm:${name}`, { ifAvailable: true }, (l) => {
-        resolve(l !== null);
-        return l === null ? undefined : held;
-      })
-      .catch(reject);
-  });
-  if (!granted) throw new OmemoError('store-locked', `the IndexedDB store ${name} is open elsewhere`);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      locks
+        .request(`omemo-wasm:${name}`, { signal: AbortSignal.timeout(timeoutMs) }, () => {
+          resolve();
+          return held;
+        })
+        .catch(reject);
+    });
+  } catch (e) {
+    if (e instanceof DOMException && (e.name === 'TimeoutError' || e.name === 'AbortError'))
+      throw new OmemoError('store-locked', `the IndexedDB store ${name} is open elsewhere`, { cause: e });
+    throw failure('locking', e);
+  }
   return release;
 }

@@ -1,0 +1,99 @@
+// The page of the browser test (test/browser/run.mjs bundles it with esbuild, mapping the package entries to the
+// built dist/, and opens it in headless Chromium): two managers talking in OMEMO 0.3 and OMEMO 2 on the browser's
+// own crypto (no node:crypto), on MemoryStore and on IndexedDbStore, and the store conformance suite over
+// IndexedDB, plain and with latency. Results go to `window.omemoResults` for the runner to read.
+import { IndexedDbStore, type OmemoStore } from '../../src/index';
+import { storeConformanceCases, withLatency, type StoreFactory } from '../../src/testing';
+import { converse } from './conversation';
+
+interface Result {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+const results: Result[] = [];
+async function check(name: string, fn: () => Promise<string>): Promise<void> {
+  try {
+    results.push({ name, ok: true, detail: await fn() });
+  } catch (e) {
+    results.push({ name, ok: false, detail: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+  }
+}
+
+let databases = 0;
+const openIdb = (jid: string): Promise<IndexedDbStore> => IndexedDbStore.open(`test-${databases++}`, { jid });
+const disposeIdb = async (store: OmemoStore): Promise<void> => {
+  const idb = store as IndexedDbStore; // withLatency passes close() and name through
+  idb.close();
+  await new Promise<void>((resolve, reject) => {
+    const r = indexedDB.deleteDatabase(idb.name);
+    r.onsuccess = () => resolve();
+    r.onerror = () => reject(r.error);
+  });
+};
+
+async function main(): Promise<void> {
+  await check('a browser: no process, no Buffer', async () => {
+    const g = globalThis as { process?: unknown; Buffer?: unknown };
+    if (g.process !== undefined || g.Buffer !== undefined) throw new Error('Node globals are defined');
+    return navigator.userAgent;
+  });
+  for (const version of ['oldmemo', 'twomemo'] as const) {
+    await check(`two managers talk in ${version} (MemoryStore)`, async () => (await converse(version, 3)).join('; '));
+    await check(`two managers talk in ${version} (IndexedDbStore)`, async () => {
+      const stores: IndexedDbStore[] = [];
+      try {
+        return (await converse(version, 2, async (jid) => stores[stores.push(await openIdb(jid)) - 1]!)).join('; ');
+      } finally {
+        for (const s of stores) await disposeIdb(s);
+      }
+    });
+  }
+  await check('a second IndexedDbStore on an open database fails with store-locked', async () => {
+    const first = await IndexedDbStore.open('locked', { jid: 'a@example.org' });
+    try {
+      const err = await IndexedDbStore.open('locked', { jid: 'a@example.org', lockTimeoutMs: 100 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if ((err as { code?: string } | undefined)?.code !== 'store-locked') throw new Error(`got ${String(err)}`);
+      return 'store-locked';
+    } finally {
+      await disposeIdb(first);
+    }
+  });
+  await check('an IndexedDbStore of another account fails with store-owner-mismatch', async () => {
+    const first = await IndexedDbStore.open('owned', { jid: 'a@example.org' });
+    first.close();
+    const err = await IndexedDbStore.open('owned', { jid: 'b@example.org' }).then(
+      (s) => (s.close(), undefined),
+      (e: unknown) => e,
+    );
+    await disposeIdb(first);
+    if ((err as { code?: string } | undefined)?.code !== 'store-owner-mismatch') throw new Error(`got ${String(err)}`);
+    return 'store-owner-mismatch';
+  });
+  const plain: StoreFactory = { open: openIdb, dispose: disposeIdb };
+  const slow: StoreFactory = {
+    open: async (jid) => withLatency(await openIdb(jid), { maxDelayMs: 3 }),
+    dispose: disposeIdb,
+  };
+  for (const [label, factory] of [
+    ['IndexedDbStore', plain],
+    ['IndexedDbStore with latency', slow],
+  ] as const) {
+    for (const c of storeConformanceCases(factory)) {
+      await check(`conformance (${label}): ${c.name}`, async () => {
+        await c.run();
+        return 'ok';
+      });
+    }
+  }
+}
+
+main().then(
+  () => Object.assign(globalThis, { omemoResults: results }),
+  (e: unknown) =>
+    Object.assign(globalThis, { omemoResults: [...results, { name: 'page', ok: false, detail: String(e) }] }),
+);
