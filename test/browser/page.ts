@@ -2,7 +2,8 @@
 // built dist/, and opens it in headless Chromium): two managers talking in OMEMO 0.3 and OMEMO 2 on the browser's
 // own crypto (no node:crypto), on MemoryStore and on IndexedDbStore, and the store conformance suite over
 // IndexedDB, plain and with latency. Results go to `window.omemoResults` for the runner to read.
-import { IndexedDbStore, type OmemoStore } from '../../src/index';
+import { InProcessRouter } from '../../examples/in-process-router';
+import { IndexedDbStore, OmemoManager, type OmemoStore } from '../../src/index';
 import { storeConformanceCases, withLatency, type StoreFactory } from '../../src/testing';
 import { converse } from './conversation';
 
@@ -50,6 +51,24 @@ async function main(): Promise<void> {
       }
     });
   }
+  await check('a manager reopened on its IndexedDbStore keeps its device and identity', async () => {
+    const router = new InProcessRouter();
+    const jid = 'carol@example.org';
+    const open = async (store: IndexedDbStore) =>
+      OmemoManager.open({ jid, store, transport: router.connect(jid, `${jid}/web`) });
+    const first = await openIdb(jid);
+    const before = await open(first);
+    first.close();
+    const again = await IndexedDbStore.open(first.name, { jid });
+    try {
+      const after = await open(again);
+      if (after.deviceId !== before.deviceId || after.fingerprint !== before.fingerprint)
+        throw new Error(`device ${before.deviceId} came back as ${after.deviceId}`);
+      return `device ${after.deviceId}`;
+    } finally {
+      await disposeIdb(again);
+    }
+  });
   await check('a second IndexedDbStore on an open database fails with store-locked', async () => {
     const first = await IndexedDbStore.open('locked', { jid: 'a@example.org' });
     try {

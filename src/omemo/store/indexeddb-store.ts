@@ -101,11 +101,11 @@ export class IndexedDbStore implements OmemoStore {
     if (typeof options?.jid !== 'string') throw new TypeError('options.jid must be a string');
     const jid = bareJid(options.jid);
     const dbName = name;
-    const factory = options.indexedDB ?? globalThis.indexedDB;
-    if (factory === undefined) throw new OmemoError('store-error', 'IndexedDB is not available here');
     const timeout = options.lockTimeoutMs ?? INDEXEDDB_LOCK_TIMEOUT_MS;
     if (typeof timeout !== 'number' || !(timeout >= 0) || !Number.isFinite(timeout))
       throw new RangeError(`lockTimeoutMs must be a finite number ≥ 0, got ${String(timeout)}`);
+    const factory = options.indexedDB ?? globalThis.indexedDB;
+    if (factory === undefined) throw new OmemoError('store-error', 'IndexedDB is not available here');
     const unlock = await lock(dbName, timeout);
     let db: IDBDatabase;
     try {
