@@ -69,6 +69,43 @@ async function main(): Promise<void> {
       await disposeIdb(again);
     }
   });
+  await check('a record damaged in the database reads as store-error; a malformed commit writes nothing', async () => {
+    const store = await openIdb('dave@example.org');
+    try {
+      const address = { version: 'twomemo', jid: 'eve@example.org', deviceId: 5 } as const;
+      await store.commit({ putSessions: [{ address, record: new Uint8Array([1, 2, 3]) }] });
+      // Another script of the origin writes the raw database behind the store's back.
+      const raw = await new Promise<IDBDatabase>((resolve, reject) => {
+        const r = indexedDB.open(store.name);
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      await new Promise<void>((resolve, reject) => {
+        const tx = raw.transaction('sessions', 'readwrite');
+        tx.objectStore('sessions').put('not bytes', ['twomemo', 'eve@example.org', 5]);
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+      });
+      raw.close();
+      const read = await store.loadSessions([address]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if ((read as { code?: string } | undefined)?.code !== 'store-error') throw new Error(`read gave ${String(read)}`);
+      const bad = { address: { ...address, deviceId: 6 }, record: [1, 2] as unknown as Uint8Array };
+      const good = { address: { ...address, deviceId: 7 }, record: new Uint8Array([7]) };
+      const commit = await store.commit({ putSessions: [good, bad] }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!(commit instanceof TypeError)) throw new Error(`commit gave ${String(commit)}`);
+      const [seven] = await store.loadSessions([good.address]);
+      if (seven !== undefined) throw new Error('part of a refused commit was written');
+      return 'store-error, TypeError';
+    } finally {
+      await disposeIdb(store);
+    }
+  });
   await check('a second IndexedDbStore on an open database fails with store-locked', async () => {
     const first = await IndexedDbStore.open('locked', { jid: 'a@example.org' });
     try {

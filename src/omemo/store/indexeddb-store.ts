@@ -13,6 +13,7 @@ import type {
   StoredSignedPreKey,
 } from './store';
 import { bareJid } from '../stanzas/jid';
+import { RECORD_CHECKS, type CheckedRecords, type RecordKind } from './indexeddb-values';
 
 /** The schema version of the IndexedDB database (`IDBDatabase.version`); a newer database is refused. */
 export const INDEXEDDB_SCHEMA_VERSION = 1;
@@ -61,6 +62,20 @@ function done(tx: IDBTransaction): Promise<void> {
     tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
     tx.onerror = () => reject(tx.error);
   });
+}
+
+/** A record read back, checked: a corrupt one is a store-error. */
+function out<K extends RecordKind>(kind: K, value: unknown): CheckedRecords[K] {
+  const problem = RECORD_CHECKS[kind](value);
+  if (problem !== undefined)
+    throw new OmemoError('store-error', `the IndexedDB store holds a corrupt ${kind}: ${problem}`);
+  return value as CheckedRecords[K];
+}
+
+/** A record about to be written, checked: a malformed one is the caller's error. */
+function into(kind: RecordKind, value: unknown): void {
+  const problem = RECORD_CHECKS[kind](value);
+  if (problem !== undefined) throw new TypeError(`${kind}: ${problem}`);
 }
 
 /** Keys of devices of one JID: [jid, id] for every number id sorts between [jid] and [jid, []]. */
@@ -162,49 +177,66 @@ export class IndexedDbStore implements OmemoStore {
   }
 
   loadIdentity(): Promise<StoredIdentity | undefined> {
-    return this.read('loadIdentity', [META], (tx) => request(tx.objectStore(META).get('identity')));
+    return this.read('loadIdentity', [META], async (tx) => {
+      const v = await request(tx.objectStore(META).get('identity'));
+      return v === undefined ? undefined : out('identity', v);
+    });
   }
 
   loadSignedPreKeys(): Promise<StoredSignedPreKey[]> {
-    return this.read('loadSignedPreKeys', [SIGNED_PRE_KEYS], (tx) => request(tx.objectStore(SIGNED_PRE_KEYS).getAll()));
+    return this.read('loadSignedPreKeys', [SIGNED_PRE_KEYS], async (tx) =>
+      (await request(tx.objectStore(SIGNED_PRE_KEYS).getAll())).map((v) => out('signed pre key', v)),
+    );
   }
 
   loadPreKeys(): Promise<StoredPreKey[]> {
-    return this.read('loadPreKeys', [PRE_KEYS], (tx) => request(tx.objectStore(PRE_KEYS).getAll()));
+    return this.read('loadPreKeys', [PRE_KEYS], async (tx) =>
+      (await request(tx.objectStore(PRE_KEYS).getAll())).map((v) => out('pre key', v)),
+    );
   }
 
   loadPreKey(id: number): Promise<StoredPreKey | undefined> {
-    return this.read('loadPreKey', [PRE_KEYS], (tx) => request(tx.objectStore(PRE_KEYS).get(id)));
+    return this.read('loadPreKey', [PRE_KEYS], async (tx) => {
+      const v = await request(tx.objectStore(PRE_KEYS).get(id));
+      return v === undefined ? undefined : out('pre key', v);
+    });
   }
 
   loadDeviceList(version: OmemoVersion, jid: string): Promise<number[] | undefined> {
-    return this.read('loadDeviceList', [DEVICE_LISTS], (tx) =>
-      request<number[] | undefined>(tx.objectStore(DEVICE_LISTS).get([version, jid])),
-    );
+    return this.read('loadDeviceList', [DEVICE_LISTS], async (tx) => {
+      const v = await request(tx.objectStore(DEVICE_LISTS).get([version, jid]));
+      return v === undefined ? undefined : out('device list', v);
+    });
   }
 
   loadDevices(jids: readonly string[]): Promise<StoredDevice[]> {
     return this.read('loadDevices', [DEVICES], async (tx) => {
       const store = tx.objectStore(DEVICES);
       const lists = await Promise.all([...new Set(jids)].map((jid) => request(store.getAll(devicesOf(jid)))));
-      return lists.flat();
+      return lists.flat().map((v) => out('device', v));
     });
   }
 
   loadSessions(addresses: readonly SessionAddress[]): Promise<(Uint8Array | undefined)[]> {
-    return this.read('loadSessions', [SESSIONS], (tx) => {
+    return this.read('loadSessions', [SESSIONS], async (tx) => {
       const store = tx.objectStore(SESSIONS);
-      return Promise.all(
-        addresses.map((a) => request<Uint8Array | undefined>(store.get([a.version, a.jid, a.deviceId]))),
-      );
+      const records = await Promise.all(addresses.map((a) => request(store.get([a.version, a.jid, a.deviceId]))));
+      return records.map((v) => (v === undefined ? undefined : out('session', v)));
     });
   }
 
   /**
    * Applies all changes in one readwrite transaction: a failing write aborts it, and nothing is visible.
-   * @throws OmemoError `store-error` (rejects) when IndexedDB refuses the transaction or a value, or after close().
+   * @throws TypeError (rejects) for a record without the shape of store.ts (nothing is written); OmemoError
+   *   `store-error` when IndexedDB refuses the transaction or a value, or after close().
    */
   async commit(changes: StoreChanges): Promise<void> {
+    if (changes.identity !== undefined) into('identity', changes.identity);
+    for (const k of changes.putSignedPreKeys ?? []) into('signed pre key', k);
+    for (const k of changes.putPreKeys ?? []) into('pre key', k);
+    for (const l of changes.putDeviceLists ?? []) into('device list', l.deviceIds);
+    for (const d of changes.putDevices ?? []) into('device', d);
+    for (const r of changes.putSessions ?? []) into('session', r.record);
     const db = this.db;
     if (db === undefined) throw new OmemoError('store-error', 'IndexedDB store: commit after close()');
     let tx: IDBTransaction | undefined;
