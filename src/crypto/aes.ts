@@ -56,7 +56,8 @@ function requireNode(): NodeCrypto {
   if (nc === undefined) {
     throw new OmemoError(
       'crypto-unavailable',
-      'synchronous AES needs node:crypto or, for AES-CBC, the ratchet kernel (after cryptoReady()); without node:crypto, AES-GCM is asynchronous (WebCrypto)',
+      'synchronous AES needs node:crypto or, for AES-CBC, the ratchet kernel (after cryptoReady()); ' +
+        'without node:crypto, AES-GCM is asynchronous (WebCrypto)',
     );
   }
   return nc;

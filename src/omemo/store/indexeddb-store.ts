@@ -106,10 +106,12 @@ export class IndexedDbStore implements OmemoStore {
   /**
    * Opens (creating it if needed) the IndexedDB database `name` of the account `options.jid`.
    * @param name Database name (one database per account, e.g. `omemo-wasm:` and the JID).
-   * @param options `jid`: the account's JID (bare or full); `indexedDB`: the factory (default the global one).
+   * @param options `jid`: the account's JID (bare or full); `indexedDB`: the factory (default the global one);
+   *   `lockTimeoutMs`: how long to wait for another store on the database to close (INDEXEDDB_LOCK_TIMEOUT_MS).
    * @throws OmemoError `store-owner-mismatch` when the database belongs to another JID; `store-locked` when it is
-   *   open elsewhere (Web Locks) for longer than `lockTimeoutMs`; `store-error` when IndexedDB is missing, refuses to open, or the database's
-   *   schema is newer than this code. TypeError for a bad name or JID, RangeError for a bad lockTimeoutMs.
+   *   open elsewhere (Web Locks) for longer than `lockTimeoutMs`; `store-error` when IndexedDB is missing,
+   *   refuses to open, or the database's schema is newer than this code. TypeError for a bad name or JID,
+   *   RangeError for a bad lockTimeoutMs.
    */
   static async open(name: string, options: IndexedDbStoreOptions): Promise<IndexedDbStore> {
     if (typeof name !== 'string' || name === '') throw new TypeError('name must be a non-empty string');
