@@ -54,26 +54,11 @@ export {
   type RoomSender,
 } from './omemo/rooms/room-messages';
 export { PEP_FETCH_CONCURRENCY, PEP_FETCH_TIMEOUT_MS } from './omemo/manager/bounded-fetch';
-// Deprecated re-exports, declared here so that the @deprecated tag survives into dist/index.d.ts.
-import { SqliteStore as SqliteStoreClass, SQLITE_BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS } from './omemo/store/sqlite-store';
-/**
- * The persistent SQLite store, `SqliteStore` of `omemo-wasm/sqlite`.
- * @deprecated Import it from 'omemo-wasm/sqlite'; the main entry will stop exporting it so that it bundles for
- *   browsers.
- */
-export const SqliteStore = SqliteStoreClass;
-/**
- * The persistent SQLite store, `SqliteStore` of `omemo-wasm/sqlite`.
- * @deprecated Import it from 'omemo-wasm/sqlite'; the main entry will stop exporting it so that it bundles for
- *   browsers.
- */
-export type SqliteStore = SqliteStoreClass;
-/**
- * `SQLITE_BUSY_TIMEOUT_MS` of `omemo-wasm/sqlite`.
- * @deprecated Import it from 'omemo-wasm/sqlite'; the main entry will stop exporting it so that it bundles for
- *   browsers.
- */
-export const SQLITE_BUSY_TIMEOUT_MS = BUSY_TIMEOUT_MS;
+export {
+  IndexedDbStore,
+  INDEXEDDB_SCHEMA_VERSION,
+  type IndexedDbStoreOptions,
+} from './omemo/store/indexeddb-store';
 export { type TrustPolicy, formatFingerprint } from './omemo/policies/trust';
 export { type IdentityChange, MAX_PREVIOUS_IDENTITIES_PER_DEVICE } from './omemo/policies/identity-trust';
 export {

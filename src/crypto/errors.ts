@@ -6,7 +6,7 @@
  * Every stable error code, in one list (for matching, logging, documentation). New codes may be added; existing
  * ones never change meaning:
  * - `authentication-failed`: AES-GCM tag, CBC padding or payload HMAC did not verify
- * - `crypto-unavailable`: the synchronous AES path needs node:crypto (browsers: use the async functions)
+ * - `crypto-unavailable`: neither node:crypto nor WebCrypto can do the AES this needs
  * - `malformed-message`: a wire message that does not parse, has bad lengths or missing fields
  * - `unsupported-version`: legacy version byte other than 0x33
  * - `bad-mac`: the message MAC does not verify against the session
@@ -23,7 +23,8 @@
  * - `sender-not-found`: the sending device is unknown and the message is no key exchange
  * - `untrusted-device`: the trust policy forbids this device
  * - `no-eligible-devices`: not one device of a recipient can be encrypted to (or recipients failed for different
- *   reasons; each recipient's own code is in `EncryptResult.recipients` with `partial`)
+ *   reasons; each recipient's own code is in `EncryptResult.recipients` with `partial`; recipients whose devices
+ *   were all skipped for one reason get that code, e.g. `untrusted-device`)
  * - `invalid-jid`: a recipient address that is not a JID (checked before anything is sent, or the server's
  *   `jid-malformed`)
  * - `recipient-unreachable`: the recipient's server cannot be reached (`remote-server-not-found`/`-timeout`, or
@@ -85,7 +86,10 @@ export const OMEMO_ERROR_CODES = Object.freeze([
   'unknown-real-jid',
 ] as const);
 
-/** A stable error code: one of OMEMO_ERROR_CODES (see there for what each means). */
+/**
+ * A stable error code: one of OMEMO_ERROR_CODES, whose documentation says what each means (so does the README's
+ * "Error codes" table).
+ */
 export type OmemoErrorCode = (typeof OMEMO_ERROR_CODES)[number];
 
 /** The error raised for every failure caused by untrusted input or by a store/transport. */

@@ -232,7 +232,7 @@ export async function decryptKey(
     }
     keyMaterial = session.decrypt(key.data);
   }
-  const payload = openPayload(version, keyMaterial, parsed.iv, parsed.payload);
+  const payload = await openPayload(version, keyMaterial, parsed.iv, parsed.payload);
   if (parsed.payload === undefined && !backendFor(version).isEmptyMessageKey(keyMaterial)) {
     // Not the key of an empty message (OMEMO 2: 32 zero bytes; 0.3: a bare 16-byte key, not key ‖ tag): a message
     // whose payload went missing. Keep nothing, so that its key stays unused for the complete message.
@@ -268,7 +268,7 @@ export async function decryptKey(
     : session.unansweredCount >= HEARTBEAT_AFTER_MESSAGES
       ? 'heartbeat'
       : undefined;
-  if (kind !== undefined) sent.push(emptyMessageOn(core, session, address, kind));
+  if (kind !== undefined) sent.push(await emptyMessageOn(core, session, address, kind));
   changes.putSessions!.push({ address, record: serializeSession(session) });
   changes.putDevices!.push(device);
   let republish = false;

@@ -13,6 +13,7 @@ import { serializeEncrypted } from '../versions/by-version';
 import type { EncryptedKey } from '../stanzas/encrypted-element';
 import { bareJid, jidProblem } from '../stanzas/jid';
 import { sealPayload } from '../versions/by-version';
+import type { SealedPayload } from '../stanzas/payload';
 import { buildEnvelope } from '../stanzas/sce';
 import type { SessionAddress, StoreChanges, StoredDevice } from '../store/store';
 import { deviceKey, deviceListKey, sessionKey } from '../store/store';
@@ -225,12 +226,12 @@ export async function encryptReady(
     core,
     [...groups].map(([version, { group, plaintext }]) => ({ version, group, plaintext })),
   );
-  const byVersion = new Map<OmemoVersion, { sealed: ReturnType<typeof sealPayload>; keys: EncryptedKey[] }>();
+  const byVersion = new Map<OmemoVersion, { sealed: SealedPayload; keys: EncryptedKey[] }>();
   const touched: string[] = [];
   const now = core.now();
   for (const [version, { group, plaintext }] of groups) {
     const backend = backendFor(version);
-    const sealed = sealPayload(version, plaintext, core.rng);
+    const sealed = await sealPayload(version, plaintext, core.rng);
     const keys: EncryptedKey[] = [];
     byVersion.set(version, { sealed, keys });
     // The messages of a fan-out come out of shared buffers (see createByteArena), ~130 B each; nothing keeps
