@@ -24,13 +24,19 @@ import { PEP_FETCH_CONCURRENCY, forEachBounded } from './bounded-fetch';
 import { fetchDeviceList } from './publishing';
 import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
-import { fetchFailure, invalidJid, recipientReports, unreachedError, type RecipientFailure } from './recipients';
+import {
+  fetchFailure,
+  invalidJid,
+  logSend,
+  recipientReports,
+  unreachedError,
+  type RecipientFailure,
+} from './recipients';
 import type {
   DeviceReport,
   EncryptedElementOut,
   EncryptOptions,
   EncryptResult,
-  RecipientReport,
 } from './manager-types';
 import { OMEMO_BACKENDS_BY_PREFERENCE, backendFor, type OmemoVersion } from '../versions/backend';
 
@@ -298,31 +304,6 @@ export async function encryptReady(
     });
   }
   return { elements, devices: reports, recipients: recipientReportsOut };
-}
-
-/** Tells the logger which recipients cannot read a send, and (debug) which devices it skipped and why. */
-function logSend(core: ManagerCore, devices: readonly DeviceReport[], recipients: readonly RecipientReport[]): void {
-  for (const r of recipients)
-    if (!r.ok) core.log('info', r.message ?? r.jid, { event: 'recipient-failed', jid: r.jid, code: r.error });
-  if (!core.logsDebug) return;
-  let ok = 0;
-  for (const d of devices) {
-    if (d.ok) ok += 1;
-    else
-      core.log('debug', `skipped ${d.jid}/${d.deviceId}: ${d.message ?? d.error}`, {
-        event: 'device-skipped',
-        jid: d.jid,
-        deviceId: d.deviceId,
-        version: d.version,
-        code: d.error,
-      });
-  }
-  core.log('debug', `encrypted for ${ok} devices`, {
-    event: 'encrypted',
-    count: ok,
-    skipped: devices.length - ok,
-    recipients: recipients.length,
-  });
 }
 
 /**

@@ -1,6 +1,7 @@
 // Per-recipient outcome of a send (XEP-0384 0.9 §4.4: a message is encrypted for every device of every recipient):
 // why a recipient cannot read it, told apart from what the server answered (RFC 6120 §8.3.3 stanza errors).
 import { OmemoError, type OmemoErrorCode } from '../../crypto/errors';
+import type { ManagerCore } from './manager-core';
 import type { DeviceReport, RecipientReport } from './manager-types';
 
 /** What can make a recipient fail before its devices are considered. */
@@ -127,4 +128,33 @@ export function unreachedError(unreached: readonly RecipientReport[]): OmemoErro
   const codes = new Set(unreached.map((r) => r.error));
   const code: OmemoErrorCode = codes.size === 1 ? [...codes][0]! : 'no-eligible-devices';
   return new OmemoError(code, `cannot encrypt to ${unreached.map((r) => r.message).join('; ')}`);
+}
+
+/** Tells the logger which recipients cannot read a send, and (debug) which devices it skipped and why. */
+export function logSend(
+  core: ManagerCore,
+  devices: readonly DeviceReport[],
+  recipients: readonly RecipientReport[],
+): void {
+  for (const r of recipients)
+    if (!r.ok) core.log('info', r.message ?? r.jid, { event: 'recipient-failed', jid: r.jid, code: r.error });
+  if (!core.logsDebug) return;
+  let ok = 0;
+  for (const d of devices) {
+    if (d.ok) ok += 1;
+    else
+      core.log('debug', `skipped ${d.jid}/${d.deviceId}: ${d.message ?? d.error}`, {
+        event: 'device-skipped',
+        jid: d.jid,
+        deviceId: d.deviceId,
+        version: d.version,
+        code: d.error,
+      });
+  }
+  core.log('debug', `encrypted for ${ok} devices`, {
+    event: 'encrypted',
+    count: ok,
+    skipped: devices.length - ok,
+    recipients: recipients.length,
+  });
 }
