@@ -31,8 +31,9 @@ function isSpace(c: number): boolean {
 }
 
 /** Names the library path marks or refuses (inherited object properties, `__proto__`, …): left to it. */
+const UNORDINARY_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype']);
 function isOrdinaryName(name: string): boolean {
-  return !(name in Object.prototype) && name !== '__proto__' && name !== 'prototype' && name !== 'constructor';
+  return !UNORDINARY_NAMES.has(name);
 }
 
 /**
