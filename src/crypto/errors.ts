@@ -31,6 +31,13 @@
  * - `transport-error`: the host's transport failed (see `cause`)
  * - `store-owner-mismatch`: a store belongs to another account
  * - `store-locked`: a store is already open (in this process or another one)
+ * - `malformed-file-url`: an `aesgcm://` URL (XEP-0454) without a valid host/path or with a fragment that is
+ *   not hex of a 12- or 16-byte IV and a 32-byte key
+ * - `file-too-large`: a file over the upload service's `max-file-size` (nothing was uploaded), over a download's
+ *   `maxBytes`, or over the WebCrypto buffering cap
+ * - `upload-unavailable`: the server offers no XEP-0363 HTTP upload service
+ * - `file-transfer-failed`: an upload slot was refused or an HTTP upload/download failed (status or network;
+ *   see `cause`)
  */
 export const OMEMO_ERROR_CODES = Object.freeze([
   'authentication-failed',
@@ -59,6 +66,10 @@ export const OMEMO_ERROR_CODES = Object.freeze([
   'transport-error',
   'store-owner-mismatch',
   'store-locked',
+  'malformed-file-url',
+  'file-too-large',
+  'upload-unavailable',
+  'file-transfer-failed',
 ] as const);
 
 /** A stable error code: one of OMEMO_ERROR_CODES (see there for what each means). */
