@@ -1,6 +1,7 @@
 // XEP-0384 §5.5 / 0.3 §4.6 receiving a message: decrypt the `<encrypted>` element(s) of a direct, carbon
 // (XEP-0280) or archived (XEP-0313) message and deliver the payload to the message listeners.
 import { isOmemoError, OmemoError } from '../crypto/errors';
+import { fileOfText, type FileDescriptor } from '../omemo/files/file-descriptor';
 import type { OmemoVersion } from '../omemo/versions/backend';
 import type { DecryptResult, OmemoManager } from '../omemo/manager/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
@@ -23,6 +24,8 @@ export interface OmemoChatMessage {
   to: string | undefined;
   /** The decrypted text (undefined for a payload that is not text). */
   text: string | undefined;
+  /** The shared file, when the text is exactly one XEP-0454 `aesgcm://` link (see `downloadFile`). */
+  file?: FileDescriptor;
   /** Everything the manager knows about the decryption (sender device, trust, key exchange, SCE envelope). */
   result: DecryptResult;
   via: OmemoMessageVia;
@@ -144,6 +147,7 @@ export function createDelivery(options: DeliveryOptions): Deliver {
       return false;
     }
     if (result.payload === undefined) return false;
+    const file = fileOfText(result.text);
     return emit({
       from: sender,
       peer: sender === own ? (bareOf(message.attrs.to) ?? own) : sender,
@@ -155,6 +159,7 @@ export function createDelivery(options: DeliveryOptions): Deliver {
       stanza: message,
       ...(meta.stamp !== undefined ? { delay: meta.stamp } : {}),
       ...(meta.archiveId !== undefined ? { archiveId: meta.archiveId } : {}),
+      ...(file !== undefined ? { file } : {}),
     });
   };
 }

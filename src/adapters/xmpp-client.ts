@@ -9,6 +9,10 @@ import { createCarbons, type Carbons } from './carbons';
 import { createCatchUp, type CatchUp, type CatchUpOptions, type CatchUpResult } from './catch-up';
 import { createDelivery, directMessages, type MessageListener } from './deliver';
 import { createDisco, type Disco } from './disco';
+import type { ByteSource } from '../crypto/byte-source';
+import type { FileDescriptor } from '../omemo/files/file-descriptor';
+import { downloadFile, uploadFile, type DownloadFileOptions, type UploadFileOptions } from './file-transfer';
+import { createHttpUpload, type HttpUpload } from './http-upload';
 import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createInbound, type Inbound } from './inbound';
 import { DEFAULT_FALLBACK_BODY, buildOmemoMessage } from './omemo-message';
@@ -32,6 +36,13 @@ export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
 export type { DeviceListEvent } from './pubsub-events';
 export type { CatchUpOptions, CatchUpResult } from './catch-up';
 export type { SendOptions, XmppClientOmemoOptions } from './xmpp-client-options';
+export { DEFAULT_MAX_DOWNLOAD_BYTES, type DownloadFileOptions, type UploadFileOptions } from './file-transfer';
+export { MAX_UPLOAD_SERVICE_CANDIDATES, UPLOAD_SLOT_HEADERS, type FetchLike, type UploadService } from './http-upload';
+export { FileDescriptor, fileOfText, type FileMeta, type FileDescriptorJson } from '../omemo/files/file-descriptor';
+export type { ByteSource } from '../crypto/byte-source';
+
+/** Options of `sendFile`: the upload's and the message's. */
+export type SendFileOptions = UploadFileOptions & SendOptions;
 
 /** The events of `XmppClientOmemo.on`. */
 type Listeners = {
@@ -60,6 +71,7 @@ export class XmppClientOmemo {
   private readonly catchUpPlugin: CatchUp;
   private readonly inbound: Inbound;
   private readonly autoSubscribe: { stop(): void } | undefined;
+  private readonly upload: HttpUpload;
   private opened: OmemoManager | undefined;
 
   /** Use `createXmppClientOmemo`. */
@@ -81,6 +93,9 @@ export class XmppClientOmemo {
       features: [...notifyFeatures(versions), ...(options.caps?.features ?? [])],
     });
     this.setups = createOnlineSetup(() => this.setup(), report);
+    const domain = () => this.client.jid?.toString().split('@').pop()?.split('/')[0];
+    const files = options.files ?? {};
+    this.upload = createHttpUpload({ client, iqTimeoutMs, domain, ...files });
     if (options.onMessage) this.on('message', options.onMessage);
     if (options.onError) this.on('error', options.onError);
 
@@ -190,6 +205,49 @@ export class XmppClientOmemo {
   }
 
   /**
+   * Encrypts a file (XEP-0454: AES-256-GCM, fresh key, 12-byte IV) and uploads it to the server's XEP-0363
+   * service; resolves to its descriptor. Send `descriptor.aesgcmUrl()` as the text of an OMEMO message to share
+   * it (what `sendFile` does; for a room, pass it to the room's send). Streams are read once, in constant memory.
+   * @throws TypeError/RangeError for a bad file, a stream without `size` or a size mismatch; OmemoError
+   *   `file-too-large` (over the service's max-file-size: nothing is uploaded), `upload-unavailable`,
+   *   `file-transfer-failed`, `transport-error`.
+   */
+  uploadFile(file: ByteSource, options: UploadFileOptions = {}): Promise<FileDescriptor> {
+    return uploadFile(this.upload, file, options);
+  }
+
+  /**
+   * Uploads an encrypted file and sends its `aesgcm://` link as an OMEMO message (what Conversations, Dino, Gajim,
+   * Monal, Converse and Profanity show as a file).
+   * @returns the descriptor and the send's EncryptResult.
+   * @throws what `uploadFile` and `send` throw; nothing is sent when the upload fails.
+   */
+  async sendFile(
+    to: string | readonly string[],
+    file: ByteSource,
+    options: SendFileOptions = {},
+  ): Promise<{ file: FileDescriptor; result: EncryptResult }> {
+    const { name, mediaType, size, signal, ...sendOptions } = options;
+    const upload = { name, mediaType, size, signal };
+    for (const k of Object.keys(upload) as (keyof typeof upload)[]) if (upload[k] === undefined) delete upload[k];
+    const descriptor = await this.uploadFile(file, upload);
+    const result = await this.send(to, descriptor.aesgcmUrl(), sendOptions);
+    return { file: descriptor, result };
+  }
+
+  /**
+   * Downloads and decrypts a received file (`message.file`): a stream of plaintext that ends normally only
+   * once the whole file arrived and its tag verified (see `downloadFile` of the file-transfer module). Uses the
+   * adapter's `files` options unless given here.
+   * @throws TypeError for a bad descriptor; OmemoError `file-transfer-failed`, `file-too-large` (rejects or
+   *   errors the stream), `authentication-failed` (errors the stream).
+   */
+  downloadFile(descriptor: FileDescriptor, options: DownloadFileOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const files = this.options.files ?? {};
+    return downloadFile(descriptor, { ...files, ...options });
+  }
+
+  /**
    * History catch-up (XEP-0313): queries our archive page by page, decrypts every OMEMO message and delivers
    * those with a payload to the message listeners (via 'archive'). Pre keys consumed meanwhile are kept until
    * the end (manager.startCatchUp/endCatchUp). Duplicates of messages already seen fail quietly.
@@ -225,6 +283,7 @@ export class XmppClientOmemo {
   private async setup(): Promise<OmemoManager> {
     const jid = bareOf(this.client.jid?.toString());
     if (jid === undefined) throw new TypeError('the client is online without a JID');
+    this.upload.reset(); // a reconnect may reach another server of the cluster: discover again when needed
     if (this.opened === undefined) {
       const { options } = this;
       const store = typeof options.store === 'function' ? await options.store(jid) : options.store;

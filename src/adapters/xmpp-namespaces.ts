@@ -32,3 +32,7 @@ export const NS_EME = 'urn:xmpp:eme:0';
 export const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 /** Data forms (XEP-0004). */
 export const NS_X_DATA = 'jabber:x:data';
+/** XEP-0030 item discovery. */
+export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+/** XEP-0363 HTTP file upload. */
+export const NS_HTTP_UPLOAD = 'urn:xmpp:http:upload:0';

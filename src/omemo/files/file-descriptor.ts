@@ -3,7 +3,7 @@
 // message or its descriptor never writes a key.
 import { aes256GcmDecryptStream } from '../../crypto/aes-gcm-stream';
 import type { ByteSource } from '../../crypto/byte-source';
-import { formatAesgcmUrl, parseAesgcmUrl } from './aesgcm-url';
+import { formatAesgcmUrl, isAesgcmBody, parseAesgcmUrl } from './aesgcm-url';
 import { mediaTypeOfName } from './media-type';
 
 /** What is known about a file besides its key. */
@@ -120,4 +120,13 @@ export class FileDescriptor {
   [INSPECT](): string {
     return `FileDescriptor ${JSON.stringify(this.toJSON())}`;
   }
+}
+
+/**
+ * The file a decrypted message body shares: a descriptor when the body is exactly one aesgcm:// link (white
+ * space around it allowed), else undefined. What the adapter sets as `message.file`, for rooms too.
+ * @throws nothing.
+ */
+export function fileOfText(text: string | undefined): FileDescriptor | undefined {
+  return text !== undefined && isAesgcmBody(text) ? FileDescriptor.fromAesgcmUrl(text) : undefined;
 }
