@@ -149,14 +149,19 @@ export async function downloadFile(
   try {
     response = await doFetch(url.href, {
       method: 'GET',
-      // A redirect could leave https; XEP-0363 GET URLs do not redirect in practice.
-      redirect: 'error',
+      // Some upload services redirect GETs (to object storage): followed, but never from https to http.
+      redirect: 'follow',
       ...(options.signal ? { signal: options.signal } : {}),
     });
   } catch (e) {
     throw new OmemoError('file-transfer-failed', `download failed: ${String((e as Error)?.message ?? e)}`, {
       cause: e,
     });
+  }
+  const landed = response.url === '' ? url : new URL(response.url);
+  if (landed.protocol !== 'https:' && !(options.allowHttp === true && landed.protocol === 'http:')) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new OmemoError('file-transfer-failed', `download was redirected to ${landed.protocol} (https only)`);
   }
   if (response.status !== 200 || response.body === null) {
     await response.body?.cancel().catch(() => undefined);

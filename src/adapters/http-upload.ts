@@ -212,6 +212,7 @@ export function createHttpUpload(options: HttpUploadOptions): HttpUpload {
       } catch (e) {
         // A RangeError/TypeError of our own stream (a file shorter than its size) is the caller's to see.
         const cause = (e as { cause?: unknown })?.cause;
+        if (e instanceof RangeError || e instanceof OmemoError) throw e;
         if (cause instanceof RangeError || cause instanceof OmemoError) throw cause;
         throw failed(`upload PUT failed: ${String((e as Error)?.message ?? e)}`, e);
       }

@@ -93,7 +93,7 @@ export class XmppClientOmemo {
       features: [...notifyFeatures(versions), ...(options.caps?.features ?? [])],
     });
     this.setups = createOnlineSetup(() => this.setup(), report);
-    const domain = () => this.client.jid?.toString().split('@').pop()?.split('/')[0];
+    const domain = () => bareOf(this.client.jid?.toString())?.split('@').pop();
     const files = options.files ?? {};
     this.upload = createHttpUpload({ client, iqTimeoutMs, domain, ...files });
     if (options.onMessage) this.on('message', options.onMessage);
