@@ -1,5 +1,6 @@
 // OMEMO echo bot: answers every encrypted message with the same text, encrypted (both OMEMO versions).
 //   npm run bot -- --service xmpp://127.0.0.1:5222 --jid bot@localhost --password secret [--store file.sqlite]
+//     [--verbose]
 // Its identity, sessions and trust live in a SQLite file (default ~/.omemo-wasm/<jid>.sqlite), so it keeps its
 // device and conversations across restarts. Prints "ready" with its device id and fingerprint once online.
 import { mkdirSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { client, xml } from '@xmpp/client';
 import { createXmppClientOmemo, type XmlElement } from '../src/adapters/xmpp-client';
-import { formatFingerprint } from '../src/index';
+import { formatFingerprint, type LogFields, type OmemoLogger } from '../src/index';
 import { SqliteStore } from '../src/sqlite';
 
 const { values: args } = parseArgs({
@@ -17,11 +18,12 @@ const { values: args } = parseArgs({
     jid: { type: 'string' },
     password: { type: 'string' },
     store: { type: 'string' },
+    verbose: { type: 'boolean', default: false },
   },
 });
 if (!args.jid?.includes('@') || args.password === undefined) {
   console.error(
-    'usage: npm run bot -- --service xmpp://host:5222 --jid bot@example.org --password secret [--store file.sqlite]',
+    'usage: npm run bot -- --service xmpp://host:5222 --jid bot@example.org --password secret [--store file.sqlite] [--verbose]',
   );
   process.exit(2);
 }
@@ -31,7 +33,8 @@ mkdirSync(dirname(file), { recursive: true });
 const store = await SqliteStore.open(file, { jid: args.jid });
 
 const xmpp = client({ service: args.service!, domain, username, password: args.password, resource: 'echo-bot' });
-xmpp.on('error', (e: Error) => console.error(`xmpp: ${e.message}`));
+let online = false; // before that, a failure is omemo.ready()'s to tell, in one line
+xmpp.on('error', (e: Error) => online && console.error(`xmpp: ${e.message}`));
 
 // Contacts who add the bot get their subscription approved and a request back (RFC 6121 §3.1.3–3.1.4): then the
 // server pushes device-list updates both ways. Presence is the application's business, not OMEMO's.
@@ -45,9 +48,22 @@ function approveSubscriptions(stanza: XmlElement): void {
 }
 xmpp.on('stanza', approveSubscriptions);
 
+// --verbose: what the library does, one line per event on stderr ("info session-built jid=… deviceId=…").
+const line =
+  (level: string) =>
+  (message: string, fields: LogFields): void => {
+    const { event, ...rest } = fields;
+    const kv = Object.entries(rest)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`);
+    console.error([level, event, ...kv].join(' '), `(${message})`);
+  };
+const logger: OmemoLogger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+
 const omemo = createXmppClientOmemo({
   client: xmpp,
   store,
+  ...(args.verbose ? { logger } : {}),
   onMessage: async (m) => {
     if (m.via !== 'direct' || m.text === undefined) return; // not our own carbons, nothing that is not text
     // The library returns messages from undecided keys marked as such; a bot acts only on trusted ones (its answer
@@ -61,8 +77,18 @@ const omemo = createXmppClientOmemo({
   },
   onError: (e, context) => console.error(`${context.phase}${context.from ? ` (${context.from})` : ''}: ${e.message}`),
 });
-await xmpp.start();
-const manager = await omemo.ready();
+xmpp.start().catch(() => undefined); // its failure is also ready()'s, as a typed OmemoError
+let manager: Awaited<ReturnType<typeof omemo.ready>>;
+try {
+  manager = await omemo.ready();
+} catch (e) {
+  // login-failed (wrong password), connection-failed (no server), or a failed setup: nothing to retry here.
+  console.error(`echo bot: ${(e as Error).message}`);
+  await xmpp.stop().catch(() => undefined);
+  store.close();
+  process.exit(1);
+}
+online = true;
 console.log(
   `echo bot ${omemo.jid} ready: device ${manager.deviceId}, fingerprint ${formatFingerprint(manager.fingerprint)}`,
 );

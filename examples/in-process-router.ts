@@ -40,7 +40,10 @@ export class InProcessRouter {
         this.notify({ jid, node, itemId, xml });
       },
       fetch: async (target, node, itemId) => {
-        if (this.unreachable.has(target)) throw new Error(`${target} is unreachable`);
+        if (this.unreachable.has(target)) {
+          // As @xmpp/client's StanzaError for a domain that does not resolve (RFC 6120 §8.3.3.15).
+          throw Object.assign(new Error(`${target} is unreachable`), { condition: 'remote-server-not-found' });
+        }
         const items = this.pep.get(target)?.get(node);
         if (items === undefined) return undefined;
         return itemId === undefined ? [...items.values()].pop() : items.get(itemId);

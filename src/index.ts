@@ -15,6 +15,8 @@ export {
   type OmemoManagerOptions,
   type DeviceInfo,
   type DeviceReport,
+  type RecipientReport,
+  type RecipientErrorCode,
   type EncryptOptions,
   type EncryptResult,
   type EncryptedElementOut,
@@ -22,6 +24,7 @@ export {
   type AutomaticMessage,
 } from './omemo/manager/session-manager';
 export type { OmemoTransport, AutomaticMessageKind } from './omemo/manager/transport';
+export { LOG_LEVELS, type OmemoLogger, type LogFields, type LogLevel } from './omemo/manager/logger';
 export type {
   OmemoStore,
   StoreChanges,

@@ -27,3 +27,29 @@ export function asOmemoError(e: unknown, what: string): Error {
   if (e instanceof OmemoError || e instanceof TypeError || e instanceof RangeError) return e;
   return new OmemoError('transport-error', `${what}: ${String((e as Error)?.message ?? e)}`, { cause: e });
 }
+
+/**
+ * The error `ready()` rejects with when the connection fails before it is online: `login-failed` for a SASL
+ * failure (RFC 6120 §6.5, e.g. a wrong password), `connection-failed` for anything else (no server, refused, a
+ * stream error), with the client's error as `cause` and one line of text (never the element tree).
+ * @throws nothing (returns the error).
+ */
+export function connectionError(e: unknown): OmemoError {
+  const err = e as { name?: unknown; condition?: unknown; code?: unknown; message?: unknown } | null;
+  const condition = typeof err?.condition === 'string' ? err.condition : undefined;
+  if (err?.name === 'SASLError')
+    return new OmemoError('login-failed', `login failed: ${condition ?? 'the server refused the credentials'}`, {
+      cause: e,
+    });
+  const line = String(err?.message ?? e)
+    .split('\n', 1)[0]!
+    .slice(0, 200);
+  const why = condition ?? (typeof err?.code === 'string' ? err.code : undefined);
+  return new OmemoError(
+    'connection-failed',
+    `connecting failed: ${why && !line.includes(why) ? `${why}: ` : ''}${line}`,
+    {
+      cause: e,
+    },
+  );
+}

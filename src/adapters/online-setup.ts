@@ -11,6 +11,11 @@ export interface OnlineSetup<T> {
   ready(): Promise<T>;
   /** Starts a setup after the running one (call on every 'online'); failures are reported (phase 'setup'). */
   online(): void;
+  /**
+   * The connection failed (the client's 'error' event): while no setup has succeeded, `ready()` rejects with
+   * `error` (a later 'online' starts a setup that replaces it). Ignored once a setup succeeded.
+   */
+  fail(error: Error): void;
 }
 
 /**
@@ -36,6 +41,7 @@ export function createOnlineSetup<T>(setup: () => Promise<T>, report: ReportErro
     });
     setups = run.then(
       () => {
+        if (!succeeded) attempt = run; // in case a connection failure replaced it meanwhile
         succeeded = true;
       },
       (e: Error) => report(e, { phase: 'setup' }),
@@ -48,5 +54,16 @@ export function createOnlineSetup<T>(setup: () => Promise<T>, report: ReportErro
       attempt = run; // an earlier setup failed: this one replaces it
     }
   };
-  return { ready: () => attempt, online };
+  const fail = (error: Error): void => {
+    if (succeeded) return;
+    if (first) {
+      first = false;
+      rejectFirst(error);
+    } else {
+      const failed = Promise.reject(error);
+      failed.catch(() => undefined); // awaiting `ready()` still sees it
+      attempt = failed;
+    }
+  };
+  return { ready: () => attempt, online, fail };
 }

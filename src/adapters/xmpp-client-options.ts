@@ -1,6 +1,7 @@
 // The options of the @xmpp/client adapter (XEP-0384 over XEP-0030/0115/0163/0280/0313) and their checks:
 // what `createXmppClientOmemo` and `XmppClientOmemo.send` accept.
 import type { EncryptOptions, OmemoManagerOptions } from '../omemo/manager/session-manager';
+import type { OmemoLogger } from '../omemo/manager/logger';
 import type { OmemoStore } from '../omemo/store/store';
 import type { OmemoChatMessage } from './deliver';
 import type { DiscoIdentity } from './entity-capabilities';
@@ -41,6 +42,12 @@ export interface XmppClientOmemoOptions {
   iqTimeoutMs?: number;
   /** Encrypted files (XEP-0454 over XEP-0363): the fetch function, and plain http for loopback test servers. */
   files?: { fetch?: FetchLike; allowHttp?: boolean };
+  /**
+   * Where the adapter and its manager tell what they do (setup, connection failures, catch-up, reported errors,
+   * and the manager's events: publishes, fetches, sessions, repairs, skipped devices); never key material.
+   * `manager.logger`, when given, is the manager's instead.
+   */
+  logger?: OmemoLogger;
 }
 
 /** Options of `send`. */

@@ -2,6 +2,8 @@
 // plugins on one connection — disco/caps (XEP-0030/0115), device-list events (XEP-0163), carbons (XEP-0280),
 // catch-up (XEP-0313), the inbound queue and decrypt-and-deliver — with the setup lifecycle, listeners and send.
 import { xml } from '@xmpp/client';
+import { OmemoError } from '../crypto/errors';
+import { createLog, type Log } from '../omemo/manager/logger';
 import { OMEMO_VERSIONS } from '../omemo/versions/backend';
 import { OmemoManager, type EncryptResult } from '../omemo/manager/session-manager';
 import { createAutoSubscribe } from './auto-subscribe';
@@ -13,7 +15,7 @@ import type { ByteSource } from '../crypto/byte-source';
 import type { FileDescriptor } from '../omemo/files/file-descriptor';
 import { downloadFile, uploadFile, type DownloadFileOptions, type UploadFileOptions } from './file-transfer';
 import { createHttpUpload, type HttpUpload } from './http-upload';
-import { asOmemoError, type OmemoErrorContext, type ReportError } from './error-report';
+import { asOmemoError, connectionError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createInbound, type Inbound } from './inbound';
 import { DEFAULT_FALLBACK_BODY, buildOmemoMessage } from './omemo-message';
 import { createOnlineSetup, type OnlineSetup } from './online-setup';
@@ -73,6 +75,7 @@ export class XmppClientOmemo {
   private readonly autoSubscribe: { stop(): void } | undefined;
   private readonly upload: HttpUpload;
   private opened: OmemoManager | undefined;
+  private readonly log: Log;
 
   /** Use `createXmppClientOmemo`. */
   constructor(options: XmppClientOmemoOptions) {
@@ -83,6 +86,7 @@ export class XmppClientOmemo {
     const iqTimeoutMs = options.iqTimeoutMs ?? IQ_TIMEOUT_MS;
     this.transport = createPepTransport(client, { iqTimeoutMs });
     const versions = options.manager?.versions?.length ? [...new Set(options.manager.versions)] : [...OMEMO_VERSIONS];
+    this.log = createLog(options.logger);
     const report: ReportError = (e, c) => this.report(e, c);
     const manager = () => this.setups.ready();
     const deliver = createDelivery({ versions, report, listeners: this.listeners.message });
@@ -115,13 +119,17 @@ export class XmppClientOmemo {
       ],
     });
     client.on('online', this.onOnline);
+    client.on('error', this.onClientError);
     if (client.status === 'online') this.onOnline();
   }
 
   /**
    * The manager once set up (opened, published, carbons enabled, presence sent).
-   * @throws OmemoError (rejects) when the first setup failed: `transport-error`, `store-error`,
-   *   `store-owner-mismatch`; a later reconnect tries again and replaces this promise.
+   * @throws OmemoError (rejects) when the connection fails before it is online: `login-failed` (e.g. a wrong
+   *   password), `connection-failed` (no server, refused, stream error); or when the first setup failed:
+   *   `transport-error`, `store-error`, `store-owner-mismatch`. A later 'online' (a reconnect, which is the
+   *   caller's choice: @xmpp/client reconnects by itself until `client.stop()`) tries again and replaces this
+   *   promise.
    */
   ready(): Promise<OmemoManager> {
     return this.setups.ready();
@@ -174,9 +182,12 @@ export class XmppClientOmemo {
   /**
    * Encrypts `text` to every device of the recipients and our own other devices and sends it: one `<message>`
    * per recipient (all carrying the same `<encrypted>` elements), with EME, fallback body and store hint.
-   * @returns the manager's EncryptResult (per-device reports).
-   * @throws OmemoError `no-eligible-devices` (unless `partial`), `store-error`, `transport-error`; TypeError
-   *   before setup.
+   * @returns the manager's EncryptResult (per-device and per-recipient reports). With `partial`, recipients that
+   *   cannot read the message are reported there and sent nothing.
+   * @throws OmemoError (unless `partial`) for a recipient that cannot read the message: `invalid-jid`,
+   *   `recipient-not-found`, `recipient-unreachable`, `device-list-forbidden`, `no-omemo`, `no-eligible-devices`
+   *   (also when recipients fail for different reasons); `stanza-too-large`, `store-error`, `transport-error`;
+   *   TypeError before setup.
    */
   async send(
     to: string | readonly string[],
@@ -188,7 +199,9 @@ export class XmppClientOmemo {
     const { type, body, ...encryptOptions } = options;
     const result = await this.manager.encrypt(recipients, text, encryptOptions);
     const fallback = body ?? this.options.fallbackBody ?? DEFAULT_FALLBACK_BODY;
-    for (const recipient of recipients) {
+    // Only to recipients that can read it (with `partial`, the others are reported and get nothing).
+    const readers = result.recipients.filter((r) => r.ok).map((r) => r.jid);
+    for (const recipient of result.elements.length > 0 ? readers : []) {
       const message = buildOmemoMessage({
         to: recipient,
         type: type ?? 'chat',
@@ -254,8 +267,17 @@ export class XmppClientOmemo {
    * @throws OmemoError `transport-error` when the archive query fails (pre keys are still released);
    *   TypeError while another catch-up runs; RangeError for a bad `maxMessages`.
    */
-  catchUp(options: CatchUpOptions = {}): Promise<CatchUpResult> {
-    return this.catchUpPlugin.run(options);
+  async catchUp(options: CatchUpOptions = {}): Promise<CatchUpResult> {
+    const started = Date.now();
+    const result = await this.catchUpPlugin.run(options);
+    this.log('info', `caught up: ${result.processed} archived messages, ${result.delivered} delivered`, {
+      event: 'catch-up',
+      count: result.processed,
+      delivered: result.delivered,
+      complete: result.complete,
+      ms: Date.now() - started,
+    });
+    return result;
   }
 
   /** Stops handling stanzas (the manager and its store stay usable; the disco#info handler passes through). */
@@ -264,11 +286,19 @@ export class XmppClientOmemo {
     this.disco.stop();
     this.autoSubscribe?.stop();
     this.client.removeListener('online', this.onOnline);
+    this.client.removeListener('error', this.onClientError);
   }
 
   // ─── internals ─────────────────────────────────────────────────────────────────────────────────────────
 
   private report(error: Error, context: OmemoErrorContext): void {
+    const code = error instanceof OmemoError ? error.code : error.name;
+    this.log('warn', `${context.phase}${context.from ? ` (${context.from})` : ''}: ${error.message}`, {
+      event: 'error-reported',
+      phase: context.phase,
+      code,
+      jid: context.from,
+    });
     for (const l of this.listeners.error) {
       try {
         l(error, context);
@@ -280,6 +310,12 @@ export class XmppClientOmemo {
 
   private readonly onOnline = (): void => this.setups.online();
 
+  private readonly onClientError = (e: Error): void => {
+    const error = connectionError(e);
+    if (this.opened === undefined) this.log('error', error.message, { event: 'connection-failed', code: error.code });
+    this.setups.fail(error);
+  };
+
   private async setup(): Promise<OmemoManager> {
     const jid = bareOf(this.client.jid?.toString());
     if (jid === undefined) throw new TypeError('the client is online without a JID');
@@ -287,12 +323,19 @@ export class XmppClientOmemo {
     if (this.opened === undefined) {
       const { options } = this;
       const store = typeof options.store === 'function' ? await options.store(jid) : options.store;
-      this.opened = await OmemoManager.open({ ...this.options.manager, jid, store, transport: this.transport });
+      const logger = options.manager?.logger ?? options.logger;
+      const managerOptions = { ...options.manager, jid, store, transport: this.transport };
+      this.opened = await OmemoManager.open(logger === undefined ? managerOptions : { ...managerOptions, logger });
     } else if (this.opened.jid !== jid) {
       throw new TypeError(`reconnected as ${jid}, but OMEMO was set up for ${this.opened.jid}`);
     }
     if (this.options.carbons !== false) await this.carbons.enable();
     if (this.options.presence !== false) await this.sendPresence();
+    this.log('info', `OMEMO ready for ${jid}: device ${this.opened.deviceId}`, {
+      event: 'online',
+      jid,
+      deviceId: this.opened.deviceId,
+    });
     return this.opened;
   }
 }

@@ -29,8 +29,10 @@ export interface XmppClientLike {
   status?: string;
   on(event: 'stanza', listener: (stanza: XmlElement) => void): unknown;
   on(event: 'online', listener: (jid: unknown) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
   removeListener(event: 'stanza', listener: (stanza: XmlElement) => void): unknown;
   removeListener(event: 'online', listener: (jid: unknown) => void): unknown;
+  removeListener(event: 'error', listener: (error: Error) => void): unknown;
   send(element: XmlElement): Promise<unknown>;
   iqCaller: { request(element: XmlElement, timeoutMs?: number): Promise<XmlElement> };
   iqCallee: {

@@ -22,13 +22,24 @@
  * - `message-not-for-us`: no <key> for our device
  * - `sender-not-found`: the sending device is unknown and the message is no key exchange
  * - `untrusted-device`: the trust policy forbids this device
- * - `no-eligible-devices`: not one device of a recipient can be encrypted to
+ * - `no-eligible-devices`: not one device of a recipient can be encrypted to (or recipients failed for different
+ *   reasons; each recipient's own code is in `EncryptResult.recipients` with `partial`)
+ * - `invalid-jid`: a recipient address that is not a JID (checked before anything is sent, or the server's
+ *   `jid-malformed`)
+ * - `recipient-unreachable`: the recipient's server cannot be reached (`remote-server-not-found`/`-timeout`, or
+ *   a server without federation)
+ * - `recipient-not-found`: the recipient's server says the account does not exist (`service-unavailable`, `gone`)
+ * - `device-list-forbidden`: the recipient's device list is not shown to us (`forbidden`, `not-authorized`): the
+ *   account may not exist (Prosody answers so), or shows its list to contacts only
+ * - `no-omemo`: the recipient published no OMEMO device list: it does not use OMEMO
  * - `stale-device`: a device skipped for its silence under the `staleDevice` policy (per-device send reports only)
  * - `stanza-too-large`: the <encrypted> element would exceed the size or key-count limit (nothing was encrypted)
  * - `bundle-unavailable`: a bundle could not be fetched or parsed
  * - `not-initialised`: crypto used before `cryptoReady()` resolved (`OmemoManager.open` awaits it)
  * - `store-error`: a store read or write failed (see `cause`)
  * - `transport-error`: the host's transport failed (see `cause`)
+ * - `login-failed`: the XMPP server refused the credentials (SASL failure, e.g. a wrong password) before online
+ * - `connection-failed`: the XMPP connection failed before online (no server, refused, a stream error)
  * - `store-owner-mismatch`: a store belongs to another account
  * - `store-locked`: a store is already open (in this process or another one)
  * - `malformed-file-url`: an `aesgcm://` URL (XEP-0454) without a valid host/path or with a fragment that is
@@ -58,12 +69,19 @@ export const OMEMO_ERROR_CODES = Object.freeze([
   'sender-not-found',
   'untrusted-device',
   'no-eligible-devices',
+  'invalid-jid',
+  'recipient-unreachable',
+  'recipient-not-found',
+  'device-list-forbidden',
+  'no-omemo',
   'stale-device',
   'stanza-too-large',
   'bundle-unavailable',
   'not-initialised',
   'store-error',
   'transport-error',
+  'login-failed',
+  'connection-failed',
   'store-owner-mismatch',
   'store-locked',
   'malformed-file-url',

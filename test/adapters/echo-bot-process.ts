@@ -27,6 +27,7 @@ export async function startEchoBot(args: {
   jid: string;
   password: string;
   store: string;
+  verbose?: boolean;
 }): Promise<EchoBot> {
   const argv = [
     process.execPath,
@@ -41,6 +42,7 @@ export async function startEchoBot(args: {
     args.password,
     '--store',
     args.store,
+    ...(args.verbose ? ['--verbose'] : []),
   ];
   const hasSetpriv = spawnSync('sh', ['-c', 'command -v setpriv'], { stdio: 'ignore' }).status === 0;
   const child = hasSetpriv
@@ -79,4 +81,24 @@ export async function startEchoBot(args: {
     throw e;
   });
   return { deviceId, stderr, stop };
+}
+
+/** Runs the echo bot until it exits by itself (e.g. a failed login); kills it after `timeoutMs`. */
+export async function runEchoBotToExit(
+  args: { service: string; jid: string; password: string; store: string },
+  timeoutMs = READY_TIMEOUT_MS,
+): Promise<{ code: number | null; stdout: string[]; stderr: string[] }> {
+  const argv = ['--import', 'tsx', join(ROOT, 'examples', 'echo-bot.ts')];
+  for (const [k, v] of Object.entries(args)) argv.push(`--${k}`, v);
+  const child = spawn(process.execPath, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
+  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+  clearTimeout(timer);
+  children.delete(child);
+  return { code, stdout, stderr };
 }

@@ -33,7 +33,10 @@ import * as assert from 'uvu/assert';
 import { client, xml } from '@xmpp/client';
 import { NODE_OMEMO2_BUNDLES } from '../../src/omemo/versions/twomemo';
 import { createPepTransport } from '../../src/adapters/pep-transport';
-import { startEchoBot } from './echo-bot-process';
+import { OmemoError } from '../../src/crypto/errors';
+import { MemoryStore } from '../../src/omemo/store/memory-store';
+import { createXmppClientOmemo } from '../../src/adapters/xmpp-client';
+import { runEchoBotToExit, startEchoBot } from './echo-bot-process';
 import { ensureProsody, startProsody, type ProsodyServer } from './prosody-server';
 import { PASSWORD, connectDevice, stopAll, waitFor, waitForDevices, waitForMessage, type Device } from './xmpp-helpers';
 
@@ -43,15 +46,17 @@ const FANOUT_DEVICES_PER_ACCOUNT = 4;
 const ECHO_ROUNDS = 20;
 const OTHERS = ['fanbot', 'echobot', 'tester', 'erin'];
 const ALERTS = ['notifier', 'reader'];
+/** An account that never uses OMEMO (a contact of alice's). */
+const PLAIN = 'plain';
 /** Alerts a one-way bot sends a reader who never answers, in one simulated day. */
 const ALERT_COUNT = 1000;
 
 let serverPromise: Promise<ProsodyServer> | undefined;
 const server = (): Promise<ProsodyServer> =>
   (serverPromise ??= startProsody({
-    users: [...CHAT, ...FANOUT_ACCOUNTS, ...OTHERS, ...ALERTS],
+    users: [...CHAT, ...FANOUT_ACCOUNTS, ...OTHERS, ...ALERTS, PLAIN],
     password: PASSWORD,
-    groups: { Chat: CHAT, Fanout: ['fanbot', ...FANOUT_ACCOUNTS], Alerts: ALERTS },
+    groups: { Chat: CHAT, Fanout: ['fanbot', ...FANOUT_ACCOUNTS], Alerts: ALERTS, Plain: ['alice', PLAIN] },
   }));
 
 /** Runs `body` with a list that collects devices, stopping all of them afterwards whatever happens. */
@@ -295,9 +300,11 @@ if (!availability.ok && process.env.CI === 'true') {
           `\n  echo bot round trip on loopback (encrypt → Prosody → bot decrypts, encrypts → Prosody → decrypt): median ${median.toFixed(1)} ms, min ${rtts[0]!.toFixed(1)}, max ${rtts[rtts.length - 1]!.toFixed(1)} over ${ECHO_ROUNDS}`,
         );
 
-        // Restart: same device, same sessions from the SQLite file; the conversation just continues.
+        // Restart: same device, same sessions from the SQLite file; the conversation just continues. Now with
+        // --verbose: the library's events on stderr.
         assert.is(await bot.stop(), 0);
-        bot = await startEchoBot({ service: s.service, jid: botJid, password: PASSWORD, store });
+        assert.equal(bot.stderr, []);
+        bot = await startEchoBot({ service: s.service, jid: botJid, password: PASSWORD, store, verbose: true });
         const r = await tester.omemo.send(botJid, 'after the restart');
         assert.equal(
           r.devices.filter((d) => d.jid === botJid).map((d) => [d.deviceId, d.keyExchange]),
@@ -307,7 +314,9 @@ if (!availability.ok && process.env.CI === 'true') {
         assert.is(echo.result.sender.deviceId, bot.deviceId);
         assert.is(echo.result.keyExchange, false, 'the bot kept its session');
         noErrors([tester]);
-        assert.equal(bot.stderr, []);
+        await waitFor('the bot to log its answer', () => bot.stderr.some((l) => l.startsWith('debug encrypted ')));
+        assert.ok(bot.stderr.some((l) => l.startsWith(`info online jid=${botJid} deviceId=${bot.deviceId} `)));
+        for (const l of bot.stderr) assert.match(l, /^(debug|info) [a-z-]+ /, 'only debug and info events');
       });
     } finally {
       await bot.stop();
@@ -361,6 +370,78 @@ if (!availability.ok && process.env.CI === 'true') {
       assert.not.ok(transport.usesNumericMaxItems);
       await tester.omemo.send(erin.jid, 'hello erin');
       await waitForMessage(erin, 'hello erin');
+      noErrors(devices);
+    });
+  });
+
+  test('a wrong password or no server: ready() rejects with a typed error; the echo bot says so in one line', async () => {
+    const s = await server();
+    const attempt = async (service: string, password: string) => {
+      const xmpp = client({
+        service,
+        domain: s.domain,
+        resource: 'r',
+        credentials: (auth: (c: { username: string; password: string }, m: string) => Promise<void>) =>
+          auth({ username: 'erin', password }, 'PLAIN'),
+      });
+      xmpp.on('error', () => undefined); // what the caller sees is ready()'s
+      const omemo = createXmppClientOmemo({ client: xmpp, store: new MemoryStore() });
+      xmpp.start().catch(() => undefined);
+      try {
+        await omemo.ready();
+        return undefined;
+      } catch (e) {
+        return e;
+      } finally {
+        await xmpp.stop().catch(() => undefined);
+      }
+    };
+    const wrong = await attempt(s.service, 'not the password');
+    assert.instance(wrong, OmemoError);
+    assert.is((wrong as OmemoError).code, 'login-failed');
+    assert.match((wrong as Error).message, /not-authorized/);
+    const closed = await attempt('xmpp://127.0.0.1:1', PASSWORD);
+    assert.is((closed as OmemoError).code, 'connection-failed');
+    assert.match((closed as Error).message, /ECONNREFUSED/);
+
+    const dir = mkdtempSync(join(tmpdir(), 'omemo-bot-'));
+    try {
+      const bot = { jid: s.jid('echobot'), store: join(dir, 'bot.sqlite') };
+      const denied = await runEchoBotToExit({ ...bot, service: s.service, password: 'wrong' });
+      assert.is(denied.code, 1);
+      assert.equal(denied.stderr, ['echo bot: login failed: not-authorized']);
+      const nowhere = await runEchoBotToExit({ ...bot, service: 'xmpp://127.0.0.1:1', password: PASSWORD });
+      assert.is(nowhere.code, 1);
+      assert.is(nowhere.stderr.length, 1, nowhere.stderr.join('\n'));
+      assert.match(nowhere.stderr[0]!, /^echo bot: connecting failed: .*ECONNREFUSED/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('recipients: an invalid JID, no such account, a remote domain and a contact without OMEMO are told apart', async () => {
+    const s = await server();
+    await withDevices(async (devices) => {
+      const alice = await connectDevice(s, 'alice', 'recipients');
+      const bob = await connectDevice(s, 'bob', 'recipients');
+      devices.push(alice, bob);
+      const codes: Record<string, string> = {
+        'bad@@jid': 'invalid-jid',
+        [s.jid('nosuchuser')]: 'device-list-forbidden', // Prosody answers <forbidden/> for accounts it lacks
+        'someone@unreachable.example': 'recipient-unreachable', // no federation: <not-allowed/>
+        [s.jid(PLAIN)]: 'no-omemo', // <item-not-found/>: no device list
+      };
+      for (const [who, code] of Object.entries(codes)) {
+        let e: unknown;
+        await alice.omemo.send(who, 'x').catch((x: unknown) => (e = x));
+        assert.is((e as OmemoError)?.code, code, `${who}: ${(e as Error)?.message}`);
+      }
+      const r = await alice.omemo.send([bob.jid, ...Object.keys(codes)], 'only for bob', { partial: true });
+      assert.equal(
+        r.recipients.map((x) => [x.jid, x.error ?? 'ok']),
+        [[bob.jid, 'ok'], ...Object.entries(codes)],
+      );
+      await waitForMessage(bob, 'only for bob');
       noErrors(devices);
     });
   });

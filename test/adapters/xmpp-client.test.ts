@@ -258,6 +258,33 @@ test('direct message: decrypted and delivered; the session-completion reply goes
   assert.is(messages.length, 1);
 });
 
+test('send: a recipient that cannot read the message gets nothing; every recipient is reported', async () => {
+  const { c, omemo, bob } = await setup();
+  await bob.publish();
+  c.sent.length = 0;
+  assert.equal(((await rejects(omemo.send('eve@example.org', 'x'))) as OmemoError).code, 'no-omemo');
+  assert.equal(((await rejects(omemo.send('bad@@jid', 'x'))) as OmemoError).code, 'invalid-jid');
+  assert.is(c.sent.filter((s) => s.name === 'message').length, 0, 'a refused send sends nothing');
+  const r = await omemo.send([BOB, 'eve@example.org', 'bad@@jid'], 'partial', { partial: true });
+  assert.equal(
+    r.recipients.map((x) => [x.jid, x.ok, x.error]),
+    [
+      [BOB, true, undefined],
+      ['eve@example.org', false, 'no-omemo'],
+      ['bad@@jid', false, 'invalid-jid'],
+    ],
+  );
+  assert.equal(
+    c.sent.filter((s) => s.name === 'message').map((s) => s.attrs.to),
+    [BOB],
+    'only bob, who can read it, gets a stanza',
+  );
+  c.sent.length = 0;
+  const none = await omemo.send(['eve@example.org'], 'nobody', { partial: true });
+  assert.equal(none.elements, []);
+  assert.is(c.sent.filter((s) => s.name === 'message').length, 0);
+});
+
 test('carbons: received/sent carbons from our account are decrypted; forged ones are reported, not delivered', async () => {
   const { c, omemo, messages, errors, bob } = await setup();
   const first = await bob.encrypt([ALICE], 'via carbon');
@@ -431,6 +458,35 @@ test('setup failure: ready() rejects with a typed error, reported once, no unhan
   c.goOnline();
   const manager = await omemo.ready();
   assert.is(omemo.manager, manager);
+});
+
+test('connection failure before online: ready() rejects (login-failed, connection-failed); a later online heals', async () => {
+  const sasl = Object.assign(new Error('not-authorized - Unable to authorize you'), {
+    name: 'SASLError',
+    condition: 'not-authorized',
+  });
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+  for (const [error, code, text] of [
+    [sasl, 'login-failed', 'login failed: not-authorized'],
+    [refused, 'connection-failed', 'connecting failed: connect ECONNREFUSED 127.0.0.1:1'],
+  ] as const) {
+    const c = new FakeXmppClient(`${ALICE}/phone`, new FakePep());
+    const omemo = createXmppClientOmemo({ client: c, store: new MemoryStore() });
+    c.emit('error', error);
+    const e = await rejects(omemo.ready());
+    assert.instance(e, OmemoError);
+    assert.is((e as OmemoError).code, code);
+    assert.is((e as Error).message, text);
+    assert.is((e as OmemoError).cause, error);
+    c.emit('error', error); // the client retrying: still rejected, no unhandled rejection
+    await rejects(omemo.ready());
+    c.goOnline(); // the caller let it reconnect
+    const manager = await omemo.ready();
+    c.emit('error', new Error('stream closed later')); // after success: not ready()'s business
+    assert.is(await omemo.ready(), manager);
+    omemo.detach();
+    assert.is(c.listenerCount('error'), 0, 'detach removes the listener');
+  }
 });
 
 test('setup: a failure after the manager opened is retried on reconnect; overlapping onlines open one manager', async () => {

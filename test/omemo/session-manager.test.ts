@@ -170,17 +170,31 @@ for (const version of VERSIONS) {
     const carol = await openDevice(router, CAROL, 'c', { versions: [version] });
     router.unreachable.add('dave@example.org');
     const commits = a1.store.commits;
-    // Nobody published anything for eve; dave's server does not answer.
-    for (const who of ['eve@example.org', 'dave@example.org']) {
-      const e = await rejectsWith(a1.m.encrypt([who], 'x'), 'no-eligible-devices');
+    // Nobody published anything for eve (no OMEMO); dave's server does not answer; each has its own code.
+    for (const [who, code] of [
+      ['eve@example.org', 'no-omemo'],
+      ['dave@example.org', 'recipient-unreachable'],
+    ] as const) {
+      const e = await rejectsWith(a1.m.encrypt([who], 'x'), code);
       assert.match(e.message, who);
-      await rejectsWith(a1.m.encrypt([BOB, who], 'x'), 'no-eligible-devices');
+      await rejectsWith(a1.m.encrypt([BOB, who], 'x'), code);
     }
+    // Recipients that fail for different reasons: the general code, each named with its reason.
+    const mixed = await rejectsWith(a1.m.encrypt(['eve@example.org', 'dave@example.org'], 'x'), 'no-eligible-devices');
+    assert.match(mixed.message, /eve@example\.org: no OMEMO.*dave@example\.org: the recipient's server cannot/);
     assert.is(a1.store.commits, commits, 'a refused send stores nothing');
-    // With partial, the others still get it.
+    // With partial, the others still get it, and every recipient is reported, in the order given.
     const r = await a1.m.encrypt([BOB, 'eve@example.org', 'dave@example.org'], 'partial', { partial: true });
     assert.equal(recipients(elementOf(r, version)), expectedRecipients(version, [...bobs, a2]));
     assert.not.ok(r.devices.some((d) => d.jid === 'eve@example.org' && d.ok));
+    assert.equal(
+      r.recipients.map(({ jid, ok, devices, error }) => ({ jid, ok, devices, error })),
+      [
+        { jid: BOB, ok: true, devices: bobs.length, error: undefined },
+        { jid: 'eve@example.org', ok: false, devices: 0, error: 'no-omemo' },
+        { jid: 'dave@example.org', ok: false, devices: 0, error: 'recipient-unreachable' },
+      ],
+    );
     // The refused sends did not advance bob's sessions: he reads the partial message.
     assert.is((await bobs[0]!.m.decrypt(ALICE, elementOf(r, version))).text, 'partial');
     // A recipient whose only device fails (no bundle) is refused too.

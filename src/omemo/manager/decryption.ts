@@ -132,8 +132,40 @@ export async function decryptMessage(
   if (key === undefined) throw new OmemoError('message-not-for-us', `no key for device ${core.deviceId}`);
   const address: SessionAddress = { version, jid: from, deviceId: parsed.sid };
   try {
-    return await decryptKey(core, address, parsed, key);
+    const result = await decryptKey(core, address, parsed, key);
+    if (result.keyExchange)
+      core.log('info', `${from}/${parsed.sid} started a ${version} session with us`, {
+        event: 'session-built',
+        jid: from,
+        deviceId: parsed.sid,
+        version,
+        by: 'them',
+        trust: result.trust,
+      });
+    if (result.identityChanged !== undefined)
+      core.log('warn', `${from}/${parsed.sid} shows a new identity key`, {
+        event: 'identity-changed',
+        jid: from,
+        deviceId: parsed.sid,
+        version,
+        fingerprint: result.identityChanged.fingerprint,
+        trust: result.trust,
+      });
+    return result;
   } catch (e) {
+    const code = e instanceof OmemoError ? e.code : 'store-error';
+    if (code !== 'duplicate-message' || core.logsDebug)
+      core.log(
+        code === 'duplicate-message' ? 'debug' : 'warn',
+        `a ${version} message from ${from}/${parsed.sid} failed`,
+        {
+          event: 'decrypt-failed',
+          jid: from,
+          deviceId: parsed.sid,
+          version,
+          code,
+        },
+      );
     // The message changed nothing. When the reason is that we hold no usable session with its sender, a fresh
     // one is offered (rate-limited per device): the sender's next message then decrypts.
     if (

@@ -11,7 +11,7 @@ import { isStale } from '../policies/stale-device';
 import { encryptedElementBytes, keyElementBytes } from '../versions/by-version';
 import { serializeEncrypted } from '../versions/by-version';
 import type { EncryptedKey } from '../stanzas/encrypted-element';
-import { bareJid } from '../stanzas/jid';
+import { bareJid, jidProblem } from '../stanzas/jid';
 import { sealPayload } from '../versions/by-version';
 import { buildEnvelope } from '../stanzas/sce';
 import type { SessionAddress, StoreChanges, StoredDevice } from '../store/store';
@@ -22,7 +22,14 @@ import type { ManagerCore } from './manager-core';
 import { fetchDeviceList } from './publishing';
 import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
-import type { DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult } from './manager-types';
+import { fetchFailure, invalidJid, recipientReports, unreachedError, type RecipientFailure } from './recipients';
+import type {
+  DeviceReport,
+  EncryptedElementOut,
+  EncryptOptions,
+  EncryptResult,
+  RecipientReport,
+} from './manager-types';
 import { OMEMO_BACKENDS_BY_PREFERENCE, backendFor, type OmemoVersion } from '../versions/backend';
 
 /** Reports a device this send leaves out, and why. */
@@ -49,8 +56,20 @@ export async function encryptTo(
 ): Promise<EncryptResult> {
   if (!Array.isArray(to)) throw new TypeError('to must be an array of JIDs');
   if (options.version !== undefined) core.checkVersion(options.version);
-  const recipients = [...new Set(to.map(bareJid))];
-  const jids = [...new Set([...recipients, core.jid])];
+  // Recipients that fail before their devices (not a JID, device list refused or absent), for their reports.
+  const failures = new Map<string, RecipientFailure>();
+  const given: string[] = [];
+  for (const jid of to) {
+    if (typeof jid !== 'string') throw new TypeError(`to must be an array of JIDs, got ${typeof jid}`);
+    const problem = jidProblem(jid);
+    if (problem === undefined) given.push(bareJid(jid));
+    else if (!failures.has(jid)) {
+      given.push(jid);
+      failures.set(jid, invalidJid(jid, problem));
+    }
+  }
+  const recipients = [...new Set(given)];
+  const jids = [...new Set([...recipients.filter((jid) => !failures.has(jid)), core.jid])];
   const versions = options.version ? [options.version] : [...core.versions];
   const changes: StoreChanges = { putDevices: [], putSessions: [] };
 
@@ -73,8 +92,11 @@ export async function encryptTo(
         let fetched: number[] | undefined;
         try {
           fetched = await fetchDeviceList(core, jid, version);
-        } catch {
+        } catch (e) {
           fetched = undefined;
+          const failure = fetchFailure(jid, e); // not stored: the next send asks again
+          failures.set(jid, failure);
+          core.log('warn', failure.message, { event: 'device-list-unavailable', jid, version, code: failure.code });
         }
         if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
         ids = fetched;
@@ -173,7 +195,7 @@ export async function encryptTo(
     }),
   );
   try {
-    return await encryptReady(core, ready, reports, changes, recipients, message, options, versions);
+    return await encryptReady(core, ready, reports, changes, { recipients, failures }, message, options, versions);
   } finally {
     for (const a of repairs) await repairAfterFailure(core, a);
   }
@@ -188,7 +210,7 @@ export async function encryptReady(
   ready: { address: SessionAddress; key: string; device: StoredDevice; session: Session; change?: IdentityChange }[],
   reports: DeviceReport[],
   changes: StoreChanges,
-  recipients: string[],
+  { recipients, failures }: { recipients: string[]; failures: ReadonlyMap<string, RecipientFailure> },
   message: string | Uint8Array | undefined,
   options: EncryptOptions,
   versions: readonly OmemoVersion[],
@@ -243,16 +265,16 @@ export async function encryptReady(
     });
   }
 
+  // Our own JID among the recipients means our other devices: none is not a failure.
+  const recipientReportsOut = recipientReports(recipients, failures, reports).map((r) =>
+    r.jid === core.jid && !r.ok ? { jid: r.jid, ok: true, devices: 0 } : r,
+  );
+  logSend(core, reports, recipientReportsOut);
   if (!options.partial) {
-    const reached = new Set(reports.filter((r) => r.ok).map((r) => r.jid));
-    const empty = recipients.filter((jid) => jid !== core.jid && !reached.has(jid));
-    if (empty.length > 0) {
+    const unreached = recipientReportsOut.filter((r) => !r.ok);
+    if (unreached.length > 0) {
       for (const k of touched) core.sessions.delete(k);
-      const why = reports.filter((r) => empty.includes(r.jid)).map((r) => `${r.jid}/${r.deviceId}: ${r.error}`);
-      throw new OmemoError(
-        'no-eligible-devices',
-        `no usable device for ${empty.join(', ')}${why.length ? ` (${why.join('; ')})` : ''}`,
-      );
+      throw unreachedError(unreached);
     }
   }
   await core.commit(changes, touched);
@@ -272,7 +294,32 @@ export async function encryptReady(
       ),
     });
   }
-  return { elements, devices: reports };
+  return { elements, devices: reports, recipients: recipientReportsOut };
+}
+
+/** Tells the logger which recipients cannot read a send, and (debug) which devices it skipped and why. */
+function logSend(core: ManagerCore, devices: readonly DeviceReport[], recipients: readonly RecipientReport[]): void {
+  for (const r of recipients)
+    if (!r.ok) core.log('info', r.message ?? r.jid, { event: 'recipient-failed', jid: r.jid, code: r.error });
+  if (!core.logsDebug) return;
+  let ok = 0;
+  for (const d of devices) {
+    if (d.ok) ok += 1;
+    else
+      core.log('debug', `skipped ${d.jid}/${d.deviceId}: ${d.message ?? d.error}`, {
+        event: 'device-skipped',
+        jid: d.jid,
+        deviceId: d.deviceId,
+        version: d.version,
+        code: d.error,
+      });
+  }
+  core.log('debug', `encrypted for ${ok} devices`, {
+    event: 'encrypted',
+    count: ok,
+    skipped: devices.length - ok,
+    recipients: recipients.length,
+  });
 }
 
 /**

@@ -33,6 +33,7 @@ import type {
   TrustLevel,
 } from '../store/store';
 import { deviceListKey, sessionKey } from '../store/store';
+import { createLog, logs, type Log } from './logger';
 import type { OmemoTransport } from './transport';
 import { initialTrust, type TrustPolicy } from '../policies/trust';
 
@@ -109,6 +110,10 @@ export class ManagerCore {
   /** Least time between automatic repairs per device; undefined when repair is off. */
   readonly repairIntervalMs: number | undefined;
   readonly maxElementBytes: number;
+  /** Logs an event (a no-op without a logger; never throws). */
+  readonly log: Log;
+  /** Whether debug events are read (hot paths skip building them otherwise). */
+  readonly logsDebug: boolean;
   /** Time of the last automatic repair per session key (bounded by REPAIR_TRACKED_DEVICES). */
   readonly lastRepair = new Map<string, number>();
   own!: OwnKeys;
@@ -143,6 +148,8 @@ export class ManagerCore {
       throw new RangeError('repair must be false or { minIntervalMs ≥ 0 }');
     this.repairIntervalMs = repair === false ? undefined : repair.minIntervalMs;
     this.maxElementBytes = options.maxElementBytes ?? DEFAULT_MAX_ENCRYPTED_ELEMENT_BYTES;
+    this.log = createLog(options.logger);
+    this.logsDebug = logs(options.logger, 'debug');
     if (!(this.maxElementBytes > 0))
       throw new RangeError(`maxElementBytes must be a positive number, got ${String(options.maxElementBytes)}`);
   }

@@ -4,6 +4,7 @@ import type { OmemoErrorCode } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
 import type { IdentityChange } from '../policies/identity-trust';
 import type { ConsumedPreKeyPolicy } from '../policies/pre-key-policy';
+import type { OmemoLogger } from './logger';
 import type { StaleDevicePolicy } from '../policies/stale-device';
 import type { TrustPolicy } from '../policies/trust';
 import type { ParsedEnvelope } from '../stanzas/sce';
@@ -57,6 +58,11 @@ export interface OmemoManagerOptions {
    * anything is encrypted. `Infinity` disables the check.
    */
   maxElementBytes?: number;
+  /**
+   * Where the manager tells what it does (publishes, fetches, sessions built, repairs, skipped devices, failed
+   * decryptions), with structured fields and never key material. Default: silent. `console` works.
+   */
+  logger?: OmemoLogger;
 }
 
 /** Public facts about a device, as reported to callers. */
@@ -85,6 +91,32 @@ export interface DeviceReport {
   identityChanged?: IdentityChange;
 }
 
+/** Why a recipient cannot read a message (see OMEMO_ERROR_CODES). */
+export type RecipientErrorCode = Extract<
+  OmemoErrorCode,
+  | 'invalid-jid'
+  | 'recipient-unreachable'
+  | 'recipient-not-found'
+  | 'device-list-forbidden'
+  | 'no-omemo'
+  | 'no-eligible-devices'
+  | 'transport-error'
+>;
+
+/** Per-recipient outcome of an encryption. */
+export interface RecipientReport {
+  /** The recipient's bare JID (as given, resource stripped). */
+  jid: string;
+  /** At least one of its devices got a key: the recipient can read the message. */
+  ok: boolean;
+  /** How many of its devices got a key. */
+  devices: number;
+  /** Why it cannot read the message (absent when `ok`). */
+  error?: RecipientErrorCode;
+  /** The reason in words, naming the recipient. */
+  message?: string;
+}
+
 /** One `<encrypted>` element produced by `encrypt`. */
 export interface EncryptedElementOut {
   version: OmemoVersion;
@@ -97,6 +129,11 @@ export interface EncryptResult {
   elements: EncryptedElementOut[];
   /** Every device considered, with its outcome. */
   devices: DeviceReport[];
+  /**
+   * Every recipient given to `encrypt`, in order, with whether it can read the message. Only a send with
+   * `partial` can return recipients that are not `ok`: send the message to the others only.
+   */
+  recipients: RecipientReport[];
 }
 
 /** Options of `encrypt`. */

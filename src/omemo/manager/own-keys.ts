@@ -87,6 +87,7 @@ export async function loadOwnKeys(core: ManagerCore, options: OmemoManagerOption
   rotateSignedPreKeyIfDue(core, changes, true);
   refillPreKeys(core, changes);
   await core.commit(changes);
+  core.log('info', `created our identity: device ${deviceId}`, { event: 'identity-created', deviceId });
 }
 
 /** A random device id not present in our published device lists (XEP-0384 §4.1). */
@@ -121,6 +122,7 @@ export function refillPreKeys(core: ManagerCore, changes: StoreChanges): void {
   }
   changes.putPreKeys = [...(changes.putPreKeys ?? []), ...fresh];
   changes.identity = core.own.stored;
+  core.log('debug', `made ${fresh.length} new pre keys`, { event: 'pre-keys-refilled', count: fresh.length });
 }
 
 /** Makes a new signed pre key when due (or `force`), keeping the previous one a period; returns whether it did. */
@@ -150,6 +152,7 @@ export function rotateSignedPreKeyIfDue(core: ManagerCore, changes: StoreChanges
   changes.putSignedPreKeys = [...(changes.putSignedPreKeys ?? []), spk];
   changes.deleteSignedPreKeys = [...(changes.deleteSignedPreKeys ?? []), ...drop];
   changes.identity = core.own.stored;
+  core.log('info', `new signed pre key ${spk.id}`, { event: 'signed-pre-key-rotated', id: spk.id });
   return true;
 }
 

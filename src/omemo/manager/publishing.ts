@@ -25,8 +25,10 @@ export async function publishBundle(core: ManagerCore, version: OmemoVersion): P
       publishOptionsFor(version, 'bundle'),
     );
   } catch (cause) {
+    core.log('warn', `publishing the ${version} bundle failed`, { event: 'publish-failed', node: 'bundle', version });
     throw transportError(`publishing the ${version} bundle failed`, cause);
   }
+  core.log('info', `published our ${version} bundle`, { event: 'bundle-published', version, deviceId: core.deviceId });
 }
 
 /** Publishes our device list with our device added; returns the ids published. */
@@ -42,8 +44,18 @@ export async function announce(core: ManagerCore, version: OmemoVersion, publish
       publishOptionsFor(version, 'devicelist'),
     );
   } catch (cause) {
+    core.log('warn', `publishing the ${version} device list failed`, {
+      event: 'publish-failed',
+      node: 'device-list',
+      version,
+    });
     throw transportError(`publishing the ${version} device list failed`, cause);
   }
+  core.log('info', `published our ${version} device list`, {
+    event: 'device-list-published',
+    version,
+    count: ids.length,
+  });
   return ids;
 }
 
@@ -60,8 +72,14 @@ export async function fetchDeviceList(
   } catch (cause) {
     throw transportError(`fetching the ${version} device list of ${jid} failed`, cause);
   }
-  if (xml === undefined) return undefined;
-  return parseDeviceList(xml, version).map((d) => d.id);
+  const ids = xml === undefined ? undefined : parseDeviceList(xml, version).map((d) => d.id);
+  core.log('debug', `fetched the ${version} device list of ${jid}`, {
+    event: 'device-list-fetched',
+    jid,
+    version,
+    count: ids?.length ?? 0,
+  });
+  return ids;
 }
 
 /** Our device list with our device (and its OMEMO 2 label) added to `published`. */
@@ -86,11 +104,31 @@ export async function fetchBundle(
   try {
     xml = await core.transport.fetch(jid, loc.bundleNode, loc.bundleItemId);
   } catch (cause) {
+    core.log('warn', `fetching the ${version} bundle of ${jid}/${deviceId} failed`, {
+      event: 'bundle-unavailable',
+      jid,
+      deviceId,
+      version,
+    });
     throw new OmemoError('bundle-unavailable', `fetching the ${version} bundle of ${jid}/${deviceId} failed`, {
       cause,
     });
   }
-  if (xml === undefined) throw new OmemoError('bundle-unavailable', `${jid}/${deviceId} has no ${version} bundle`);
+  if (xml === undefined) {
+    core.log('warn', `${jid}/${deviceId} has no ${version} bundle`, {
+      event: 'bundle-unavailable',
+      jid,
+      deviceId,
+      version,
+    });
+    throw new OmemoError('bundle-unavailable', `${jid}/${deviceId} has no ${version} bundle`);
+  }
+  core.log('debug', `fetched the ${version} bundle of ${jid}/${deviceId}`, {
+    event: 'bundle-fetched',
+    jid,
+    deviceId,
+    version,
+  });
   return parseBundle(xml, version);
 }
 

@@ -40,10 +40,15 @@ export async function repairAfterFailure(core: ManagerCore, address: SessionAddr
   const now = core.now();
   if (last !== undefined && now - last < core.repairIntervalMs) return;
   setNewest(core.lastRepair, k, now, REPAIR_TRACKED_DEVICES);
+  const { jid, deviceId, version } = address;
+  const fields = { event: 'session-repair', jid, deviceId, version };
   try {
     await rebuildSession(core, address, 'session-repair');
-  } catch {
+    core.log('info', `repaired the ${version} session with ${jid}/${deviceId}: a new key exchange was sent`, fields);
+  } catch (e) {
     // No bundle, an untrusted key, a store failure: nothing was changed; the next failure tries again later.
+    const code = (e as { code?: string }).code ?? 'transport-error';
+    core.log('warn', `repairing the ${version} session with ${jid}/${deviceId} failed`, { ...fields, code });
   }
 }
 

@@ -47,6 +47,24 @@ export async function initiate(
   let updated = adopted.device;
   if (adopted.change !== undefined && updated.trust === 'undecided')
     updated = { ...updated, trust: await core.decideTrust(updated) };
+  const { jid, deviceId, version } = address;
+  if (adopted.change !== undefined)
+    core.log('warn', `${jid}/${deviceId} shows a new identity key`, {
+      event: 'identity-changed',
+      jid,
+      deviceId,
+      version,
+      fingerprint: adopted.change.fingerprint,
+      trust: updated.trust,
+    });
+  core.log('info', `built a ${version} session with ${jid}/${deviceId}`, {
+    event: 'session-built',
+    jid,
+    deviceId,
+    version,
+    by: 'us',
+    trust: updated.trust,
+  });
   return { session, device: updated, change: adopted.change && { ...adopted.change, trust: updated.trust } };
 }
 

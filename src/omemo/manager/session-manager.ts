@@ -39,6 +39,8 @@ export type {
   EncryptOptions,
   EncryptResult,
   OmemoManagerOptions,
+  RecipientErrorCode,
+  RecipientReport,
 } from './manager-types';
 export { PRE_KEY_COUNT, SIGNED_PRE_KEY_ROTATION_MS } from './own-keys';
 export { SESSION_REPAIR_INTERVAL_MS } from './repair';
@@ -219,8 +221,11 @@ export class OmemoManager {
   /**
    * Encrypts a message to every known device of every recipient and to our own other devices, building
    * missing sessions from freshly fetched bundles. One unusable device does not fail the others: each is
-   * reported in `devices`. Strings become the body (OMEMO 2: inside an SCE envelope); bytes are sent as is.
-   * @throws OmemoError `no-eligible-devices` when a recipient has no usable device (unless `partial`);
+   * reported in `devices`, and each recipient in `recipients`. Strings become the body (OMEMO 2: inside an SCE
+   * envelope); bytes are sent as is.
+   * @throws OmemoError (unless `partial`) when a recipient cannot read the message, with that recipient's code:
+   *   `invalid-jid`, `recipient-not-found`, `recipient-unreachable`, `device-list-forbidden`, `no-omemo`,
+   *   `transport-error` or `no-eligible-devices` (also when recipients fail for different reasons);
    *   `stanza-too-large` (nothing encrypted) above `maxElementBytes` or MAX_KEYS_PER_MESSAGE keys; `store-error`,
    *   `transport-error`. TypeError for a bad message, recipient list or version.
    */

@@ -18,6 +18,9 @@ export interface OmemoTransport {
   /**
    * Fetches item `itemId` (or the newest item when undefined) of `jid`'s PEP node and returns the item's
    * payload XML, or undefined when the node or item does not exist.
+   * @throws anything when the fetch fails; an error (or its `cause`) with a string `condition`, the RFC 6120
+   *   §8.3.3 stanza error condition as @xmpp/client's StanzaError has it, tells a send's recipient reports why
+   *   (e.g. `remote-server-not-found` → `recipient-unreachable`, `forbidden` → `device-list-forbidden`).
    */
   fetch(jid: string, node: string, itemId?: string): Promise<string | undefined>;
   /** Sends a `<message>` to `to` (a bare JID) carrying the OMEMO element `encryptedXml` (no body text needed). */
