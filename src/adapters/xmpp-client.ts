@@ -225,8 +225,16 @@ export class XmppClientOmemo {
    *   `file-too-large` (over the service's max-file-size: nothing is uploaded), `upload-unavailable`,
    *   `file-transfer-failed`, `transport-error`.
    */
-  uploadFile(file: ByteSource, options: UploadFileOptions = {}): Promise<FileDescriptor> {
-    return uploadFile(this.upload, file, options);
+  async uploadFile(file: ByteSource, options: UploadFileOptions = {}): Promise<FileDescriptor> {
+    const started = Date.now();
+    const descriptor = await uploadFile(this.upload, file, options);
+    // Size and time only: the link holds the key, and no link is ever logged.
+    this.log('info', `file uploaded: ${descriptor.size} bytes`, {
+      event: 'file-uploaded',
+      count: descriptor.size,
+      ms: Date.now() - started,
+    });
+    return descriptor;
   }
 
   /**

@@ -283,11 +283,14 @@ test('sendFile: the aesgcm link goes out as the OMEMO body (fallback body unchan
   uploadServer(c, server);
   const http = fakeHttp();
   const messages: OmemoChatMessage[] = [];
+  const logs: string[] = [];
+  const log = (message: string, fields: object) => void logs.push(`${message} ${JSON.stringify(fields)}`);
   const omemo = createXmppClientOmemo({
     client: c,
     store: new MemoryStore(),
     files: { fetch: http.fetch },
     onMessage: (m) => void messages.push(m),
+    logger: { debug: log, info: log, warn: log, error: log },
   });
   c.goOnline();
   await omemo.ready();
@@ -320,6 +323,11 @@ test('sendFile: the aesgcm link goes out as the OMEMO body (fallback body unchan
   assert.is(messages[1]!.file, undefined);
   const viaAdapter = await omemo.downloadFile(messages[0]!.file!);
   assert.ok(Buffer.from(await collect(viaAdapter)).equals(bytes));
+  assert.ok(
+    logs.some((l) => l.includes('"event":"file-uploaded"')),
+    logs.join('\n'),
+  );
+  assert.not.ok(logs.join('\n').includes(link.split('#')[1]!), 'no key material in any log line');
 });
 
 test('downloadFile: https only unless allowHttp; redirects to http refused; 404, caps and tampering typed', async () => {
