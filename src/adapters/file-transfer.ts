@@ -18,8 +18,16 @@ const UPLOAD_CONTENT_TYPE = 'application/octet-stream';
 
 /** Options of `uploadFile` / `sendFile`. */
 export interface UploadFileOptions {
-  /** File name shown to the recipient (only its extension reaches the server: the slot gets a random name). */
+  /**
+   * File name, kept in the returned descriptor. By default only its extension travels: the slot (and so the link
+   * the recipient sees) gets a random name, like Conversations does. See `revealName`.
+   */
   name?: string;
+  /**
+   * Use `name` as the slot's file name (white space and path separators replaced), so that recipients see it
+   * (like Gajim and Dino do); the server learns it too. Default false.
+   */
+  revealName?: boolean;
   /** MIME type (default: guessed from the name). Kept in the descriptor; the server only sees octet-stream. */
   mediaType?: string;
   /** Plaintext size in bytes: required for a stream, checked against a Uint8Array. */
@@ -63,8 +71,7 @@ export async function uploadFile(
         `${encrypted.size} bytes (+16 tag) exceed the upload service's limit of ${service.maxFileSize} bytes`,
       );
     }
-    // Like Conversations: a random name with the real extension (receivers guess the type from it).
-    const slotName = `${toHex(randomBytes(16))}${extensionOf(options.name)}`;
+    const slotName = slotFileName(options);
     const slot = await upload.requestSlot(service, slotName, encrypted.ciphertextBytes, UPLOAD_CONTENT_TYPE);
     // WebCrypto buffers anyway, and browsers stream request bodies only over HTTP/2: send one array there.
     const body =
@@ -80,6 +87,22 @@ export async function uploadFile(
   } finally {
     await encrypted.ciphertext.return(undefined).catch(() => undefined);
   }
+}
+
+/** Longest file name put in a slot request (servers cap it too; Prosody at 255 bytes of path segment). */
+const MAX_SLOT_NAME_CHARS = 200;
+
+/** The slot's file name: random with the real extension (receivers guess the type from it), or the name itself. */
+function slotFileName(options: UploadFileOptions): string {
+  const name = options.name;
+  if (options.revealName !== true || name === undefined || name.trim() === '')
+    return `${toHex(randomBytes(16))}${extensionOf(name)}`;
+  const ext = extensionOf(name);
+  const clean = name
+    .replace(/[\\/\s]+/g, ' ')
+    .trim()
+    .replace(/^\.+/, '_');
+  return clean.length <= MAX_SLOT_NAME_CHARS ? clean : `${clean.slice(0, MAX_SLOT_NAME_CHARS - ext.length)}${ext}`;
 }
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {

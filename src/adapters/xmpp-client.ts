@@ -248,8 +248,8 @@ export class XmppClientOmemo {
     file: ByteSource,
     options: SendFileOptions = {},
   ): Promise<{ file: FileDescriptor; result: EncryptResult }> {
-    const { name, mediaType, size, signal, ...sendOptions } = options;
-    const upload = { name, mediaType, size, signal };
+    const { name, mediaType, size, signal, revealName, ...sendOptions } = options;
+    const upload = { name, mediaType, size, signal, revealName };
     for (const k of Object.keys(upload) as (keyof typeof upload)[]) if (upload[k] === undefined) delete upload[k];
     const descriptor = await this.uploadFile(file, upload);
     const result = await this.send(to, descriptor.aesgcmUrl(), sendOptions);

@@ -222,6 +222,23 @@ test('uploadFile: random slot name with the extension, size + 16, octet-stream; 
   const parts: Uint8Array[] = [];
   for await (const c of d.decrypt(put.body)) parts.push(c);
   assert.ok(Buffer.from(Buffer.concat(parts)).equals(bytes));
+
+  // A WHATWG ReadableStream with its size; revealName puts the (cleaned) name in the slot.
+  let at = 0;
+  const web = new ReadableStream<Uint8Array>({
+    pull(ctl) {
+      if (at >= bytes.length) return ctl.close();
+      ctl.enqueue(bytes.slice(at, at + 7777));
+      at += 7777;
+    },
+  });
+  const named = await uploadFile(upload, web, { size: bytes.length, name: '../etc/pass\nwd.txt', revealName: true });
+  assert.is(s.slots[1]!.attrs.filename, '_ etc pass wd.txt');
+  const again: Uint8Array[] = [];
+  for await (const c of named.decrypt(http.puts[1]!.body)) again.push(c);
+  assert.ok(Buffer.from(Buffer.concat(again)).equals(bytes));
+  await uploadFile(upload, bytes, { name: `${'x'.repeat(300)}.pdf`, revealName: true });
+  assert.is(s.slots[2]!.attrs.filename, `${'x'.repeat(196)}.pdf`);
 });
 
 /** The plugin's PUT through a given fetch (the plugin under test builds the request). */

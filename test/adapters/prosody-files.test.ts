@@ -125,6 +125,16 @@ if (!availability.ok && process.env.CI === 'true') {
     assert.ok(Buffer.from(plain).equals(bytes));
   });
 
+  test('revealName: the recipient sees the file name (percent-encoded by the server, decoded for us)', async () => {
+    const bytes = randomBytes(1000);
+    const { file } = await alice.omemo.sendFile(bob.jid, bytes, { name: 'Q4 report/über.pdf', revealName: true });
+    const m = await nextFile(bob, files++);
+    assert.is(m.file!.name, 'Q4 report über.pdf');
+    assert.is(m.file!.mediaType, 'application/pdf');
+    assert.is(file.name, 'Q4 report/über.pdf', 'the sender keeps the name it gave');
+    assert.ok(Buffer.from(await collect(await bob.omemo.downloadFile(m.file!))).equals(bytes));
+  });
+
   test('receive: a link with a 16-byte IV (older Conversations, Monal) is downloaded and decrypted', async () => {
     const bytes = randomBytes(70_000);
     const key = randomBytes(32);
