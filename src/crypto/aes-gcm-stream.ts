@@ -9,6 +9,11 @@ import { nodeCrypto } from './sodium';
 
 /** Length of the tag appended to the ciphertext (128 bits, as every XEP-0454 client writes it). */
 export const FILE_TAG_BYTES = 16;
+/**
+ * Most plaintext one key and IV may encrypt: 2^39 − 256 bits (NIST SP 800-38D §5.2.1.1), 64 GiB − 32 bytes; past
+ * it the 32-bit block counter would wrap and reuse key stream. Longer streams are refused, not wrapped.
+ */
+export const GCM_MAX_PLAINTEXT_BYTES = 2 ** 36 - 32;
 /** Key length: AES-256. */
 export const FILE_KEY_BYTES = 32;
 /** IV lengths accepted: 12 (XEP-0454, what we write) and 16 (older Conversations, Monal until 2019, others). */
@@ -98,7 +103,10 @@ function bs(b: Uint8Array): Uint8Array<ArrayBuffer> {
 
 async function* encryptNode(key: Uint8Array, iv: Uint8Array, source: ByteSource): AsyncGenerator<Uint8Array> {
   const c = nodeCrypto()!.createCipheriv('aes-256-gcm', key, iv, { authTagLength: FILE_TAG_BYTES });
+  let total = 0;
   for await (const chunk of readChunks(source)) {
+    total += chunk.length;
+    if (total > GCM_MAX_PLAINTEXT_BYTES) throw new RangeError('source is longer than GCM allows for one key and IV');
     const out = c.update(chunk);
     if (out.length > 0) yield plain(out);
   }
@@ -120,7 +128,8 @@ async function* encryptWeb(key: Uint8Array, iv: Uint8Array, source: ByteSource):
  * The key and IV are copied at the call. Never reuse a key/IV pair.
  * @throws TypeError/RangeError at the call for a key that is not 32 bytes, an IV that is not 12 or 16 bytes, a
  *   source that is not a ByteSource; while iterating: OmemoError `file-too-large` (WebCrypto cap),
- *   `crypto-unavailable`, TypeError for a chunk that is not a Uint8Array, and whatever the source throws.
+ *   `crypto-unavailable`, TypeError for a chunk that is not a Uint8Array, RangeError past
+ *   GCM_MAX_PLAINTEXT_BYTES, and whatever the source throws.
  */
 export function aes256GcmEncryptStream(
   key: Uint8Array,
@@ -145,7 +154,11 @@ async function* decryptNode(key: Uint8Array, iv: Uint8Array, source: ByteSource)
   const d = nodeCrypto()!.createDecipheriv('aes-256-gcm', key, iv, { authTagLength: FILE_TAG_BYTES });
   // The tag is the stream's last 16 bytes: hold back the latest 16 until the source ends.
   let held: Uint8Array = new Uint8Array(0);
+  let total = 0;
   for await (const chunk of readChunks(source)) {
+    total += chunk.length;
+    if (total > GCM_MAX_PLAINTEXT_BYTES + FILE_TAG_BYTES)
+      throw new OmemoError('file-too-large', 'encrypted file is longer than GCM allows for one key and IV');
     if (chunk.length >= FILE_TAG_BYTES) {
       if (held.length > 0) {
         const out = d.update(held);
@@ -196,7 +209,7 @@ async function* decryptWeb(key: Uint8Array, iv: Uint8Array, source: ByteSource):
  * is yielded before the tag verified (the file is buffered, at most WEBCRYPTO_FILE_MAX_BYTES).
  * @throws TypeError/RangeError at the call for a key that is not 32 bytes, an IV that is not 12 or 16 bytes or
  *   a bad source; while iterating: OmemoError `authentication-failed` (tag, truncation), `file-too-large`
- *   (WebCrypto cap), `crypto-unavailable`, and whatever the source throws.
+ *   (WebCrypto cap, or past GCM_MAX_PLAINTEXT_BYTES), `crypto-unavailable`, and whatever the source throws.
  */
 export function aes256GcmDecryptStream(
   key: Uint8Array,

@@ -1,14 +1,22 @@
 // XEP-0454 §2 sending a file: a fresh random AES-256 key and 12-byte IV per file, the ciphertext with the tag
 // appended (plaintext + 16 bytes), and the descriptor of the upload once its download URL is known.
-import { aes256GcmEncryptStream, FILE_KEY_BYTES, FILE_TAG_BYTES } from '../../crypto/aes-gcm-stream';
+import {
+  aes256GcmEncryptStream,
+  FILE_KEY_BYTES,
+  FILE_TAG_BYTES,
+  GCM_MAX_PLAINTEXT_BYTES,
+} from '../../crypto/aes-gcm-stream';
 import { assertByteSource, readChunks, type ByteSource } from '../../crypto/byte-source';
 import { randomBytes } from '../../crypto/random';
 import { FileDescriptor, type FileMeta } from './file-descriptor';
 
 /** The IV length we write (XEP-0454; receivers accept 16 too, but 12 is what every client reads). */
 export const FILE_IV_BYTES_SENT = 12;
-/** Largest file size accepted (2^53 − 1 bytes: a safe integer, far above any upload service's limit). */
-export const MAX_FILE_BYTES = Number.MAX_SAFE_INTEGER - FILE_TAG_BYTES;
+/**
+ * Largest file size accepted: GCM's limit for one key and IV, 2^39 − 256 bits of plaintext (NIST SP 800-38D
+ * §5.2.1.1), i.e. 68,719,476,704 bytes (64 GiB − 32 bytes); past it the counter would wrap and reuse key stream.
+ */
+export const MAX_FILE_BYTES = GCM_MAX_PLAINTEXT_BYTES;
 
 /** A file ready to upload. */
 export interface EncryptedFile {

@@ -181,6 +181,9 @@ test('encryptFile: a fresh key and IV per file; streams need their exact size', 
   throwsArg(() => encryptFile(pt, { size: 4999 }), RangeError, 'size');
   throwsArg(() => encryptFile(chunks(pt), { size: -1 }), RangeError, 'size');
   throwsArg(() => encryptFile(chunks(pt), { size: 1.5 }), RangeError, 'size');
+  // GCM's limit for one key and IV (NIST SP 800-38D: 2^39 − 256 bits): one byte more is refused.
+  assert.is(encryptFile(chunks(pt), { size: 2 ** 36 - 32 }).size, 2 ** 36 - 32);
+  throwsArg(() => encryptFile(chunks(pt), { size: 2 ** 36 - 31 }), RangeError, 'size');
   throwsArg(() => encryptFile('text' as unknown as Uint8Array), TypeError, 'file');
   for (const size of [4999, 5001]) {
     let caught: unknown;
