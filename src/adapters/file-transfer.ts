@@ -85,11 +85,12 @@ export async function uploadFile(
       ...(mediaType !== undefined ? { mediaType } : {}),
     });
   } finally {
-    await encrypted.ciphertext.return(undefined).catch(() => undefined);
+    // Stop reading the file after a failure (not awaited: a stalled source must not hold the caller).
+    encrypted.ciphertext.return(undefined).catch(() => undefined);
   }
 }
 
-/** Longest file name put in a slot request (servers cap it too; Prosody at 255 bytes of path segment). */
+/** Longest file name put in a slot request (with `revealName`; longer ones keep their extension). */
 const MAX_SLOT_NAME_CHARS = 200;
 
 /** The slot's file name: random with the real extension (receivers guess the type from it), or the name itself. */
