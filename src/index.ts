@@ -96,6 +96,25 @@ export type { EncryptedKey, EncryptedElementData } from './omemo/stanzas/encrypt
 export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/stanzas/sce';
 export { MAX_STANZA_CHARS } from './omemo/stanzas/xml';
 
+// Encrypted files (XEP-0454 aesgcm:// links): usable with any XMPP library; the @xmpp/client adapter adds the
+// XEP-0363 upload (`omemo-wasm/xmpp-client`: sendFile, uploadFile, downloadFile, message.file).
+export {
+  FileDescriptor,
+  fileOfText,
+  type FileMeta,
+  type FileDescriptorJson,
+} from './omemo/files/file-descriptor';
+export { isAesgcmBody, MAX_AESGCM_URL_CHARS } from './omemo/files/aesgcm-url';
+export { encryptFile, toReadableStream, MAX_FILE_BYTES, type EncryptedFile } from './omemo/files/file-encryption';
+export { fileCipherBackend, WEBCRYPTO_FILE_MAX_BYTES, type FileCipherBackend } from './crypto/aes-gcm-stream';
+export type { ByteSource } from './crypto/byte-source';
+export {
+  downloadFile,
+  DEFAULT_MAX_DOWNLOAD_BYTES,
+  type DownloadFileOptions,
+} from './adapters/file-transfer';
+export type { FetchLike } from './adapters/http-upload';
+
 // Internals that leaked into the public API in earlier versions: still exported, deprecated, to be removed.
 import {
   DEVICE_LIST_CACHE_ENTRIES as deviceListCacheEntries,

@@ -2,6 +2,7 @@
 // (XEP-0280), group-chat (XEP-0045, with the sender's real JID) or archived (XEP-0313) message and deliver the
 // payload to the message listeners.
 import { isOmemoError, OmemoError } from '../crypto/errors';
+import { fileOfText, type FileDescriptor } from '../omemo/files/file-descriptor';
 import type { OmemoVersion } from '../omemo/versions/backend';
 import type { DecryptResult, OmemoManager } from '../omemo/manager/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
@@ -24,6 +25,8 @@ export interface OmemoChatMessage {
   to: string | undefined;
   /** The decrypted text (undefined for a payload that is not text). */
   text: string | undefined;
+  /** The shared file, when the text is exactly one XEP-0454 `aesgcm://` link (see `downloadFile`). */
+  file?: FileDescriptor;
   /** Everything the manager knows about the decryption (sender device, trust, key exchange, SCE envelope). */
   result: DecryptResult;
   via: OmemoMessageVia;
@@ -165,6 +168,7 @@ export function createDelivery(options: DeliveryOptions): Deliver & { emit: (m: 
       return false;
     }
     if (result.payload === undefined) return false;
+    const file = fileOfText(result.text);
     return emit({
       from: sender,
       peer: group !== undefined ? group.room : sender === own ? (bareOf(message.attrs.to) ?? own) : sender,
@@ -177,6 +181,7 @@ export function createDelivery(options: DeliveryOptions): Deliver & { emit: (m: 
       ...(meta.stamp !== undefined ? { delay: meta.stamp } : {}),
       ...(meta.archiveId !== undefined ? { archiveId: meta.archiveId } : {}),
       ...(group !== undefined ? roomFields(group) : {}),
+      ...(file !== undefined ? { file } : {}),
     });
   };
   return Object.assign(deliver, { emit });

@@ -1,6 +1,7 @@
 // XEP-0384 0.9 "Group Chats" messages in XEP-0045 rooms: sending (`type='groupchat'` with EME, fallback body,
 // store hint and a XEP-0359 origin-id by which the room's reflection is recognised) and receiving, live or from
 // the room's archive (XEP-0313 §5.1.3), decrypted with the sender's real JID as the room told it.
+import { fileOfText } from '../omemo/files/file-descriptor';
 import { xml } from '@xmpp/client';
 import { utf8Encode } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
@@ -88,6 +89,7 @@ export function createRoomMessages(options: RoomMessagesOptions): RoomMessages {
     if (sender.kind === 'member') return deliver(manager, message, via, { ...meta, groupchat: group });
     // Our own message, reflected: nothing to decrypt (no key for this device); it is ours, with what we sent.
     const text = sender.sent?.text;
+    const file = fileOfText(text); // a file we shared: ours again, with its descriptor
     return deliver.emit({
       from: manager.jid,
       peer: state.room.jid,
@@ -109,6 +111,7 @@ export function createRoomMessages(options: RoomMessagesOptions): RoomMessages {
       ...(meta.stamp !== undefined ? { delay: meta.stamp } : {}),
       ...(meta.archiveId !== undefined ? { archiveId: meta.archiveId } : {}),
       ...roomFields(group),
+      ...(file !== undefined ? { file } : {}),
     });
   };
 

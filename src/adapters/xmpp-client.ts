@@ -12,6 +12,10 @@ import { createCarbons, type Carbons } from './carbons';
 import { createCatchUp, type CatchUp, type CatchUpOptions, type CatchUpResult } from './catch-up';
 import { createDelivery, directMessages, type MessageListener } from './deliver';
 import { createDisco, type Disco } from './disco';
+import type { ByteSource } from '../crypto/byte-source';
+import type { FileDescriptor } from '../omemo/files/file-descriptor';
+import { downloadFile, uploadFile, type DownloadFileOptions, type UploadFileOptions } from './file-transfer';
+import { createHttpUpload, type HttpUpload } from './http-upload';
 import { asOmemoError, connectionError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createInbound, type Inbound } from './inbound';
 import { createMuc, type JoinRoomOptions, type Muc } from './muc';
@@ -41,6 +45,25 @@ export type { CatchUpOptions, CatchUpResult } from './catch-up';
 export type { SendOptions, XmppClientOmemoOptions } from './xmpp-client-options';
 export { REQUIRED_ROOM_FEATURES, type JoinRoomOptions } from './muc';
 export type { RoomInvitation } from './muc-stanzas';
+export { DEFAULT_MAX_DOWNLOAD_BYTES, type DownloadFileOptions, type UploadFileOptions } from './file-transfer';
+export { MAX_UPLOAD_SERVICE_CANDIDATES, UPLOAD_SLOT_HEADERS, type FetchLike, type UploadService } from './http-upload';
+export { FileDescriptor, fileOfText, type FileMeta, type FileDescriptorJson } from '../omemo/files/file-descriptor';
+export type { ByteSource } from '../crypto/byte-source';
+
+/** Options of `sendFile`: the upload's and the message's. */
+export type SendFileOptions = UploadFileOptions & SendOptions;
+
+/** The upload's and the message's parts of SendFileOptions (the upload's without undefined values). */
+function splitFileOptions(options: SendFileOptions): { upload: UploadFileOptions; send: SendOptions } {
+  const { name, mediaType, size, signal, revealName, ...send } = options;
+  const upload: UploadFileOptions = {};
+  if (name !== undefined) upload.name = name;
+  if (mediaType !== undefined) upload.mediaType = mediaType;
+  if (size !== undefined) upload.size = size;
+  if (signal !== undefined) upload.signal = signal;
+  if (revealName !== undefined) upload.revealName = revealName;
+  return { upload, send };
+}
 
 /** The events of `XmppClientOmemo.on`. */
 type Listeners = {
@@ -74,6 +97,7 @@ export class XmppClientOmemo {
   private readonly muc: Muc;
   private readonly roomMessages: RoomMessages;
   private readonly autoSubscribe: { stop(): void } | undefined;
+  private readonly upload: HttpUpload;
   private opened: OmemoManager | undefined;
   private readonly log: Log;
 
@@ -97,6 +121,9 @@ export class XmppClientOmemo {
       features: [...notifyFeatures(versions), ...(options.caps?.features ?? [])],
     });
     this.setups = createOnlineSetup(() => this.setup(), report);
+    const domain = () => bareOf(this.client.jid?.toString())?.split('@').pop();
+    const files = options.files ?? {};
+    this.upload = createHttpUpload({ client, iqTimeoutMs, domain, ...files });
     if (options.onMessage) this.on('message', options.onMessage);
     if (options.onError) this.on('error', options.onError);
 
@@ -267,7 +294,7 @@ export class XmppClientOmemo {
    * Encrypts `text` to every device of every member of a joined room and our own other devices, and sends it as
    * one `type='groupchat'` message (EME, fallback body, store hint, origin-id). Our copy, reflected by the room,
    * is delivered as ours (`reflected: true`).
-   * @returns the EncryptResult (per-device reports; with `partial`, `unreached` lists members reached on no device).
+   * @returns the EncryptResult (per-device reports; `recipients` per member: with `partial`, who cannot read it).
    * @throws OmemoError `no-eligible-devices` (a member has no usable device, unless `partial`; with `partial`,
    *   when no device at all can read it),
    *   `stanza-too-large` (the room has more devices than one stanza holds: the message says how many fit),
@@ -276,6 +303,71 @@ export class XmppClientOmemo {
    */
   async sendToRoom(room: string, text: string | Uint8Array, options: SendOptions = {}): Promise<EncryptResult> {
     return this.roomMessages.send(this.manager, room, text, options);
+  }
+
+  /**
+   * Encrypts a file (XEP-0454: AES-256-GCM, fresh key, 12-byte IV) and uploads it to the server's XEP-0363
+   * service; resolves to its descriptor. Send `descriptor.aesgcmUrl()` as the text of an OMEMO message to share
+   * it (what `sendFile` does; for a room, pass it to the room's send). Streams are read once, in constant memory.
+   * @throws TypeError/RangeError for a bad file, a stream without `size` or a size mismatch; OmemoError
+   *   `file-too-large` (over the service's max-file-size: nothing is uploaded), `upload-unavailable`,
+   *   `file-transfer-failed`, `transport-error`.
+   */
+  async uploadFile(file: ByteSource, options: UploadFileOptions = {}): Promise<FileDescriptor> {
+    const started = Date.now();
+    const descriptor = await uploadFile(this.upload, file, options);
+    // Size and time only: the link holds the key, and no link is ever logged.
+    this.log('info', `file uploaded: ${descriptor.size} bytes`, {
+      event: 'file-uploaded',
+      count: descriptor.size,
+      ms: Date.now() - started,
+    });
+    return descriptor;
+  }
+
+  /**
+   * Uploads an encrypted file and sends its `aesgcm://` link as an OMEMO message (what Conversations, Dino, Gajim,
+   * Monal, Converse and Profanity show as a file).
+   * @returns the descriptor and the send's EncryptResult.
+   * @throws what `uploadFile` and `send` throw; nothing is sent when the upload fails.
+   */
+  async sendFile(
+    to: string | readonly string[],
+    file: ByteSource,
+    options: SendFileOptions = {},
+  ): Promise<{ file: FileDescriptor; result: EncryptResult }> {
+    const { upload, send } = splitFileOptions(options);
+    const descriptor = await this.uploadFile(file, upload);
+    return { file: descriptor, result: await this.send(to, descriptor.aesgcmUrl(), send) };
+  }
+
+  /**
+   * Uploads an encrypted file and sends its `aesgcm://` link to a joined room as one OMEMO groupchat message (see
+   * `sendToRoom`); members receive it as `message.file`.
+   * @returns the descriptor and the send's EncryptResult.
+   * @throws what `uploadFile` and `sendToRoom` throw; nothing is sent when the upload fails.
+   */
+  async sendFileToRoom(
+    room: string,
+    file: ByteSource,
+    options: SendFileOptions = {},
+  ): Promise<{ file: FileDescriptor; result: EncryptResult }> {
+    if (this.muc.get(room) === undefined) throw new TypeError(`not in the room ${room}: joinRoom first`);
+    const { upload, send } = splitFileOptions(options);
+    const descriptor = await this.uploadFile(file, upload);
+    return { file: descriptor, result: await this.sendToRoom(room, descriptor.aesgcmUrl(), send) };
+  }
+
+  /**
+   * Downloads and decrypts a received file (`message.file`): a stream of plaintext that ends normally only
+   * once the whole file arrived and its tag verified (see `downloadFile` of the file-transfer module). Uses the
+   * adapter's `files` options unless given here.
+   * @throws TypeError for a bad descriptor; OmemoError `file-transfer-failed`, `file-too-large` (rejects or
+   *   errors the stream), `authentication-failed` (errors the stream).
+   */
+  downloadFile(descriptor: FileDescriptor, options: DownloadFileOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const files = this.options.files ?? {};
+    return downloadFile(descriptor, { ...files, ...options });
   }
 
   /**
@@ -348,6 +440,7 @@ export class XmppClientOmemo {
   private async setup(): Promise<OmemoManager> {
     const jid = bareOf(this.client.jid?.toString());
     if (jid === undefined) throw new TypeError('the client is online without a JID');
+    this.upload.reset(); // a reconnect may reach another server of the cluster: discover again when needed
     if (this.opened === undefined) {
       const { options } = this;
       const store = typeof options.store === 'function' ? await options.store(jid) : options.store;

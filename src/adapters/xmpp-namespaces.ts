@@ -45,3 +45,7 @@ export const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
 export const NS_CONFERENCE = 'jabber:x:conference';
 /** XEP-0359 unique and stable stanza ids (origin-id, stanza-id). */
 export const NS_SID = 'urn:xmpp:sid:0';
+/** XEP-0030 item discovery. */
+export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+/** XEP-0363 HTTP file upload. */
+export const NS_HTTP_UPLOAD = 'urn:xmpp:http:upload:0';

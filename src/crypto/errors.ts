@@ -46,6 +46,13 @@
  * - `peer-timeout`: a recipient's device list or bundle did not arrive within PEP_FETCH_TIMEOUT_MS (send reports)
  * - `room-not-eligible`: a group chat that is anonymous or not members-only, where OMEMO is not used
  * - `unknown-real-jid`: a group-chat message from an occupant whose real JID we do not know (never guessed)
+ * - `malformed-file-url`: an `aesgcm://` URL (XEP-0454) without a valid host/path or with a fragment that is
+ *   not hex of a 12- or 16-byte IV and a 32-byte key
+ * - `file-too-large`: a file over the upload service's `max-file-size` (nothing was uploaded), over a download's
+ *   `maxBytes`, or over the WebCrypto buffering cap
+ * - `upload-unavailable`: the server offers no XEP-0363 HTTP upload service
+ * - `file-transfer-failed`: an upload slot was refused or an HTTP upload/download failed (status or network;
+ *   see `cause`)
  */
 export const OMEMO_ERROR_CODES = Object.freeze([
   'authentication-failed',
@@ -84,6 +91,10 @@ export const OMEMO_ERROR_CODES = Object.freeze([
   'peer-timeout',
   'room-not-eligible',
   'unknown-real-jid',
+  'malformed-file-url',
+  'file-too-large',
+  'upload-unavailable',
+  'file-transfer-failed',
 ] as const);
 
 /**

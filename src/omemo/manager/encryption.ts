@@ -32,12 +32,7 @@ import {
   unreachedError,
   type RecipientFailure,
 } from './recipients';
-import type {
-  DeviceReport,
-  EncryptedElementOut,
-  EncryptOptions,
-  EncryptResult,
-} from './manager-types';
+import type { DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult } from './manager-types';
 import { OMEMO_BACKENDS_BY_PREFERENCE, backendFor, type OmemoVersion } from '../versions/backend';
 
 /** Reports a device this send leaves out, and why. */
