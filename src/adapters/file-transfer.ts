@@ -3,7 +3,7 @@
 // link as a stream of plaintext, https only unless the caller opts in.
 import { fileCipherBackend, FILE_TAG_BYTES } from '../crypto/aes-gcm-stream';
 import type { ByteSource } from '../crypto/byte-source';
-import { toHex } from '../crypto/bytes';
+import { concatBytes, toHex } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
 import { randomBytes } from '../crypto/random';
 import type { FileDescriptor } from '../omemo/files/file-descriptor';
@@ -108,18 +108,8 @@ function slotFileName(options: UploadFileOptions): string {
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let length = 0;
-  for await (const c of chunks) {
-    parts.push(c);
-    length += c.length;
-  }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  for await (const c of chunks) parts.push(c);
+  return concatBytes(...parts);
 }
 
 /** The response body's chunks, failing with `file-too-large` past `max` bytes. */

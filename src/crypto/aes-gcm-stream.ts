@@ -1,7 +1,7 @@
 // NIST SP 800-38D AES-256-GCM over a stream of chunks, as XEP-0454 (OMEMO media sharing) uses it: the file's
 // ciphertext with the 16-byte tag appended. node:crypto streams in constant memory; WebCrypto (browsers) is
 // one-shot, so there the whole file is buffered up to WEBCRYPTO_FILE_MAX_BYTES. The back end is chosen here only.
-import { assertBytes } from './bytes';
+import { assertBytes, concatBytes } from './bytes';
 import { assertByteSource, readChunks, type ByteSource } from './byte-source';
 import { OmemoError } from './errors';
 import { cryptoReady } from './ready';
@@ -87,13 +87,7 @@ async function collect(source: ByteSource, max: number): Promise<Uint8Array> {
     }
     parts.push(chunk);
   }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** WebCrypto's typings want ArrayBuffer-backed views; ours always are. */
@@ -121,6 +115,29 @@ async function* encryptWeb(key: Uint8Array, iv: Uint8Array, source: ByteSource):
   yield new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv: bs(iv), tagLength: 128 }, k, bs(plaintext)));
 }
 
+type CipherRun = (key: Uint8Array, iv: Uint8Array, source: ByteSource) => AsyncGenerator<Uint8Array>;
+
+/** Checks the arguments now, copies key and IV, and runs the backend's cipher when iterated; wipes the key copy. */
+function runCipher(
+  key: Uint8Array,
+  iv: Uint8Array,
+  source: ByteSource,
+  options: FileCipherOptions,
+  onNode: CipherRun,
+  onWeb: CipherRun,
+): AsyncGenerator<Uint8Array> {
+  check(key, iv, source, options);
+  const k = key.slice();
+  const n = iv.slice();
+  return (async function* () {
+    try {
+      yield* (await backendFor(options)) === 'node' ? onNode(k, n, source) : onWeb(k, n, source);
+    } finally {
+      k.fill(0);
+    }
+  })();
+}
+
 /**
  * Encrypts a file with AES-256-GCM (no associated data): yields the ciphertext chunk by chunk and then the
  * 16-byte tag, i.e. `plaintext length + FILE_TAG_BYTES` bytes in all. With node:crypto the memory used does not
@@ -137,17 +154,7 @@ export function aes256GcmEncryptStream(
   source: ByteSource,
   options: FileCipherOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  check(key, iv, source, options);
-  const k = key.slice();
-  const n = iv.slice();
-  return (async function* () {
-    try {
-      const backend = await backendFor(options);
-      yield* backend === 'node' ? encryptNode(k, n, source) : encryptWeb(k, n, source);
-    } finally {
-      k.fill(0);
-    }
-  })();
+  return runCipher(key, iv, source, options, encryptNode, encryptWeb);
 }
 
 async function* decryptNode(key: Uint8Array, iv: Uint8Array, source: ByteSource): AsyncGenerator<Uint8Array> {
@@ -217,15 +224,5 @@ export function aes256GcmDecryptStream(
   source: ByteSource,
   options: FileCipherOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  check(key, iv, source, options);
-  const k = key.slice();
-  const n = iv.slice();
-  return (async function* () {
-    try {
-      const backend = await backendFor(options);
-      yield* backend === 'node' ? decryptNode(k, n, source) : decryptWeb(k, n, source);
-    } finally {
-      k.fill(0);
-    }
-  })();
+  return runCipher(key, iv, source, options, decryptNode, decryptWeb);
 }

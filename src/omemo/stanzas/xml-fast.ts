@@ -7,10 +7,10 @@
 // whatever it accepts, parseXml accepts as the same tree (test/omemo/xml-fast.test.ts).
 
 import type { XmlElement } from './xml';
+import { decodeReferences } from './xml-references';
 
 /** The namespaces a default `xmlns` may not name (Namespaces in XML §3): the library path refuses them. */
 const RESERVED_NAMESPACES = new Set(['http://www.w3.org/XML/1998/namespace', 'http://www.w3.org/2000/xmlns/']);
-const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
 const LT = 0x3c;
 const GT = 0x3e;
@@ -36,43 +36,10 @@ function isOrdinaryName(name: string): boolean {
   return !UNORDINARY_NAMES.has(name);
 }
 
-/**
- * Decodes the predefined entities and character references of a text or attribute run; undefined when a reference
- * is not one of them, is out of range or names a character XML 1.0 cannot carry (the library path reports it).
- */
+/** A run with its references decoded, or undefined when one does not decode (the thorough path reports it). */
 function decode(s: string): string | undefined {
-  let amp = s.indexOf('&');
-  if (amp < 0) return s;
-  let out = '';
-  let from = 0;
-  while (amp >= 0) {
-    const semi = s.indexOf(';', amp + 1);
-    if (semi < 0 || semi - amp > 10) return undefined;
-    const ref = s.slice(amp + 1, semi);
-    let ch: string | undefined;
-    if (ref.charCodeAt(0) === 0x23) {
-      const hex = ref.charCodeAt(1) === 0x78;
-      const digits = ref.slice(hex ? 2 : 1);
-      if (!(hex ? /^[0-9A-Fa-f]{1,6}$/ : /^[0-9]{1,7}$/).test(digits)) return undefined;
-      const cp = Number.parseInt(digits, hex ? 16 : 10);
-      const ok =
-        cp === 0x9 ||
-        cp === 0xa ||
-        cp === 0xd ||
-        (cp >= 0x20 && cp <= 0xd7ff) ||
-        (cp >= 0xe000 && cp <= 0xfffd) ||
-        (cp >= 0x10000 && cp <= 0x10ffff);
-      if (!ok) return undefined;
-      ch = String.fromCodePoint(cp);
-    } else {
-      ch = Object.hasOwn(PREDEFINED, ref) ? PREDEFINED[ref] : undefined;
-      if (ch === undefined) return undefined;
-    }
-    out += s.slice(from, amp) + ch;
-    from = semi + 1;
-    amp = s.indexOf('&', from);
-  }
-  return out + s.slice(from);
+  const decoded = decodeReferences(s);
+  return typeof decoded === 'string' ? decoded : undefined;
 }
 
 /**

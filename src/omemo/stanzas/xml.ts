@@ -8,6 +8,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { OmemoError } from '../../crypto/errors';
 import { scanPlainXml } from './xml-fast';
+import { decodeReferences } from './xml-references';
 import { checkNothingAfterRoot, hasMarkupDeclaration } from './xml-markup';
 
 /** Largest XML text (in UTF-16 code units) accepted by `parseXml`. A 100-pre-key bundle is ~9 KiB. */
@@ -247,37 +248,14 @@ function decodeText(raw: string): string {
   return decodeEntities(raw);
 }
 
-const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-
 /** Decodes the five predefined entities and character references; anything else after `&` is malformed. */
 function decodeEntities(s: string): string {
-  let amp = s.indexOf('&');
-  if (amp < 0) return s;
-  let out = '';
-  let from = 0;
-  while (amp >= 0) {
-    const semi = s.indexOf(';', amp + 1);
-    const ref = semi < 0 ? '' : s.slice(amp + 1, semi);
-    let decoded: string | undefined;
-    if (/^#[0-9]{1,7}$/.test(ref)) decoded = fromCodePoint(parseInt(ref.slice(1), 10), ref);
-    else if (/^#x[0-9A-Fa-f]{1,6}$/.test(ref)) decoded = fromCodePoint(parseInt(ref.slice(2), 16), ref);
-    else if (Object.hasOwn(PREDEFINED, ref)) decoded = PREDEFINED[ref];
-    if (decoded === undefined) {
-      const shown = semi < 0 || semi - amp > 12 ? s.slice(amp, amp + 12) : s.slice(amp, semi + 1);
-      throw malformed(`XML contains an undefined entity or a bare '&': ${JSON.stringify(shown)}`);
-    }
-    out += s.slice(from, amp) + decoded;
-    from = semi + 1;
-    amp = s.indexOf('&', from);
-  }
-  return out + s.slice(from);
-}
-
-function fromCodePoint(cp: number, ref: string): string {
-  if (cp > 0x10ffff) throw malformed(`character reference &${ref}; is out of range`);
-  const ch = String.fromCodePoint(cp);
-  if (NOT_XML_CHAR.test(ch)) throw malformed(`character reference &${ref}; is not an XML 1.0 character`);
-  return ch;
+  const decoded = decodeReferences(s);
+  if (typeof decoded === 'string') return decoded;
+  const { reason, shown } = decoded;
+  if (reason === 'out-of-range') throw malformed(`character reference ${shown} is out of range`);
+  if (reason === 'not-a-char') throw malformed(`character reference ${shown} is not an XML 1.0 character`);
+  throw malformed(`XML contains an undefined entity or a bare '&': ${JSON.stringify(shown)}`);
 }
 
 /** Depth-first (document order) search for the first element named `localName` in namespace `ns`, `root` included. */
