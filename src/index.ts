@@ -23,6 +23,7 @@ export {
   type AutomaticMessage,
 } from './omemo/manager/session-manager';
 export type { OmemoTransport, AutomaticMessageKind } from './omemo/manager/transport';
+export type { XmlElement as OmemoXmlElement } from './omemo/stanzas/xml';
 export { LOG_LEVELS, type OmemoLogger, type LogFields, type LogLevel } from './omemo/manager/logger';
 export type {
   OmemoStore,

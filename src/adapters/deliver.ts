@@ -7,6 +7,7 @@ import type { OmemoVersion } from '../omemo/versions/backend';
 import type { DecryptResult, OmemoManager } from '../omemo/manager/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';
+import { mayHoldKeyFor, toOmemoElement } from './ltx-xml';
 import { encryptedElements, senderDeviceOf, versionOfEncrypted } from './omemo-message';
 import { bareOf } from './stanza-jid';
 import { NS_DELAY } from './xmpp-namespaces';
@@ -153,7 +154,11 @@ export function createDelivery(options: DeliveryOptions): Deliver & { emit: (m: 
     let failure: unknown;
     for (const element of elements) {
       try {
-        result = await manager.decrypt(sender, element.toString());
+        // Not for this device (e.g. a big room's message after a device change): no conversion, no key decoded.
+        if (!mayHoldKeyFor(element, manager.deviceId)) {
+          throw new OmemoError('message-not-for-us', `no key for device ${manager.deviceId}`);
+        }
+        result = await manager.decrypt(sender, toOmemoElement(element));
         break;
       } catch (e) {
         if (failure === undefined || isOmemoError(failure, 'message-not-for-us')) failure = e;

@@ -1,6 +1,6 @@
 // The structural view of an @xmpp/client instance and of its ltx elements that the adapter relies on, so the
 // public API does not depend on @xmpp/client's type declarations; `Client` of @types/xmpp__client is assignable
-// to XmppClientLike (test/package/check-readme.mjs type-checks the README's bot against it).
+// to XmppClientLike (test/package/readme-snippets.mjs type-checks the README's bot against it).
 
 /** An ltx element as @xmpp/client emits and sends them. */
 export interface XmlElement {

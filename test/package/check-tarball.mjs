@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkReadmeSnippets } from './readme-snippets.mjs';
+import { TSC_STRICT_FLAGS, checkReadmeSnippets } from './readme-snippets.mjs';
 
 /** The @types/xmpp__client release that matches @xmpp/client 0.14 (the README's TypeScript users install it). */
 const XMPP_CLIENT_TYPES = '0.14.1';
@@ -246,23 +246,7 @@ try {
     check(`TypeScript declarations resolve (${mod})`, () => {
       run(
         'node',
-        [
-          tsc,
-          '--noEmit',
-          '--strict',
-          '--module',
-          'nodenext',
-          '--moduleResolution',
-          'nodenext',
-          '--target',
-          'es2022',
-          '--skipLibCheck',
-          '--types',
-          'node',
-          '--typeRoots',
-          join(root, 'node_modules', '@types'),
-          file,
-        ],
+        [tsc, ...TSC_STRICT_FLAGS, '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), file],
         scratch,
       );
     });

@@ -4,6 +4,19 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** How both package checks run tsc: strict, Node's module resolution, no emit. */
+export const TSC_STRICT_FLAGS = [
+  '--noEmit',
+  '--strict',
+  '--module',
+  'nodenext',
+  '--moduleResolution',
+  'nodenext',
+  '--target',
+  'es2022',
+  '--skipLibCheck',
+];
+
 /** Every ```ts block of a Markdown text, with the line it starts on. */
 export function tsBlocks(markdown) {
   const blocks = [];
@@ -55,15 +68,7 @@ export function checkReadmeSnippets({ root, scratch, check, run }) {
       'node',
       [
         tsc,
-        '--noEmit',
-        '--strict',
-        '--module',
-        'nodenext',
-        '--moduleResolution',
-        'nodenext',
-        '--target',
-        'es2022',
-        '--skipLibCheck',
+        ...TSC_STRICT_FLAGS,
         '--pretty',
         'false',
         '--types',

@@ -1,5 +1,6 @@
 // Decryption (XEP-0384 0.3.0 §4.6 and 0.9 §4.5–4.6): key exchanges and normal messages, trust of the sender's
 // identity key, automatic empty messages (session completion, heartbeat); a failure changes nothing.
+import type { XmlElement } from '../stanzas/xml';
 import { bytesEqual, utf8Decode } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import { remoteIdentityToCurve } from '../../protocol/identity-key';
@@ -121,7 +122,7 @@ function readPayload(
 export async function decryptMessage(
   core: ManagerCore,
   from: string,
-  encryptedXml: string,
+  encryptedXml: string | XmlElement,
   options: { version?: OmemoVersion },
 ): Promise<DecryptResult> {
   const parsed = parseEncrypted(encryptedXml, options.version);

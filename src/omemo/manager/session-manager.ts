@@ -3,6 +3,7 @@
 // in one module per concern: own-keys, publishing, device-registry, session-builder, encryption, decryption,
 // repair, catch-up (python-omemo's SessionManager over its backends; libsignal's session management apart from the
 // ratchet cipher). XMPP-library-agnostic: the host supplies an OmemoTransport and feeds in events and messages.
+import type { XmlElement } from '../stanzas/xml';
 import { toHex } from '../../crypto/bytes';
 import { cryptoReady } from '../../crypto/ready';
 import { parseDeviceList } from '../versions/by-version';
@@ -244,7 +245,8 @@ export class OmemoManager {
   }
 
   /**
-   * Decrypts an `<encrypted>` element (or a stanza containing one) sent by `fromJid`. Handles key exchanges
+   * Decrypts an `<encrypted>` element (or a stanza containing one) sent by `fromJid`, as XML text or as an element
+   * tree already parsed (an adapter's, so that a stanza is parsed once). Handles key exchanges
    * (a new session, the pre key consumed and replaced), sends an empty message back after a key exchange
    * and a heartbeat after a long one-sided chain. A failure changes no stored state, except that a normal message
    * we hold no usable session for starts a session repair (see the `repair` option).
@@ -252,7 +254,11 @@ export class OmemoManager {
    *   `no-session`, `unknown-prekey`, `unknown-signed-prekey`, `bad-mac`, `duplicate-message`,
    *   `too-many-skipped`, `authentication-failed`, `malformed-message`, `malformed-record`, `store-error`.
    */
-  decrypt(fromJid: string, encryptedXml: string, options: { version?: OmemoVersion } = {}): Promise<DecryptResult> {
+  decrypt(
+    fromJid: string,
+    encryptedXml: string | XmlElement,
+    options: { version?: OmemoVersion } = {},
+  ): Promise<DecryptResult> {
     const from = bareJid(fromJid);
     return this.#exclusive((core) => decryptMessage(core, from, encryptedXml, options));
   }
