@@ -302,20 +302,6 @@ export async function encryptReady(
 }
 
 /**
- * Refuses an element that would have more keys than MAX_KEYS_PER_MESSAGE or more bytes than `maxElementBytes`,
- * with the number of devices that would fit.
- * @throws OmemoError `stanza-too-large`.
- */
-export function checkElementSize(
-  core: ManagerCore,
-  version: OmemoVersion,
-  group: readonly { address: SessionAddress; session: Session }[],
-  plaintext: Uint8Array | undefined,
-): void {
-  checkStanzaSize(core, [{ version, group, plaintext }]);
-}
-
-/**
  * Refuses the `<encrypted>` elements of one stanza (one per version) when together they would have more bytes
  * than `maxElementBytes`, or one of them more keys than MAX_KEYS_PER_MESSAGE, saying how many devices would fit
  * (devices in the order given, the first version's first).
