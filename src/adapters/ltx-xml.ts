@@ -10,6 +10,7 @@ import {
   malformed,
   type XmlElement as OmemoXmlElement,
 } from '../omemo/stanzas/xml';
+import { emptyAttributes } from '../omemo/stanzas/xml-attributes';
 import type { XmlElement } from './xmpp-types';
 
 /**
@@ -87,7 +88,7 @@ export function toOmemoElement(el: XmlElement): OmemoXmlElement {
     if (REFUSED_NAMES.has(name)) throw malformed(`element name ${JSON.stringify(node.name)} is not supported`);
     const ns = own.get(prefix);
     if (ns === undefined) throw malformed(`element prefix ${JSON.stringify(prefix)} is not bound to a namespace`);
-    const attrs = Object.create(null) as Record<string, string>;
+    const attrs = emptyAttributes();
     for (const [key, value] of plain) {
       const [p, local] = splitName(key);
       const attrNs = p === '' ? '' : own.get(p);

@@ -7,6 +7,7 @@
 // whatever it accepts, parseXml accepts as the same tree (test/omemo/xml-fast.test.ts).
 
 import type { XmlElement } from './xml';
+import { emptyAttributes } from './xml-attributes';
 import { decodeReferences } from './xml-references';
 
 /** The namespaces a default `xmlns` may not name (Namespaces in XML §3): the library path refuses them. */
@@ -104,7 +105,7 @@ export function scanPlainXml(text: string, maxDepth: number): XmlElement | undef
     if (!isOrdinaryName(qname) || stack.length + 1 > maxDepth) return undefined;
     let ns = namespaces[namespaces.length - 1]!;
     let declared = false;
-    const attrs = Object.create(null) as Record<string, string>;
+    const attrs = emptyAttributes();
     let selfClosing = false;
     for (;;) {
       const before = j;

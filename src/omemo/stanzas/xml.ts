@@ -8,6 +8,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { OmemoError } from '../../crypto/errors';
 import { scanPlainXml } from './xml-fast';
+import { emptyAttributes } from './xml-attributes';
 import { decodeReferences } from './xml-references';
 import { checkNothingAfterRoot, hasMarkupDeclaration } from './xml-markup';
 
@@ -25,7 +26,7 @@ const NS_XMLNS = 'http://www.w3.org/2000/xmlns/';
  * - `name` is the local name (prefix removed), `ns` the resolved namespace URI ('' for none).
  * - `attrs` holds unprefixed attributes under their name and prefixed ones under Clark notation
  *   `{namespace}local` (e.g. `{http://www.w3.org/XML/1998/namespace}lang`); namespace declarations are
- *   not attributes. Values are entity-decoded. The object has no prototype.
+ *   not attributes. Values are entity-decoded. The object inherits no property (see emptyAttributes).
  * - `children` are the child elements in document order; `text` is the concatenation of the element's own
  *   character data (entity-decoded, CDATA included, children's text excluded).
  * - `content` is the mixed content in document order (text runs and elements), for re-serialisation.
@@ -194,7 +195,7 @@ function convertElement(node: Record<string, unknown>, parentScope: Map<string, 
   const ns = scope.get(prefix);
   if (ns === undefined) throw malformed(`element prefix ${JSON.stringify(prefix)} is not bound to a namespace`);
 
-  const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
+  const attrs = emptyAttributes();
   for (const [rawName, value] of plainAttrs) {
     const [attrPrefix, local] = splitQName(rawName, 'attribute');
     let key = local;
