@@ -1,5 +1,6 @@
-// SqliteStore: the persistent OmemoStore (store.ts) on better-sqlite3, one account per file. One SQLite
-// transaction per `commit`, a versioned schema with forward migrations, an exclusive lock on the file.
+// SqliteStore: the persistent OmemoStore (store.ts) on better-sqlite3, one account per file. Group commit: the
+// commits staged close together share one SQLite transaction (each in its own savepoint) and one fsync; a versioned
+// schema with forward migrations, an exclusive lock on the file.
 //
 // better-sqlite3 is an optional native dependency: it is imported lazily inside `open`, so loading the
 // library's entry point never loads it (browsers, installs without it). Nothing of its types is part of
@@ -11,6 +12,7 @@ import type { OmemoVersion } from '../versions/backend';
 import type {
   OmemoStore,
   SessionAddress,
+  StagedCommit,
   StoreChanges,
   StoredDevice,
   StoredIdentity,
@@ -46,6 +48,26 @@ export const SQLITE_BUSY_TIMEOUT_MS = 1000;
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-schema';
 
+/**
+ * Most commits one group transaction takes (its WAL frames and the promises waiting on it are held until it
+ * commits): a group that reaches it is committed at once.
+ */
+export const SQLITE_GROUP_COMMIT_MAX_OPERATIONS = 1000;
+/**
+ * Longest a staged commit waits for later ones to join its group (ms), bounding the latency group commit adds.
+ * A group is committed as soon as a turn of the event loop stages nothing new, so an operation that waits for its
+ * own commit costs one turn, not this.
+ */
+export const SQLITE_GROUP_COMMIT_MAX_DELAY_MS = 4;
+
+/** The commits of the open group transaction, waiting for it to be durable. */
+interface Group {
+  readonly members: { resolve: () => void; reject: (e: unknown) => void }[];
+  readonly openedAt: number;
+  /** Members staged since the last turn of the event loop (the group waits while they keep coming). */
+  fresh: number;
+}
+
 /** Canonical file names of the stores open in this process (the SQLite lock covers other processes). */
 const openFiles = new Set<string>();
 
@@ -64,6 +86,7 @@ export class SqliteStore implements OmemoStore {
   private readonly loadSessionsTx: (addresses: readonly SessionAddress[]) => (Uint8Array | undefined)[];
   private readonly loadDevicesTx: (jids: readonly string[]) => StoredDevice[];
   private readonly commitTx: (changes: StoreChanges) => void;
+  private group: Group | undefined;
 
   private constructor(db: SqlDatabase, path: string, jid: string) {
     this.db = db;
@@ -229,6 +252,7 @@ export class SqliteStore implements OmemoStore {
   close(): void {
     const db = this.db;
     if (db === undefined) return;
+    this.flush();
     this.db = undefined;
     try {
       db.close();
@@ -247,7 +271,10 @@ export class SqliteStore implements OmemoStore {
     try {
       return fn();
     } catch (e) {
-      throw storeFailure(what, e);
+      const error = storeFailure(what, e);
+      // An I/O error may have rolled back the open group transaction: its members are lost.
+      if (this.group !== undefined && !this.db.inTransaction) this.fail(this.group, error);
+      throw error;
     }
   }
 
@@ -323,7 +350,75 @@ export class SqliteStore implements OmemoStore {
    *   rolled back).
    */
   async commit(changes: StoreChanges): Promise<void> {
-    this.run('commit', () => this.commitTx(changes));
+    return this.stage(changes).durable;
+  }
+
+  /**
+   * Group commit (see OmemoStore.stage): writes the changes into the open group transaction (in a savepoint, so
+   * that a failure undoes only them) and returns at once; `durable` resolves when the group has committed (at the
+   * latest SQLITE_GROUP_COMMIT_MAX_DELAY_MS later, or when `close()` is called).
+   * @throws OmemoError as `commit`, synchronously, with nothing applied.
+   */
+  stage(changes: StoreChanges): StagedCommit {
+    const db = this.db;
+    if (db === undefined) throw new OmemoError('store-error', 'SQLite store: commit after close()');
+    let group = this.group;
+    try {
+      if (group === undefined) {
+        db.exec('BEGIN IMMEDIATE');
+        group = { members: [], openedAt: performance.now(), fresh: 0 };
+        this.group = group;
+        setImmediate(() => this.turn(group!));
+      }
+      this.commitTx(changes); // nested in the open transaction: a savepoint
+    } catch (e) {
+      const error = storeFailure('commit', e);
+      // Disk full, I/O errors: SQLite may have rolled the whole transaction back, the other members with it.
+      if (group !== undefined && !db.inTransaction) this.fail(group, error);
+      throw error;
+    }
+    const durable = new Promise<void>((resolve, reject) => group!.members.push({ resolve, reject }));
+    group.fresh++;
+    if (group.members.length >= SQLITE_GROUP_COMMIT_MAX_OPERATIONS) this.flush();
+    return { durable };
+  }
+
+  /** A turn of the event loop: the group waits while commits keep arriving, within its bounds; else commits. */
+  private turn(group: Group): void {
+    if (this.group !== group) return;
+    const waited = performance.now() - group.openedAt;
+    if (group.fresh > 0 && waited < SQLITE_GROUP_COMMIT_MAX_DELAY_MS) {
+      group.fresh = 0;
+      setImmediate(() => this.turn(group));
+      return;
+    }
+    this.flush();
+  }
+
+  /** Commits the open group and settles its members. */
+  private flush(): void {
+    const group = this.group;
+    const db = this.db;
+    if (group === undefined || db === undefined) return;
+    this.group = undefined;
+    try {
+      db.exec('COMMIT');
+    } catch (e) {
+      this.fail(group, storeFailure('commit', e));
+      return;
+    }
+    for (const m of group.members) m.resolve();
+  }
+
+  /** The group is lost: rolled back (if SQLite has not already), every member rejected. */
+  private fail(group: Group, error: unknown): void {
+    if (this.group === group) this.group = undefined;
+    try {
+      if (this.db?.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      // The commit's own error is the one to report; SQLite rolls back on its own when it cannot.
+    }
+    for (const m of group.members) m.reject(error);
   }
 }
 
