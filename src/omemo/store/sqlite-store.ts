@@ -20,6 +20,7 @@ import type {
   StoredSignedPreKey,
 } from './store';
 import { loadDriver, type SqlDatabase } from './sqlite-driver';
+import { GroupCommit } from './sqlite-group-commit';
 import { MIGRATIONS, SQLITE_SCHEMA_VERSION } from './sqlite-schema';
 import {
   KEY_BYTES,
@@ -48,25 +49,7 @@ export const SQLITE_BUSY_TIMEOUT_MS = 1000;
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-schema';
 
-/**
- * Most commits one group transaction takes (its WAL frames and the promises waiting on it are held until it
- * commits): a group that reaches it is committed at once.
- */
-export const SQLITE_GROUP_COMMIT_MAX_OPERATIONS = 1000;
-/**
- * Longest a staged commit waits for later ones to join its group (ms), bounding the latency group commit adds.
- * A group is committed as soon as a turn of the event loop stages nothing new, so an operation that waits for its
- * own commit costs one turn, not this.
- */
-export const SQLITE_GROUP_COMMIT_MAX_DELAY_MS = 4;
-
-/** The commits of the open group transaction, waiting for it to be durable. */
-interface Group {
-  readonly members: { resolve: () => void; reject: (e: unknown) => void }[];
-  readonly openedAt: number;
-  /** Members staged since the last turn of the event loop (the group waits while they keep coming). */
-  fresh: number;
-}
+export { SQLITE_GROUP_COMMIT_MAX_DELAY_MS, SQLITE_GROUP_COMMIT_MAX_OPERATIONS } from './sqlite-group-commit';
 
 /** Canonical file names of the stores open in this process (the SQLite lock covers other processes). */
 const openFiles = new Set<string>();
@@ -74,7 +57,9 @@ const openFiles = new Set<string>();
 /**
  * An OmemoStore in a SQLite file (Node.js, needs the optional dependency better-sqlite3). One file holds
  * one account; while open, the store holds the file exclusively (no other process or SqliteStore can open
- * it). Every `commit` is one SQLite transaction, durable when it returns.
+ * it). Every `commit` is atomic and durable when its promise resolves; commits (and `stage`s) arriving close
+ * together share one SQLite transaction and one fsync (group commit), each in its own savepoint, so that a commit
+ * that fails fails alone.
  */
 export class SqliteStore implements OmemoStore {
   /** The bare JID of the account this file belongs to. */
@@ -86,7 +71,7 @@ export class SqliteStore implements OmemoStore {
   private readonly loadSessionsTx: (addresses: readonly SessionAddress[]) => (Uint8Array | undefined)[];
   private readonly loadDevicesTx: (jids: readonly string[]) => StoredDevice[];
   private readonly commitTx: (changes: StoreChanges) => void;
-  private group: Group | undefined;
+  private readonly group: GroupCommit;
 
   private constructor(db: SqlDatabase, path: string, jid: string) {
     this.db = db;
@@ -107,6 +92,7 @@ export class SqliteStore implements OmemoStore {
       return out;
     });
     this.commitTx = db.transaction((changes: StoreChanges) => writeChanges(this.st, this.jid, changes));
+    this.group = new GroupCommit(db, (e) => storeFailure('commit', e));
   }
 
   /**
@@ -184,7 +170,7 @@ export class SqliteStore implements OmemoStore {
       // FULL: the WAL is fsynced at every commit, so a commit that returned survives a killed process and
       // a power loss or OS crash too. NORMAL would survive a killed process (the data is in the OS by then)
       // but could lose the last commits on power loss, and a lost ratchet step means message keys used
-      // again for new messages after the restart. One fsync per operation: a fan-out is a single commit.
+      // again for new messages after the restart. One fsync per group of commits (sqlite-group-commit.ts).
       db.pragma('synchronous = FULL');
       // Take the lock now, before anything is read: a write transaction takes it exclusively, and in
       // exclusive locking mode it is kept until close. (In WAL mode the first read would already.)
@@ -252,7 +238,7 @@ export class SqliteStore implements OmemoStore {
   close(): void {
     const db = this.db;
     if (db === undefined) return;
-    this.flush();
+    this.group.flush();
     this.db = undefined;
     try {
       db.close();
@@ -271,10 +257,8 @@ export class SqliteStore implements OmemoStore {
     try {
       return fn();
     } catch (e) {
-      const error = storeFailure(what, e);
-      // An I/O error may have rolled back the open group transaction: its members are lost.
-      if (this.group !== undefined && !this.db.inTransaction) this.fail(this.group, error);
-      throw error;
+      this.group.checkAfterError(e);
+      throw storeFailure(what, e);
     }
   }
 
@@ -360,65 +344,7 @@ export class SqliteStore implements OmemoStore {
    * @throws OmemoError as `commit`, synchronously, with nothing applied.
    */
   stage(changes: StoreChanges): StagedCommit {
-    const db = this.db;
-    if (db === undefined) throw new OmemoError('store-error', 'SQLite store: commit after close()');
-    let group = this.group;
-    try {
-      if (group === undefined) {
-        db.exec('BEGIN IMMEDIATE');
-        group = { members: [], openedAt: performance.now(), fresh: 0 };
-        this.group = group;
-        setImmediate(() => this.turn(group!));
-      }
-      this.commitTx(changes); // nested in the open transaction: a savepoint
-    } catch (e) {
-      const error = storeFailure('commit', e);
-      // Disk full, I/O errors: SQLite may have rolled the whole transaction back, the other members with it.
-      if (group !== undefined && !db.inTransaction) this.fail(group, error);
-      throw error;
-    }
-    const durable = new Promise<void>((resolve, reject) => group!.members.push({ resolve, reject }));
-    group.fresh++;
-    if (group.members.length >= SQLITE_GROUP_COMMIT_MAX_OPERATIONS) this.flush();
-    return { durable };
-  }
-
-  /** A turn of the event loop: the group waits while commits keep arriving, within its bounds; else commits. */
-  private turn(group: Group): void {
-    if (this.group !== group) return;
-    const waited = performance.now() - group.openedAt;
-    if (group.fresh > 0 && waited < SQLITE_GROUP_COMMIT_MAX_DELAY_MS) {
-      group.fresh = 0;
-      setImmediate(() => this.turn(group));
-      return;
-    }
-    this.flush();
-  }
-
-  /** Commits the open group and settles its members. */
-  private flush(): void {
-    const group = this.group;
-    const db = this.db;
-    if (group === undefined || db === undefined) return;
-    this.group = undefined;
-    try {
-      db.exec('COMMIT');
-    } catch (e) {
-      this.fail(group, storeFailure('commit', e));
-      return;
-    }
-    for (const m of group.members) m.resolve();
-  }
-
-  /** The group is lost: rolled back (if SQLite has not already), every member rejected. */
-  private fail(group: Group, error: unknown): void {
-    if (this.group === group) this.group = undefined;
-    try {
-      if (this.db?.inTransaction) this.db.exec('ROLLBACK');
-    } catch {
-      // The commit's own error is the one to report; SQLite rolls back on its own when it cannot.
-    }
-    for (const m of group.members) m.reject(error);
+    return this.run('commit', () => this.group.stage(() => this.commitTx(changes)));
   }
 }
 
