@@ -79,18 +79,22 @@ export class SqliteStore implements OmemoStore {
     this.jid = jid;
     this.st = prepareStatements(db);
     // One read transaction around many point reads: measured against one json_each join for 1000
-    // addresses, prepared point reads were as fast or faster (≈1.5–2 ms), so they stay.
-    this.loadSessionsTx = db.transaction((addresses: readonly SessionAddress[]) =>
+    // addresses, prepared point reads were as fast or faster (≈1.5–2 ms), so they stay. Inside an open group
+    // transaction the reads need no savepoint of their own (they write nothing): they run bare.
+    const loadSessions = (addresses: readonly SessionAddress[]) =>
       addresses.map((a) => {
         const row = this.st.session.get(a.version, a.jid, a.deviceId);
         return row === undefined ? undefined : blobOut(rowOf(row, 'sessions').record, 'sessions', 'record');
-      }),
-    );
-    this.loadDevicesTx = db.transaction((jids: readonly string[]) => {
+      });
+    const loadSessionsTx = db.transaction(loadSessions);
+    this.loadSessionsTx = (addresses) => (db.inTransaction ? loadSessions(addresses) : loadSessionsTx(addresses));
+    const loadDevices = (jids: readonly string[]) => {
       const out: StoredDevice[] = [];
       for (const jid of new Set(jids)) for (const row of this.st.devicesOf.all(jid)) out.push(deviceOut(row));
       return out;
-    });
+    };
+    const loadDevicesTx = db.transaction(loadDevices);
+    this.loadDevicesTx = (jids) => (db.inTransaction ? loadDevices(jids) : loadDevicesTx(jids));
     this.commitTx = db.transaction((changes: StoreChanges) => writeChanges(this.st, this.jid, changes));
     this.group = new GroupCommit(db, (e) => storeFailure('commit', e));
   }
