@@ -120,10 +120,11 @@ async function account(count: number) {
   await cryptoReady();
   const router = new InProcessRouter();
   const store = await SqliteStore.open(freshPath(), { jid: 'alice@example.org' });
+  const transport = router.connect('alice@example.org', 'alice@example.org/a');
   const alice = await OmemoManager.open({
     jid: 'alice@example.org',
     store,
-    transport: router.connect('alice@example.org', 'alice@example.org/a'),
+    transport,
     rng: rngFor('group alice'),
     versions: ['twomemo'],
   });
@@ -140,19 +141,49 @@ async function account(count: number) {
     await m.setDeviceList('alice@example.org', 'twomemo', [alice.deviceId]);
     contacts.push({ jid, m });
   }
-  return { router, store, alice, contacts };
+  return { router, store, transport, alice, contacts };
 }
 
 test('100 contacts writing at once to one SqliteStore account: few transactions, every message decrypts', async () => {
-  const { store, alice, contacts } = await account(100);
+  const { store, transport, alice, contacts } = await account(100);
   try {
     const spy = spyCommits(store);
+    // Durability before acknowledgement: the COMMIT count when each contact's session was staged, when the
+    // automatic message on it went out, and when its decrypt resolved.
+    const stagedAt = new Map<string, number>();
+    const stage = store.stage.bind(store);
+    store.stage = (changes) => {
+      for (const p of changes.putSessions ?? []) stagedAt.set(p.address.jid, spy.commits);
+      return stage(changes);
+    };
+    const sentAt = new Map<string, number>();
+    const send = transport.send.bind(transport);
+    transport.send = (to, xml, kind) => {
+      sentAt.set(to, spy.commits);
+      return send(to, xml, kind);
+    };
     const first = await Promise.all(contacts.map((c) => c.m.encrypt(['alice@example.org'], `hello from ${c.jid}`)));
-    const got = await Promise.all(contacts.map((c, i) => alice.decrypt(c.jid, first[i]!.elements[0]!.xml)));
+    const resolvedAt = new Map<string, number>();
+    const got = await Promise.all(
+      contacts.map((c, i) =>
+        alice.decrypt(c.jid, first[i]!.elements[0]!.xml).then((r) => {
+          resolvedAt.set(c.jid, spy.commits);
+          return r;
+        }),
+      ),
+    );
     got.forEach((r, i) => {
       assert.is(r.text, `hello from ${contacts[i]!.jid}`);
       assert.ok(r.keyExchange);
     });
+    for (const c of contacts) {
+      const staged = stagedAt.get(c.jid)!;
+      assert.ok(
+        sentAt.get(c.jid)! > staged,
+        `${c.jid}: session-completion message sent before its session was durable`,
+      );
+      assert.ok(resolvedAt.get(c.jid)! > staged, `${c.jid}: decrypt acknowledged before its commit was durable`);
+    }
     const afterFirst = spy.commits;
     assert.ok(afterFirst >= 1 && afterFirst < 20, `100 key exchanges in ${afterFirst} transactions`);
     const batch: { c: (typeof contacts)[number]; xml: EncryptResult }[] = [];
