@@ -224,7 +224,12 @@ export class ManagerCore {
     this.epoch++;
     this.sessions.clear();
     this.listCache.clear();
-    if (this.durableOwn !== undefined) this.committed = { ...this.durableOwn };
+    if (this.durableOwn !== undefined) {
+      this.committed = { ...this.durableOwn };
+      // Now, for readers between operations (preKeyIds, bundleXml); again when the next operation begins, in case
+      // one running now changes them before it fails at its commit.
+      this.restoreOwn(this.committed);
+    }
     this.ownLost = true;
   }
 
@@ -251,7 +256,11 @@ export class ManagerCore {
    * @throws OmemoError `store-error` when staged changes were lost.
    */
   async settle(): Promise<void> {
-    await this.lastDurable;
+    try {
+      await this.lastDurable;
+    } catch {
+      // A loss before this operation began was already undone (beginOperation); one since is caught below.
+    }
     if (this.opEpoch !== this.epoch) throw new OmemoError('store-error', 'staged changes were lost');
   }
 

@@ -184,6 +184,13 @@ export async function republishBundles(core: ManagerCore): Promise<void> {
   core.republishDeferred = 0;
   try {
     await core.settle();
+  } catch {
+    // Staged changes were lost: the keys are back at their last durable state, which may still hold used keys of an
+    // earlier batch. The next operation republishes.
+    core.republishDue = true;
+    return;
+  }
+  try {
     for (const v of core.versions) await publishBundle(core, v);
   } catch {
     // publishBundle logged it; the next consumption or publish() publishes again.
