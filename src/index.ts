@@ -12,6 +12,7 @@ export {
   HEARTBEAT_AFTER_MESSAGES,
   SESSION_REPAIR_INTERVAL_MS,
   STALE_DEVICE_AFTER_MESSAGES,
+  REPUBLISH_DEFERRED_OPERATIONS_MAX,
   type OmemoManagerOptions,
   type DeviceInfo,
   type DeviceReport,
@@ -28,6 +29,7 @@ export { LOG_LEVELS, type OmemoLogger, type LogFields, type LogLevel } from './o
 export type {
   OmemoStore,
   StoreChanges,
+  StagedCommit,
   StoredIdentity,
   StoredSignedPreKey,
   StoredPreKey,

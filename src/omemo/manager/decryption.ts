@@ -26,7 +26,6 @@ import { REPAIRABLE, repairAfterFailure } from './repair';
 import { keepsUsedPreKey, pruneUsedPreKeys, refillPreKeys } from './own-keys';
 import { replaceSession } from './session-builder';
 import { emptyMessageOn } from './automatic-messages';
-import { publishBundle } from './publishing';
 import type { AutomaticMessage, DecryptResult } from './manager-types';
 import { backendFor } from '../versions/backend';
 
@@ -283,30 +282,29 @@ export async function decryptKey(
       core.own.preKeys.delete(usedPreKey.id);
       changes.deletePreKeys = [usedPreKey.id];
     }
-    // A live key left the bundle: refill and republish (never during a catch-up, which republishes at its end).
+    // A live key left the bundle: refill, and republish once this burst of operations is over (the manager's
+    // queue does; never during a catch-up, which republishes at its end).
     if (!usedPreKey.consumed && !core.catchingUp) {
       pruneUsedPreKeys(core, changes);
       refillPreKeys(core, changes);
       republish = true;
     }
   }
-  await core.commit(changes, [k]);
+  await core.commit(changes, [k], true);
   core.cacheSession(k, session);
+  if (republish) core.republishDue = true;
 
-  for (const m of sent) {
-    try {
-      await core.transport.send(m.to, m.xml, m.kind);
-    } catch {
-      // The message was decrypted and stored; a lost automatic message is repaired by the next one.
-    }
-  }
-  if (republish) {
-    try {
-      for (const v of core.versions) await publishBundle(core, v);
-    } catch {
-      // Publishing is retried on the next consumption or publish().
-    }
-  }
+  // The messages go out on the advanced session: only once it is durable (group commit).
+  if (sent.length > 0)
+    await core.whenDurable(async () => {
+      for (const m of sent) {
+        try {
+          await core.transport.send(m.to, m.xml, m.kind);
+        } catch {
+          // The message was decrypted and stored; a lost automatic message is repaired by the next one.
+        }
+      }
+    });
   return {
     version,
     sender: { jid: from, deviceId: parsed.sid },

@@ -281,7 +281,7 @@ export async function encryptReady(
       throw unreachedError(unreached);
     }
   }
-  await core.commit(changes, touched);
+  await core.commit(changes, touched, true); // the caller gets the stanza once it is durable
   const elements: EncryptedElementOut[] = [];
   for (const [version, { sealed, keys }] of byVersion) {
     if (keys.length === 0) continue; // every device of this version failed: reported above

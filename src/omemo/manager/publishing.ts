@@ -150,6 +150,7 @@ export async function fetchBundle(
  * fetching the current list so no other device is dropped.
  */
 export async function publishOwn(core: ManagerCore): Promise<void> {
+  await core.settle(); // the pre keys we offer are durable
   const changes: StoreChanges = { putDeviceLists: [] };
   for (const version of core.versions) {
     const published = (await fetchDeviceList(core, core.jid, version)) ?? [];
@@ -163,4 +164,35 @@ export async function publishOwn(core: ManagerCore): Promise<void> {
 /** Our device list for a version containing at least our device, merged with what we know is published. */
 export async function deviceListXml(core: ManagerCore, version: OmemoVersion): Promise<string> {
   return ownDeviceListXml(core, version, (await core.loadList(version, core.jid)) ?? []);
+}
+
+/**
+ * Most operations that may run between a pre key leaving the bundle and the bundle's republication, in a burst that
+ * keeps the queue busy (the last operation of a burst republishes anyway). Until then the used key is still offered;
+ * the consumedPreKeys policy keeps it for such key exchanges (or, with `keepMs: 0`, they fail as with any bundle
+ * fetched before a republication). Bounds the time a published bundle lags behind, never whether it is republished.
+ */
+export const REPUBLISH_DEFERRED_OPERATIONS_MAX = 100;
+
+/**
+ * Republishes our bundles after key exchanges used pre keys: once per burst of first messages, not once per message.
+ * Waits until the new pre keys are durable first: a published pre key whose private part a crash loses would fail
+ * the first message built on it. A failure is retried by the next consumption or publish().
+ */
+export async function republishBundles(core: ManagerCore): Promise<void> {
+  core.republishDue = false;
+  core.republishDeferred = 0;
+  try {
+    await core.settle();
+  } catch {
+    // Staged changes were lost: the keys are back at their last durable state, which may still hold used keys of an
+    // earlier batch. The next operation republishes.
+    core.republishDue = true;
+    return;
+  }
+  try {
+    for (const v of core.versions) await publishBundle(core, v);
+  } catch {
+    // publishBundle logged it; the next consumption or publish() publishes again.
+  }
 }
