@@ -1,4 +1,5 @@
-// OMEMO echo bot: answers every encrypted message with the same text, encrypted (both OMEMO versions).
+// OMEMO echo bot: answers every encrypted message with the same text, encrypted (both OMEMO versions), in chats
+// and in the group chats it is invited to (members-only, non-anonymous rooms; XEP-0045 and XEP-0249 invitations).
 //   npm run bot -- --service xmpp://127.0.0.1:5222 --jid bot@localhost --password secret [--store file.sqlite]
 //     [--verbose]
 // Its identity, sessions and trust live in a SQLite file (default ~/.omemo-wasm/<jid>.sqlite), so it keeps its
@@ -8,7 +9,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { client, xml } from '@xmpp/client';
-import { createXmppClientOmemo, type XmlElement } from '../src/adapters/xmpp-client';
+import { createXmppClientOmemo, type OmemoChatMessage, type XmlElement } from '../src/adapters/xmpp-client';
 import { formatFingerprint, type LogFields, type OmemoLogger } from '../src/index';
 import { SqliteStore } from '../src/sqlite';
 
@@ -65,6 +66,7 @@ const omemo = createXmppClientOmemo({
   store,
   ...(args.verbose ? { logger } : {}),
   onMessage: async (m) => {
+    if (m.via === 'groupchat') return answerInRoom(m);
     if (m.via !== 'direct' || m.text === undefined) return; // not our own carbons, nothing that is not text
     // The library returns messages from undecided keys marked as such; a bot acts only on trusted ones (its answer
     // could not reach an undecided key anyway). A new key of a known device is a new fingerprint: say so.
@@ -77,6 +79,22 @@ const omemo = createXmppClientOmemo({
   },
   onError: (e, context) => console.error(`${context.phase}${context.from ? ` (${context.from})` : ''}: ${e.message}`),
 });
+
+// In a room: every member's message from a trusted key, never our own (reflected, or from another device of ours).
+async function answerInRoom(m: OmemoChatMessage): Promise<void> {
+  if (m.reflected || m.realJid === omemo.jid || m.text === undefined || m.room === undefined) return;
+  if (m.result.trust !== 'blind' && m.result.trust !== 'verified') return;
+  await omemo.sendToRoom(m.room, m.text, { partial: true }); // a member without OMEMO does not silence the room
+}
+
+// Invited to a room: join it; rooms where OMEMO is not used (anonymous or open) are refused with a typed error.
+omemo.on('invitation', (invitation) => {
+  omemo
+    .joinRoom(invitation.room, { nick: 'echo-bot', ...(invitation.password ? { password: invitation.password } : {}) })
+    .then((room) => console.log(`joined ${room.jid} (${room.members().length} members)`))
+    .catch((e: Error) => console.error(`not joining ${invitation.room}: ${e.message}`));
+});
+
 xmpp.start().catch(() => undefined); // its failure is also ready()'s, as a typed OmemoError
 let manager: Awaited<ReturnType<typeof omemo.ready>>;
 try {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test`, also run by .ci/run): generated files, types, lint and format, API docs,
-# layering, the uvu suite, the packed tarball under ESM/CJS/types, and the interop referee against python-omemo for
-# both OMEMO versions in both directions. Steps that need ../shared skip loudly when it is absent, and fail under
+# layering, the uvu suite, the packed tarball under ESM/CJS/types, the browser test (headless Chromium), and the
+# interop referee against python-omemo for both OMEMO versions in both directions. Steps that need ../shared skip loudly when it is absent, and fail under
 # CI=true.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -77,14 +77,22 @@ ok "$u_passed"
 skipped=$((skipped + u_skipped))
 if [ "$uvu_status" -ne 0 ] || [ "$u_total" -eq 0 ]; then bad $(( u_total - u_passed - u_skipped > 0 ? u_total - u_passed - u_skipped : 1 )); fi
 
-step "package: build, npm pack, ESM + CJS + types from the tarball"
-if npm run --silent build >"$log/build.txt" 2>&1; then
-  node test/package/check-tarball.mjs | tee "$log/pack.txt"
-  p_pass=$(sed -n 's/^package: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$log/pack.txt")
-  p_fail=$(sed -n 's/^package: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log/pack.txt")
-  ok "${p_pass:-0}"; bad "${p_fail:-1}"
+step "package: npm pack (prepack builds dist/), ESM + CJS + types from the tarball"
+node test/package/check-tarball.mjs | tee "$log/pack.txt"
+p_pass=$(sed -n 's/^package: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$log/pack.txt")
+p_fail=$(sed -n 's/^package: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log/pack.txt")
+ok "${p_pass:-0}"; bad "${p_fail:-1}"
+
+step "browser: the main entry bundled with esbuild (no flags), two managers in both versions and IndexedDbStore in headless Chromium"
+# Needs dist/ from the package step; installs Debian's chromium with apt-get when missing and root.
+if [ -f dist/index.js ]; then
+  node test/browser/run.mjs | tee "$log/browser.txt"
+  b_pass=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$log/browser.txt")
+  b_fail=$(sed -n 's/^browser: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log/browser.txt")
+  ok "${b_pass:-0}"; bad "${b_fail:-1}"
+  if grep -q '^!!! SKIPPED' "$log/browser.txt"; then skipped=$((skipped + 1)); fi
 else
-  cat "$log/build.txt"; bad 1
+  echo "dist/ was not built"; bad 1
 fi
 
 if need_shared "the interop referee against python-omemo"; then

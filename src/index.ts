@@ -12,11 +12,11 @@ export {
   HEARTBEAT_AFTER_MESSAGES,
   SESSION_REPAIR_INTERVAL_MS,
   STALE_DEVICE_AFTER_MESSAGES,
+  REPUBLISH_DEFERRED_OPERATIONS_MAX,
   type OmemoManagerOptions,
   type DeviceInfo,
   type DeviceReport,
   type RecipientReport,
-  type RecipientErrorCode,
   type EncryptOptions,
   type EncryptResult,
   type EncryptedElementOut,
@@ -24,10 +24,12 @@ export {
   type AutomaticMessage,
 } from './omemo/manager/session-manager';
 export type { OmemoTransport, AutomaticMessageKind } from './omemo/manager/transport';
+export type { XmlElement as OmemoXmlElement } from './omemo/stanzas/xml';
 export { LOG_LEVELS, type OmemoLogger, type LogFields, type LogLevel } from './omemo/manager/logger';
 export type {
   OmemoStore,
   StoreChanges,
+  StagedCommit,
   StoredIdentity,
   StoredSignedPreKey,
   StoredPreKey,
@@ -42,26 +44,29 @@ export {
   ACCOUNTS_MAX_OPEN_MANAGERS,
   type OmemoAccountsOptions,
 } from './omemo/accounts/omemo-accounts';
-// Deprecated re-exports, declared here so that the @deprecated tag survives into dist/index.d.ts.
-import { SqliteStore as SqliteStoreClass, SQLITE_BUSY_TIMEOUT_MS as BUSY_TIMEOUT_MS } from './omemo/store/sqlite-store';
-/**
- * The persistent SQLite store, `SqliteStore` of `omemo-wasm/sqlite`.
- * @deprecated Import it from 'omemo-wasm/sqlite'; the main entry will stop exporting it so that it bundles for
- *   browsers.
- */
-export const SqliteStore = SqliteStoreClass;
-/**
- * The persistent SQLite store, `SqliteStore` of `omemo-wasm/sqlite`.
- * @deprecated Import it from 'omemo-wasm/sqlite'; the main entry will stop exporting it so that it bundles for
- *   browsers.
- */
-export type SqliteStore = SqliteStoreClass;
-/**
- * `SQLITE_BUSY_TIMEOUT_MS` of `omemo-wasm/sqlite`.
- * @deprecated Import it from 'omemo-wasm/sqlite'; the main entry will stop exporting it so that it bundles for
- *   browsers.
- */
-export const SQLITE_BUSY_TIMEOUT_MS = BUSY_TIMEOUT_MS;
+// Group chats (XEP-0384 with XEP-0045 rooms): the room model and its send/receive helpers.
+export {
+  OmemoRoom,
+  MAX_ROOM_MEMBERS,
+  MAX_ROOM_OCCUPANTS,
+  ROOM_SENT_MESSAGES_KEPT,
+  type RoomAffiliation,
+  type RoomOccupant,
+  type SentMessage,
+} from './omemo/rooms/room';
+export {
+  encryptToRoom,
+  resolveRoomSender,
+  type RoomEncryptOptions,
+  type RoomMessageSender,
+  type RoomSender,
+} from './omemo/rooms/room-messages';
+export { PEP_FETCH_CONCURRENCY, PEP_FETCH_TIMEOUT_MS } from './omemo/manager/bounded-fetch';
+export {
+  IndexedDbStore,
+  INDEXEDDB_SCHEMA_VERSION,
+  type IndexedDbStoreOptions,
+} from './omemo/store/indexeddb-store';
 export { type TrustPolicy, formatFingerprint } from './omemo/policies/trust';
 export { type IdentityChange, MAX_PREVIOUS_IDENTITIES_PER_DEVICE } from './omemo/policies/identity-trust';
 export {
@@ -98,6 +103,25 @@ export { verifyBundleSignature } from './omemo/stanzas/bundle-signature';
 export type { EncryptedKey, EncryptedElementData } from './omemo/stanzas/encrypted-element';
 export { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from './omemo/stanzas/sce';
 export { MAX_STANZA_CHARS } from './omemo/stanzas/xml';
+
+// Encrypted files (XEP-0454 aesgcm:// links): usable with any XMPP library; the @xmpp/client adapter adds the
+// XEP-0363 upload (`omemo-wasm/xmpp-client`: sendFile, uploadFile, downloadFile, message.file).
+export {
+  FileDescriptor,
+  fileOfText,
+  type FileMeta,
+  type FileDescriptorJson,
+} from './omemo/files/file-descriptor';
+export { isAesgcmBody, MAX_AESGCM_URL_CHARS } from './omemo/files/aesgcm-url';
+export { encryptFile, toReadableStream, MAX_FILE_BYTES, type EncryptedFile } from './omemo/files/file-encryption';
+export { fileCipherBackend, WEBCRYPTO_FILE_MAX_BYTES, type FileCipherBackend } from './crypto/aes-gcm-stream';
+export type { ByteSource } from './crypto/byte-source';
+export {
+  downloadFile,
+  DEFAULT_MAX_DOWNLOAD_BYTES,
+  type DownloadFileOptions,
+} from './adapters/file-transfer';
+export type { FetchLike } from './adapters/http-upload';
 
 // Internals that leaked into the public API in earlier versions: still exported, deprecated, to be removed.
 import {

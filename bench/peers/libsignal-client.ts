@@ -37,6 +37,7 @@ import {
   type PeerAdapter,
   type SessionBuilderBench,
 } from './types';
+import { createFirstMessageBurst } from './libsignal-client-bursts';
 
 const BUILD_POOL = 16;
 const PREKEY_TYPE: number = CiphertextMessageType.PreKey;
@@ -134,7 +135,7 @@ class MemoryKyberPreKeyStore extends KyberPreKeyStore {
 }
 
 /** One device: its address, key pair and the five stores. */
-class Party {
+export class Party {
   readonly pair = IdentityKeyPair.generate();
   readonly registrationId = 1 + Math.floor(Math.random() * 16000);
   readonly sessions = new MemorySessionStore();
@@ -352,6 +353,8 @@ export const libsignalClient: PeerAdapter = {
     'cold-start: node imports the package (loads the native addon), generates an identity, signed pre key, 100 pre keys and one signed Kyber pre key.',
   ],
   memorySessions: 10000,
+  createFirstMessageBurst,
+  burstSkips: { 'receive-burst-sqlite': 'no SQLite store in the library (in-memory stores here)' },
   async createWorld(devices) {
     return new World(devices).init();
   },

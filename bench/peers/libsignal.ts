@@ -2,8 +2,11 @@
 // .initOutgoing and SessionCipher.encrypt / decrypt* with a minimal in-memory SignalStorage.
 import { createRequire } from 'node:module';
 import {
+  FIRST_MESSAGE_BURST,
   check,
+  makePayload,
   sameBytes,
+  type BurstBench,
   type DecryptPair,
   type FanoutOutput,
   type FanoutWorld,
@@ -91,6 +94,25 @@ class Store {
   getOurIdentity(): KeyPair {
     return this.identity;
   }
+
+  /** first-message-burst: a bundle with a new one-time pre key `id` and the signed pre key made once. */
+  bundleWithPreKey(id: number): Bundle {
+    let spk = this.burstSignedPreKey;
+    if (spk === undefined) {
+      spk = L.keyhelper.generateSignedPreKey(this.identity, 1);
+      this.signedPreKeys.set(1, spk.keyPair);
+      this.burstSignedPreKey = spk;
+    }
+    const pk = L.keyhelper.generatePreKey(id);
+    this.preKeys.set(id, pk.keyPair);
+    return {
+      registrationId: this.registrationId,
+      identityKey: this.identity.pubKey,
+      signedPreKey: { keyId: 1, publicKey: spk.keyPair.pubKey, signature: spk.signature },
+      preKey: { keyId: id, publicKey: pk.keyPair.pubKey },
+    };
+  }
+  private burstSignedPreKey: { keyId: number; keyPair: KeyPair; signature: Buffer } | undefined;
 
   /** A bundle as a server would hand it out (one signed pre key, one one-time pre key). */
   makeBundle(): Bundle {
@@ -269,6 +291,39 @@ class Pair implements DecryptPair {
   }
 }
 
+/** first-message-burst: FIRST_MESSAGE_BURST new contacts' PreKeyWhisperMessages, decrypted at once. */
+class FirstMessageBurst implements BurstBench {
+  readonly messages = FIRST_MESSAGE_BURST;
+  private readonly r = new Store();
+  private burst: { cipher: Cipher; body: Buffer }[] = [];
+  private next = 0;
+
+  async prepare(): Promise<void> {
+    const payload = Buffer.from(makePayload());
+    this.burst = [];
+    for (let i = 0; i < FIRST_MESSAGE_BURST; i++) {
+      const id = ++this.next;
+      const s = new Store();
+      const rAddress = new L.ProtocolAddress('bot', 1);
+      const bundle = this.r.bundleWithPreKey(id);
+      verifyBundle(bundle);
+      await new L.SessionBuilder(s, rAddress).initOutgoing(bundle);
+      const m = await new L.SessionCipher(s, rAddress).encrypt(payload);
+      this.burst.push({ cipher: new L.SessionCipher(this.r, new L.ProtocolAddress(`new${id}`, 1)), body: m.body });
+    }
+  }
+
+  async run(): Promise<number> {
+    const payload = makePayload();
+    const out = await Promise.all(this.burst.map((b) => b.cipher.decryptPreKeyWhisperMessage(b.body)));
+    return out.filter((p) => sameBytes(p, payload)).length;
+  }
+
+  note(): string {
+    return 'SessionCipher.decryptPreKeyWhisperMessage of each (one-time pre key removed); no reply is sent and no pre keys are uploaded (the app does that)';
+  }
+}
+
 export const libsignal: PeerAdapter = {
   impl: 'libsignal',
   title: 'libsignal 6.0.0 (npm, WhiskeySockets fork used by Baileys): SessionBuilder / SessionCipher',
@@ -280,6 +335,10 @@ export const libsignal: PeerAdapter = {
     'cold-start: node imports libsignal, generates an identity, registration id, signed pre key and 100 pre keys (what OmemoManager.open does on a fresh store).',
   ],
   memorySessions: 2000,
+  async createFirstMessageBurst() {
+    return new FirstMessageBurst();
+  },
+  burstSkips: { 'receive-burst-sqlite': 'no SQLite store in the library (in-memory SignalStorage here)' },
   buildVariants: [{ label: 'initOutgoing alone, as shipped (no signature check)', options: { verify: false } }],
   async createWorld(devices) {
     return new World(devices);

@@ -173,6 +173,10 @@ export const omemoWasmRaw: PeerAdapter = {
     await cryptoReady();
     return new RawBuilder(options?.pool ?? BUILD_POOL);
   },
+  burstSkips: {
+    'receive-burst-sqlite': 'the raw protocol layer has no store (see omemo-wasm)',
+    'first-message-burst': 'the raw protocol layer has no bundles or stores to republish (see omemo-wasm)',
+  },
   async createPair() {
     await cryptoReady();
     return new RawPair(new Uint8Array(32).fill(1));

@@ -21,6 +21,7 @@ import {
   type PeerAdapter,
   type SessionBuilderBench,
 } from './types';
+import { createFirstMessageBurst, createReceiveBurst } from './omemo-wasm-bursts';
 
 const DOMAIN = 'peers.example';
 /**
@@ -309,6 +310,8 @@ function adapter(impl: ImplName, version: OmemoVersion): PeerAdapter {
       'cold-start: node imports dist/index.js (built by tsup), cryptoReady(), OmemoManager.open on a fresh MemoryStore (identity, signed pre key signed for both versions, 100 pre keys; publish: false).',
     ],
     memorySessions: 10000,
+    createReceiveBurst: () => createReceiveBurst(version),
+    createFirstMessageBurst: () => createFirstMessageBurst(version),
     async createWorld(devices) {
       await cryptoReady();
       return new ManagerWorld(version, devices).init();

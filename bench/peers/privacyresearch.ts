@@ -302,6 +302,10 @@ export const privacyresearch: PeerAdapter = {
   async createBuilder(options) {
     return new Builder().init(options?.pool ?? BUILD_POOL);
   },
+  burstSkips: {
+    'receive-burst-sqlite': 'no SQLite store in the library',
+    'first-message-burst': 'not measured for this library (libsignal and libsignal-client are)',
+  },
   async createPair() {
     return new Pair().init(new Uint8Array(32).fill(1).buffer);
   },

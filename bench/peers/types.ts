@@ -10,6 +10,8 @@ export const CASES = [
   'fanout-steady-1000',
   'decrypt-steady',
   'decrypt-ratchet',
+  'receive-burst-sqlite',
+  'first-message-burst',
   'cold-start',
 ] as const;
 export type CaseName = (typeof CASES)[number];
@@ -18,6 +20,11 @@ export type CaseName = (typeof CASES)[number];
 export const FANOUT_DEVICES = 1000;
 /** fanout-steady-100 encrypts to the first this many devices of the same world. */
 export const FANOUT_SMALL = 100;
+/** receive-burst-sqlite: this many contacts each send RECEIVE_BURST_MESSAGES messages, all decrypted at once. */
+export const RECEIVE_BURST_SENDERS = 100;
+export const RECEIVE_BURST_MESSAGES = 20;
+/** first-message-burst: this many new contacts' first messages (key exchanges), decrypted at once. */
+export const FIRST_MESSAGE_BURST = 100;
 /** The payload every case encrypts. */
 export const PAYLOAD_BYTES = 32;
 
@@ -91,6 +98,19 @@ export interface DecryptPair {
   readonly recordFormat: string;
 }
 
+/** Many messages arriving at once for one account (the burst cases): `run` decrypts them all concurrently. */
+export interface BurstBench {
+  /** Untimed: the senders encrypt the next burst (fresh messages; new contacts for first-message-burst). */
+  prepare(): Promise<void>;
+  /** Timed: the recipient decrypts the whole burst concurrently; returns how many messages decrypted correctly. */
+  run(): Promise<number>;
+  /** Messages per burst (the figure is µs per message). */
+  readonly messages: number;
+  /** What the figure includes, for the row's note (e.g. transactions per burst). */
+  note?(): string;
+  dispose?(): void;
+}
+
 /** Options of `createBuilder`. */
 export interface BuilderOptions {
   /** Distinct bundles to cycle through. */
@@ -112,6 +132,15 @@ export interface PeerAdapter {
   createPair(): Promise<DecryptPair>;
   /** session-build measured again with these options, reported as a note on the session-build row. */
   readonly buildVariants?: { label: string; options: BuilderOptions }[];
+  /**
+   * receive-burst-sqlite: RECEIVE_BURST_SENDERS established contacts × RECEIVE_BURST_MESSAGES messages decrypted
+   * concurrently on a persistent (SQLite) store; absent when the library has none.
+   */
+  createReceiveBurst?(): Promise<BurstBench>;
+  /** first-message-burst: FIRST_MESSAGE_BURST new contacts' key-exchange messages decrypted concurrently. */
+  createFirstMessageBurst?(): Promise<BurstBench>;
+  /** Why an absent burst case has no equivalent here (shown as the skip reason). */
+  readonly burstSkips?: Partial<Record<'receive-burst-sqlite' | 'first-message-burst', string>>;
   /** Sessions to build for the heap measurement (10 000, fewer for slow libraries: then extrapolated). */
   readonly memorySessions: number;
 }

@@ -2,7 +2,8 @@
 // decrypted and delivered, between the manager's start/end hooks that keep consumed pre keys until the end.
 import { OmemoError } from '../crypto/errors';
 import type { OmemoManager } from '../omemo/manager/session-manager';
-import type { Deliver } from './deliver';
+import type { Deliver, DeliveryMeta } from './deliver';
+import { bareOf } from './stanza-jid';
 import { asOmemoError, type ReportError } from './error-report';
 import { MAM_MAX_MESSAGES, MAM_PAGE_SIZE } from './message-archive';
 import { buildArchiveQuery, readArchiveFin, readArchiveResult } from './message-archive';
@@ -20,6 +21,11 @@ export interface CatchUpOptions {
   after?: string;
   /** Stop after this many messages (default and upper bound MAM_MAX_MESSAGES). */
   maxMessages?: number;
+  /**
+   * A joined room's archive instead of ours (XEP-0313 §5.1.3): its messages are decrypted with the real JIDs the
+   * archive carries (non-anonymous rooms) and delivered with the room's fields.
+   */
+  room?: string;
 }
 
 /** Result of `catchUp`. */
@@ -45,6 +51,8 @@ export interface CatchUpPluginOptions {
   /** Our bare JID, once known: archive results from anyone else are refused. */
   jid: () => string | undefined;
   deliver: Deliver;
+  /** Decrypts and delivers one message of a room's archive. */
+  deliverRoom: (manager: OmemoManager, room: string, message: XmlElement, meta: DeliveryMeta) => Promise<boolean>;
 }
 
 /** The catch-up plugin. */
@@ -65,18 +73,21 @@ export interface CatchUp {
  */
 export function createCatchUp(options: CatchUpPluginOptions): CatchUp {
   const { client, report, deliver } = options;
-  /** Results per running query id (at most one page each). */
+  /** Results per running query id (at most one page each), and whose archive answers it. */
   const queries = new Map<string, XmlElement[]>();
+  const archiveOf = new Map<string, string | undefined>();
   let running = false;
 
   const queryPage = async (catchUp: CatchUpOptions, max: number, after: string | undefined) => {
     const queryid = stanzaId();
     const results: XmlElement[] = [];
     queries.set(queryid, results);
+    archiveOf.set(queryid, catchUp.room);
     try {
       const iq = buildArchiveQuery({
         queryid,
         max,
+        ...(catchUp.room ? { to: catchUp.room } : {}),
         ...(catchUp.with ? { with: catchUp.with } : {}),
         ...(catchUp.start ? { start: catchUp.start } : {}),
         ...(after ? { after } : {}),
@@ -86,6 +97,7 @@ export function createCatchUp(options: CatchUpPluginOptions): CatchUp {
       throw asOmemoError(e, 'archive query failed');
     } finally {
       queries.delete(queryid);
+      archiveOf.delete(queryid);
     }
   };
 
@@ -94,6 +106,9 @@ export function createCatchUp(options: CatchUpPluginOptions): CatchUp {
     if (!Number.isInteger(limit) || limit < 1) {
       throw new RangeError(`maxMessages must be a positive integer, got ${catchUp.maxMessages}`);
     }
+    const room = catchUp.room === undefined ? undefined : bareOf(catchUp.room);
+    if (catchUp.room !== undefined && (room === undefined || room !== catchUp.room))
+      throw new TypeError(`room must be a bare JID, got ${JSON.stringify(catchUp.room)}`);
     const manager = await options.manager();
     if (running) throw new TypeError('a catch-up is already running');
     running = true;
@@ -116,7 +131,11 @@ export function createCatchUp(options: CatchUpPluginOptions): CatchUp {
           processed++;
           last = archived.id;
           const meta = { stamp: archived.stamp, archiveId: archived.id };
-          if (await deliver(manager, archived.message, 'archive', meta)) delivered++;
+          const ok =
+            room === undefined
+              ? await deliver(manager, archived.message, 'archive', meta)
+              : await options.deliverRoom(manager, room, archived.message, meta);
+          if (ok) delivered++;
         }
         if (fin.last !== undefined) last = fin.last;
         complete = fin.complete || results.length === 0;
@@ -138,11 +157,16 @@ export function createCatchUp(options: CatchUpPluginOptions): CatchUp {
     if (result === undefined) return false;
     const results = queries.get(result.attrs.queryid ?? '');
     if (results === undefined) return true;
-    // Only our own archive may answer (XEP-0313 §5.1.2): from absent or our bare JID.
+    // Only the archive asked may answer (XEP-0313 §5.1.2): ours (from absent or our bare JID) or the room's.
     const from = stanza.attrs.from;
+    const archive = archiveOf.get(result.attrs.queryid ?? '');
     const own = options.jid();
-    if (from !== undefined && (own === undefined || from !== own)) {
-      const error = new OmemoError('malformed-stanza', `archive result from ${from}, not from our account`);
+    const wrong = archive === undefined ? from !== undefined && (own === undefined || from !== own) : from !== archive;
+    if (wrong) {
+      const error = new OmemoError(
+        'malformed-stanza',
+        `archive result from ${from}, not from ${archive ?? 'our account'}`,
+      );
       report(error, { phase: 'catch-up', stanza });
       return true;
     }

@@ -1,17 +1,20 @@
 // XEP-0384 §5.5 / 0.3 §4.6 receiving a message: decrypt the `<encrypted>` element(s) of a direct, carbon
-// (XEP-0280) or archived (XEP-0313) message and deliver the payload to the message listeners.
+// (XEP-0280), group-chat (XEP-0045, with the sender's real JID) or archived (XEP-0313) message and deliver the
+// payload to the message listeners.
 import { isOmemoError, OmemoError } from '../crypto/errors';
+import { fileOfText, type FileDescriptor } from '../omemo/files/file-descriptor';
 import type { OmemoVersion } from '../omemo/versions/backend';
 import type { DecryptResult, OmemoManager } from '../omemo/manager/session-manager';
 import { asOmemoError, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';
+import { mayHoldKeyFor, toOmemoElement } from './ltx-xml';
 import { encryptedElements, senderDeviceOf, versionOfEncrypted } from './omemo-message';
 import { bareOf } from './stanza-jid';
 import { NS_DELAY } from './xmpp-namespaces';
 import type { XmlElement } from './xmpp-types';
 
-/** How a decrypted message reached us. */
-export type OmemoMessageVia = 'direct' | 'carbon-received' | 'carbon-sent' | 'archive';
+/** How a decrypted message reached us ('groupchat': live from a room; a room's archive is 'archive'). */
+export type OmemoMessageVia = 'direct' | 'carbon-received' | 'carbon-sent' | 'archive' | 'groupchat';
 
 /** A decrypted message with text or bytes (empty OMEMO messages are handled internally, not delivered). */
 export interface OmemoChatMessage {
@@ -23,11 +26,24 @@ export interface OmemoChatMessage {
   to: string | undefined;
   /** The decrypted text (undefined for a payload that is not text). */
   text: string | undefined;
+  /** The shared file, when the text is exactly one XEP-0454 `aesgcm://` link (see `downloadFile`). */
+  file?: FileDescriptor;
   /** Everything the manager knows about the decryption (sender device, trust, key exchange, SCE envelope). */
   result: DecryptResult;
   via: OmemoMessageVia;
-  /** Message type: 'chat' or 'normal'. */
+  /** Message type: 'chat', 'normal' or 'groupchat'. */
   type: string;
+  /** Group chats: the room's bare JID (also `peer`). */
+  room?: string;
+  /** Group chats: the sender's nick in the room. */
+  nick?: string;
+  /** Group chats: the sender's real bare JID, as the room told it (also `from`). */
+  realJid?: string;
+  /**
+   * Group chats: our own message from this device, reflected by the room. It holds no key for this device: `text`
+   * is what we sent (by its origin-id), or undefined when we no longer remember it (e.g. from the archive).
+   */
+  reflected?: boolean;
   /** The message stanza that carried the `<encrypted>` element (the forwarded one for carbons/archive). */
   stanza: XmlElement;
   /** XEP-0203 delay stamp (archived and offline-stored messages). */
@@ -43,6 +59,8 @@ export type MessageListener = (message: OmemoChatMessage) => void | Promise<void
 export interface DeliveryMeta {
   stamp?: string | undefined;
   archiveId?: string;
+  /** A group-chat message: its room, the sender's nick and real JID (resolved by the MUC plugin, never guessed). */
+  groupchat?: { room: string; nick: string | undefined; realJid: string };
 }
 
 /**
@@ -69,12 +87,18 @@ export interface DeliveryOptions {
  * The decrypt-and-deliver function shared by direct messages, carbons and the catch-up.
  * @throws nothing (the returned function reports instead of rejecting, except for manager bugs).
  */
-export function createDelivery(options: DeliveryOptions): Deliver {
+export function createDelivery(options: DeliveryOptions): Deliver & { emit: (m: OmemoChatMessage) => boolean } {
   const { versions, report, listeners } = options;
 
   /** The bare JID the message counts as sent from, or undefined (reported) when it cannot be trusted. */
-  const senderOf = (manager: OmemoManager, message: XmlElement, via: OmemoMessageVia): string | undefined => {
+  const senderOf = (
+    manager: OmemoManager,
+    message: XmlElement,
+    via: OmemoMessageVia,
+    meta: DeliveryMeta,
+  ): string | undefined => {
     const own = manager.jid;
+    if (meta.groupchat !== undefined) return meta.groupchat.realJid; // from room/nick: the room told us who
     if (via === 'carbon-sent') {
       const sender = bareOf(message.attrs.from) ?? own;
       if (sender === own) return sender;
@@ -104,9 +128,10 @@ export function createDelivery(options: DeliveryOptions): Deliver {
     return listeners.size > 0;
   };
 
-  return async (manager, message, via, meta) => {
+  const deliver: Deliver = async (manager, message, via, meta) => {
     const type = message.attrs.type ?? 'normal';
-    if (type === 'error' || type === 'groupchat' || type === 'headline') {
+    const group = meta.groupchat;
+    if (type === 'error' || (type === 'groupchat' && group === undefined) || type === 'headline') {
       const [first] = encryptedElements(message);
       if (type === 'error' && first !== undefined) {
         const condition = message.getChild('error')?.getChildElements()[0]?.name ?? 'unknown';
@@ -114,12 +139,12 @@ export function createDelivery(options: DeliveryOptions): Deliver {
         const error = new OmemoError('transport-error', bounced);
         report(error, { phase: 'decrypt', stanza: message, from: bareOf(message.attrs.from) ?? '' });
       }
-      return false; // groupchat (MUC) needs real-JID mapping: not handled here
+      return false; // groupchat comes here through the MUC plugin, which maps the occupant to its real JID
     }
     // Only the versions we run (a 0.3-only device ignores the OMEMO 2 element next to its own).
     const elements = encryptedElements(message).filter((e) => versions.includes(versionOfEncrypted(e)!));
     if (elements.length === 0) return false;
-    const sender = senderOf(manager, message, via);
+    const sender = senderOf(manager, message, via, meta);
     if (sender === undefined) return false;
     const own = manager.jid;
     // Our own message coming back (archive): this device has no key in it.
@@ -129,7 +154,11 @@ export function createDelivery(options: DeliveryOptions): Deliver {
     let failure: unknown;
     for (const element of elements) {
       try {
-        result = await manager.decrypt(sender, element.toString());
+        // Not for this device (e.g. a big room's message after a device change): no conversion, no key decoded.
+        if (!mayHoldKeyFor(element, manager.deviceId)) {
+          throw new OmemoError('message-not-for-us', `no key for device ${manager.deviceId}`);
+        }
+        result = await manager.decrypt(sender, toOmemoElement(element));
         break;
       } catch (e) {
         if (failure === undefined || isOmemoError(failure, 'message-not-for-us')) failure = e;
@@ -144,9 +173,10 @@ export function createDelivery(options: DeliveryOptions): Deliver {
       return false;
     }
     if (result.payload === undefined) return false;
+    const file = fileOfText(result.text);
     return emit({
       from: sender,
-      peer: sender === own ? (bareOf(message.attrs.to) ?? own) : sender,
+      peer: group !== undefined ? group.room : sender === own ? (bareOf(message.attrs.to) ?? own) : sender,
       to: message.attrs.to,
       text: result.text,
       result,
@@ -155,8 +185,16 @@ export function createDelivery(options: DeliveryOptions): Deliver {
       stanza: message,
       ...(meta.stamp !== undefined ? { delay: meta.stamp } : {}),
       ...(meta.archiveId !== undefined ? { archiveId: meta.archiveId } : {}),
+      ...(group !== undefined ? roomFields(group) : {}),
+      ...(file !== undefined ? { file } : {}),
     });
   };
+  return Object.assign(deliver, { emit });
+}
+
+/** The group-chat fields of a delivered message. */
+export function roomFields(group: NonNullable<DeliveryMeta['groupchat']>): Partial<OmemoChatMessage> {
+  return { room: group.room, realJid: group.realJid, ...(group.nick !== undefined ? { nick: group.nick } : {}) };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface ArchiveQuery {
   /** Only messages after this archive id (XEP-0059 `<after>`). */
   after?: string;
   max: number;
+  /** The archive to query: a room's (XEP-0313 §5.1.3, the room's bare JID) instead of our own. */
+  to?: string;
 }
 
 /** One archived message. */
@@ -37,7 +39,7 @@ export function buildArchiveQuery(q: ArchiveQuery): XmlElement {
   if (q.start !== undefined) fields.push(xml('field', { var: 'start' }, xml('value', {}, q.start.toISOString())));
   return xml(
     'iq',
-    { type: 'set' },
+    q.to === undefined ? { type: 'set' } : { type: 'set', to: q.to },
     xml(
       'query',
       { xmlns: NS_MAM, queryid: q.queryid },

@@ -6,6 +6,7 @@ import type { OmemoStore } from '../omemo/store/store';
 import type { OmemoChatMessage } from './deliver';
 import type { DiscoIdentity } from './entity-capabilities';
 import type { OmemoErrorContext } from './error-report';
+import type { FetchLike } from './http-upload';
 import type { XmppClientLike } from './xmpp-types';
 
 /** Options of `createXmppClientOmemo`. */
@@ -39,6 +40,8 @@ export interface XmppClientOmemoOptions {
   caps?: { node?: string; identity?: DiscoIdentity; features?: readonly string[] };
   /** Per-iq timeout (default IQ_TIMEOUT_MS). */
   iqTimeoutMs?: number;
+  /** Encrypted files (XEP-0454 over XEP-0363): the fetch function, and plain http for loopback test servers. */
+  files?: { fetch?: FetchLike; allowHttp?: boolean };
   /**
    * Where the adapter and its manager tell what they do (setup, connection failures, catch-up, reported errors,
    * and the manager's events: publishes, fetches, sessions, repairs, skipped devices); never key material.

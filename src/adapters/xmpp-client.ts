@@ -1,6 +1,7 @@
 // XEP-0384 on an @xmpp/client connection (package entry `omemo-wasm/xmpp-client`): the facade that wires the
 // plugins on one connection — disco/caps (XEP-0030/0115), device-list events (XEP-0163), carbons (XEP-0280),
-// catch-up (XEP-0313), the inbound queue and decrypt-and-deliver — with the setup lifecycle, listeners and send.
+// catch-up (XEP-0313), group chats (XEP-0045), the inbound queue and decrypt-and-deliver — with the setup
+// lifecycle, listeners and send.
 import { xml } from '@xmpp/client';
 import { OmemoError } from '../crypto/errors';
 import { createLog, type Log } from '../omemo/manager/logger';
@@ -11,8 +12,16 @@ import { createCarbons, type Carbons } from './carbons';
 import { createCatchUp, type CatchUp, type CatchUpOptions, type CatchUpResult } from './catch-up';
 import { createDelivery, directMessages, type MessageListener } from './deliver';
 import { createDisco, type Disco } from './disco';
+import type { ByteSource } from '../crypto/byte-source';
+import type { FileDescriptor } from '../omemo/files/file-descriptor';
+import { downloadFile, uploadFile, type DownloadFileOptions, type UploadFileOptions } from './file-transfer';
+import { createHttpUpload, type HttpUpload } from './http-upload';
 import { asOmemoError, connectionError, type OmemoErrorContext, type ReportError } from './error-report';
 import { createInbound, type Inbound } from './inbound';
+import { createMuc, type JoinRoomOptions, type Muc } from './muc';
+import { createRoomMessages, type RoomMessages } from './muc-messages';
+import type { RoomInvitation } from './muc-stanzas';
+import type { OmemoRoom, RoomAffiliation } from '../omemo/rooms/room';
 import { DEFAULT_FALLBACK_BODY, buildOmemoMessage } from './omemo-message';
 import { createOnlineSetup, type OnlineSetup } from './online-setup';
 import { IQ_TIMEOUT_MS, createPepTransport, type PepTransport } from './pep-transport';
@@ -34,12 +43,35 @@ export type { OmemoChatMessage, OmemoMessageVia } from './deliver';
 export type { DeviceListEvent } from './pubsub-events';
 export type { CatchUpOptions, CatchUpResult } from './catch-up';
 export type { SendOptions, XmppClientOmemoOptions } from './xmpp-client-options';
+export { REQUIRED_ROOM_FEATURES, type JoinRoomOptions } from './muc';
+export type { RoomInvitation } from './muc-stanzas';
+export { DEFAULT_MAX_DOWNLOAD_BYTES, type DownloadFileOptions, type UploadFileOptions } from './file-transfer';
+export { MAX_UPLOAD_SERVICE_CANDIDATES, UPLOAD_SLOT_HEADERS, type FetchLike, type UploadService } from './http-upload';
+export { FileDescriptor, fileOfText, type FileMeta, type FileDescriptorJson } from '../omemo/files/file-descriptor';
+export type { ByteSource } from '../crypto/byte-source';
+
+/** Options of `sendFile`: the upload's and the message's. */
+export type SendFileOptions = UploadFileOptions & SendOptions;
+
+/** The upload's and the message's parts of SendFileOptions (the upload's without undefined values). */
+function splitFileOptions(options: SendFileOptions): { upload: UploadFileOptions; send: SendOptions } {
+  const { name, mediaType, size, signal, revealName, ...send } = options;
+  const upload: UploadFileOptions = {};
+  if (name !== undefined) upload.name = name;
+  if (mediaType !== undefined) upload.mediaType = mediaType;
+  if (size !== undefined) upload.size = size;
+  if (signal !== undefined) upload.signal = signal;
+  if (revealName !== undefined) upload.revealName = revealName;
+  return { upload, send };
+}
 
 /** The events of `XmppClientOmemo.on`. */
 type Listeners = {
   message: MessageListener;
   error: (error: Error, context: OmemoErrorContext) => void;
   'device-list': DeviceListListener;
+  /** An invitation to a room (XEP-0045 mediated or XEP-0249 direct); join it with `joinRoom`. */
+  invitation: (invitation: RoomInvitation) => void;
 };
 
 /**
@@ -55,13 +87,17 @@ export class XmppClientOmemo {
     message: new Set(),
     error: new Set(),
     'device-list': new Set(),
+    invitation: new Set(),
   };
   private readonly setups: OnlineSetup<OmemoManager>;
   private readonly disco: Disco;
   private readonly carbons: Carbons;
   private readonly catchUpPlugin: CatchUp;
   private readonly inbound: Inbound;
+  private readonly muc: Muc;
+  private readonly roomMessages: RoomMessages;
   private readonly autoSubscribe: { stop(): void } | undefined;
+  private readonly upload: HttpUpload;
   private opened: OmemoManager | undefined;
   private readonly log: Log;
 
@@ -85,13 +121,30 @@ export class XmppClientOmemo {
       features: [...notifyFeatures(versions), ...(options.caps?.features ?? [])],
     });
     this.setups = createOnlineSetup(() => this.setup(), report);
+    const domain = () => bareOf(this.client.jid?.toString())?.split('@').pop();
+    const files = options.files ?? {};
+    this.upload = createHttpUpload({ client, iqTimeoutMs, domain, ...files });
     if (options.onMessage) this.on('message', options.onMessage);
     if (options.onError) this.on('error', options.onError);
 
     // Deprecated (see the option), kept working for one release.
     this.autoSubscribe = options.acceptSubscriptions ? createAutoSubscribe({ client, report }) : undefined;
     this.carbons = createCarbons({ client, iqTimeoutMs, report, deliver });
-    this.catchUpPlugin = createCatchUp({ client, iqTimeoutMs, report, manager, jid: () => this.jid, deliver });
+    this.muc = createMuc({
+      client,
+      iqTimeoutMs,
+      report,
+      manager,
+      transport: this.transport,
+      versions,
+      capsElement: () => this.disco.capsElement(),
+      onInvitation: (invitation) => this.emitInvitation(invitation),
+    });
+    const fallbackBody = () => this.options.fallbackBody ?? DEFAULT_FALLBACK_BODY;
+    this.roomMessages = createRoomMessages({ client, muc: this.muc, versions, report, deliver, fallbackBody });
+    const deliverRoom = this.roomMessages.deliverArchived;
+    const jid = () => this.jid;
+    this.catchUpPlugin = createCatchUp({ client, iqTimeoutMs, report, manager, jid, deliver, deliverRoom });
     this.inbound = createInbound({
       client,
       report,
@@ -100,6 +153,7 @@ export class XmppClientOmemo {
       handlers: [
         deviceListEvents({ versions, report, listeners: this.listeners['device-list'] }),
         this.carbons,
+        this.roomMessages.handler,
         directMessages(deliver),
       ],
     });
@@ -203,6 +257,120 @@ export class XmppClientOmemo {
   }
 
   /**
+   * Joins a room (XEP-0045) for OMEMO: only a members-only, non-anonymous one (disco#info `muc_membersonly` and
+   * `muc_nonanonymous`; a room we create gets the server's default configuration). Loads the affiliation lists
+   * and fetches every member's device list, then follows occupant presences and affiliation changes.
+   * @returns the room model (members, occupants).
+   * @throws OmemoError `room-not-eligible` (the room is anonymous or open; we do not stay in it),
+   *   `transport-error` (refused, e.g. not a member, or no answer); TypeError for a bad JID or nick, or before setup.
+   */
+  joinRoom(room: string, options: JoinRoomOptions): Promise<OmemoRoom> {
+    return this.muc.join(room, options);
+  }
+
+  /**
+   * Leaves a room (unavailable presence); its messages are no longer handled.
+   * @throws what `client.send` throws.
+   */
+  leaveRoom(room: string): Promise<void> {
+    return this.muc.leave(room);
+  }
+
+  /** The model of a joined room (members, occupants), or undefined. */
+  room(room: string): OmemoRoom | undefined {
+    return this.muc.get(room)?.room;
+  }
+
+  /**
+   * Grants or revokes a room affiliation (XEP-0045 §9.3–9.4; needs admin or owner rights). A new member's device
+   * list is fetched before the next `sendToRoom`; a removed one gets no key from then on.
+   * @throws OmemoError `transport-error` when the room refuses; TypeError for a bad room JID.
+   */
+  setRoomAffiliation(room: string, jid: string, affiliation: RoomAffiliation): Promise<void> {
+    return this.muc.setAffiliation(room, jid, affiliation);
+  }
+
+  /**
+   * Encrypts `text` to every device of every member of a joined room and our own other devices, and sends it as
+   * one `type='groupchat'` message (EME, fallback body, store hint, origin-id). Our copy, reflected by the room,
+   * is delivered as ours (`reflected: true`).
+   * @returns the EncryptResult (per-device reports; `recipients` per member: with `partial`, who cannot read it).
+   * @throws OmemoError `no-eligible-devices` (a member has no usable device, unless `partial`; with `partial`,
+   *   when no device at all can read it),
+   *   `stanza-too-large` (the room has more devices than one stanza holds: the message says how many fit),
+   *   `room-not-eligible` (the room's configuration changed: it is no longer members-only and non-anonymous),
+   *   `transport-error`, `store-error`; TypeError when the room was not joined.
+   */
+  async sendToRoom(room: string, text: string | Uint8Array, options: SendOptions = {}): Promise<EncryptResult> {
+    return this.roomMessages.send(this.manager, room, text, options);
+  }
+
+  /**
+   * Encrypts a file (XEP-0454: AES-256-GCM, fresh key, 12-byte IV) and uploads it to the server's XEP-0363
+   * service; resolves to its descriptor. Send `descriptor.aesgcmUrl()` as the text of an OMEMO message to share
+   * it (what `sendFile` does; for a room, pass it to the room's send). Streams are read once, in constant memory.
+   * @throws TypeError/RangeError for a bad file, a stream without `size` or a size mismatch; OmemoError
+   *   `file-too-large` (over the service's max-file-size: nothing is uploaded), `upload-unavailable`,
+   *   `file-transfer-failed`, `transport-error`.
+   */
+  async uploadFile(file: ByteSource, options: UploadFileOptions = {}): Promise<FileDescriptor> {
+    const started = Date.now();
+    const descriptor = await uploadFile(this.upload, file, options);
+    // Size and time only: the link holds the key, and no link is ever logged.
+    this.log('info', `file uploaded: ${descriptor.size} bytes`, {
+      event: 'file-uploaded',
+      count: descriptor.size,
+      ms: Date.now() - started,
+    });
+    return descriptor;
+  }
+
+  /**
+   * Uploads an encrypted file and sends its `aesgcm://` link as an OMEMO message (what Conversations, Dino, Gajim,
+   * Monal, Converse and Profanity show as a file).
+   * @returns the descriptor and the send's EncryptResult.
+   * @throws what `uploadFile` and `send` throw; nothing is sent when the upload fails.
+   */
+  async sendFile(
+    to: string | readonly string[],
+    file: ByteSource,
+    options: SendFileOptions = {},
+  ): Promise<{ file: FileDescriptor; result: EncryptResult }> {
+    const { upload, send } = splitFileOptions(options);
+    const descriptor = await this.uploadFile(file, upload);
+    return { file: descriptor, result: await this.send(to, descriptor.aesgcmUrl(), send) };
+  }
+
+  /**
+   * Uploads an encrypted file and sends its `aesgcm://` link to a joined room as one OMEMO groupchat message (see
+   * `sendToRoom`); members receive it as `message.file`.
+   * @returns the descriptor and the send's EncryptResult.
+   * @throws what `uploadFile` and `sendToRoom` throw; nothing is sent when the upload fails.
+   */
+  async sendFileToRoom(
+    room: string,
+    file: ByteSource,
+    options: SendFileOptions = {},
+  ): Promise<{ file: FileDescriptor; result: EncryptResult }> {
+    if (this.muc.get(room) === undefined) throw new TypeError(`not in the room ${room}: joinRoom first`);
+    const { upload, send } = splitFileOptions(options);
+    const descriptor = await this.uploadFile(file, upload);
+    return { file: descriptor, result: await this.sendToRoom(room, descriptor.aesgcmUrl(), send) };
+  }
+
+  /**
+   * Downloads and decrypts a received file (`message.file`): a stream of plaintext that ends normally only
+   * once the whole file arrived and its tag verified (see `downloadFile` of the file-transfer module). Uses the
+   * adapter's `files` options unless given here.
+   * @throws TypeError for a bad descriptor; OmemoError `file-transfer-failed`, `file-too-large` (rejects or
+   *   errors the stream), `authentication-failed` (errors the stream).
+   */
+  downloadFile(descriptor: FileDescriptor, options: DownloadFileOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const files = this.options.files ?? {};
+    return downloadFile(descriptor, { ...files, ...options });
+  }
+
+  /**
    * History catch-up (XEP-0313): queries our archive page by page, decrypts every OMEMO message and delivers
    * those with a payload to the message listeners (via 'archive'). Pre keys consumed meanwhile are kept until
    * the end (manager.startCatchUp/endCatchUp). Duplicates of messages already seen fail quietly.
@@ -225,6 +393,7 @@ export class XmppClientOmemo {
   /** Stops handling stanzas (the manager and its store stay usable; the disco#info handler passes through). */
   detach(): void {
     this.inbound.stop();
+    this.muc.stop();
     this.disco.stop();
     this.autoSubscribe?.stop();
     this.client.removeListener('online', this.onOnline);
@@ -258,9 +427,20 @@ export class XmppClientOmemo {
     this.setups.fail(error);
   };
 
+  private emitInvitation(invitation: RoomInvitation): void {
+    for (const l of this.listeners.invitation) {
+      try {
+        l(invitation);
+      } catch (e) {
+        this.report(e as Error, { phase: 'handler' });
+      }
+    }
+  }
+
   private async setup(): Promise<OmemoManager> {
     const jid = bareOf(this.client.jid?.toString());
     if (jid === undefined) throw new TypeError('the client is online without a JID');
+    this.upload.reset(); // a reconnect may reach another server of the cluster: discover again when needed
     if (this.opened === undefined) {
       const { options } = this;
       const store = typeof options.store === 'function' ? await options.store(jid) : options.store;
@@ -272,6 +452,7 @@ export class XmppClientOmemo {
     }
     if (this.options.carbons !== false) await this.carbons.enable();
     if (this.options.presence !== false) await this.sendPresence();
+    this.muc.rejoinAll(); // after a reconnect: the rooms we were in
     this.log('info', `OMEMO ready for ${jid}: device ${this.opened.deviceId}`, {
       event: 'online',
       jid,

@@ -1,4 +1,5 @@
-// XMPP namespaces the @xmpp/client adapter speaks: XEP-0030/0060/0115/0280/0297/0313/0334/0380, RFC 6120/6121.
+// XMPP namespaces the @xmpp/client adapter speaks: XEP-0030/0045/0060/0115/0249/0280/0297/0313/0334/0359/0380,
+// RFC 6120/6121.
 
 /** XEP-0060 PubSub. */
 export const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
@@ -32,3 +33,19 @@ export const NS_EME = 'urn:xmpp:eme:0';
 export const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 /** Data forms (XEP-0004). */
 export const NS_X_DATA = 'jabber:x:data';
+/** XEP-0045 multi-user chat: the join `<x/>`. */
+export const NS_MUC = 'http://jabber.org/protocol/muc';
+/** XEP-0045 occupant and affiliation items, status codes, mediated invitations. */
+export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+/** XEP-0045 §9 affiliation lists (admin use cases). */
+export const NS_MUC_ADMIN = 'http://jabber.org/protocol/muc#admin';
+/** XEP-0045 §10 room configuration (owner use cases). */
+export const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
+/** XEP-0249 direct MUC invitations. */
+export const NS_CONFERENCE = 'jabber:x:conference';
+/** XEP-0359 unique and stable stanza ids (origin-id, stanza-id). */
+export const NS_SID = 'urn:xmpp:sid:0';
+/** XEP-0030 item discovery. */
+export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+/** XEP-0363 HTTP file upload. */
+export const NS_HTTP_UPLOAD = 'urn:xmpp:http:upload:0';

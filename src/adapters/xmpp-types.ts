@@ -1,5 +1,6 @@
 // The structural view of an @xmpp/client instance and of its ltx elements that the adapter relies on, so the
-// public API does not depend on @xmpp/client's (absent) type declarations.
+// public API does not depend on @xmpp/client's type declarations; `Client` of @types/xmpp__client is assignable
+// to XmppClientLike (test/package/readme-snippets.mjs type-checks the README's bot against it).
 
 /** An ltx element as @xmpp/client emits and sends them. */
 export interface XmlElement {
@@ -11,7 +12,8 @@ export interface XmlElement {
   getChildElements(): XmlElement[];
   getText(): string;
   is(name: string, xmlns?: string): boolean;
-  append(...children: (XmlElement | string)[]): XmlElement;
+  /** Adds children (ltx returns nothing, older versions the element: nothing here relies on either). */
+  append(...children: (XmlElement | string)[]): unknown;
   toString(): string;
 }
 

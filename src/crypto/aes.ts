@@ -1,7 +1,8 @@
 // AES-256-CBC with PKCS#7 (NIST SP 800-38A §6.2; OMEMO's Double Ratchet and OMEMO 2 payloads) and AES-GCM
 // (NIST SP 800-38D; OMEMO 0.3 payloads with 128-bit keys). libsodium's WASM build has no AES, so the
 // synchronous functions use node:crypto, AES-CBC falls back to the ratchet kernel's (kernel-aes-cbc.ts) where
-// node:crypto is absent, and `aesBackends()` adds WebCrypto (async) for browsers.
+// node:crypto is absent, and AES-GCM (OMEMO 0.3 payloads) goes through WebCrypto there (`aesGcmEncryptAsync`,
+// `aesGcmDecryptAsync`: the back end is fixed once `cryptoReady()` has looked for node:crypto).
 import { assertBytes } from './bytes';
 import { OmemoError } from './errors';
 import { kernelAes256CbcDecrypt, kernelAes256CbcEncrypt } from './kernel-aes-cbc';
@@ -55,7 +56,8 @@ function requireNode(): NodeCrypto {
   if (nc === undefined) {
     throw new OmemoError(
       'crypto-unavailable',
-      'synchronous AES needs node:crypto or, for AES-CBC, the ratchet kernel (after cryptoReady()); use aesBackends() in browsers',
+      'synchronous AES needs node:crypto or, for AES-CBC, the ratchet kernel (after cryptoReady()); ' +
+        'without node:crypto, AES-GCM is asynchronous (WebCrypto)',
     );
   }
   return nc;
@@ -219,6 +221,37 @@ const webCryptoBackend: AesBackend = {
     }
   },
 };
+
+/**
+ * AES-GCM encryption where node:crypto may be absent: node:crypto when `cryptoReady()` found it, WebCrypto
+ * otherwise (browsers). Same bytes either way.
+ * @throws OmemoError `crypto-unavailable` (rejects) where neither exists; TypeError/RangeError for bad lengths.
+ */
+export async function aesGcmEncryptAsync(
+  key: Uint8Array,
+  iv: Uint8Array,
+  plaintext: Uint8Array,
+  aad?: Uint8Array,
+): Promise<GcmSealed> {
+  if (nodeCrypto() !== undefined) return aesGcmEncrypt(key, iv, plaintext, aad);
+  return webCryptoBackend.gcmEncrypt(key, iv, plaintext, aad);
+}
+
+/**
+ * AES-GCM decryption where node:crypto may be absent (see aesGcmEncryptAsync).
+ * @throws OmemoError `authentication-failed` (rejects) when the tag does not verify; `crypto-unavailable` where
+ *   neither node:crypto nor WebCrypto exists.
+ */
+export async function aesGcmDecryptAsync(
+  key: Uint8Array,
+  iv: Uint8Array,
+  ciphertext: Uint8Array,
+  tag: Uint8Array,
+  aad?: Uint8Array,
+): Promise<Uint8Array> {
+  if (nodeCrypto() !== undefined) return aesGcmDecrypt(key, iv, ciphertext, tag, aad);
+  return webCryptoBackend.gcmDecrypt(key, iv, ciphertext, tag, aad);
+}
 
 /** Every AES back end available here: node:crypto (on Node) and WebCrypto (where `crypto.subtle` exists). */
 export function aesBackends(): AesBackend[] {

@@ -120,6 +120,7 @@ for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 
 interface NodeBufferLike {
   from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64'): string };
+  from(text: string, encoding: 'base64'): Uint8Array;
 }
 // Node's native encoder is ~6× faster than the loop below and makes no intermediate strings: a 1000-device
 // fan-out encodes 1000 keys. It only ever returns a string, so no Buffer reaches the public API.
@@ -157,7 +158,31 @@ export function toBase64Portable(bytes: Uint8Array): string {
  */
 export function fromBase64(text: string): Uint8Array | undefined {
   if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
-  const s = text.replace(/[ \t\r\n]+/g, '');
+  const s = WHITESPACE.test(text) ? text.replace(WHITESPACES, '') : text;
+  if (NodeBuffer === undefined) return decodeBase64(s);
+  // Node's decoder is lenient (it skips bad characters): only canonical input reaches it. ~5× faster than the
+  // loop for a payload; the copy keeps Node's shared allocation pool out of the result.
+  if (!CANONICAL_BASE64.test(s)) return undefined;
+  const n = s.length;
+  if (s.charCodeAt(n - 1) === EQUALS) {
+    const twoPads = s.charCodeAt(n - 2) === EQUALS;
+    if (twoPads ? (code(s, n - 3) & 15) !== 0 : (code(s, n - 2) & 3) !== 0) return undefined;
+  }
+  return new Uint8Array(NodeBuffer.from(s, 'base64'));
+}
+
+/** The decoder used where Node's Buffer is absent (browsers), on text without white space; exported for tests. */
+export function fromBase64Portable(text: string): Uint8Array | undefined {
+  if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
+  return decodeBase64(text.replace(WHITESPACES, ''));
+}
+
+const WHITESPACE = /[ \t\r\n]/;
+const WHITESPACES = /[ \t\r\n]+/g;
+const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const EQUALS = 0x3d;
+
+function decodeBase64(s: string): Uint8Array | undefined {
   if (s.length % 4 !== 0) return undefined;
   let pad = 0;
   if (s.endsWith('==')) pad = 2;

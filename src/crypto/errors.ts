@@ -6,7 +6,7 @@
  * Every stable error code, in one list (for matching, logging, documentation). New codes may be added; existing
  * ones never change meaning:
  * - `authentication-failed`: AES-GCM tag, CBC padding or payload HMAC did not verify
- * - `crypto-unavailable`: the synchronous AES path needs node:crypto (browsers: use the async functions)
+ * - `crypto-unavailable`: neither node:crypto nor WebCrypto can do the AES this needs
  * - `malformed-message`: a wire message that does not parse, has bad lengths or missing fields
  * - `unsupported-version`: legacy version byte other than 0x33
  * - `bad-mac`: the message MAC does not verify against the session
@@ -23,7 +23,8 @@
  * - `sender-not-found`: the sending device is unknown and the message is no key exchange
  * - `untrusted-device`: the trust policy forbids this device
  * - `no-eligible-devices`: not one device of a recipient can be encrypted to (or recipients failed for different
- *   reasons; each recipient's own code is in `EncryptResult.recipients` with `partial`)
+ *   reasons; each recipient's own code is in `EncryptResult.recipients` with `partial`; recipients whose devices
+ *   were all skipped for one reason get that code, e.g. `untrusted-device`)
  * - `invalid-jid`: a recipient address that is not a JID (checked before anything is sent, or the server's
  *   `jid-malformed`)
  * - `recipient-unreachable`: the recipient's server cannot be reached (`remote-server-not-found`/`-timeout`, or
@@ -43,6 +44,16 @@
  * - `store-owner-mismatch`: a store belongs to another account
  * - `store-locked`: a store is already open (in this process or another one); for PostgresStore, another worker
  *   owns the account, or took it over from this one (which then commits nothing)
+ * - `peer-timeout`: a recipient's device list or bundle did not arrive within PEP_FETCH_TIMEOUT_MS (send reports)
+ * - `room-not-eligible`: a group chat that is anonymous or not members-only, where OMEMO is not used
+ * - `unknown-real-jid`: a group-chat message from an occupant whose real JID we do not know (never guessed)
+ * - `malformed-file-url`: an `aesgcm://` URL (XEP-0454) without a valid host/path or with a fragment that is
+ *   not hex of a 12- or 16-byte IV and a 32-byte key
+ * - `file-too-large`: a file over the upload service's `max-file-size` (nothing was uploaded), over a download's
+ *   `maxBytes`, or over the WebCrypto buffering cap
+ * - `upload-unavailable`: the server offers no XEP-0363 HTTP upload service
+ * - `file-transfer-failed`: an upload slot was refused or an HTTP upload/download failed (status or network;
+ *   see `cause`)
  */
 export const OMEMO_ERROR_CODES = Object.freeze([
   'authentication-failed',
@@ -78,9 +89,19 @@ export const OMEMO_ERROR_CODES = Object.freeze([
   'connection-failed',
   'store-owner-mismatch',
   'store-locked',
+  'peer-timeout',
+  'room-not-eligible',
+  'unknown-real-jid',
+  'malformed-file-url',
+  'file-too-large',
+  'upload-unavailable',
+  'file-transfer-failed',
 ] as const);
 
-/** A stable error code: one of OMEMO_ERROR_CODES (see there for what each means). */
+/**
+ * A stable error code: one of OMEMO_ERROR_CODES, whose documentation says what each means (so does the README's
+ * "Error codes" table).
+ */
 export type OmemoErrorCode = (typeof OMEMO_ERROR_CODES)[number];
 
 /** The error raised for every failure caused by untrusted input or by a store/transport. */

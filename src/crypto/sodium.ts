@@ -25,7 +25,8 @@ export function loadSodium(): Promise<void> {
     sodiumInstance = s;
     if (typeof process !== 'undefined' && process.versions?.node) {
       try {
-        nodeCryptoInstance = await import('node:crypto');
+        // Only reached on Node; the comments keep webpack and Vite from trying to bundle it for browsers.
+        nodeCryptoInstance = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:crypto');
       } catch {
         nodeCryptoInstance = undefined;
       }

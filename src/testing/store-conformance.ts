@@ -1,9 +1,10 @@
 // The behaviour every OmemoStore must have (omemo-wasm/testing), as test cases for any test runner: reads of an
 // empty store, commit then read back, atomic commits, values copied in and out, batched session reads, exact JID
-// matching, deletes, reads racing a commit. Each case opens fresh stores from a factory and throws
+// matching, deletes, reads racing a commit, the optional group commit `stage`. Each case opens fresh stores from a factory and throws
 // ConformanceError (assert.ts) when the store misbehaves.
 import type { OmemoStore } from '../omemo/store/store';
 import { COMMIT_CASES } from './store-cases-commits';
+import { STAGE_CASES } from './store-cases-stage';
 import { VALUE_CASES } from './store-cases-values';
 import { CONFORMANCE_OWNER_JID } from './store-fixtures';
 
@@ -36,7 +37,7 @@ type Open = () => Promise<OmemoStore>;
 export type ConformanceCases = readonly (readonly [string, (open: Open) => Promise<void>])[];
 
 /** Every case, in a fixed order. */
-const CASES: ConformanceCases = [...VALUE_CASES, ...COMMIT_CASES];
+const CASES: ConformanceCases = [...VALUE_CASES, ...COMMIT_CASES, ...STAGE_CASES];
 
 /**
  * The conformance cases of OmemoStore, for any test runner: each case opens fresh stores with

@@ -99,6 +99,8 @@ export interface ProsodyServer {
   logTail(lines?: number): string;
   /** Stops the server and deletes its directory. Never throws. */
   stop(): Promise<void>;
+  /** With `httpFileShare`: the upload component's JID and the http port. */
+  upload?: { jid: string; httpPort: number };
 }
 
 /** Options of `startProsody`. */
@@ -108,6 +110,16 @@ export interface ProsodyOptions {
   password: string;
   /** Shared roster groups (name → users): members are mutual contacts with subscription "both". */
   groups?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * XEP-0045 components (mod_muc with mod_muc_mam), each with its room defaults: OMEMO-ready rooms are
+   * members-only with public (non-anonymous) JIDs.
+   */
+  muc?: readonly { host: string; membersOnly: boolean; publicJids: boolean }[];
+  /**
+   * XEP-0363 upload: mod_http_file_share as component `upload.<domain>` on a free loopback http port (plain http;
+   * `http_host`/`http_external_url` point at 127.0.0.1, or the PUT gets a 404), with this size limit in bytes.
+   */
+  httpFileShare?: { maxBytes: number };
 }
 
 /** Starts a private Prosody; rejects (after cleaning up) when it does not come up. */
@@ -118,6 +130,9 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
   mkdirSync(data);
   mkdirSync(join(dir, 'certs'));
   const port = await freePort();
+  const share = options.httpFileShare;
+  const httpPort = share === undefined ? undefined : await freePort();
+  const uploadJid = `upload.${PROSODY_DOMAIN}`;
   const config = join(dir, 'prosody.cfg.lua');
   const groupsFile = join(dir, 'groups.txt');
   const log = join(dir, 'prosody.log');
@@ -141,16 +156,33 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
       `c2s_ports = { ${port} }`,
       'c2s_direct_tls_ports = { }',
       'legacy_ssl_ports = { }',
-      'http_ports = { }',
+      httpPort === undefined ? 'http_ports = { }' : `http_ports = { ${httpPort} }`,
+      httpPort === undefined ? '' : 'http_interfaces = { "127.0.0.1" }',
       'https_ports = { }',
       'c2s_require_encryption = false',
       'allow_unencrypted_plain_auth = true',
       'authentication = "internal_plain"',
       'storage = "internal"',
       'modules_enabled = { "roster", "saslauth", "disco", "pep", "carbons", "mam", "offline", "posix", "groups", "ping" }',
-      'modules_disabled = { "s2s", "http" }',
+      httpPort === undefined ? 'modules_disabled = { "s2s", "http" }' : 'modules_disabled = { "s2s" }',
       `groups_file = ${lua(groupsFile)}`,
       `VirtualHost ${lua(PROSODY_DOMAIN)}`,
+      ...(options.muc ?? []).flatMap((c) => [
+        `Component ${lua(c.host)} "muc"`,
+        '  modules_enabled = { "muc_mam" }',
+        `  muc_room_default_members_only = ${c.membersOnly}`,
+        `  muc_room_default_public_jids = ${c.publicJids}`,
+        '  muc_log_by_default = true',
+      ]),
+      ...(share === undefined || httpPort === undefined
+        ? []
+        : [
+            `Component ${lua(uploadJid)} "http_file_share"`,
+            `  http_file_share_size_limit = ${Math.floor(share.maxBytes)}`,
+            `  http_file_share_daily_quota = ${Math.floor(share.maxBytes) * 100}`,
+            '  http_host = "127.0.0.1"',
+            `  http_external_url = "http://127.0.0.1:${httpPort}/"`,
+          ]),
       '',
     ].join('\n'),
   );
@@ -249,5 +281,6 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
     jid: (user) => `${user}@${PROSODY_DOMAIN}`,
     logTail,
     stop,
+    ...(httpPort === undefined ? {} : { upload: { jid: uploadJid, httpPort } }),
   };
 }

@@ -285,6 +285,34 @@ test('send: a recipient that cannot read the message gets nothing; every recipie
   assert.is(c.sent.filter((s) => s.name === 'message').length, 0);
 });
 
+test('a 1000-key message not for this device is refused without decrypting; ours decrypts from the element', async () => {
+  const { c, omemo, messages, errors, bob } = await setup();
+  const manager = omemo.manager;
+  const real = manager.decrypt.bind(manager);
+  const inputs: unknown[] = [];
+  manager.decrypt = ((from, encrypted, options) => {
+    inputs.push(encrypted);
+    return real(from, encrypted, options);
+  }) as typeof manager.decrypt;
+  const keys = Array.from({ length: 1000 }, (_, i) => `<key rid="${1_000_000 + i}">AAAAAAAAAAAAAAAAAAAAAA==</key>`);
+  const big = `<encrypted xmlns="${NS_OMEMO2}"><header sid="99"><keys jid="${ALICE}">${keys.join('')}</keys></header><payload>AAAA</payload></encrypted>`;
+  c.receive(message(`${BOB}/laptop`, big));
+  await omemo.idle();
+  assert.equal(inputs, [], 'the manager never saw it');
+  assert.equal(
+    errors.map((e) => (e.error as OmemoError).code),
+    ['message-not-for-us'],
+  );
+  errors.length = 0;
+  // A message for us goes to the manager as the parsed element, not as text to parse again.
+  c.receive(message(`${BOB}/laptop`, (await bob.encrypt([ALICE], 'parsed once')).elements[0]!.xml));
+  await omemo.idle();
+  assert.equal(errors, []);
+  assert.is(messages.at(-1)?.text, 'parsed once');
+  assert.is(inputs.length, 1);
+  assert.is(typeof inputs[0], 'object');
+});
+
 test('carbons: received/sent carbons from our account are decrypted; forged ones are reported, not delivered', async () => {
   const { c, omemo, messages, errors, bob } = await setup();
   const first = await bob.encrypt([ALICE], 'via carbon');

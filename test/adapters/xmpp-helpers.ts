@@ -9,6 +9,7 @@ import {
   type OmemoChatMessage,
   type OmemoErrorContext,
   type XmppClientOmemo,
+  type XmppClientOmemoOptions,
 } from '../../src/adapters/xmpp-client';
 import type { ProsodyServer } from './prosody-server';
 
@@ -54,6 +55,7 @@ export async function connectDevice(
     store?: OmemoStore;
     manager?: Omit<OmemoManagerOptions, 'jid' | 'store' | 'transport'>;
     acceptSubscriptions?: boolean;
+    files?: XmppClientOmemoOptions['files'];
   } = {},
 ): Promise<Device> {
   const xmpp = client({
@@ -72,6 +74,7 @@ export async function connectDevice(
     store,
     ...(options.manager ? { manager: options.manager } : {}),
     ...(options.acceptSubscriptions ? { acceptSubscriptions: true } : {}),
+    ...(options.files ? { files: options.files } : {}),
     onMessage: (m) => {
       messages.push(m);
     },

@@ -6,6 +6,7 @@ import {
   concatBytes,
   constantTimeEqual,
   fromBase64,
+  fromBase64Portable,
   fromHex,
   toBase64,
   createByteArena,
@@ -14,6 +15,7 @@ import {
   utf8Decode,
   utf8Encode,
 } from '../../src/crypto/bytes';
+import fc from 'fast-check';
 import { eqBytes, pseudo, seq, throwsArg } from './helpers';
 
 // ---------------------------------------------------------------- constantTimeEqual
@@ -203,6 +205,41 @@ test('base64: strict, non-canonical or invalid input returns undefined', () => {
     'Zm9vY', // length 5
   ];
   for (const s of bad) assert.is(fromBase64(s), undefined, `fromBase64(${JSON.stringify(s)}) must be undefined`);
+});
+
+test('base64: the Node fast path decides exactly as the portable decoder (random near-base64 strings)', () => {
+  const alphabet = [
+    ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/',
+    '=',
+    '==',
+    ' ',
+    '\n',
+    '-',
+    '_',
+    'é',
+    '\0',
+  ];
+  const near = fc.oneof(
+    fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }).map((a) => a.join('')),
+    fc.uint8Array({ maxLength: 40 }).map((b) => toBase64(b)),
+    fc
+      .tuple(fc.uint8Array({ minLength: 1, maxLength: 40 }), fc.nat(60), fc.constantFrom(...alphabet))
+      .map(([b, i, c]) => {
+        const s = toBase64(b);
+        const at = i % s.length;
+        return s.slice(0, at) + c + s.slice(at + 1);
+      }),
+  );
+  fc.assert(
+    fc.property(near, (s) => {
+      const fast = fromBase64(s);
+      const portable = fromBase64Portable(s);
+      assert.is(fast === undefined, portable === undefined, JSON.stringify(s));
+      if (fast !== undefined) eqBytes(fast, portable!, JSON.stringify(s));
+      if (fast !== undefined) assert.is(fast.constructor, Uint8Array, 'a plain Uint8Array, not a Buffer');
+    }),
+    { numRuns: 5000, seed: 20261206 },
+  );
 });
 
 test('base64: non-string input throws TypeError', () => {

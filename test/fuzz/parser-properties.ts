@@ -23,7 +23,8 @@ import type { ParsedEncrypted, OmemoVersion } from '../../src/omemo/versions/bac
 import { NS_JABBER_CLIENT, NS_SCE } from '../../src/omemo/stanzas/namespaces';
 import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
 import { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from '../../src/omemo/stanzas/sce';
-import { parseXml } from '../../src/omemo/stanzas/xml';
+import { MAX_STANZA_CHARS, MAX_XML_DEPTH, NOT_XML_CHAR, parseXml, parseXmlFully } from '../../src/omemo/stanzas/xml';
+import { scanPlainXml } from '../../src/omemo/stanzas/xml-fast';
 import { serializeElement } from '../../src/omemo/stanzas/xml-serialize';
 import type { ProtocolVersion } from '../../src/protocol/constants';
 import { Session, skipId, type SessionState, type SkippedKey } from '../../src/protocol/session';
@@ -66,6 +67,7 @@ import {
   normalise,
   writeContent,
   writeXml,
+  PLAIN_STYLE,
   type XNode,
   type XmlStyle,
 } from './xml-model';
@@ -247,6 +249,21 @@ function xmlAcceptedIsStable(text: string): void {
 
 const xmlDocArb = fc.tuple(treeArb, styleArb).map(([tree, style]) => ({ tree, style, xml: writeXml(tree, style) }));
 
+/**
+ * The fast scanner against the thorough path: whatever `scanPlainXml` accepts (after parseXml's own size and
+ * character checks), `parseXmlFully` accepts as the same tree, attribute and text values included.
+ */
+function fastScannerAgrees(xml: string): void {
+  if (xml.length > MAX_STANZA_CHARS || NOT_XML_CHAR.test(xml) || xml.includes('\r')) return;
+  const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
+  const fast = scanPlainXml(text, MAX_XML_DEPTH);
+  if (fast === undefined) return;
+  const full = untrusted('parseXmlFully', STANZA, () => parseXmlFully(text));
+  if (full === undefined)
+    throw new Error(`the fast scanner accepted what parseXml refuses:\n  ${clip(JSON.stringify(xml))}`);
+  same(fast, full, 'fast scanner tree');
+}
+
 const GARBAGE = [
   'x',
   '<b/>',
@@ -284,6 +301,19 @@ export const xmlProperties = [
       'mutated documents, token soups and random strings: only OmemoError; what parses re-serialises to ' + 'itself',
     arbitrary: hostileXmlArb(xmlDocArb.map((d) => d.xml)),
     check: xmlAcceptedIsStable,
+    ciRuns: 3000,
+    batchRuns: 4000,
+    weight: 3,
+  } satisfies PropertySpec<string>,
+  {
+    name: 'xml.fast-scanner',
+    description: 'the fast scanner accepts only what fast-xml-parser with every check accepts, as the same tree',
+    arbitrary: fc.oneof(
+      { weight: 3, arbitrary: treeArb.map((tree) => writeXml(tree, PLAIN_STYLE)) },
+      { weight: 2, arbitrary: xmlDocArb.map((d) => d.xml) },
+      { weight: 4, arbitrary: hostileXmlArb(treeArb.map((tree) => writeXml(tree, PLAIN_STYLE))) },
+    ),
+    check: fastScannerAgrees,
     ciRuns: 3000,
     batchRuns: 4000,
     weight: 3,

@@ -19,10 +19,10 @@ test.before(async () => {
 
 const rng = (label: string) => seededRng(utf8Encode(label));
 
-function throwsCode(fn: () => unknown, code: string, what: string): void {
+async function rejectsCode(fn: () => Promise<unknown>, code: string, what: string): Promise<void> {
   let caught: unknown;
   try {
-    fn();
+    await fn();
   } catch (e) {
     caught = e;
   }
@@ -39,23 +39,23 @@ function flip(bytes: Uint8Array, bit: number): Uint8Array {
 
 const TEXTS = ['', 'a', 'hello world', 'x'.repeat(15), 'y'.repeat(16), 'z'.repeat(17), 'Grüße 🎉 <&>'.repeat(40)];
 
-test('round trip, both versions, several lengths (incl. 0, block boundaries)', () => {
+test('round trip, both versions, several lengths (incl. 0, block boundaries)', async () => {
   for (const version of ['oldmemo', 'twomemo'] as const) {
     for (const text of TEXTS) {
-      const sealed = sealPayload(version, utf8Encode(text), rng(`rt ${version} ${text}`));
+      const sealed = await sealPayload(version, utf8Encode(text), rng(`rt ${version} ${text}`));
       assert.ok(sealed.payload !== undefined);
-      const opened = openPayload(version, sealed.keyMaterial, sealed.iv, sealed.payload);
+      const opened = await openPayload(version, sealed.keyMaterial, sealed.iv, sealed.payload);
       assert.ok(opened !== undefined);
       assert.is(utf8Decode(opened!), text, `${version} ${JSON.stringify(text.slice(0, 20))}`);
     }
   }
 });
 
-test('a seeded rng makes sealing deterministic; different seeds give different keys', () => {
+test('a seeded rng makes sealing deterministic; different seeds give different keys', async () => {
   for (const version of ['oldmemo', 'twomemo'] as const) {
-    const a = sealPayload(version, utf8Encode('same'), rng('seed-1'));
-    const b = sealPayload(version, utf8Encode('same'), rng('seed-1'));
-    const c = sealPayload(version, utf8Encode('same'), rng('seed-2'));
+    const a = await sealPayload(version, utf8Encode('same'), rng('seed-1'));
+    const b = await sealPayload(version, utf8Encode('same'), rng('seed-1'));
+    const c = await sealPayload(version, utf8Encode('same'), rng('seed-2'));
     assert.is(toHex(a.keyMaterial), toHex(b.keyMaterial));
     assert.is(toHex(a.payload!), toHex(b.payload!));
     assert.is.not(toHex(a.keyMaterial), toHex(c.keyMaterial));
@@ -63,9 +63,9 @@ test('a seeded rng makes sealing deterministic; different seeds give different k
   }
 });
 
-test('OMEMO 0.3: key material is key16 ‖ tag16, IV 12 bytes, payload without tag (independent AES-128-GCM)', () => {
+test('OMEMO 0.3: key material is key16 ‖ tag16, IV 12 bytes, payload without tag (independent AES-128-GCM)', async () => {
   const plaintext = utf8Encode('legacy message with some length to it');
-  const sealed = sealPayload('oldmemo', plaintext, rng('legacy-shape'));
+  const sealed = await sealPayload('oldmemo', plaintext, rng('legacy-shape'));
   assert.is(sealed.keyMaterial.length, 32);
   assert.is(LEGACY_IV_BYTES, 12);
   assert.is(sealed.iv!.length, 12);
@@ -84,16 +84,16 @@ test('OMEMO 0.3: key material is key16 ‖ tag16, IV 12 bytes, payload without t
   assert.is(toHex(c.getAuthTag()), toHex(tag));
 });
 
-test('OMEMO 0.3: the rng supplies the IV first, then the key', () => {
+test('OMEMO 0.3: the rng supplies the IV first, then the key', async () => {
   const r = rng('legacy-order');
   const iv = r(12);
   const key = r(16);
-  const sealed = sealPayload('oldmemo', utf8Encode('x'), rng('legacy-order'));
+  const sealed = await sealPayload('oldmemo', utf8Encode('x'), rng('legacy-order'));
   assert.is(toHex(sealed.iv!), toHex(iv));
   assert.is(toHex(sealed.keyMaterial.subarray(0, 16)), toHex(key));
 });
 
-test('OMEMO 0.3: a 16-byte IV (other clients) is accepted; other IV lengths are malformed', () => {
+test('OMEMO 0.3: a 16-byte IV (other clients) is accepted; other IV lengths are malformed', async () => {
   const key = new Uint8Array(16).fill(7);
   const iv16 = new Uint8Array(16).map((_, i) => i * 3);
   const c = createCipheriv('aes-128-gcm', key, iv16, { authTagLength: 16 });
@@ -101,24 +101,28 @@ test('OMEMO 0.3: a 16-byte IV (other clients) is accepted; other IV lengths are 
   const material = new Uint8Array(32);
   material.set(key);
   material.set(c.getAuthTag(), 16);
-  const opened = openPayload('oldmemo', material, iv16, new Uint8Array(ct));
+  const opened = await openPayload('oldmemo', material, iv16, new Uint8Array(ct));
   assert.is(utf8Decode(opened!), 'from a 16-byte-IV client');
-  const sealed = sealPayload('oldmemo', utf8Encode('x'), rng('iv-lengths'));
+  const sealed = await sealPayload('oldmemo', utf8Encode('x'), rng('iv-lengths'));
   for (const n of [0, 8, 11, 13, 15, 17, 32]) {
-    throwsCode(
+    await rejectsCode(
       () => openPayload('oldmemo', sealed.keyMaterial, new Uint8Array(n), sealed.payload),
       'malformed-stanza',
       `iv of ${n}`,
     );
   }
-  throwsCode(() => openPayload('oldmemo', sealed.keyMaterial, undefined, sealed.payload), 'malformed-stanza', 'no iv');
+  await rejectsCode(
+    () => openPayload('oldmemo', sealed.keyMaterial, undefined, sealed.payload),
+    'malformed-stanza',
+    'no iv',
+  );
 });
 
-test('OMEMO 2: key material is key32 ‖ mac16; HKDF "OMEMO Payload" → AES-256-CBC + HMAC (independent)', () => {
+test('OMEMO 2: key material is key32 ‖ mac16; HKDF "OMEMO Payload" → AES-256-CBC + HMAC (independent)', async () => {
   const plaintext = utf8Encode(
     '<envelope xmlns="urn:xmpp:sce:1"><content><body xmlns="jabber:client">hi</body></content></envelope>',
   );
-  const sealed = sealPayload('twomemo', plaintext, rng('omemo2-shape'));
+  const sealed = await sealPayload('twomemo', plaintext, rng('omemo2-shape'));
   assert.is(sealed.keyMaterial.length, 48);
   assert.is(sealed.iv, undefined, 'OMEMO 2 has no <iv>');
   const key = sealed.keyMaterial.subarray(0, 32);
@@ -140,18 +144,18 @@ test('OMEMO 2: key material is key32 ‖ mac16; HKDF "OMEMO Payload" → AES-256
   const material = new Uint8Array(48);
   material.set(key2);
   material.set(createHmac('sha256', okm2.subarray(32, 64)).update(ct).digest().subarray(0, 16), 32);
-  assert.is(utf8Decode(openPayload('twomemo', material, undefined, ct)!), 'built by node:crypto');
+  assert.is(utf8Decode((await openPayload('twomemo', material, undefined, ct))!), 'built by node:crypto');
 });
 
-test('OMEMO 2: the 32-byte key comes from the rng', () => {
+test('OMEMO 2: the 32-byte key comes from the rng', async () => {
   const expected = rng('omemo2-key')(32);
-  const sealed = sealPayload('twomemo', utf8Encode('x'), rng('omemo2-key'));
+  const sealed = await sealPayload('twomemo', utf8Encode('x'), rng('omemo2-key'));
   assert.is(toHex(sealed.keyMaterial.subarray(0, 32)), toHex(expected));
 });
 
-test('empty messages: 0.3 carries 16 random bytes (with an IV), OMEMO 2 carries 32 zero bytes', () => {
-  const a = sealPayload('oldmemo', undefined, rng('empty-1'));
-  const b = sealPayload('oldmemo', undefined, rng('empty-2'));
+test('empty messages: 0.3 carries 16 random bytes (with an IV), OMEMO 2 carries 32 zero bytes', async () => {
+  const a = await sealPayload('oldmemo', undefined, rng('empty-1'));
+  const b = await sealPayload('oldmemo', undefined, rng('empty-2'));
   assert.is(a.keyMaterial.length, 16);
   assert.is(a.iv!.length, 12, '0.3 empty messages still carry an <iv>');
   assert.is(a.payload, undefined);
@@ -160,47 +164,51 @@ test('empty messages: 0.3 carries 16 random bytes (with an IV), OMEMO 2 carries 
   const expected = rng('empty-1');
   expected(12);
   assert.is(toHex(a.keyMaterial), toHex(expected(16)));
-  const z = sealPayload('twomemo', undefined, rng('empty-3'));
+  const z = await sealPayload('twomemo', undefined, rng('empty-3'));
   assert.is(toHex(z.keyMaterial), '00'.repeat(32));
   assert.is(z.iv, undefined);
   assert.is(z.payload, undefined);
   // Opening an empty message returns undefined for the accepted key material sizes.
-  assert.is(openPayload('oldmemo', a.keyMaterial, a.iv, undefined), undefined);
-  assert.is(openPayload('oldmemo', new Uint8Array(32), a.iv, undefined), undefined, 'key ‖ tag from other clients');
-  assert.is(openPayload('twomemo', z.keyMaterial, undefined, undefined), undefined);
-  assert.is(openPayload('twomemo', new Uint8Array(48), undefined, undefined), undefined);
+  assert.is(await openPayload('oldmemo', a.keyMaterial, a.iv, undefined), undefined);
+  assert.is(
+    await openPayload('oldmemo', new Uint8Array(32), a.iv, undefined),
+    undefined,
+    'key ‖ tag from other clients',
+  );
+  assert.is(await openPayload('twomemo', z.keyMaterial, undefined, undefined), undefined);
+  assert.is(await openPayload('twomemo', new Uint8Array(48), undefined, undefined), undefined);
   for (const n of [0, 15, 17, 31, 33, 48])
-    throwsCode(
+    await rejectsCode(
       () => openPayload('oldmemo', new Uint8Array(n), a.iv, undefined),
       'authentication-failed',
       `0.3 empty ${n}`,
     );
   for (const n of [0, 16, 31, 33, 47, 49])
-    throwsCode(
+    await rejectsCode(
       () => openPayload('twomemo', new Uint8Array(n), undefined, undefined),
       'authentication-failed',
       `2 empty ${n}`,
     );
 });
 
-test('OMEMO 0.3: every flipped bit of payload, key, tag or IV → authentication-failed', () => {
-  const sealed = sealPayload('oldmemo', utf8Encode('tamper me!'), rng('flip-legacy'));
+test('OMEMO 0.3: every flipped bit of payload, key, tag or IV → authentication-failed', async () => {
+  const sealed = await sealPayload('oldmemo', utf8Encode('tamper me!'), rng('flip-legacy'));
   for (let bit = 0; bit < sealed.payload!.length * 8; bit++) {
-    throwsCode(
+    await rejectsCode(
       () => openPayload('oldmemo', sealed.keyMaterial, sealed.iv, flip(sealed.payload!, bit)),
       'authentication-failed',
       `payload bit ${bit}`,
     );
   }
   for (let bit = 0; bit < 256; bit++) {
-    throwsCode(
+    await rejectsCode(
       () => openPayload('oldmemo', flip(sealed.keyMaterial, bit), sealed.iv, sealed.payload),
       'authentication-failed',
       `key material bit ${bit}`,
     );
   }
   for (let bit = 0; bit < 96; bit++) {
-    throwsCode(
+    await rejectsCode(
       () => openPayload('oldmemo', sealed.keyMaterial, flip(sealed.iv!, bit), sealed.payload),
       'authentication-failed',
       `iv bit ${bit}`,
@@ -208,17 +216,17 @@ test('OMEMO 0.3: every flipped bit of payload, key, tag or IV → authentication
   }
 });
 
-test('OMEMO 2: every flipped bit of payload, key or MAC → authentication-failed', () => {
-  const sealed = sealPayload('twomemo', utf8Encode('tamper me, twice as long!'), rng('flip-2'));
+test('OMEMO 2: every flipped bit of payload, key or MAC → authentication-failed', async () => {
+  const sealed = await sealPayload('twomemo', utf8Encode('tamper me, twice as long!'), rng('flip-2'));
   for (let bit = 0; bit < sealed.payload!.length * 8; bit++) {
-    throwsCode(
+    await rejectsCode(
       () => openPayload('twomemo', sealed.keyMaterial, undefined, flip(sealed.payload!, bit)),
       'authentication-failed',
       `payload bit ${bit}`,
     );
   }
   for (let bit = 0; bit < 384; bit++) {
-    throwsCode(
+    await rejectsCode(
       () => openPayload('twomemo', flip(sealed.keyMaterial, bit), undefined, sealed.payload),
       'authentication-failed',
       `key material bit ${bit}`,
@@ -226,45 +234,45 @@ test('OMEMO 2: every flipped bit of payload, key or MAC → authentication-faile
   }
 });
 
-test('wrong key material sizes, truncated payloads and oversized inputs are rejected', () => {
-  const legacy = sealPayload('oldmemo', utf8Encode('size checks'), rng('sizes-1'));
-  const two = sealPayload('twomemo', utf8Encode('size checks'), rng('sizes-2'));
+test('wrong key material sizes, truncated payloads and oversized inputs are rejected', async () => {
+  const legacy = await sealPayload('oldmemo', utf8Encode('size checks'), rng('sizes-1'));
+  const two = await sealPayload('twomemo', utf8Encode('size checks'), rng('sizes-2'));
   for (const n of [16, 31, 33, 48]) {
-    throwsCode(
+    await rejectsCode(
       () => openPayload('oldmemo', new Uint8Array(n), legacy.iv, legacy.payload),
       'authentication-failed',
       `0.3 key material of ${n}`,
     );
   }
   for (const n of [32, 47, 49, 64]) {
-    throwsCode(
+    await rejectsCode(
       () => openPayload('twomemo', new Uint8Array(n), undefined, two.payload),
       'authentication-failed',
       `2 key material of ${n}`,
     );
   }
-  throwsCode(
+  await rejectsCode(
     () => openPayload('oldmemo', legacy.keyMaterial, legacy.iv, legacy.payload!.subarray(1)),
     'authentication-failed',
     '0.3 truncated',
   );
-  throwsCode(
+  await rejectsCode(
     () => openPayload('twomemo', two.keyMaterial, undefined, two.payload!.subarray(16)),
     'authentication-failed',
     '2 truncated',
   );
-  throwsCode(
+  await rejectsCode(
     () => openPayload('twomemo', two.keyMaterial, undefined, new Uint8Array(0)),
     'authentication-failed',
     '2 empty payload',
   );
   // The two versions' key material is not interchangeable.
-  throwsCode(
+  await rejectsCode(
     () => openPayload('twomemo', legacy.keyMaterial, undefined, legacy.payload),
     'authentication-failed',
     '0.3 material as 2',
   );
-  throwsCode(
+  await rejectsCode(
     () => openPayload('oldmemo', two.keyMaterial, legacy.iv, two.payload),
     'authentication-failed',
     '2 material as 0.3',
@@ -272,34 +280,35 @@ test('wrong key material sizes, truncated payloads and oversized inputs are reje
   // Size limits.
   const big = new Uint8Array(MAX_PAYLOAD_BYTES + 1);
   for (const version of ['oldmemo', 'twomemo'] as const) {
-    assert.throws(
-      () => sealPayload(version, big, rng('big')),
-      (e: unknown) => e instanceof RangeError,
+    const refused = await sealPayload(version, big, rng('big')).then(
+      () => undefined,
+      (e: unknown) => e,
     );
+    assert.instance(refused, RangeError);
     // The largest plaintext sealPayload accepts must open again (OMEMO 2: MAX + 16 bytes of CBC ciphertext).
-    const max = sealPayload(version, new Uint8Array(MAX_PAYLOAD_BYTES), rng('max'));
-    assert.is(openPayload(version, max.keyMaterial, max.iv, max.payload)!.length, MAX_PAYLOAD_BYTES);
+    const max = await sealPayload(version, new Uint8Array(MAX_PAYLOAD_BYTES), rng('max'));
+    assert.is((await openPayload(version, max.keyMaterial, max.iv, max.payload))!.length, MAX_PAYLOAD_BYTES);
   }
   // A ciphertext may exceed the plaintext limit by one CBC padding block, not more.
   const tooBig = new Uint8Array(MAX_PAYLOAD_BYTES + 17);
-  throwsCode(
+  await rejectsCode(
     () => openPayload('oldmemo', legacy.keyMaterial, legacy.iv, tooBig),
     'malformed-stanza',
     'oversized 0.3 payload',
   );
-  throwsCode(
+  await rejectsCode(
     () => openPayload('twomemo', two.keyMaterial, undefined, tooBig),
     'malformed-stanza',
     'oversized 2 payload',
   );
 });
 
-test('tampering never releases plaintext: the error is an OmemoError, not a partial result', () => {
-  const sealed = sealPayload('oldmemo', utf8Encode('secret'), rng('no-release'));
+test('tampering never releases plaintext: the error is an OmemoError, not a partial result', async () => {
+  const sealed = await sealPayload('oldmemo', utf8Encode('secret'), rng('no-release'));
   const bad = flip(sealed.keyMaterial, 200); // a tag bit
   let result: unknown = 'unset';
   try {
-    result = openPayload('oldmemo', bad, sealed.iv, sealed.payload);
+    result = await openPayload('oldmemo', bad, sealed.iv, sealed.payload);
   } catch (e) {
     assert.instance(e, OmemoError);
   }

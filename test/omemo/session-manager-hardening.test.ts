@@ -187,8 +187,11 @@ for (const version of VERSIONS) {
     const router = new InProcessRouter();
     const alice = await openDevice(router, ALICE, 'a', { versions: [version] });
     const others: Device[] = [];
+    // Long JIDs with characters of 2 to 4 UTF-8 bytes (the element's size is in bytes, not characters).
     for (let i = 0; i < 5; i++)
-      others.push(await openDevice(router, `${'long'.repeat(20)}-${i}&<'"@example.org`, 'x', { versions: [version] }));
+      others.push(
+        await openDevice(router, `${'łøñğ'.repeat(20)}-${i}-中文-🎉@exämple.org`, 'x', { versions: [version] }),
+      );
     await syncDeviceLists(router, [alice, ...others]);
     const jids = others.map((o) => o.jid);
     for (const [round, text] of [

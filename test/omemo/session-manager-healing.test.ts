@@ -112,7 +112,7 @@ for (const version of VERSIONS) {
     assert.is(out.text, 'new phone', 'the message is shown, marked undecided');
     assert.is(out.trust, 'undecided');
     assert.is(out.identityChanged?.previousFingerprint, bob.m.fingerprint);
-    await rejectsWith(alice.m.encrypt([BOB], 'x'), 'no-eligible-devices');
+    await rejectsWith(alice.m.encrypt([BOB], 'x'), 'untrusted-device');
     await alice.m.setTrust(BOB, bob.m.deviceId, 'verified', { fingerprint: reinstalled.m.fingerprint });
     const back = await alice.m.encrypt([BOB], 'verified again');
     assert.is((await reinstalled.m.decrypt(ALICE, elementOf(back, version))).text, 'verified again');

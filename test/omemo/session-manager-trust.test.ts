@@ -109,7 +109,7 @@ for (const version of VERSIONS) {
     const b2 = await openDevice(router, BOB, 'b2', { versions });
     await syncDeviceLists(router, [alice, b1, b2]);
     assert.is(await trustOf(alice, BOB, b1.m.deviceId), 'undecided');
-    const e = await rejectsWith(alice.m.encrypt([BOB], 'nobody trusted'), 'no-eligible-devices');
+    const e = await rejectsWith(alice.m.encrypt([BOB], 'nobody trusted'), 'untrusted-device');
     assert.match(e.message, /untrusted-device/);
     const partial = await alice.m.encrypt([BOB], 'nobody trusted', { partial: true });
     assert.equal(partial.elements, []);

@@ -165,7 +165,7 @@ for (const version of VERSIONS) {
     await rejectsWith(b3.m.decrypt(ALICE, xml), 'message-not-for-us');
   });
 
-  test(`${version}: 'no-eligible-devices' for a recipient without usable device; partial avoids the throw`, async () => {
+  test(`${version}: a recipient without usable device is refused with its reason; partial avoids the throw`, async () => {
     const { router, a1, a2, bobs } = await world(version);
     const carol = await openDevice(router, CAROL, 'c', { versions: [version] });
     router.unreachable.add('dave@example.org');
@@ -200,7 +200,7 @@ for (const version of VERSIONS) {
     // A recipient whose only device fails (no bundle) is refused too.
     const list = serializeDeviceList([{ id: 999 }], version);
     await a1.m.onDeviceListUpdate('frank@example.org', version, list);
-    const e = await rejectsWith(a1.m.encrypt(['frank@example.org'], 'x'), 'no-eligible-devices');
+    const e = await rejectsWith(a1.m.encrypt(['frank@example.org'], 'x'), 'bundle-unavailable');
     assert.match(e.message, /bundle-unavailable/);
     // Carol is reachable: works.
     const rc = await a1.m.encrypt([CAROL], 'hi carol');

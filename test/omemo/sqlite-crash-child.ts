@@ -1,9 +1,10 @@
 // Child process of sqlite-crash.test.ts: alice and bob, each an OmemoManager on its own SqliteStore file,
 // talk in a loop (both versions, both directions, automatic messages included) until the parent kills the
 // process with SIGKILL; now and then alice's store also takes a fan-out sized commit. Every commit is journaled around the real one: a "begin" line with the hash of
-// every value it writes (or null for a delete) before it starts, an "end" line after it returned, both
+// every value it writes (or null for a delete) before it starts, an "end" line after it returned (for a staged
+// commit: once it is durable, which is before the manager acknowledges the operation), both
 // written synchronously to a journal file, so after a kill the parent knows exactly which states the
-// store may be in. "opening", "ready" and "bulk" (a fan-out sized commit starts) go to stdout. Any failure (a bad MAC, a wrong text, a store error) exits with code 1.
+// store may be in. Every round also delivers a few messages at once, so their commits share a group. "opening", "ready" and "bulk" (a fan-out sized commit starts) go to stdout. Any failure (a bad MAC, a wrong text, a store error) exits with code 1.
 //
 //   node --import tsx sqlite-crash-child.ts <dir> <run> loop|final
 // `final` runs FINAL_ROUNDS rounds, closes the stores and exits 0.
@@ -20,7 +21,7 @@ import { NODE_OMEMO2_DEVICES } from '../../src/omemo/versions/twomemo';
 import type { OmemoVersion } from '../../src/omemo/versions/backend';
 import { OmemoManager } from '../../src/omemo/manager/session-manager';
 import { SqliteStore } from '../../src/omemo/store/sqlite-store';
-import type { OmemoStore, SessionAddress, StoreChanges } from '../../src/omemo/store/store';
+import type { OmemoStore, SessionAddress, StagedCommit, StoreChanges } from '../../src/omemo/store/store';
 
 export const PARTIES = { alice: 'alice@crash.example', bob: 'bob@crash.example' } as const;
 export type Party = keyof typeof PARTIES;
@@ -28,6 +29,8 @@ export const storeFile = (dir: string, party: Party) => join(dir, `${party}.db`)
 export const journalFile = (dir: string, run: number) => join(dir, `journal-${run}.log`);
 /** Rounds of the final, unkilled run: both versions in both directions, several times. */
 const FINAL_ROUNDS = 12;
+/** Messages per round decrypted at once (a group commit of their decrypts). */
+const BURST_MESSAGES = 4;
 /** Every BULK_EVERY_ROUNDS rounds alice's store takes one commit of BULK_SESSIONS session records. */
 const BULK_EVERY_ROUNDS = 8;
 const BULK_SESSIONS = 1000;
@@ -140,6 +143,25 @@ class JournaledStore implements OmemoStore {
     }
     this.log({ t: 'end', party: this.party });
   }
+  /** Group commit: "begin" before staging, "end" once durable (durables settle in staging order). */
+  stage(changes: StoreChanges): StagedCommit {
+    this.log({ t: 'begin', party: this.party, entries: entriesOf(changes) });
+    let staged: StagedCommit;
+    try {
+      staged = this.inner.stage(changes);
+    } catch (e) {
+      this.log({ t: 'failed', party: this.party, error: String(e) });
+      throw e;
+    }
+    const durable = staged.durable.then(
+      () => this.log({ t: 'end', party: this.party }),
+      (e: unknown) => {
+        this.log({ t: 'failed', party: this.party, error: String(e) });
+        throw e;
+      },
+    );
+    return { durable };
+  }
 }
 
 async function main(dir: string, run: number, mode: 'loop' | 'final'): Promise<void> {
@@ -192,6 +214,17 @@ async function main(dir: string, run: number, mode: 'loop' | 'final'): Promise<v
       throw new Error(`encrypt "${text}": ${JSON.stringify(res.devices)}`);
     const out = await to.m.decrypt(from.jid, res.elements[0]!.xml);
     if (out.text !== text) throw new Error(`decrypted ${JSON.stringify(out.text)}, expected ${JSON.stringify(text)}`);
+    await pump();
+    // A few messages arriving at once: their decrypts are pipelined and share a group commit.
+    const burst: { t: string; xml: string }[] = [];
+    for (let i = 0; i < BURST_MESSAGES; i++) {
+      const t = `${text} burst ${i}`;
+      burst.push({ t, xml: (await from.m.encrypt([to.jid], t, { version })).elements[0]!.xml });
+    }
+    const got = await Promise.all(burst.map((b) => to.m.decrypt(from.jid, b.xml)));
+    got.forEach((g, i) => {
+      if (g.text !== burst[i]!.t) throw new Error(`burst: decrypted ${JSON.stringify(g.text)}`);
+    });
     await pump();
     // Now and then a fan-out sized commit (BULK_SESSIONS records, as an encryption to that many devices
     // writes), straight into alice's store: a kill inside it lands before or after its commit frame.

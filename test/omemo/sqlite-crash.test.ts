@@ -1,7 +1,8 @@
 // Crash safety of SqliteStore, for real: a child process (sqlite-crash-child.ts) runs two OmemoManagers on
 // two SqliteStore files talking in a loop; this test SIGKILLs it at random moments (seeded), then checks
 // that both files open (the lock died with the process), that every commit the child saw return is there,
-// that a commit cut off by the kill is there completely or not at all (every value, by hash), and restarts
+// that the commits cut off by the kill (several when a group commit was in flight) are there as a prefix, each
+// completely or not at all (every value, by hash), and restarts
 // the child on the same files, which must carry on the conversation without a single failed decryption.
 //
 // OMEMO_CRASH_SEED (default below) picks the kill moments; OMEMO_CRASH_KILLS how many kills (default 30).
@@ -84,10 +85,15 @@ class Model {
   commits = 0;
   inFlight = 0;
   appliedInFlight = 0;
+  /** Kills that cut off several commits of a party at once (a group commit in flight). */
+  groupsInFlight = 0;
 
-  /** Replays one run's journal; returns the commit of each party cut off by the kill (begin without end). */
-  replay(path: string): Record<Party, Entry[] | undefined> {
-    const pending: Record<Party, Entry[] | undefined> = { alice: undefined, bob: undefined };
+  /**
+   * Replays one run's journal; returns each party's commits cut off by the kill (begin without end), oldest first:
+   * several when a group commit was in flight.
+   */
+  replay(path: string): Record<Party, Entry[][]> {
+    const pending: Record<Party, Entry[][]> = { alice: [], bob: [] };
     if (!existsSync(path)) return pending;
     const text = readFileSync(path, 'utf8');
     // A line cut by the kill is ignored: a cut "begin" means the commit had not started yet, and a cut
@@ -97,49 +103,47 @@ class Model {
       const line = JSON.parse(raw) as JournalLine;
       if (line.t === 'failed') assert.unreachable(`${line.party}: a commit failed in the child: ${line.error}`);
       if (line.t === 'begin') {
-        assert.is(pending[line.party], undefined, `${line.party}: two commits at once`);
-        pending[line.party] = line.entries;
+        pending[line.party].push(line.entries);
       } else {
-        const entries = pending[line.party];
+        // Commits become durable in the order they began (a group commits its members together, in order).
+        const entries = pending[line.party].shift();
         assert.ok(entries, `${line.party}: end without begin`);
         for (const [k, h] of entries) this.committed[line.party].set(k, h);
-        pending[line.party] = undefined;
         this.commits++;
       }
     }
     return pending;
   }
 
-  /** Opens a party's file and checks it holds the committed values, plus all or nothing of `pending`. */
-  async verify(dir: string, party: Party, pending: Entry[] | undefined, context: string): Promise<void> {
+  /**
+   * Opens a party's file and checks it holds the committed values plus, of the commits cut off by the kill, the
+   * first k complete and nothing of the rest, for some k (each commit all or nothing, none after a missing one).
+   */
+  async verify(dir: string, party: Party, pending: Entry[][], context: string): Promise<void> {
     const store = await SqliteStore.open(storeFile(dir, party), { jid: PARTIES[party] });
     try {
       const committed = this.committed[party];
+      const keys = new Set([...committed.keys(), ...pending.flat().map(([k]) => k)]);
       const actual = new Map<string, string | null>();
-      for (const k of new Set([...committed.keys(), ...(pending ?? []).map(([k]) => k)]))
-        actual.set(k, await readHash(store, k));
-      const pendingKeys = new Set((pending ?? []).map(([k]) => k));
-      for (const [k, h] of committed) {
-        if (!pendingKeys.has(k)) assert.is(actual.get(k), h, `${context}: ${party} lost or changed committed ${k}`);
+      for (const k of keys) actual.set(k, await readHash(store, k));
+      const expected = new Map(committed);
+      const matches = () => [...keys].every((k) => actual.get(k) === (expected.get(k) ?? null));
+      let applied = -1;
+      for (let k = 0; k <= pending.length; k++) {
+        if (k > 0) for (const [key, h] of pending[k - 1]!) expected.set(key, h);
+        if (matches()) applied = k;
       }
-      if (pending === undefined) return;
-      this.inFlight++;
-      const applied = pending.every(([k, h]) => actual.get(k) === h);
-      const untouched = pending.every(([k]) => actual.get(k) === (committed.get(k) ?? null));
-      if (!applied && !untouched) {
-        const state = (k: string, h: string | null) =>
-          actual.get(k) === h ? 'new' : actual.get(k) === (committed.get(k) ?? null) ? 'old' : 'neither';
-        const by: Record<string, string[]> = { new: [], old: [], neither: [] };
-        for (const [k, h] of pending) by[state(k, h)]!.push(k);
-        const show = (xs: string[]) => `${xs.length} (${xs.slice(0, 3).join(', ')}${xs.length > 3 ? ', …' : ''})`;
+      if (applied < 0) {
+        const lost = [...committed].filter(([k, h]) => actual.get(k) !== h).map(([k]) => k);
         assert.unreachable(
-          `${context}: ${party}'s commit cut off by the kill is half there: new ${show(by.new!)}, old ${show(by.old!)}, neither ${show(by.neither!)}`,
+          `${context}: ${party}'s file is no prefix of its ${pending.length} commit(s) cut off by the kill (keys differing from the committed state: ${lost.slice(0, 3).join(', ')}${lost.length > 3 ? ', …' : ''})`,
         );
       }
-      if (applied) {
-        this.appliedInFlight++;
-        for (const [k, h] of pending) committed.set(k, h);
-      }
+      if (pending.length === 0) return;
+      this.inFlight += pending.length;
+      this.appliedInFlight += applied;
+      if (pending.length > 1) this.groupsInFlight++;
+      for (const commit of pending.slice(0, applied)) for (const [k, h] of commit) committed.set(k, h);
     } finally {
       store.close();
     }
@@ -176,13 +180,13 @@ test(`SqliteStore survives SIGKILL at random moments (${KILLS} kills) and the co
     assert.match(final.stdout, /final ok/);
     const pending = model.replay(journalFile(dir, KILLS + 1));
     for (const party of ['alice', 'bob'] as const) {
-      assert.is(pending[party], undefined);
-      await model.verify(dir, party, undefined, 'after the final run');
+      assert.equal(pending[party], []);
+      await model.verify(dir, party, [], 'after the final run');
     }
     assert.ok(model.inFlight > 0, 'no kill landed inside a commit: the test would prove nothing about atomicity');
     console.log(
       `sqlite crash test: seed ${JSON.stringify(SEED)}: ${KILLS} SIGKILLs survived (${killedBeforeReady} while opening, ${model.inFlight} inside a commit: ` +
-        `${model.appliedInFlight} complete, ${model.inFlight - model.appliedInFlight} absent), ${model.commits} commits verified, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `${model.appliedInFlight} complete, ${model.inFlight - model.appliedInFlight} absent; ${model.groupsInFlight} kills inside a group), ${model.commits} commits verified, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

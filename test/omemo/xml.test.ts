@@ -196,11 +196,18 @@ test('comments, PIs and white space after the root are allowed', () => {
   assert.is(parseXml('<a>t</a><!-- c -->').text, 't');
 });
 
-test('attrs has no prototype: inherited names are not attributes', () => {
-  const el = parseXml('<a id="1"/>');
-  assert.is(attr(el, 'toString'), undefined);
-  assert.is(attr(el, 'hasOwnProperty'), undefined);
-  assert.is(Object.getPrototypeOf(el.attrs), null);
+test('attrs inherits nothing: inherited names are not attributes, on both parsing paths', () => {
+  for (const xml of ['<a id="1"/>', '<!-- thorough path --><a id="1"/>']) {
+    const el = parseXml(xml);
+    assert.is(attr(el, 'toString'), undefined);
+    assert.is(attr(el, 'hasOwnProperty'), undefined);
+    for (const name of ['toString', '__proto__', 'constructor', 'hasOwnProperty', 'valueOf'])
+      assert.not.ok(name in el.attrs, `${name} is inherited`);
+    const proto = Object.getPrototypeOf(el.attrs) as object;
+    assert.is(Object.getPrototypeOf(proto), null);
+    assert.ok(Object.isFrozen(proto), 'the shared prototype cannot be polluted');
+    assert.equal(Object.keys(el.attrs), ['id']);
+  }
 });
 
 test('names fast-xml-parser treats as dangerous (toString, hasOwnProperty, …) keep their spelling', () => {

@@ -2,15 +2,18 @@
 // Proves the published package works as users install it: `npm pack`, install the tarball into a scratch
 // project, then import it (and its entries `omemo-wasm/xmpp-client`, `omemo-wasm/sqlite` and `omemo-wasm/testing`)
 // with ESM `import`, CommonJS `require`, and type-check a TypeScript consumer against the shipped declarations
-// (both the import and the require condition), including the @deprecated tags of the main entry's SQLite
-// re-exports.
+// (both the import and the require condition), including the documentation of every error code in the shipped
+// declarations; type-checks every TypeScript block of the README in an ESM consumer (readme-snippets.mjs).
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TSC_STRICT_FLAGS, checkReadmeSnippets } from './readme-snippets.mjs';
 
+/** The @types/xmpp__client release that matches @xmpp/client 0.14 (the README's TypeScript users install it). */
+const XMPP_CLIENT_TYPES = '0.14.1';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const scratch = mkdtempSync(join(tmpdir(), 'omemo-wasm-pack-'));
 const run = (cmd, args, cwd) =>
@@ -29,11 +32,29 @@ function check(name, fn) {
 }
 
 try {
+  // As from a clean checkout: no dist/. `npm pack` must build it (the prepack script).
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
   run('npm', ['pack', '--silent', '--pack-destination', scratch], root);
   const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'));
+  check('npm pack without dist/ builds it (prepack) and ships every entry with its declarations', () => {
+    const listed = new Set(run('tar', ['-tzf', join(scratch, tarball)], scratch).split('\n'));
+    const missing = ['index', 'xmpp-client', 'sqlite', 'testing']
+      .flatMap((e) => [`${e}.js`, `${e}.cjs`, `${e}.d.ts`, `${e}.d.cts`])
+      .map((f) => `package/dist/${f}`)
+      .filter((f) => !listed.has(f));
+    if (missing.length > 0) throw new Error(`missing from the tarball: ${missing.join(', ')}`);
+    if ([...listed].some((f) => f.startsWith('package/src/'))) throw new Error('the tarball ships src/');
+  });
+  check('package.json names the repository, homepage and issue tracker', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    const url = 'https://github.com/omemo-wasm/omemo-wasm';
+    if (!pkg.repository?.url?.includes('github.com/omemo-wasm/omemo-wasm')) throw new Error('repository');
+    if (!pkg.homepage?.startsWith(url) || !pkg.bugs?.url?.startsWith(url)) throw new Error('homepage or bugs');
+  });
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'commonjs' }));
   // @xmpp/client is an optional peer dependency (only `omemo-wasm/xmpp-client` needs it): install the version
-  // this checkout was tested with, as a user of the adapter would.
+  // this checkout was tested with, as a user of the adapter would, with the types the README tells TypeScript
+  // users to install (@xmpp/client ships none).
   const xmppClient = JSON.parse(
     readFileSync(join(root, 'node_modules', '@xmpp', 'client', 'package.json'), 'utf8'),
   ).version;
@@ -49,6 +70,7 @@ try {
       '--silent',
       join(scratch, tarball),
       `@xmpp/client@${xmppClient}`,
+      `@types/xmpp__client@${XMPP_CLIENT_TYPES}`,
       `pg@${pgVersion}`,
     ],
     scratch,
@@ -99,15 +121,13 @@ try {
     join(scratch, 'adapter-cjs.cjs'),
     adapterProgram(`const lib = require('omemo-wasm'); const adapter = require('omemo-wasm/xmpp-client');`),
   );
-  // The SQLite entry (better-sqlite3, an optional dependency, came with the tarball): a store in a file, the same
-  // class as the main entry's deprecated re-export, and the same OmemoError class as the main entry.
+  // The SQLite entry (better-sqlite3, an optional dependency, came with the tarball): a store in a file (the main
+  // entry has none: it bundles for browsers), and the same OmemoError class as the main entry.
   const sqliteProgram = (load) => `
     ${load}
     (async () => {
-      if (sqlite.SqliteStore !== lib.SqliteStore) throw new Error('two SqliteStore classes');
-      if (sqlite.SQLITE_BUSY_TIMEOUT_MS !== lib.SQLITE_BUSY_TIMEOUT_MS || !(sqlite.SQLITE_SCHEMA_VERSION >= 1)) {
-        throw new Error('constants');
-      }
+      if ('SqliteStore' in lib) throw new Error('the main entry still exports SqliteStore (it cannot bundle for browsers)');
+      if (!(sqlite.SQLITE_BUSY_TIMEOUT_MS > 0) || !(sqlite.SQLITE_SCHEMA_VERSION >= 1)) throw new Error('constants');
       const file = require('node:path').join(require('node:os').tmpdir(), 'omemo-wasm-pack-' + process.pid + '.db');
       const store = await sqlite.SqliteStore.open(file, { jid: 'a@example.org' });
       try {
@@ -260,61 +280,49 @@ try {
     check(`TypeScript declarations resolve (${mod})`, () => {
       run(
         'node',
-        [
-          tsc,
-          '--noEmit',
-          '--strict',
-          '--module',
-          'nodenext',
-          '--moduleResolution',
-          'nodenext',
-          '--target',
-          'es2022',
-          '--skipLibCheck',
-          '--types',
-          'node',
-          '--typeRoots',
-          join(root, 'node_modules', '@types'),
-          file,
-        ],
+        [tsc, ...TSC_STRICT_FLAGS, '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), file],
         scratch,
       );
     });
   }
-  // What an editor shows (struck through) for the main entry's SQLite re-exports: the shipped declarations carry
-  // their @deprecated tags; the same names from omemo-wasm/sqlite carry none.
-  check("the main entry's SqliteStore and SQLITE_BUSY_TIMEOUT_MS are @deprecated in its declarations", () => {
-    const ts = createRequire(import.meta.url)(join(root, 'node_modules', 'typescript'));
-    const file = join(scratch, 'deprecated.mts');
-    writeFileSync(
-      file,
-      [
-        `import { SqliteStore as MainStore, SQLITE_BUSY_TIMEOUT_MS as MAIN_MS } from 'omemo-wasm';`,
-        `import { SqliteStore, SQLITE_BUSY_TIMEOUT_MS } from 'omemo-wasm/sqlite';`,
-        'export { MainStore, MAIN_MS, SqliteStore, SQLITE_BUSY_TIMEOUT_MS };',
-      ].join('\n'),
-    );
-    const program = ts.createProgram([file], {
-      strict: true,
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      noEmit: true,
-      skipLibCheck: true,
+  // What an editor shows on hover: every code of OMEMO_ERROR_CODES with its meaning, in the TSDoc that survived
+  // the build, for both the import and the require condition.
+  const typescript = createRequire(import.meta.url)(join(root, 'node_modules', 'typescript'));
+  const codes = createRequire(join(scratch, 'cjs.cjs'))('omemo-wasm').OMEMO_ERROR_CODES;
+  for (const [ext, mod] of [
+    ['mts', 'esm'],
+    ['cts', 'cjs'],
+  ]) {
+    check(`every error code is documented in the shipped declarations (${mod})`, () => {
+      const file = join(scratch, `codes.${ext}`);
+      writeFileSync(
+        file,
+        `import { OMEMO_ERROR_CODES, type OmemoErrorCode } from 'omemo-wasm';\nexport { OMEMO_ERROR_CODES };\n`,
+      );
+      const program = typescript.createProgram([file], {
+        strict: true,
+        module: typescript.ModuleKind.NodeNext,
+        moduleResolution: typescript.ModuleResolutionKind.NodeNext,
+        noEmit: true,
+        skipLibCheck: true,
+      });
+      const checker = program.getTypeChecker();
+      const docs = {};
+      typescript.forEachChild(program.getSourceFile(file), (node) => {
+        if (!typescript.isImportDeclaration(node)) return;
+        for (const spec of node.importClause.namedBindings.elements) {
+          const symbol = checker.getAliasedSymbol(checker.getSymbolAtLocation(spec.name));
+          docs[spec.name.text] = typescript.displayPartsToString(symbol.getDocumentationComment(checker));
+        }
+      });
+      if (!(codes.length > 20)) throw new Error(`OMEMO_ERROR_CODES has ${codes.length} codes`);
+      const undocumented = codes.filter((c) => !new RegExp(`^- \`${c}\`: \\S`, 'm').test(docs.OMEMO_ERROR_CODES));
+      if (undocumented.length > 0)
+        throw new Error(`undocumented in the .d.${ext.slice(0, 2)}: ${undocumented.join(', ')}`);
+      if (!/OMEMO_ERROR_CODES/.test(docs.OmemoErrorCode)) throw new Error('OmemoErrorCode does not point at the list');
     });
-    const checker = program.getTypeChecker();
-    const deprecated = {};
-    ts.forEachChild(program.getSourceFile(file), (node) => {
-      if (!ts.isImportDeclaration(node)) return;
-      for (const spec of node.importClause.namedBindings.elements) {
-        const symbol = checker.getAliasedSymbol(checker.getSymbolAtLocation(spec.name));
-        deprecated[spec.name.text] = symbol.getJsDocTags(checker).some((t) => t.name === 'deprecated');
-      }
-    });
-    const want = { MainStore: true, MAIN_MS: true, SqliteStore: false, SQLITE_BUSY_TIMEOUT_MS: false };
-    if (JSON.stringify(deprecated) !== JSON.stringify(want)) {
-      throw new Error(`@deprecated where: ${JSON.stringify(deprecated)}`);
-    }
-  });
+  }
+  checkReadmeSnippets({ root, scratch, check, run });
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

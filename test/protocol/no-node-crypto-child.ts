@@ -1,5 +1,6 @@
-// Child of no-node-crypto.test.ts: runs a whole session pair with `process` hidden while the crypto loads, so
-// node:crypto is never imported (as in a browser): X25519 from libsodium, AES-256-CBC from the ratchet kernel.
+// Child of no-node-crypto.test.ts: runs a whole session pair, both payloads and two managers talking with `process`
+// hidden while the crypto loads, so node:crypto is never imported (as in a browser): X25519 from libsodium,
+// AES-256-CBC from the ratchet kernel, AES-GCM (OMEMO 0.3 payloads) from WebCrypto.
 export {};
 const realProcess = globalThis.process;
 (globalThis as { process?: unknown }).process = undefined;
@@ -20,12 +21,17 @@ for (const version of ['oldmemo', 'twomemo'] as const) {
     lines.push(`${version} ${i}: ${toHex(got) === toHex(p) && toHex(back) === toHex(q) ? 'ok' : 'MISMATCH'}`);
   }
 }
-// An OMEMO 2 payload (AES-256-CBC + HMAC) seals and opens too.
+// Payloads of both versions seal and open: OMEMO 2 on the kernel's AES-256-CBC, OMEMO 0.3 on WebCrypto's AES-GCM.
 const { sealPayload, openPayload } = await import('../../src/omemo/versions/by-version');
 const { utf8Encode } = await import('../../src/crypto/bytes');
-const sealed = sealPayload('twomemo', utf8Encode('payload'));
-const opened = openPayload('twomemo', sealed.keyMaterial, undefined, sealed.payload);
-lines.push(
-  `twomemo payload: ${opened !== undefined && toHex(opened) === toHex(utf8Encode('payload')) ? 'ok' : 'MISMATCH'}`,
-);
+for (const version of ['oldmemo', 'twomemo'] as const) {
+  const sealed = await sealPayload(version, utf8Encode('payload'));
+  const opened = await openPayload(version, sealed.keyMaterial, sealed.iv, sealed.payload);
+  const ok = opened !== undefined && toHex(opened) === toHex(utf8Encode('payload'));
+  lines.push(`${version} payload: ${ok ? 'ok' : 'MISMATCH'}`);
+}
+// Two managers talk in both versions, as in a browser.
+const { converse } = await import('../browser/conversation');
+for (const version of ['oldmemo', 'twomemo'] as const) lines.push(...(await converse(version, 2)));
+lines.push(`node:crypto loaded at the end: ${nodeCrypto() !== undefined}`);
 console.log(lines.join('\n'));

@@ -1,5 +1,5 @@
-// Without node:crypto (browsers): sessions still encrypt and decrypt synchronously in both versions, with the
-// ratchet kernel's AES-256-CBC and libsodium's X25519. Runs in a child process so node:crypto is never loaded.
+// Without node:crypto (browsers): sessions encrypt and decrypt in both versions with the ratchet kernel's
+// AES-256-CBC and libsodium's X25519, OMEMO 0.3 payloads with WebCrypto's AES-GCM, and two managers talk. Runs in a child process so node:crypto is never loaded.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-test('a session pair runs both ways in both versions without node:crypto; an OMEMO 2 payload opens', () => {
+test('without node:crypto: a session pair both ways, payloads and two managers talking, in both versions', () => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, 'no-node-crypto-child.ts')], {
     encoding: 'utf8',
     timeout: 60_000,
@@ -23,7 +23,13 @@ test('a session pair runs both ways in both versions without node:crypto; an OME
     'twomemo 0: ok',
     'twomemo 1: ok',
     'twomemo 2: ok',
+    'oldmemo payload: ok',
     'twomemo payload: ok',
+    'oldmemo 0: ok',
+    'oldmemo 1: ok',
+    'twomemo 0: ok',
+    'twomemo 1: ok',
+    'node:crypto loaded at the end: false',
   ]);
 });
 

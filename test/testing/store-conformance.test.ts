@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemoryStore } from '../../src/omemo/store/memory-store';
-import type { OmemoStore, SessionAddress, StoreChanges, StoredDevice } from '../../src/omemo/store/store';
+import type { OmemoStore, SessionAddress, StagedCommit, StoreChanges, StoredDevice } from '../../src/omemo/store/store';
 import * as testingEntry from '../../src/testing';
 import { ConformanceError, difference, equal, rejects } from '../../src/testing/assert';
 import { latencyStats, withLatency } from '../../src/testing/latency-store';
@@ -123,6 +123,37 @@ test('a store that matches JIDs without regard to case fails', async () => {
 
 test('a store that hands out its own session records fails', async () => {
   await assertFails(() => new SharedRecordStore(), /^values are copied (in|out)/, /mutated/);
+});
+
+/** A group commit that is neither visible at once nor in order: stage applies the changes a turn later. */
+class LateStageStore extends MemoryStore {
+  stage(changes: StoreChanges): StagedCommit {
+    return { durable: new Promise((r) => setTimeout(r, Math.random() * 3)).then(() => super.commit(changes)) };
+  }
+}
+
+/** A group commit that applies the valid part of a failing stage (the sessions before the bad one). */
+class PartialStageStore extends MemoryStore {
+  stage(changes: StoreChanges): StagedCommit {
+    const good = (changes.putSessions ?? []).filter((p) => p.record instanceof Uint8Array);
+    if (good.length !== (changes.putSessions ?? []).length) {
+      void super.commit({ putSessions: good });
+      throw new TypeError('session record must be a Uint8Array');
+    }
+    return { durable: super.commit(changes) };
+  }
+}
+
+test('a store whose stage applies late and out of order fails', async () => {
+  await assertFails(
+    () => new LateStageStore(),
+    /^stage \(optional\): staged changes are visible/,
+    /after stage|settle order/,
+  );
+});
+
+test('a store whose failing stage applies part of it fails', async () => {
+  await assertFails(() => new PartialStageStore(), /^stage \(optional\): a stage that fails/, /failed stage/);
 });
 
 test('every store a case opens is disposed of, also when the case fails; the case error comes first', async () => {

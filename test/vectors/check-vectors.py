@@ -253,6 +253,21 @@ for fname, key in (("aes-gcm.json", "mcgrew_viega_appendix_b"), ("aes-gcm-iv16.j
         ct, tag = gcm_ossl(*args)
         check(f"gcm {v['name']} (openssl)", (ct.hex(), tag.hex()), want)
 
+# aesgcm-files.json (XEP-0454): the pure-Python GCM for the small files, OpenSSL for all (SHA-256 of ct || tag),
+# and the link: aesgcm:// + the https URL's host and path, fragment hex(IV || key).
+d = load("aesgcm-files.json")
+for v in d["files"]:
+    pt = bytes((i * 7 + v["plaintextSeed"]) % 256 for i in range(v["plaintextLength"]))
+    key, iv = H(v["key"]), H(v["iv"])
+    ct, tag = gcm_ossl(key, iv, pt, b"")
+    check(f"aesgcm file {v['name']} sha256 (openssl)", hashlib.sha256(ct + tag).hexdigest(), v["sha256"])
+    check(f"aesgcm file {v['name']} tag (openssl)", tag.hex(), v["tag"])
+    if "ciphertext" in v:
+        ct_py, tag_py = gcm_py(key, iv, pt, b"")
+        check(f"aesgcm file {v['name']} (py)", (ct_py.hex(), tag_py.hex()), (v["ciphertext"], v["tag"]))
+    link = "aesgcm://" + v["httpsUrl"][len("https://"):] + "#" + v["iv"] + v["key"]
+    check(f"aesgcm file {v['name']} link", link, v["aesgcmUrl"])
+
 # ---------------------------------------------------------------- node:crypto cross-check (a third engine)
 node_script = r"""
 const c = require('node:crypto'); const fs = require('node:fs');
@@ -274,6 +289,13 @@ for (const v of JSON.parse(fs.readFileSync(dir + '/hmac-sha256.json')).rfc4231_4
 for (const v of JSON.parse(fs.readFileSync(dir + '/hkdf-sha256.json')).rfc5869_a) {
   const okm = Buffer.from(c.hkdfSync('sha256', H(v.ikm), H(v.salt), H(v.info), v.length)).toString('hex');
   out.push(['hkdf ' + v.name, okm === v.okm]);
+}
+for (const v of JSON.parse(fs.readFileSync(dir + '/aesgcm-files.json')).files) {
+  const pt = Buffer.alloc(v.plaintextLength);
+  for (let i = 0; i < pt.length; i++) pt[i] = (i * 7 + v.plaintextSeed) % 256;
+  const e = c.createCipheriv('aes-256-gcm', H(v.key), H(v.iv));
+  const sealed = Buffer.concat([e.update(pt), e.final(), e.getAuthTag()]);
+  out.push(['aesgcm file ' + v.name, c.createHash('sha256').update(sealed).digest('hex') === v.sha256]);
 }
 console.log(JSON.stringify(out));
 """

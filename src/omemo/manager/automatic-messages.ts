@@ -11,14 +11,14 @@ import type { AutomaticMessage } from './manager-types';
 import { backendFor } from '../versions/backend';
 
 /** An empty message on `session` (advanced by it) to the device at `address`. */
-export function emptyMessageOn(
+export async function emptyMessageOn(
   core: ManagerCore,
   session: Session,
   address: SessionAddress,
   kind: AutomaticMessageKind,
-): AutomaticMessage {
+): Promise<AutomaticMessage> {
   const { version, jid, deviceId } = address;
-  const sealed = sealPayload(version, undefined, core.rng);
+  const sealed = await sealPayload(version, undefined, core.rng);
   const out = session.encrypt(sealed.keyMaterial);
   const keys = [backendFor(version).keyFor(jid, deviceId, out.keyExchange, out.data)];
   const xml = serializeEncrypted({ sid: core.deviceId, keys, ...(sealed.iv ? { iv: sealed.iv } : {}) }, version);

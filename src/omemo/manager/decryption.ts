@@ -1,5 +1,6 @@
 // Decryption (XEP-0384 0.3.0 §4.6 and 0.9 §4.5–4.6): key exchanges and normal messages, trust of the sender's
 // identity key, automatic empty messages (session completion, heartbeat); a failure changes nothing.
+import type { XmlElement } from '../stanzas/xml';
 import { bytesEqual, utf8Decode } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import { remoteIdentityToCurve } from '../../protocol/identity-key';
@@ -25,7 +26,6 @@ import { REPAIRABLE, repairAfterFailure } from './repair';
 import { keepsUsedPreKey, pruneUsedPreKeys, refillPreKeys } from './own-keys';
 import { replaceSession } from './session-builder';
 import { emptyMessageOn } from './automatic-messages';
-import { publishBundle } from './publishing';
 import type { AutomaticMessage, DecryptResult } from './manager-types';
 import { backendFor } from '../versions/backend';
 
@@ -121,7 +121,7 @@ function readPayload(
 export async function decryptMessage(
   core: ManagerCore,
   from: string,
-  encryptedXml: string,
+  encryptedXml: string | XmlElement,
   options: { version?: OmemoVersion },
 ): Promise<DecryptResult> {
   const parsed = parseEncrypted(encryptedXml, options.version);
@@ -232,7 +232,7 @@ export async function decryptKey(
     }
     keyMaterial = session.decrypt(key.data);
   }
-  const payload = openPayload(version, keyMaterial, parsed.iv, parsed.payload);
+  const payload = await openPayload(version, keyMaterial, parsed.iv, parsed.payload);
   if (parsed.payload === undefined && !backendFor(version).isEmptyMessageKey(keyMaterial)) {
     // Not the key of an empty message (OMEMO 2: 32 zero bytes; 0.3: a bare 16-byte key, not key ‖ tag): a message
     // whose payload went missing. Keep nothing, so that its key stays unused for the complete message.
@@ -268,7 +268,7 @@ export async function decryptKey(
     : session.unansweredCount >= HEARTBEAT_AFTER_MESSAGES
       ? 'heartbeat'
       : undefined;
-  if (kind !== undefined) sent.push(emptyMessageOn(core, session, address, kind));
+  if (kind !== undefined) sent.push(await emptyMessageOn(core, session, address, kind));
   changes.putSessions!.push({ address, record: serializeSession(session) });
   changes.putDevices!.push(device);
   let republish = false;
@@ -282,30 +282,29 @@ export async function decryptKey(
       core.own.preKeys.delete(usedPreKey.id);
       changes.deletePreKeys = [usedPreKey.id];
     }
-    // A live key left the bundle: refill and republish (never during a catch-up, which republishes at its end).
+    // A live key left the bundle: refill, and republish once this burst of operations is over (the manager's
+    // queue does; never during a catch-up, which republishes at its end).
     if (!usedPreKey.consumed && !core.catchingUp) {
       pruneUsedPreKeys(core, changes);
       refillPreKeys(core, changes);
       republish = true;
     }
   }
-  await core.commit(changes, [k]);
+  await core.commit(changes, [k], true);
   core.cacheSession(k, session);
+  if (republish) core.republishDue = true;
 
-  for (const m of sent) {
-    try {
-      await core.transport.send(m.to, m.xml, m.kind);
-    } catch {
-      // The message was decrypted and stored; a lost automatic message is repaired by the next one.
-    }
-  }
-  if (republish) {
-    try {
-      for (const v of core.versions) await publishBundle(core, v);
-    } catch {
-      // Publishing is retried on the next consumption or publish().
-    }
-  }
+  // The messages go out on the advanced session: only once it is durable (group commit).
+  if (sent.length > 0)
+    await core.whenDurable(async () => {
+      for (const m of sent) {
+        try {
+          await core.transport.send(m.to, m.xml, m.kind);
+        } catch {
+          // The message was decrypted and stored; a lost automatic message is repaired by the next one.
+        }
+      }
+    });
   return {
     version,
     sender: { jid: from, deviceId: parsed.sid },

@@ -13,23 +13,26 @@ import { serializeEncrypted } from '../versions/by-version';
 import type { EncryptedKey } from '../stanzas/encrypted-element';
 import { bareJid, jidProblem } from '../stanzas/jid';
 import { sealPayload } from '../versions/by-version';
+import type { SealedPayload } from '../stanzas/payload';
 import { buildEnvelope } from '../stanzas/sce';
 import type { SessionAddress, StoreChanges, StoredDevice } from '../store/store';
 import { deviceKey, deviceListKey, sessionKey } from '../store/store';
 import { isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
+import { PEP_FETCH_CONCURRENCY, forEachBounded } from './bounded-fetch';
 import { fetchDeviceList } from './publishing';
 import { initiate } from './session-builder';
 import { repairAfterFailure } from './repair';
-import { fetchFailure, invalidJid, recipientReports, unreachedError, type RecipientFailure } from './recipients';
-import type {
-  DeviceReport,
-  EncryptedElementOut,
-  EncryptOptions,
-  EncryptResult,
-  RecipientReport,
-} from './manager-types';
+import {
+  fetchFailure,
+  invalidJid,
+  logSend,
+  recipientReports,
+  unreachedError,
+  type RecipientFailure,
+} from './recipients';
+import type { DeviceReport, EncryptedElementOut, EncryptOptions, EncryptResult } from './manager-types';
 import { OMEMO_BACKENDS_BY_PREFERENCE, backendFor, type OmemoVersion } from '../versions/backend';
 
 /** Reports a device this send leaves out, and why. */
@@ -85,25 +88,24 @@ export async function encryptTo(
       else uncached.push({ version, jid });
     }
   }
-  await Promise.all(
-    uncached.map(async ({ version, jid }) => {
-      let ids: readonly number[] | undefined = await core.loadList(version, jid);
-      if (ids === undefined && jid !== core.jid) {
-        let fetched: number[] | undefined;
-        try {
-          fetched = await fetchDeviceList(core, jid, version);
-        } catch (e) {
-          fetched = undefined;
-          const failure = fetchFailure(jid, e); // not stored: the next send asks again
-          failures.set(jid, failure);
-          core.log('warn', failure.message, { event: 'device-list-unavailable', jid, version, code: failure.code });
-        }
-        if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
-        ids = fetched;
+  // Bounded: a first send to a big room asks for hundreds of lists; one that does not arrive in time is reported.
+  await forEachBounded(uncached, PEP_FETCH_CONCURRENCY, async ({ version, jid }) => {
+    let ids: readonly number[] | undefined = await core.loadList(version, jid);
+    if (ids === undefined && jid !== core.jid) {
+      let fetched: number[] | undefined;
+      try {
+        fetched = await fetchDeviceList(core, jid, version);
+      } catch (e) {
+        fetched = undefined;
+        const failure = fetchFailure(jid, e); // not stored: the next send asks again
+        failures.set(jid, failure);
+        core.log('warn', failure.message, { event: 'device-list-unavailable', jid, version, code: failure.code });
       }
-      lists.set(deviceListKey(version, jid), ids ?? []);
-    }),
-  );
+      if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
+      ids = fetched;
+    }
+    lists.set(deviceListKey(version, jid), ids ?? []);
+  });
 
   const known = await core.loadDevicesOf(jids);
   const now = core.now();
@@ -170,30 +172,28 @@ export async function encryptTo(
       repairs.push(t.address);
     } else unbuilt.push(t);
   }
-  await Promise.all(
-    unbuilt.map(async (t) => {
-      const { jid } = t.address;
-      try {
-        const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
-        if (!isTrusted(built.device.trust)) {
-          changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
-          const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
-          skipped(reports, t.address, 'untrusted-device', message, built.change);
-          return;
-        }
-        ready.push({
-          address: t.address,
-          key: sessionKey(t.address),
-          device: built.device,
-          session: built.session,
-          ...(built.change ? { change: built.change } : {}),
-        });
-      } catch (e) {
-        const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
-        skipped(reports, t.address, code, (e as Error).message);
+  await forEachBounded(unbuilt, PEP_FETCH_CONCURRENCY, async (t) => {
+    const { jid } = t.address;
+    try {
+      const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
+      if (!isTrusted(built.device.trust)) {
+        changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
+        const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
+        skipped(reports, t.address, 'untrusted-device', message, built.change);
+        return;
       }
-    }),
-  );
+      ready.push({
+        address: t.address,
+        key: sessionKey(t.address),
+        device: built.device,
+        session: built.session,
+        ...(built.change ? { change: built.change } : {}),
+      });
+    } catch (e) {
+      const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
+      skipped(reports, t.address, code, (e as Error).message);
+    }
+  });
   try {
     return await encryptReady(core, ready, reports, changes, { recipients, failures }, message, options, versions);
   } finally {
@@ -220,15 +220,19 @@ export async function encryptReady(
     const group = ready.filter((r) => r.address.version === version);
     if (group.length === 0) continue;
     const plaintext = payloadBytes(core, version, message, recipients, options);
-    checkElementSize(core, version, group, plaintext);
     groups.set(version, { group, plaintext });
   }
-  const byVersion = new Map<OmemoVersion, { sealed: ReturnType<typeof sealPayload>; keys: EncryptedKey[] }>();
+  // Both elements travel in one stanza: the limit is on their sum (each alone may fit while both do not).
+  checkStanzaSize(
+    core,
+    [...groups].map(([version, { group, plaintext }]) => ({ version, group, plaintext })),
+  );
+  const byVersion = new Map<OmemoVersion, { sealed: SealedPayload; keys: EncryptedKey[] }>();
   const touched: string[] = [];
   const now = core.now();
   for (const [version, { group, plaintext }] of groups) {
     const backend = backendFor(version);
-    const sealed = sealPayload(version, plaintext, core.rng);
+    const sealed = await sealPayload(version, plaintext, core.rng);
     const keys: EncryptedKey[] = [];
     byVersion.set(version, { sealed, keys });
     // The messages of a fan-out come out of shared buffers (see createByteArena), ~130 B each; nothing keeps
@@ -277,7 +281,7 @@ export async function encryptReady(
       throw unreachedError(unreached);
     }
   }
-  await core.commit(changes, touched);
+  await core.commit(changes, touched, true); // the caller gets the stanza once it is durable
   const elements: EncryptedElementOut[] = [];
   for (const [version, { sealed, keys }] of byVersion) {
     if (keys.length === 0) continue; // every device of this version failed: reported above
@@ -297,54 +301,41 @@ export async function encryptReady(
   return { elements, devices: reports, recipients: recipientReportsOut };
 }
 
-/** Tells the logger which recipients cannot read a send, and (debug) which devices it skipped and why. */
-function logSend(core: ManagerCore, devices: readonly DeviceReport[], recipients: readonly RecipientReport[]): void {
-  for (const r of recipients)
-    if (!r.ok) core.log('info', r.message ?? r.jid, { event: 'recipient-failed', jid: r.jid, code: r.error });
-  if (!core.logsDebug) return;
-  let ok = 0;
-  for (const d of devices) {
-    if (d.ok) ok += 1;
-    else
-      core.log('debug', `skipped ${d.jid}/${d.deviceId}: ${d.message ?? d.error}`, {
-        event: 'device-skipped',
-        jid: d.jid,
-        deviceId: d.deviceId,
-        version: d.version,
-        code: d.error,
-      });
-  }
-  core.log('debug', `encrypted for ${ok} devices`, {
-    event: 'encrypted',
-    count: ok,
-    skipped: devices.length - ok,
-    recipients: recipients.length,
-  });
-}
-
 /**
- * Refuses an element that would have more keys than MAX_KEYS_PER_MESSAGE or more bytes than `maxElementBytes`,
- * with the number of devices that would fit.
+ * Refuses the `<encrypted>` elements of one stanza (one per version) when together they would have more bytes
+ * than `maxElementBytes`, or one of them more keys than MAX_KEYS_PER_MESSAGE, saying how many devices would fit
+ * (devices in the order given, the first version's first).
  * @throws OmemoError `stanza-too-large`.
  */
-export function checkElementSize(
+export function checkStanzaSize(
   core: ManagerCore,
-  version: OmemoVersion,
-  group: readonly { address: SessionAddress; session: Session }[],
-  plaintext: Uint8Array | undefined,
+  elements: readonly {
+    version: OmemoVersion;
+    group: readonly { address: SessionAddress; session: Session }[];
+    plaintext: Uint8Array | undefined;
+  }[],
 ): void {
-  const jids = [...new Set(group.map((r) => r.address.jid))];
-  const fixed = encryptedElementBytes(version, 0, jids, plaintext?.length);
-  let bytes = fixed;
-  let fit = 0;
-  for (const r of group) {
-    bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
-    if (bytes <= core.maxElementBytes && fit < MAX_KEYS_PER_MESSAGE) fit += 1;
+  let bytes = 0;
+  for (const { version, group, plaintext } of elements) {
+    const jids = [...new Set(group.map((r) => r.address.jid))];
+    bytes += encryptedElementBytes(version, 0, jids, plaintext?.length);
   }
-  if (fit === group.length) return;
+  let fit = 0;
+  let total = 0;
+  for (const { version, group } of elements) {
+    let keys = 0;
+    for (const r of group) {
+      bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
+      keys += 1;
+      if (bytes <= core.maxElementBytes && keys <= MAX_KEYS_PER_MESSAGE && fit === total) fit += 1;
+      total += 1;
+    }
+  }
+  if (fit === total) return;
+  const what = elements.map((e) => `${e.version} element`).join(' and ');
   throw new OmemoError(
     'stanza-too-large',
-    `a ${version} element for ${group.length} devices would be up to ${bytes} bytes (limit ${core.maxElementBytes}, at most ${MAX_KEYS_PER_MESSAGE} keys): ${fit} devices fit`,
+    `a ${what} for ${total} devices would be up to ${bytes} bytes (limit ${core.maxElementBytes}, at most ${MAX_KEYS_PER_MESSAGE} keys per element): ${fit} devices fit`,
   );
 }
 
@@ -360,7 +351,15 @@ export function payloadBytes(
   if (!backendFor(version).wrapsText || options.sce === false) return utf8Encode(message);
   return utf8Encode(
     buildEnvelope(
-      { body: message, from: core.jid, ...(recipients.length === 1 ? { to: recipients[0]! } : {}) },
+      {
+        body: message,
+        from: core.jid,
+        ...(options.room !== undefined
+          ? { to: bareJid(options.room) }
+          : recipients.length === 1
+            ? { to: recipients[0]! }
+            : {}),
+      },
       core.rng,
     ),
   );

@@ -32,7 +32,10 @@ export interface OmemoLogger {
 /** Sends an event to a logger; does nothing without one, never throws. */
 export type Log = (level: LogLevel, message: string, fields: LogFields) => void;
 
-/** The log function over `logger` (which may be undefined: then nothing is logged). */
+/**
+ * The log function over `logger` (which may be undefined: then nothing is logged).
+ * @throws TypeError when `logger` is not an object or one of its level properties is not a function.
+ */
 export function createLog(logger: OmemoLogger | undefined): Log {
   if (logger === undefined) return () => undefined;
   if (typeof logger !== 'object' && typeof logger !== 'function') throw new TypeError('logger must be an object');

@@ -40,6 +40,7 @@ import { initialTrust, type TrustPolicy } from '../policies/trust';
 import type { DeviceInfo, OmemoManagerOptions } from './manager-types';
 import { SIGNED_PRE_KEY_ROTATION_MS } from './own-keys';
 import { SESSION_REPAIR_INTERVAL_MS } from './repair';
+import { PEP_FETCH_TIMEOUT_MS } from './bounded-fetch';
 
 /** Parsed sessions kept in memory between calls (bounded; evicted oldest first). */
 export const SESSION_CACHE_ENTRIES = 20000;
@@ -114,6 +115,8 @@ export class ManagerCore {
   readonly log: Log;
   /** Whether debug events are read (hot paths skip building them otherwise). */
   readonly logsDebug: boolean;
+  /** Longest wait for one device-list or bundle fetch, in ms. */
+  readonly fetchTimeoutMs: number;
   /** Time of the last automatic repair per session key (bounded by REPAIR_TRACKED_DEVICES). */
   readonly lastRepair = new Map<string, number>();
   own!: OwnKeys;
@@ -122,6 +125,20 @@ export class ManagerCore {
   queue: Promise<unknown> = Promise.resolve();
   catchingUp = false;
   committed: OwnSnapshot | undefined;
+  /** Our keys as of the last durable commit (group commit: staged ones may still be lost). */
+  durableOwn: OwnSnapshot | undefined;
+  /** Counts losses of staged changes; an operation that began before one cannot commit. */
+  epoch = 0;
+  opEpoch = 0;
+  ownLost = false;
+  /** Durability of the current operation's staged commits, and the work waiting for it. */
+  opDurables: Promise<void>[] = [];
+  afterDurable: (() => Promise<void>)[] = [];
+  lastDurable: Promise<void> = Promise.resolve();
+  /** A consumed pre key left the bundle and it is not republished yet (once per burst: see session-manager). */
+  republishDue = false;
+  /** Operations run since republishDue was set. */
+  republishDeferred = 0;
 
   constructor(options: OmemoManagerOptions) {
     this.jid = bareJid(options.jid);
@@ -152,11 +169,23 @@ export class ManagerCore {
     this.logsDebug = logs(options.logger, 'debug');
     if (!(this.maxElementBytes > 0))
       throw new RangeError(`maxElementBytes must be a positive number, got ${String(options.maxElementBytes)}`);
+    this.fetchTimeoutMs = options.fetchTimeoutMs ?? PEP_FETCH_TIMEOUT_MS;
+    if (!(this.fetchTimeoutMs > 0))
+      throw new RangeError(`fetchTimeoutMs must be a positive number, got ${String(options.fetchTimeoutMs)}`);
   }
 
-  async commit(changes: StoreChanges, touched: readonly string[] = []): Promise<void> {
+  /**
+   * Stores an operation's changes. With a group-commit store (`stage`) and `pipelined`, returns once they are staged:
+   * the manager's queue moves on while they become durable with the next operations' changes, and the operation's
+   * caller is answered (and `afterDurable` work runs) only once they are durable. Otherwise returns once durable.
+   */
+  async commit(changes: StoreChanges, touched: readonly string[] = [], pipelined = false): Promise<void> {
+    let durable: Promise<void> | undefined;
     try {
-      await this.store.commit(changes);
+      if (this.opEpoch !== this.epoch)
+        throw new OmemoError('store-error', 'an earlier commit was lost after this operation had read its state');
+      if (this.store.stage !== undefined) durable = this.store.stage(changes).durable;
+      else await this.store.commit(changes);
       for (const l of changes.putDeviceLists ?? []) this.cacheList(deviceListKey(l.version, l.jid), l.deviceIds);
       // Our keys change only with a commit that stores them: copy them for rollbacks only then (a copy of 100+ pre
       // keys per operation was a tenth of a steady decrypt).
@@ -171,6 +200,68 @@ export class ManagerCore {
       for (const k of touched) this.sessions.delete(k);
       throw storeError(cause);
     }
+    if (durable === undefined) return;
+    const epoch = this.epoch;
+    const snapshot = this.committed;
+    const tracked = durable.then(
+      () => {
+        if (this.epoch === epoch) this.durableOwn = snapshot;
+      },
+      (cause) => {
+        this.lose(epoch);
+        throw storeError(cause);
+      },
+    );
+    tracked.catch(() => undefined); // awaited by the operation's caller, or by settle()
+    this.opDurables.push(tracked);
+    this.lastDurable = tracked;
+    if (!pipelined) await tracked;
+  }
+
+  /** Staged changes were lost: back to the last durable state (caches forgotten, own keys at the next operation). */
+  private lose(epoch: number): void {
+    if (this.epoch !== epoch) return;
+    this.epoch++;
+    this.sessions.clear();
+    this.listCache.clear();
+    if (this.durableOwn !== undefined) {
+      this.committed = { ...this.durableOwn };
+      // Now, for readers between operations (preKeyIds, bundleXml); again when the next operation begins, in case
+      // one running now changes them before it fails at its commit.
+      this.restoreOwn(this.committed);
+    }
+    this.ownLost = true;
+  }
+
+  /** Called by the queue before each operation: its durability bookkeeping starts empty. */
+  beginOperation(): void {
+    if (this.ownLost && this.committed !== undefined) this.restoreOwn(this.committed);
+    this.ownLost = false;
+    this.opEpoch = this.epoch;
+    this.opDurables = [];
+    this.afterDurable = [];
+  }
+
+  /**
+   * Runs `fn` (transport I/O that reveals this operation's staged changes, e.g. a message on an advanced session) once
+   * they are durable: now if nothing is pending, else after the operation's commits are durable, outside the queue.
+   */
+  async whenDurable(fn: () => Promise<void>): Promise<void> {
+    if (this.opDurables.length === 0) await fn();
+    else this.afterDurable.push(fn);
+  }
+
+  /**
+   * Waits until everything staged so far is durable (before publishing keys written by earlier operations).
+   * @throws OmemoError `store-error` when staged changes were lost.
+   */
+  async settle(): Promise<void> {
+    try {
+      await this.lastDurable;
+    } catch {
+      // A loss before this operation began was already undone (beginOperation); one since is caught below.
+    }
+    if (this.opEpoch !== this.epoch) throw new OmemoError('store-error', 'staged changes were lost');
   }
 
   snapshotOwn(): OwnSnapshot {

@@ -63,6 +63,12 @@ export interface OmemoManagerOptions {
    * decryptions), with structured fields and never key material. Default: silent. `console` works.
    */
   logger?: OmemoLogger;
+  /**
+   * Longest wait for one device-list or bundle fetch during a send, in ms (default PEP_FETCH_TIMEOUT_MS): a
+   * recipient whose server does not answer is reported (`peer-timeout`) instead of holding the send.
+   * `Infinity` waits for the transport's own timeout.
+   */
+  fetchTimeoutMs?: number;
 }
 
 /** Public facts about a device, as reported to callers. */
@@ -91,18 +97,6 @@ export interface DeviceReport {
   identityChanged?: IdentityChange;
 }
 
-/** Why a recipient cannot read a message (see OMEMO_ERROR_CODES). */
-export type RecipientErrorCode = Extract<
-  OmemoErrorCode,
-  | 'invalid-jid'
-  | 'recipient-unreachable'
-  | 'recipient-not-found'
-  | 'device-list-forbidden'
-  | 'no-omemo'
-  | 'no-eligible-devices'
-  | 'transport-error'
->;
-
 /** Per-recipient outcome of an encryption. */
 export interface RecipientReport {
   /** The recipient's bare JID (as given, resource stripped). */
@@ -111,8 +105,13 @@ export interface RecipientReport {
   ok: boolean;
   /** How many of its devices got a key. */
   devices: number;
-  /** Why it cannot read the message (absent when `ok`). */
-  error?: RecipientErrorCode;
+  /**
+   * Why it cannot read the message (absent when `ok`): `invalid-jid`, `recipient-not-found`,
+   * `recipient-unreachable`, `device-list-forbidden`, `no-omemo`, `peer-timeout`, `transport-error`; or the code all
+   * its devices were skipped for (`untrusted-device`, `stale-device`, `bundle-unavailable`, …), else
+   * `no-eligible-devices`.
+   */
+  error?: OmemoErrorCode;
   /** The reason in words, naming the recipient. */
   message?: string;
 }
@@ -144,6 +143,11 @@ export interface EncryptOptions {
   sce?: boolean;
   /** Do not fail when a recipient has no usable device (default false: such a send throws). */
   partial?: boolean;
+  /**
+   * The group chat (room bare JID) the message is for: OMEMO 2 then puts `<to jid='room'/>` in the SCE envelope
+   * (XEP-0420 §4: the room is the addressee of a groupchat message), whatever the number of recipients.
+   */
+  room?: string;
 }
 
 /** A message sent automatically while handling another. */

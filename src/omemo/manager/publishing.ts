@@ -13,6 +13,7 @@ import type { ManagerCore } from './manager-core';
 import { transportError } from './manager-core';
 import { bundleXml } from './own-keys';
 import { backendFor } from '../versions/backend';
+import { withTimeout } from './bounded-fetch';
 
 /** Publishes our bundle for a version. @throws OmemoError `transport-error`. */
 export async function publishBundle(core: ManagerCore, version: OmemoVersion): Promise<void> {
@@ -59,7 +60,10 @@ export async function announce(core: ManagerCore, version: OmemoVersion, publish
   return ids;
 }
 
-/** Fetches a JID's device list for a version (undefined: none published). @throws OmemoError `transport-error`. */
+/**
+ * Fetches a JID's device list for a version (undefined: none published).
+ * @throws OmemoError `transport-error`; `peer-timeout` after the manager's fetch timeout.
+ */
 export async function fetchDeviceList(
   core: ManagerCore,
   jid: string,
@@ -68,8 +72,10 @@ export async function fetchDeviceList(
   const loc = pepLocations(version, 1);
   let xml: string | undefined;
   try {
-    xml = await core.transport.fetch(jid, loc.deviceListNode);
+    const what = `fetching the ${version} device list of ${jid}`;
+    xml = await withTimeout(core.transport.fetch(jid, loc.deviceListNode), core.fetchTimeoutMs, what);
   } catch (cause) {
+    if (cause instanceof OmemoError && cause.code === 'peer-timeout') throw cause;
     throw transportError(`fetching the ${version} device list of ${jid} failed`, cause);
   }
   const ids = xml === undefined ? undefined : parseDeviceList(xml, version).map((d) => d.id);
@@ -92,7 +98,10 @@ export function ownDeviceListXml(core: ManagerCore, version: OmemoVersion, publi
   );
 }
 
-/** Fetches and parses a device's bundle. @throws OmemoError `bundle-unavailable`, `malformed-stanza`. */
+/**
+ * Fetches and parses a device's bundle.
+ * @throws OmemoError `bundle-unavailable`, `malformed-stanza`; `peer-timeout` after the manager's fetch timeout.
+ */
 export async function fetchBundle(
   core: ManagerCore,
   jid: string,
@@ -102,14 +111,18 @@ export async function fetchBundle(
   const loc = pepLocations(version, deviceId);
   let xml: string | undefined;
   try {
-    xml = await core.transport.fetch(jid, loc.bundleNode, loc.bundleItemId);
+    const what = `fetching the ${version} bundle of ${jid}/${deviceId}`;
+    xml = await withTimeout(core.transport.fetch(jid, loc.bundleNode, loc.bundleItemId), core.fetchTimeoutMs, what);
   } catch (cause) {
+    const timedOut = cause instanceof OmemoError && cause.code === 'peer-timeout';
     core.log('warn', `fetching the ${version} bundle of ${jid}/${deviceId} failed`, {
       event: 'bundle-unavailable',
       jid,
       deviceId,
       version,
+      code: timedOut ? 'peer-timeout' : 'bundle-unavailable',
     });
+    if (timedOut) throw cause;
     throw new OmemoError('bundle-unavailable', `fetching the ${version} bundle of ${jid}/${deviceId} failed`, {
       cause,
     });
@@ -137,6 +150,7 @@ export async function fetchBundle(
  * fetching the current list so no other device is dropped.
  */
 export async function publishOwn(core: ManagerCore): Promise<void> {
+  await core.settle(); // the pre keys we offer are durable
   const changes: StoreChanges = { putDeviceLists: [] };
   for (const version of core.versions) {
     const published = (await fetchDeviceList(core, core.jid, version)) ?? [];
@@ -150,4 +164,35 @@ export async function publishOwn(core: ManagerCore): Promise<void> {
 /** Our device list for a version containing at least our device, merged with what we know is published. */
 export async function deviceListXml(core: ManagerCore, version: OmemoVersion): Promise<string> {
   return ownDeviceListXml(core, version, (await core.loadList(version, core.jid)) ?? []);
+}
+
+/**
+ * Most operations that may run between a pre key leaving the bundle and the bundle's republication, in a burst that
+ * keeps the queue busy (the last operation of a burst republishes anyway). Until then the used key is still offered;
+ * the consumedPreKeys policy keeps it for such key exchanges (or, with `keepMs: 0`, they fail as with any bundle
+ * fetched before a republication). Bounds the time a published bundle lags behind, never whether it is republished.
+ */
+export const REPUBLISH_DEFERRED_OPERATIONS_MAX = 100;
+
+/**
+ * Republishes our bundles after key exchanges used pre keys: once per burst of first messages, not once per message.
+ * Waits until the new pre keys are durable first: a published pre key whose private part a crash loses would fail
+ * the first message built on it. A failure is retried by the next consumption or publish().
+ */
+export async function republishBundles(core: ManagerCore): Promise<void> {
+  core.republishDue = false;
+  core.republishDeferred = 0;
+  try {
+    await core.settle();
+  } catch {
+    // Staged changes were lost: the keys are back at their last durable state, which may still hold used keys of an
+    // earlier batch. The next operation republishes.
+    core.republishDue = true;
+    return;
+  }
+  try {
+    for (const v of core.versions) await publishBundle(core, v);
+  } catch {
+    // publishBundle logged it; the next consumption or publish() publishes again.
+  }
 }

@@ -1,11 +1,24 @@
 // Per-recipient outcome of a send (XEP-0384 0.9 §4.4: a message is encrypted for every device of every recipient):
 // why a recipient cannot read it, told apart from what the server answered (RFC 6120 §8.3.3 stanza errors).
 import { OmemoError, type OmemoErrorCode } from '../../crypto/errors';
-import type { DeviceReport, RecipientErrorCode, RecipientReport } from './manager-types';
+import type { ManagerCore } from './manager-core';
+import type { DeviceReport, RecipientReport } from './manager-types';
+
+/** What can make a recipient fail before its devices are considered. */
+type FailureCode = Extract<
+  OmemoErrorCode,
+  | 'invalid-jid'
+  | 'recipient-unreachable'
+  | 'recipient-not-found'
+  | 'device-list-forbidden'
+  | 'no-omemo'
+  | 'peer-timeout'
+  | 'transport-error'
+>;
 
 /** A recipient that failed before any device was considered: its code and a sentence for humans. */
 export interface RecipientFailure {
-  code: RecipientErrorCode;
+  code: FailureCode;
   message: string;
 }
 
@@ -13,7 +26,7 @@ export interface RecipientFailure {
  * RFC 6120 §8.3.3 conditions of a failed device-list fetch, by what they tell about the recipient. Anything else
  * is a `transport-error`.
  */
-const CONDITION_CODES: Readonly<Record<string, RecipientErrorCode>> = {
+const CONDITION_CODES: Readonly<Record<string, FailureCode>> = {
   'jid-malformed': 'invalid-jid',
   'remote-server-not-found': 'recipient-unreachable',
   'remote-server-timeout': 'recipient-unreachable',
@@ -30,7 +43,7 @@ const CONDITION_CODES: Readonly<Record<string, RecipientErrorCode>> = {
 };
 
 /** What each recipient code means to the user, appended to the server's words. */
-const EXPLANATIONS: Readonly<Record<RecipientErrorCode, string>> = {
+const EXPLANATIONS: Readonly<Record<FailureCode | 'no-eligible-devices', string>> = {
   'invalid-jid': 'not a valid JID',
   'recipient-unreachable': "the recipient's server cannot be reached",
   'recipient-not-found': 'no such account',
@@ -38,6 +51,7 @@ const EXPLANATIONS: Readonly<Record<RecipientErrorCode, string>> = {
     'the device list is not shown to us: the account may not exist, or shows it to contacts only (subscribe)',
   'no-omemo': 'no OMEMO device list published (the contact does not use OMEMO)',
   'no-eligible-devices': 'not one of its devices can be encrypted to',
+  'peer-timeout': 'its server did not answer in time',
   'transport-error': 'fetching the device list failed',
 };
 
@@ -53,6 +67,9 @@ function conditionOf(e: unknown): string | undefined {
 
 /** The recipient failure behind a failed device-list fetch of `jid`. */
 export function fetchFailure(jid: string, e: unknown): RecipientFailure {
+  if (e instanceof OmemoError && e.code === 'peer-timeout') {
+    return { code: 'peer-timeout', message: `${jid}: ${EXPLANATIONS['peer-timeout']} (${e.message})` };
+  }
   const condition = conditionOf(e);
   const code = (condition !== undefined ? CONDITION_CODES[condition] : undefined) ?? 'transport-error';
   const said = condition ?? String((e as Error)?.message ?? e);
@@ -74,7 +91,8 @@ export function invalidJid(jid: string, problem: string): RecipientFailure {
 
 /**
  * One report per recipient, in the order given: reached when at least one of its devices got a key; otherwise
- * its failure from before the devices (invalid JID, device list) or `no-eligible-devices` with each device's reason.
+ * its failure from before the devices (invalid JID, device list), or the code all its devices were skipped for
+ * (e.g. `untrusted-device`), else `no-eligible-devices`, with each device's reason.
  */
 export function recipientReports(
   recipients: readonly string[],
@@ -95,8 +113,10 @@ export function recipientReports(
     if (failure !== undefined) return { jid, ok: false, devices: 0, error: failure.code, message: failure.message };
     if (own.length === 0) return { jid, ok: false, devices: 0, error: 'no-omemo', message: noOmemo(jid).message };
     const why = own.map((d) => `${d.deviceId}: ${d.error}`).join(', ');
+    const codes = new Set(own.map((d) => d.error));
+    const error = codes.size === 1 ? (own[0]!.error ?? 'no-eligible-devices') : 'no-eligible-devices';
     const message = `${jid}: ${EXPLANATIONS['no-eligible-devices']} (${why})`;
-    return { jid, ok: false, devices: 0, error: 'no-eligible-devices', message };
+    return { jid, ok: false, devices: 0, error, message };
   });
 }
 
@@ -108,4 +128,33 @@ export function unreachedError(unreached: readonly RecipientReport[]): OmemoErro
   const codes = new Set(unreached.map((r) => r.error));
   const code: OmemoErrorCode = codes.size === 1 ? [...codes][0]! : 'no-eligible-devices';
   return new OmemoError(code, `cannot encrypt to ${unreached.map((r) => r.message).join('; ')}`);
+}
+
+/** Tells the logger which recipients cannot read a send, and (debug) which devices it skipped and why. */
+export function logSend(
+  core: ManagerCore,
+  devices: readonly DeviceReport[],
+  recipients: readonly RecipientReport[],
+): void {
+  for (const r of recipients)
+    if (!r.ok) core.log('info', r.message ?? r.jid, { event: 'recipient-failed', jid: r.jid, code: r.error });
+  if (!core.logsDebug) return;
+  let ok = 0;
+  for (const d of devices) {
+    if (d.ok) ok += 1;
+    else
+      core.log('debug', `skipped ${d.jid}/${d.deviceId}: ${d.message ?? d.error}`, {
+        event: 'device-skipped',
+        jid: d.jid,
+        deviceId: d.deviceId,
+        version: d.version,
+        code: d.error,
+      });
+  }
+  core.log('debug', `encrypted for ${ok} devices`, {
+    event: 'encrypted',
+    count: ok,
+    skipped: devices.length - ok,
+    recipients: recipients.length,
+  });
 }

@@ -89,7 +89,7 @@ export async function buildSession(
     throw new OmemoError('untrusted-device', `${jid}/${deviceId}: trust in its identity key is ${built.device.trust}`);
   }
   const session = replaceSession(previous?.clone(), built.session);
-  const message = kind === undefined ? undefined : emptyMessageOn(core, session, address, kind);
+  const message = kind === undefined ? undefined : await emptyMessageOn(core, session, address, kind);
   await core.commit({ putSessions: [{ address, record: serializeSession(session) }], putDevices: [built.device] }, [k]);
   core.cacheSession(k, session);
   return message;

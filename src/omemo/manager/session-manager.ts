@@ -3,6 +3,7 @@
 // in one module per concern: own-keys, publishing, device-registry, session-builder, encryption, decryption,
 // repair, catch-up (python-omemo's SessionManager over its backends; libsignal's session management apart from the
 // ratchet cipher). XMPP-library-agnostic: the host supplies an OmemoTransport and feeds in events and messages.
+import type { XmlElement } from '../stanzas/xml';
 import { toHex } from '../../crypto/bytes';
 import { cryptoReady } from '../../crypto/ready';
 import { parseDeviceList } from '../versions/by-version';
@@ -24,7 +25,7 @@ import type {
   OmemoManagerOptions,
 } from './manager-types';
 import { bundleXml, loadOwnKeys, maintainKeys, preKeyIds } from './own-keys';
-import { deviceListXml, publishOwn } from './publishing';
+import { deviceListXml, publishOwn, republishBundles, REPUBLISH_DEFERRED_OPERATIONS_MAX } from './publishing';
 import { resetSessions } from './repair';
 import { buildSession } from './session-builder';
 
@@ -39,10 +40,10 @@ export type {
   EncryptOptions,
   EncryptResult,
   OmemoManagerOptions,
-  RecipientErrorCode,
   RecipientReport,
 } from './manager-types';
 export { PRE_KEY_COUNT, SIGNED_PRE_KEY_ROTATION_MS } from './own-keys';
+export { REPUBLISH_DEFERRED_OPERATIONS_MAX } from './publishing';
 export { SESSION_REPAIR_INTERVAL_MS } from './repair';
 export { STALE_DEVICE_AFTER_DAYS, STALE_DEVICE_AFTER_MESSAGES } from '../policies/stale-device';
 
@@ -58,6 +59,8 @@ function checkDeviceId(deviceId: number): void {
 export class OmemoManager {
   readonly #core: ManagerCore;
   #queue: Promise<unknown> = Promise.resolve();
+  /** Operations queued or running. */
+  #waiting = 0;
 
   private constructor(options: OmemoManagerOptions) {
     this.#core = new ManagerCore(options);
@@ -74,6 +77,7 @@ export class OmemoManager {
     const m = new OmemoManager(options);
     await loadOwnKeys(m.#core, options);
     m.#core.committed ??= m.#core.snapshotOwn();
+    m.#core.durableOwn ??= m.#core.committed;
     if (options.publish !== false) await m.publish();
     return m;
   }
@@ -110,20 +114,34 @@ export class OmemoManager {
    */
   #exclusive<T>(fn: (core: ManagerCore) => Promise<T>): Promise<T> {
     const core = this.#core;
+    this.#waiting++;
     const guarded = async () => {
+      core.beginOperation();
       // The last commit's keys are the rollback point (commit keeps it current); the catch-up flag, which
       // startCatchUp() sets between operations, is taken as it is now.
       core.committed = { ...core.committed!, catchingUp: core.catchingUp };
       try {
-        return await fn(core);
+        const value = await fn(core);
+        return { value, durables: core.opDurables, after: core.afterDurable };
       } catch (e) {
         core.restoreOwn(core.committed);
         throw e;
+      } finally {
+        // Once per burst: the last queued operation republishes (or one in a long burst, see the constant).
+        if (core.republishDue && (this.#waiting === 1 || ++core.republishDeferred >= REPUBLISH_DEFERRED_OPERATIONS_MAX))
+          await republishBundles(core);
+        this.#waiting--;
       }
     };
     const run = this.#queue.then(guarded, guarded);
     this.#queue = run.catch(() => undefined);
-    return run;
+    // Group commit: the queue moves on once the operation staged its changes; its caller waits until they are durable.
+    return run.then(async ({ value, durables, after }) => {
+      if (durables.length === 0) return value;
+      await Promise.all(durables);
+      for (const f of after) await f();
+      return value;
+    });
   }
 
   /**
@@ -245,7 +263,8 @@ export class OmemoManager {
   }
 
   /**
-   * Decrypts an `<encrypted>` element (or a stanza containing one) sent by `fromJid`. Handles key exchanges
+   * Decrypts an `<encrypted>` element (or a stanza containing one) sent by `fromJid`, as XML text or as an element
+   * tree already parsed (an adapter's, so that a stanza is parsed once). Handles key exchanges
    * (a new session, the pre key consumed and replaced), sends an empty message back after a key exchange
    * and a heartbeat after a long one-sided chain. A failure changes no stored state, except that a normal message
    * we hold no usable session for starts a session repair (see the `repair` option).
@@ -253,7 +272,11 @@ export class OmemoManager {
    *   `no-session`, `unknown-prekey`, `unknown-signed-prekey`, `bad-mac`, `duplicate-message`,
    *   `too-many-skipped`, `authentication-failed`, `malformed-message`, `malformed-record`, `store-error`.
    */
-  decrypt(fromJid: string, encryptedXml: string, options: { version?: OmemoVersion } = {}): Promise<DecryptResult> {
+  decrypt(
+    fromJid: string,
+    encryptedXml: string | XmlElement,
+    options: { version?: OmemoVersion } = {},
+  ): Promise<DecryptResult> {
     const from = bareJid(fromJid);
     return this.#exclusive((core) => decryptMessage(core, from, encryptedXml, options));
   }

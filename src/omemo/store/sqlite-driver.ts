@@ -14,6 +14,8 @@ export interface SqlDatabase {
   pragma(source: string, options?: { simple?: boolean }): unknown;
   transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
   close(): unknown;
+  /** Whether a transaction is open (SQLite may roll one back by itself after an I/O or disk-full error). */
+  readonly inTransaction: boolean;
 }
 
 export type SqlDatabaseClass = new (filename: string, options?: { timeout?: number }) => SqlDatabase;

@@ -1,5 +1,6 @@
-// SqliteStore: the persistent OmemoStore (store.ts) on better-sqlite3, one account per file. One SQLite
-// transaction per `commit`, a versioned schema with forward migrations, an exclusive lock on the file.
+// SqliteStore: the persistent OmemoStore (store.ts) on better-sqlite3, one account per file. Group commit: the
+// commits staged close together share one SQLite transaction (each in its own savepoint) and one fsync; a versioned
+// schema with forward migrations, an exclusive lock on the file.
 //
 // better-sqlite3 is an optional native dependency: it is imported lazily inside `open`, so loading the
 // library's entry point never loads it (browsers, installs without it). Nothing of its types is part of
@@ -11,6 +12,7 @@ import type { OmemoVersion } from '../versions/backend';
 import type {
   OmemoStore,
   SessionAddress,
+  StagedCommit,
   StoreChanges,
   StoredDevice,
   StoredIdentity,
@@ -18,6 +20,7 @@ import type {
   StoredSignedPreKey,
 } from './store';
 import { loadDriver, type SqlDatabase } from './sqlite-driver';
+import { GroupCommit } from './sqlite-group-commit';
 import { MIGRATIONS, SQLITE_SCHEMA_VERSION } from './sqlite-schema';
 import {
   KEY_BYTES,
@@ -46,13 +49,17 @@ export const SQLITE_BUSY_TIMEOUT_MS = 1000;
 
 export { SQLITE_SCHEMA_VERSION } from './sqlite-schema';
 
+export { SQLITE_GROUP_COMMIT_MAX_DELAY_MS, SQLITE_GROUP_COMMIT_MAX_OPERATIONS } from './sqlite-group-commit';
+
 /** Canonical file names of the stores open in this process (the SQLite lock covers other processes). */
 const openFiles = new Set<string>();
 
 /**
  * An OmemoStore in a SQLite file (Node.js, needs the optional dependency better-sqlite3). One file holds
  * one account; while open, the store holds the file exclusively (no other process or SqliteStore can open
- * it). Every `commit` is one SQLite transaction, durable when it returns.
+ * it). Every `commit` is atomic and durable when its promise resolves; commits (and `stage`s) arriving close
+ * together share one SQLite transaction and one fsync (group commit), each in its own savepoint, so that a commit
+ * that fails fails alone.
  */
 export class SqliteStore implements OmemoStore {
   /** The bare JID of the account this file belongs to. */
@@ -64,6 +71,7 @@ export class SqliteStore implements OmemoStore {
   private readonly loadSessionsTx: (addresses: readonly SessionAddress[]) => (Uint8Array | undefined)[];
   private readonly loadDevicesTx: (jids: readonly string[]) => StoredDevice[];
   private readonly commitTx: (changes: StoreChanges) => void;
+  private readonly group: GroupCommit;
 
   private constructor(db: SqlDatabase, path: string, jid: string) {
     this.db = db;
@@ -71,19 +79,24 @@ export class SqliteStore implements OmemoStore {
     this.jid = jid;
     this.st = prepareStatements(db);
     // One read transaction around many point reads: measured against one json_each join for 1000
-    // addresses, prepared point reads were as fast or faster (≈1.5–2 ms), so they stay.
-    this.loadSessionsTx = db.transaction((addresses: readonly SessionAddress[]) =>
+    // addresses, prepared point reads were as fast or faster (≈1.5–2 ms), so they stay. Inside an open group
+    // transaction the reads need no savepoint of their own (they write nothing): they run bare.
+    const loadSessions = (addresses: readonly SessionAddress[]) =>
       addresses.map((a) => {
         const row = this.st.session.get(a.version, a.jid, a.deviceId);
         return row === undefined ? undefined : blobOut(rowOf(row, 'sessions').record, 'sessions', 'record');
-      }),
-    );
-    this.loadDevicesTx = db.transaction((jids: readonly string[]) => {
+      });
+    const loadSessionsTx = db.transaction(loadSessions);
+    this.loadSessionsTx = (addresses) => (db.inTransaction ? loadSessions(addresses) : loadSessionsTx(addresses));
+    const loadDevices = (jids: readonly string[]) => {
       const out: StoredDevice[] = [];
       for (const jid of new Set(jids)) for (const row of this.st.devicesOf.all(jid)) out.push(deviceOut(row));
       return out;
-    });
+    };
+    const loadDevicesTx = db.transaction(loadDevices);
+    this.loadDevicesTx = (jids) => (db.inTransaction ? loadDevices(jids) : loadDevicesTx(jids));
     this.commitTx = db.transaction((changes: StoreChanges) => writeChanges(this.st, this.jid, changes));
+    this.group = new GroupCommit(db, (e) => storeFailure('commit', e));
   }
 
   /**
@@ -161,7 +174,7 @@ export class SqliteStore implements OmemoStore {
       // FULL: the WAL is fsynced at every commit, so a commit that returned survives a killed process and
       // a power loss or OS crash too. NORMAL would survive a killed process (the data is in the OS by then)
       // but could lose the last commits on power loss, and a lost ratchet step means message keys used
-      // again for new messages after the restart. One fsync per operation: a fan-out is a single commit.
+      // again for new messages after the restart. One fsync per group of commits (sqlite-group-commit.ts).
       db.pragma('synchronous = FULL');
       // Take the lock now, before anything is read: a write transaction takes it exclusively, and in
       // exclusive locking mode it is kept until close. (In WAL mode the first read would already.)
@@ -229,6 +242,7 @@ export class SqliteStore implements OmemoStore {
   close(): void {
     const db = this.db;
     if (db === undefined) return;
+    this.group.flush();
     this.db = undefined;
     try {
       db.close();
@@ -247,6 +261,7 @@ export class SqliteStore implements OmemoStore {
     try {
       return fn();
     } catch (e) {
+      this.group.checkAfterError(e);
       throw storeFailure(what, e);
     }
   }
@@ -323,7 +338,17 @@ export class SqliteStore implements OmemoStore {
    *   rolled back).
    */
   async commit(changes: StoreChanges): Promise<void> {
-    this.run('commit', () => this.commitTx(changes));
+    return this.stage(changes).durable;
+  }
+
+  /**
+   * Group commit (see OmemoStore.stage): writes the changes into the open group transaction (in a savepoint, so
+   * that a failure undoes only them) and returns at once; `durable` resolves when the group has committed (at the
+   * latest SQLITE_GROUP_COMMIT_MAX_DELAY_MS later, or when `close()` is called).
+   * @throws OmemoError as `commit`, synchronously, with nothing applied.
+   */
+  stage(changes: StoreChanges): StagedCommit {
+    return this.run('commit', () => this.group.stage(() => this.commitTx(changes)));
   }
 }
 

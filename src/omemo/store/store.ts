@@ -137,4 +137,19 @@ export interface OmemoStore {
   loadSessions(addresses: readonly SessionAddress[]): Promise<(Uint8Array | undefined)[]>;
   /** Applies all changes atomically: after a throw, none of them is visible. */
   commit(changes: StoreChanges): Promise<void>;
+  /**
+   * Optional group commit (SqliteStore has it; a store without it is used through `commit`). Applies all changes
+   * atomically to what this store's loads return from now on, or throws with none of them applied; the returned
+   * `durable` settles once they are durable, after the changes staged before them. Stores batch the changes staged
+   * close together into one transaction, so many small operations share one write to disk. When `durable` rejects,
+   * these changes and all others of their batch are lost (each batch member's `durable` rejects); the loads then
+   * return the state of the last batch that became durable. The manager acknowledges nothing (resolves no call, sends
+   * nothing) that depends on staged changes before their `durable` resolved.
+   */
+  stage?(changes: StoreChanges): StagedCommit;
+}
+
+/** Changes applied by `OmemoStore.stage`: `durable` settles when they are on disk or lost. */
+export interface StagedCommit {
+  readonly durable: Promise<void>;
 }

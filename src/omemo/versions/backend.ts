@@ -101,9 +101,10 @@ export interface OmemoBackend {
    * Encrypts a payload (0.3: AES-128-GCM, key material key16 ‖ tag16 and an `<iv>`; OMEMO 2: HKDF-SHA256 →
    * AES-256-CBC + HMAC-SHA256, key material key32 ‖ mac16), or makes the key material of an empty message when
    * `plaintext` is undefined (0.3: a random 16-byte key and an `<iv>`; OMEMO 2: 32 zero bytes).
-   * @throws TypeError unless `plaintext` is bytes or undefined; RangeError over MAX_PAYLOAD_BYTES.
+   * Asynchronous because 0.3's AES-GCM is WebCrypto's where node:crypto is absent.
+   * @throws TypeError unless `plaintext` is bytes or undefined; RangeError over MAX_PAYLOAD_BYTES (rejects).
    */
-  sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload;
+  sealPayload(plaintext: Uint8Array | undefined, rng: Rng): Promise<SealedPayload>;
   /**
    * Decrypts a payload with the key material the ratchet delivered. For an empty message (`payload`
    * undefined) it only checks the key material's shape and returns undefined.
@@ -114,7 +115,7 @@ export interface OmemoBackend {
     keyMaterial: Uint8Array,
     iv: Uint8Array | undefined,
     payload: Uint8Array | undefined,
-  ): Uint8Array | undefined;
+  ): Promise<Uint8Array | undefined>;
   /**
    * Whether key material that came without a payload is an empty message's (OMEMO 2: 32 zero bytes) rather than
    * the key of a message whose payload went missing. 0.3 cannot tell them apart: always true.

@@ -147,7 +147,7 @@ export function sealPayload(
   version: OmemoVersion,
   plaintext: Uint8Array | undefined,
   rng: Rng = randomBytes,
-): SealedPayload {
+): Promise<SealedPayload> {
   return backendFor(version).sealPayload(plaintext, rng);
 }
 
@@ -162,7 +162,7 @@ export function openPayload(
   keyMaterial: Uint8Array,
   iv: Uint8Array | undefined,
   payload: Uint8Array | undefined,
-): Uint8Array | undefined {
+): Promise<Uint8Array | undefined> {
   return backendFor(version).openPayload(keyMaterial, iv, payload);
 }
 

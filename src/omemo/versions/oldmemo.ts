@@ -1,6 +1,6 @@
 // XEP-0384 0.3.0 (OMEMO 0.3, python-omemo's "oldmemo", namespace `eu.siacs.conversations.axolotl`): the backend
 // of the legacy version.
-import { GCM_TAG_BYTES, aesGcmDecrypt, aesGcmEncrypt } from '../../crypto/aes';
+import { GCM_TAG_BYTES, aesGcmDecryptAsync, aesGcmEncryptAsync } from '../../crypto/aes';
 import { assertBytes, concatBytes, toBase64 } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
@@ -114,30 +114,33 @@ const KEY_MATERIAL: KeyMaterialShape = Object.freeze({
   tagBytes: GCM_TAG_BYTES,
 });
 
-/** AES-128-GCM with a random key and `<iv>`: the ratchet carries key16 ‖ tag16, `<payload>` has no tag. */
-function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload {
+/**
+ * AES-128-GCM with a random key and `<iv>`: the ratchet carries key16 ‖ tag16, `<payload>` has no tag. Async:
+ * where node:crypto is absent (browsers) AES-GCM is WebCrypto's.
+ */
+async function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): Promise<SealedPayload> {
   checkPlaintext(plaintext);
   const iv = rng(LEGACY_IV_BYTES);
   const key = rng(LEGACY_KEY_BYTES);
   // An empty message carries a bare 16-byte key and still has an <iv> (python-omemo's XSD requires it).
   if (plaintext === undefined) return { keyMaterial: key, iv, payload: undefined };
-  const { ciphertext, tag } = aesGcmEncrypt(key, iv, plaintext);
+  const { ciphertext, tag } = await aesGcmEncryptAsync(key, iv, plaintext);
   return { keyMaterial: concatBytes(key, tag), iv, payload: ciphertext };
 }
 
 /** Opens what sealPayload made; an empty message's key material is only checked for its size. */
-function openPayload(
+async function openPayload(
   keyMaterial: Uint8Array,
   iv: Uint8Array | undefined,
   payload: Uint8Array | undefined,
-): Uint8Array | undefined {
+): Promise<Uint8Array | undefined> {
   checkSealed(keyMaterial, payload, KEY_MATERIAL);
   if (payload === undefined) return undefined;
   if (iv === undefined || !LEGACY_IV_LENGTHS.includes(iv.length)) {
     throw new OmemoError('malformed-stanza', 'legacy message needs a 12- or 16-byte <iv>');
   }
   const key = keyMaterial.subarray(0, LEGACY_KEY_BYTES);
-  return aesGcmDecrypt(key, iv, payload, keyMaterial.subarray(LEGACY_KEY_BYTES));
+  return aesGcmDecryptAsync(key, iv, payload, keyMaterial.subarray(LEGACY_KEY_BYTES));
 }
 
 /**

@@ -136,7 +136,7 @@ const KEY_MATERIAL: KeyMaterialShape = Object.freeze({
 });
 
 /** AES-256-CBC + HMAC-SHA256 under a random key: the ratchet carries key32 ‖ mac16; an empty message 32 zeros. */
-function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload {
+async function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): Promise<SealedPayload> {
   checkPlaintext(plaintext);
   if (plaintext === undefined) {
     return { keyMaterial: new Uint8Array(OMEMO2_KEY_BYTES), iv: undefined, payload: undefined };
@@ -149,11 +149,11 @@ function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): SealedPayload
 }
 
 /** Opens what sealPayload made, MAC first; an empty message's key material is only checked for its size. */
-function openPayload(
+async function openPayload(
   keyMaterial: Uint8Array,
   _iv: Uint8Array | undefined,
   payload: Uint8Array | undefined,
-): Uint8Array | undefined {
+): Promise<Uint8Array | undefined> {
   checkSealed(keyMaterial, payload, KEY_MATERIAL);
   if (payload === undefined) return undefined;
   const { encryptionKey, authenticationKey, iv } = payloadKeys(keyMaterial.subarray(0, OMEMO2_KEY_BYTES));

@@ -1,0 +1,179 @@
+// bench:peers burst cases for our public API (types.ts BurstBench): many contacts' messages arriving at once for one
+// account. receive-burst-sqlite: established contacts, the account on a SqliteStore (group commit);
+// first-message-burst: new contacts' key exchanges (pre keys used, the bundle republished once per burst).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InProcessRouter } from '../../examples/in-process-router';
+import { cryptoReady, MemoryStore, OmemoManager, pepLocations, type OmemoVersion } from '../../src/index';
+import { SqliteStore } from '../../src/sqlite';
+import {
+  FIRST_MESSAGE_BURST,
+  RECEIVE_BURST_MESSAGES,
+  RECEIVE_BURST_SENDERS,
+  check,
+  makePayload,
+  sameBytes,
+  type BurstBench,
+} from './types';
+
+const DOMAIN = 'burst.example';
+const ACCOUNT = `bot@${DOMAIN}`;
+/** Samples between two rounds in which the contacts read the account's heartbeats (so none goes stale). */
+const DRAIN_EVERY_SAMPLES = 5;
+
+interface Contact {
+  jid: string;
+  inbox: string;
+  m: OmemoManager;
+}
+
+async function openContact(router: InProcessRouter, jid: string, version: OmemoVersion): Promise<Contact> {
+  const inbox = `${jid}/bench`;
+  const m = await OmemoManager.open({
+    jid,
+    store: new MemoryStore(),
+    transport: router.connect(jid, inbox),
+    versions: [version],
+    publish: false,
+  });
+  return { jid, inbox, m };
+}
+
+async function openAccount(router: InProcessRouter, store: MemoryStore | SqliteStore, version: OmemoVersion) {
+  return OmemoManager.open({
+    jid: ACCOUNT,
+    store,
+    transport: router.connect(ACCOUNT, `${ACCOUNT}/bench`),
+    versions: [version],
+  });
+}
+
+/** Decrypts every message at once; counts those whose payload is right. */
+async function decryptAll(account: OmemoManager, burst: readonly { from: string; xml: string }[]): Promise<number> {
+  const payload = makePayload();
+  const out = await Promise.all(burst.map((b) => account.decrypt(b.from, b.xml)));
+  return out.filter((r) => r.payload !== undefined && sameBytes(r.payload, payload)).length;
+}
+
+class ReceiveBurst implements BurstBench {
+  readonly messages = RECEIVE_BURST_SENDERS * RECEIVE_BURST_MESSAGES;
+  private readonly router = new InProcessRouter();
+  private readonly dir = mkdtempSync(join(tmpdir(), 'omemo-bench-burst-'));
+  private store!: SqliteStore | MemoryStore;
+  private account!: OmemoManager;
+  private contacts: Contact[] = [];
+  private burst: { from: string; xml: string }[] = [];
+  private samples = 0;
+
+  constructor(
+    private readonly version: OmemoVersion,
+    private readonly inMemory: boolean,
+  ) {}
+
+  async init(): Promise<this> {
+    this.store = this.inMemory
+      ? new MemoryStore()
+      : await SqliteStore.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
+    this.account = await openAccount(this.router, this.store, this.version);
+    for (let i = 0; i < RECEIVE_BURST_SENDERS; i++) {
+      const c = await openContact(this.router, `c${i}@${DOMAIN}`, this.version);
+      await c.m.setDeviceList(ACCOUNT, this.version, [this.account.deviceId]);
+      this.contacts.push(c);
+    }
+    // Sessions established both ways: first messages, the account's session completions read by the contacts.
+    const first = await Promise.all(this.contacts.map((c) => c.m.encrypt([ACCOUNT], makePayload())));
+    check(
+      (await decryptAll(
+        this.account,
+        first.map((r, i) => ({ from: this.contacts[i]!.jid, xml: r.elements[0]!.xml })),
+      )) === this.contacts.length,
+      'receive-burst-sqlite: first messages',
+    );
+    await this.drain();
+    return this;
+  }
+
+  private async drain(): Promise<void> {
+    for (const c of this.contacts) for (const m of this.router.drain(c.inbox)) await c.m.decrypt(m.from, m.xml);
+  }
+
+  async prepare(): Promise<void> {
+    if (++this.samples % DRAIN_EVERY_SAMPLES === 0) await this.drain();
+    const payload = makePayload();
+    const perContact: string[][] = [];
+    for (const c of this.contacts) {
+      const xs: string[] = [];
+      for (let k = 0; k < RECEIVE_BURST_MESSAGES; k++)
+        xs.push((await c.m.encrypt([ACCOUNT], payload)).elements[0]!.xml);
+      perContact.push(xs);
+    }
+    // Interleaved as they would arrive from 100 contacts writing at once.
+    this.burst = [];
+    for (let k = 0; k < RECEIVE_BURST_MESSAGES; k++)
+      for (const [i, c] of this.contacts.entries()) this.burst.push({ from: c.jid, xml: perContact[i]![k]! });
+  }
+
+  run(): Promise<number> {
+    return decryptAll(this.account, this.burst);
+  }
+
+  note(): string {
+    return 'SqliteStore (WAL, synchronous=FULL: durable before each decrypt resolves) in the OS temp directory';
+  }
+
+  dispose(): void {
+    if (this.store instanceof SqliteStore) this.store.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+class FirstMessageBurst implements BurstBench {
+  readonly messages = FIRST_MESSAGE_BURST;
+  private readonly router = new InProcessRouter();
+  private account!: OmemoManager;
+  private burst: { from: string; xml: string }[] = [];
+  private next = 0;
+  private republished = 0;
+  private bursts = 0;
+
+  constructor(private readonly version: OmemoVersion) {}
+
+  async init(): Promise<this> {
+    this.account = await openAccount(this.router, new MemoryStore(), this.version);
+    return this;
+  }
+
+  async prepare(): Promise<void> {
+    this.burst = [];
+    for (let i = 0; i < FIRST_MESSAGE_BURST; i++) {
+      const c = await openContact(this.router, `new${this.next++}@${DOMAIN}`, this.version);
+      await c.m.setDeviceList(ACCOUNT, this.version, [this.account.deviceId]);
+      this.burst.push({ from: c.jid, xml: (await c.m.encrypt([ACCOUNT], makePayload())).elements[0]!.xml });
+    }
+  }
+
+  async run(): Promise<number> {
+    const node = pepLocations(this.version, this.account.deviceId).bundleNode;
+    const before = this.router.publishes.filter((p) => p.node === node).length;
+    const n = await decryptAll(this.account, this.burst);
+    this.republished += this.router.publishes.filter((p) => p.node === node).length - before;
+    this.bursts++;
+    return n;
+  }
+
+  note(): string {
+    return `MemoryStore; each a key exchange from a new contact (new device record, pre key used and replaced, session-completion message sent); ${(this.republished / this.bursts).toFixed(1)} bundle publishes per burst`;
+  }
+}
+
+/** receive-burst-sqlite (`inMemory`: the same burst on a MemoryStore, for comparison). */
+export async function createReceiveBurst(version: OmemoVersion, inMemory = false): Promise<BurstBench> {
+  await cryptoReady();
+  return new ReceiveBurst(version, inMemory).init();
+}
+
+export async function createFirstMessageBurst(version: OmemoVersion): Promise<BurstBench> {
+  await cryptoReady();
+  return new FirstMessageBurst(version).init();
+}
