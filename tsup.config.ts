@@ -29,13 +29,14 @@ function writeThirdPartyNotices(): void {
 }
 
 // ESM + CJS + declarations for the public entry points (package.json "exports"): the package,
-// `omemo-wasm/xmpp-client`, `omemo-wasm/sqlite` and `omemo-wasm/testing`.
+// `omemo-wasm/xmpp-client`, `omemo-wasm/sqlite`, `omemo-wasm/postgres` and `omemo-wasm/testing`.
 // protobufjs and fast-xml-parser are devDependencies and bundled (tsup bundles what is not a dependency).
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'xmpp-client': 'src/adapters/xmpp-client.ts',
     sqlite: 'src/sqlite.ts',
+    postgres: 'src/postgres.ts',
     testing: 'src/testing.ts',
   },
   format: ['esm', 'cjs'],
@@ -44,7 +45,7 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   platform: 'neutral',
-  external: ['node:crypto', 'libsodium-wrappers-sumo', 'better-sqlite3', '@xmpp/client'],
+  external: ['node:crypto', 'libsodium-wrappers-sumo', 'better-sqlite3', 'pg', '@xmpp/client'],
   treeshake: true,
   metafile: true,
   onSuccess: async () => writeThirdPartyNotices(),

@@ -39,6 +39,11 @@ export type {
   PreviousIdentity,
 } from './omemo/store/store';
 export { MemoryStore } from './omemo/store/memory-store';
+export {
+  OmemoAccounts,
+  ACCOUNTS_MAX_OPEN_MANAGERS,
+  type OmemoAccountsOptions,
+} from './omemo/accounts/omemo-accounts';
 // Group chats (XEP-0384 with XEP-0045 rooms): the room model and its send/receive helpers.
 export {
   OmemoRoom,

@@ -42,7 +42,8 @@
  * - `login-failed`: the XMPP server refused the credentials (SASL failure, e.g. a wrong password) before online
  * - `connection-failed`: the XMPP connection failed before online (no server, refused, a stream error)
  * - `store-owner-mismatch`: a store belongs to another account
- * - `store-locked`: a store is already open (in this process or another one)
+ * - `store-locked`: a store is already open (in this process or another one); for PostgresStore, another worker
+ *   owns the account, or took it over from this one (which then commits nothing)
  * - `peer-timeout`: a recipient's device list or bundle did not arrive within PEP_FETCH_TIMEOUT_MS (send reports)
  * - `room-not-eligible`: a group chat that is anonymous or not members-only, where OMEMO is not used
  * - `unknown-real-jid`: a group-chat message from an occupant whose real JID we do not know (never guessed)

@@ -58,6 +58,8 @@ try {
   const xmppClient = JSON.parse(
     readFileSync(join(root, 'node_modules', '@xmpp', 'client', 'package.json'), 'utf8'),
   ).version;
+  // pg: the optional dependency of `omemo-wasm/postgres`, the version this checkout was tested with.
+  const pgVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'pg', 'package.json'), 'utf8')).version;
   run(
     'npm',
     [
@@ -69,6 +71,7 @@ try {
       join(scratch, tarball),
       `@xmpp/client@${xmppClient}`,
       `@types/xmpp__client@${XMPP_CLIENT_TYPES}`,
+      `pg@${pgVersion}`,
     ],
     scratch,
   );
@@ -151,6 +154,31 @@ try {
   writeFileSync(join(scratch, 'sqlite-esm.mjs'), sqliteProgram(`${esmRequire} ${sqliteEsm}`));
   const sqliteCjs = `const lib = require('omemo-wasm'); const sqlite = require('omemo-wasm/sqlite');`;
   writeFileSync(join(scratch, 'sqlite-cjs.cjs'), sqliteProgram(sqliteCjs));
+  // The PostgreSQL entry (pg, an optional dependency): its classes load without a database, share the main
+  // entry's OmemoError, and a connection refused is an OmemoError `store-error` (no server is started here).
+  const postgresProgram = (load) => `
+    ${load}
+    (async () => {
+      if (typeof postgres.PostgresDatabase !== 'function' || !(postgres.POSTGRES_SCHEMA_VERSION >= 1)) {
+        throw new Error('exports');
+      }
+      if ('PostgresDatabase' in lib) throw new Error('the main entry must not export the PostgreSQL store');
+      const err = await postgres.PostgresDatabase.connect({
+        connectionString: 'postgres://nobody@127.0.0.1:1/none', config: { connectionTimeoutMillis: 2000 },
+      }).then(() => undefined, (e) => e);
+      if (!lib.isOmemoError(err, 'store-error')) throw new Error('OmemoError differs: ' + err);
+      if (/optional dependency pg/.test(err.message)) throw new Error('pg did not load: ' + err.message);
+      console.log('postgres loaded');
+    })().catch((e) => { console.error(e); process.exit(1); });
+  `;
+  writeFileSync(
+    join(scratch, 'postgres-esm.mjs'),
+    postgresProgram(`import * as lib from 'omemo-wasm'; import * as postgres from 'omemo-wasm/postgres';`),
+  );
+  writeFileSync(
+    join(scratch, 'postgres-cjs.cjs'),
+    postgresProgram(`const lib = require('omemo-wasm'); const postgres = require('omemo-wasm/postgres');`),
+  );
   // The testing entry, where no test framework is installed: the conformance cases pass on MemoryStore, plain and
   // with latency, and fail on a store whose loadSessions forgets everything, with the entry's ConformanceError.
   const testingProgram = (load) => `
@@ -196,6 +224,12 @@ try {
   });
   check('CommonJS require of omemo-wasm/sqlite', () => {
     if (!run('node', ['sqlite-cjs.cjs'], scratch).includes('sqlite loaded')) throw new Error('no output');
+  });
+  check('ESM import of omemo-wasm/postgres', () => {
+    if (!run('node', ['postgres-esm.mjs'], scratch).includes('postgres loaded')) throw new Error('no output');
+  });
+  check('CommonJS require of omemo-wasm/postgres', () => {
+    if (!run('node', ['postgres-cjs.cjs'], scratch).includes('postgres loaded')) throw new Error('no output');
   });
   check('ESM import of omemo-wasm/testing (no test framework installed)', () => {
     if (!run('node', ['testing-esm.mjs'], scratch).includes('testing loaded')) throw new Error('no output');
