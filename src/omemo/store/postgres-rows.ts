@@ -6,7 +6,6 @@ import { OmemoError } from '../../crypto/errors';
 import { OMEMO_VERSIONS, type OmemoVersion } from '../versions/backend';
 import {
   KEY_BYTES,
-  PREVIOUS_IDENTITY_BYTES,
   SIGNATURE_BYTES,
   TRUST_LEVELS,
   assertAddress,
@@ -14,8 +13,10 @@ import {
   assertJid,
   assertOptionalText,
   assertVersion,
+  deviceRecordIn,
+  previousIdentitiesOut,
 } from './sqlite-rows';
-import type { PreviousIdentity, StoreChanges, StoredDevice, StoredPreKey, TrustLevel } from './store';
+import type { StoreChanges, StoredDevice, StoredPreKey, TrustLevel } from './store';
 import { deviceKey, deviceListKey, sessionKey } from './store';
 
 export function corrupt(table: string, what: string): OmemoError {
@@ -97,24 +98,13 @@ export function deviceOut(r: Record<string, unknown>): StoredDevice {
     ...(label !== undefined ? { label } : {}),
     ...(r.identity_key !== null ? { identityKey: bytesOut(r.identity_key, t, 'identity_key', KEY_BYTES) } : {}),
     trust: r.trust as TrustLevel,
-    ...(r.previous_identities !== null ? { previousIdentities: previousIdentitiesOut(r.previous_identities) } : {}),
+    ...(r.previous_identities !== null
+      ? { previousIdentities: previousIdentitiesOut(r.previous_identities, 'omemo_devices') }
+      : {}),
     sentSinceLastReceived: intOut(r.sent_since_last_received, t, 'sent_since_last_received'),
     lastReceivedAt: intOut(r.last_received_at, t, 'last_received_at'),
     ...(unansweredSince !== 0 ? { unansweredSince } : {}),
   };
-}
-
-function previousIdentitiesOut(value: unknown): PreviousIdentity[] {
-  const t = 'omemo_devices';
-  const blob = bytesOut(value, t, 'previous_identities');
-  if (blob.length % PREVIOUS_IDENTITY_BYTES !== 0) throw corrupt(t, 'previous_identities has a partial entry');
-  const out: PreviousIdentity[] = [];
-  for (let i = 0; i < blob.length; i += PREVIOUS_IDENTITY_BYTES) {
-    const trust = TRUST_LEVELS[blob[i + KEY_BYTES]!];
-    if (trust === undefined) throw corrupt(t, `previous_identities has an unknown trust ${blob[i + KEY_BYTES]}`);
-    out.push({ identityKey: blob.slice(i, i + KEY_BYTES), trust });
-  }
-  return out;
 }
 
 /** One statement of a commit. */
@@ -256,27 +246,7 @@ export function commitStatements(owner: string, c: StoreChanges): Statement[] {
   if (devices.length > 0) {
     const v = columns(10);
     for (const d of lastByKey(devices, (d) => deviceKey(d?.jid, d?.deviceId))) {
-      assertJid(d.jid, 'device jid');
-      assertCount(d.deviceId, 'device deviceId');
-      if (!Array.isArray(d.activeIn)) throw new TypeError('device activeIn must be an array');
-      for (const x of d.activeIn) assertVersion(x, 'device activeIn entry');
-      assertOptionalText(d.label, 'device label');
-      if (d.identityKey !== undefined) assertBytes(d.identityKey, 'device identityKey', KEY_BYTES);
-      if (!TRUST_LEVELS.includes(d.trust))
-        throw new TypeError(`device trust must be one of ${TRUST_LEVELS.join(', ')}, got ${JSON.stringify(d.trust)}`);
-      assertCount(d.sentSinceLastReceived, 'device sentSinceLastReceived');
-      assertCount(d.lastReceivedAt, 'device lastReceivedAt');
-      if (d.unansweredSince !== undefined) assertCount(d.unansweredSince, 'device unansweredSince');
-      const previous = d.previousIdentities ?? [];
-      if (!Array.isArray(previous)) throw new TypeError('device previousIdentities must be an array');
-      const previousBlob = previous.length === 0 ? null : new Uint8Array(previous.length * PREVIOUS_IDENTITY_BYTES);
-      previous.forEach((p, i) => {
-        assertBytes(p?.identityKey, 'device previous identity key', KEY_BYTES);
-        if (!TRUST_LEVELS.includes(p.trust))
-          throw new TypeError(`device previous identity trust ${JSON.stringify(p.trust)}`);
-        previousBlob!.set(p.identityKey, i * PREVIOUS_IDENTITY_BYTES);
-        previousBlob![i * PREVIOUS_IDENTITY_BYTES + KEY_BYTES] = TRUST_LEVELS.indexOf(p.trust);
-      });
+      const previousBlob = deviceRecordIn(d);
       // text[] inside an unnest column would flatten: active_in goes as its array literal text.
       pushRow(v, [
         d.jid,

@@ -189,8 +189,39 @@ export function deviceOut(row: unknown): StoredDevice {
   };
 }
 
-export function previousIdentitiesOut(value: unknown): PreviousIdentity[] {
-  const t = 'devices';
+/**
+ * Checks every field of a device record on its way into an SQL store and returns its previous identities as the
+ * binary column both SQL stores keep (per entry: the 32-byte key, then the trust's index), or null for none.
+ * @throws TypeError/RangeError for a field of the wrong type or size.
+ */
+export function deviceRecordIn(d: StoredDevice): Uint8Array | null {
+  assertJid(d.jid, 'device jid');
+  assertCount(d.deviceId, 'device deviceId');
+  if (!Array.isArray(d.activeIn)) throw new TypeError('device activeIn must be an array');
+  for (const v of d.activeIn) assertVersion(v, 'device activeIn entry');
+  assertOptionalText(d.label, 'device label');
+  if (d.identityKey !== undefined) assertBytes(d.identityKey, 'device identityKey', KEY_BYTES);
+  if (!TRUST_LEVELS.includes(d.trust))
+    throw new TypeError(`device trust must be one of ${TRUST_LEVELS.join(', ')}, got ${JSON.stringify(d.trust)}`);
+  assertCount(d.sentSinceLastReceived, 'device sentSinceLastReceived');
+  assertCount(d.lastReceivedAt, 'device lastReceivedAt');
+  if (d.unansweredSince !== undefined) assertCount(d.unansweredSince, 'device unansweredSince');
+  const previous = d.previousIdentities ?? [];
+  if (!Array.isArray(previous)) throw new TypeError('device previousIdentities must be an array');
+  if (previous.length === 0) return null;
+  const blob = new Uint8Array(previous.length * PREVIOUS_IDENTITY_BYTES);
+  previous.forEach((p, i) => {
+    assertBytes(p?.identityKey, 'device previous identity key', KEY_BYTES);
+    if (!TRUST_LEVELS.includes(p.trust))
+      throw new TypeError(`device previous identity trust ${JSON.stringify(p.trust)}`);
+    blob.set(p.identityKey, i * PREVIOUS_IDENTITY_BYTES);
+    blob[i * PREVIOUS_IDENTITY_BYTES + KEY_BYTES] = TRUST_LEVELS.indexOf(p.trust);
+  });
+  return blob;
+}
+
+/** The previous identities of a device from their binary column (see deviceRecordIn). */
+export function previousIdentitiesOut(value: unknown, t = 'devices'): PreviousIdentity[] {
   const blob = blobOut(value, t, 'previous_identities');
   if (blob.length % PREVIOUS_IDENTITY_BYTES !== 0) throw corrupt(t, 'previous_identities has a partial entry');
   const out: PreviousIdentity[] = [];
@@ -252,27 +283,7 @@ export function writeChanges(st: Statements, owner: string, c: StoreChanges): vo
     st.putDeviceList.run(l.version, l.jid, JSON.stringify(l.deviceIds));
   }
   for (const d of c.putDevices ?? []) {
-    assertJid(d.jid, 'device jid');
-    assertCount(d.deviceId, 'device deviceId');
-    if (!Array.isArray(d.activeIn)) throw new TypeError('device activeIn must be an array');
-    for (const v of d.activeIn) assertVersion(v, 'device activeIn entry');
-    assertOptionalText(d.label, 'device label');
-    if (d.identityKey !== undefined) assertBytes(d.identityKey, 'device identityKey', KEY_BYTES);
-    if (!TRUST_LEVELS.includes(d.trust))
-      throw new TypeError(`device trust must be one of ${TRUST_LEVELS.join(', ')}, got ${JSON.stringify(d.trust)}`);
-    assertCount(d.sentSinceLastReceived, 'device sentSinceLastReceived');
-    assertCount(d.lastReceivedAt, 'device lastReceivedAt');
-    if (d.unansweredSince !== undefined) assertCount(d.unansweredSince, 'device unansweredSince');
-    const previous = d.previousIdentities ?? [];
-    if (!Array.isArray(previous)) throw new TypeError('device previousIdentities must be an array');
-    const previousBlob = previous.length === 0 ? null : new Uint8Array(previous.length * PREVIOUS_IDENTITY_BYTES);
-    previous.forEach((p, i) => {
-      assertBytes(p?.identityKey, 'device previous identity key', KEY_BYTES);
-      if (!TRUST_LEVELS.includes(p.trust))
-        throw new TypeError(`device previous identity trust ${JSON.stringify(p.trust)}`);
-      previousBlob!.set(p.identityKey, i * PREVIOUS_IDENTITY_BYTES);
-      previousBlob![i * PREVIOUS_IDENTITY_BYTES + KEY_BYTES] = TRUST_LEVELS.indexOf(p.trust);
-    });
+    const previousBlob = deviceRecordIn(d);
     st.putDevice.run(
       d.jid,
       d.deviceId,
