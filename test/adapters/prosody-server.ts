@@ -3,44 +3,16 @@
 // Accounts are registered with prosodyctl before the start; shared roster groups (mod_groups) make accounts
 // mutual contacts, which PEP +notify needs. Servers are killed when the process exits, however it exits
 // (SIGKILL of the test runner included: the server runs under `setpriv --pdeathsig KILL`).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { canConnect, freePort, runInstallScript, trackServer, untrackServer } from '../private-server';
 
 /** Virtual host of the test servers. */
 export const PROSODY_DOMAIN = 'localhost';
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-const running = new Set<{ child: ChildProcess; dir: string }>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  const killAll = () => {
-    for (const r of running) {
-      try {
-        r.child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-      rmSync(r.dir, { recursive: true, force: true });
-    }
-    running.clear();
-  };
-  process.on('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      killAll();
-      process.kill(process.pid, signal);
-    });
-  }
-}
 
 function onPath(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
@@ -49,38 +21,9 @@ function onPath(cmd: string): boolean {
 /** Whether Prosody can be used, installing it first (scripts/prosody.sh: apt-get as root) when missing. */
 export function ensureProsody(): { ok: true } | { ok: false; reason: string } {
   if (onPath('prosody') && onPath('prosodyctl')) return { ok: true };
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'prosody.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'inherit', 'pipe'],
-    timeout: 300_000,
-  });
-  if (r.status === 0 && onPath('prosody')) return { ok: true };
-  return {
-    ok: false,
-    reason: `prosody is not installed and scripts/prosody.sh failed: ${(r.stderr ?? '').trim().split('\n').pop() ?? r.error?.message}`,
-  };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
+  const failure = runInstallScript('prosody.sh', 'prosody');
+  if (failure === undefined && onPath('prosody')) return { ok: true };
+  return { ok: false, reason: failure ?? 'scripts/prosody.sh succeeded but prosody is not on PATH' };
 }
 
 const lua = (s: string) => JSON.stringify(s); // JSON string literals are valid Lua for our paths
@@ -124,7 +67,6 @@ export interface ProsodyOptions {
 
 /** Starts a private Prosody; rejects (after cleaning up) when it does not come up. */
 export async function startProsody(options: ProsodyOptions): Promise<ProsodyServer> {
-  installExitHook();
   const dir = mkdtempSync(join(tmpdir(), 'omemo-prosody-'));
   const data = join(dir, 'data');
   mkdirSync(data);
@@ -214,7 +156,7 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
     ? spawn('setpriv', ['--pdeathsig', 'KILL', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   const entry = { child, dir };
-  running.add(entry);
+  trackServer(entry);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 10_000) stderr += d.toString();
@@ -249,7 +191,7 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
       await exitPromise;
       clearTimeout(timer);
     }
-    running.delete(entry);
+    untrackServer(entry);
     cleanupDir();
   };
 

@@ -3,16 +3,14 @@
 // runs as the system user `postgres` (PostgreSQL refuses root) through `setpriv`, which also gives it
 // `--pdeathsig KILL`: the cluster dies with the process that started it, SIGKILL included; the directory is
 // deleted at exit (and by `stop`). Installs PostgreSQL with scripts/postgres.sh (apt-get as root) when missing.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { canConnect, freePort, runInstallScript, trackServer, untrackServer } from '../private-server';
 
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PG_ROOT = '/usr/lib/postgresql';
 
 /** A running private cluster. */
@@ -29,32 +27,6 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-const running = new Set<{ child: ChildProcess; dir: string }>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  const killAll = () => {
-    for (const r of running) {
-      try {
-        r.child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-      rmSync(r.dir, { recursive: true, force: true });
-    }
-    running.clear();
-  };
-  process.on('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      killAll();
-      process.kill(process.pid, signal);
-    });
-  }
-}
-
 /** The bin directory of the newest installed PostgreSQL, or undefined. */
 function binDir(): string | undefined {
   if (!existsSync(PG_ROOT)) return undefined;
@@ -68,39 +40,10 @@ function binDir(): string | undefined {
 export function ensurePostgres(): { ok: true; bin: string } | { ok: false; reason: string } {
   let bin = binDir();
   if (bin !== undefined) return { ok: true, bin };
-  const r = spawnSync('bash', [join(ROOT, 'scripts', 'postgres.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'inherit', 'pipe'],
-    timeout: 300_000,
-  });
+  const failure = runInstallScript('postgres.sh', 'postgresql');
   bin = binDir();
-  if (r.status === 0 && bin !== undefined) return { ok: true, bin };
-  return {
-    ok: false,
-    reason: `postgresql is not installed and scripts/postgres.sh failed: ${(r.stderr ?? '').trim().split('\n').pop() ?? r.error?.message}`,
-  };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
+  if (failure === undefined && bin !== undefined) return { ok: true, bin };
+  return { ok: false, reason: failure ?? 'scripts/postgres.sh succeeded but no initdb was found' };
 }
 
 /** The uid/gid of the system user `postgres` (as root), or undefined when we run as ourselves. */
@@ -123,7 +66,6 @@ export interface PostgresOptions {
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const found = ensurePostgres();
   if (!found.ok) throw new Error(found.reason);
-  installExitHook();
   const dir = mkdtempSync(join(tmpdir(), 'omemo-postgres-'));
   const data = join(dir, 'data');
   const log = join(dir, 'server.log');
@@ -173,7 +115,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   if (user !== undefined) chownSync(log, user.uid, user.gid);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', logFd, logFd], cwd: dir });
   const entry = { child, dir };
-  running.add(entry);
+  trackServer(entry);
   let exited: number | null | undefined;
   const exitPromise = new Promise<void>((resolve) => {
     child.once('exit', (code) => {
@@ -202,7 +144,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       await exitPromise;
       clearTimeout(timer);
     }
-    running.delete(entry);
+    untrackServer(entry);
     cleanupDir();
   };
   const psql = (sql: string, database = 'postgres') => {
