@@ -1,8 +1,9 @@
 // What the tests' private servers (Prosody in test/adapters/prosody-server.ts, PostgreSQL in
 // test/omemo/postgres-server.ts) share: their installation script, a free loopback port, waiting for the port, and
-// killing them (and deleting their directories) when the test process exits, however it exits.
+// watching and stopping them, and killing them (and deleting their directories) when the test process exits,
+// however it exits.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,4 +87,69 @@ export function canConnect(port: number): Promise<boolean> {
     });
     s.once('error', () => resolve(false));
   });
+}
+
+/** A started server process: its exit, its log and how to stop it. */
+export interface SupervisedServer {
+  /** The exit code once it exited (-1: it could not be started), undefined while it runs. */
+  readonly exitCode: number | null | undefined;
+  /** The last lines of its log file. */
+  logTail(lines?: number): string;
+  /** Stops it (`stopSignal`, then SIGKILL after `stopTimeoutMs`) and deletes its directory. Never throws. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Watches a server process started by a test: tracked for the exit hook (see trackServer) until stopped.
+ * `onSpawnError` hears why it could not be started.
+ */
+export function superviseServer(
+  child: ChildProcess,
+  options: {
+    dir: string;
+    log: string;
+    stopSignal: NodeJS.Signals;
+    stopTimeoutMs: number;
+    onSpawnError?: (e: Error) => void;
+  },
+): SupervisedServer {
+  const entry = { child, dir: options.dir };
+  trackServer(entry);
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code) => {
+      exitCode = code;
+      resolve();
+    });
+    child.once('error', (e) => {
+      options.onSpawnError?.(e);
+      exitCode = -1;
+      resolve();
+    });
+  });
+  let stopped = false;
+  return {
+    get exitCode() {
+      return exitCode;
+    },
+    logTail(lines = 30) {
+      try {
+        return readFileSync(options.log, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      } catch {
+        return '(no log)';
+      }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (exitCode === undefined) {
+        child.kill(options.stopSignal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), options.stopTimeoutMs);
+        await exited;
+        clearTimeout(timer);
+      }
+      untrackServer(entry);
+      rmSync(options.dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -4,10 +4,10 @@
 // mutual contacts, which PEP +notify needs. Servers are killed when the process exits, however it exits
 // (SIGKILL of the test runner included: the server runs under `setpriv --pdeathsig KILL`).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canConnect, freePort, runInstallScript, trackServer, untrackServer } from '../private-server';
+import { canConnect, freePort, runInstallScript, superviseServer } from '../private-server';
 
 /** Virtual host of the test servers. */
 export const PROSODY_DOMAIN = 'localhost';
@@ -155,52 +155,27 @@ export async function startProsody(options: ProsodyOptions): Promise<ProsodyServ
   const child = onPath('setpriv')
     ? spawn('setpriv', ['--pdeathsig', 'KILL', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-  const entry = { child, dir };
-  trackServer(entry);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 10_000) stderr += d.toString();
   });
-  let exited: number | null | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code) => {
-      exited = code;
-      resolve();
-    });
-    child.once('error', (e) => {
+  const server = superviseServer(child, {
+    dir,
+    log,
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: STOP_TIMEOUT_MS,
+    onSpawnError: (e) => {
       stderr += e.message;
-      exited = -1;
-      resolve();
-    });
+    },
   });
-
-  const logTail = (lines = 30) => {
-    try {
-      return readFileSync(log, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  };
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (exited === undefined) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exitPromise;
-      clearTimeout(timer);
-    }
-    untrackServer(entry);
-    cleanupDir();
-  };
+  const { logTail, stop } = server;
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (exited !== undefined) {
+    if (server.exitCode !== undefined) {
       const tail = logTail();
       await stop();
-      throw new Error(`prosody exited with ${exited} during startup: ${stderr.trim()}\n${tail}`);
+      throw new Error(`prosody exited with ${server.exitCode} during startup: ${stderr.trim()}\n${tail}`);
     }
     // Prosody may accept connections a moment before its pid file is written (seen under load): wait for both.
     const listening = await canConnect(port);

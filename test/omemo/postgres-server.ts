@@ -4,10 +4,10 @@
 // `--pdeathsig KILL`: the cluster dies with the process that started it, SIGKILL included; the directory is
 // deleted at exit (and by `stop`). Installs PostgreSQL with scripts/postgres.sh (apt-get as root) when missing.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canConnect, freePort, runInstallScript, trackServer, untrackServer } from '../private-server';
+import { canConnect, freePort, runInstallScript, superviseServer } from '../private-server';
 
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -114,39 +114,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const logFd = openSync(log, 'a');
   if (user !== undefined) chownSync(log, user.uid, user.gid);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', logFd, logFd], cwd: dir });
-  const entry = { child, dir };
-  trackServer(entry);
-  let exited: number | null | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code) => {
-      exited = code;
-      resolve();
-    });
-    child.once('error', () => {
-      exited = -1;
-      resolve();
-    });
-  });
-  const logTail = (lines = 30) => {
-    try {
-      return readFileSync(log, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    } catch {
-      return '(no log)';
-    }
-  };
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (exited === undefined) {
-      child.kill('SIGINT'); // fast shutdown: disconnects clients
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-      await exitPromise;
-      clearTimeout(timer);
-    }
-    untrackServer(entry);
-    cleanupDir();
-  };
+  const server = superviseServer(child, { dir, log, stopSignal: 'SIGINT', stopTimeoutMs: STOP_TIMEOUT_MS });
+  const { logTail, stop } = server; // SIGINT: PostgreSQL's fast shutdown, which disconnects clients
   const psql = (sql: string, database = 'postgres') => {
     const argv = wrap(
       [
@@ -171,10 +140,10 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (exited !== undefined) {
+    if (server.exitCode !== undefined) {
       const tail = logTail();
       await stop();
-      throw new Error(`postgres exited with ${exited} during startup\n${tail}`);
+      throw new Error(`postgres exited with ${server.exitCode} during startup\n${tail}`);
     }
     if ((await canConnect(port)) && psql('SELECT 1').status === 0) break;
     if (Date.now() > deadline) {
