@@ -3,7 +3,7 @@
 // and nothing is written), and a commit becomes one batched statement per kind of change (unnest of arrays).
 import { assertBytes, concatBytes } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
-import { OMEMO_VERSIONS, type OmemoVersion } from '../versions/backend';
+import { rowReaders } from './sql-row-values';
 import {
   KEY_BYTES,
   SIGNATURE_BYTES,
@@ -19,9 +19,7 @@ import {
 import type { StoreChanges, StoredDevice, StoredPreKey, TrustLevel } from './store';
 import { deviceKey, deviceListKey, sessionKey } from './store';
 
-export function corrupt(table: string, what: string): OmemoError {
-  return new OmemoError('store-error', `the PostgreSQL store holds a corrupt ${table} row: ${what}`);
-}
+export const { corrupt, textOut, optionalTextOut, versionOut } = rowReaders('PostgreSQL');
 
 /** A fresh Uint8Array copy of a bytea column (pg's Buffers may share a pool; callers may mutate what we return). */
 export function bytesOut(value: unknown, table: string, column: string, length?: number): Uint8Array {
@@ -39,26 +37,9 @@ export function intOut(value: unknown, table: string, column: string): number {
   return n;
 }
 
-export function textOut(value: unknown, table: string, column: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw corrupt(table, `${column} is not a non-empty string`);
-  return value;
-}
-
-export function optionalTextOut(value: unknown, table: string, column: string): string | undefined {
-  if (value === null) return undefined;
-  if (typeof value !== 'string') throw corrupt(table, `${column} is not text`);
-  return value;
-}
-
 export function arrayOut(value: unknown, table: string, column: string): unknown[] {
   if (!Array.isArray(value)) throw corrupt(table, `${column} is not an array`);
   return value;
-}
-
-export function versionOut(value: unknown, table: string): OmemoVersion {
-  if (!OMEMO_VERSIONS.includes(value as OmemoVersion))
-    throw corrupt(table, `unknown version ${JSON.stringify(String(value).slice(0, 20))}`);
-  return value as OmemoVersion;
 }
 
 export const PRE_KEY_COLUMNS = 'id, private_key, public_key, consumed, consumed_at, accepted_base_keys';

@@ -3,18 +3,17 @@
 // transaction back); the prepared statements and their column lists.
 import { assertBytes, assertInt, concatBytes } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
+import { rowReaders } from './sql-row-values';
 import { OMEMO_VERSIONS, type OmemoVersion } from '../versions/backend';
 import type { PreviousIdentity, SessionAddress, StoreChanges, StoredDevice, StoredPreKey, TrustLevel } from './store';
 import type { SqlDatabase } from './sqlite-driver';
+
+export const { corrupt, textOut, optionalTextOut, versionOut } = rowReaders('SQLite');
 
 /** Lengths of the stored keys (bytes): Curve25519 private and public keys, XEdDSA signatures. */
 export const KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 export const TRUST_LEVELS: readonly TrustLevel[] = ['undecided', 'blind', 'verified', 'distrusted'];
-
-export function corrupt(table: string, what: string): OmemoError {
-  return new OmemoError('store-error', `the SQLite store holds a corrupt ${table} row: ${what}`);
-}
 
 export function rowOf(row: unknown, table: string): Record<string, unknown> {
   if (typeof row !== 'object' || row === null) throw corrupt(table, 'not a row');
@@ -38,23 +37,6 @@ export function intOut(value: unknown, table: string, column: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
     throw corrupt(table, `${column} is not a non-negative integer`);
   return value;
-}
-
-export function textOut(value: unknown, table: string, column: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw corrupt(table, `${column} is not a non-empty string`);
-  return value;
-}
-
-export function optionalTextOut(value: unknown, table: string, column: string): string | undefined {
-  if (value === null) return undefined;
-  if (typeof value !== 'string') throw corrupt(table, `${column} is not a string`);
-  return value;
-}
-
-export function versionOut(value: unknown, table: string): OmemoVersion {
-  if (!OMEMO_VERSIONS.includes(value as OmemoVersion))
-    throw corrupt(table, `unknown version ${JSON.stringify(String(value).slice(0, 20))}`);
-  return value as OmemoVersion;
 }
 
 export function jsonArrayOut(value: unknown, table: string, column: string): unknown[] {
