@@ -5,7 +5,7 @@ import { isOmemoError, OmemoError } from '../crypto/errors';
 import { fileOfText, type FileDescriptor } from '../omemo/files/file-descriptor';
 import type { OmemoVersion } from '../omemo/versions/backend';
 import type { DecryptResult, OmemoManager } from '../omemo/manager/session-manager';
-import { asOmemoError, type ReportError } from './error-report';
+import { asOmemoError, callListeners, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';
 import { mayHoldKeyFor, toOmemoElement } from './ltx-xml';
 import { encryptedElements, senderDeviceOf, versionOfEncrypted } from './omemo-message';
@@ -115,16 +115,11 @@ export function createDelivery(options: DeliveryOptions): Deliver & { emit: (m: 
   };
 
   const emit = (delivered: OmemoChatMessage): boolean => {
-    const failed = (e: unknown) =>
-      report(e as Error, { phase: 'handler', stanza: delivered.stanza, from: delivered.from });
-    for (const l of listeners) {
-      try {
-        const r = l(delivered);
-        if (r instanceof Promise) r.catch(failed);
-      } catch (e) {
-        failed(e);
-      }
-    }
+    callListeners(
+      listeners,
+      (l) => l(delivered),
+      (e) => report(e as Error, { phase: 'handler', stanza: delivered.stanza, from: delivered.from }),
+    );
     return listeners.size > 0;
   };
 

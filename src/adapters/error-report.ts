@@ -53,3 +53,23 @@ export function connectionError(e: unknown): OmemoError {
     },
   );
 }
+
+/**
+ * Calls every listener through `call`; what one throws, or its promise rejects with, goes to `failed`, and the
+ * others are still called.
+ * @throws nothing (unless `failed` throws).
+ */
+export function callListeners<L>(
+  listeners: Iterable<L>,
+  call: (listener: L) => unknown,
+  failed: (error: unknown) => void,
+): void {
+  for (const l of listeners) {
+    try {
+      const r = call(l);
+      if (r instanceof Promise) r.catch(failed);
+    } catch (e) {
+      failed(e);
+    }
+  }
+}

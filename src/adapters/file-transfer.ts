@@ -1,6 +1,7 @@
 // XEP-0454 (OMEMO media sharing) over XEP-0363: encrypt, check the service's limit, request a slot, PUT the
 // ciphertext (sending the aesgcm:// link is the caller's, 1:1 or in a room), and download + decrypt a received
 // link as a stream of plaintext, https only unless the caller opts in.
+import type { SendOptions } from './xmpp-client-options';
 import { fileCipherBackend, FILE_TAG_BYTES } from '../crypto/aes-gcm-stream';
 import type { ByteSource } from '../crypto/byte-source';
 import { concatBytes, toHex } from '../crypto/bytes';
@@ -188,4 +189,19 @@ export async function downloadFile(
     throw new OmemoError('file-too-large', `the file has ${length - FILE_TAG_BYTES} bytes, more than ${max}`);
   }
   return toReadableStream(descriptor.decrypt(capped(response.body, maxCiphertext)));
+}
+
+/** Options of `sendFile`: the upload's and the message's. */
+export type SendFileOptions = UploadFileOptions & SendOptions;
+
+/** The upload's and the message's parts of SendFileOptions (the upload's without undefined values). */
+export function splitFileOptions(options: SendFileOptions): { upload: UploadFileOptions; send: SendOptions } {
+  const { name, mediaType, size, signal, revealName, ...send } = options;
+  const upload: UploadFileOptions = {};
+  if (name !== undefined) upload.name = name;
+  if (mediaType !== undefined) upload.mediaType = mediaType;
+  if (size !== undefined) upload.size = size;
+  if (signal !== undefined) upload.signal = signal;
+  if (revealName !== undefined) upload.revealName = revealName;
+  return { upload, send };
 }

@@ -2,7 +2,7 @@
 // for them (XEP-0115 caps) and the inbound handler that applies each `<items>` update to the manager.
 import { OmemoError } from '../crypto/errors';
 import { OMEMO_BACKENDS, backendFor, type OmemoVersion } from '../omemo/versions/backend';
-import { asOmemoError, type ReportError } from './error-report';
+import { asOmemoError, callListeners, type ReportError } from './error-report';
 import type { MessageHandler } from './inbound';
 import { bareOf } from './stanza-jid';
 import { NS_PUBSUB_EVENT } from './xmpp-namespaces';
@@ -68,13 +68,8 @@ export function deviceListEvents(options: DeviceListEventsOptions): MessageHandl
           report(asOmemoError(e, 'device-list update failed'), { phase: 'device-list', stanza, from: jid });
           continue;
         }
-        for (const l of listeners) {
-          try {
-            l({ jid, version });
-          } catch (e) {
-            report(e as Error, { phase: 'handler', stanza, from: jid });
-          }
-        }
+        const failed = (e: unknown) => report(e as Error, { phase: 'handler', stanza, from: jid });
+        callListeners(listeners, (l) => l({ jid, version }), failed);
       }
     },
   };
