@@ -19,8 +19,10 @@ export const KERNEL_MAX_LANES_PER_CALL = 256;
 export const KERNEL_AES_CHUNK_BYTES = 16384;
 /** Per-lane bytes after the AD ‖ header ‖ ciphertext that the kernel needs for SHA-256 padding. */
 export const KERNEL_SHA_PAD_BYTES = 72;
+/** Bytes of MAC data (rk_open) or prefix ‖ plaintext (rk_seal) one single-message kernel call takes. */
+export const KERNEL_OPEN_MAX_DATA_BYTES = 32768;
 /** Layout version the kernel reports from rk_init(); a mismatch disables it. */
-const KERNEL_LAYOUT_VERSION = 1;
+const KERNEL_LAYOUT_VERSION = 2;
 
 /** The release module's exports (wasm/README.md "Exports"). */
 export interface KernelExports {
@@ -29,6 +31,15 @@ export interface KernelExports {
   rk_send_batch(count: number, stride: number, infoLength: number, plaintextLength: number): number;
   rk_aes256_cbc_encrypt(length: number, final: number): number;
   rk_aes256_cbc_decrypt(length: number, final: number): number;
+  rk_open(
+    flags: number,
+    infoLength: number,
+    macDataLength: number,
+    ctOffset: number,
+    ctLength: number,
+    macLength: number,
+  ): number;
+  rk_seal(infoLength: number, prefixLength: number, plaintextLength: number): number;
 }
 
 /** The instantiated kernel and the addresses of its buffers (from rk_init's layout table). */
@@ -47,6 +58,12 @@ export interface Kernel {
   aesKey: number;
   aesIv: number;
   aesData: number;
+  /** rk_open/rk_seal buffers: key 32 ‖ MAC 32 ‖ keys out 48 ‖ info ‖ data. */
+  openKey: number;
+  openMac: number;
+  openKeysOut: number;
+  openInfo: number;
+  openData: number;
 }
 
 let kernel: Kernel | undefined;
@@ -73,12 +90,14 @@ function setUp(instance: WebAssembly.Instance): Kernel | undefined {
     [11, RATCHET_MAX_ASSOCIATED_DATA_BYTES],
     [12, RATCHET_MAX_HEADER_BYTES],
     [14, KERNEL_AES_CHUNK_BYTES],
+    [17, KERNEL_OPEN_MAX_DATA_BYTES],
   ];
   if (expected.some(([i, v]) => u32[t + i] !== v)) return undefined;
   const maxStride = u32[t + 6]!;
   const laneBytes = RATCHET_MAX_ASSOCIATED_DATA_BYTES + RATCHET_MAX_HEADER_BYTES + RATCHET_MAX_PLAINTEXT_BYTES + 16;
   if (maxStride < laneBytes + KERNEL_SHA_PAD_BYTES) return undefined;
   const aes = u32[t + 13]!;
+  const open = u32[t + 16]!;
   return {
     x,
     heap,
@@ -93,6 +112,11 @@ function setUp(instance: WebAssembly.Instance): Kernel | undefined {
     aesKey: aes,
     aesIv: aes + 32,
     aesData: aes + 48,
+    openKey: open,
+    openMac: open + 32,
+    openKeysOut: open + 64,
+    openInfo: open + 112,
+    openData: open + 112 + RATCHET_MAX_INFO_BYTES,
   };
 }
 

@@ -4,10 +4,8 @@
 // after the MAC, the padding and the bounds have been checked. Like libsignal's SessionRecord, a session keeps
 // previous states (archived) and tries them when the current one cannot decrypt, so that crossed key exchanges
 // converge.
-import { allocateBytes, bytesEqual, concatBytes, constantTimeEqual, type ByteAllocator } from '../crypto/bytes';
-import { aes256CbcDecrypt } from '../crypto/aes';
+import { allocateBytes, bytesEqual, concatBytes, type ByteAllocator } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
-import { hmacSha256 } from '../crypto/hmac';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
 import { x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
@@ -22,7 +20,8 @@ import {
 } from './constants';
 import type { IdentityKeyPair } from './identity-key';
 import { legacySerializeKey } from './identity-key';
-import { deriveMessageKeys, kdfChainKey, kdfRootKey } from './kdf';
+import { kdfChainKey, kdfRootKey } from './kdf';
+import { openMessage, type MessageOpened } from './message-crypto';
 import { encryptSessions } from './session-send';
 import { cloneState, skipId, type SessionState, type SkippedKey } from './session-state';
 import { x3dhInitiate, x3dhRespond, type PreKeyBundle } from './x3dh';
@@ -208,13 +207,6 @@ export class Session {
     }
   }
 
-  private mac(authenticationKey: Uint8Array, prefix: Uint8Array, macInput: Uint8Array): Uint8Array {
-    const input = new Uint8Array(prefix.length + macInput.length);
-    input.set(prefix);
-    input.set(macInput, prefix.length);
-    return hmacSha256(authenticationKey, input).subarray(0, VERSIONS[this.state.version].macBytes);
-  }
-
   /**
    * Encrypts `plaintext` (the payload key material) and advances the sending chain. Synchronous.
    * @returns the `<key>` element content, a key exchange while the other side has not answered yet.
@@ -303,7 +295,7 @@ export class Session {
 
     const skippedEntry = s.skipped.get(skipId(ratchetKey, n));
     if (skippedEntry !== undefined) {
-      const plaintext = this.open(skippedEntry.seed, message);
+      const { plaintext } = this.open(skippedEntry.seed, false, message);
       s.skipped.delete(skipId(ratchetKey, n));
       this.afterReceive();
       return plaintext;
@@ -319,8 +311,8 @@ export class Session {
       const count = n - s.receivingCounter;
       if (count > MAX_SKIPPED_KEYS_PER_MESSAGE) throw tooMany(count);
       const walk = this.walkChain(s.receivingChainKey, ratchetKey, s.receivingCounter, n);
-      const plaintext = this.open(walk.seed, message);
-      s.receivingChainKey = walk.next;
+      const { plaintext, nextChainKey } = this.open(walk.chainKey, true, message);
+      s.receivingChainKey = nextChainKey!;
       s.receivingCounter = n + 1;
       this.addSkipped(walk.skipped);
       this.afterReceive();
@@ -349,7 +341,7 @@ export class Session {
     const newRatchet = x25519GenerateKeyPair(rng);
     const sending = kdfRootKey(version, receiving.rootKey, x25519SharedSecret(newRatchet.privateKey, ratchetKey));
     const walk = this.walkChain(receiving.chainKey, ratchetKey, 0, n);
-    const plaintext = this.open(walk.seed, message);
+    const { plaintext, nextChainKey } = this.open(walk.chainKey, true, message);
 
     if (s.receivingRatchetKey !== undefined && s.receivingChainKey !== undefined) {
       s.oldChains.push({ ratchetKey: s.receivingRatchetKey, nextN: Math.max(s.receivingCounter, pn) });
@@ -358,7 +350,7 @@ export class Session {
     s.previousCounter = s.sendingCounter;
     s.sendingCounter = 0;
     s.receivingRatchetKey = ratchetKey.slice();
-    s.receivingChainKey = walk.next;
+    s.receivingChainKey = nextChainKey!;
     s.receivingCounter = n + 1;
     s.rootKey = sending.rootKey;
     s.sendingRatchet = newRatchet;
@@ -368,7 +360,10 @@ export class Session {
     return plaintext;
   }
 
-  /** Derives the chain from `from` up to message `to`: the keys skipped on the way, the seed of `to`, the next chain key. */
+  /**
+   * Derives the chain from `from` up to message `to`: the keys skipped on the way and the chain key of `to`
+   * (whose KDF_CK step `open` runs together with the message's crypto).
+   */
   private walkChain(chainKey: Uint8Array, ratchetKey: Uint8Array, from: number, to: number) {
     const skipped: SkippedKey[] = [];
     let ck = chainKey;
@@ -377,19 +372,34 @@ export class Session {
       skipped.push({ ratchetKey, n: i, seed: step.seed });
       ck = step.next;
     }
-    const last = kdfChainKey(ck);
-    return { skipped, seed: last.seed, next: last.next };
+    return { skipped, chainKey: ck };
   }
 
-  /** Verifies the MAC and decrypts; throws without side effects. */
-  private open(seed: Uint8Array, message: ParsedMessage): Uint8Array {
-    const keys = deriveMessageKeys(this.state.version, seed);
-    const expected = this.mac(keys.authenticationKey, this.receivePrefix(), message.macInput);
-    if (!constantTimeEqual(expected, message.mac)) throw new OmemoError('bad-mac', 'message MAC does not verify');
-    const plaintext = aes256CbcDecrypt(keys.encryptionKey, keys.iv, message.ciphertext);
-    if (plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES)
+  /**
+   * Verifies the MAC and decrypts (message-crypto.ts: one kernel call where it is loaded) under `key`, a message
+   * key seed or, with `chain`, the chain key whose KDF_CK step gives the seed (and the next chain key, returned);
+   * throws without side effects.
+   */
+  private open(key: Uint8Array, chain: boolean, message: ParsedMessage): MessageOpened {
+    if (message.mac.length !== VERSIONS[this.state.version].macBytes) {
+      throw new OmemoError('bad-mac', 'message MAC does not verify');
+    }
+    const opened = openMessage({
+      key,
+      chain,
+      info: VERSIONS[this.state.version].messageKeyInfo,
+      macPrefix: this.receivePrefix(),
+      macBody: message.macInput,
+      ciphertext: message.ciphertext,
+      mac: message.mac,
+      badMacCode: 'bad-mac',
+      badMacText: 'message MAC does not verify',
+    });
+    if (opened.plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES) {
+      opened.nextChainKey?.fill(0);
       throw new OmemoError('malformed-message', 'ratchet plaintext is too long');
-    return plaintext;
+    }
+    return opened;
   }
 
   private addSkipped(keys: SkippedKey[]): void {

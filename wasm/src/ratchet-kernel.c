@@ -29,7 +29,7 @@
 
 // ---------------------------------------------------------------------------------------------- limits/layout
 
-#define LAYOUT_VERSION 1u
+#define LAYOUT_VERSION 2u
 #define MAX_LANES 256u            // lanes per rk_send_batch call
 #define MAX_AD_BYTES 128u         // associated data (MAC prefix) per lane
 #define MAX_HEADER_BYTES 128u     // header per lane
@@ -66,7 +66,7 @@ static uint8_t test_in[TEST_IO_BYTES];
 static uint8_t test_out[256];
 #endif
 
-static uint32_t layout[16];
+static uint32_t layout[18];
 
 // ------------------------------------------------------------------------------------------- wiping
 
@@ -503,6 +503,50 @@ static uint32_t pkcs7_pad(uint8_t *buf, uint32_t len) {
   return total;
 }
 
+// PKCS#7 check of the last block of buf[0, len) (len a positive multiple of 16) in constant time: returns the
+// padding length p (1..16), or -1. Valid: the last byte p is in 1..16 and the last p bytes all equal p, i.e. byte
+// i of the last block must equal p iff i + p >= 16 (saturating add). Only the final outcome decides a branch.
+static int32_t pkcs7_check(const uint8_t *buf, uint32_t len) {
+  v128_t last = wasm_v128_load(buf + len - 16);
+  uint32_t p = buf[len - 1];
+  v128_t pv = wasm_i8x16_splat((int8_t)p);
+  v128_t iota = wasm_u8x16_make(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  v128_t need = wasm_u8x16_ge(wasm_u8x16_add_sat(iota, pv), wasm_u8x16_splat(16));
+  v128_t bad = wasm_v128_andnot(need, wasm_i8x16_eq(last, pv));
+  uint32_t ok = (uint32_t)!wasm_v128_any_true(bad) & (uint32_t)(p - 1 < 16);
+  return ok ? (int32_t)p : -1;
+}
+
+// CBC decryption (NIST SP 800-38A §6.2) of nblocks blocks at p in place under the round keys rk: blocks are
+// independent here, so four at a time are interleaved (instruction-level parallelism). *iv becomes the last
+// ciphertext block (for chaining across calls).
+static NOINLINE void cbc_decrypt_blocks(const v128_t rk[15], v128_t *iv, uint8_t *p, uint32_t nblocks) {
+  aes_consts k = aes_consts_for(AES_INV_SBOX);
+  v128_t prev = *iv;
+  uint32_t b = 0;
+  for (; b + 4 <= nblocks; b += 4) {
+    v128_t c[4], x[4];
+    for (int j = 0; j < 4; j++) {
+      c[j] = wasm_v128_load(p + 16 * (b + j));
+      x[j] = wasm_v128_xor(c[j], rk[14]);
+    }
+    for (int r = 13; r > 0; r--) {
+      for (int j = 0; j < 4; j++) x[j] = inv_mix_columns(wasm_v128_xor(sub_bytes(inv_shift_rows(x[j]), &k), rk[r]), &k);
+    }
+    for (int j = 0; j < 4; j++) {
+      x[j] = wasm_v128_xor(sub_bytes(inv_shift_rows(x[j]), &k), rk[0]);
+      wasm_v128_store(p + 16 * (b + j), wasm_v128_xor(x[j], j == 0 ? prev : c[j - 1]));
+    }
+    prev = c[3];
+  }
+  for (; b < nblocks; b++) {
+    v128_t c = wasm_v128_load(p + 16 * b);
+    wasm_v128_store(p + 16 * b, wasm_v128_xor(aes256_decrypt_block(rk, c, &k), prev));
+    prev = c;
+  }
+  *iv = prev;
+}
+
 // ---------------------------------------------------------------------------------------- the batch step
 
 // Processes lanes [first, first + n), n = 1..4 (missing lanes repeat the first one; their outputs are dropped).
@@ -624,31 +668,22 @@ EXPORT("rk_aes256_cbc_decrypt") int32_t rk_aes256_cbc_decrypt(uint32_t len, uint
   if (len > AES_CHUNK_BYTES || (len & 15) != 0 || (final && len == 0)) return -1;
   const uint8_t *key[4] = {aes_io.key, aes_io.key, aes_io.key, aes_io.key};
   aes256_expand(key, 1, W.rk);
-  aes_consts k = aes_consts_for(AES_INV_SBOX);
-  v128_t prev = wasm_v128_load(aes_io.iv);
-  for (uint32_t i = 0; i < len; i += 16) {
-    v128_t c = wasm_v128_load(aes_io.data + i);
-    wasm_v128_store(aes_io.data + i, wasm_v128_xor(aes256_decrypt_block(W.rk, c, &k), prev));
-    prev = c;
-  }
-  wasm_v128_store(aes_io.iv, prev);
+  v128_t iv = wasm_v128_load(aes_io.iv);
+  cbc_decrypt_blocks(W.rk, &iv, aes_io.data, len / 16);
+  wasm_v128_store(aes_io.iv, iv);
   wipe(W.rk, sizeof W.rk);
   if (!final) return (int32_t)len;
-  // Valid: p = last byte in 1..16 and the last p bytes all equal p. Byte i of the last block must equal p
-  // iff i + p >= 16 (saturating add).
-  v128_t last = wasm_v128_load(aes_io.data + len - 16);
-  uint32_t p = aes_io.data[len - 1];
-  v128_t pv = wasm_i8x16_splat((int8_t)p);
-  v128_t iota = wasm_u8x16_make(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  v128_t need = wasm_u8x16_ge(wasm_u8x16_add_sat(iota, pv), wasm_u8x16_splat(16));
-  v128_t bad = wasm_v128_andnot(need, wasm_i8x16_eq(last, pv));
-  uint32_t ok = (uint32_t)!wasm_v128_any_true(bad) & (uint32_t)(p - 1 < 16);
-  if (!ok) {
+  int32_t p = pkcs7_check(aes_io.data, len);
+  if (p < 0) {
     wipe(aes_io.data, len);
     return -2;
   }
-  return (int32_t)(len - p);
+  return (int32_t)len - p;
 }
+
+// ------------------------------------------------------------------------- one message (scalar SHA-256)
+
+#include "message-open.c"
 
 #ifdef RK_TEST_EXPORTS
 // ------------------------------------------------------------ single-lane SHA-256/HMAC/HKDF (tests only)
@@ -788,7 +823,8 @@ EXPORT("rk_test_aes256_block") void rk_test_aes256_block(uint32_t decrypt) {
 // [6] max stride, [7] shared_info, [8] max info bytes, [9] shared_plaintext, [10] max plaintext bytes,
 // [11] max AD bytes, [12] max header bytes, [13] aes_io (key 32 ‖ iv 16 ‖ data), [14] AES chunk bytes,
 // [15] test_in in the test module, 0 in the release module (test_out = test_in + TEST_IO_BYTES is not assumed:
-// see rk_test_out).
+// see rk_test_out), [16] open_io (key 32 ‖ mac 32 ‖ keys_out 48 ‖ info MAX_INFO_BYTES ‖ data), [17] max open
+// data bytes.
 EXPORT("rk_init") uint32_t rk_init(void) {
   for (int t = 0; t < 64; t++) SHA256_K4[t] = SPLAT(SHA256_K[t]);
   layout[0] = LAYOUT_VERSION;
@@ -811,6 +847,9 @@ EXPORT("rk_init") uint32_t rk_init(void) {
 #else
   layout[15] = 0;
 #endif
+  layout[16] = (uint32_t)(uintptr_t)&open_io;
+  layout[17] = OPEN_MAX_DATA_BYTES;
+  open_init();
   return (uint32_t)(uintptr_t)layout;
 }
 

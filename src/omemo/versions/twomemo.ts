@@ -1,10 +1,8 @@
 // XEP-0384 0.9 (OMEMO 2, python-omemo's "twomemo", namespace `urn:xmpp:omemo:2`): the backend of the current
 // version.
-import { aes256CbcDecrypt, aes256CbcEncrypt } from '../../crypto/aes';
-import { concatBytes, constantTimeEqual, toBase64, utf8Encode } from '../../crypto/bytes';
-import { OmemoError } from '../../crypto/errors';
-import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from '../../crypto/hmac';
+import { toBase64, utf8Encode } from '../../crypto/bytes';
 import type { Rng } from '../../crypto/random';
+import { openMessage, sealMessage } from '../../protocol/message-crypto';
 import type { BundleFormat } from '../stanzas/bundle';
 import type { DeviceListFormat } from '../stanzas/device-list';
 import {
@@ -39,6 +37,8 @@ const OMEMO2_KEY_BYTES = 32;
 const OMEMO2_MAC_BYTES = 16;
 /** HKDF info of the payload keys (XEP-0384 0.9 §4.4). */
 const OMEMO2_PAYLOAD_INFO = utf8Encode('OMEMO Payload');
+/** No associated data: the payload MAC covers the ciphertext only. */
+const EMPTY = new Uint8Array(0);
 
 /** OMEMO 2 bundles node: one item per device, so the node must keep as many items as the server allows. */
 export const OMEMO2_BUNDLES_OPTIONS: PublishOptions = Object.freeze({
@@ -122,12 +122,6 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   },
 });
 
-/** HKDF-SHA256(key, 32 zero bytes, "OMEMO Payload") → AES-256 key 32 ‖ HMAC key 32 ‖ CBC IV 16. */
-function payloadKeys(key: Uint8Array) {
-  const out = hkdfSha256(key, HKDF_ZERO_SALT, OMEMO2_PAYLOAD_INFO, 80);
-  return { encryptionKey: out.subarray(0, 32), authenticationKey: out.subarray(32, 64), iv: out.subarray(64, 80) };
-}
-
 /** HKDF → AES-256-CBC + HMAC: the ratchet carries key32 ‖ mac16 (an empty message 32 zeros, or with a MAC). */
 const KEY_MATERIAL: KeyMaterialShape = Object.freeze({
   name: 'OMEMO 2',
@@ -135,17 +129,22 @@ const KEY_MATERIAL: KeyMaterialShape = Object.freeze({
   tagBytes: OMEMO2_MAC_BYTES,
 });
 
-/** AES-256-CBC + HMAC-SHA256 under a random key: the ratchet carries key32 ‖ mac16; an empty message 32 zeros. */
+/**
+ * HKDF-SHA256(random key, 32 zero bytes, "OMEMO Payload") → AES-256 key 32 ‖ HMAC key 32 ‖ CBC IV 16; AES-256-CBC
+ * + HMAC-SHA256 over the ciphertext (protocol/message-crypto.ts: one kernel call where it is loaded). The ratchet
+ * carries key32 ‖ mac16; an empty message 32 zeros.
+ */
 async function sealPayload(plaintext: Uint8Array | undefined, rng: Rng): Promise<SealedPayload> {
   checkPlaintext(plaintext);
   if (plaintext === undefined) {
     return { keyMaterial: new Uint8Array(OMEMO2_KEY_BYTES), iv: undefined, payload: undefined };
   }
   const key = rng(OMEMO2_KEY_BYTES);
-  const { encryptionKey, authenticationKey, iv } = payloadKeys(key);
-  const ciphertext = aes256CbcEncrypt(encryptionKey, iv, plaintext);
-  const mac = hmacSha256(authenticationKey, ciphertext).subarray(0, OMEMO2_MAC_BYTES);
-  return { keyMaterial: concatBytes(key, mac), iv: undefined, payload: ciphertext };
+  const { ciphertext, mac } = sealMessage(key, OMEMO2_PAYLOAD_INFO, plaintext);
+  const keyMaterial = new Uint8Array(OMEMO2_KEY_BYTES + OMEMO2_MAC_BYTES);
+  keyMaterial.set(key);
+  keyMaterial.set(mac.subarray(0, OMEMO2_MAC_BYTES), OMEMO2_KEY_BYTES);
+  return { keyMaterial, iv: undefined, payload: ciphertext };
 }
 
 /** Opens what sealPayload made, MAC first; an empty message's key material is only checked for its size. */
@@ -156,12 +155,17 @@ async function openPayload(
 ): Promise<Uint8Array | undefined> {
   checkSealed(keyMaterial, payload, KEY_MATERIAL);
   if (payload === undefined) return undefined;
-  const { encryptionKey, authenticationKey, iv } = payloadKeys(keyMaterial.subarray(0, OMEMO2_KEY_BYTES));
-  const mac = hmacSha256(authenticationKey, payload).subarray(0, OMEMO2_MAC_BYTES);
-  if (!constantTimeEqual(mac, keyMaterial.subarray(OMEMO2_KEY_BYTES))) {
-    throw new OmemoError('authentication-failed', 'OMEMO 2 payload MAC does not verify');
-  }
-  return aes256CbcDecrypt(encryptionKey, iv, payload);
+  return openMessage({
+    key: keyMaterial.subarray(0, OMEMO2_KEY_BYTES),
+    chain: false,
+    info: OMEMO2_PAYLOAD_INFO,
+    macPrefix: EMPTY,
+    macBody: payload,
+    ciphertext: payload,
+    mac: keyMaterial.subarray(OMEMO2_KEY_BYTES),
+    badMacCode: 'authentication-failed',
+    badMacText: 'OMEMO 2 payload MAC does not verify',
+  }).plaintext;
 }
 
 /** OMEMO 2 empty messages carry 32 zero bytes as key material (XEP-0384 0.9 §4.4). */

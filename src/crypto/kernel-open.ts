@@ -1,0 +1,171 @@
+// One message's symmetric crypto on the ratchet kernel (wasm/src/message-open.c; Double Ratchet §5.2 KDF_CK,
+// HKDF-SHA256 RFC 5869, HMAC-SHA256 RFC 2104, AES-256-CBC NIST SP 800-38A §6.2 with PKCS#7): `kernelOpen`
+// verifies and decrypts, `kernelSeal` encrypts and authenticates, each in one kernel call. What they compute
+// is defined in protocol/message-crypto.ts, which also has the portable path and picks between them.
+import { aes256CbcDecrypt } from './aes';
+import { OmemoError, type OmemoErrorCode } from './errors';
+import { KERNEL_OPEN_MAX_DATA_BYTES, requireKernel } from './kernel-loader';
+import { RATCHET_MAX_INFO_BYTES } from './ratchet-send-lanes';
+import { nodeCrypto } from './sodium';
+
+/**
+ * Longest ciphertext the kernel decrypts itself when node:crypto is there, in bytes: beyond it node:crypto's
+ * AES-NI wins over its fixed per-call setup (measured crossover: bench/crypto.bench.ts "message open"); the
+ * kernel still derives the keys and checks the MAC. Without node:crypto the kernel always decrypts.
+ */
+export const KERNEL_CBC_DECRYPT_MAX_BYTES = 1024;
+/** Longest plaintext the kernel encrypts when node:crypto is there, in bytes (as KERNEL_CBC_DECRYPT_MAX_BYTES). */
+export const KERNEL_CBC_ENCRYPT_MAX_BYTES = 1024;
+
+/** rk_open flag: the key is a chain key; the seed is HMAC(ck, 0x01) and HMAC(ck, 0x02) the next chain key. */
+const OPEN_FLAG_CHAIN = 1;
+/** rk_open flag: AES-CBC decryption in the kernel (else the kernel hands out encryption key ‖ IV). */
+const OPEN_FLAG_DECRYPT = 2;
+/** rk_open result: bad PKCS#7 padding. */
+const OPEN_ERR_PADDING = -2;
+/** rk_open result: the MAC does not verify. */
+const OPEN_ERR_MAC = -3;
+
+/**
+ * One message to verify and decrypt: keys = HKDF-SHA256(seed, 32 zero bytes, info, 80) = encryption key 32 ‖
+ * authentication key 32 ‖ IV 16; HMAC-SHA256(authentication key, macPrefix ‖ macBody) truncated to `mac.length`
+ * must equal `mac`; then AES-256-CBC decryption of `ciphertext` with the PKCS#7 check.
+ */
+export interface MessageOpenRequest {
+  /** 32 bytes: the message key seed, or with `chain` the chain key it comes from (KDF_CK). */
+  key: Uint8Array;
+  /** `key` is a chain key: seed = HMAC(key, 0x01); the result carries nextChainKey = HMAC(key, 0x02). */
+  chain: boolean;
+  /** HKDF info, at most RATCHET_MAX_INFO_BYTES bytes. */
+  info: Uint8Array;
+  /** MAC input before `macBody` (associated data); may be empty. */
+  macPrefix: Uint8Array;
+  macBody: Uint8Array;
+  /** The ciphertext; may be `macBody` itself (the same array: then it is not copied twice). */
+  ciphertext: Uint8Array;
+  /** The expected (truncated) MAC, 1..32 bytes. */
+  mac: Uint8Array;
+  /** The error code and text of a MAC that does not verify. */
+  badMacCode: OmemoErrorCode;
+  badMacText: string;
+}
+
+/** The outcome of a verified, decrypted message. */
+export interface MessageOpened {
+  plaintext: Uint8Array;
+  /** HMAC(key, 0x02) when the request had `chain`. */
+  nextChainKey: Uint8Array | undefined;
+}
+
+/** Sum of MAC data and ciphertext the kernel takes in one call, in bytes (each part 16-byte aligned). */
+export function kernelOpenFits(req: MessageOpenRequest): boolean {
+  const macLength = req.macPrefix.length + req.macBody.length;
+  const ctBytes = req.ciphertext === req.macBody ? 0 : (req.ciphertext.length + 15) & ~15;
+  return req.info.length <= RATCHET_MAX_INFO_BYTES && ((macLength + 15) & ~15) + ctBytes <= KERNEL_OPEN_MAX_DATA_BYTES;
+}
+
+/** True when the kernel is the faster AES-CBC decryption of `ciphertextLength` bytes (see KERNEL_CBC_DECRYPT_MAX_BYTES). */
+function kernelDecryptsHere(ciphertextLength: number): boolean {
+  return ciphertextLength <= KERNEL_CBC_DECRYPT_MAX_BYTES || nodeCrypto() === undefined;
+}
+
+/**
+ * Verifies and decrypts one message in one kernel call (see MessageOpenRequest). For a ciphertext over
+ * KERNEL_CBC_DECRYPT_MAX_BYTES where node:crypto is there, the kernel verifies the MAC and hands out the
+ * encryption key and IV, and aes.ts (node:crypto) decrypts; `decryptHere` overrides that choice (tests and
+ * benchmarks compare both). The
+ * caller has checked the shapes: key 32 bytes, MAC 1..32 bytes, ciphertext a positive multiple of 16,
+ * `kernelOpenFits(req)`. Key material is wiped from the kernel's memory before this returns.
+ * @throws OmemoError `req.badMacCode` when the MAC does not verify, `authentication-failed` on bad padding;
+ *   `crypto-unavailable` when the kernel is not loaded. RangeError for shapes out of range (checked before any
+ *   write to the kernel's memory).
+ */
+export function kernelOpen(
+  req: MessageOpenRequest,
+  decryptHere = kernelDecryptsHere(req.ciphertext.length),
+): MessageOpened {
+  const { macPrefix, macBody, ciphertext, mac } = req;
+  if (!kernelOpenFits(req) || req.key.length !== 32 || mac.length < 1 || mac.length > 32) {
+    throw new RangeError('a message to open in the ratchet kernel is out of its range');
+  }
+  if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
+    throw new RangeError('a ciphertext to open in the ratchet kernel must be a positive multiple of 16 bytes');
+  }
+  const k = requireKernel();
+  const { heap, openKey, openMac, openKeysOut, openInfo, openData } = k;
+  const macLength = macPrefix.length + macBody.length;
+  const inPlace = ciphertext === macBody;
+  const ctOffset = inPlace ? macPrefix.length : (macLength + 15) & ~15;
+  heap.set(req.key, openKey);
+  heap.set(mac, openMac);
+  heap.set(req.info, openInfo);
+  heap.set(macPrefix, openData);
+  heap.set(macBody, openData + macPrefix.length);
+  if (!inPlace) heap.set(ciphertext, openData + ctOffset);
+  const flags = (req.chain ? OPEN_FLAG_CHAIN : 0) | (decryptHere ? OPEN_FLAG_DECRYPT : 0);
+  const n = k.x.rk_open(flags, req.info.length, macLength, ctOffset, ciphertext.length, mac.length);
+  const ct = openData + ctOffset;
+  try {
+    if (n === OPEN_ERR_MAC) throw new OmemoError(req.badMacCode, req.badMacText);
+    if (n === OPEN_ERR_PADDING) throw new OmemoError('authentication-failed', 'AES-CBC padding is invalid');
+    if (n < 0) throw new RangeError('the ratchet kernel refused the arguments of a message to open');
+    const nextChainKey = req.chain ? heap.slice(openKey, openKey + 32) : undefined;
+    if (decryptHere) return { plaintext: heap.slice(ct, ct + n), nextChainKey };
+    const keys = heap.subarray(openKeysOut, openKeysOut + 48);
+    try {
+      return { plaintext: aes256CbcDecrypt(keys.subarray(0, 32), keys.subarray(32, 48), ciphertext), nextChainKey };
+    } catch (error) {
+      nextChainKey?.fill(0);
+      throw error;
+    }
+  } finally {
+    heap.fill(0, openKey, openKey + 32);
+    heap.fill(0, openKeysOut, openKeysOut + 48);
+    if (decryptHere && n > 0) heap.fill(0, ct, ct + n);
+  }
+}
+
+/** Largest plaintext `kernelSeal` takes, in bytes (its padding block fits behind the kernel's data buffer). */
+export const KERNEL_SEAL_MAX_PLAINTEXT_BYTES = KERNEL_OPEN_MAX_DATA_BYTES;
+
+/**
+ * True when `kernelSeal` is the faster way to seal `plaintextLength` bytes under `info`: it takes them, and they
+ * are at most KERNEL_CBC_ENCRYPT_MAX_BYTES or node:crypto is absent.
+ */
+export function kernelSealPreferred(info: Uint8Array, plaintextLength: number): boolean {
+  if (plaintextLength > KERNEL_SEAL_MAX_PLAINTEXT_BYTES || info.length > RATCHET_MAX_INFO_BYTES) return false;
+  return plaintextLength <= KERNEL_CBC_ENCRYPT_MAX_BYTES || nodeCrypto() === undefined;
+}
+
+/** Encrypted and authenticated by `kernelSeal`. */
+export interface MessageSealed {
+  ciphertext: Uint8Array;
+  /** The full 32-byte HMAC over the ciphertext (the caller truncates). */
+  mac: Uint8Array;
+}
+
+/**
+ * Encrypts one message in one kernel call: keys = HKDF-SHA256(key, 32 zero bytes, info, 80),
+ * ciphertext = AES-256-CBC(PKCS#7(plaintext)), mac = HMAC-SHA256(authentication key, ciphertext). The caller
+ * has checked the shapes: key 32 bytes, info at most RATCHET_MAX_INFO_BYTES, plaintext at most
+ * KERNEL_SEAL_MAX_PLAINTEXT_BYTES. Key material and the plaintext are wiped from the kernel's memory.
+ * @throws OmemoError `crypto-unavailable` when the kernel is not loaded; RangeError for arguments out of range.
+ */
+export function kernelSeal(key: Uint8Array, info: Uint8Array, plaintext: Uint8Array): MessageSealed {
+  if (key.length !== 32 || info.length > RATCHET_MAX_INFO_BYTES || plaintext.length > KERNEL_SEAL_MAX_PLAINTEXT_BYTES) {
+    throw new RangeError('a message to seal in the ratchet kernel is out of its range');
+  }
+  const k = requireKernel();
+  const { heap, openKey, openMac, openInfo, openData } = k;
+  heap.set(key, openKey);
+  heap.set(info, openInfo);
+  heap.set(plaintext, openData);
+  const n = k.x.rk_seal(info.length, 0, plaintext.length);
+  try {
+    if (n < 0) throw new RangeError('the ratchet kernel refused the arguments of a message to seal');
+    return { ciphertext: heap.slice(openData, openData + n), mac: heap.slice(openMac, openMac + 32) };
+  } finally {
+    heap.fill(0, openKey, openKey + 32);
+    heap.fill(0, openData, openData + plaintext.length + 16);
+  }
+}

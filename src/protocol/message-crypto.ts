@@ -1,0 +1,95 @@
+// The symmetric crypto of one message (Signal Double Ratchet §5.2 KDF_CK; OMEMO's message keys: HKDF-SHA256 to
+// 80 bytes = encryption key ‖ authentication key ‖ IV, the truncated HMAC-SHA256, AES-256-CBC with PKCS#7;
+// XEP-0384 0.9 §4.4 for OMEMO 2 payloads): the ratchet kernel's single-message call when it is loaded
+// (crypto/kernel-open.ts), else composed from kdf.ts, hmac.ts and aes.ts. Both give the same bytes and the same
+// errors (test/protocol/message-crypto.test.ts).
+import { aes256CbcDecrypt, aes256CbcEncrypt } from '../crypto/aes';
+import { constantTimeEqual } from '../crypto/bytes';
+import { OmemoError } from '../crypto/errors';
+import { hmacSha256 } from '../crypto/hmac';
+import { ratchetKernelAvailable } from '../crypto/kernel-loader';
+import {
+  kernelOpen,
+  kernelOpenFits,
+  kernelSeal,
+  kernelSealPreferred,
+  type MessageOpened,
+  type MessageOpenRequest,
+  type MessageSealed,
+} from '../crypto/kernel-open';
+import { expandMessageKeys, kdfChainKey } from './kdf';
+
+export type { MessageOpened, MessageOpenRequest, MessageSealed } from '../crypto/kernel-open';
+
+/**
+ * The portable path of `openMessage`: kdf.ts (libsodium), hmac.ts and aes.ts.
+ * @throws as `openMessage`.
+ */
+export function openMessagePortable(req: MessageOpenRequest): MessageOpened {
+  let seed = req.key;
+  let nextChainKey: Uint8Array | undefined;
+  if (req.chain) ({ seed, next: nextChainKey } = kdfChainKey(req.key));
+  const okm = expandMessageKeys(seed, req.info);
+  try {
+    const input = new Uint8Array(req.macPrefix.length + req.macBody.length);
+    input.set(req.macPrefix);
+    input.set(req.macBody, req.macPrefix.length);
+    const mac = hmacSha256(okm.subarray(32, 64), input).subarray(0, req.mac.length);
+    if (!constantTimeEqual(mac, req.mac)) throw new OmemoError(req.badMacCode, req.badMacText);
+    return { plaintext: aes256CbcDecrypt(okm.subarray(0, 32), okm.subarray(64, 80), req.ciphertext), nextChainKey };
+  } catch (error) {
+    nextChainKey?.fill(0);
+    throw error;
+  } finally {
+    okm.fill(0);
+    if (req.chain) seed.fill(0);
+  }
+}
+
+/**
+ * Verifies and decrypts one message (see MessageOpenRequest): [seed, next = KDF_CK(key)] → HKDF(seed, 32 zero
+ * bytes, info, 80) → HMAC over macPrefix ‖ macBody, truncated to mac.length, compared in constant time → AES-256-CBC
+ * decryption with the PKCS#7 check. The kernel when it is loaded and the message fits it, else the portable path;
+ * same results. Nothing is released on failure.
+ * @throws OmemoError `req.badMacCode` when the MAC does not verify (checked first); `authentication-failed` on
+ *   a ciphertext that is not a positive multiple of 16 bytes or bad padding. TypeError/RangeError on bad
+ *   arguments (key not 32 bytes, MAC not 1..32 bytes).
+ */
+export function openMessage(req: MessageOpenRequest): MessageOpened {
+  const ctLength = req.ciphertext.length;
+  if (req.key.length !== 32 || req.mac.length < 1 || req.mac.length > 32) {
+    throw new RangeError('openMessage needs a 32-byte key and a 1..32-byte MAC');
+  }
+  // Odd lengths take the portable path, which reports them exactly as before (MAC first, then the length).
+  if (ctLength === 0 || ctLength % 16 !== 0 || !kernelOpenFits(req) || !ratchetKernelAvailable()) {
+    return openMessagePortable(req);
+  }
+  return kernelOpen(req);
+}
+
+/**
+ * The portable path of `sealMessage`.
+ * @throws as `sealMessage`.
+ */
+export function sealMessagePortable(key: Uint8Array, info: Uint8Array, plaintext: Uint8Array): MessageSealed {
+  const okm = expandMessageKeys(key, info);
+  try {
+    const ciphertext = aes256CbcEncrypt(okm.subarray(0, 32), okm.subarray(64, 80), plaintext);
+    return { ciphertext, mac: hmacSha256(okm.subarray(32, 64), ciphertext) };
+  } finally {
+    okm.fill(0);
+  }
+}
+
+/**
+ * Encrypts one message: HKDF(key, 32 zero bytes, info, 80) → AES-256-CBC(PKCS#7(plaintext)) → the full 32-byte
+ * HMAC-SHA256 over the ciphertext (the caller truncates). The kernel where `kernelSealPreferred` says so, else
+ * the portable path; same bytes.
+ * @throws TypeError/RangeError on bad arguments (key not 32 bytes); OmemoError `crypto-unavailable` without
+ *   node:crypto and the kernel.
+ */
+export function sealMessage(key: Uint8Array, info: Uint8Array, plaintext: Uint8Array): MessageSealed {
+  if (key.length !== 32) throw new RangeError(`sealMessage needs a 32-byte key, got ${key.length} bytes`);
+  if (kernelSealPreferred(info, plaintext.length) && ratchetKernelAvailable()) return kernelSeal(key, info, plaintext);
+  return sealMessagePortable(key, info, plaintext);
+}
