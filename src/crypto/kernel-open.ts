@@ -3,6 +3,7 @@
 // verifies and decrypts, `kernelSeal` encrypts and authenticates, each in one kernel call. What they compute
 // is defined in protocol/message-crypto.ts, which also has the portable path and picks between them.
 import { aes256CbcDecrypt } from './aes';
+import { assertBytes, assertInt } from './bytes';
 import { OmemoError, type OmemoErrorCode } from './errors';
 import { KERNEL_OPEN_MAX_DATA_BYTES, requireKernel } from './kernel-loader';
 import { RATCHET_MAX_INFO_BYTES } from './ratchet-send-lanes';
@@ -28,7 +29,7 @@ const OPEN_ERR_MAC = -3;
 
 /**
  * One message to verify and decrypt: keys = HKDF-SHA256(seed, 32 zero bytes, info, 80) = encryption key 32 ‖
- * authentication key 32 ‖ IV 16; HMAC-SHA256(authentication key, macPrefix ‖ macBody) truncated to `mac.length`
+ * authentication key 32 ‖ IV 16; HMAC-SHA256(authentication key, macPrefix ‖ macBody) truncated to `macBytes`
  * must equal `mac`; then AES-256-CBC decryption of `ciphertext` with the PKCS#7 check.
  */
 export interface MessageOpenRequest {
@@ -43,8 +44,10 @@ export interface MessageOpenRequest {
   macBody: Uint8Array;
   /** The ciphertext; may be `macBody` itself (the same array: then it is not copied twice). */
   ciphertext: Uint8Array;
-  /** The expected (truncated) MAC, 1..32 bytes. */
+  /** The expected MAC as received: it verifies only if it has exactly `macBytes` bytes. */
   mac: Uint8Array;
+  /** Length of the truncated MAC, 1..32 bytes (a constant of the protocol, never taken from the message). */
+  macBytes: number;
   /** The error code and text of a MAC that does not verify. */
   badMacCode: OmemoErrorCode;
   badMacText: string;
@@ -57,11 +60,32 @@ export interface MessageOpened {
   nextChainKey: Uint8Array | undefined;
 }
 
-/** Sum of MAC data and ciphertext the kernel takes in one call, in bytes (each part 16-byte aligned). */
+/**
+ * Checks the types and lengths of a request (any path): key 32 bytes, macBytes 1..32, every other field a
+ * Uint8Array. The lengths of the message's own fields (MAC, ciphertext) are network data: they fail the MAC or
+ * the decryption instead.
+ * @throws TypeError/RangeError naming the field.
+ */
+export function checkOpenRequest(req: MessageOpenRequest): void {
+  assertBytes(req.key, 'key', 32);
+  assertBytes(req.info, 'info');
+  assertBytes(req.macPrefix, 'macPrefix');
+  assertBytes(req.macBody, 'macBody');
+  assertBytes(req.ciphertext, 'ciphertext');
+  assertBytes(req.mac, 'mac');
+  assertInt(req.macBytes, 'macBytes', 1, 32);
+}
+
+/**
+ * True when the kernel takes the request in one call: info at most RATCHET_MAX_INFO_BYTES, the ciphertext a
+ * positive multiple of 16 bytes, MAC data and ciphertext (each from a 16-byte boundary) within KERNEL_OPEN_MAX_DATA_BYTES.
+ */
 export function kernelOpenFits(req: MessageOpenRequest): boolean {
+  const n = req.ciphertext.length;
+  if (req.info.length > RATCHET_MAX_INFO_BYTES || n === 0 || n % 16 !== 0) return false;
   const macLength = req.macPrefix.length + req.macBody.length;
-  const ctBytes = req.ciphertext === req.macBody ? 0 : (req.ciphertext.length + 15) & ~15;
-  return req.info.length <= RATCHET_MAX_INFO_BYTES && ((macLength + 15) & ~15) + ctBytes <= KERNEL_OPEN_MAX_DATA_BYTES;
+  const ctBytes = req.ciphertext === req.macBody ? 0 : n;
+  return ((macLength + 15) & ~15) + ctBytes <= KERNEL_OPEN_MAX_DATA_BYTES;
 }
 
 /** True when the kernel is the faster AES-CBC decryption of `ciphertextLength` bytes (see KERNEL_CBC_DECRYPT_MAX_BYTES). */
@@ -74,23 +98,21 @@ function kernelDecryptsHere(ciphertextLength: number): boolean {
  * KERNEL_CBC_DECRYPT_MAX_BYTES where node:crypto is there, the kernel verifies the MAC and hands out the
  * encryption key and IV, and aes.ts (node:crypto) decrypts; `decryptHere` overrides that choice (tests and
  * benchmarks compare both). The
- * caller has checked the shapes: key 32 bytes, MAC 1..32 bytes, ciphertext a positive multiple of 16,
- * `kernelOpenFits(req)`. Key material is wiped from the kernel's memory before this returns.
+ * request must pass `checkOpenRequest` and `kernelOpenFits` (checked here too, before anything is written to the
+ * kernel's memory). Key material is wiped from the kernel's memory before this returns.
  * @throws OmemoError `req.badMacCode` when the MAC does not verify, `authentication-failed` on bad padding;
- *   `crypto-unavailable` when the kernel is not loaded. RangeError for shapes out of range (checked before any
- *   write to the kernel's memory).
+ *   `crypto-unavailable` when the kernel is not loaded. TypeError/RangeError for a request out of range.
  */
 export function kernelOpen(
   req: MessageOpenRequest,
   decryptHere = kernelDecryptsHere(req.ciphertext.length),
 ): MessageOpened {
+  checkOpenRequest(req);
+  if (!kernelOpenFits(req)) {
+    throw new RangeError('info, macPrefix ‖ macBody or ciphertext out of what the kernel takes (kernelOpenFits)');
+  }
   const { macPrefix, macBody, ciphertext, mac } = req;
-  if (!kernelOpenFits(req) || req.key.length !== 32 || mac.length < 1 || mac.length > 32) {
-    throw new RangeError('a message to open in the ratchet kernel is out of its range');
-  }
-  if (ciphertext.length === 0 || ciphertext.length % 16 !== 0) {
-    throw new RangeError('a ciphertext to open in the ratchet kernel must be a positive multiple of 16 bytes');
-  }
+  if (mac.length !== req.macBytes) throw new OmemoError(req.badMacCode, req.badMacText);
   const k = requireKernel();
   const { heap, openKey, openMac, openKeysOut, openInfo, openData } = k;
   const macLength = macPrefix.length + macBody.length;
@@ -129,6 +151,16 @@ export function kernelOpen(
 export const KERNEL_SEAL_MAX_PLAINTEXT_BYTES = KERNEL_OPEN_MAX_DATA_BYTES;
 
 /**
+ * Checks the arguments of a seal (any path): key 32 bytes, info and plaintext Uint8Arrays.
+ * @throws TypeError/RangeError naming the argument.
+ */
+export function checkSealRequest(key: Uint8Array, info: Uint8Array, plaintext: Uint8Array): void {
+  assertBytes(key, 'key', 32);
+  assertBytes(info, 'info');
+  assertBytes(plaintext, 'plaintext');
+}
+
+/**
  * True when `kernelSeal` is the faster way to seal `plaintextLength` bytes under `info`: it takes them, and they
  * are at most KERNEL_CBC_ENCRYPT_MAX_BYTES or node:crypto is absent.
  */
@@ -147,13 +179,16 @@ export interface MessageSealed {
 /**
  * Encrypts one message in one kernel call: keys = HKDF-SHA256(key, 32 zero bytes, info, 80),
  * ciphertext = AES-256-CBC(PKCS#7(plaintext)), mac = HMAC-SHA256(authentication key, ciphertext). The caller
- * has checked the shapes: key 32 bytes, info at most RATCHET_MAX_INFO_BYTES, plaintext at most
- * KERNEL_SEAL_MAX_PLAINTEXT_BYTES. Key material and the plaintext are wiped from the kernel's memory.
- * @throws OmemoError `crypto-unavailable` when the kernel is not loaded; RangeError for arguments out of range.
+ * info at most RATCHET_MAX_INFO_BYTES, plaintext at most KERNEL_SEAL_MAX_PLAINTEXT_BYTES. Key material and the plaintext are wiped from the kernel's memory.
+ * @throws OmemoError `crypto-unavailable` when the kernel is not loaded; TypeError/RangeError for arguments out
+ *   of range (nothing is written to the kernel's memory then).
  */
 export function kernelSeal(key: Uint8Array, info: Uint8Array, plaintext: Uint8Array): MessageSealed {
-  if (key.length !== 32 || info.length > RATCHET_MAX_INFO_BYTES || plaintext.length > KERNEL_SEAL_MAX_PLAINTEXT_BYTES) {
-    throw new RangeError('a message to seal in the ratchet kernel is out of its range');
+  checkSealRequest(key, info, plaintext);
+  if (info.length > RATCHET_MAX_INFO_BYTES)
+    throw new RangeError(`info must be at most ${RATCHET_MAX_INFO_BYTES} bytes`);
+  if (plaintext.length > KERNEL_SEAL_MAX_PLAINTEXT_BYTES) {
+    throw new RangeError(`plaintext must be at most ${KERNEL_SEAL_MAX_PLAINTEXT_BYTES} bytes for the kernel`);
   }
   const k = requireKernel();
   const { heap, openKey, openMac, openInfo, openData } = k;

@@ -9,6 +9,8 @@ import { OmemoError } from '../crypto/errors';
 import { hmacSha256 } from '../crypto/hmac';
 import { ratchetKernelAvailable } from '../crypto/kernel-loader';
 import {
+  checkOpenRequest,
+  checkSealRequest,
   kernelOpen,
   kernelOpenFits,
   kernelSeal,
@@ -26,6 +28,7 @@ export type { MessageOpened, MessageOpenRequest, MessageSealed } from '../crypto
  * @throws as `openMessage`.
  */
 export function openMessagePortable(req: MessageOpenRequest): MessageOpened {
+  checkOpenRequest(req);
   let seed = req.key;
   let nextChainKey: Uint8Array | undefined;
   if (req.chain) ({ seed, next: nextChainKey } = kdfChainKey(req.key));
@@ -34,7 +37,8 @@ export function openMessagePortable(req: MessageOpenRequest): MessageOpened {
     const input = new Uint8Array(req.macPrefix.length + req.macBody.length);
     input.set(req.macPrefix);
     input.set(req.macBody, req.macPrefix.length);
-    const mac = hmacSha256(okm.subarray(32, 64), input).subarray(0, req.mac.length);
+    const mac = hmacSha256(okm.subarray(32, 64), input).subarray(0, req.macBytes);
+    // constantTimeEqual is false for arrays of different lengths: a MAC of another length never verifies.
     if (!constantTimeEqual(mac, req.mac)) throw new OmemoError(req.badMacCode, req.badMacText);
     return { plaintext: aes256CbcDecrypt(okm.subarray(0, 32), okm.subarray(64, 80), req.ciphertext), nextChainKey };
   } catch (error) {
@@ -48,22 +52,18 @@ export function openMessagePortable(req: MessageOpenRequest): MessageOpened {
 
 /**
  * Verifies and decrypts one message (see MessageOpenRequest): [seed, next = KDF_CK(key)] → HKDF(seed, 32 zero
- * bytes, info, 80) → HMAC over macPrefix ‖ macBody, truncated to mac.length, compared in constant time → AES-256-CBC
+ * bytes, info, 80) → HMAC over macPrefix ‖ macBody, truncated to macBytes, compared in constant time → AES-256-CBC
  * decryption with the PKCS#7 check. The kernel when it is loaded and the message fits it, else the portable path;
  * same results. Nothing is released on failure.
  * @throws OmemoError `req.badMacCode` when the MAC does not verify (checked first); `authentication-failed` on
  *   a ciphertext that is not a positive multiple of 16 bytes or bad padding. TypeError/RangeError on bad
- *   arguments (key not 32 bytes, MAC not 1..32 bytes).
+ *   arguments (key not 32 bytes, macBytes not in 1..32).
  */
 export function openMessage(req: MessageOpenRequest): MessageOpened {
-  const ctLength = req.ciphertext.length;
-  if (req.key.length !== 32 || req.mac.length < 1 || req.mac.length > 32) {
-    throw new RangeError('openMessage needs a 32-byte key and a 1..32-byte MAC');
-  }
-  // Odd lengths take the portable path, which reports them exactly as before (MAC first, then the length).
-  if (ctLength === 0 || ctLength % 16 !== 0 || !kernelOpenFits(req) || !ratchetKernelAvailable()) {
-    return openMessagePortable(req);
-  }
+  checkOpenRequest(req);
+  // Odd ciphertext or MAC lengths take the portable path, which reports them as before: a MAC of another length
+  // never verifies; a ciphertext that is no whole number of blocks fails after the MAC, as aes.ts reports it.
+  if (!kernelOpenFits(req) || !ratchetKernelAvailable()) return openMessagePortable(req);
   return kernelOpen(req);
 }
 
@@ -72,6 +72,7 @@ export function openMessage(req: MessageOpenRequest): MessageOpened {
  * @throws as `sealMessage`.
  */
 export function sealMessagePortable(key: Uint8Array, info: Uint8Array, plaintext: Uint8Array): MessageSealed {
+  checkSealRequest(key, info, plaintext);
   const okm = expandMessageKeys(key, info);
   try {
     const ciphertext = aes256CbcEncrypt(okm.subarray(0, 32), okm.subarray(64, 80), plaintext);
@@ -89,7 +90,7 @@ export function sealMessagePortable(key: Uint8Array, info: Uint8Array, plaintext
  *   node:crypto and the kernel.
  */
 export function sealMessage(key: Uint8Array, info: Uint8Array, plaintext: Uint8Array): MessageSealed {
-  if (key.length !== 32) throw new RangeError(`sealMessage needs a 32-byte key, got ${key.length} bytes`);
+  checkSealRequest(key, info, plaintext);
   if (kernelSealPreferred(info, plaintext.length) && ratchetKernelAvailable()) return kernelSeal(key, info, plaintext);
   return sealMessagePortable(key, info, plaintext);
 }

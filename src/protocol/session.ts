@@ -381,9 +381,6 @@ export class Session {
    * throws without side effects.
    */
   private open(key: Uint8Array, chain: boolean, message: ParsedMessage): MessageOpened {
-    if (message.mac.length !== VERSIONS[this.state.version].macBytes) {
-      throw new OmemoError('bad-mac', 'message MAC does not verify');
-    }
     const opened = openMessage({
       key,
       chain,
@@ -392,6 +389,7 @@ export class Session {
       macBody: message.macInput,
       ciphertext: message.ciphertext,
       mac: message.mac,
+      macBytes: VERSIONS[this.state.version].macBytes,
       badMacCode: 'bad-mac',
       badMacText: 'message MAC does not verify',
     });

@@ -163,6 +163,7 @@ async function openPayload(
     macBody: payload,
     ciphertext: payload,
     mac: keyMaterial.subarray(OMEMO2_KEY_BYTES),
+    macBytes: OMEMO2_MAC_BYTES,
     badMacCode: 'authentication-failed',
     badMacText: 'OMEMO 2 payload MAC does not verify',
   }).plaintext;
