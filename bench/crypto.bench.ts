@@ -1,6 +1,7 @@
 // Crypto primitive benchmarks (tinybench), straight from the crypto layer: X25519 per back end, XEdDSA,
 // Ed25519, HMAC/HKDF-SHA256, AES-CBC/GCM (sync and every async back end), the batched ratchet sending step
-// (WebAssembly kernel vs the portable path of protocol/ratchet-send-batch.ts, µs per lane), random bytes.
+// (WebAssembly kernel vs the portable path of protocol/ratchet-send-batch.ts, µs per lane), one message's
+// open/seal (kernel vs portable, protocol/message-crypto.ts), random bytes.
 // `npm run bench` runs it with the others; `npx tsx bench/crypto.bench.ts` runs it alone.
 import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
@@ -9,12 +10,15 @@ import { ed25519KeyPairFromSeed, ed25519Sign, ed25519Verify } from '../src/crypt
 import { hkdfSha256, hmacSha256 } from '../src/crypto/hmac';
 import { kernelAes256CbcDecrypt, kernelAes256CbcEncrypt } from '../src/crypto/kernel-aes-cbc';
 import { ratchetKernelAvailable } from '../src/crypto/kernel-loader';
+import { kernelOpen, kernelSeal, type MessageOpenRequest } from '../src/crypto/kernel-open';
 import { ratchetSendBatchWasm } from '../src/crypto/kernel-send-batch';
 import { randomBytes } from '../src/crypto/random';
 import type { RatchetSendLane } from '../src/crypto/ratchet-send-lanes';
 import { cryptoReady } from '../src/crypto/ready';
 import { x25519Backends, x25519GenerateKeyPair } from '../src/crypto/x25519';
 import { xeddsaSign, xeddsaVerify } from '../src/crypto/xeddsa';
+import { expandMessageKeys, kdfChainKey } from '../src/protocol/kdf';
+import { openMessagePortable, sealMessagePortable } from '../src/protocol/message-crypto';
 import { ratchetSendBatchPortable } from '../src/protocol/ratchet-send-batch';
 import { formatTable, runBench, type BenchResult } from './harness';
 
@@ -183,6 +187,69 @@ export async function run(): Promise<BenchResult[]> {
       sink ^= lanes[0]!.message[2]!;
     });
   }
+
+  // One message's open/seal (protocol/message-crypto.ts): the OMEMO 2 payload of an SCE text message (~300 B)
+  // and a ciphertext at the decrypt crossover, in the kernel (AES there or by node:crypto) and on the portable
+  // path; the ratchet step of a steady OMEMO 2 decrypt (KDF_CK included, 64-byte AD, 90-byte body, 48-byte ct).
+  // Sizes chosen to show the crossovers KERNEL_CBC_DECRYPT_MAX_BYTES / KERNEL_CBC_ENCRYPT_MAX_BYTES.
+  const payloadInfo = new TextEncoder().encode('OMEMO Payload');
+  for (const n of [48, 300, 640, 1024]) {
+    const pt = randomBytes(n);
+    const sealed = sealMessagePortable(key32, payloadInfo, pt);
+    const req: MessageOpenRequest = {
+      key: key32,
+      chain: false,
+      info: payloadInfo,
+      macPrefix: new Uint8Array(0),
+      macBody: sealed.ciphertext,
+      ciphertext: sealed.ciphertext,
+      mac: sealed.mac.subarray(0, 16),
+      macBytes: 16,
+      badMacCode: 'authentication-failed',
+      badMacText: 'payload MAC does not verify',
+    };
+    check(Buffer.from(kernelOpen(req, true).plaintext).equals(pt), `message open ${n} B`);
+    const opens: [string, () => Uint8Array][] = [
+      ['kernel, AES in the kernel', () => kernelOpen(req, true).plaintext],
+      ['kernel, AES by node:crypto', () => kernelOpen(req, false).plaintext],
+      ['portable', () => openMessagePortable(req).plaintext],
+    ];
+    for (const [how, open] of opens) {
+      bench.add(`message open ${n} B (${how})`, () => {
+        sink ^= open()[0]!;
+      });
+    }
+    bench.add(`message seal ${n} B (kernel)`, () => {
+      sink ^= kernelSeal(key32, payloadInfo, pt).mac[0]!;
+    });
+    bench.add(`message seal ${n} B (portable)`, () => {
+      sink ^= sealMessagePortable(key32, payloadInfo, pt).mac[0]!;
+    });
+  }
+  const step = kdfChainKey(key32);
+  const okm = expandMessageKeys(step.seed, info);
+  const body = randomBytes(90); // OMEMOMessage: n, pn, dh_pub, then the ciphertext (64 B) at 26
+  body.set(aes256CbcEncrypt(okm.subarray(0, 32), okm.subarray(64, 80), key48), 26);
+  const ad = randomBytes(64);
+  const stepReq: MessageOpenRequest = {
+    key: key32,
+    chain: true,
+    info,
+    macPrefix: ad,
+    macBody: body,
+    ciphertext: body.slice(26),
+    mac: hmacSha256(okm.subarray(32, 64), Buffer.concat([ad, body])).subarray(0, 16),
+    macBytes: 16,
+    badMacCode: 'bad-mac',
+    badMacText: 'message MAC does not verify',
+  };
+  check(Buffer.from(kernelOpen(stepReq).nextChainKey!).equals(step.next), 'ratchet open step');
+  bench.add('ratchet open step OMEMO 2 (kernel)', () => {
+    sink ^= kernelOpen(stepReq).plaintext[0]!;
+  });
+  bench.add('ratchet open step OMEMO 2 (portable)', () => {
+    sink ^= openMessagePortable(stepReq).plaintext[0]!;
+  });
 
   bench.add('random bytes (32 B)', () => {
     sink ^= randomBytes(32)[0]!;

@@ -11,13 +11,17 @@ import { nodeCrypto } from './sodium';
 
 /**
  * Longest ciphertext the kernel decrypts itself when node:crypto is there, in bytes: beyond it node:crypto's
- * AES-NI wins over its fixed per-call setup (measured crossover: bench/crypto.bench.ts "message open"); the
- * kernel still derives the keys and checks the MAC. Without node:crypto the kernel always decrypts.
+ * AES-NI wins over its fixed per-call setup (~2 µs); the kernel still derives the keys and checks the MAC, and
+ * hands node:crypto the key. Measured (bench/crypto.bench.ts "message open", x64 Node 20): the crossover lies
+ * between 256 and 320 bytes (at 304 B, an SCE text message's payload, both within 0.5 µs of ~7 µs). Without
+ * node:crypto the kernel always decrypts.
  */
-export const KERNEL_CBC_DECRYPT_MAX_BYTES = 1024;
-/** Longest plaintext the kernel encrypts when node:crypto is there, in bytes (as KERNEL_CBC_DECRYPT_MAX_BYTES). */
-export const KERNEL_CBC_ENCRYPT_MAX_BYTES = 1024;
-
+export const KERNEL_CBC_DECRYPT_MAX_BYTES = 304;
+/**
+ * Longest plaintext the kernel encrypts when node:crypto is there, in bytes: CBC encryption cannot interleave
+ * blocks, so node:crypto wins earlier than for decryption (measured crossover ~640 B, "message seal").
+ */
+export const KERNEL_CBC_ENCRYPT_MAX_BYTES = 640;
 /** rk_open flag: the key is a chain key; the seed is HMAC(ck, 0x01) and HMAC(ck, 0x02) the next chain key. */
 const OPEN_FLAG_CHAIN = 1;
 /** rk_open flag: AES-CBC decryption in the kernel (else the kernel hands out encryption key ‖ IV). */
@@ -88,7 +92,7 @@ export function kernelOpenFits(req: MessageOpenRequest): boolean {
   return ((macLength + 15) & ~15) + ctBytes <= KERNEL_OPEN_MAX_DATA_BYTES;
 }
 
-/** True when the kernel is the faster AES-CBC decryption of `ciphertextLength` bytes (see KERNEL_CBC_DECRYPT_MAX_BYTES). */
+/** True when the kernel is the faster AES-CBC decryption of `ciphertextLength` bytes (KERNEL_CBC_DECRYPT_MAX_BYTES). */
 function kernelDecryptsHere(ciphertextLength: number): boolean {
   return ciphertextLength <= KERNEL_CBC_DECRYPT_MAX_BYTES || nodeCrypto() === undefined;
 }
@@ -97,9 +101,8 @@ function kernelDecryptsHere(ciphertextLength: number): boolean {
  * Verifies and decrypts one message in one kernel call (see MessageOpenRequest). For a ciphertext over
  * KERNEL_CBC_DECRYPT_MAX_BYTES where node:crypto is there, the kernel verifies the MAC and hands out the
  * encryption key and IV, and aes.ts (node:crypto) decrypts; `decryptHere` overrides that choice (tests and
- * benchmarks compare both). The
- * request must pass `checkOpenRequest` and `kernelOpenFits` (checked here too, before anything is written to the
- * kernel's memory). Key material is wiped from the kernel's memory before this returns.
+ * benchmarks compare both). The request must pass `checkOpenRequest` and `kernelOpenFits` (checked here, before
+ * anything is written to the kernel's memory). Key material is wiped from the kernel's memory before this returns.
  * @throws OmemoError `req.badMacCode` when the MAC does not verify, `authentication-failed` on bad padding;
  *   `crypto-unavailable` when the kernel is not loaded. TypeError/RangeError for a request out of range.
  */
