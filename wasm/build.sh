@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds two WebAssembly modules from wasm/src/ratchet-kernel.c with Debian's clang and lld (14 or later):
+# Builds two WebAssembly modules from wasm/src/ratchet-kernel.c (one translation unit: it includes
+# wasm/src/message-open.c) with Debian's clang and lld (14 or later):
 #   release: wasm/ratchet-kernel.wasm, embedded as base64 in src/crypto/generated/ratchet-kernel-wasm.ts (shipped)
 #   test:    test/crypto/generated/ratchet-kernel-test.wasm, built with -DRK_TEST_EXPORTS: the same kernel plus
 #            the rk_test_* exports (single-message SHA-256, HMAC, HKDF, one AES block) for known-answer tests

@@ -111,6 +111,24 @@ test(PROPERTY_TEST, () => {
   );
 });
 
+test('open/seal: every SHA-256 padding boundary (MAC data 16..176 bytes, info 0..128 bytes) matches the spec', () => {
+  for (let p = 0; p <= 160; p++) {
+    const shape = { ...shapeFor(pseudo(32, p), PAYLOAD_INFO), prefix: pseudo(p, p + 1), plaintext: pseudo(p % 16, p) };
+    const { req } = makeMessage(shape);
+    eqBytes(kernelOpen(req, true).plaintext, shape.plaintext, `MAC data ${p + 16} bytes`);
+  }
+  for (let n = 0; n <= RATCHET_MAX_INFO_BYTES; n++) {
+    const shape = { ...shapeFor(pseudo(32, n), pseudo(n, n + 2)), chain: n % 2 === 0, plaintext: pseudo(20, n) };
+    const { req, next } = makeMessage(shape);
+    const out = kernelOpen(req, true);
+    eqBytes(out.plaintext, shape.plaintext, `info ${n} bytes`);
+    if (next !== undefined) eqBytes(out.nextChainKey!, next, `info ${n} bytes, next chain key`);
+    const k = referenceKeys(shape.key, false, shape.info);
+    const sealed = kernelSeal(shape.key, shape.info, shape.plaintext);
+    eqBytes(sealed.mac, new Uint8Array(createHmac('sha256', k.auth).update(sealed.ciphertext).digest()), `seal ${n}`);
+  }
+});
+
 test('seal: kernel, portable path and sealMessage give the bytes of the spec, over random inputs', () => {
   const arb = fc.record({ key: bytes(32, 32), info: bytes(RATCHET_MAX_INFO_BYTES), plaintext: bytes(1500) });
   fc.assert(

@@ -16,6 +16,8 @@
 // in linear memory is wiped before every export returns, except the outputs the caller must read (next chain
 // keys in the lane key slots, AES results in the AES buffer), which the caller wipes after copying them out.
 //
+// message-open.c, included below, adds the single-message calls rk_open/rk_seal (scalar SHA-256, same AES).
+//
 // Built twice by wasm/build.sh from this one file: the release module, and with -DRK_TEST_EXPORTS a test module
 // that also exports single-message SHA-256, HMAC, HKDF and one AES block (rk_test_*) for known-answer tests.
 #include <stddef.h>
