@@ -12,16 +12,16 @@ import { nodeCrypto } from './sodium';
 /**
  * Longest ciphertext the kernel decrypts itself when node:crypto is there, in bytes: beyond it node:crypto's
  * AES-NI wins over its fixed per-call setup (~2 µs); the kernel still derives the keys and checks the MAC, and
- * hands node:crypto the key. Measured (bench/crypto.bench.ts "message open", x64 Node 20): the crossover lies
- * between 256 and 320 bytes (at 304 B, an SCE text message's payload, both within 0.5 µs of ~7 µs). Without
- * node:crypto the kernel always decrypts.
+ * hands node:crypto the key. Measured (bench/crypto.bench.ts "message open", x64 Node 20): equal at 320 bytes
+ * (~6.3 µs for the whole open), the kernel 0.4 µs ahead at 256, node:crypto ahead from 384. Without node:crypto
+ * the kernel always decrypts.
  */
-export const KERNEL_CBC_DECRYPT_MAX_BYTES = 304;
+export const KERNEL_CBC_DECRYPT_MAX_BYTES = 320;
 /**
  * Longest plaintext the kernel encrypts when node:crypto is there, in bytes: CBC encryption cannot interleave
- * blocks, so node:crypto wins earlier than for decryption (measured crossover ~640 B, "message seal").
+ * blocks, but node:crypto's setup costs more when encrypting (measured crossover ~768 B, "message seal").
  */
-export const KERNEL_CBC_ENCRYPT_MAX_BYTES = 640;
+export const KERNEL_CBC_ENCRYPT_MAX_BYTES = 768;
 /** rk_open flag: the key is a chain key; the seed is HMAC(ck, 0x01) and HMAC(ck, 0x02) the next chain key. */
 const OPEN_FLAG_CHAIN = 1;
 /** rk_open flag: AES-CBC decryption in the kernel (else the kernel hands out encryption key ‖ IV). */

@@ -10,7 +10,7 @@
 // SHA-256 runs four lanes at once: one v128 holds the same 32-bit word of four independent hashes. Every
 // HMAC/HKDF message of the step except the final MAC has a fixed shape, so values stay in word form from the
 // chain key to the message keys. AES is constant-time: no memory access or branch depends on secret data; the
-// S-box is evaluated with i8x16.swizzle over its 16 chunks of 16 bytes (a data-independent shuffle).
+// S-box is evaluated in a tower field with i8x16.swizzle of 16-byte rows (4-bit lookups, a data-independent shuffle).
 //
 // No libc, no imports. All buffers are static; the JS side learns their addresses from rk_init(). Key material
 // in linear memory is wiped before every export returns, except the outputs the caller must read (next chain
@@ -334,49 +334,46 @@ static void hkdf4_expand_next(const u32x4 prev[8], uint32_t which, u32x4 out[8])
 
 // ------------------------------------------------------------------------------------------- AES-256
 
-// Hides a value from the optimiser. Used for AES constants: LLVM would otherwise fold the S-box loads into
+// Hides a value from the optimiser. Used for AES constants: LLVM would otherwise fold the S-box row loads into
 // v128.const and rewrite x + x / x < 0 as shifts, all of which V8 turns into several instructions each.
 #define OPAQUE(v) __asm__("" : "+r"(v))
 
 typedef struct {
-  const v128_t *box; // 16 chunks of the (inverse) S-box
-  v128_t sixteen, c64, c128, c192, zero, poly;
+  const v128_t *box; // the 9 rows of AES_SUB_TABLES or AES_INV_SUB_TABLES (tables.h)
+  v128_t nibble, zero, poly;
 } aes_consts;
 
-static inline aes_consts aes_consts_for(const uint8_t *table) {
+static inline aes_consts aes_consts_for(const uint8_t *tables) {
   aes_consts k;
-  k.box = (const v128_t *)table;
-  k.sixteen = wasm_i8x16_splat(16);
-  k.c64 = wasm_i8x16_splat(64);
-  k.c128 = wasm_i8x16_splat((int8_t)128);
-  k.c192 = wasm_i8x16_splat((int8_t)192);
+  k.box = (const v128_t *)tables;
+  k.nibble = wasm_i8x16_splat(0x0f);
   k.zero = wasm_i8x16_splat(0);
   k.poly = wasm_i8x16_splat(0x1b);
   OPAQUE(k.box);
-  OPAQUE(k.sixteen);
-  OPAQUE(k.c64);
-  OPAQUE(k.c128);
-  OPAQUE(k.c192);
+  OPAQUE(k.nibble);
   OPAQUE(k.zero);
   OPAQUE(k.poly);
   return k;
 }
 
-// SubBytes of all 16 bytes: byte x is looked up in chunk x >> 4 by swizzling with x - 16c, which is in 0..15
-// only for c = x >> 4; swizzle gives 0 for indices >= 16, so exactly one chunk contributes to each byte.
-// Neither the instructions nor the addresses depend on x.
+// SubBytes (or its inverse) of all 16 bytes in the tower field GF((2^4)^2), with 4-bit lookups only
+// (i8x16.swizzle of a 16-byte row; gen-tables.py tower_tables derives the rows and checks them for every byte):
+// the input's nibbles give the coordinates I, K (J = I ^ K); then io = J ^ 1/(1/I ^ a/K), jo = I ^ 1/(1/J ^ a/K),
+// and the output is F[io] ^ G[jo] ^ constant. 1/0 is 0x80, an index >= 16, for which swizzle yields 0. Ten
+// swizzles, no branch, every address fixed: nothing depends on the data but the lanes' values.
 static inline v128_t sub_bytes(v128_t x, const aes_consts *k) {
-  // Four independent chains (chunks 4m .. 4m+3 start from x - 64m) keep the dependency chains short.
-  v128_t idx[4] = {x, wasm_i8x16_sub(x, k->c64), wasm_i8x16_sub(x, k->c128), wasm_i8x16_sub(x, k->c192)};
-  v128_t part[4];
-  for (int i = 0; i < 4; i++) {
-    for (int m = 0; m < 4; m++) {
-      v128_t y = wasm_i8x16_swizzle(wasm_v128_load(k->box + 4 * m + i), idx[m]);
-      part[m] = i == 0 ? y : wasm_v128_or(part[m], y);
-      if (i < 3) idx[m] = wasm_i8x16_sub(idx[m], k->sixteen);
-    }
-  }
-  return wasm_v128_or(wasm_v128_or(part[0], part[1]), wasm_v128_or(part[2], part[3]));
+  const v128_t *t = k->box;
+  v128_t lo = wasm_v128_and(x, k->nibble);
+  v128_t hi = wasm_u8x16_shr(x, 4);
+  v128_t i = wasm_v128_xor(wasm_i8x16_swizzle(wasm_v128_load(t + 0), lo), wasm_i8x16_swizzle(wasm_v128_load(t + 1), hi));
+  v128_t kk = wasm_v128_xor(wasm_i8x16_swizzle(wasm_v128_load(t + 2), lo), wasm_i8x16_swizzle(wasm_v128_load(t + 3), hi));
+  v128_t j = wasm_v128_xor(i, kk);
+  v128_t inv = wasm_v128_load(t + 4);
+  v128_t ak = wasm_i8x16_swizzle(wasm_v128_load(t + 5), kk);
+  v128_t io = wasm_v128_xor(j, wasm_i8x16_swizzle(inv, wasm_v128_xor(wasm_i8x16_swizzle(inv, i), ak)));
+  v128_t jo = wasm_v128_xor(i, wasm_i8x16_swizzle(inv, wasm_v128_xor(wasm_i8x16_swizzle(inv, j), ak)));
+  v128_t out = wasm_v128_xor(wasm_i8x16_swizzle(wasm_v128_load(t + 6), io), wasm_i8x16_swizzle(wasm_v128_load(t + 7), jo));
+  return wasm_v128_xor(out, wasm_v128_load(t + 8));
 }
 
 // State bytes in FIPS-197 input order: byte r + 4c is row r of column c.
@@ -429,7 +426,7 @@ static inline v128_t prefix_xor_words(v128_t x) {
 // Key expansion (FIPS-197 §5.2, Nk = 8, Nr = 14) of n = 1..4 keys at once (independent chains interleaved):
 // rk[15 * j + i] is round key i of key j.
 static NOINLINE void aes256_expand(const uint8_t *const key[4], unsigned n, v128_t *rk) {
-  aes_consts k = aes_consts_for(AES_SBOX);
+  aes_consts k = aes_consts_for(AES_SUB_TABLES);
   for (unsigned j = 0; j < 4; j++) {
     if (j >= n) break;
     rk[15 * j] = wasm_v128_load(key[j]);
@@ -475,7 +472,7 @@ static inline v128_t aes256_decrypt_block(const v128_t rk[15], v128_t x, const a
 // Returns the last ciphertext block of lane 0.
 static NOINLINE v128_t cbc_encrypt(const v128_t *rk, const v128_t iv[4], const uint8_t *const in[4], uint8_t *const out[4],
                                    unsigned n, uint32_t nblocks) {
-  aes_consts k = aes_consts_for(AES_SBOX);
+  aes_consts k = aes_consts_for(AES_SUB_TABLES);
   v128_t x[4] = {iv[0], iv[1], iv[2], iv[3]};
   for (uint32_t b = 0; b < nblocks; b++) {
     for (unsigned j = 0; j < 4; j++) {
@@ -523,7 +520,7 @@ static int32_t pkcs7_check(const uint8_t *buf, uint32_t len) {
 // independent here, so four at a time are interleaved (instruction-level parallelism). *iv becomes the last
 // ciphertext block (for chaining across calls).
 static NOINLINE void cbc_decrypt_blocks(const v128_t rk[15], v128_t *iv, uint8_t *p, uint32_t nblocks) {
-  aes_consts k = aes_consts_for(AES_INV_SBOX);
+  aes_consts k = aes_consts_for(AES_INV_SUB_TABLES);
   v128_t prev = *iv;
   uint32_t b = 0;
   for (; b + 4 <= nblocks; b += 4) {
@@ -811,7 +808,7 @@ EXPORT("rk_test_aes256_block") void rk_test_aes256_block(uint32_t decrypt) {
   const uint8_t *key[4] = {test_in, test_in, test_in, test_in};
   aes256_expand(key, 1, W.rk);
   v128_t x = wasm_v128_load(test_in + 32);
-  aes_consts ke = aes_consts_for(AES_SBOX), kd = aes_consts_for(AES_INV_SBOX);
+  aes_consts ke = aes_consts_for(AES_SUB_TABLES), kd = aes_consts_for(AES_INV_SUB_TABLES);
   wasm_v128_store(test_out, decrypt ? aes256_decrypt_block(W.rk, x, &kd) : aes256_encrypt_block(W.rk, x, &ke));
   wipe(W.rk, sizeof W.rk);
 }
