@@ -91,7 +91,9 @@ def tower_tables(sbox):
     N = c(i^2 + k^2) + ik and 1/x = (k·t + i·t') / N. With I = i + k, K = k/c, J = I + K and a = 1/c:
       io = J + 1/(1/I + a/K) = N / (c·i),   jo = I + 1/(1/J + a/K) = N / (c·i + k),
     so 1/x has coordinates (1/io + 1/jo, 1/(c·io)): the output is F[io] ^ G[jo] (the zero cases work out
-    through INFINITY; checked below for all 256 bytes). Returns the forward and inverse tables: rows TI_lo, TI_hi,
+    through INFINITY; checked below for all 256 bytes). The idea of inverting with such 4-bit lookups, and of an
+    out-of-range index for 1/0, is M. Hamburg's ("Accelerating AES with Vector Permute Instructions", CHES 2009);
+    the representation, the formulas' derivation above and the tables are this file's own. Returns the forward and inverse tables: rows TI_lo, TI_hi,
     TK_lo, TK_hi (I and K from the low and high nibble of the input), INV (1/x), AK (a/x), F, G, and the constant
     XORed at the end.
     """
