@@ -19,7 +19,9 @@ import {
   type MessageOpenRequest,
   type MessageSealed,
 } from '../crypto/kernel-open';
+import { MAX_RATCHET_PLAINTEXT_BYTES, VERSIONS, type ProtocolVersion } from './constants';
 import { expandMessageKeys, kdfChainKey } from './kdf';
+import type { ParsedMessage } from './wire';
 
 export type { MessageOpened, MessageOpenRequest, MessageSealed } from '../crypto/kernel-open';
 
@@ -65,6 +67,40 @@ export function openMessage(req: MessageOpenRequest): MessageOpened {
   // never verifies; a ciphertext that is no whole number of blocks fails after the MAC, as aes.ts reports it.
   if (!kernelOpenFits(req) || !ratchetKernelAvailable()) return openMessagePortable(req);
   return kernelOpen(req);
+}
+
+/**
+ * Verifies and decrypts a ratchet message (Double Ratchet §3.5 DECRYPT): `openMessage` with the info and MAC
+ * length of `version`, the MAC over `macPrefix` (the identity keys) ‖ the message's MAC input, under `key`, a
+ * message key seed or, with `chain`, the chain key whose KDF_CK step gives it (the next chain key is returned).
+ * @throws OmemoError `bad-mac`, `authentication-failed` (padding), `malformed-message` (a plaintext over
+ *   MAX_RATCHET_PLAINTEXT_BYTES); nothing is released then.
+ */
+export function openRatchetMessage(
+  version: ProtocolVersion,
+  key: Uint8Array,
+  chain: boolean,
+  macPrefix: Uint8Array,
+  message: ParsedMessage,
+): MessageOpened {
+  const opened = openMessage({
+    key,
+    chain,
+    info: VERSIONS[version].messageKeyInfo,
+    macPrefix,
+    macBody: message.macInput,
+    ciphertext: message.ciphertext,
+    mac: message.mac,
+    macBytes: VERSIONS[version].macBytes,
+    badMacCode: 'bad-mac',
+    badMacText: 'message MAC does not verify',
+  });
+  if (opened.plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES) {
+    opened.plaintext.fill(0);
+    opened.nextChainKey?.fill(0);
+    throw new OmemoError('malformed-message', 'ratchet plaintext is too long');
+  }
+  return opened;
 }
 
 /**

@@ -13,15 +13,13 @@ import type { ProtocolVersion } from './constants';
 import {
   MAX_ARCHIVED_SESSION_STATES,
   MAX_OLD_RECEIVING_CHAINS,
-  MAX_RATCHET_PLAINTEXT_BYTES,
   MAX_SKIPPED_KEYS_PER_MESSAGE,
   MAX_SKIPPED_KEYS_PER_SESSION,
-  VERSIONS,
 } from './constants';
 import type { IdentityKeyPair } from './identity-key';
 import { legacySerializeKey } from './identity-key';
 import { kdfChainKey, kdfRootKey } from './kdf';
-import { openMessage, type MessageOpened } from './message-crypto';
+import { openRatchetMessage, type MessageOpened } from './message-crypto';
 import { encryptSessions } from './session-send';
 import { cloneState, skipId, type SessionState, type SkippedKey } from './session-state';
 import { x3dhInitiate, x3dhRespond, type PreKeyBundle } from './x3dh';
@@ -375,29 +373,9 @@ export class Session {
     return { skipped, chainKey: ck };
   }
 
-  /**
-   * Verifies the MAC and decrypts (message-crypto.ts: one kernel call where it is loaded) under `key`, a message
-   * key seed or, with `chain`, the chain key whose KDF_CK step gives the seed (and the next chain key, returned);
-   * throws without side effects.
-   */
+  /** Verifies and decrypts under a seed or (`chain`) a chain key (message-crypto.ts); throws without side effects. */
   private open(key: Uint8Array, chain: boolean, message: ParsedMessage): MessageOpened {
-    const opened = openMessage({
-      key,
-      chain,
-      info: VERSIONS[this.state.version].messageKeyInfo,
-      macPrefix: this.receivePrefix(),
-      macBody: message.macInput,
-      ciphertext: message.ciphertext,
-      mac: message.mac,
-      macBytes: VERSIONS[this.state.version].macBytes,
-      badMacCode: 'bad-mac',
-      badMacText: 'message MAC does not verify',
-    });
-    if (opened.plaintext.length > MAX_RATCHET_PLAINTEXT_BYTES) {
-      opened.nextChainKey?.fill(0);
-      throw new OmemoError('malformed-message', 'ratchet plaintext is too long');
-    }
-    return opened;
+    return openRatchetMessage(this.state.version, key, chain, this.receivePrefix(), message);
   }
 
   private addSkipped(keys: SkippedKey[]): void {

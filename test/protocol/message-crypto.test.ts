@@ -19,8 +19,14 @@ import {
 } from '../../src/crypto/kernel-open';
 import { RATCHET_MAX_INFO_BYTES } from '../../src/crypto/ratchet-send-lanes';
 import { cryptoReady } from '../../src/crypto/ready';
-import { VERSIONS } from '../../src/protocol/constants';
-import { openMessage, openMessagePortable, sealMessage, sealMessagePortable } from '../../src/protocol/message-crypto';
+import { MAX_RATCHET_PLAINTEXT_BYTES, VERSIONS, type ProtocolVersion } from '../../src/protocol/constants';
+import {
+  openMessage,
+  openMessagePortable,
+  openRatchetMessage,
+  sealMessage,
+  sealMessagePortable,
+} from '../../src/protocol/message-crypto';
 import { eqBytes, flipBit, pseudo, rawCbc, throwsArg, throwsCode } from '../crypto/helpers';
 
 const PAYLOAD_INFO = utf8Encode('OMEMO Payload');
@@ -182,6 +188,33 @@ test('open: every version (0.3 WhisperMessageKeys / 8-byte MAC, OMEMO 2 / 16 byt
       for (const mac of [req.mac.subarray(0, macBytes - 1), longer, new Uint8Array(0)]) {
         for (const [how, open] of OPENERS) throwsCode(() => open({ ...req, mac }), 'bad-mac', `${name} ${how}`);
       }
+    }
+  }
+});
+
+test("openRatchetMessage: each version's info and MAC length; a plaintext over MAX_RATCHET_PLAINTEXT_BYTES refused", () => {
+  for (const version of ['oldmemo', 'twomemo'] as ProtocolVersion[]) {
+    const { messageKeyInfo: info, macBytes } = VERSIONS[version];
+    for (const n of [32, MAX_RATCHET_PLAINTEXT_BYTES, MAX_RATCHET_PLAINTEXT_BYTES + 1]) {
+      const shape = { key: pseudo(32, n), chain: true, info, prefix: pseudo(66, 1), plaintext: pseudo(n, 2), macBytes };
+      const { req, next } = makeMessage({ ...shape, around: [pseudo(40, 3), pseudo(2, 4)] });
+      const message = {
+        version,
+        header: { ratchetKey: new Uint8Array(32), n: 0, pn: 0 },
+        ciphertext: req.ciphertext,
+        macInput: req.macBody,
+        mac: req.mac,
+      };
+      const open = () => openRatchetMessage(version, req.key, true, req.macPrefix, message);
+      if (n > MAX_RATCHET_PLAINTEXT_BYTES) {
+        throwsCode(open, 'malformed-message', `${version} ${n}`);
+      } else {
+        const out = open();
+        eqBytes(out.plaintext, shape.plaintext, `${version} ${n}`);
+        eqBytes(out.nextChainKey!, next!, `${version} ${n} next`);
+      }
+      const other = version === 'oldmemo' ? 'twomemo' : 'oldmemo';
+      throwsCode(() => openRatchetMessage(other, req.key, true, req.macPrefix, message), 'bad-mac', `as ${other}`);
     }
   }
 });
