@@ -339,17 +339,18 @@ static void hkdf4_expand_next(const u32x4 prev[8], uint32_t which, u32x4 out[8])
 #define OPAQUE(v) __asm__("" : "+r"(v))
 
 typedef struct {
-  const v128_t *box; // the 9 rows of AES_SUB_TABLES or AES_INV_SUB_TABLES (tables.h)
+  v128_t row[9]; // the 9 rows of AES_SUB_TABLES or AES_INV_SUB_TABLES (tables.h)
   v128_t nibble, zero, poly;
 } aes_consts;
 
 static inline aes_consts aes_consts_for(const uint8_t *tables) {
   aes_consts k;
-  k.box = (const v128_t *)tables;
+  const v128_t *box = (const v128_t *)tables;
+  OPAQUE(box);
+  for (int i = 0; i < 9; i++) k.row[i] = wasm_v128_load(box + i);
   k.nibble = wasm_i8x16_splat(0x0f);
   k.zero = wasm_i8x16_splat(0);
   k.poly = wasm_i8x16_splat(0x1b);
-  OPAQUE(k.box);
   OPAQUE(k.nibble);
   OPAQUE(k.zero);
   OPAQUE(k.poly);
@@ -362,18 +363,18 @@ static inline aes_consts aes_consts_for(const uint8_t *tables) {
 // and the output is F[io] ^ G[jo] ^ constant. 1/0 is 0x80, an index >= 16, for which swizzle yields 0. Ten
 // swizzles, no branch, every address fixed: nothing depends on the data but the lanes' values.
 static inline v128_t sub_bytes(v128_t x, const aes_consts *k) {
-  const v128_t *t = k->box;
+  const v128_t *t = k->row;
   v128_t lo = wasm_v128_and(x, k->nibble);
   v128_t hi = wasm_u8x16_shr(x, 4);
-  v128_t i = wasm_v128_xor(wasm_i8x16_swizzle(wasm_v128_load(t + 0), lo), wasm_i8x16_swizzle(wasm_v128_load(t + 1), hi));
-  v128_t kk = wasm_v128_xor(wasm_i8x16_swizzle(wasm_v128_load(t + 2), lo), wasm_i8x16_swizzle(wasm_v128_load(t + 3), hi));
+  v128_t i = wasm_v128_xor(wasm_i8x16_swizzle(t[0], lo), wasm_i8x16_swizzle(t[1], hi));
+  v128_t kk = wasm_v128_xor(wasm_i8x16_swizzle(t[2], lo), wasm_i8x16_swizzle(t[3], hi));
   v128_t j = wasm_v128_xor(i, kk);
-  v128_t inv = wasm_v128_load(t + 4);
-  v128_t ak = wasm_i8x16_swizzle(wasm_v128_load(t + 5), kk);
+  v128_t inv = t[4];
+  v128_t ak = wasm_i8x16_swizzle(t[5], kk);
   v128_t io = wasm_v128_xor(j, wasm_i8x16_swizzle(inv, wasm_v128_xor(wasm_i8x16_swizzle(inv, i), ak)));
   v128_t jo = wasm_v128_xor(i, wasm_i8x16_swizzle(inv, wasm_v128_xor(wasm_i8x16_swizzle(inv, j), ak)));
-  v128_t out = wasm_v128_xor(wasm_i8x16_swizzle(wasm_v128_load(t + 6), io), wasm_i8x16_swizzle(wasm_v128_load(t + 7), jo));
-  return wasm_v128_xor(out, wasm_v128_load(t + 8));
+  v128_t out = wasm_v128_xor(wasm_i8x16_swizzle(t[6], io), wasm_i8x16_swizzle(t[7], jo));
+  return wasm_v128_xor(out, t[8]);
 }
 
 // State bytes in FIPS-197 input order: byte r + 4c is row r of column c.
