@@ -159,13 +159,13 @@ static void kdf_ck(const uint32_t ck[8], uint32_t seed[8], uint32_t next[8]) {
   }
 }
 
-// HKDF-SHA256(ikm = 32 bytes as words, salt = 32 zero bytes, info = open_io.info[0, info_len), 80 bytes):
+// HKDF-SHA256(ikm = 32 bytes as words, salt = 32 zero bytes, info[0, info_len), 80 bytes):
 // T(1) → S.t1 (encryption key), T(2) → S.t2 (authentication key), T(3) → S.t3 (IV in its first 4 words).
-static void hkdf80(const uint32_t ikm[8], uint32_t info_len) {
+static void hkdf80(const uint32_t ikm[8], const uint8_t *info, uint32_t info_len) {
   hash_tail32(zero_salt_i, ikm, S.st);
   hash_tail32(zero_salt_o, S.st, S.st); // PRK
   hmac_key32(S.st, S.prk_i, S.prk_o);
-  for (uint32_t i = 0; i < info_len; i++) S.msg[32 + i] = open_io.info[i];
+  for (uint32_t i = 0; i < info_len; i++) S.msg[32 + i] = info[i];
   S.msg[32 + info_len] = 1;
   hmac_bytes(S.prk_i, S.prk_o, S.msg + 32, info_len + 1, S.t1);
   bytes_from_words(S.t1, 8, S.msg);
@@ -199,7 +199,7 @@ EXPORT("rk_open") int32_t rk_open(uint32_t flags, uint32_t info_len, uint32_t ma
     return OPEN_ERR_ARGS;
   words_from_bytes(open_io.key, 8, S.seed);
   if (flags & OPEN_FLAG_CHAIN) kdf_ck(S.seed, S.seed, S.next);
-  hkdf80(S.seed, info_len);
+  hkdf80(S.seed, open_io.info, info_len);
   hmac_key32(S.t2, S.auth_i, S.auth_o);
   hmac_bytes(S.auth_i, S.auth_o, open_io.data, mac_data_len, S.mac);
   bytes_from_words(S.mac, 8, S.bytes);
@@ -240,7 +240,7 @@ EXPORT("rk_seal") int32_t rk_seal(uint32_t info_len, uint32_t prefix_len, uint32
   if (info_len > MAX_INFO_BYTES || prefix_len > OPEN_MAX_DATA_BYTES || pt_len > OPEN_MAX_DATA_BYTES - prefix_len)
     return OPEN_ERR_ARGS;
   words_from_bytes(open_io.key, 8, S.seed);
-  hkdf80(S.seed, info_len);
+  hkdf80(S.seed, open_io.info, info_len);
   uint8_t *pt = open_io.data + prefix_len;
   uint32_t ct_len = pkcs7_pad(pt, pt_len);
   W.iv[0] = aes_from_keys();
@@ -255,6 +255,27 @@ EXPORT("rk_seal") int32_t rk_seal(uint32_t info_len, uint32_t prefix_len, uint32
   wipe(W.rk, sizeof W.rk);
   wipe(W.iv, sizeof W.iv);
   return (int32_t)ct_len;
+}
+
+// One lane of rk_send_batch (ratchet-kernel.c) on the scalar SHA-256, for a batch whose last group has a single
+// lane: next chain key over the chain key in lane_keys, the ciphertext after the lane's AD ‖ header, the full
+// HMAC in lane_macs, exactly as send_group computes them. W.padded_plaintext holds the padded shared plaintext.
+static void send_one(uint32_t lane, uint32_t stride, uint32_t ct_len, uint32_t info_len) {
+  uint8_t *key = lane_keys + 32 * lane;
+  uint8_t *d = lane_data + (size_t)stride * lane;
+  uint32_t prefix = lane_lengths[2 * lane] + lane_lengths[2 * lane + 1];
+  words_from_bytes(key, 8, S.seed);
+  kdf_ck(S.seed, S.seed, S.next);
+  bytes_from_words(S.next, 8, key);
+  hkdf80(S.seed, shared_info, info_len);
+  W.iv[0] = aes_from_keys();
+  const uint8_t *in[4] = {W.padded_plaintext, W.padded_plaintext, W.padded_plaintext, W.padded_plaintext};
+  uint8_t *out[4] = {d + prefix, d + prefix, d + prefix, d + prefix};
+  cbc_encrypt(W.rk, W.iv, in, out, 1, ct_len / 16);
+  hmac_key32(S.t2, S.auth_i, S.auth_o);
+  hmac_bytes(S.auth_i, S.auth_o, d, prefix + ct_len, S.mac);
+  bytes_from_words(S.mac, 8, lane_macs + 32 * lane);
+  wipe(&S, sizeof S);
 }
 
 // The HMAC states of the all-zero HKDF salt (public constants); called by rk_init.
