@@ -210,8 +210,7 @@ EXPORT("rk_open") int32_t rk_open(uint32_t flags, uint32_t info_len, uint32_t ma
   if (diff != 0) {
     result = OPEN_ERR_MAC;
   } else if (flags & OPEN_FLAG_DECRYPT) {
-    v128_t iv = aes_from_keys();
-    cbc_decrypt_blocks(W.rk, &iv, open_io.data + ct_off, ct_len / 16);
+    cbc_decrypt_blocks(W.rk, aes_from_keys(), open_io.data + ct_off, ct_len / 16);
     int32_t p = pkcs7_check(open_io.data + ct_off, ct_len);
     if (p < 0) {
       wipe(open_io.data + ct_off, ct_len);
@@ -280,7 +279,7 @@ static void send_one(uint32_t lane, uint32_t stride, uint32_t ct_len, uint32_t i
 
 // The HMAC states of the all-zero HKDF salt (public constants); called by rk_init.
 static void open_init(void) {
-  uint32_t zero[8] = {0};
+  static const uint32_t zero[8] = {0};
   hmac_key32(zero, zero_salt_i, zero_salt_o);
   wipe(&S, sizeof S);
 }

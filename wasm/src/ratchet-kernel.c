@@ -518,11 +518,11 @@ static int32_t pkcs7_check(const uint8_t *buf, uint32_t len) {
 }
 
 // CBC decryption (NIST SP 800-38A §6.2) of nblocks blocks at p in place under the round keys rk: blocks are
-// independent here, so four at a time are interleaved (instruction-level parallelism). *iv becomes the last
-// ciphertext block (for chaining across calls).
-static NOINLINE void cbc_decrypt_blocks(const v128_t rk[15], v128_t *iv, uint8_t *p, uint32_t nblocks) {
+// independent here, so four at a time are interleaved (instruction-level parallelism). Returns the last
+// ciphertext block (the IV for chaining across calls). The IV is passed by value, so it never goes to the stack.
+static NOINLINE v128_t cbc_decrypt_blocks(const v128_t rk[15], v128_t iv, uint8_t *p, uint32_t nblocks) {
   aes_consts k = aes_consts_for(AES_INV_SUB_TABLES);
-  v128_t prev = *iv;
+  v128_t prev = iv;
   uint32_t b = 0;
   for (; b + 4 <= nblocks; b += 4) {
     v128_t c[4], x[4];
@@ -544,7 +544,7 @@ static NOINLINE void cbc_decrypt_blocks(const v128_t rk[15], v128_t *iv, uint8_t
     wasm_v128_store(p + 16 * b, wasm_v128_xor(aes256_decrypt_block(rk, c, &k), prev));
     prev = c;
   }
-  *iv = prev;
+  return prev;
 }
 
 // ------------------------------------------------------------------------- one message (scalar SHA-256)
@@ -677,9 +677,7 @@ EXPORT("rk_aes256_cbc_decrypt") int32_t rk_aes256_cbc_decrypt(uint32_t len, uint
   if (len > AES_CHUNK_BYTES || (len & 15) != 0 || (final && len == 0)) return -1;
   const uint8_t *key[4] = {aes_io.key, aes_io.key, aes_io.key, aes_io.key};
   aes256_expand(key, 1, W.rk);
-  v128_t iv = wasm_v128_load(aes_io.iv);
-  cbc_decrypt_blocks(W.rk, &iv, aes_io.data, len / 16);
-  wasm_v128_store(aes_io.iv, iv);
+  wasm_v128_store(aes_io.iv, cbc_decrypt_blocks(W.rk, wasm_v128_load(aes_io.iv), aes_io.data, len / 16));
   wipe(W.rk, sizeof W.rk);
   if (!final) return (int32_t)len;
   int32_t p = pkcs7_check(aes_io.data, len);
