@@ -2,6 +2,7 @@
 // OMEMO needs because 0.3 publishes Curve25519 identity keys and OMEMO 2 publishes Ed25519 ones.
 import { assertBytes } from './bytes';
 import { OmemoError } from './errors';
+import { edwardsYToMontgomeryU, montgomeryUToEdwardsY } from './field25519';
 import { sodium } from './sodium';
 
 /** An Ed25519 key pair in libsodium's form. */
@@ -52,31 +53,33 @@ export function ed25519PublicToCurve25519(edPublic: Uint8Array): Uint8Array {
   }
 }
 
+/**
+ * The Curve25519 u = (1 + y) / (1 - y) (RFC 7748 §4.1) of an Ed25519 public key that `ed25519Verify` has just
+ * accepted, without the subgroup check of `ed25519PublicToCurve25519` (a full scalar multiplication, ~70 µs of
+ * its ~85). Skipping it is sound for a key used as X3DH does:
+ * - libsodium's verify already refused what the map cannot take: y >= p (non-canonical), a y with no x (not on
+ *   the curve), and the small-order points (y = 1 among them, the only pole of the map);
+ * - what it lets through beyond the prime-order subgroup is a mixed-order A + T (T of order 2, 4 or 8). Its u
+ *   differs from A's, but X25519 clamps its scalar to a multiple of 8, so DH with either u gives the same secret:
+ *   the key agreement is A's. Such a key can only sign for whoever holds A's private key (a signature needs
+ *   it), so it names that holder's key under another encoding, which that holder can do anyway by making a new
+ *   key: no one else's identity can be claimed with it.
+ * libsignal (curve25519 `fe_edy_to_montx`) and curve25519-dalek (`to_montgomery`) map without the check too.
+ * Never use it on a key no signature was checked against: use `ed25519PublicToCurve25519`.
+ * @throws OmemoError `invalid-key` for y = 1 (which a verified key never has).
+ */
+export function ed25519VerifiedPublicToCurve25519(edPublic: Uint8Array): Uint8Array {
+  assertBytes(edPublic, 'edPublic', 32);
+  const u = edwardsYToMontgomeryU(edPublic);
+  if (u === undefined) throw new OmemoError('invalid-key', 'not a valid Ed25519 public key (y = 1)');
+  return u;
+}
+
 /** The Curve25519 private scalar (clamped) that belongs to an Ed25519 seed. */
 export function ed25519SeedToCurve25519Private(seed: Uint8Array): Uint8Array {
   assertBytes(seed, 'seed', 32);
   const s = sodium();
   return s.crypto_sign_ed25519_sk_to_curve25519(s.crypto_sign_seed_keypair(seed).privateKey);
-}
-
-const P = (1n << 255n) - 19n;
-
-function bytesToBigLE(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
-  return n;
-}
-
-function modPow(base: bigint, exp: bigint): bigint {
-  let result = 1n;
-  let b = base % P;
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % P;
-    b = (b * b) % P;
-    e >>= 1n;
-  }
-  return result;
 }
 
 /**
@@ -87,18 +90,8 @@ function modPow(base: bigint, exp: bigint): bigint {
 export function curve25519PublicToEd25519(u: Uint8Array, signBit: 0 | 1): Uint8Array {
   assertBytes(u, 'u', 32);
   if (signBit !== 0 && signBit !== 1) throw new RangeError(`signBit must be 0 or 1, got ${String(signBit)}`);
-  const masked = u.slice();
-  masked[31]! &= 0x7f;
-  const un = bytesToBigLE(masked) % P;
-  const denominator = (un + 1n) % P;
-  if (denominator === 0n) throw new OmemoError('invalid-key', 'u = -1 has no Edwards form');
-  const y = (((un - 1n + P) % P) * modPow(denominator, P - 2n)) % P;
-  const out = new Uint8Array(32);
-  let v = y;
-  for (let i = 0; i < 32; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
+  const out = montgomeryUToEdwardsY(u);
+  if (out === undefined) throw new OmemoError('invalid-key', 'u = -1 has no Edwards form');
   out[31]! |= signBit << 7;
   return out;
 }

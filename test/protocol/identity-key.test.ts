@@ -15,10 +15,13 @@ import {
   legacySerializeKey,
   remoteIdentityToCurve,
   signSignedPreKey,
+  verifyBundleIdentity,
   verifySignedPreKey,
 } from '../../src/protocol/identity-key';
+import { x3dhInitiate, x3dhInitiateVerified } from '../../src/protocol/x3dh';
 import { Session } from '../../src/protocol/session';
 import { VERSIONS, bundleOf, caseSeed, makeDevice, rngFor, throwsOmemo, unhex } from './helpers';
+import { serializeSession } from '../../src/protocol/session-record';
 
 interface PythonBundle {
   identityKey: string;
@@ -214,6 +217,43 @@ test('verifySignedPreKey: wrong lengths are programmer errors (RangeError), not 
     RangeError,
   );
   assert.throws(() => verifySignedPreKey('oldmemo', id.publicKey, new Uint8Array(33), new Uint8Array(64)), RangeError);
+});
+
+test('verifyBundleIdentity: the Curve25519 identity of a verified bundle (as remoteIdentityToCurve), else undefined', () => {
+  for (const version of VERSIONS) {
+    const seed = caseSeed(`verifyBundleIdentity ${version}`);
+    const rng = rngFor(seed);
+    for (let i = 0; i < 12; i++) {
+      const d = makeDevice(version, rng);
+      const b = bundleOf(d, undefined);
+      const curve = verifyBundleIdentity(version, b.identityKey, b.signedPreKey, b.signedPreKeySignature);
+      assert.is(toHex(curve!), toHex(remoteIdentityToCurve(version, b.identityKey)), `${seed} #${i}`);
+      assert.is(toHex(curve!), toHex(d.identity.publicKey), `${seed} #${i}`);
+      const bad = b.signedPreKeySignature.slice();
+      bad[i]! ^= 1;
+      assert.is(verifyBundleIdentity(version, b.identityKey, b.signedPreKey, bad), undefined, `${seed} #${i} bad sig`);
+    }
+    // Small-order identity keys (both wire forms) never verify: undefined, not a throw.
+    const zero = new Uint8Array(32);
+    const one = new Uint8Array(32);
+    one[0] = 1;
+    for (const key of [zero, one])
+      assert.is(verifyBundleIdentity(version, key, zero, new Uint8Array(64)), undefined, `${version} small order`);
+  }
+});
+
+test('x3dhInitiateVerified: the same state as x3dhInitiate, and the identity it verified in Curve25519 form', () => {
+  for (const version of VERSIONS) {
+    const seed = caseSeed(`x3dhInitiateVerified ${version}`);
+    const bob = makeDevice(version, rngFor(`${seed}/bob`));
+    const alice = generateIdentityKeyPair(rngFor(`${seed}/alice`));
+    const a = x3dhInitiate(version, alice, bundleOf(bob, 1), rngFor(`${seed}/x3dh`));
+    const b = x3dhInitiateVerified(version, alice, bundleOf(bob, 1), rngFor(`${seed}/x3dh`));
+    assert.is(toHex(serializeSession(new Session(b.state))), toHex(serializeSession(new Session(a))), seed);
+    assert.is(toHex(b.remoteIdentityCurve), toHex(bob.identity.publicKey), seed);
+    const broken = { ...bundleOf(bob, 1), signedPreKeySignature: new Uint8Array(64) };
+    throwsOmemo(() => x3dhInitiateVerified(version, alice, broken), 'invalid-signature');
+  }
 });
 
 test.run();

@@ -1,0 +1,115 @@
+// GF(2^255 - 19) for the birational maps of RFC 7748 §4.1 between Ed25519 y and Curve25519 u, on our small
+// WebAssembly module (wasm/src/field25519.c, wasm/README.md "field25519") with a BigInt fallback where
+// WebAssembly is missing or refuses to compile. Public keys only: no secret ever passes through here.
+import { fromBase64 } from './bytes';
+import { FIELD25519_WASM_BASE64 } from './generated/field25519-wasm';
+
+interface FieldExports {
+  memory: WebAssembly.Memory;
+  f25519_buffer(): number;
+  f25519_ed_to_mont(): number;
+  f25519_mont_to_ed(): number;
+}
+
+let module: { x: FieldExports; io: Uint8Array } | undefined;
+let unavailable = false;
+
+function load(): { x: FieldExports; io: Uint8Array } | undefined {
+  if (module !== undefined || unavailable) return module;
+  try {
+    const bytes = fromBase64(FIELD25519_WASM_BASE64);
+    if (bytes === undefined) throw new Error('the embedded field25519 module is not valid base64');
+    const x = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {})
+      .exports as unknown as FieldExports;
+    // The memory has a fixed size (initial = maximum), so this view never detaches.
+    module = { x, io: new Uint8Array(x.memory.buffer, x.f25519_buffer(), 64) };
+  } catch {
+    unavailable = true;
+  }
+  return module;
+}
+
+const P = (1n << 255n) - 19n;
+
+function toBig(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = 31; i >= 0; i--) n = (n << 8n) | BigInt(i === 31 ? bytes[i]! & 0x7f : bytes[i]!);
+  return n % P;
+}
+
+function fromBig(v: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function invert(z: bigint): bigint {
+  let result = 1n;
+  let b = z;
+  for (let e = P - 2n; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % P;
+    b = (b * b) % P;
+  }
+  return result;
+}
+
+/** One implementation of the two maps; both are tested against libsodium and against each other. */
+export interface Field25519Backend {
+  readonly name: 'wasm' | 'bigint';
+  /** u = (1 + y) / (1 - y); undefined for y = 1. */
+  edToMont(y: Uint8Array): Uint8Array | undefined;
+  /** y = (u - 1) / (u + 1); undefined for u = -1. */
+  montToEd(u: Uint8Array): Uint8Array | undefined;
+}
+
+const bigintBackend: Field25519Backend = {
+  name: 'bigint',
+  edToMont: (yBytes) => {
+    const y = toBig(yBytes);
+    const den = (1n - y + P) % P;
+    return den === 0n ? undefined : fromBig((((1n + y) % P) * invert(den)) % P);
+  },
+  montToEd: (uBytes) => {
+    const u = toBig(uBytes);
+    const den = (u + 1n) % P;
+    return den === 0n ? undefined : fromBig((((u - 1n + P) % P) * invert(den)) % P);
+  },
+};
+
+function wasmCall(input: Uint8Array, edToMont: boolean): Uint8Array | undefined {
+  const m = load()!;
+  m.io.set(input);
+  const status = edToMont ? m.x.f25519_ed_to_mont() : m.x.f25519_mont_to_ed();
+  return status === 0 ? m.io.slice(32, 64) : undefined;
+}
+
+const wasmBackend: Field25519Backend = {
+  name: 'wasm',
+  edToMont: (y) => wasmCall(y, true),
+  montToEd: (u) => wasmCall(u, false),
+};
+
+function backend(): Field25519Backend {
+  return load() !== undefined ? wasmBackend : bigintBackend;
+}
+
+/** Every implementation available here (BigInt always, the module where WebAssembly compiles it). */
+export function field25519Backends(): Field25519Backend[] {
+  return load() !== undefined ? [bigintBackend, wasmBackend] : [bigintBackend];
+}
+
+/**
+ * u = (1 + y) / (1 - y) of the Edwards y in `y` (32 bytes little-endian; bit 255, the x sign, ignored): the
+ * canonical Montgomery u. No point check of any kind: the caller has validated the point. Undefined for y = 1.
+ */
+export function edwardsYToMontgomeryU(y: Uint8Array): Uint8Array | undefined {
+  return backend().edToMont(y);
+}
+
+/** y = (u - 1) / (u + 1) of the Montgomery u in `u` (bit 255 ignored), canonical. Undefined for u = -1. */
+export function montgomeryUToEdwardsY(u: Uint8Array): Uint8Array | undefined {
+  return backend().montToEd(u);
+}
