@@ -114,12 +114,13 @@ test('the two maps are inverse on random keys (Montgomery -> Edwards -> Montgome
   }
 });
 
-test('test module: f25519_mul equals BigInt products, edge limbs included (the field core of both maps)', () => {
+test('test module: f25519_mul and f25519_sq equal BigInt products, edge limbs included (the field core of both maps)', () => {
   const bytes = readFileSync(new URL('./generated/field25519-test.wasm', import.meta.url));
   const x = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as {
     memory: WebAssembly.Memory;
     f25519_buffer(): number;
     f25519_mul(): void;
+    f25519_sq(): void;
   };
   const io = new Uint8Array(x.memory.buffer, x.f25519_buffer(), 64);
   const inputs = [...EDGES];
@@ -132,6 +133,9 @@ test('test module: f25519_mul equals BigInt products, edge limbs included (the f
       const want = ((toBig(a) % P) * (toBig(b) % P)) % P;
       assert.is(toHex(io.slice(0, 32)), toHex(fromBig(want)), `${toHex(a)} * ${toHex(b)}`);
     }
+    io.set(a, 0);
+    x.f25519_sq();
+    assert.is(toHex(io.slice(0, 32)), toHex(fromBig((toBig(a) % P) ** 2n % P)), `${toHex(a)}^2`);
   }
 });
 
