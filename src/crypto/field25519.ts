@@ -13,20 +13,50 @@ interface FieldExports {
 
 let module: { x: FieldExports; io: Uint8Array } | undefined;
 let unavailable = false;
+let asyncLoad: Promise<void> | undefined;
 
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const bytes = fromBase64(FIELD25519_WASM_BASE64);
+  if (bytes === undefined) throw new Error('the embedded field25519 module is not valid base64');
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
+function setUp(instance: WebAssembly.Instance): { x: FieldExports; io: Uint8Array } {
+  const x = instance.exports as unknown as FieldExports;
+  // The memory has a fixed size (initial = maximum), so this view never detaches.
+  return { x, io: new Uint8Array(x.memory.buffer, x.f25519_buffer(), 64) };
+}
+
+/** The module, compiled synchronously on first use if `loadField25519()` has not provided it. */
 function load(): { x: FieldExports; io: Uint8Array } | undefined {
   if (module !== undefined || unavailable) return module;
   try {
-    const bytes = fromBase64(FIELD25519_WASM_BASE64);
-    if (bytes === undefined) throw new Error('the embedded field25519 module is not valid base64');
-    const x = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), {})
-      .exports as unknown as FieldExports;
-    // The memory has a fixed size (initial = maximum), so this view never detaches.
-    module = { x, io: new Uint8Array(x.memory.buffer, x.f25519_buffer(), 64) };
+    if (typeof WebAssembly !== 'object') throw new Error('no WebAssembly');
+    module = setUp(new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), {}));
   } catch {
+    // Without WebAssembly, or where the engine refuses synchronous compilation (a browser's main thread before
+    // cryptoReady() compiled it), BigInt does the work.
     unavailable = true;
   }
   return module;
+}
+
+/**
+ * Compiles and instantiates the module asynchronously, as browsers require on the main thread (`cryptoReady()`
+ * calls it). Memoised; never rejects: without WebAssembly the BigInt path stays in use.
+ */
+export function loadField25519(): Promise<void> {
+  asyncLoad ??= (async () => {
+    if (module !== undefined || typeof WebAssembly !== 'object') return;
+    try {
+      const { instance } = await WebAssembly.instantiate(moduleBytes(), {});
+      module ??= setUp(instance);
+      unavailable = false;
+    } catch {
+      // BigInt stays in use.
+    }
+  })();
+  return asyncLoad;
 }
 
 const P = (1n << 255n) - 19n;
