@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { concatBytes, toHex } from '../../src/crypto/bytes';
 import { ed25519PublicToCurve25519, ed25519Verify } from '../../src/crypto/ed25519';
 import { cryptoReady } from '../../src/crypto/ready';
+import { sodium } from '../../src/crypto/sodium';
 import { x25519GenerateKeyPair, x25519PublicKey } from '../../src/crypto/x25519';
 import { xeddsaVerify } from '../../src/crypto/xeddsa';
 import {
@@ -240,6 +241,55 @@ test('verifyBundleIdentity: the Curve25519 identity of a verified bundle (as rem
     for (const key of [zero, one])
       assert.is(verifyBundleIdentity(version, key, zero, new Uint8Array(64)), undefined, `${version} small order`);
   }
+});
+
+test('a mixed-order OMEMO 2 identity key (A + T) with a valid signature: accepted, with the key agreement of A', () => {
+  // Only the holder of A's private key can sign under A + T (cofactorless verification accepts when h = 0 mod 8),
+  // and X25519's clamped scalars ignore T: the state equals the one built from A's own bundle, down to the root key.
+  // libsodium's checked map (subgroup check) refused this key with invalid-key; see ed25519VerifiedPublicToCurve25519.
+  const s = sodium();
+  const seed = caseSeed('mixed-order identity');
+  const holder = s.crypto_sign_seed_keypair(rngFor(`${seed}/holder`)(32));
+  const a = s.crypto_core_ed25519_scalar_reduce(
+    concatBytes(s.crypto_sign_ed25519_sk_to_curve25519(holder.privateKey), new Uint8Array(32)),
+  );
+  const order8 = unhex('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05');
+  const mixed = s.crypto_core_ed25519_add(holder.publicKey, order8);
+  const spk = x25519GenerateKeyPair(rngFor(`${seed}/spk`)).publicKey;
+  const nonces = rngFor(`${seed}/r`);
+  let mixedSignature: Uint8Array | undefined;
+  for (let i = 0; i < 200 && mixedSignature === undefined; i++) {
+    const r = s.crypto_core_ed25519_scalar_reduce(nonces(64));
+    const R = s.crypto_scalarmult_ed25519_base_noclamp(r);
+    const h = s.crypto_core_ed25519_scalar_reduce(s.crypto_hash_sha512(concatBytes(R, mixed, spk)));
+    if ((h[0]! & 7) !== 0) continue;
+    mixedSignature = concatBytes(R, s.crypto_core_ed25519_scalar_add(r, s.crypto_core_ed25519_scalar_mul(h, a)));
+  }
+  assert.ok(
+    mixedSignature !== undefined && ed25519Verify(mixed, spk, mixedSignature),
+    `${seed}: signature under A + T`,
+  );
+  assert.not.ok(ed25519Verify(holder.publicKey, spk, mixedSignature), 'it is not a signature under A');
+  throwsOmemo(() => ed25519PublicToCurve25519(mixed), 'invalid-key');
+
+  const alice = generateIdentityKeyPair(rngFor(`${seed}/alice`));
+  const base = { signedPreKeyId: 1, signedPreKey: spk, preKeyId: 2, preKey: spk };
+  const plain = x3dhInitiateVerified(
+    'twomemo',
+    alice,
+    { ...base, identityKey: holder.publicKey, signedPreKeySignature: s.crypto_sign_detached(spk, holder.privateKey) },
+    rngFor(`${seed}/x3dh`),
+  );
+  const viaMixed = x3dhInitiateVerified(
+    'twomemo',
+    alice,
+    { ...base, identityKey: mixed, signedPreKeySignature: mixedSignature },
+    rngFor(`${seed}/x3dh`),
+  );
+  assert.is(toHex(viaMixed.state.rootKey), toHex(plain.state.rootKey), 'same X3DH secret and root key');
+  assert.is(toHex(viaMixed.state.sendingChainKey!), toHex(plain.state.sendingChainKey!));
+  assert.is(toHex(plain.remoteIdentityCurve), toHex(ed25519PublicToCurve25519(holder.publicKey)));
+  assert.is.not(toHex(viaMixed.remoteIdentityCurve), toHex(plain.remoteIdentityCurve), 'recorded under its own key');
 });
 
 test('x3dhInitiateVerified: the same state as x3dhInitiate, and the identity it verified in Curve25519 form', () => {
