@@ -9,6 +9,7 @@ interface FieldExports {
   f25519_buffer(): number;
   f25519_ed_to_mont(): number;
   f25519_mont_to_ed(): number;
+  f25519_ed_to_mont_checked(): number;
 }
 
 let module: { x: FieldExports; io: Uint8Array } | undefined;
@@ -77,13 +78,7 @@ function fromBig(v: bigint): Uint8Array {
 }
 
 function invert(z: bigint): bigint {
-  let result = 1n;
-  let b = z;
-  for (let e = P - 2n; e > 0n; e >>= 1n) {
-    if (e & 1n) result = (result * b) % P;
-    b = (b * b) % P;
-  }
-  return result;
+  return power(z, P - 2n);
 }
 
 /** One implementation of the two maps; both are tested against libsodium and against each other. */
@@ -93,14 +88,38 @@ export interface Field25519Backend {
   edToMont(y: Uint8Array): Uint8Array | undefined;
   /** y = (u - 1) / (u + 1); undefined for u = -1. */
   montToEd(u: Uint8Array): Uint8Array | undefined;
+  /** edToMont, but undefined also when y (read mod p) is not the y of a point of edwards25519. */
+  edToMontChecked(y: Uint8Array): Uint8Array | undefined;
+}
+
+/** d = -121665 / 121666 (RFC 8032 §5.1). */
+const D = 37095705934669439343138083508754565189542113879843219016388785533085940283555n;
+
+function power(z: bigint, e: bigint): bigint {
+  let result = 1n;
+  let b = z;
+  for (; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % P;
+    b = (b * b) % P;
+  }
+  return result;
+}
+
+function bigEdToMont(yBytes: Uint8Array): Uint8Array | undefined {
+  const y = toBig(yBytes);
+  const den = (1n - y + P) % P;
+  return den === 0n ? undefined : fromBig((((1n + y) % P) * invert(den)) % P);
 }
 
 const bigintBackend: Field25519Backend = {
   name: 'bigint',
-  edToMont: (yBytes) => {
+  edToMont: bigEdToMont,
+  edToMontChecked: (yBytes) => {
+    // x^2 = (y^2 - 1) / (d y^2 + 1) must be a square (Euler's criterion on the product; 0 is a square).
     const y = toBig(yBytes);
-    const den = (1n - y + P) % P;
-    return den === 0n ? undefined : fromBig((((1n + y) % P) * invert(den)) % P);
+    const y2 = (y * y) % P;
+    const euler = power((((y2 - 1n + P) % P) * ((D * y2 + 1n) % P)) % P, (P - 1n) / 2n);
+    return euler === P - 1n ? undefined : bigEdToMont(yBytes);
   },
   montToEd: (uBytes) => {
     const u = toBig(uBytes);
@@ -109,17 +128,17 @@ const bigintBackend: Field25519Backend = {
   },
 };
 
-function wasmCall(input: Uint8Array, edToMont: boolean): Uint8Array | undefined {
+function wasmCall(input: Uint8Array, run: (x: FieldExports) => number): Uint8Array | undefined {
   const m = load()!;
   m.io.set(input);
-  const status = edToMont ? m.x.f25519_ed_to_mont() : m.x.f25519_mont_to_ed();
-  return status === 0 ? m.io.slice(32, 64) : undefined;
+  return run(m.x) === 0 ? m.io.slice(32, 64) : undefined;
 }
 
 const wasmBackend: Field25519Backend = {
   name: 'wasm',
-  edToMont: (y) => wasmCall(y, true),
-  montToEd: (u) => wasmCall(u, false),
+  edToMont: (y) => wasmCall(y, (x) => x.f25519_ed_to_mont()),
+  montToEd: (u) => wasmCall(u, (x) => x.f25519_mont_to_ed()),
+  edToMontChecked: (y) => wasmCall(y, (x) => x.f25519_ed_to_mont_checked()),
 };
 
 function backend(): Field25519Backend {
@@ -137,6 +156,14 @@ export function field25519Backends(): Field25519Backend[] {
  */
 export function edwardsYToMontgomeryU(y: Uint8Array): Uint8Array | undefined {
   return backend().edToMont(y);
+}
+
+/**
+ * edwardsYToMontgomeryU, but undefined also when `y` (read mod p, bit 255 ignored) is not the y of a point of
+ * edwards25519 (RFC 8032 §5.1.3: no x with x^2 = (y^2 - 1) / (d y^2 + 1)). No small-order or subgroup check.
+ */
+export function edwardsYToMontgomeryUChecked(y: Uint8Array): Uint8Array | undefined {
+  return backend().edToMontChecked(y);
 }
 
 /** y = (u - 1) / (u + 1) of the Montgomery u in `u` (bit 255 ignored), canonical. Undefined for u = -1. */

@@ -4,7 +4,11 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { toHex } from '../../src/crypto/bytes';
-import { ed25519PublicToCurve25519, ed25519VerifiedPublicToCurve25519 } from '../../src/crypto/ed25519';
+import {
+  ed25519PointToCurve25519,
+  ed25519PublicToCurve25519,
+  ed25519VerifiedPublicToCurve25519,
+} from '../../src/crypto/ed25519';
 import { field25519Backends } from '../../src/crypto/field25519';
 import { cryptoReady } from '../../src/crypto/ready';
 import { sodium } from '../../src/crypto/sodium';
@@ -80,6 +84,10 @@ test('both maps: canonical results equal to BigInt arithmetic on random and edge
     const montDen = (x + 1n) % P;
     const wantMont = montDen === 0n ? undefined : (((x - 1n + P) % P) * modInverse(montDen)) % P;
     for (const b of field25519Backends()) {
+      const checked = b.edToMontChecked(input);
+      const unchecked = b.edToMont(input);
+      const wantChecked = onCurve(input) && unchecked !== undefined ? toHex(unchecked) : undefined;
+      assert.is(checked && toHex(checked), wantChecked, `${b.name} checked ${toHex(input)}`);
       const ed = b.edToMont(input);
       const mont = b.montToEd(input);
       assert.is(
@@ -153,6 +161,87 @@ test('a mixed-order key (A + T, T of order 8): the unchecked map gives another u
     assert.is.not(toHex(uMixed), toHex(u));
     const k = s.randombytes_buf(32);
     eqBytes(x25519SharedSecret(k, uMixed), x25519SharedSecret(k, u));
+  }
+});
+
+const D = ((P - 121665n) * modInverse(121666n)) % P;
+
+/** The test's own on-curve oracle: x^2 = (y^2 - 1) / (d y^2 + 1) has a solution (Euler's criterion). */
+function onCurve(yBytes: Uint8Array): boolean {
+  const y = toBig(yBytes) % P;
+  const y2 = (y * y) % P;
+  const q = (((y2 - 1n + P) % P) * modInverse((D * y2 + 1n) % P)) % P;
+  return q === 0n || modPow(q, (P - 1n) / 2n) === 1n;
+}
+
+function modPow(b: bigint, e: bigint): bigint {
+  let r = 1n;
+  for (b %= P; e > 0n; e >>= 1n) {
+    if (e & 1n) r = (r * b) % P;
+    b = (b * b) % P;
+  }
+  return r;
+}
+
+/** libsodium's map, or undefined where it refuses. */
+function sodiumMap(y: Uint8Array): Uint8Array | undefined {
+  try {
+    return sodium().crypto_sign_ed25519_pk_to_curve25519(y);
+  } catch {
+    return undefined;
+  }
+}
+
+function pointMap(y: Uint8Array): Uint8Array | undefined {
+  try {
+    return ed25519PointToCurve25519(y);
+  } catch (e) {
+    assert.is((e as { code?: string }).code, 'invalid-key');
+    return undefined;
+  }
+}
+
+test("ed25519PointToCurve25519: libsodium's acceptance without the subgroup check, on 3000 random encodings", () => {
+  // Random y: about half are points, and 7 in 8 of those are mixed-order (libsodium refuses them, the map takes
+  // them). Every key libsodium takes is taken with the same u; every key taken is a point by the test's oracle.
+  let taken = 0;
+  let mixed = 0;
+  for (let i = 0; i < 3000; i++) {
+    const y = pseudo(32, 5000 + i);
+    const want = sodiumMap(y);
+    const got = pointMap(y);
+    if (want !== undefined) eqBytes(got!, want, toHex(y));
+    assert.is(got !== undefined, onCurve(y), `taken iff a point: ${toHex(y)}`);
+    if (got !== undefined) eqBytes(got, ed25519VerifiedPublicToCurve25519(y), toHex(y));
+    if (got !== undefined) taken++;
+    if (got !== undefined && want === undefined) mixed++;
+  }
+  assert.ok(taken > 1200 && mixed > 1000, `${taken} taken, ${mixed} of them mixed-order`);
+  const s = sodium();
+  for (let i = 0; i < 300; i++) {
+    const pk = s.crypto_sign_keypair().publicKey;
+    eqBytes(ed25519PointToCurve25519(pk), s.crypto_sign_ed25519_pk_to_curve25519(pk));
+  }
+});
+
+test('ed25519PointToCurve25519: small-order points (either sign bit, non-canonical forms) and y = 2..18 + p', () => {
+  const order8 = '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05';
+  const smallOrder = [0n, 1n, P - 1n, P, P + 1n].map(fromBig);
+  smallOrder.push(h(order8), fromBig((P - toBig(h(order8))) % P));
+  for (const y of smallOrder) {
+    for (const sign of [0, 0x80]) {
+      const e = y.slice();
+      e[31]! |= sign;
+      assert.ok(onCurve(e), `the oracle sees a point: ${toHex(e)}`);
+      throwsCode(() => ed25519PointToCurve25519(e), 'invalid-key', toHex(e));
+      assert.is(sodiumMap(e), undefined, `libsodium refuses ${toHex(e)} too`);
+    }
+  }
+  for (let k = 2n; k <= 18n; k++) {
+    const e = fromBig(P + k);
+    assert.is(pointMap(e) !== undefined, onCurve(fromBig(k)), `y = p + ${k} read as ${k}`);
+    const want = sodiumMap(e);
+    if (want !== undefined) eqBytes(pointMap(e)!, want);
   }
 });
 

@@ -292,6 +292,31 @@ test('a mixed-order OMEMO 2 identity key (A + T) with a valid signature: accepte
   assert.is.not(toHex(viaMixed.remoteIdentityCurve), toHex(plain.remoteIdentityCurve), 'recorded under its own key');
 });
 
+test('remoteIdentityToCurve / x3dhRespond (OMEMO 2): invalid-key for a key that is no point or of small order', () => {
+  const seed = caseSeed('respond with bad identity keys');
+  const bob = makeDevice('twomemo', rngFor(`${seed}/bob`));
+  const spk = bob.signedPreKeys.get(bob.signedPreKeyId)!;
+  const noPoint = unhex('0200000000000000000000000000000000000000000000000000000000000000'); // y = 2: no x
+  const smallOrder = [
+    '0000000000000000000000000000000000000000000000000000000000000080', // y = 0 (order 4), sign bit set
+    '0100000000000000000000000000000000000000000000000000000000000000', // the identity
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', // order 8
+    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p + 1, the identity non-canonically
+  ].map(unhex);
+  for (const identityKey of [noPoint, ...smallOrder]) {
+    throwsOmemo(() => remoteIdentityToCurve('twomemo', identityKey), 'invalid-key', toHex(identityKey));
+    const kex = {
+      version: 'twomemo' as const,
+      preKeyId: undefined,
+      signedPreKeyId: bob.signedPreKeyId,
+      identityKey,
+      baseKey: x25519GenerateKeyPair(rngFor(`${seed}/base`)).publicKey,
+      message: undefined as never,
+    };
+    throwsOmemo(() => Session.respond(bob.identity, kex, spk, undefined), 'invalid-key', toHex(identityKey));
+  }
+});
+
 test('x3dhInitiateVerified: the same state as x3dhInitiate, and the identity it verified in Curve25519 form', () => {
   for (const version of VERSIONS) {
     const seed = caseSeed(`x3dhInitiateVerified ${version}`);

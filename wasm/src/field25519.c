@@ -12,6 +12,7 @@
 //   f25519_buffer()       address of the 64-byte I/O buffer: input at +0, output at +32
 //   f25519_ed_to_mont()   u of the Edwards y at +0 (bit 255 ignored); 0, or -1 when 1 - y = 0
 //   f25519_mont_to_ed()   y of the Montgomery u at +0 (bit 255 ignored); 0, or -1 when u + 1 = 0
+//   f25519_ed_to_mont_checked()  as f25519_ed_to_mont, but -2 when y is not the y of a point of edwards25519
 //   f25519_mul()          (test build only) the canonical product of the elements at +0 and +32, written at +0
 //   f25519_sq()           (test build only) the canonical square of the element at +0, written at +0
 
@@ -135,9 +136,9 @@ static void fe_sq_times(fe h, const fe f, int n) {
   for (int i = 1; i < n; i++) fe_sq(h, h);
 }
 
-/** h = z^(p - 2) = 1/z (0 for z = 0): 254 squarings and 11 multiplications. */
-static void fe_invert(fe out, const fe z) {
-  fe z2, z9, z11, z2_5_0, z2_10_0, z2_20_0, z2_50_0, z2_100_0, t;
+/** t = z^(2^250 - 1) and z11 = z^11: the common part of the two exponentiations below. */
+static void fe_pow_2_250_1(fe t, fe z11, const fe z) {
+  fe z2, z9, z2_5_0, z2_10_0, z2_20_0, z2_50_0, z2_100_0;
   fe_sq(z2, z);                   // 2
   fe_sq_times(t, z2, 2);          // 8
   fe_mul(z9, t, z);               // 9
@@ -158,8 +159,25 @@ static void fe_invert(fe out, const fe z) {
   fe_mul(t, t, z2_100_0);         // 2^200 - 1
   fe_sq_times(t, t, 50);          // 2^250 - 2^50
   fe_mul(t, t, z2_50_0);          // 2^250 - 1
+}
+
+/** out = z^(p - 2) = 1/z (0 for z = 0): 254 squarings and 11 multiplications. */
+static void fe_invert(fe out, const fe z) {
+  fe t, z11;
+  fe_pow_2_250_1(t, z11, z);
   fe_sq_times(t, t, 5);           // 2^255 - 2^5
   fe_mul(out, t, z11);            // 2^255 - 21 = p - 2
+}
+
+/** out = z^((p - 1) / 2), Euler's criterion: 1 for a non-zero square, p - 1 for a non-square, 0 for 0. */
+static void fe_legendre(fe out, const fe z) {
+  fe t, z11, z2, z6;
+  fe_pow_2_250_1(t, z11, z);
+  fe_sq_times(t, t, 4);           // 2^254 - 2^4
+  fe_sq(z2, z);
+  fe_sq(z6, z2);                  // 4
+  fe_mul(z6, z6, z2);             // 6
+  fe_mul(out, t, z6);             // 2^254 - 10 = (p - 1) / 2
 }
 
 /** The canonical 32-byte encoding (value in [0, p)) of h. */
@@ -214,7 +232,40 @@ static int ratio(int sa, int sb) {
   return 0;
 }
 
+/** d = -121665 / 121666 of edwards25519 (RFC 7748 §4.1; RFC 8032 §5.1), little-endian. */
+static const uint8_t D_BYTES[32] = {0xa3, 0x78, 0x59, 0x13, 0xca, 0x4d, 0xeb, 0x75, 0xab, 0xd8, 0x41,
+                                    0x41, 0x4d, 0x0a, 0x70, 0x00, 0x98, 0xe8, 0x79, 0x77, 0x79, 0x40,
+                                    0xc7, 0x8c, 0x73, 0xfe, 0x6f, 0x2b, 0xee, 0x6c, 0x03, 0x52};
+
+/**
+ * Whether some x satisfies -x^2 + y^2 = 1 + d x^2 y^2 (RFC 8032 §5.1.3 decoding): x^2 = (y^2 - 1) / (d y^2 + 1),
+ * a square exactly when (y^2 - 1)(d y^2 + 1) is (d y^2 + 1 is never 0: -1/d is not a square).
+ */
+static int on_curve(const fe y) {
+  fe d, y2, u, v, t;
+  fe_frombytes(d, D_BYTES);
+  fe_sq(y2, y);
+  fe_one(t);
+  fe_sub(u, y2, t);
+  fe_mul(v, d, y2);
+  fe_add(v, v, t);
+  fe_mul(t, u, v);
+  fe_legendre(t, t);
+  uint8_t s[32];
+  fe_tobytes(s, t);  // 0, 1 or p - 1
+  return s[31] == 0;  // p - 1 ends in 0x7f; 0 and 1 in 0x00
+}
+
 EXPORT(f25519_buffer) uint8_t *f25519_buffer(void) { return io; }
+
+// The y at +0 must encode a point (RFC 8032 §5.1.3 step 2-3, y read mod p as libsodium reads it): -2 when it does
+// not, else as f25519_ed_to_mont.
+EXPORT(f25519_ed_to_mont_checked) int f25519_ed_to_mont_checked(void) {
+  fe y;
+  fe_frombytes(y, io);
+  if (!on_curve(y)) return -2;
+  return ratio(1, -1);
+}
 
 // RFC 7748 §4.1: (u, v) = ((1 + y) / (1 - y), ...).
 EXPORT(f25519_ed_to_mont) int f25519_ed_to_mont(void) { return ratio(1, -1); }
