@@ -170,6 +170,18 @@ export function fromBase64(text: string): Uint8Array | undefined {
   return decodeCanonicalNode(text.replace(WHITESPACES, ''), NodeBuffer);
 }
 
+/**
+ * The number of bytes `text` decodes to when fromBase64 accepts it (same rules), else undefined; where Node's
+ * Buffer exists, without allocating the bytes (for checking base64 that is not kept).
+ */
+export function base64DecodedLength(text: string): number | undefined {
+  if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
+  if (NodeBuffer === undefined || WHITESPACE.test(text) || (text.length >>> 2) * 3 > BASE64_SCRATCH_BYTES) {
+    return fromBase64(text)?.length;
+  }
+  return decodeCanonicalNode(text, NodeBuffer, false)?.length;
+}
+
 /** Decoded bytes up to this size go through one scratch buffer (then copied out); longer input gets its own. */
 const BASE64_SCRATCH_BYTES = 65536;
 let base64Scratch: NodeBufferView | undefined;
@@ -180,7 +192,7 @@ let base64Scratch: NodeBufferView | undefined;
  * byte count it writes equals the length the text implies only when every character before the padding is in
  * its alphabet — which also has `-` and `_` (base64url), refused here; the padding's unused bits must be zero.
  */
-function decodeCanonicalNode(s: string, node: NodeBufferLike): Uint8Array | undefined {
+function decodeCanonicalNode(s: string, node: NodeBufferLike, copy = true): Uint8Array | undefined {
   const n = s.length;
   if ((n & 3) !== 0) return undefined;
   let pad = 0;
@@ -196,8 +208,9 @@ function decodeCanonicalNode(s: string, node: NodeBufferLike): Uint8Array | unde
   }
   base64Scratch ??= node.allocUnsafeSlow(BASE64_SCRATCH_BYTES);
   if (base64Scratch.write(s, 'base64') !== length || !onlyStandardAlphabet(s)) return undefined;
-  // A copy of the bytes only: the scratch buffer is reused by the next call.
-  return new Uint8Array(base64Scratch.buffer, base64Scratch.byteOffset, length).slice();
+  // A copy of the bytes only: the scratch buffer is reused by the next call (a check needs no copy).
+  const view = new Uint8Array(base64Scratch.buffer, base64Scratch.byteOffset, length);
+  return copy ? view.slice() : view;
 }
 
 /** No base64url characters (`-`, `_`), which Node's standard decoder also accepts. */

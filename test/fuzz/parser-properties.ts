@@ -10,6 +10,7 @@ import {
   parseDeviceList,
   serializeDeviceList,
   parseEncrypted,
+  parseEncryptedFor,
   serializeEncrypted,
 } from '../../src/omemo/versions/by-version';
 import { MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
@@ -409,6 +410,35 @@ function encryptedAcceptedIsStable(text: string): void {
   same(parseEncrypted(out), p, 'parse(serialize(parse(x)))');
 }
 
+/** The error parsing `text` throws (code and message), or the result. */
+function outcome<T>(fn: () => T): { value: T } | { error: string } {
+  try {
+    return { value: fn() };
+  } catch (e) {
+    return { error: e instanceof OmemoError ? `${e.code}: ${e.message}` : describeError(e) };
+  }
+}
+
+/**
+ * parseEncryptedFor, which decodes only our key, decides exactly as parseEncrypted: the same error (code and
+ * message) or the keys parseEncrypted would give for us, keysFor's first. `pick` chooses who "us" is: one of the
+ * element's recipients, or nobody in it.
+ */
+function encryptedForUsAgrees(text: string, pick: number): void {
+  const all = outcome(() => parseEncrypted(text));
+  const keys = 'value' in all ? all.value.keys : [];
+  const us = pick < keys.length ? keys[pick]! : { rid: 31337, jid: 'nobody@example.org' };
+  const jid = us.jid ?? 'nobody@example.org';
+  const mine = outcome(() => parseEncryptedFor(text, jid, us.rid));
+  if ('error' in all) {
+    same('error' in mine ? mine.error : 'parsed', all.error, 'parseEncryptedFor refuses as parseEncrypted');
+    return;
+  }
+  if ('error' in mine) throw new Error(`parseEncryptedFor refuses what parseEncrypted reads: ${mine.error}`);
+  const ours = all.value.keys.filter((k) => k.rid === us.rid && (all.value.version === 'oldmemo' || k.jid === jid));
+  same(mine.value, { ...all.value, keys: ours }, 'parseEncryptedFor = parseEncrypted with only our keys');
+}
+
 export const encryptedProperties = [
   {
     name: 'encrypted.roundtrip',
@@ -443,6 +473,17 @@ export const encryptedProperties = [
     batchRuns: 3000,
     weight: 3,
   } satisfies PropertySpec<string>,
+  {
+    name: 'encrypted.for-us',
+    description:
+      'valid and mutated <encrypted> elements: parseEncryptedFor (only our key decoded) refuses with the same ' +
+      'error as parseEncrypted, or returns its keys for us',
+    arbitrary: fc.tuple(fc.oneof(validEncryptedArb, hostileXmlArb(validEncryptedArb)), fc.nat(6)),
+    check: ([text, pick]: [string, number]) => encryptedForUsAgrees(text, pick),
+    ciRuns: 1500,
+    batchRuns: 2000,
+    weight: 2,
+  } satisfies PropertySpec<[string, number]>,
 ];
 
 // ------------------------------------------------------------------------------------------------ bundles
