@@ -2,17 +2,8 @@
 // through the in-process PEP router of examples/. `omemo-wasm` runs OMEMO 2 (twomemo), `omemo-wasm-0.3` the
 // same with OMEMO 0.3 (oldmemo).
 import { InProcessRouter } from '../../examples/in-process-router';
-import {
-  cryptoReady,
-  fromBase64,
-  MemoryStore,
-  OmemoManager,
-  pepLocations,
-  toBase64,
-  type EncryptResult,
-  type OmemoTransport,
-  type OmemoVersion,
-} from '../../src/index';
+import type { EncryptResult, OmemoManager, OmemoTransport, OmemoVersion } from '../../src/index';
+import { api, loadedFrom } from './omemo-api';
 import {
   check,
   sameBytes,
@@ -24,6 +15,8 @@ import {
   type SessionBuilderBench,
 } from './types';
 import { createFirstMessageBurst, createReceiveBurst } from './omemo-wasm-bursts';
+
+const { cryptoReady, fromBase64, MemoryStore, OmemoManager: Manager, pepLocations, toBase64 } = api;
 
 const DOMAIN = 'peers.example';
 /**
@@ -52,7 +45,7 @@ async function openDevice(
   return {
     jid,
     inbox,
-    m: await OmemoManager.open({
+    m: await Manager.open({
       jid,
       store: new MemoryStore(),
       transport: router.connect(jid, inbox),
@@ -197,7 +190,7 @@ class ManagerBuilder implements SessionBuilderBench {
       },
       send: async () => {},
     };
-    this.sender = await OmemoManager.open({
+    this.sender = await Manager.open({
       jid: `builder@${DOMAIN}`,
       store: new MemoryStore(),
       transport,
@@ -255,7 +248,7 @@ class ManagerPair implements DecryptPair {
     this.s = {
       jid,
       inbox,
-      m: await OmemoManager.open({
+      m: await Manager.open({
         jid,
         store: this.store,
         transport: this.router.connect(jid, inbox),
@@ -321,6 +314,7 @@ function adapter(impl: ImplName, version: OmemoVersion): PeerAdapter {
     impl,
     title: `omemo-wasm public API, ${name}: OmemoManager + MemoryStore`,
     notes: [
+      `omemo-wasm is loaded from ${loadedFrom}.`,
       `${name}; the sender is an OmemoManager (both versions enabled) with a MemoryStore; recipients are OmemoManagers reached through the in-process PEP router (examples/in-process-router.ts).`,
       'fan-out: one manager.encrypt(jids, payload32, { version }) call; 1000 devices = 1000 accounts × 1 device (every device its own JID: the most per-account work for us; Signal libraries address every device separately too). Included: the payload encryption once, one ratchet encryption per device, the session records serialized and committed to the MemoryStore, the device reports and the <encrypted> XML stanza — what a bot pays.',
       `session-build: manager.buildSession(jid, deviceId) to a fresh JID each time: bundle fetched (in-process) and parsed from XML (100 pre keys), signed pre key signature verified (XEdDSA for 0.3, Ed25519 for OMEMO 2), X3DH, device record, store commit.`,
