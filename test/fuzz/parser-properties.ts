@@ -35,6 +35,7 @@ import {
   frameMessage,
   parseKeyExchange,
   parseMessage,
+  parseMessageThoroughly,
   type ParsedKeyExchange,
   type ParsedMessage,
   type RatchetHeader,
@@ -58,6 +59,7 @@ import {
   xmlMutationArb,
   xmlStringArb,
   type ByteEdit,
+  type RawField,
   type FieldEdit,
 } from './arbitraries';
 import {
@@ -885,6 +887,62 @@ const hostileWireArb: fc.Arbitrary<HostileWire> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ version: versionArb, asKex: fc.boolean(), bytes: bytesArb(0, 200) }) },
 );
 
+/**
+ * Normal messages built field by field (field numbers of proto/*.proto), in the canonical layout or near it: extra
+ * fields anywhere, fields repeated or swapped, long varints, wrong key lengths, a MAC of another length.
+ */
+const nearCanonicalArb: fc.Arbitrary<HostileWire> = fc
+  .record({
+    version: versionArb,
+    n: fc.oneof(fc.nat(300), uint32Arb),
+    pn: fc.oneof(fc.nat(300), uint32Arb),
+    keyLength: fc.constantFrom(32, 32, 32, 31, 33),
+    ciphertext: bytesArb(0, 80),
+    macLength: fc.constantFrom(16, 16, 8, 8, 15),
+    extra: fc.option(fc.tuple(rawFieldArb, fc.nat(5)), { nil: undefined }),
+    swap: fc.option(fc.nat(4), { nil: undefined }),
+    repeat: fc.option(fc.nat(4), { nil: undefined }),
+    longVarint: fc.boolean(),
+  })
+  .map((c) => {
+    const counter = (field: number, v: number): RawField => ({
+      field,
+      wireType: 0,
+      value: c.longVarint ? BigInt(v) + (1n << 40n) : BigInt(v),
+    });
+    const key = new Uint8Array(c.keyLength).fill(7);
+    const fields: RawField[] =
+      c.version === 'twomemo'
+        ? [
+            counter(1, c.n),
+            counter(2, c.pn),
+            { field: 3, wireType: 2, value: key },
+            { field: 4, wireType: 2, value: c.ciphertext },
+          ]
+        : [
+            { field: 1, wireType: 2, value: Uint8Array.of(5, ...key) },
+            counter(2, c.n),
+            counter(3, c.pn),
+            { field: 4, wireType: 2, value: c.ciphertext },
+          ];
+    if (c.swap !== undefined) {
+      const i = c.swap % 3;
+      [fields[i], fields[i + 1]] = [fields[i + 1]!, fields[i]!];
+    }
+    if (c.repeat !== undefined) fields.push(fields[c.repeat % 4]!);
+    if (c.extra !== undefined) fields.splice(c.extra[1] % (fields.length + 1), 0, c.extra[0]);
+    const inner = writeRawFields(fields);
+    const mac = new Uint8Array(c.macLength).fill(9);
+    const bytes =
+      c.version === 'twomemo'
+        ? writeRawFields([
+            { field: 1, wireType: 2, value: mac },
+            { field: 2, wireType: 2, value: inner },
+          ])
+        : Uint8Array.of(0x33, ...inner, ...mac);
+    return { version: c.version, asKex: false, bytes };
+  });
+
 export const wireProperties = [
   {
     name: 'wire.roundtrip',
@@ -930,6 +988,27 @@ export const wireProperties = [
         throw new Error(`the parser refuses the re-encoding of what it accepted: ${clip(canon(c))}`);
       }
       same(wireCaseOf(version, again), c, 'parse(encode(parse(x)))');
+    },
+    ciRuns: 3000,
+    batchRuns: 4000,
+    weight: 2,
+  } satisfies PropertySpec<HostileWire>,
+  {
+    name: 'wire.canonical-reader',
+    description:
+      'normal messages of both versions, valid and mutated: parseMessage (a reader of the canonical layout, ' +
+      'protobufjs for the rest) gives what protobufjs alone gives, errors included',
+    arbitrary: fc.oneof(
+      wireCaseArb.map((c) => ({ version: c.version, asKex: false, bytes: frame(c.version, c.message) })),
+      nearCanonicalArb,
+      hostileWireArb,
+    ),
+    check: ({ version, bytes }: HostileWire) => {
+      same(
+        outcome(() => parseMessage(version, bytes)),
+        outcome(() => parseMessageThoroughly(version, bytes)),
+        'parseMessage = parseMessageThoroughly',
+      );
     },
     ciRuns: 3000,
     batchRuns: 4000,
