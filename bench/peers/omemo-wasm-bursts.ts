@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InProcessRouter } from '../../examples/in-process-router';
-import { cryptoReady, MemoryStore, OmemoManager, pepLocations, type OmemoVersion } from '../../src/index';
-import { SqliteStore } from '../../src/sqlite';
+import type { MemoryStore, OmemoManager, OmemoVersion } from '../../src/index';
+import type { SqliteStore } from '../../src/sqlite';
+import { api, sqlite } from './omemo-api';
 import {
   FIRST_MESSAGE_BURST,
   RECEIVE_BURST_MESSAGES,
@@ -16,6 +17,9 @@ import {
   sameBytes,
   type BurstBench,
 } from './types';
+
+const { cryptoReady, MemoryStore: Memory, OmemoManager: Manager, pepLocations } = api;
+const { SqliteStore: Sqlite } = sqlite;
 
 const DOMAIN = 'burst.example';
 const ACCOUNT = `bot@${DOMAIN}`;
@@ -30,9 +34,9 @@ interface Contact {
 
 async function openContact(router: InProcessRouter, jid: string, version: OmemoVersion): Promise<Contact> {
   const inbox = `${jid}/bench`;
-  const m = await OmemoManager.open({
+  const m = await Manager.open({
     jid,
-    store: new MemoryStore(),
+    store: new Memory(),
     transport: router.connect(jid, inbox),
     versions: [version],
     publish: false,
@@ -41,7 +45,7 @@ async function openContact(router: InProcessRouter, jid: string, version: OmemoV
 }
 
 async function openAccount(router: InProcessRouter, store: MemoryStore | SqliteStore, version: OmemoVersion) {
-  return OmemoManager.open({
+  return Manager.open({
     jid: ACCOUNT,
     store,
     transport: router.connect(ACCOUNT, `${ACCOUNT}/bench`),
@@ -72,9 +76,7 @@ class ReceiveBurst implements BurstBench {
   ) {}
 
   async init(): Promise<this> {
-    this.store = this.inMemory
-      ? new MemoryStore()
-      : await SqliteStore.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
+    this.store = this.inMemory ? new Memory() : await Sqlite.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
     this.account = await openAccount(this.router, this.store, this.version);
     for (let i = 0; i < RECEIVE_BURST_SENDERS; i++) {
       const c = await openContact(this.router, `c${i}@${DOMAIN}`, this.version);
@@ -123,7 +125,7 @@ class ReceiveBurst implements BurstBench {
   }
 
   dispose(): void {
-    if (this.store instanceof SqliteStore) this.store.close();
+    if (this.store instanceof Sqlite) this.store.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -140,7 +142,7 @@ class FirstMessageBurst implements BurstBench {
   constructor(private readonly version: OmemoVersion) {}
 
   async init(): Promise<this> {
-    this.account = await openAccount(this.router, new MemoryStore(), this.version);
+    this.account = await openAccount(this.router, new Memory(), this.version);
     return this;
   }
 

@@ -203,3 +203,11 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function check(ok: boolean, what: string): asserts ok {
   if (!ok) throw new Error(`self-check failed: ${what}`);
 }
+
+/**
+ * Lets timers run (the child's heartbeat among them). A loop of `await`s on promises that settle synchronously
+ * never gives the event loop a turn, so long set-up loops (1000 devices answering) call this now and then.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -114,6 +114,23 @@ export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion)
 }
 
 /**
+ * parseEncrypted for a reader that needs only its own key: `keys` holds the keys addressed to device `deviceId`
+ * of `jid` (keysFor's choice first); every other key is checked exactly as parseEncrypted checks it, not decoded.
+ * @throws as parseEncrypted; TypeError/RangeError as keysFor for a bad `deviceId` or a missing OMEMO 2 `jid`.
+ */
+export function parseEncryptedFor(
+  xml: string | XmlElement,
+  jid: string | undefined,
+  deviceId: number,
+  version?: OmemoVersion,
+): ParsedEncrypted {
+  const backend = version !== undefined ? backendFor(version) : undefined;
+  const el = backend === undefined ? findEncrypted(xml, ENCRYPTED_NAMESPACES) : xml;
+  const b = backend ?? backendForNamespace((el as XmlElement).ns)!; // findEncrypted: one of their namespaces
+  return b.parseEncrypted(el, b.keyFilter(jid, deviceId));
+}
+
+/**
  * Serialises an `<encrypted>` element. Keys are written in the given order; OMEMO 2 keys are grouped into
  * one `<keys jid>` per JID, groups in order of first appearance. `prekey="true"`/`kex="true"` is written only
  * for key exchanges (never "false": python-omemo reads any value as true). Legacy: `iv` is required (12 or

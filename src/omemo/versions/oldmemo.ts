@@ -8,7 +8,7 @@ import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
 import type { BundleFormat } from '../stanzas/bundle';
 import type { DeviceListFormat } from '../stanzas/device-list';
 import { checkKeyCount, describe, parseKey } from '../stanzas/encrypted-element';
-import type { EncryptedFormat, EncryptedKey } from '../stanzas/encrypted-element';
+import type { EncryptedFormat, EncryptedKey, KeyFilter } from '../stanzas/encrypted-element';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
@@ -83,7 +83,7 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
 const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   ns: NS_LEGACY,
   keyExchangeFlag: 'prekey',
-  readHeader: (header) => {
+  readHeader: (header, keep) => {
     let count = 0;
     for (const c of header.children) {
       if (c.ns !== NS_LEGACY || (c.name !== 'key' && c.name !== 'iv')) {
@@ -96,7 +96,11 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
     if (!ivEl) throw malformed('legacy <header> has no <iv> (required, also in empty messages)');
     const iv = parseBase64Text(ivEl, '<iv>', { lengths: LEGACY_IV_LENGTHS, maxBytes: 64 });
     const keys: EncryptedKey[] = [];
-    for (const c of header.children) if (c.name === 'key') keys.push(parseKey(c, 'prekey', undefined));
+    for (const c of header.children) {
+      if (c.name !== 'key') continue;
+      const key = parseKey(c, 'prekey', undefined, keep);
+      if (key !== undefined) keys.push(key);
+    }
     return { keys, iv };
   },
   checkKey: () => undefined, // no JID in 0.3: whatever `jid` a key has is not written
@@ -106,6 +110,12 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
     return `${keyElements.join('')}<iv>${toBase64(data.iv)}</iv>`;
   },
 });
+
+/** Keys addressed to device `deviceId`: the legacy wire format has no JID, so `jid` is ignored. */
+function keyFilter(_jid: string | undefined, deviceId: number): KeyFilter {
+  assertId(deviceId, 'deviceId');
+  return (rid) => rid === deviceId;
+}
 
 /** AES-128-GCM: the ratchet carries key16 ‖ tag16 (an empty message's key 16 alone, or with a tag). */
 const KEY_MATERIAL: KeyMaterialShape = Object.freeze({
@@ -176,10 +186,11 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
 
   ...stanzaCodecs('oldmemo', { deviceList: DEVICE_LIST, bundle: BUNDLE, encrypted: ENCRYPTED, size: SIZE }),
   keyFor: (_jid, rid, keyExchange, data) => ({ rid, keyExchange, data }),
-  findKey: (keys, _jid, deviceId) => {
-    assertId(deviceId, 'deviceId');
-    return keys.find((k) => k.rid === deviceId);
+  findKey: (keys, jid, deviceId) => {
+    const isOurs = keyFilter(jid, deviceId);
+    return keys.find((k) => isOurs(k.rid, k.jid));
   },
+  keyFilter,
 
   sealPayload,
   openPayload,

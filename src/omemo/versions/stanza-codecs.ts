@@ -40,7 +40,7 @@ export function stanzaCodecs(version: OmemoVersion, f: StanzaFormats): StanzaCod
     serializeDeviceList: (entries) => writeDeviceList(entries, f.deviceList),
     parseBundle: (xml) => readBundle(xml, f.bundle),
     serializeBundle: (bundle) => writeBundle(bundle, f.bundle),
-    parseEncrypted: (xml) => ({ version, ...readEncrypted(xml, f.encrypted) }),
+    parseEncrypted: (xml, keep) => ({ version, ...readEncrypted(xml, f.encrypted, keep) }),
     serializeEncrypted: (data) => writeEncrypted(data, f.encrypted),
     payloadCiphertextBytes: f.size.payloadCiphertextBytes,
     keyElementBytes: (keyExchange) => keyElementBound(f.size, keyExchange),

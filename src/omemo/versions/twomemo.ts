@@ -14,6 +14,7 @@ import {
   rejectText,
   type EncryptedFormat,
   type EncryptedKey,
+  type KeyFilter,
 } from '../stanzas/encrypted-element';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
@@ -71,7 +72,7 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
 const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   ns: NS_OMEMO2,
   keyExchangeFlag: 'kex',
-  readHeader: (header) => {
+  readHeader: (header, keep) => {
     let count = 0;
     for (const group of header.children) {
       if (group.ns !== NS_OMEMO2 || group.name !== 'keys') {
@@ -94,7 +95,10 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
       if (jid === undefined || jid.trim() === '') throw malformed('<keys> has no jid');
       let list = byJid.get(jid);
       if (list === undefined) byJid.set(jid, (list = []));
-      for (const c of group.children) list.push(parseKey(c, 'kex', jid));
+      for (const c of group.children) {
+        const key = parseKey(c, 'kex', jid, keep);
+        if (key !== undefined) list.push(key);
+      }
     }
     return { keys: [...byJid.values()].flat() };
   },
@@ -164,6 +168,13 @@ async function openPayload(
   return aes256CbcDecrypt(encryptionKey, iv, payload);
 }
 
+/** Keys addressed to device `deviceId` of `jid` (our bare JID, compared exactly with `<keys jid>`). */
+function keyFilter(jid: string | undefined, deviceId: number): KeyFilter {
+  assertId(deviceId, 'deviceId');
+  if (typeof jid !== 'string' || jid === '') throw new TypeError('jid (own bare JID) is required for OMEMO 2');
+  return (rid, keyJid) => rid === deviceId && keyJid === jid;
+}
+
 /** OMEMO 2 empty messages carry 32 zero bytes as key material (XEP-0384 0.9 §4.4). */
 function isEmptyMessageKey(keyMaterial: Uint8Array): boolean {
   return keyMaterial.length === OMEMO2_KEY_BYTES && keyMaterial.every((b) => b === 0);
@@ -207,10 +218,10 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   ...stanzaCodecs('twomemo', { deviceList: DEVICE_LIST, bundle: BUNDLE, encrypted: ENCRYPTED, size: SIZE }),
   keyFor: (jid, rid, keyExchange, data) => ({ jid, rid, keyExchange, data }),
   findKey: (keys, jid, deviceId) => {
-    assertId(deviceId, 'deviceId');
-    if (typeof jid !== 'string' || jid === '') throw new TypeError('jid (own bare JID) is required for OMEMO 2');
-    return keys.find((k) => k.rid === deviceId && k.jid === jid);
+    const isOurs = keyFilter(jid, deviceId);
+    return keys.find((k) => isOurs(k.rid, k.jid));
   },
+  keyFilter,
 
   sealPayload,
   openPayload,
