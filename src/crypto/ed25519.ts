@@ -41,7 +41,8 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
 }
 
 /**
- * The Curve25519 (Montgomery u) form of an Ed25519 public key.
+ * The Curve25519 (Montgomery u) form of an Ed25519 public key, with libsodium's checks (a point, not of small order,
+ * in the prime-order subgroup). The library itself uses the cheaper maps below; this is their reference in tests.
  * @throws OmemoError `invalid-key` when `edPublic` is not a valid point.
  */
 export function ed25519PublicToCurve25519(edPublic: Uint8Array): Uint8Array {
@@ -65,7 +66,7 @@ export function ed25519PublicToCurve25519(edPublic: Uint8Array): Uint8Array {
  *   it), so it names that holder's key under another encoding, which that holder can do anyway by making a new
  *   key: no one else's identity can be claimed with it.
  * libsignal (curve25519 `fe_edy_to_montx`) and curve25519-dalek (`to_montgomery`) map without the check too.
- * Never use it on a key no signature was checked against: use `ed25519PublicToCurve25519`.
+ * Never use it on a key no signature was checked against: use `ed25519PointToCurve25519`.
  * @throws OmemoError `invalid-key` for y = 1 (which a verified key never has).
  */
 export function ed25519VerifiedPublicToCurve25519(edPublic: Uint8Array): Uint8Array {
