@@ -6,6 +6,7 @@ import { toHex } from '../../src/crypto/bytes';
 import { OmemoError, type OmemoErrorCode } from '../../src/crypto/errors';
 import {
   parseBundle,
+  parseBundleChoosing,
   serializeBundle,
   parseDeviceList,
   serializeDeviceList,
@@ -567,6 +568,33 @@ export const bundleProperties = [
     batchRuns: 2000,
     weight: 2,
   } satisfies PropertySpec<[string, OmemoVersion]>,
+  {
+    name: 'bundle.choosing',
+    description:
+      'valid and mutated bundles of either version: parseBundleChoosing (only the chosen pre key decoded) refuses ' +
+      'with the same error as parseBundle, or returns its data with the chosen pre key alone',
+    arbitrary: fc.tuple(fc.oneof(validBundleArb, hostileXmlArb(validBundleArb)), versionArb, fc.nat(200)),
+    check: ([text, version, pick]: [string, OmemoVersion, number]) => {
+      let asked = -1;
+      const one = outcome(() =>
+        parseBundleChoosing(text, version, (count) => {
+          asked = count;
+          return pick % count;
+        }),
+      );
+      const all = outcome(() => parseBundle(text, version));
+      if ('error' in all) {
+        same('error' in one ? one.error : 'parsed', all.error, 'parseBundleChoosing refuses as parseBundle');
+        return;
+      }
+      if ('error' in one) throw new Error(`parseBundleChoosing refuses what parseBundle reads: ${one.error}`);
+      same(asked, all.value.preKeys.length, 'choosePreKey is given the number of pre keys');
+      same(one.value, { ...all.value, preKeys: [all.value.preKeys[pick % asked]!] }, 'the chosen pre key alone');
+    },
+    ciRuns: 800,
+    batchRuns: 1500,
+    weight: 2,
+  } satisfies PropertySpec<[string, OmemoVersion, number]>,
 ];
 
 // ------------------------------------------------------------------------------------------------ device lists

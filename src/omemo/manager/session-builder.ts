@@ -34,8 +34,10 @@ export async function initiate(
   device: StoredDevice,
   devicesOfJid: readonly StoredDevice[],
 ): Promise<{ session: Session; device: StoredDevice; change: IdentityChange | undefined }> {
-  const bundle = await fetchBundle(core, address.jid, address.deviceId, address.version);
-  const pick = bundle.preKeys[core.rng(4).reduce((a, b) => a * 256 + b, 0) % bundle.preKeys.length]!;
+  // One pre key at random (only that one is decoded).
+  const random = (count: number) => core.rng(4).reduce((a, b) => a * 256 + b, 0) % count;
+  const bundle = await fetchBundle(core, address.jid, address.deviceId, address.version, random);
+  const pick = bundle.preKeys[0]!;
   const { state, remoteIdentityCurve: curve } = x3dhInitiateVerified(
     address.version,
     core.own.identity,

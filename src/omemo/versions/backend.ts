@@ -63,9 +63,10 @@ export interface OmemoBackend {
   /**
    * Parses its bundle, also inside a PEP `<item>`; keys come out as raw 32 bytes.
    * @throws OmemoError `malformed-stanza` for a missing/repeated element, bad base64, wrong key lengths, a
-   * signature that is not 64 bytes, bad or duplicate ids, no pre key, or more than MAX_PREKEYS_PER_BUNDLE.
+   * signature that is not 64 bytes, bad or duplicate ids, no pre key, or more than MAX_PREKEYS_PER_BUNDLE. With
+   * `choosePreKey` (the number of pre keys → the index of the one to use), only that pre key is decoded and returned.
    */
-  parseBundle(xml: string | XmlElement): BundleData;
+  parseBundle(xml: string | XmlElement, choosePreKey?: (count: number) => number): BundleData;
   /**
    * Serialises its bundle from raw 32-byte keys.
    * @throws TypeError/RangeError for wrong lengths, bad or duplicate ids, no pre key or more than

@@ -88,6 +88,20 @@ export function parseBundle(xml: string | XmlElement, version: OmemoVersion): Bu
 }
 
 /**
+ * parseBundle for a session build, which uses one pre key: `choosePreKey` gets the number of pre keys and returns
+ * the index of the one to use; only that one is decoded and `preKeys` holds it alone. Every other pre key is
+ * checked exactly as parseBundle checks it.
+ * @throws as parseBundle.
+ */
+export function parseBundleChoosing(
+  xml: string | XmlElement,
+  version: OmemoVersion,
+  choosePreKey: (count: number) => number,
+): BundleData {
+  return backendFor(version).parseBundle(xml, choosePreKey);
+}
+
+/**
  * Serialises a bundle in the XEP's child order (signed pre key, signature, identity key, pre keys).
  * Legacy keys are written as 33 bytes `0x05`‖key.
  * @throws TypeError/RangeError for an unknown version, wrong lengths, bad or duplicate ids, no pre key or more

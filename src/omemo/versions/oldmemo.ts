@@ -1,7 +1,7 @@
 // XEP-0384 0.3.0 (OMEMO 0.3, python-omemo's "oldmemo", namespace `eu.siacs.conversations.axolotl`): the backend
 // of the legacy version.
 import { GCM_TAG_BYTES, aesGcmDecryptAsync, aesGcmEncryptAsync } from '../../crypto/aes';
-import { assertBytes, concatBytes, toBase64 } from '../../crypto/bytes';
+import { assertBytes, base64DecodedLength, concatBytes, fromBase64, toBase64 } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
 import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
@@ -13,7 +13,7 @@ import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
 import type { StanzaSizeBounds } from '../stanzas/stanza-size';
-import { assertId, optionalChild, parseBase64Text } from '../stanzas/wire-values';
+import { assertId, optionalChild, parseBase64Text, type Label } from '../stanzas/wire-values';
 import { malformed, type XmlElement } from '../stanzas/xml';
 import type { OmemoBackend } from './backend';
 import { stanzaCodecs } from './stanza-codecs';
@@ -47,7 +47,7 @@ const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_LEGACY, element: 'l
  * The raw key of a 0.3 key element: 33 bytes `0x05`‖key on the wire (libsignal's serialisation).
  * @throws OmemoError `malformed-stanza` naming `what` for bad base64 or any other length or type byte.
  */
-function readDjbKey(el: XmlElement, what: string): Uint8Array {
+function readDjbKey(el: XmlElement, what: Label): Uint8Array {
   const bytes = parseBase64Text(el, what, { maxBytes: 64 });
   if (bytes.length !== 33 || bytes[0] !== LEGACY_KEY_TYPE_DJB) {
     throw malformed(
@@ -56,6 +56,16 @@ function readDjbKey(el: XmlElement, what: string): Uint8Array {
     );
   }
   return bytes.slice(1);
+}
+
+/** Checks a 0.3 key element as readDjbKey does; only a key that may be bad is decoded (for readDjbKey's error). */
+function checkDjbKey(el: XmlElement, what: Label): void {
+  const text = el.text;
+  const fine =
+    el.children.length === 0 &&
+    base64DecodedLength(text) === 33 &&
+    fromBase64(text.slice(0, 4))?.[0] === LEGACY_KEY_TYPE_DJB;
+  if (!fine) readDjbKey(el, what);
 }
 
 /** The base64 of `0x05`‖key. */
@@ -76,6 +86,7 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
   pk: 'preKeyPublic',
   pkId: 'preKeyId',
   readKey: readDjbKey,
+  checkKey: checkDjbKey,
   writeKey: writeDjbKey,
 });
 

@@ -38,7 +38,7 @@ export function stanzaCodecs(version: OmemoVersion, f: StanzaFormats): StanzaCod
     supportsLabels: f.deviceList.labels,
     parseDeviceList: (xml) => readDeviceList(xml, f.deviceList),
     serializeDeviceList: (entries) => writeDeviceList(entries, f.deviceList),
-    parseBundle: (xml) => readBundle(xml, f.bundle),
+    parseBundle: (xml, choosePreKey) => readBundle(xml, f.bundle, choosePreKey),
     serializeBundle: (bundle) => writeBundle(bundle, f.bundle),
     parseEncrypted: (xml, keep) => ({ version, ...readEncrypted(xml, f.encrypted, keep) }),
     serializeEncrypted: (data) => writeEncrypted(data, f.encrypted),

@@ -21,7 +21,7 @@ import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload 
 import { MAX_ITEMS_NUMERIC_FALLBACK, OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
 import type { PublishOptions } from '../stanzas/publish-options';
 import type { StanzaSizeBounds } from '../stanzas/stanza-size';
-import { assertId, parseBase64Text } from '../stanzas/wire-values';
+import { assertId, checkBase64Text, parseBase64Text } from '../stanzas/wire-values';
 import { attr, malformed } from '../stanzas/xml';
 import { escapeXmlAttr } from '../stanzas/xml-serialize';
 import type { OmemoBackend } from './backend';
@@ -55,6 +55,9 @@ const OMEMO2_BUNDLES_OPTIONS_NUMERIC: PublishOptions = Object.freeze({
 /** `<devices xmlns='urn:xmpp:omemo:2'>` with `label` and `labelsig`. */
 const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_OMEMO2, element: 'devices', labels: true });
 
+/** OMEMO 2 keys in bundles: their raw 32 bytes. */
+const RAW_KEY_LIMITS = Object.freeze({ lengths: [32], maxBytes: 64 });
+
 /** The OMEMO 2 bundle: short element names, keys as their raw 32 bytes. */
 const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
   ns: NS_OMEMO2,
@@ -64,7 +67,10 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
   ik: 'ik',
   pk: 'pk',
   pkId: 'id',
-  readKey: (el, what) => parseBase64Text(el, what, { lengths: [32], maxBytes: 64 }),
+  readKey: (el, what) => parseBase64Text(el, what, RAW_KEY_LIMITS),
+  checkKey: (el, what) => {
+    checkBase64Text(el, what, RAW_KEY_LIMITS);
+  },
   writeKey: toBase64,
 });
 
