@@ -21,7 +21,7 @@ import {
   type PeerAdapter,
   type SessionBuilderBench,
 } from './types';
-import { createFirstMessageBurst, createReceiveBurst } from './omemo-wasm-bursts';
+import { createFanoutBurst, createFirstMessageBurst, createReceiveBurst } from './omemo-wasm-bursts';
 
 const DOMAIN = 'peers.example';
 /**
@@ -312,6 +312,7 @@ function adapter(impl: ImplName, version: OmemoVersion): PeerAdapter {
     memorySessions: 10000,
     createReceiveBurst: () => createReceiveBurst(version),
     createFirstMessageBurst: () => createFirstMessageBurst(version),
+    createFanoutBurst: () => createFanoutBurst(version),
     async createWorld(devices) {
       await cryptoReady();
       return new ManagerWorld(version, devices).init();
