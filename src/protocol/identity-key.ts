@@ -36,10 +36,26 @@ export function identityWireKey(identity: IdentityKeyPair, version: ProtocolVers
   return version === 'oldmemo' ? identity.publicKey : identity.edPublicKey;
 }
 
-/** The Curve25519 form of a remote identity key given in the version's wire form. */
+/**
+ * Remote Ed25519 identity keys whose Curve25519 form is remembered (by content, oldest forgotten first): the
+ * conversion checks the point's subgroup, tens of µs, and a key exchange or a session build asks twice for one key
+ * (X3DH, then the trust check of the device record).
+ */
+export const IDENTITY_CURVE_MEMO_ENTRIES = 1024;
+const curveForms = new Map<string, Uint8Array>();
+
+/** The Curve25519 form of a remote identity key given in the version's wire form (a new array). */
 export function remoteIdentityToCurve(version: ProtocolVersion, wireKey: Uint8Array): Uint8Array {
   assertBytes(wireKey, 'identityKey', 32);
-  return version === 'oldmemo' ? wireKey.slice() : ed25519PublicToCurve25519(wireKey);
+  if (version === 'oldmemo') return wireKey.slice();
+  const key = String.fromCharCode(...wireKey);
+  let curve = curveForms.get(key);
+  if (curve === undefined) {
+    curve = ed25519PublicToCurve25519(wireKey); // throws for an invalid key: nothing remembered
+    curveForms.set(key, curve);
+    if (curveForms.size > IDENTITY_CURVE_MEMO_ENTRIES) curveForms.delete(curveForms.keys().next().value as string);
+  }
+  return curve.slice();
 }
 
 /** 0x05 ‖ key, the legacy wire form of a public key. */

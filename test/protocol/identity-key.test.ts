@@ -9,6 +9,7 @@ import { cryptoReady } from '../../src/crypto/ready';
 import { x25519GenerateKeyPair, x25519PublicKey } from '../../src/crypto/x25519';
 import { xeddsaVerify } from '../../src/crypto/xeddsa';
 import {
+  IDENTITY_CURVE_MEMO_ENTRIES,
   generateIdentityKeyPair,
   identityFromPrivate,
   identityWireKey,
@@ -74,6 +75,24 @@ test('remoteIdentityToCurve handles python-omemo Ed25519 keys with sign bit 1', 
   assert.is(a.identityEdSignBit, 1);
   assert.is(toHex(remoteIdentityToCurve('twomemo', unhex(a.identityEdPublic))), a.identityCurvePublic);
   assert.is(toHex(x25519PublicKey(unhex(a.identityPrivate))), a.identityCurvePublic);
+});
+
+test('remoteIdentityToCurve remembers conversions: a new array each time, right for many keys, invalid keys refused', () => {
+  const ids = Array.from({ length: IDENTITY_CURVE_MEMO_ENTRIES + 50 }, (_, i) =>
+    generateIdentityKeyPair(rngFor(caseSeed(`memo ${i}`))),
+  );
+  for (const round of [0, 1])
+    for (const id of ids)
+      assert.equal(remoteIdentityToCurve('twomemo', id.edPublicKey), id.publicKey, `round ${round}`);
+  const first = remoteIdentityToCurve('twomemo', ids[0]!.edPublicKey);
+  first.fill(0xee);
+  assert.equal(remoteIdentityToCurve('twomemo', ids[0]!.edPublicKey), ids[0]!.publicKey, 'a change to one result');
+  const wire = ids[1]!.edPublicKey.slice();
+  assert.equal(remoteIdentityToCurve('twomemo', wire), ids[1]!.publicKey);
+  wire.set(ids[2]!.edPublicKey); // another key in the same array: remembered by content
+  assert.equal(remoteIdentityToCurve('twomemo', wire), ids[2]!.publicKey);
+  const invalid = new Uint8Array(32).fill(0xff); // y ≥ p: no point
+  for (const _ of [0, 1]) throwsOmemo(() => remoteIdentityToCurve('twomemo', invalid), 'invalid-key');
 });
 
 test('legacySerializeKey prefixes 0x05', () => {
