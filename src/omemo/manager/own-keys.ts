@@ -182,7 +182,19 @@ export function keepsUsedPreKey(core: ManagerCore, key: StoredPreKey): boolean {
 
 /** Deletes the used pre keys the policy no longer keeps. */
 export function pruneUsedPreKeys(core: ManagerCore, changes: StoreChanges): void {
-  const expired = expiredPreKeys(core.own.preKeys.values(), core.preKeyPolicy, core.now(), core.catchingUp);
+  if (core.catchingUp) return;
+  // Every first message of a burst asks; one pass tells whether any used key is due at all (none is too old and
+  // they are within the count kept), without the sort expiredPreKeys does.
+  const now = core.now();
+  let used = 0;
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const k of core.own.preKeys.values()) {
+    if (!k.consumed) continue;
+    used++;
+    oldest = Math.min(oldest, k.consumedAt ?? 0);
+  }
+  if (used <= core.preKeyPolicy.maxKept && now - oldest < core.preKeyPolicy.keepMs) return;
+  const expired = expiredPreKeys(core.own.preKeys.values(), core.preKeyPolicy, now, core.catchingUp);
   if (expired.length === 0) return;
   for (const id of expired) core.own.preKeys.delete(id);
   changes.deletePreKeys = [...(changes.deletePreKeys ?? []), ...expired];
