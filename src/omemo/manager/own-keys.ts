@@ -184,17 +184,25 @@ export function keepsUsedPreKey(core: ManagerCore, key: StoredPreKey): boolean {
 export function pruneUsedPreKeys(core: ManagerCore, changes: StoreChanges): void {
   if (core.catchingUp) return;
   // Every first message of a burst asks; one pass tells whether any used key is due at all (none is too old and
-  // they are within the count kept), without the sort expiredPreKeys does.
+  // they are within the count kept) and finds the oldest, which alone is due when a key exchange used one more than
+  // the count kept (the steady state of a burst), without the sort expiredPreKeys does.
   const now = core.now();
   let used = 0;
-  let oldest = Number.POSITIVE_INFINITY;
+  let oldest: StoredPreKey | undefined;
   for (const k of core.own.preKeys.values()) {
     if (!k.consumed) continue;
     used++;
-    oldest = Math.min(oldest, k.consumedAt ?? 0);
+    const at = k.consumedAt ?? 0;
+    const oldestAt = oldest?.consumedAt ?? 0;
+    if (oldest === undefined || at < oldestAt || (at === oldestAt && k.id < oldest.id)) oldest = k;
   }
-  if (used <= core.preKeyPolicy.maxKept && now - oldest < core.preKeyPolicy.keepMs) return;
-  const expired = expiredPreKeys(core.own.preKeys.values(), core.preKeyPolicy, now, core.catchingUp);
+  if (oldest === undefined) return;
+  const young = now - (oldest.consumedAt ?? 0) < core.preKeyPolicy.keepMs;
+  if (young && used <= core.preKeyPolicy.maxKept) return;
+  const expired =
+    young && used === core.preKeyPolicy.maxKept + 1
+      ? [oldest.id]
+      : expiredPreKeys(core.own.preKeys.values(), core.preKeyPolicy, now, core.catchingUp);
   if (expired.length === 0) return;
   for (const id of expired) core.own.preKeys.delete(id);
   changes.deletePreKeys = [...(changes.deletePreKeys ?? []), ...expired];
