@@ -104,19 +104,23 @@ test('a group whose COMMIT fails rejects every member and leaves none of them; t
   again.close();
 });
 
-/** Counts the session rows SqliteStore writes, and can make the next write fail. */
+/** Counts the session rows SqliteStore writes (updated or inserted), and can make the next write fail. */
 function spySessionWrites(s: SqliteStore): { writes: number; failNext: number } {
-  const st = (s as unknown as { st: { putSession: { run(...a: unknown[]): unknown } } }).st;
-  const run = st.putSession.run.bind(st.putSession);
+  type Statement = { run(...a: unknown[]): unknown };
+  const st = (s as unknown as { st: { putSession: Statement; updateSession: Statement } }).st;
   const spy = { writes: 0, failNext: 0 };
-  st.putSession.run = (...a: unknown[]) => {
-    if (spy.failNext > 0) {
-      spy.failNext--;
-      throw new Error('disk I/O error (simulated at a row write)');
-    }
-    spy.writes++;
-    return run(...a);
-  };
+  for (const statement of [st.putSession, st.updateSession]) {
+    const run = statement.run.bind(statement);
+    statement.run = (...a: unknown[]) => {
+      if (spy.failNext > 0) {
+        spy.failNext--;
+        throw new Error('disk I/O error (simulated at a row write)');
+      }
+      const result = run(...a) as { changes: number };
+      spy.writes += result.changes;
+      return result;
+    };
+  }
   return spy;
 }
 
@@ -125,18 +129,21 @@ test('a session staged many times in one group is written once, its last value, 
   const s = await SqliteStore.open(path, { jid: OWNER_JID });
   const commits = spyCommits(s);
   const rows = spySessionWrites(s);
-  const staged = [];
-  for (let round = 0; round < 20; round++)
-    for (let i = 1; i <= 10; i++)
-      staged.push(s.stage({ putSessions: [{ address: address(i), record: bytes(200, round) }] }).durable);
-  assert.is(rows.writes, 0, 'nothing written while the group is open');
-  assert.equal((await s.loadSessions([address(3)]))[0], bytes(200, 19), 'the last stage is what loads see');
-  await Promise.all(staged);
-  assert.is(commits.commits, 1);
-  assert.is(rows.writes, 10, 'one write per session');
+  // Twice: new rows (inserted), then rows that exist (updated in place).
+  for (const base of [0, 100]) {
+    const staged = [];
+    for (let round = 0; round < 20; round++)
+      for (let i = 1; i <= 10; i++)
+        staged.push(s.stage({ putSessions: [{ address: address(i), record: bytes(200, base + round) }] }).durable);
+    assert.is(rows.writes, base === 0 ? 0 : 10, 'nothing written while the group is open');
+    assert.equal((await s.loadSessions([address(3)]))[0], bytes(200, base + 19), 'the last stage is what loads see');
+    await Promise.all(staged);
+    assert.is(commits.commits, base === 0 ? 1 : 2);
+    assert.is(rows.writes, base === 0 ? 10 : 20, 'one write per session');
+  }
   s.close();
   const again = await SqliteStore.open(path, { jid: OWNER_JID });
-  assert.equal(await again.loadSessions([address(1), address(10)]), [bytes(200, 19), bytes(200, 19)]);
+  assert.equal(await again.loadSessions([address(1), address(10)]), [bytes(200, 119), bytes(200, 119)]);
   again.close();
 });
 

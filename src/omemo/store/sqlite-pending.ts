@@ -78,6 +78,12 @@ export function stagedRows(c: StoreChanges): StagedRows {
   return { sessions, devices };
 }
 
+/** Whether a statement's run changed a row (better-sqlite3's run returns `{ changes }`; unknown: no). */
+function changed(result: unknown): boolean {
+  const changes = (result as { changes?: unknown } | undefined)?.changes;
+  return typeof changes === 'number' && changes > 0;
+}
+
 /** The session and device rows of the open group transaction, the last staged value of each row (see the module). */
 export class PendingRows {
   readonly #sessions = new Map<string, SessionRow>();
@@ -124,23 +130,40 @@ export class PendingRows {
   /** Writes every pending row (inside the group transaction, before its COMMIT) and forgets them. */
   write(st: Statements): void {
     try {
+      // An UPDATE of the row in place, an insert only where there is none (see Statements.updateDevice).
       for (const of of this.#devices.values())
-        for (const d of of.values())
+        for (const d of of.values()) {
+          const { active_in, label, identity_key, trust, previous_identities, unanswered_since } = d;
+          const updated = st.updateDevice.run(
+            active_in,
+            label,
+            identity_key,
+            trust,
+            d.sent_since_last_received,
+            d.last_received_at,
+            previous_identities,
+            unanswered_since,
+            d.jid,
+            d.device_id,
+          );
+          if (changed(updated)) continue;
           st.putDevice.run(
             d.jid,
             d.device_id,
-            d.active_in,
-            d.label,
-            d.identity_key,
-            d.trust,
+            active_in,
+            label,
+            identity_key,
+            trust,
             d.sent_since_last_received,
             d.last_received_at,
-            d.previous_identities,
-            d.unanswered_since,
+            previous_identities,
+            unanswered_since,
           );
+        }
       for (const { address: a, record } of this.#sessions.values()) {
         if (record === null) st.deleteSession.run(a.version, a.jid, a.deviceId);
-        else st.putSession.run(a.version, a.jid, a.deviceId, record);
+        else if (!changed(st.updateSession.run(record, a.version, a.jid, a.deviceId)))
+          st.putSession.run(a.version, a.jid, a.deviceId, record);
       }
     } finally {
       this.clear();
