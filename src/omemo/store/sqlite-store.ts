@@ -1,6 +1,7 @@
 // SqliteStore: the persistent OmemoStore (store.ts) on better-sqlite3, one account per file. Group commit: the
-// commits staged close together share one SQLite transaction (each in its own savepoint) and one fsync; a versioned
-// schema with forward migrations, an exclusive lock on the file.
+// commits staged close together share one SQLite transaction (each in its own savepoint, their session and device
+// rows written once each before the COMMIT) and one fsync; a versioned schema with forward migrations, an exclusive
+// lock on the file.
 //
 // better-sqlite3 is an optional native dependency: it is imported lazily inside `open`, so loading the
 // library's entry point never loads it (browsers, installs without it). Nothing of its types is part of
@@ -58,8 +59,8 @@ const openFiles = new Set<string>();
  * An OmemoStore in a SQLite file (Node.js, needs the optional dependency better-sqlite3). One file holds
  * one account; while open, the store holds the file exclusively (no other process or SqliteStore can open
  * it). Every `commit` is atomic and durable when its promise resolves; commits (and `stage`s) arriving close
- * together share one SQLite transaction and one fsync (group commit), each in its own savepoint, so that a commit
- * that fails fails alone.
+ * together share one SQLite transaction and one fsync (group commit), so that many small operations cost one write
+ * to disk; a commit that fails (checked before anything is written, the rest in a savepoint) fails alone.
  */
 export class SqliteStore implements OmemoStore {
   /** The bare JID of the account this file belongs to. */
