@@ -225,7 +225,9 @@ class FanoutBurst implements BurstBench {
     const payload = makePayload();
     const out = await Promise.all(this.contacts.map((c) => this.account.encrypt([c.jid], payload)));
     this.sent = out.map((r) => r.elements[0]?.xml ?? '');
-    return out.filter((r) => r.elements.length === 1 && r.devices.length === 1 && r.devices[0]!.ok).length;
+    // Counted: one element, one device reached with a steady ratchet message (no key exchange repeated).
+    const steady = (d: (typeof out)[number]['devices'][number]) => d.ok && d.keyExchange === false;
+    return out.filter((r) => r.elements.length === 1 && r.devices.length === 1 && steady(r.devices[0]!)).length;
   }
 
   note(): string {
