@@ -344,7 +344,10 @@ export const libsignal: PeerAdapter = {
   async createFirstMessageBurst() {
     return new FirstMessageBurst();
   },
-  burstSkips: { 'receive-burst-sqlite': 'no SQLite store in the library (in-memory SignalStorage here)' },
+  burstSkips: {
+    'receive-burst-sqlite': 'no SQLite store in the library (in-memory SignalStorage here)',
+    'fanout-burst-sqlite': 'no SQLite store in the library (in-memory SignalStorage here)',
+  },
   buildVariants: [{ label: 'initOutgoing alone, as shipped (no signature check)', options: { verify: false } }],
   async createWorld(devices) {
     return new World(devices);

@@ -14,7 +14,7 @@ import {
   type PeerAdapter,
   type SessionBuilderBench,
 } from './types';
-import { createFirstMessageBurst, createReceiveBurst } from './omemo-wasm-bursts';
+import { createFanoutBurst, createFirstMessageBurst, createReceiveBurst } from './omemo-wasm-bursts';
 
 const { cryptoReady, fromBase64, MemoryStore, OmemoManager: Manager, pepLocations, toBase64 } = api;
 
@@ -324,6 +324,7 @@ function adapter(impl: ImplName, version: OmemoVersion): PeerAdapter {
     memorySessions: 10000,
     createReceiveBurst: () => createReceiveBurst(version),
     createFirstMessageBurst: () => createFirstMessageBurst(version),
+    createFanoutBurst: () => createFanoutBurst(version),
     async createWorld(devices) {
       await cryptoReady();
       return new ManagerWorld(version, devices).init();

@@ -80,6 +80,24 @@ test('remoteIdentityToCurve handles python-omemo Ed25519 keys with sign bit 1', 
   assert.is(toHex(x25519PublicKey(unhex(a.identityPrivate))), a.identityCurvePublic);
 });
 
+test('remoteIdentityToCurve: a new array each time, right for many keys and for a reused array, invalid keys refused', () => {
+  const ids = Array.from({ length: 200 }, (_, i) =>
+    generateIdentityKeyPair(rngFor(caseSeed(`memo ${i}`))),
+  );
+  for (const round of [0, 1])
+    for (const id of ids)
+      assert.equal(remoteIdentityToCurve('twomemo', id.edPublicKey), id.publicKey, `round ${round}`);
+  const first = remoteIdentityToCurve('twomemo', ids[0]!.edPublicKey);
+  first.fill(0xee);
+  assert.equal(remoteIdentityToCurve('twomemo', ids[0]!.edPublicKey), ids[0]!.publicKey, 'a change to one result');
+  const wire = ids[1]!.edPublicKey.slice();
+  assert.equal(remoteIdentityToCurve('twomemo', wire), ids[1]!.publicKey);
+  wire.set(ids[2]!.edPublicKey); // another key in the same array
+  assert.equal(remoteIdentityToCurve('twomemo', wire), ids[2]!.publicKey);
+  const invalid = new Uint8Array(32).fill(0xff); // y ≥ p: no point
+  for (const _ of [0, 1]) throwsOmemo(() => remoteIdentityToCurve('twomemo', invalid), 'invalid-key');
+});
+
 test('legacySerializeKey prefixes 0x05', () => {
   const k = new Uint8Array(32).fill(9);
   const s = legacySerializeKey(k);
