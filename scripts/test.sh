@@ -29,7 +29,7 @@ need_shared() {
 step "generated protobuf text is up to date"
 if node scripts/gen-proto.mjs --check; then ok 1; else bad 1; fi
 
-step "wasm kernel: rebuilt from wasm/src with clang + lld, byte for byte the committed module"
+step "wasm modules: rebuilt from wasm/src with clang + lld, byte for byte the committed modules"
 if ! { command -v clang-14 || command -v clang; } >/dev/null 2>&1 || ! { command -v wasm-ld-14 || command -v wasm-ld; } >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing clang and lld (apt-get) for the reproducibility check"
@@ -37,7 +37,7 @@ if ! { command -v clang-14 || command -v clang; } >/dev/null 2>&1 || ! { command
       { apt-get update >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang lld >/dev/null 2>&1; }
   fi
 fi
-if bash wasm/build.sh --check; then
+if bash wasm/build.sh --check && bash wasm/build-field.sh --check; then
   ok 1
 elif [ "${CI:-}" = "true" ] || command -v wasm-ld >/dev/null 2>&1 || command -v wasm-ld-14 >/dev/null 2>&1; then
   bad 1

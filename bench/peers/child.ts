@@ -6,6 +6,7 @@ import { loadAdapter } from './registry';
 import { measure, type SamplePolicy } from './sampler';
 import {
   ALL_IMPLS,
+  BURST_CASES,
   CASES,
   FANOUT_DEVICES,
   FANOUT_SMALL,
@@ -33,6 +34,7 @@ const POLICIES: Record<Exclude<CaseName, 'cold-start'>, SamplePolicy> = {
   // One sample is a whole burst (2000 / 100 messages); preparing one (new contacts) costs more than timing it.
   'receive-burst-sqlite': { warmup: 1, min: 5, max: 10, budgetMs: 2000 },
   'first-message-burst': { warmup: 1, min: 5, max: 10, budgetMs: 2000 },
+  'fanout-burst-sqlite': { warmup: 2, min: 10, max: 40, budgetMs: 2000 },
 };
 const QUICK: SamplePolicy = { warmup: 1, min: 3, max: 3, budgetMs: 0 };
 
@@ -192,8 +194,13 @@ async function runCases(
     }
   }
 
-  for (const c of (['receive-burst-sqlite', 'first-message-burst'] as const).filter(want)) {
-    const create = c === 'receive-burst-sqlite' ? adapter.createReceiveBurst : adapter.createFirstMessageBurst;
+  for (const c of BURST_CASES.filter(want)) {
+    const create =
+      c === 'receive-burst-sqlite'
+        ? adapter.createReceiveBurst
+        : c === 'first-message-burst'
+          ? adapter.createFirstMessageBurst
+          : adapter.createFanoutBurst;
     if (create === undefined) {
       skip(c, adapter.burstSkips?.[c] ?? 'no equivalent in this library');
       continue;
@@ -213,7 +220,7 @@ async function runCases(
         impl,
         usPerDevice: m.medianUs,
         samples: m.samples,
-        note: `${burst.messages} messages per burst, ${Math.round(1e6 / m.medianUs)} messages/s${note ? `; ${note}` : ''}`,
+        note: `${burst.messages} ${burst.unit ?? 'messages'} per burst, ${Math.round(1e6 / m.medianUs)} ${burst.unit ?? 'messages'}/s${note ? `; ${note}` : ''}`,
       });
       burst.dispose?.();
     } catch (e) {

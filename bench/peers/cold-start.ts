@@ -3,15 +3,15 @@
 // does on an empty store). The number is the child's performance.now() when ready, i.e. ms since its
 // process started (Node's time origin); process teardown is not included. Plain node, no tsx: our library
 // is loaded from the built dist/index.js, rebuilt first when missing or older than src/.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DIST_DIR, ROOT, ensureBuiltPackage } from './package-entry';
 import { median } from './sampler';
 import type { CaseRow, ImplName } from './types';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DIST = join(ROOT, 'dist', 'index.js');
+export { ROOT };
+const DIST = join(DIST_DIR, 'index.js');
 
 /** What the child prints: ms since its process start when ready, and the split into load and key generation. */
 interface ChildTiming {
@@ -75,36 +75,17 @@ const SKIP: Partial<Record<ImplName, string>> = {
   'omemo-wasm-0.3': 'same process work as omemo-wasm (one library, open() prepares both versions; see that row)',
 };
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 /**
- * The module our cold start imports: dist/index.js, built now (npm run build) when missing or older than
- * src/. When the build fails, src/index.ts through tsx (then transpilation is included: said in the note).
+ * The module our cold start imports: dist/index.js (see ensureBuiltPackage). When the build fails, src/index.ts
+ * through tsx (then transpilation is included: said in the note).
  */
 function ourEntry(log: (s: string) => void): { url: string; nodeArgs: string[]; note: string } {
-  const stale = !existsSync(DIST) || statSync(DIST).mtimeMs < newestMtime(join(ROOT, 'src'));
-  if (stale) {
-    log('  dist/index.js is missing or older than src/: npm run build …\n');
-    const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
-    if (r.status !== 0 || !existsSync(DIST)) {
-      return {
-        url: pathToFileURL(join(ROOT, 'src', 'index.ts')).href,
-        nodeArgs: ['--import', 'tsx'],
-        note: 'npm run build failed, so src/index.ts was loaded through tsx: transpilation is included (slower than dist)',
-      };
-    }
-  }
+  const { built, note } = ensureBuiltPackage(log);
+  if (!built) return { url: pathToFileURL(join(ROOT, 'src', 'index.ts')).href, nodeArgs: ['--import', 'tsx'], note };
   return {
     url: pathToFileURL(DIST).href,
     nodeArgs: [],
-    note: `dist/index.js${stale ? ' (rebuilt for this run)' : ''}`,
+    note: note.replace('the built package, dist/', 'dist/index.js'),
   };
 }
 

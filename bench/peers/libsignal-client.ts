@@ -354,7 +354,10 @@ export const libsignalClient: PeerAdapter = {
   ],
   memorySessions: 10000,
   createFirstMessageBurst,
-  burstSkips: { 'receive-burst-sqlite': 'no SQLite store in the library (in-memory stores here)' },
+  burstSkips: {
+    'receive-burst-sqlite': 'no SQLite store in the library (in-memory stores here)',
+    'fanout-burst-sqlite': 'no SQLite store in the library (in-memory stores here)',
+  },
   async createWorld(devices) {
     return new World(devices).init();
   },

@@ -1,13 +1,16 @@
 // bench:peers burst cases for our public API (types.ts BurstBench): many contacts' messages arriving at once for one
 // account. receive-burst-sqlite: established contacts, the account on a SqliteStore (group commit);
-// first-message-burst: new contacts' key exchanges (pre keys used, the bundle republished once per burst).
+// first-message-burst: new contacts' key exchanges (pre keys used, the bundle republished once per burst);
+// fanout-burst-sqlite: 100 sends at once, each to one established one-device contact, the account on a SqliteStore.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InProcessRouter } from '../../examples/in-process-router';
-import { cryptoReady, MemoryStore, OmemoManager, pepLocations, type OmemoVersion } from '../../src/index';
-import { SqliteStore } from '../../src/sqlite';
+import type { MemoryStore, OmemoManager, OmemoVersion } from '../../src/index';
+import type { SqliteStore } from '../../src/sqlite';
+import { api, sqlite } from './omemo-api';
 import {
+  FANOUT_BURST_SENDS,
   FIRST_MESSAGE_BURST,
   RECEIVE_BURST_MESSAGES,
   RECEIVE_BURST_SENDERS,
@@ -16,6 +19,9 @@ import {
   sameBytes,
   type BurstBench,
 } from './types';
+
+const { cryptoReady, MemoryStore: Memory, OmemoManager: Manager, pepLocations } = api;
+const { SqliteStore: Sqlite } = sqlite;
 
 const DOMAIN = 'burst.example';
 const ACCOUNT = `bot@${DOMAIN}`;
@@ -30,9 +36,9 @@ interface Contact {
 
 async function openContact(router: InProcessRouter, jid: string, version: OmemoVersion): Promise<Contact> {
   const inbox = `${jid}/bench`;
-  const m = await OmemoManager.open({
+  const m = await Manager.open({
     jid,
-    store: new MemoryStore(),
+    store: new Memory(),
     transport: router.connect(jid, inbox),
     versions: [version],
     publish: false,
@@ -41,7 +47,7 @@ async function openContact(router: InProcessRouter, jid: string, version: OmemoV
 }
 
 async function openAccount(router: InProcessRouter, store: MemoryStore | SqliteStore, version: OmemoVersion) {
-  return OmemoManager.open({
+  return Manager.open({
     jid: ACCOUNT,
     store,
     transport: router.connect(ACCOUNT, `${ACCOUNT}/bench`),
@@ -72,9 +78,7 @@ class ReceiveBurst implements BurstBench {
   ) {}
 
   async init(): Promise<this> {
-    this.store = this.inMemory
-      ? new MemoryStore()
-      : await SqliteStore.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
+    this.store = this.inMemory ? new Memory() : await Sqlite.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
     this.account = await openAccount(this.router, this.store, this.version);
     for (let i = 0; i < RECEIVE_BURST_SENDERS; i++) {
       const c = await openContact(this.router, `c${i}@${DOMAIN}`, this.version);
@@ -123,7 +127,7 @@ class ReceiveBurst implements BurstBench {
   }
 
   dispose(): void {
-    if (this.store instanceof SqliteStore) this.store.close();
+    if (this.store instanceof Sqlite) this.store.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -140,7 +144,7 @@ class FirstMessageBurst implements BurstBench {
   constructor(private readonly version: OmemoVersion) {}
 
   async init(): Promise<this> {
-    this.account = await openAccount(this.router, new MemoryStore(), this.version);
+    this.account = await openAccount(this.router, new Memory(), this.version);
     return this;
   }
 
@@ -167,6 +171,77 @@ class FirstMessageBurst implements BurstBench {
   }
 }
 
+/** Sends at once, each to one contact: the account's sends are the timed part, the contacts read them afterwards. */
+class FanoutBurst implements BurstBench {
+  readonly messages = FANOUT_BURST_SENDS;
+  readonly unit = 'sends';
+  private readonly router = new InProcessRouter();
+  private readonly dir = mkdtempSync(join(tmpdir(), 'omemo-bench-fanout-'));
+  private store!: SqliteStore | MemoryStore;
+  private account!: OmemoManager;
+  private contacts: Contact[] = [];
+  /** The last burst's stanzas, read by their contacts in the next prepare (the self-check of every send). */
+  private sent: string[] = [];
+
+  constructor(
+    private readonly version: OmemoVersion,
+    private readonly inMemory: boolean,
+  ) {}
+
+  async init(): Promise<this> {
+    this.store = this.inMemory
+      ? new Memory()
+      : await Sqlite.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
+    this.account = await openAccount(this.router, this.store, this.version);
+    for (let i = 0; i < FANOUT_BURST_SENDS; i++) {
+      const c = await openContact(this.router, `f${i}@${DOMAIN}`, this.version);
+      await c.m.setDeviceList(ACCOUNT, this.version, [this.account.deviceId]);
+      await this.account.setDeviceList(c.jid, this.version, [c.m.deviceId]);
+      this.contacts.push(c);
+    }
+    // Sessions established both ways (the contacts' key exchanges, the account's completions read), so that the
+    // timed sends are steady ratchet messages.
+    const first = await Promise.all(this.contacts.map((c) => c.m.encrypt([ACCOUNT], makePayload())));
+    check(
+      (await decryptAll(
+        this.account,
+        first.map((r, i) => ({ from: this.contacts[i]!.jid, xml: r.elements[0]!.xml })),
+      )) === this.contacts.length,
+      'fanout-burst-sqlite: first messages',
+    );
+    for (const c of this.contacts) for (const m of this.router.drain(c.inbox)) await c.m.decrypt(m.from, m.xml);
+    return this;
+  }
+
+  async prepare(): Promise<void> {
+    const payload = makePayload();
+    for (const [i, xml] of this.sent.entries()) {
+      const c = this.contacts[i]!;
+      const r = await c.m.decrypt(ACCOUNT, xml);
+      check(r.payload !== undefined && sameBytes(r.payload, payload), `fanout-burst-sqlite: contact ${i} reads`);
+    }
+    this.sent = [];
+  }
+
+  async run(): Promise<number> {
+    const payload = makePayload();
+    const out = await Promise.all(this.contacts.map((c) => this.account.encrypt([c.jid], payload)));
+    this.sent = out.map((r) => r.elements[0]?.xml ?? '');
+    // Counted: one element, one device reached with a steady ratchet message (no key exchange repeated).
+    const steady = (d: (typeof out)[number]['devices'][number]) => d.ok && d.keyExchange === false;
+    return out.filter((r) => r.elements.length === 1 && r.devices.length === 1 && steady(r.devices[0]!)).length;
+  }
+
+  note(): string {
+    return `${this.inMemory ? 'MemoryStore' : 'SqliteStore (WAL, synchronous=FULL: durable before each encrypt resolves) in the OS temp directory'}; each send to one established one-device contact, read by it afterwards`;
+  }
+
+  dispose(): void {
+    if (this.store instanceof Sqlite) this.store.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 /** receive-burst-sqlite (`inMemory`: the same burst on a MemoryStore, for comparison). */
 export async function createReceiveBurst(version: OmemoVersion, inMemory = false): Promise<BurstBench> {
   await cryptoReady();
@@ -176,4 +251,10 @@ export async function createReceiveBurst(version: OmemoVersion, inMemory = false
 export async function createFirstMessageBurst(version: OmemoVersion): Promise<BurstBench> {
   await cryptoReady();
   return new FirstMessageBurst(version).init();
+}
+
+/** fanout-burst-sqlite (`inMemory`: the same sends on a MemoryStore, for comparison). */
+export async function createFanoutBurst(version: OmemoVersion, inMemory = false): Promise<BurstBench> {
+  await cryptoReady();
+  return new FanoutBurst(version, inMemory).init();
 }

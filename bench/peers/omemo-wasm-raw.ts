@@ -175,6 +175,7 @@ export const omemoWasmRaw: PeerAdapter = {
   },
   burstSkips: {
     'receive-burst-sqlite': 'the raw protocol layer has no store (see omemo-wasm)',
+    'fanout-burst-sqlite': 'the raw protocol layer has no store (see omemo-wasm)',
     'first-message-burst': 'the raw protocol layer has no bundles or stores to republish (see omemo-wasm)',
   },
   async createPair() {

@@ -304,6 +304,7 @@ export const privacyresearch: PeerAdapter = {
   },
   burstSkips: {
     'receive-burst-sqlite': 'no SQLite store in the library',
+    'fanout-burst-sqlite': 'no SQLite store in the library',
     'first-message-burst': 'not measured for this library (libsignal and libsignal-client are)',
   },
   async createPair() {

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runColdStart } from './cold-start';
+import { DIST_DIR, PACKAGE_DIR_ENV, ensureBuiltPackage } from './package-entry';
 import {
   ALL_IMPLS,
   CASES,
@@ -84,6 +85,7 @@ function runChild(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CHILD, ...args], {
       cwd: ROOT,
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const messages: ChildMessage[] = [];
@@ -154,9 +156,17 @@ interface Collected {
   info: Map<ImplName, { title: string; notes: string[] }>;
 }
 
+/** The environment of the children: which build of omemo-wasm its public-API rows load (package-entry.ts). */
+let childEnv: NodeJS.ProcessEnv = process.env;
+
 async function collect(o: Options): Promise<Collected> {
   const out: Collected = { cases: [], memory: [], info: new Map() };
   const inProcess = o.cases.filter((c) => c !== 'cold-start');
+  if (inProcess.length > 0 && o.impls.some((i) => i === 'omemo-wasm' || i === 'omemo-wasm-0.3')) {
+    const { built, note } = ensureBuiltPackage(log);
+    log(`omemo-wasm public API: ${note}\n`);
+    if (built) childEnv = { ...process.env, [PACKAGE_DIR_ENV]: DIST_DIR };
+  }
   const flags = [...(o.quick ? ['--quick'] : []), ...(o.realSessions ? ['--real-sessions'] : [])];
   for (const impl of o.impls) {
     if (inProcess.length === 0) break;

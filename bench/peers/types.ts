@@ -12,6 +12,7 @@ export const CASES = [
   'decrypt-ratchet',
   'receive-burst-sqlite',
   'first-message-burst',
+  'fanout-burst-sqlite',
   'cold-start',
 ] as const;
 export type CaseName = (typeof CASES)[number];
@@ -25,6 +26,11 @@ export const RECEIVE_BURST_SENDERS = 100;
 export const RECEIVE_BURST_MESSAGES = 20;
 /** first-message-burst: this many new contacts' first messages (key exchanges), decrypted at once. */
 export const FIRST_MESSAGE_BURST = 100;
+/** fanout-burst-sqlite: this many sends at once, each to one established one-device contact. */
+export const FANOUT_BURST_SENDS = 100;
+/** The burst cases (types.ts BurstBench). */
+export const BURST_CASES = ['receive-burst-sqlite', 'first-message-burst', 'fanout-burst-sqlite'] as const;
+export type BurstCase = (typeof BURST_CASES)[number];
 /** The payload every case encrypts. */
 export const PAYLOAD_BYTES = 32;
 
@@ -106,6 +112,8 @@ export interface BurstBench {
   run(): Promise<number>;
   /** Messages per burst (the figure is µs per message). */
   readonly messages: number;
+  /** What one of `messages` is, for the row's note (default 'messages'). */
+  readonly unit?: string;
   /** What the figure includes, for the row's note (e.g. transactions per burst). */
   note?(): string;
   dispose?(): void;
@@ -139,8 +147,10 @@ export interface PeerAdapter {
   createReceiveBurst?(): Promise<BurstBench>;
   /** first-message-burst: FIRST_MESSAGE_BURST new contacts' key-exchange messages decrypted concurrently. */
   createFirstMessageBurst?(): Promise<BurstBench>;
+  /** fanout-burst-sqlite: FANOUT_BURST_SENDS sends at once, each to one one-device contact, on a SQLite store. */
+  createFanoutBurst?(): Promise<BurstBench>;
   /** Why an absent burst case has no equivalent here (shown as the skip reason). */
-  readonly burstSkips?: Partial<Record<'receive-burst-sqlite' | 'first-message-burst', string>>;
+  readonly burstSkips?: Partial<Record<BurstCase, string>>;
   /** Sessions to build for the heap measurement (10 000, fewer for slow libraries: then extrapolated). */
   readonly memorySessions: number;
 }
@@ -202,4 +212,12 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /** Throws when a self-check fails: a bench that measures broken work must not print a number. */
 export function check(ok: boolean, what: string): asserts ok {
   if (!ok) throw new Error(`self-check failed: ${what}`);
+}
+
+/**
+ * Lets timers run (the child's heartbeat among them). A loop of `await`s on promises that settle synchronously
+ * never gives the event loop a turn, so long set-up loops (1000 devices answering) call this now and then.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -5,7 +5,7 @@ import { OmemoError } from '../crypto/errors';
 import {
   MAX_STANZA_CHARS,
   MAX_XML_DEPTH,
-  NOT_XML_CHAR,
+  firstNonXmlChar,
   NS_XML,
   malformed,
   type XmlElement as OmemoXmlElement,
@@ -67,7 +67,7 @@ export function toOmemoElement(el: XmlElement): OmemoXmlElement {
   const spend = (s: string): string => {
     budget -= s.length;
     if (budget < 0) throw malformed('the element exceeds MAX_STANZA_CHARS');
-    if (NOT_XML_CHAR.test(s)) throw malformed('the element contains a character that is not XML 1.0');
+    if (firstNonXmlChar(s) !== undefined) throw malformed('the element contains a character that is not XML 1.0');
     return s;
   };
   const convert = (node: XmlElement, scope: ReadonlyMap<string, string>, depth: number): OmemoXmlElement => {

@@ -119,8 +119,14 @@ const B64_INDEX = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 
 interface NodeBufferLike {
-  from(buffer: ArrayBufferLike, byteOffset: number, length: number): { toString(encoding: 'base64'): string };
-  from(text: string, encoding: 'base64'): Uint8Array;
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): NodeBufferView;
+  allocUnsafeSlow(size: number): NodeBufferView;
+}
+interface NodeBufferView {
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  toString(encoding: 'base64'): string;
+  write(text: string, encoding: 'base64'): number;
 }
 // Node's native encoder is ~6× faster than the loop below and makes no intermediate strings: a 1000-device
 // fan-out encodes 1000 keys. It only ever returns a string, so no Buffer reaches the public API.
@@ -158,17 +164,69 @@ export function toBase64Portable(bytes: Uint8Array): string {
  */
 export function fromBase64(text: string): Uint8Array | undefined {
   if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
-  const s = WHITESPACE.test(text) ? text.replace(WHITESPACES, '') : text;
-  if (NodeBuffer === undefined) return decodeBase64(s);
-  // Node's decoder is lenient (it skips bad characters): only canonical input reaches it. ~5× faster than the
-  // loop for a payload; the copy keeps Node's shared allocation pool out of the result.
-  if (!CANONICAL_BASE64.test(s)) return undefined;
+  if (NodeBuffer === undefined) return decodeBase64(WHITESPACE.test(text) ? text.replace(WHITESPACES, '') : text);
+  const decoded = decodeCanonicalNode(text, NodeBuffer);
+  if (decoded !== undefined || !WHITESPACE.test(text)) return decoded;
+  return decodeCanonicalNode(text.replace(WHITESPACES, ''), NodeBuffer);
+}
+
+/**
+ * The number of bytes `text` decodes to when fromBase64 accepts it (same rules), else undefined; where Node's
+ * Buffer exists, without allocating the bytes (for checking base64 that is not kept).
+ */
+export function base64DecodedLength(text: string): number | undefined {
+  if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
+  if (NodeBuffer === undefined || WHITESPACE.test(text)) return fromBase64(text)?.length;
+  const length = canonicalLengthNode(text, NodeBuffer);
+  return length < 0 ? undefined : length;
+}
+
+/** Decoded bytes up to this size go through one scratch buffer (then copied out); longer input gets its own. */
+const BASE64_SCRATCH_BYTES = 65536;
+let base64Scratch: NodeBufferView | undefined;
+/** Where canonicalLengthNode last decoded to (the scratch buffer, or a buffer of its own for longer input). */
+let lastTarget: NodeBufferView | undefined;
+
+/**
+ * Canonical base64 without white space, decoded by Node (~3× faster than checking with a regular expression
+ * first): the bytes, or undefined. See canonicalLengthNode.
+ */
+function decodeCanonicalNode(s: string, node: NodeBufferLike): Uint8Array | undefined {
+  const length = canonicalLengthNode(s, node);
+  if (length < 0) return undefined;
+  // Longer input was written into a buffer of its own (not Node's shared pool): a view of it is the result.
+  if (length > BASE64_SCRATCH_BYTES) return new Uint8Array(lastTarget!.buffer, lastTarget!.byteOffset, length);
+  // A copy of the bytes only: the scratch buffer is reused by the next call.
+  return new Uint8Array(base64Scratch!.buffer, base64Scratch!.byteOffset, length).slice();
+}
+
+/**
+ * The decoded length of canonical base64 without white space, or −1, after decoding it with Node (into the scratch
+ * buffer when it fits). Node's decoder is lenient: it skips characters outside the alphabet and stops at an inner
+ * `=`, so the byte count it writes equals the length the text implies only when every character before the padding
+ * is in its alphabet — which also has `-` and `_` (base64url), refused here; the padding's unused bits must be zero.
+ */
+function canonicalLengthNode(s: string, node: NodeBufferLike): number {
   const n = s.length;
-  if (s.charCodeAt(n - 1) === EQUALS) {
-    const twoPads = s.charCodeAt(n - 2) === EQUALS;
-    if (twoPads ? (code(s, n - 3) & 15) !== 0 : (code(s, n - 2) & 3) !== 0) return undefined;
+  if ((n & 3) !== 0) return -1;
+  let pad = 0;
+  if (n > 0 && s.charCodeAt(n - 1) === EQUALS) {
+    pad = s.charCodeAt(n - 2) === EQUALS ? 2 : 1;
+    if (pad === 2 ? (code(s, n - 3) & 15) !== 0 : (code(s, n - 2) & 3) !== 0) return -1;
   }
-  return new Uint8Array(NodeBuffer.from(s, 'base64'));
+  const length = (n >>> 2) * 3 - pad;
+  const target =
+    length > BASE64_SCRATCH_BYTES
+      ? node.allocUnsafeSlow(length)
+      : (base64Scratch ??= node.allocUnsafeSlow(BASE64_SCRATCH_BYTES));
+  lastTarget = target;
+  if (target.write(s, 'base64') !== length || !onlyStandardAlphabet(s)) return -1;
+  return length;
+}
+
+/** No base64url characters (`-`, `_`), which Node's standard decoder also accepts. */
+function onlyStandardAlphabet(s: string): boolean {
+  return s.indexOf('-') === -1 && s.indexOf('_') === -1;
 }
 
 /** The decoder used where Node's Buffer is absent (browsers), on text without white space; exported for tests. */
@@ -179,7 +237,6 @@ export function fromBase64Portable(text: string): Uint8Array | undefined {
 
 const WHITESPACE = /[ \t\r\n]/;
 const WHITESPACES = /[ \t\r\n]+/g;
-const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const EQUALS = 0x3d;
 
 function decodeBase64(s: string): Uint8Array | undefined {

@@ -2,7 +2,7 @@
 // publishes its Curve25519 form, OMEMO 2 its Ed25519 form with sign bit 0, so XEdDSA signatures verify under
 // both and the two bundles of one device carry the same key (python-omemo checks that).
 import { assertBytes, concatBytes } from '../crypto/bytes';
-import { ed25519PublicToCurve25519, ed25519Verify } from '../crypto/ed25519';
+import { ed25519PointToCurve25519, ed25519VerifiedPublicToCurve25519, ed25519Verify } from '../crypto/ed25519';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
 import { x25519GenerateKeyPair, x25519PublicKey, type KeyPair } from '../crypto/x25519';
@@ -36,10 +36,14 @@ export function identityWireKey(identity: IdentityKeyPair, version: ProtocolVers
   return version === 'oldmemo' ? identity.publicKey : identity.edPublicKey;
 }
 
-/** The Curve25519 form of a remote identity key given in the version's wire form. */
+/**
+ * The Curve25519 form of a remote identity key given in the version's wire form. OMEMO 2 keys must be points of
+ * edwards25519 not of small order; a mixed-order key is taken (see `ed25519PointToCurve25519`).
+ * @throws OmemoError `invalid-key` for an OMEMO 2 key that is not a point or is of small order.
+ */
 export function remoteIdentityToCurve(version: ProtocolVersion, wireKey: Uint8Array): Uint8Array {
   assertBytes(wireKey, 'identityKey', 32);
-  return version === 'oldmemo' ? wireKey.slice() : ed25519PublicToCurve25519(wireKey);
+  return version === 'oldmemo' ? wireKey.slice() : ed25519PointToCurve25519(wireKey);
 }
 
 /** 0x05 ‖ key, the legacy wire form of a public key. */
@@ -79,4 +83,20 @@ export function verifySignedPreKey(
   return version === 'oldmemo'
     ? xeddsaVerify(identityWireKeyBytes, message, signature)
     : ed25519Verify(identityWireKeyBytes, message, signature);
+}
+
+/**
+ * Verifies a bundle's signed pre key signature (as `verifySignedPreKey`) and returns the Curve25519 form of the
+ * identity key it was checked against, or undefined when it does not verify. For OMEMO 2 the verification has
+ * validated the Ed25519 key, so the conversion skips libsodium's second point check (see
+ * `ed25519VerifiedPublicToCurve25519` for why that is sound).
+ */
+export function verifyBundleIdentity(
+  version: ProtocolVersion,
+  identityWireKeyBytes: Uint8Array,
+  signedPreKey: Uint8Array,
+  signature: Uint8Array,
+): Uint8Array | undefined {
+  if (!verifySignedPreKey(version, identityWireKeyBytes, signedPreKey, signature)) return undefined;
+  return version === 'oldmemo' ? identityWireKeyBytes.slice() : ed25519VerifiedPublicToCurve25519(identityWireKeyBytes);
 }

@@ -110,6 +110,16 @@ function checkLegacyVersion(bytes: Uint8Array): void {
 /** Parses a normal ratchet message (0.3 `<key>` without prekey, OMEMO 2 `<key>` without kex). */
 export function parseMessage(version: ProtocolVersion, bytes: Uint8Array): ParsedMessage {
   checkSize(bytes);
+  return readCanonicalMessage(version, bytes) ?? parseMessageThoroughly(version, bytes);
+}
+
+/**
+ * parseMessage through protobufjs, for any encoding protobuf allows (field order, unknown fields, repeated fields,
+ * long varints). Exported for the tests that hold the canonical reader to it.
+ * @throws OmemoError `malformed-message` / `unsupported-version`.
+ */
+export function parseMessageThoroughly(version: ProtocolVersion, bytes: Uint8Array): ParsedMessage {
+  checkSize(bytes);
   if (version === 'oldmemo') {
     checkLegacyVersion(bytes);
     const macBytes = VERSIONS.oldmemo.macBytes;
@@ -142,6 +152,94 @@ function parseAuthenticated(auth: { mac?: Uint8Array; message?: Uint8Array }): P
     ciphertext: own(m.ciphertext, 'ciphertext'),
     macInput: inner,
     mac,
+  };
+}
+
+/** A varint read by readCanonicalMessage: its value and the offset after it; `next` is -1 when it is not one. */
+const varint = { value: 0, next: 0 };
+
+/**
+ * Reads a varint of at most MAX_CANONICAL_VARINT_BYTES at `at` into `varint` (next = -1 for a longer one: the
+ * thorough path decides). Values stay below 2^28, where protobufjs's uint32 reading gives the same number.
+ */
+function readVarint(bytes: Uint8Array, at: number): void {
+  let value = 0;
+  for (let i = 0; i < MAX_CANONICAL_VARINT_BYTES; i++) {
+    const b = bytes[at + i];
+    if (b === undefined) break;
+    value |= (b & 0x7f) << (7 * i);
+    if (b < 0x80) {
+      varint.value = value;
+      varint.next = at + i + 1;
+      return;
+    }
+  }
+  varint.next = -1;
+}
+/** Longest varint the canonical reader takes (4 bytes: values below 2^28, counters and lengths of real messages). */
+const MAX_CANONICAL_VARINT_BYTES = 4;
+
+/**
+ * A normal message in the canonical layout — every field present once, in field-number order, short varints,
+ * nothing else: what frameMessage, protobufjs, libsignal and python-omemo write — read without protobufjs, or
+ * undefined for anything else (then parseMessageThoroughly decides, errors included). The fields are the same as
+ * that path gives (a fuzz property checks it); the MAC input and the MAC are copies, the ciphertext a view of
+ * the MAC input's copy, the ratchet key a copy.
+ */
+function readCanonicalMessage(version: ProtocolVersion, bytes: Uint8Array): ParsedMessage | undefined {
+  if (version === 'oldmemo') {
+    const macBytes = VERSIONS.oldmemo.macBytes;
+    const end = bytes.length - macBytes;
+    // 0x33, ratchetKey (tag, 33, 0x05, 32 bytes), counter, previousCounter, ciphertext.
+    if (end < 40 || bytes[0] !== LEGACY_VERSION_BYTE || bytes[1] !== TAGS.legacyRatchetKey || bytes[2] !== 33) {
+      return undefined;
+    }
+    if (bytes[3] !== LEGACY_KEY_TYPE_DJB || bytes[36] !== TAGS.legacyCounter) return undefined;
+    readVarint(bytes, 37);
+    const n = varint.value;
+    if (varint.next < 0 || bytes[varint.next] !== TAGS.legacyPreviousCounter) return undefined;
+    readVarint(bytes, varint.next + 1);
+    const pn = varint.value;
+    if (varint.next < 0 || bytes[varint.next] !== TAGS.legacyCiphertext) return undefined;
+    readVarint(bytes, varint.next + 1);
+    const ctStart = varint.next;
+    if (ctStart < 0 || ctStart + varint.value !== end) return undefined;
+    const macInput = bytes.slice(0, end);
+    return {
+      version,
+      header: { ratchetKey: bytes.slice(4, 36), n, pn },
+      ciphertext: macInput.subarray(ctStart, end),
+      macInput,
+      mac: bytes.slice(end),
+    };
+  }
+  const macBytes = VERSIONS.twomemo.macBytes;
+  // OMEMOAuthenticatedMessage: mac (tag, 16, 16 bytes), message (tag, length, OMEMOMessage to the end).
+  if (bytes[0] !== TAGS.mac || bytes[1] !== macBytes || bytes[2 + macBytes] !== TAGS.message) return undefined;
+  readVarint(bytes, 3 + macBytes);
+  const start = varint.next;
+  if (start < 0 || start + varint.value !== bytes.length) return undefined;
+  // OMEMOMessage: n, pn, dh_pub (tag, 32, 32 bytes), ciphertext.
+  if (bytes[start] !== TAGS.n) return undefined;
+  readVarint(bytes, start + 1);
+  const n = varint.value;
+  if (varint.next < 0 || bytes[varint.next] !== TAGS.pn) return undefined;
+  readVarint(bytes, varint.next + 1);
+  const pn = varint.value;
+  const key = varint.next;
+  if (key < 0 || bytes[key] !== TAGS.dhPub || bytes[key + 1] !== 32 || bytes[key + 34] !== TAGS.ciphertext) {
+    return undefined;
+  }
+  readVarint(bytes, key + 35);
+  const ctStart = varint.next;
+  if (ctStart < 0 || ctStart + varint.value !== bytes.length) return undefined;
+  const macInput = bytes.slice(start);
+  return {
+    version,
+    header: { ratchetKey: bytes.slice(key + 2, key + 34), n, pn },
+    ciphertext: macInput.subarray(ctStart - start),
+    macInput,
+    mac: bytes.slice(2, 2 + macBytes),
   };
 }
 

@@ -7,7 +7,7 @@ import { randomBytes } from '../crypto/random';
 import { x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
 import type { ProtocolVersion } from './constants';
 import type { IdentityKeyPair } from './identity-key';
-import { identityWireKey, remoteIdentityToCurve, verifySignedPreKey } from './identity-key';
+import { identityWireKey, remoteIdentityToCurve, verifyBundleIdentity } from './identity-key';
 import { kdfRootKey, x3dhSharedSecret } from './kdf';
 import { freshChains, type SessionState } from './session-state';
 import type { ParsedKeyExchange } from './wire';
@@ -35,14 +35,32 @@ export function x3dhInitiate(
   bundle: PreKeyBundle,
   rng: Rng = randomBytes,
 ): SessionState {
+  return x3dhInitiateVerified(version, identity, bundle, rng).state;
+}
+
+/**
+ * `x3dhInitiate`, also returning the Curve25519 form of the bundle's identity key that the signature was verified
+ * against (what a caller records as the device's identity, without converting the key a second time).
+ * @throws as `x3dhInitiate`.
+ */
+export function x3dhInitiateVerified(
+  version: ProtocolVersion,
+  identity: IdentityKeyPair,
+  bundle: PreKeyBundle,
+  rng: Rng = randomBytes,
+): { state: SessionState; remoteIdentityCurve: Uint8Array } {
   assertBytes(bundle.identityKey, 'bundle.identityKey', 32);
   assertBytes(bundle.signedPreKey, 'bundle.signedPreKey', 32);
   assertBytes(bundle.signedPreKeySignature, 'bundle.signedPreKeySignature', 64);
   if (bundle.preKey !== undefined) assertBytes(bundle.preKey, 'bundle.preKey', 32);
-  if (!verifySignedPreKey(version, bundle.identityKey, bundle.signedPreKey, bundle.signedPreKeySignature)) {
+  const remoteCurve = verifyBundleIdentity(
+    version,
+    bundle.identityKey,
+    bundle.signedPreKey,
+    bundle.signedPreKeySignature,
+  );
+  if (remoteCurve === undefined)
     throw new OmemoError('invalid-signature', 'the signed pre key signature does not verify');
-  }
-  const remoteCurve = remoteIdentityToCurve(version, bundle.identityKey);
   const ephemeral = x25519GenerateKeyPair(rng);
   const dh = [
     x25519SharedSecret(identity.privateKey, bundle.signedPreKey),
@@ -53,7 +71,7 @@ export function x3dhInitiate(
   const sk = x3dhSharedSecret(version, dh);
   const sendingRatchet = x25519GenerateKeyPair(rng);
   const root = kdfRootKey(version, sk, x25519SharedSecret(sendingRatchet.privateKey, bundle.signedPreKey));
-  return {
+  const state: SessionState = {
     version,
     localIdentityKey: identityWireKey(identity, version),
     remoteIdentityKey: bundle.identityKey.slice(),
@@ -70,6 +88,7 @@ export function x3dhInitiate(
     },
     baseKey: ephemeral.publicKey,
   };
+  return { state, remoteIdentityCurve: remoteCurve };
 }
 
 /**

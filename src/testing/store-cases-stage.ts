@@ -1,10 +1,24 @@
 // OmemoStore conformance (omemo-wasm/testing), the optional group commit `stage` (store.ts): staged changes visible
 // at once and atomically, a failing stage applying nothing and leaving the others of its batch, durables settling in
-// staging order. A store without `stage` passes these cases (the manager then awaits `commit` instead).
-import type { SessionAddress, StoreChanges } from '../omemo/store/store';
+// staging order, the last of several stages of one record winning. A store without `stage` passes these cases (the
+// manager then awaits `commit` instead).
+import type { SessionAddress, StoreChanges, StoredDevice } from '../omemo/store/store';
 import { equal, is, ok, rejects } from './assert';
 import type { ConformanceCases } from './store-conformance';
-import { ADDRS, JIDS, assertSecondApplied, bytes, fullChanges, secondChanges, storeSnapshot } from './store-fixtures';
+import {
+  A1,
+  A2,
+  A3,
+  ADDRS,
+  JIDS,
+  assertSecondApplied,
+  bytes,
+  device,
+  fullChanges,
+  identity,
+  secondChanges,
+  storeSnapshot,
+} from './store-fixtures';
 
 /** The cases about `stage`: name and body. */
 export const STAGE_CASES: ConformanceCases = [
@@ -50,6 +64,63 @@ export const STAGE_CASES: ConformanceCases = [
       const after = s.stage(second);
       await after.durable;
       await assertSecondApplied(s);
+    },
+  ],
+  [
+    'stage (optional): of several stages of one session or device record the last wins, also a deletion after puts; ' +
+      'a stage refused for its identity keeps none of its sessions or devices; objects changed after staging change nothing',
+    async (open) => {
+      const s = await open();
+      if (s.stage === undefined) return;
+      const stages: Promise<void>[] = [];
+      const bob = device('bob@example.org', 1);
+      for (let i = 1; i <= 5; i++)
+        stages.push(
+          s.stage({
+            putSessions: [{ address: A2, record: bytes(60, i) }],
+            putDevices: [{ ...bob, sentSinceLastReceived: i }],
+          }).durable,
+        );
+      const carol: StoredDevice = {
+        ...device('carol@example.org', 9),
+        activeIn: ['twomemo'],
+        sentSinceLastReceived: 6,
+      };
+      const record = bytes(60, 6);
+      stages.push(s.stage({ putSessions: [{ address: A3, record }], putDevices: [carol] }).durable);
+      record.fill(9);
+      carol.activeIn.push('oldmemo');
+      carol.sentSinceLastReceived = 99;
+      carol.identityKey!.fill(0xee);
+      stages.push(s.stage({ putSessions: [{ address: A1, record: bytes(60, 7) }] }).durable);
+      stages.push(s.stage({ deleteSessions: [A1] }).durable);
+      const erin: SessionAddress = { version: 'twomemo', jid: 'erin@example.org', deviceId: 5 };
+      let refused: Promise<void> | undefined;
+      try {
+        refused = s.stage({
+          identity: { ...identity(), jid: 'mallory@example.org' },
+          putSessions: [{ address: erin, record: bytes(60, 8) }],
+          putDevices: [device('erin@example.org', 5)],
+        }).durable;
+      } catch {
+        refused = undefined;
+      }
+      if (refused !== undefined) await rejects(() => refused!, 'a stage with the identity of another JID');
+      const expect = async (when: string) => {
+        equal(await s.loadSessions([A2, A3, A1, erin]), [bytes(60, 5), bytes(60, 6), undefined, undefined], when);
+        const devices = await s.loadDevices(['bob@example.org', 'carol@example.org', 'erin@example.org']);
+        equal(
+          devices.map((d) => [d.jid, d.deviceId, d.sentSinceLastReceived, d.activeIn, d.identityKey]),
+          [
+            ['bob@example.org', 1, 5, ['oldmemo', 'twomemo'], bytes(32, 1)],
+            ['carol@example.org', 9, 6, ['twomemo'], bytes(32, 9)],
+          ],
+          when,
+        );
+      };
+      await expect('before the stages are durable');
+      await Promise.all(stages);
+      await expect('once they are durable');
     },
   ],
   [

@@ -242,6 +242,20 @@ test('base64: the Node fast path decides exactly as the portable decoder (random
   );
 });
 
+test('base64: results own their bytes (the decoder reuses a scratch buffer); large input decodes too', () => {
+  const a = fromBase64(toBase64(pseudo(100, 1)))!;
+  const keep = a.slice();
+  const b = fromBase64(toBase64(pseudo(100, 2)))!;
+  eqBytes(a, keep, 'an earlier result is unchanged by a later decode');
+  assert.is.not(a.buffer, b.buffer);
+  assert.is(a.byteLength, a.buffer.byteLength, 'no view into a larger shared buffer');
+  const big = pseudo(200_000, 9); // above the scratch size
+  eqBytes(fromBase64(toBase64(big))!, big, '200 000 bytes');
+  assert.is(fromBase64(`${toBase64(big).slice(0, -4)}-_-_`), undefined, 'base64url characters in a large input');
+  const wrapped = toBase64(big).replace(/.{76}/g, '$&\n');
+  eqBytes(fromBase64(wrapped)!, big, 'large line-wrapped input');
+});
+
 test('base64: non-string input throws TypeError', () => {
   let caught: unknown;
   try {

@@ -6,10 +6,12 @@ import { toHex } from '../../src/crypto/bytes';
 import { OmemoError, type OmemoErrorCode } from '../../src/crypto/errors';
 import {
   parseBundle,
+  parseBundleChoosing,
   serializeBundle,
   parseDeviceList,
   serializeDeviceList,
   parseEncrypted,
+  parseEncryptedFor,
   serializeEncrypted,
 } from '../../src/omemo/versions/by-version';
 import { MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
@@ -34,6 +36,7 @@ import {
   frameMessage,
   parseKeyExchange,
   parseMessage,
+  parseMessageThoroughly,
   type ParsedKeyExchange,
   type ParsedMessage,
   type RatchetHeader,
@@ -57,6 +60,7 @@ import {
   xmlMutationArb,
   xmlStringArb,
   type ByteEdit,
+  type RawField,
   type FieldEdit,
 } from './arbitraries';
 import {
@@ -409,6 +413,35 @@ function encryptedAcceptedIsStable(text: string): void {
   same(parseEncrypted(out), p, 'parse(serialize(parse(x)))');
 }
 
+/** The error parsing `text` throws (code and message), or the result. */
+function outcome<T>(fn: () => T): { value: T } | { error: string } {
+  try {
+    return { value: fn() };
+  } catch (e) {
+    return { error: e instanceof OmemoError ? `${e.code}: ${e.message}` : describeError(e) };
+  }
+}
+
+/**
+ * parseEncryptedFor, which decodes only our key, decides exactly as parseEncrypted: the same error (code and
+ * message) or the keys parseEncrypted would give for us, keysFor's first. `pick` chooses who "us" is: one of the
+ * element's recipients, or nobody in it.
+ */
+function encryptedForUsAgrees(text: string, pick: number): void {
+  const all = outcome(() => parseEncrypted(text));
+  const keys = 'value' in all ? all.value.keys : [];
+  const us = pick < keys.length ? keys[pick]! : { rid: 31337, jid: 'nobody@example.org' };
+  const jid = us.jid ?? 'nobody@example.org';
+  const mine = outcome(() => parseEncryptedFor(text, jid, us.rid));
+  if ('error' in all) {
+    same('error' in mine ? mine.error : 'parsed', all.error, 'parseEncryptedFor refuses as parseEncrypted');
+    return;
+  }
+  if ('error' in mine) throw new Error(`parseEncryptedFor refuses what parseEncrypted reads: ${mine.error}`);
+  const ours = all.value.keys.filter((k) => k.rid === us.rid && (all.value.version === 'oldmemo' || k.jid === jid));
+  same(mine.value, { ...all.value, keys: ours }, 'parseEncryptedFor = parseEncrypted with only our keys');
+}
+
 export const encryptedProperties = [
   {
     name: 'encrypted.roundtrip',
@@ -443,6 +476,17 @@ export const encryptedProperties = [
     batchRuns: 3000,
     weight: 3,
   } satisfies PropertySpec<string>,
+  {
+    name: 'encrypted.for-us',
+    description:
+      'valid and mutated <encrypted> elements: parseEncryptedFor (only our key decoded) refuses with the same ' +
+      'error as parseEncrypted, or returns its keys for us',
+    arbitrary: fc.tuple(fc.oneof(validEncryptedArb, hostileXmlArb(validEncryptedArb)), fc.nat(6)),
+    check: ([text, pick]: [string, number]) => encryptedForUsAgrees(text, pick),
+    ciRuns: 1500,
+    batchRuns: 2000,
+    weight: 2,
+  } satisfies PropertySpec<[string, number]>,
 ];
 
 // ------------------------------------------------------------------------------------------------ bundles
@@ -524,6 +568,33 @@ export const bundleProperties = [
     batchRuns: 2000,
     weight: 2,
   } satisfies PropertySpec<[string, OmemoVersion]>,
+  {
+    name: 'bundle.choosing',
+    description:
+      'valid and mutated bundles of either version: parseBundleChoosing (only the chosen pre key decoded) refuses ' +
+      'with the same error as parseBundle, or returns its data with the chosen pre key alone',
+    arbitrary: fc.tuple(fc.oneof(validBundleArb, hostileXmlArb(validBundleArb)), versionArb, fc.nat(200)),
+    check: ([text, version, pick]: [string, OmemoVersion, number]) => {
+      let asked = -1;
+      const one = outcome(() =>
+        parseBundleChoosing(text, version, (count) => {
+          asked = count;
+          return pick % count;
+        }),
+      );
+      const all = outcome(() => parseBundle(text, version));
+      if ('error' in all) {
+        same('error' in one ? one.error : 'parsed', all.error, 'parseBundleChoosing refuses as parseBundle');
+        return;
+      }
+      if ('error' in one) throw new Error(`parseBundleChoosing refuses what parseBundle reads: ${one.error}`);
+      same(asked, all.value.preKeys.length, 'choosePreKey is given the number of pre keys');
+      same(one.value, { ...all.value, preKeys: [all.value.preKeys[pick % asked]!] }, 'the chosen pre key alone');
+    },
+    ciRuns: 800,
+    batchRuns: 1500,
+    weight: 2,
+  } satisfies PropertySpec<[string, OmemoVersion, number]>,
 ];
 
 // ------------------------------------------------------------------------------------------------ device lists
@@ -844,6 +915,62 @@ const hostileWireArb: fc.Arbitrary<HostileWire> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ version: versionArb, asKex: fc.boolean(), bytes: bytesArb(0, 200) }) },
 );
 
+/**
+ * Normal messages built field by field (field numbers of proto/*.proto), in the canonical layout or near it: extra
+ * fields anywhere, fields repeated or swapped, long varints, wrong key lengths, a MAC of another length.
+ */
+const nearCanonicalArb: fc.Arbitrary<HostileWire> = fc
+  .record({
+    version: versionArb,
+    n: fc.oneof(fc.nat(300), uint32Arb),
+    pn: fc.oneof(fc.nat(300), uint32Arb),
+    keyLength: fc.constantFrom(32, 32, 32, 31, 33),
+    ciphertext: bytesArb(0, 80),
+    macLength: fc.constantFrom(16, 16, 8, 8, 15),
+    extra: fc.option(fc.tuple(rawFieldArb, fc.nat(5)), { nil: undefined }),
+    swap: fc.option(fc.nat(4), { nil: undefined }),
+    repeat: fc.option(fc.nat(4), { nil: undefined }),
+    longVarint: fc.boolean(),
+  })
+  .map((c) => {
+    const counter = (field: number, v: number): RawField => ({
+      field,
+      wireType: 0,
+      value: c.longVarint ? BigInt(v) + (1n << 40n) : BigInt(v),
+    });
+    const key = new Uint8Array(c.keyLength).fill(7);
+    const fields: RawField[] =
+      c.version === 'twomemo'
+        ? [
+            counter(1, c.n),
+            counter(2, c.pn),
+            { field: 3, wireType: 2, value: key },
+            { field: 4, wireType: 2, value: c.ciphertext },
+          ]
+        : [
+            { field: 1, wireType: 2, value: Uint8Array.of(5, ...key) },
+            counter(2, c.n),
+            counter(3, c.pn),
+            { field: 4, wireType: 2, value: c.ciphertext },
+          ];
+    if (c.swap !== undefined) {
+      const i = c.swap % 3;
+      [fields[i], fields[i + 1]] = [fields[i + 1]!, fields[i]!];
+    }
+    if (c.repeat !== undefined) fields.push(fields[c.repeat % 4]!);
+    if (c.extra !== undefined) fields.splice(c.extra[1] % (fields.length + 1), 0, c.extra[0]);
+    const inner = writeRawFields(fields);
+    const mac = new Uint8Array(c.macLength).fill(9);
+    const bytes =
+      c.version === 'twomemo'
+        ? writeRawFields([
+            { field: 1, wireType: 2, value: mac },
+            { field: 2, wireType: 2, value: inner },
+          ])
+        : Uint8Array.of(0x33, ...inner, ...mac);
+    return { version: c.version, asKex: false, bytes };
+  });
+
 export const wireProperties = [
   {
     name: 'wire.roundtrip',
@@ -889,6 +1016,27 @@ export const wireProperties = [
         throw new Error(`the parser refuses the re-encoding of what it accepted: ${clip(canon(c))}`);
       }
       same(wireCaseOf(version, again), c, 'parse(encode(parse(x)))');
+    },
+    ciRuns: 3000,
+    batchRuns: 4000,
+    weight: 2,
+  } satisfies PropertySpec<HostileWire>,
+  {
+    name: 'wire.canonical-reader',
+    description:
+      'normal messages of both versions, valid and mutated: parseMessage (a reader of the canonical layout, ' +
+      'protobufjs for the rest) gives what protobufjs alone gives, errors included',
+    arbitrary: fc.oneof(
+      wireCaseArb.map((c) => ({ version: c.version, asKex: false, bytes: frame(c.version, c.message) })),
+      nearCanonicalArb,
+      hostileWireArb,
+    ),
+    check: ({ version, bytes }: HostileWire) => {
+      same(
+        outcome(() => parseMessage(version, bytes)),
+        outcome(() => parseMessageThoroughly(version, bytes)),
+        'parseMessage = parseMessageThoroughly',
+      );
     },
     ciRuns: 3000,
     batchRuns: 4000,

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fromBase64, toBase64, toHex } from '../../src/crypto/bytes';
 import { MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
-import { parseBundle, serializeBundle } from '../../src/omemo/versions/by-version';
+import { parseBundle, parseBundleChoosing, serializeBundle } from '../../src/omemo/versions/by-version';
 import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
 import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { fixture, seq, throwsMalformed, throwsProgrammer } from './helpers';
@@ -131,6 +131,33 @@ test('legacy: a 32-byte key (no 0x05) and a wrong type byte are rejected', () =>
   );
   const wrongType = toBase64(Uint8Array.from([6, ...seq(32, 0)]));
   throwsMalformed(() => parseBundle(good.replace(legacyKey(0), wrongType), 'oldmemo'), /preKeyPublic.*starting 0x06/);
+});
+
+test('parseBundleChoosing: only the chosen pre key comes back; the others are checked all the same', () => {
+  const data: BundleData = {
+    ...sample(0),
+    preKeys: [1, 2, 3].map((id) => ({ id, publicKey: seq(32, 50 + id) })),
+  };
+  for (const version of ['oldmemo', 'twomemo'] as const) {
+    let count = 0;
+    const one = parseBundleChoosing(serializeBundle(data, version), version, (n) => {
+      count = n;
+      return 2;
+    });
+    assert.is(count, 3, version);
+    assert.equal(one, { ...data, preKeys: [data.preKeys[2]!] }, version);
+  }
+  const first = () => 0;
+  // The bad pre key (id 2) is not the chosen one (id 1): refused all the same, with parseBundle's message.
+  const legacy = serializeBundle(data, 'oldmemo');
+  const wrongType = legacy.replace(legacyKey(52), toBase64(Uint8Array.from([6, ...seq(32, 52)])));
+  throwsMalformed(() => parseBundleChoosing(wrongType, 'oldmemo', first), /preKeyId="2".*starting 0x06/);
+  const short = legacy.replace(legacyKey(52), toBase64(seq(32, 52)));
+  throwsMalformed(() => parseBundleChoosing(short, 'oldmemo', first), /preKeyId="2".*got 32 bytes/);
+  const two = serializeBundle(data, 'twomemo');
+  const long = two.replace(toBase64(seq(32, 52)), legacyKey(52));
+  throwsMalformed(() => parseBundleChoosing(long, 'twomemo', first), /<pk id="2"> must be 32 bytes, got 33/);
+  throwsMalformed(() => parseBundleChoosing(two.replace(toBase64(seq(32, 52)), '@@@@'), 'twomemo', first), /not valid/);
 });
 
 test('OMEMO 2: a 33-byte key is rejected', () => {

@@ -8,7 +8,7 @@ import {
   MAX_KEYS_PER_MESSAGE,
   type EncryptedElementData,
 } from '../../src/omemo/stanzas/encrypted-element';
-import { keysFor, parseEncrypted, serializeEncrypted } from '../../src/omemo/versions/by-version';
+import { keysFor, parseEncrypted, parseEncryptedFor, serializeEncrypted } from '../../src/omemo/versions/by-version';
 import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
 import { NS_OMEMO2 } from '../../src/omemo/versions/twomemo';
 import { MAX_STANZA_CHARS } from '../../src/omemo/stanzas/xml';
@@ -473,6 +473,22 @@ test('keysFor: legacy matches rid only; OMEMO 2 matches rid within our JID', () 
     fixture('twomemo-encrypted-keyexchange.xml').replace('rid="1489678178"', 'rid="31337"'),
   );
   assert.is(keysFor(readdressed, 'bob@example.org', 1489678178), undefined);
+});
+
+test('parseEncryptedFor: only our key comes back; every other key is checked all the same', () => {
+  const two = serializeEncrypted(omemo2Sample, 'twomemo');
+  const mine = parseEncryptedFor(two, 'bob@example.org', 2003);
+  assert.equal(mine.keys, [omemo2Sample.keys[2]]);
+  assert.equal(mine.payload, omemo2Sample.payload);
+  assert.equal(parseEncryptedFor(two, 'carol@example.org', 2003).keys, [], 'nothing for another JID');
+  const legacy = serializeEncrypted(legacySample, 'oldmemo');
+  assert.equal(parseEncryptedFor(legacy, undefined, 2002).keys, [legacySample.keys[0]]);
+  // Another device's key is malformed: the element is, whoever reads it.
+  const bad = two.replace(toBase64(omemo2Sample.keys[0]!.data), '@@@@');
+  throwsMalformed(() => parseEncryptedFor(bad, 'bob@example.org', 2003), /<key rid="2002"> is not valid base64/);
+  const empty = two.replace(toBase64(omemo2Sample.keys[1]!.data), '');
+  throwsMalformed(() => parseEncryptedFor(empty, 'bob@example.org', 2003), /<key rid="1002"> is empty/);
+  throwsProgrammer(() => parseEncryptedFor(two, undefined, 2003), TypeError, /jid \(own bare JID\) is required/);
 });
 
 test('DOCTYPE and oversize input are rejected before anything else', () => {

@@ -23,6 +23,7 @@ import {
   openDevice,
   rejectsWith,
   snapshot,
+  type Device,
 } from './manager-fixture';
 
 test.before(async () => {
@@ -448,6 +449,61 @@ test('a due rotation also happens when the manager is re-opened', async () => {
   assert.equal((await store.loadSignedPreKeys()).map((k) => k.id).sort(), [1, 2]);
   for (const version of VERSIONS)
     assert.is(bundleOf(router, 'bob@example.org', again.m.deviceId, version).signedPreKeyId, 2);
+});
+
+/** `count` new contacts' key exchanges to `bob`, one an hour; the ids of the pre keys they used, in order. */
+async function keyExchanges(
+  router: InProcessRouter,
+  bob: Device,
+  count: number,
+  check?: (used: number[]) => Promise<void>,
+) {
+  const usedIds: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const jid = `s${router.publishes.length}-${i}@example.org`;
+    const s = await openDevice(router, jid, 's', { versions: ['twomemo'], clock: bob.clock });
+    await s.m.setDeviceList('bob@example.org', 'twomemo', [bob.m.deviceId]);
+    const live = new Set(bob.m.preKeyIds());
+    const r = await bob.m.decrypt(jid, elementOf(await s.m.encrypt(['bob@example.org'], `hi ${i}`), 'twomemo'));
+    assert.is(r.keyExchange, true);
+    usedIds.push([...live].find((id) => !bob.m.preKeyIds().includes(id))!);
+    await check?.(usedIds);
+    bob.clock.advance(HOUR);
+  }
+  return usedIds;
+}
+
+const HOUR = 3600 * 1000;
+const usedPreKeys = async (d: Device) =>
+  (await d.store.loadPreKeys())
+    .filter((k) => k.consumed)
+    .map((k) => k.id)
+    .sort((x, y) => x - y);
+
+test('used pre keys: the newest maxKept are kept, the oldest deleted with the next key exchange', async () => {
+  const router = new InProcessRouter();
+  const consumedPreKeys = { keepMs: 100 * HOUR, maxKept: 2 };
+  const bob = await openDevice(router, 'bob@example.org', 'b', { versions: ['twomemo'], consumedPreKeys });
+  await keyExchanges(router, bob, 4, async (ids) =>
+    assert.equal(
+      await usedPreKeys(bob),
+      ids.slice(-2).sort((x, y) => x - y),
+      `after ${ids.length}`,
+    ),
+  );
+});
+
+test('used pre keys: a key exchange deletes the used keys kept keepMs, not younger ones', async () => {
+  const router = new InProcessRouter();
+  const consumedPreKeys = { keepMs: 10 * HOUR, maxKept: 50 };
+  const bob = await openDevice(router, 'bob@example.org', 'b', { versions: ['twomemo'], consumedPreKeys });
+  const first = await keyExchanges(router, bob, 2);
+  bob.clock.advance(8 * HOUR); // the first was used exactly 10 hours ago, the second 9
+  const [third] = await keyExchanges(router, bob, 1);
+  assert.equal(
+    await usedPreKeys(bob),
+    [first[1]!, third!].sort((x, y) => x - y),
+  );
 });
 
 test.run();

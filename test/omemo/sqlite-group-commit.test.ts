@@ -14,7 +14,7 @@ import { SqliteStore } from '../../src/omemo/store/sqlite-store';
 import { MemoryStore } from '../../src/omemo/store/memory-store';
 import type { SessionAddress } from '../../src/omemo/store/store';
 import { InProcessRouter, rejectsWith, rngFor } from './manager-fixture';
-import { OWNER_JID, bytes } from './store-conformance';
+import { OWNER_JID, bytes, device } from './store-conformance';
 
 const dir = mkdtempSync(join(tmpdir(), 'omemo-sqlite-group-'));
 let n = 0;
@@ -101,6 +101,73 @@ test('a group whose COMMIT fails rejects every member and leaves none of them; t
   s.close();
   const again = await SqliteStore.open(path, { jid: OWNER_JID });
   assert.equal(await again.loadSessions([address(2), address(3), address(4)]), [undefined, undefined, bytes(200, 4)]);
+  again.close();
+});
+
+/** Counts the session rows SqliteStore writes (updated or inserted), and can make the next write fail. */
+function spySessionWrites(s: SqliteStore): { writes: number; failNext: number } {
+  type Statement = { run(...a: unknown[]): unknown };
+  const st = (s as unknown as { st: { putSession: Statement; updateSession: Statement } }).st;
+  const spy = { writes: 0, failNext: 0 };
+  for (const statement of [st.putSession, st.updateSession]) {
+    const run = statement.run.bind(statement);
+    statement.run = (...a: unknown[]) => {
+      if (spy.failNext > 0) {
+        spy.failNext--;
+        throw new Error('disk I/O error (simulated at a row write)');
+      }
+      const result = run(...a) as { changes: number };
+      spy.writes += result.changes;
+      return result;
+    };
+  }
+  return spy;
+}
+
+test('a session staged many times in one group is written once, its last value, just before the COMMIT', async () => {
+  const path = freshPath();
+  const s = await SqliteStore.open(path, { jid: OWNER_JID });
+  const commits = spyCommits(s);
+  const rows = spySessionWrites(s);
+  // Twice: new rows (inserted), then rows that exist (updated in place).
+  for (const base of [0, 100]) {
+    const staged = [];
+    for (let round = 0; round < 20; round++)
+      for (let i = 1; i <= 10; i++)
+        staged.push(s.stage({ putSessions: [{ address: address(i), record: bytes(200, base + round) }] }).durable);
+    assert.is(rows.writes, base === 0 ? 0 : 10, 'nothing written while the group is open');
+    assert.equal((await s.loadSessions([address(3)]))[0], bytes(200, base + 19), 'the last stage is what loads see');
+    await Promise.all(staged);
+    assert.is(commits.commits, base === 0 ? 1 : 2);
+    assert.is(rows.writes, base === 0 ? 10 : 20, 'one write per session');
+  }
+  s.close();
+  const again = await SqliteStore.open(path, { jid: OWNER_JID });
+  assert.equal(await again.loadSessions([address(1), address(10)]), [bytes(200, 119), bytes(200, 119)]);
+  again.close();
+});
+
+test('a row write that fails before the COMMIT loses the group: every member rejects, loads show the state before', async () => {
+  const path = freshPath();
+  const s = await SqliteStore.open(path, { jid: OWNER_JID });
+  await s.commit(put(1));
+  const rows = spySessionWrites(s);
+  rows.failNext = 1;
+  const lost = await Promise.allSettled([
+    s.commit(put(2)),
+    s.commit({ ...put(3), putDevices: [device('d@x.org', 3)] }),
+  ]);
+  for (const r of lost) {
+    assert.is(r.status, 'rejected');
+    await rejectsWith(Promise.reject((r as PromiseRejectedResult).reason), 'store-error');
+  }
+  assert.equal(await s.loadSessions([address(1), address(2), address(3)]), [bytes(200, 1), undefined, undefined]);
+  assert.equal(await s.loadDevices(['d@x.org']), []);
+  await s.commit(put(4));
+  s.close();
+  const again = await SqliteStore.open(path, { jid: OWNER_JID });
+  assert.equal(await again.loadSessions([address(2), address(3), address(4)]), [undefined, undefined, bytes(200, 4)]);
+  assert.equal(await again.loadDevices(['d@x.org']), []);
   again.close();
 });
 

@@ -1,13 +1,16 @@
 // Tests for src/omemo/stanzas/xml.ts (XML 1.0 + Namespaces in XML: safe parsing, escaping, re-serialisation).
 
+import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   MAX_STANZA_CHARS,
   MAX_XML_DEPTH,
   NS_XML,
+  NOT_XML_CHAR,
   attr,
   childElements,
+  firstNonXmlChar,
   findElement,
   locateElement,
   parseXml,
@@ -287,6 +290,41 @@ test('serializeElement: prefixed attributes whose namespace contains a line brea
   assert.equal({ ...once.attrs }, { '{urn:a\r\nb}x': '1', '{u}v}y': '2' });
   const text = serializeElement(once);
   assert.equal(plain(parseXml(text)), plain(once));
+});
+
+test('firstNonXmlChar finds what NOT_XML_CHAR finds (controls, lone and paired surrogates, U+FFFE/U+FFFF)', () => {
+  const units = [
+    'a',
+    '<',
+    '\t',
+    '\n',
+    '\r',
+    '\u0000',
+    '\u0001',
+    '\u000b',
+    '\u001f',
+    '\u00e9',
+    '\ud7ff',
+    '\ud800',
+    '\udbff',
+    '\udc00',
+    '\udfff',
+    '\ue000',
+    '\ufffd',
+    '\ufffe',
+    '\uffff',
+    '\u{1f510}',
+    '\u{10ffff}',
+  ];
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...units), { maxLength: 12 }), (parts) => {
+      const s = parts.join('');
+      assert.is(firstNonXmlChar(s), NOT_XML_CHAR.exec(s)?.[0], JSON.stringify(s));
+    }),
+    { numRuns: 5000, seed: 20261206 },
+  );
+  assert.is(firstNonXmlChar('paired \u{1f510} is fine'), undefined);
+  assert.is(firstNonXmlChar('lone \ud83d here'), '\ud83d');
 });
 
 test.run();

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { concatBytes, toHex } from '../../src/crypto/bytes';
 import { ed25519PublicToCurve25519, ed25519Verify } from '../../src/crypto/ed25519';
 import { cryptoReady } from '../../src/crypto/ready';
+import { sodium } from '../../src/crypto/sodium';
 import { x25519GenerateKeyPair, x25519PublicKey } from '../../src/crypto/x25519';
 import { xeddsaVerify } from '../../src/crypto/xeddsa';
 import {
@@ -15,10 +16,13 @@ import {
   legacySerializeKey,
   remoteIdentityToCurve,
   signSignedPreKey,
+  verifyBundleIdentity,
   verifySignedPreKey,
 } from '../../src/protocol/identity-key';
+import { x3dhInitiate, x3dhInitiateVerified } from '../../src/protocol/x3dh';
 import { Session } from '../../src/protocol/session';
 import { VERSIONS, bundleOf, caseSeed, makeDevice, rngFor, throwsOmemo, unhex } from './helpers';
+import { serializeSession } from '../../src/protocol/session-record';
 
 interface PythonBundle {
   identityKey: string;
@@ -74,6 +78,24 @@ test('remoteIdentityToCurve handles python-omemo Ed25519 keys with sign bit 1', 
   assert.is(a.identityEdSignBit, 1);
   assert.is(toHex(remoteIdentityToCurve('twomemo', unhex(a.identityEdPublic))), a.identityCurvePublic);
   assert.is(toHex(x25519PublicKey(unhex(a.identityPrivate))), a.identityCurvePublic);
+});
+
+test('remoteIdentityToCurve: a new array each time, right for many keys and for a reused array, invalid keys refused', () => {
+  const ids = Array.from({ length: 200 }, (_, i) =>
+    generateIdentityKeyPair(rngFor(caseSeed(`memo ${i}`))),
+  );
+  for (const round of [0, 1])
+    for (const id of ids)
+      assert.equal(remoteIdentityToCurve('twomemo', id.edPublicKey), id.publicKey, `round ${round}`);
+  const first = remoteIdentityToCurve('twomemo', ids[0]!.edPublicKey);
+  first.fill(0xee);
+  assert.equal(remoteIdentityToCurve('twomemo', ids[0]!.edPublicKey), ids[0]!.publicKey, 'a change to one result');
+  const wire = ids[1]!.edPublicKey.slice();
+  assert.equal(remoteIdentityToCurve('twomemo', wire), ids[1]!.publicKey);
+  wire.set(ids[2]!.edPublicKey); // another key in the same array
+  assert.equal(remoteIdentityToCurve('twomemo', wire), ids[2]!.publicKey);
+  const invalid = new Uint8Array(32).fill(0xff); // y ≥ p: no point
+  for (const _ of [0, 1]) throwsOmemo(() => remoteIdentityToCurve('twomemo', invalid), 'invalid-key');
 });
 
 test('legacySerializeKey prefixes 0x05', () => {
@@ -214,6 +236,117 @@ test('verifySignedPreKey: wrong lengths are programmer errors (RangeError), not 
     RangeError,
   );
   assert.throws(() => verifySignedPreKey('oldmemo', id.publicKey, new Uint8Array(33), new Uint8Array(64)), RangeError);
+});
+
+test('verifyBundleIdentity: the Curve25519 identity of a verified bundle (as remoteIdentityToCurve), else undefined', () => {
+  for (const version of VERSIONS) {
+    const seed = caseSeed(`verifyBundleIdentity ${version}`);
+    const rng = rngFor(seed);
+    for (let i = 0; i < 12; i++) {
+      const d = makeDevice(version, rng);
+      const b = bundleOf(d, undefined);
+      const curve = verifyBundleIdentity(version, b.identityKey, b.signedPreKey, b.signedPreKeySignature);
+      assert.is(toHex(curve!), toHex(remoteIdentityToCurve(version, b.identityKey)), `${seed} #${i}`);
+      assert.is(toHex(curve!), toHex(d.identity.publicKey), `${seed} #${i}`);
+      const bad = b.signedPreKeySignature.slice();
+      bad[i]! ^= 1;
+      assert.is(verifyBundleIdentity(version, b.identityKey, b.signedPreKey, bad), undefined, `${seed} #${i} bad sig`);
+    }
+    // Small-order identity keys (both wire forms) never verify: undefined, not a throw.
+    const zero = new Uint8Array(32);
+    const one = new Uint8Array(32);
+    one[0] = 1;
+    for (const key of [zero, one])
+      assert.is(verifyBundleIdentity(version, key, zero, new Uint8Array(64)), undefined, `${version} small order`);
+  }
+});
+
+test('a mixed-order OMEMO 2 identity key (A + T) with a valid signature: accepted, with the key agreement of A', () => {
+  // Only the holder of A's private key can sign under A + T (cofactorless verification accepts when h = 0 mod 8),
+  // and X25519's clamped scalars ignore T: the state equals the one built from A's own bundle, down to the root key.
+  // libsodium's checked map (subgroup check) refused this key with invalid-key; see ed25519VerifiedPublicToCurve25519.
+  const s = sodium();
+  const seed = caseSeed('mixed-order identity');
+  const holder = s.crypto_sign_seed_keypair(rngFor(`${seed}/holder`)(32));
+  const a = s.crypto_core_ed25519_scalar_reduce(
+    concatBytes(s.crypto_sign_ed25519_sk_to_curve25519(holder.privateKey), new Uint8Array(32)),
+  );
+  const order8 = unhex('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05');
+  const mixed = s.crypto_core_ed25519_add(holder.publicKey, order8);
+  const spk = x25519GenerateKeyPair(rngFor(`${seed}/spk`)).publicKey;
+  const nonces = rngFor(`${seed}/r`);
+  let mixedSignature: Uint8Array | undefined;
+  for (let i = 0; i < 200 && mixedSignature === undefined; i++) {
+    const r = s.crypto_core_ed25519_scalar_reduce(nonces(64));
+    const R = s.crypto_scalarmult_ed25519_base_noclamp(r);
+    const h = s.crypto_core_ed25519_scalar_reduce(s.crypto_hash_sha512(concatBytes(R, mixed, spk)));
+    if ((h[0]! & 7) !== 0) continue;
+    mixedSignature = concatBytes(R, s.crypto_core_ed25519_scalar_add(r, s.crypto_core_ed25519_scalar_mul(h, a)));
+  }
+  assert.ok(
+    mixedSignature !== undefined && ed25519Verify(mixed, spk, mixedSignature),
+    `${seed}: signature under A + T`,
+  );
+  assert.not.ok(ed25519Verify(holder.publicKey, spk, mixedSignature), 'it is not a signature under A');
+  throwsOmemo(() => ed25519PublicToCurve25519(mixed), 'invalid-key');
+
+  const alice = generateIdentityKeyPair(rngFor(`${seed}/alice`));
+  const base = { signedPreKeyId: 1, signedPreKey: spk, preKeyId: 2, preKey: spk };
+  const plain = x3dhInitiateVerified(
+    'twomemo',
+    alice,
+    { ...base, identityKey: holder.publicKey, signedPreKeySignature: s.crypto_sign_detached(spk, holder.privateKey) },
+    rngFor(`${seed}/x3dh`),
+  );
+  const viaMixed = x3dhInitiateVerified(
+    'twomemo',
+    alice,
+    { ...base, identityKey: mixed, signedPreKeySignature: mixedSignature },
+    rngFor(`${seed}/x3dh`),
+  );
+  assert.is(toHex(viaMixed.state.rootKey), toHex(plain.state.rootKey), 'same X3DH secret and root key');
+  assert.is(toHex(viaMixed.state.sendingChainKey!), toHex(plain.state.sendingChainKey!));
+  assert.is(toHex(plain.remoteIdentityCurve), toHex(ed25519PublicToCurve25519(holder.publicKey)));
+  assert.is.not(toHex(viaMixed.remoteIdentityCurve), toHex(plain.remoteIdentityCurve), 'recorded under its own key');
+});
+
+test('remoteIdentityToCurve / x3dhRespond (OMEMO 2): invalid-key for a key that is no point or of small order', () => {
+  const seed = caseSeed('respond with bad identity keys');
+  const bob = makeDevice('twomemo', rngFor(`${seed}/bob`));
+  const spk = bob.signedPreKeys.get(bob.signedPreKeyId)!;
+  const noPoint = unhex('0200000000000000000000000000000000000000000000000000000000000000'); // y = 2: no x
+  const smallOrder = [
+    '0000000000000000000000000000000000000000000000000000000000000080', // y = 0 (order 4), sign bit set
+    '0100000000000000000000000000000000000000000000000000000000000000', // the identity
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', // order 8
+    'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', // p + 1, the identity non-canonically
+  ].map(unhex);
+  for (const identityKey of [noPoint, ...smallOrder]) {
+    throwsOmemo(() => remoteIdentityToCurve('twomemo', identityKey), 'invalid-key', toHex(identityKey));
+    const kex = {
+      version: 'twomemo' as const,
+      preKeyId: undefined,
+      signedPreKeyId: bob.signedPreKeyId,
+      identityKey,
+      baseKey: x25519GenerateKeyPair(rngFor(`${seed}/base`)).publicKey,
+      message: undefined as never,
+    };
+    throwsOmemo(() => Session.respond(bob.identity, kex, spk, undefined), 'invalid-key', toHex(identityKey));
+  }
+});
+
+test('x3dhInitiateVerified: the same state as x3dhInitiate, and the identity it verified in Curve25519 form', () => {
+  for (const version of VERSIONS) {
+    const seed = caseSeed(`x3dhInitiateVerified ${version}`);
+    const bob = makeDevice(version, rngFor(`${seed}/bob`));
+    const alice = generateIdentityKeyPair(rngFor(`${seed}/alice`));
+    const a = x3dhInitiate(version, alice, bundleOf(bob, 1), rngFor(`${seed}/x3dh`));
+    const b = x3dhInitiateVerified(version, alice, bundleOf(bob, 1), rngFor(`${seed}/x3dh`));
+    assert.is(toHex(serializeSession(new Session(b.state))), toHex(serializeSession(new Session(a))), seed);
+    assert.is(toHex(b.remoteIdentityCurve), toHex(bob.identity.publicKey), seed);
+    const broken = { ...bundleOf(bob, 1), signedPreKeySignature: new Uint8Array(64) };
+    throwsOmemo(() => x3dhInitiateVerified(version, alice, broken), 'invalid-signature');
+  }
 });
 
 test.run();

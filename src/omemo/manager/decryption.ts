@@ -9,7 +9,7 @@ import { serializeSession } from '../../protocol/session-record';
 import { parseKeyExchange, parseMessage } from '../../protocol/wire';
 import { adoptIdentityKey } from '../policies/identity-trust';
 import { checkPreKeyUse, markPreKeyUsed } from '../policies/pre-key-policy';
-import { keysFor, parseEncrypted } from '../versions/by-version';
+import { parseEncryptedFor } from '../versions/by-version';
 import type { EncryptedKey } from '../stanzas/encrypted-element';
 import type { ParsedEncrypted } from '../versions/backend';
 import { bareJid } from '../stanzas/jid';
@@ -124,11 +124,12 @@ export async function decryptMessage(
   encryptedXml: string | XmlElement,
   options: { version?: OmemoVersion },
 ): Promise<DecryptResult> {
-  const parsed = parseEncrypted(encryptedXml, options.version);
+  // Only our key is decoded: a room message carries one per device of every member.
+  const parsed = parseEncryptedFor(encryptedXml, core.jid, core.deviceId, options.version);
   const version = parsed.version;
   if (!core.versions.includes(version))
     throw new OmemoError('message-not-for-us', `${version} is not enabled on this device`);
-  const key = keysFor(parsed, core.jid, core.deviceId);
+  const key = parsed.keys[0];
   if (key === undefined) throw new OmemoError('message-not-for-us', `no key for device ${core.deviceId}`);
   const address: SessionAddress = { version, jid: from, deviceId: parsed.sid };
   try {

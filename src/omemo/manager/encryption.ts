@@ -89,23 +89,25 @@ export async function encryptTo(
     }
   }
   // Bounded: a first send to a big room asks for hundreds of lists; one that does not arrive in time is reported.
-  await forEachBounded(uncached, PEP_FETCH_CONCURRENCY, async ({ version, jid }) => {
-    let ids: readonly number[] | undefined = await core.loadList(version, jid);
-    if (ids === undefined && jid !== core.jid) {
-      let fetched: number[] | undefined;
-      try {
-        fetched = await fetchDeviceList(core, jid, version);
-      } catch (e) {
-        fetched = undefined;
-        const failure = fetchFailure(jid, e); // not stored: the next send asks again
-        failures.set(jid, failure);
-        core.log('warn', failure.message, { event: 'device-list-unavailable', jid, version, code: failure.code });
+  // (Skipped when there is nothing to fetch: the steady send of a burst awaits no extra turn.)
+  if (uncached.length > 0)
+    await forEachBounded(uncached, PEP_FETCH_CONCURRENCY, async ({ version, jid }) => {
+      let ids: readonly number[] | undefined = await core.loadList(version, jid);
+      if (ids === undefined && jid !== core.jid) {
+        let fetched: number[] | undefined;
+        try {
+          fetched = await fetchDeviceList(core, jid, version);
+        } catch (e) {
+          fetched = undefined;
+          const failure = fetchFailure(jid, e); // not stored: the next send asks again
+          failures.set(jid, failure);
+          core.log('warn', failure.message, { event: 'device-list-unavailable', jid, version, code: failure.code });
+        }
+        if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
+        ids = fetched;
       }
-      if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
-      ids = fetched;
-    }
-    lists.set(deviceListKey(version, jid), ids ?? []);
-  });
+      lists.set(deviceListKey(version, jid), ids ?? []);
+    });
 
   const known = await core.loadDevicesOf(jids);
   const now = core.now();
@@ -172,28 +174,29 @@ export async function encryptTo(
       repairs.push(t.address);
     } else unbuilt.push(t);
   }
-  await forEachBounded(unbuilt, PEP_FETCH_CONCURRENCY, async (t) => {
-    const { jid } = t.address;
-    try {
-      const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
-      if (!isTrusted(built.device.trust)) {
-        changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
-        const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
-        skipped(reports, t.address, 'untrusted-device', message, built.change);
-        return;
+  if (unbuilt.length > 0)
+    await forEachBounded(unbuilt, PEP_FETCH_CONCURRENCY, async (t) => {
+      const { jid } = t.address;
+      try {
+        const built = await initiate(core, t.address, t.device, devicesOf.get(jid) ?? []);
+        if (!isTrusted(built.device.trust)) {
+          changes.putDevices!.push(built.device); // its new key is recorded, for the user to decide
+          const message = `trust in its ${built.change ? 'new ' : ''}identity key is ${built.device.trust}`;
+          skipped(reports, t.address, 'untrusted-device', message, built.change);
+          return;
+        }
+        ready.push({
+          address: t.address,
+          key: sessionKey(t.address),
+          device: built.device,
+          session: built.session,
+          ...(built.change ? { change: built.change } : {}),
+        });
+      } catch (e) {
+        const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
+        skipped(reports, t.address, code, (e as Error).message);
       }
-      ready.push({
-        address: t.address,
-        key: sessionKey(t.address),
-        device: built.device,
-        session: built.session,
-        ...(built.change ? { change: built.change } : {}),
-      });
-    } catch (e) {
-      const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
-      skipped(reports, t.address, code, (e as Error).message);
-    }
-  });
+    });
   try {
     return await encryptReady(core, ready, reports, changes, { recipients, failures }, message, options, versions);
   } finally {

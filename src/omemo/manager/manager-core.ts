@@ -32,7 +32,7 @@ import type {
   StoredSignedPreKey,
   TrustLevel,
 } from '../store/store';
-import { deviceListKey, sessionKey } from '../store/store';
+import { copyStoredDevice, deviceListKey, sessionKey } from '../store/store';
 import { createLog, logs, type Log } from './logger';
 import type { OmemoTransport } from './transport';
 import { initialTrust, type TrustPolicy } from '../policies/trust';
@@ -46,6 +46,8 @@ import { PEP_FETCH_TIMEOUT_MS } from './bounded-fetch';
 export const SESSION_CACHE_ENTRIES = 20000;
 /** Device lists (per version and JID) kept in memory by the manager. */
 export const DEVICE_LIST_CACHE_ENTRIES = 20000;
+/** JIDs whose device records the manager keeps in memory (each JID's records as the store returned them). */
+export const DEVICE_CACHE_JIDS = 20000;
 
 /** Our own key state as of a commit (records are replaced, never mutated, so a shallow copy suffices). */
 export interface OwnSnapshot {
@@ -122,6 +124,10 @@ export class ManagerCore {
   own!: OwnKeys;
   readonly sessions = new Map<string, Session>();
   readonly listCache = new Map<string, readonly number[] | undefined>();
+  /** Device records by JID (handed out as copies; commit keeps them current). */
+  readonly deviceCache = new Map<string, StoredDevice[]>();
+  /** Commits begun: a device read that one overtook is not cached (it may predate the commit). */
+  commitsBegun = 0;
   queue: Promise<unknown> = Promise.resolve();
   catchingUp = false;
   committed: OwnSnapshot | undefined;
@@ -181,12 +187,14 @@ export class ManagerCore {
    */
   async commit(changes: StoreChanges, touched: readonly string[] = [], pipelined = false): Promise<void> {
     let durable: Promise<void> | undefined;
+    this.commitsBegun++;
     try {
       if (this.opEpoch !== this.epoch)
         throw new OmemoError('store-error', 'an earlier commit was lost after this operation had read its state');
       if (this.store.stage !== undefined) durable = this.store.stage(changes).durable;
       else await this.store.commit(changes);
       for (const l of changes.putDeviceLists ?? []) this.cacheList(deviceListKey(l.version, l.jid), l.deviceIds);
+      for (const d of changes.putDevices ?? []) this.cacheDevice(d);
       // Our keys change only with a commit that stores them: copy them for rollbacks only then (a copy of 100+ pre
       // keys per operation was a tenth of a steady decrypt).
       if (this.own !== undefined) {
@@ -224,6 +232,7 @@ export class ManagerCore {
     this.epoch++;
     this.sessions.clear();
     this.listCache.clear();
+    this.deviceCache.clear();
     if (this.durableOwn !== undefined) {
       this.committed = { ...this.durableOwn };
       // Now, for readers between operations (preKeyIds, bundleXml); again when the next operation begins, in case
@@ -308,12 +317,44 @@ export class ManagerCore {
     setNewest(this.listCache, key, ids === undefined ? undefined : Object.freeze([...ids]), DEVICE_LIST_CACHE_ENTRIES);
   }
 
+  /**
+   * The device records of `jids` (copies: callers may change them), from the cache or one store read. The manager is
+   * the only writer of its store and `commit` updates the cache, as for device lists.
+   */
   async loadDevicesOf(jids: readonly string[]): Promise<StoredDevice[]> {
-    try {
-      return await this.store.loadDevices(jids);
-    } catch (cause) {
-      throw storeError(cause);
+    const wanted = [...new Set(jids)];
+    const missing = wanted.filter((jid) => !this.deviceCache.has(jid));
+    const loaded = new Map<string, StoredDevice[]>();
+    if (missing.length > 0) {
+      const begun = this.commitsBegun;
+      let records: StoredDevice[];
+      try {
+        records = await this.store.loadDevices(missing);
+      } catch (cause) {
+        throw storeError(cause);
+      }
+      for (const jid of missing) loaded.set(jid, []);
+      for (const d of records) loaded.get(d.jid)?.push(d);
+      if (begun === this.commitsBegun)
+        for (const jid of missing)
+          setNewest(this.deviceCache, jid, loaded.get(jid)!.map(copyStoredDevice), DEVICE_CACHE_JIDS);
     }
+    const out: StoredDevice[] = [];
+    for (const jid of wanted) {
+      const fresh = loaded.get(jid);
+      if (fresh !== undefined) out.push(...fresh);
+      else for (const d of this.deviceCache.get(jid) ?? []) out.push(copyStoredDevice(d));
+    }
+    return out;
+  }
+
+  /** Puts a committed device record into the cache of its JID, if that JID's records are cached. */
+  private cacheDevice(d: StoredDevice): void {
+    const of = this.deviceCache.get(d.jid);
+    if (of === undefined) return;
+    const i = of.findIndex((x) => x.deviceId === d.deviceId);
+    if (i >= 0) of[i] = copyStoredDevice(d);
+    else of.push(copyStoredDevice(d));
   }
 
   async newDevice(jid: string, deviceId: number, others: readonly StoredDevice[]): Promise<StoredDevice> {

@@ -182,7 +182,27 @@ export function keepsUsedPreKey(core: ManagerCore, key: StoredPreKey): boolean {
 
 /** Deletes the used pre keys the policy no longer keeps. */
 export function pruneUsedPreKeys(core: ManagerCore, changes: StoreChanges): void {
-  const expired = expiredPreKeys(core.own.preKeys.values(), core.preKeyPolicy, core.now(), core.catchingUp);
+  if (core.catchingUp) return;
+  // Every first message of a burst asks; one pass tells whether any used key is due at all (none is too old and
+  // they are within the count kept) and finds the oldest, which alone is due when a key exchange used one more than
+  // the count kept (the steady state of a burst), without the sort expiredPreKeys does.
+  const now = core.now();
+  let used = 0;
+  let oldest: StoredPreKey | undefined;
+  for (const k of core.own.preKeys.values()) {
+    if (!k.consumed) continue;
+    used++;
+    const at = k.consumedAt ?? 0;
+    const oldestAt = oldest?.consumedAt ?? 0;
+    if (oldest === undefined || at < oldestAt || (at === oldestAt && k.id < oldest.id)) oldest = k;
+  }
+  if (oldest === undefined) return;
+  const young = now - (oldest.consumedAt ?? 0) < core.preKeyPolicy.keepMs;
+  if (young && used <= core.preKeyPolicy.maxKept) return;
+  const expired =
+    young && used === core.preKeyPolicy.maxKept + 1
+      ? [oldest.id]
+      : expiredPreKeys(core.own.preKeys.values(), core.preKeyPolicy, now, core.catchingUp);
   if (expired.length === 0) return;
   for (const id of expired) core.own.preKeys.delete(id);
   changes.deletePreKeys = [...(changes.deletePreKeys ?? []), ...expired];

@@ -1,7 +1,7 @@
 // PEP publishing and fetching (XEP-0384 0.3.0 §4.2–4.3 and 0.9 §5.2–5.3, XEP-0163): our device lists and bundles,
 // other devices' lists and bundles, through the host's OmemoTransport.
 import { OmemoError } from '../../crypto/errors';
-import { parseBundle } from '../versions/by-version';
+import { parseBundle, parseBundleChoosing } from '../versions/by-version';
 import type { BundleData } from '../stanzas/bundle';
 import { parseDeviceList, serializeDeviceList } from '../versions/by-version';
 import { pepLocations } from '../versions/by-version';
@@ -99,7 +99,7 @@ export function ownDeviceListXml(core: ManagerCore, version: OmemoVersion, publi
 }
 
 /**
- * Fetches and parses a device's bundle.
+ * Fetches and parses a device's bundle; with `choosePreKey`, only the pre key it picks (see parseBundleChoosing).
  * @throws OmemoError `bundle-unavailable`, `malformed-stanza`; `peer-timeout` after the manager's fetch timeout.
  */
 export async function fetchBundle(
@@ -107,6 +107,7 @@ export async function fetchBundle(
   jid: string,
   deviceId: number,
   version: OmemoVersion,
+  choosePreKey?: (count: number) => number,
 ): Promise<BundleData> {
   const loc = pepLocations(version, deviceId);
   let xml: string | undefined;
@@ -142,7 +143,7 @@ export async function fetchBundle(
     deviceId,
     version,
   });
-  return parseBundle(xml, version);
+  return choosePreKey === undefined ? parseBundle(xml, version) : parseBundleChoosing(xml, version, choosePreKey);
 }
 
 /**

@@ -1,8 +1,8 @@
 // Starting sessions (X3DH §3.3 through XEP-0384 0.9 §5.3 bundles): a fresh session from a device's bundle, the
 // bundle's identity key adopted with its own trust, earlier states kept behind the new one.
 import { OmemoError } from '../../crypto/errors';
-import { remoteIdentityToCurve } from '../../protocol/identity-key';
 import { Session } from '../../protocol/session';
+import { x3dhInitiateVerified } from '../../protocol/x3dh';
 import { serializeSession } from '../../protocol/session-record';
 import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
 import type { SessionAddress, StoredDevice } from '../store/store';
@@ -34,15 +34,17 @@ export async function initiate(
   device: StoredDevice,
   devicesOfJid: readonly StoredDevice[],
 ): Promise<{ session: Session; device: StoredDevice; change: IdentityChange | undefined }> {
-  const bundle = await fetchBundle(core, address.jid, address.deviceId, address.version);
-  const pick = bundle.preKeys[core.rng(4).reduce((a, b) => a * 256 + b, 0) % bundle.preKeys.length]!;
-  const session = Session.initiate(
+  // One pre key at random (only that one is decoded).
+  const random = (count: number) => core.rng(4).reduce((a, b) => a * 256 + b, 0) % count;
+  const bundle = await fetchBundle(core, address.jid, address.deviceId, address.version, random);
+  const pick = bundle.preKeys[0]!;
+  const { state, remoteIdentityCurve: curve } = x3dhInitiateVerified(
     address.version,
     core.own.identity,
     { ...bundle, preKeyId: pick.id, preKey: pick.publicKey },
     core.rng,
   );
-  const curve = remoteIdentityToCurve(address.version, bundle.identityKey);
+  const session = new Session(state);
   const adopted = adoptIdentityKey(device, curve, () => initialTrust(core.trustPolicy, devicesOfJid));
   let updated = adopted.device;
   if (adopted.change !== undefined && updated.trust === 'undecided')

@@ -2,7 +2,7 @@
 // written the same way in both versions but for the names and key encoding each backend's BundleFormat gives.
 
 import { assertBytes, toBase64 } from '../../crypto/bytes';
-import { assertId, parseBase64Text, parseId, requireOneChild } from './wire-values';
+import { assertId, parseBase64Text, parseId, requireOneChild, type Label } from './wire-values';
 import { attr, childElements, locateElement, malformed, type XmlElement } from './xml';
 
 /** Most pre keys accepted in (and written to) one bundle. */
@@ -41,17 +41,27 @@ export interface BundleFormat {
    * The raw 32 bytes of a key element's base64 content.
    * @throws OmemoError `malformed-stanza` naming `what` for bad base64 or a wrong length or form.
    */
-  readKey(el: XmlElement, what: string): Uint8Array;
+  readKey(el: XmlElement, what: Label): Uint8Array;
+  /**
+   * Checks a key element exactly as readKey does, without keeping the key (the pre keys a reader does not use).
+   * @throws as readKey.
+   */
+  checkKey(el: XmlElement, what: Label): void;
   /** The base64 content of a key element holding the raw 32 bytes `key`. */
   writeKey(key: Uint8Array): string;
 }
 
 /**
- * Reads a bundle in the format `n`: see parseBundle (versions/by-version.ts).
+ * Reads a bundle in the format `n`: see parseBundle (versions/by-version.ts). With `choosePreKey` (given the number
+ * of pre keys, the index of the one to use), `preKeys` holds that one only; the others are checked all the same.
  * @throws OmemoError `malformed-stanza` for a missing/repeated element, bad base64, wrong key lengths, a
  * signature that is not 64 bytes, bad or duplicate ids, no pre key, or more than MAX_PREKEYS_PER_BUNDLE pre keys.
  */
-export function readBundle(xml: string | XmlElement, n: BundleFormat): BundleData {
+export function readBundle(
+  xml: string | XmlElement,
+  n: BundleFormat,
+  choosePreKey?: (count: number) => number,
+): BundleData {
   const bundle = locateElement(xml, 'bundle', n.ns);
 
   const spkEl = requireOneChild(bundle, n.spk, n.ns);
@@ -69,14 +79,32 @@ export function readBundle(xml: string | XmlElement, n: BundleFormat): BundleDat
     const n = pkEls.length;
     throw malformed(`bundle has ${n} pre keys, more than MAX_PREKEYS_PER_BUNDLE (${MAX_PREKEYS_PER_BUNDLE})`);
   }
+  // With choosePreKey, only the chosen pre key is decoded; every other one is checked the same way.
+  const chosen = choosePreKey === undefined ? -1 : choosePreKey(pkEls.length);
+  const idLabel = `<${n.pk}> ${n.pkId}`;
   const seen = new Set<number>();
-  const preKeys = pkEls.map((el) => {
-    const id = parseId(attr(el, n.pkId), `<${n.pk}> ${n.pkId}`);
+  const preKeys: BundleData['preKeys'] = [];
+  for (let i = 0; i < pkEls.length; i++) {
+    const el = pkEls[i]!;
+    const id = parseId(attr(el, n.pkId), idLabel);
     if (seen.has(id)) throw malformed(`pre key id ${id} appears twice in the bundle`);
     seen.add(id);
-    return { id, publicKey: n.readKey(el, `<${n.pk} ${n.pkId}="${id}">`) };
-  });
+    const label = new PreKeyLabel(n, id);
+    if (chosen < 0 || i === chosen) preKeys.push({ id, publicKey: n.readKey(el, label) });
+    else n.checkKey(el, label);
+  }
   return { signedPreKeyId, signedPreKey, signedPreKeySignature, identityKey, preKeys };
+}
+
+/** `<pk id="…">` for error messages, written only when one is thrown (a bundle has 100 pre keys). */
+class PreKeyLabel {
+  constructor(
+    private readonly n: BundleFormat,
+    private readonly id: number,
+  ) {}
+  toString(): string {
+    return `<${this.n.pk} ${this.n.pkId}="${this.id}">`;
+  }
 }
 
 /**

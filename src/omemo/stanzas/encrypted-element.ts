@@ -3,7 +3,15 @@
 // `<keys jid>` groups) read and written by its backend through an EncryptedFormat.
 
 import { assertBytes, toBase64 } from '../../crypto/bytes';
-import { assertId, parseBase64Text, parseFlag, parseId, optionalChild, requireOneChild } from './wire-values';
+import {
+  assertId,
+  checkBase64Text,
+  parseBase64Text,
+  parseFlag,
+  parseId,
+  optionalChild,
+  requireOneChild,
+} from './wire-values';
 import { attr, locateElement, malformed, parseXml, type XmlElement } from './xml';
 
 /** Most `<key>` elements accepted in (and written to) one message. */
@@ -34,6 +42,13 @@ export interface EncryptedElementData {
   payload?: Uint8Array;
 }
 
+/**
+ * Which `<key>`s a reader keeps, by recipient (`jid`: OMEMO 2's `<keys jid>`, undefined in 0.3). The others are
+ * checked exactly as kept ones (a bad one still makes the element malformed) but not decoded: a device reading a
+ * room message needs its own key of hundreds.
+ */
+export type KeyFilter = (rid: number, jid: string | undefined) => boolean;
+
 /** What one version's `<header>` holds besides `sid`. */
 export interface EncryptedHeader {
   keys: EncryptedKey[];
@@ -48,9 +63,9 @@ export interface EncryptedFormat {
   /**
    * The keys (and the 0.3 `<iv>`) of a `<header>` whose `sid` has been read; readKey reads each `<key>`.
    * @throws OmemoError `malformed-stanza` for anything the version's header may not hold, no key, more than
-   * MAX_KEYS_PER_MESSAGE keys, or a bad key.
+   * MAX_KEYS_PER_MESSAGE keys, or a bad key. With `keep`, only the keys it accepts are returned.
    */
-  readHeader(header: XmlElement): EncryptedHeader;
+  readHeader(header: XmlElement, keep?: KeyFilter): EncryptedHeader;
   /**
    * Checks what the version needs of `keys[index]` beyond rid, flag and data (OMEMO 2: a JID), before the next key.
    * @throws TypeError for a key this version cannot write.
@@ -88,18 +103,47 @@ export function checkKeyCount(count: number): void {
 }
 
 /**
- * Reads one `<key>`; `flagName` is the version's key exchange attribute, `jid` its `<keys jid>` (OMEMO 2).
+ * Reads one `<key>`; `flagName` is the version's key exchange attribute, `jid` its `<keys jid>` (OMEMO 2). A key
+ * that `keep` (when given) refuses is checked the same way and gives undefined.
  * @throws OmemoError `malformed-stanza` for a bad `rid` or flag, bad base64, an empty key or one over
  * MAX_KEY_ELEMENT_BYTES.
  */
-export function parseKey(el: XmlElement, flagName: string, jid: string | undefined): EncryptedKey {
+export function parseKey(el: XmlElement, flagName: string, jid: string | undefined): EncryptedKey;
+export function parseKey(
+  el: XmlElement,
+  flagName: string,
+  jid: string | undefined,
+  keep: KeyFilter | undefined,
+): EncryptedKey | undefined;
+export function parseKey(
+  el: XmlElement,
+  flagName: string,
+  jid: string | undefined,
+  keep?: KeyFilter,
+): EncryptedKey | undefined {
   const rid = parseId(attr(el, 'rid'), '<key> rid');
-  const keyExchange = parseFlag(attr(el, flagName), `<key rid="${rid}"> ${flagName}`);
-  const data = parseBase64Text(el, `<key rid="${rid}">`, { maxBytes: MAX_KEY_ELEMENT_BYTES });
-  if (data.length === 0) throw malformed(`<key rid="${rid}"> is empty`);
+  const label = new KeyLabel(rid);
+  const flag = attr(el, flagName);
+  const keyExchange = flag !== undefined && parseFlag(flag, `${label} ${flagName}`);
+  if (keep !== undefined && !keep(rid, jid)) {
+    if (checkBase64Text(el, label, KEY_LIMITS) === 0) throw malformed(`${label} is empty`);
+    return undefined;
+  }
+  const data = parseBase64Text(el, label, KEY_LIMITS);
+  if (data.length === 0) throw malformed(`${label} is empty`);
   const key: EncryptedKey = { rid, keyExchange, data };
   if (jid !== undefined) key.jid = jid;
   return key;
+}
+
+const KEY_LIMITS = Object.freeze({ maxBytes: MAX_KEY_ELEMENT_BYTES });
+
+/** `<key rid="…">` for error messages, written only when one is thrown (a room message has hundreds of keys). */
+class KeyLabel {
+  constructor(readonly rid: number) {}
+  toString(): string {
+    return `<key rid="${this.rid}">`;
+  }
 }
 
 /**
@@ -123,11 +167,12 @@ function findFirst(el: XmlElement, namespaces: readonly string[]): XmlElement | 
 }
 
 /**
- * Reads an `<encrypted>` element in the format `f`: see parseEncrypted (versions/by-version.ts).
+ * Reads an `<encrypted>` element in the format `f`: see parseEncrypted (versions/by-version.ts); with `keep`, only
+ * the keys it accepts (see KeyFilter).
  * @throws OmemoError `malformed-stanza` for anything but one `<header>` and at most one `<payload>`, a bad `sid`,
  * text where none belongs, and whatever `f.readHeader` refuses.
  */
-export function readEncrypted(xml: string | XmlElement, f: EncryptedFormat): EncryptedElementData {
+export function readEncrypted(xml: string | XmlElement, f: EncryptedFormat, keep?: KeyFilter): EncryptedElementData {
   const enc = locateElement(xml, 'encrypted', f.ns);
   const ns = enc.ns;
   rejectText(enc);
@@ -141,7 +186,7 @@ export function readEncrypted(xml: string | XmlElement, f: EncryptedFormat): Enc
   const sid = parseId(attr(header, 'sid'), '<header> sid');
   rejectText(header);
 
-  const { keys, iv } = f.readHeader(header);
+  const { keys, iv } = f.readHeader(header, keep);
   const out: EncryptedElementData = { sid, keys };
   if (iv !== undefined) out.iv = iv;
   if (payloadEl) out.payload = parseBase64Text(payloadEl, '<payload>');

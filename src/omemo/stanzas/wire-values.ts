@@ -1,6 +1,6 @@
 // XEP-0384 0.3.0 §4 / 0.9 §5 (xs:unsignedInt ids, xs:boolean flags, xs:base64Binary keys): typed values in stanzas.
 
-import { assertInt, fromBase64 } from '../../crypto/bytes';
+import { assertInt, base64DecodedLength, fromBase64 } from '../../crypto/bytes';
 import { malformed, type XmlElement } from './xml';
 
 /** Largest device / pre key / signed pre key id (ids are 1..2^31-1; 0 is never valid). */
@@ -10,12 +10,12 @@ export const MAX_ID = 0x7fffffff;
  * Parses a device / pre key id from an attribute value: decimal digits only (no sign, no spaces, no
  * exponent), value 1..MAX_ID. Throws OmemoError('malformed-stanza') naming `what`.
  */
-export function parseId(value: string | undefined, what: string): number {
-  if (value === undefined) throw malformed(`${what} is missing`);
+export function parseId(value: string | undefined, what: Label): number {
+  if (value === undefined) throw malformed(`${named(what)} is missing`);
   if (!/^[0-9]{1,10}$/.test(value))
-    throw malformed(`${what} must be a decimal integer, got ${JSON.stringify(value.slice(0, 20))}`);
+    throw malformed(`${named(what)} must be a decimal integer, got ${JSON.stringify(value.slice(0, 20))}`);
   const n = Number(value);
-  if (n < 1 || n > MAX_ID) throw malformed(`${what} must be in 1..${MAX_ID}, got ${value}`);
+  if (n < 1 || n > MAX_ID) throw malformed(`${named(what)} must be in 1..${MAX_ID}, got ${value}`);
   return n;
 }
 
@@ -28,40 +28,75 @@ export function assertId(value: unknown, name: string): asserts value is number 
  * Parses an xs:boolean attribute: "true"/"1" → true, "false"/"0"/absent → false, anything else malformed.
  * (python-omemo reads any non-empty value as true, so we never *write* "false"; see README L4/T2.)
  */
-export function parseFlag(value: string | undefined, what: string): boolean {
+export function parseFlag(value: string | undefined, what: Label): boolean {
   if (value === undefined) return false;
   const v = value.trim();
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
-  throw malformed(`${what} must be "true", "false", "1" or "0", got ${JSON.stringify(value.slice(0, 20))}`);
+  throw malformed(`${named(what)} must be "true", "false", "1" or "0", got ${JSON.stringify(value.slice(0, 20))}`);
 }
 
 /**
- * Decodes the base64 text of `el` (whitespace ignored). `lengths`: allowed decoded lengths; `maxBytes`:
- * upper bound checked before decoding. Throws OmemoError('malformed-stanza') naming `what`.
+ * What a value is called in error messages: a string, or an object whose `toString()` names it, for names that
+ * cost work to build (built only on failure; no closure per value either).
  */
-export function parseBase64Text(
-  el: XmlElement,
-  what: string,
-  opts: { lengths?: readonly number[]; maxBytes?: number } = {},
-): Uint8Array {
-  if (el.children.length > 0) throw malformed(`${what} must contain only base64 text, found <${el.children[0]!.name}>`);
+export type Label = string | { toString(): string };
+
+function named(what: Label): string {
+  return typeof what === 'string' ? what : what.toString();
+}
+
+/** Limits on base64 text: `lengths` the allowed decoded lengths, `maxBytes` a bound checked before decoding. */
+export interface Base64Limits {
+  lengths?: readonly number[];
+  maxBytes?: number;
+}
+
+/** The base64 text of `el` after the checks that come before decoding. */
+function base64TextOf(el: XmlElement, what: Label, opts: Base64Limits): string {
+  if (el.children.length > 0) {
+    throw malformed(`${named(what)} must contain only base64 text, found <${el.children[0]!.name}>`);
+  }
   const text = el.text;
-  if (opts.maxBytes !== undefined) {
+  // Before decoding, a bound on the size: white space does not count, but only text over the bound is compacted.
+  if (opts.maxBytes !== undefined && Math.floor(text.length / 4) * 3 > opts.maxBytes + 2) {
     const compact = text.replace(/[ \t\r\n]+/g, '');
     if (Math.floor(compact.length / 4) * 3 > opts.maxBytes + 2) {
-      throw malformed(`${what} is longer than ${opts.maxBytes} bytes`);
+      throw malformed(`${named(what)} is longer than ${opts.maxBytes} bytes`);
     }
   }
-  const bytes = fromBase64(text);
-  if (bytes === undefined) throw malformed(`${what} is not valid base64`);
-  if (opts.maxBytes !== undefined && bytes.length > opts.maxBytes) {
-    throw malformed(`${what} is ${bytes.length} bytes, more than ${opts.maxBytes}`);
+  return text;
+}
+
+/** The checks on a decoded length (undefined: not base64). */
+function checkDecodedLength(length: number | undefined, what: Label, opts: Base64Limits): number {
+  if (length === undefined) throw malformed(`${named(what)} is not valid base64`);
+  if (opts.maxBytes !== undefined && length > opts.maxBytes) {
+    throw malformed(`${named(what)} is ${length} bytes, more than ${opts.maxBytes}`);
   }
-  if (opts.lengths !== undefined && !opts.lengths.includes(bytes.length)) {
-    throw malformed(`${what} must be ${opts.lengths.join(' or ')} bytes, got ${bytes.length}`);
+  if (opts.lengths !== undefined && !opts.lengths.includes(length)) {
+    throw malformed(`${named(what)} must be ${opts.lengths.join(' or ')} bytes, got ${length}`);
   }
-  return bytes;
+  return length;
+}
+
+/**
+ * Decodes the base64 text of `el` (whitespace ignored) within `opts`.
+ * Throws OmemoError('malformed-stanza') naming `what`.
+ */
+export function parseBase64Text(el: XmlElement, what: Label, opts: Base64Limits = {}): Uint8Array {
+  const bytes = fromBase64(base64TextOf(el, what, opts));
+  checkDecodedLength(bytes?.length, what, opts);
+  return bytes!;
+}
+
+/**
+ * Checks the base64 text of `el` exactly as parseBase64Text does, without keeping the bytes (for values that are
+ * validated but not used, such as other devices' keys); returns the decoded length.
+ * @throws OmemoError `malformed-stanza` naming `what`.
+ */
+export function checkBase64Text(el: XmlElement, what: Label, opts: Base64Limits = {}): number {
+  return checkDecodedLength(base64DecodedLength(base64TextOf(el, what, opts)), what, opts);
 }
 
 /** The only child of `parent` named `localName` in `ns`: malformed if missing or repeated. */

@@ -33,8 +33,10 @@ function isSpace(c: number): boolean {
 
 /** Names the library path marks or refuses (inherited object properties, `__proto__`, …): left to it. */
 const UNORDINARY_NAMES = new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'prototype']);
+/** The shortest of them (`valueOf`): most names in stanzas (`key`, `rid`, `sid`, `jid`) are shorter, no lookup. */
+const SHORTEST_UNORDINARY = Math.min(...[...UNORDINARY_NAMES].map((n) => n.length));
 function isOrdinaryName(name: string): boolean {
-  return !UNORDINARY_NAMES.has(name);
+  return name.length < SHORTEST_UNORDINARY || !UNORDINARY_NAMES.has(name);
 }
 
 /** A run with its references decoded, or undefined when one does not decode (the thorough path reports it). */

@@ -1,10 +1,10 @@
 // Writing XML 1.0 (W3C XML 1.0 §2.2 characters, §2.4 escaping, Namespaces in XML 1.0 §3): text and attribute values
 // escaped, and an XmlElement tree serialized with the namespace declarations it needs.
-import { codePointLabel, NOT_XML_CHAR, NS_XML, type XmlElement } from './xml';
+import { codePointLabel, firstNonXmlChar, NS_XML, type XmlElement } from './xml';
 
 function assertXmlChars(value: string, what: string): void {
-  const bad = NOT_XML_CHAR.exec(value);
-  if (bad) throw new RangeError(`${what} contains ${codePointLabel(bad[0])}, which XML 1.0 cannot carry`);
+  const bad = firstNonXmlChar(value);
+  if (bad !== undefined) throw new RangeError(`${what} contains ${codePointLabel(bad)}, which XML 1.0 cannot carry`);
 }
 
 /** Escapes character data for element content (`&`, `<`, `>`, and CR so that it survives parsing). */

@@ -48,6 +48,19 @@ export function malformed(message: string, cause?: unknown): OmemoError {
 // XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF] (lone surrogates excluded).
 /** Characters XML 1.0 (§2.2) cannot carry. */
 export const NOT_XML_CHAR = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+/**
+ * Every code unit that can be part of a character NOT_XML_CHAR finds: C0 controls but TAB/LF/CR, surrogates
+ * (paired ones are fine, so a match is only a reason to look closer), U+FFFE/U+FFFF. A class of what to find
+ * runs ~2× faster than NOT_XML_CHAR's negated Unicode class, and nearly all text has none of them.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const MAYBE_NOT_XML_CHAR = /[\x00-\x08\x0B\x0C\x0E-\x1F\uD800-\uDFFF\uFFFE\uFFFF]/;
+
+/** The first character of `text` that XML 1.0 cannot carry (as NOT_XML_CHAR.exec), or undefined. */
+export function firstNonXmlChar(text: string): string | undefined {
+  if (!MAYBE_NOT_XML_CHAR.test(text)) return undefined;
+  return NOT_XML_CHAR.exec(text)?.[0];
+}
 const NAME_PART = /^[A-Za-z_\u00C0-\uFFFF][A-Za-z0-9._\-\u00B7\u00C0-\uFFFF]*$/;
 const DANGEROUS_NAME_MARK = '#name:';
 /**
@@ -98,8 +111,8 @@ export function parseXml(xml: string): XmlElement {
     throw malformed(`XML is ${xml.length} characters long, more than MAX_STANZA_CHARS (${MAX_STANZA_CHARS})`);
   }
   const text = xml.charCodeAt(0) === 0xfeff ? xml.slice(1) : xml;
-  const bad = NOT_XML_CHAR.exec(text);
-  if (bad) throw malformed(`XML contains ${codePointLabel(bad[0])}, which is not an XML 1.0 character`);
+  const bad = firstNonXmlChar(text);
+  if (bad !== undefined) throw malformed(`XML contains ${codePointLabel(bad)}, which is not an XML 1.0 character`);
   // The plain shape of OMEMO stanzas takes a fast scanner (~10× faster); anything else gets every check.
   if (text.indexOf('\r') < 0) {
     const plain = scanPlainXml(text, MAX_XML_DEPTH);

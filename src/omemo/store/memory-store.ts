@@ -10,7 +10,7 @@ import type {
   StoredPreKey,
   StoredSignedPreKey,
 } from './store';
-import { deviceListKey, sessionKey } from './store';
+import { copyStoredDevice, deviceListKey, sessionKey } from './store';
 
 // Hand-written copies: structuredClone cost several µs per record and dominated a 1000-device commit.
 function copyIdentity(i: StoredIdentity): StoredIdentity {
@@ -29,24 +29,6 @@ function copySignedPreKey(k: StoredSignedPreKey): StoredSignedPreKey {
 function copyPreKey(k: StoredPreKey): StoredPreKey {
   const c: StoredPreKey = { ...k, privateKey: k.privateKey.slice(), publicKey: k.publicKey.slice() };
   if (k.acceptedBaseKeys !== undefined) c.acceptedBaseKeys = k.acceptedBaseKeys.map((b) => b.slice());
-  return c;
-}
-
-function copyDevice(d: StoredDevice): StoredDevice {
-  const c: StoredDevice = {
-    jid: d.jid,
-    deviceId: d.deviceId,
-    activeIn: d.activeIn.slice(),
-    trust: d.trust,
-    sentSinceLastReceived: d.sentSinceLastReceived,
-    lastReceivedAt: d.lastReceivedAt,
-  };
-  if (d.label !== undefined) c.label = d.label;
-  if (d.identityKey !== undefined) c.identityKey = d.identityKey.slice();
-  if (d.previousIdentities !== undefined) {
-    c.previousIdentities = d.previousIdentities.map((p) => ({ identityKey: p.identityKey.slice(), trust: p.trust }));
-  }
-  if (d.unansweredSince !== undefined) c.unansweredSince = d.unansweredSince;
   return c;
 }
 
@@ -94,7 +76,8 @@ export class MemoryStore implements OmemoStore {
 
   async loadDevices(jids: readonly string[]): Promise<StoredDevice[]> {
     const out: StoredDevice[] = [];
-    for (const jid of new Set(jids)) for (const d of this.devices.get(jid)?.values() ?? []) out.push(copyDevice(d));
+    for (const jid of new Set(jids))
+      for (const d of this.devices.get(jid)?.values() ?? []) out.push(copyStoredDevice(d));
     return out;
   }
 
@@ -112,7 +95,7 @@ export class MemoryStore implements OmemoStore {
       deviceListKey(l.version, l.jid),
       [...l.deviceIds],
     ]);
-    const devices = (changes.putDevices ?? []).map(copyDevice);
+    const devices = (changes.putDevices ?? []).map(copyStoredDevice);
     const sessions = (changes.putSessions ?? []).map((s) => [sessionKey(s.address), s.record.slice()] as const);
     const deletedSessions = (changes.deleteSessions ?? []).map(sessionKey);
     if (identity) this.identity = identity;

@@ -1,5 +1,6 @@
 // Group commit for the SQLite store (OmemoStore.stage in store.ts): the commits staged close together are written
 // into one open SQLite transaction, each in its own savepoint, and made durable by one COMMIT (one fsync of the WAL).
+// Their session and device rows wait in memory (sqlite-pending.ts) and are written once each just before the COMMIT.
 import type { StagedCommit } from './store';
 import type { SqlDatabase } from './sqlite-driver';
 
@@ -34,11 +35,13 @@ export class GroupCommit {
   constructor(
     private readonly db: SqlDatabase,
     private readonly failure: (e: unknown) => unknown,
+    private readonly pending: { write(): void; clear(): void } = { write() {}, clear() {} },
   ) {}
 
   /**
    * Runs `write` inside the open group transaction (opening one), in a savepoint when `write` is a better-sqlite3
-   * transaction function: a throw undoes only its writes and is rethrown, the group stays.
+   * transaction function: a throw undoes only its writes and is rethrown, the group stays. What `write` hands to the
+   * pending rows is written before the group's COMMIT, or dropped with the group.
    */
   stage(write: () => void): StagedCommit {
     let group = this.#group;
@@ -76,6 +79,7 @@ export class GroupCommit {
     if (group === undefined) return;
     this.#group = undefined;
     try {
+      this.pending.write();
       this.db.exec('COMMIT');
     } catch (e) {
       this.#fail(group, this.failure(e));
@@ -98,6 +102,7 @@ export class GroupCommit {
   /** The group is lost: rolled back (unless SQLite already did), every member rejected. */
   #fail(group: Group, error: unknown): void {
     if (this.#group === group) this.#group = undefined;
+    this.pending.clear();
     try {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
     } catch {

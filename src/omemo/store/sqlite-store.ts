@@ -1,6 +1,7 @@
 // SqliteStore: the persistent OmemoStore (store.ts) on better-sqlite3, one account per file. Group commit: the
-// commits staged close together share one SQLite transaction (each in its own savepoint) and one fsync; a versioned
-// schema with forward migrations, an exclusive lock on the file.
+// commits staged close together share one SQLite transaction (each in its own savepoint, their session and device
+// rows written once each before the COMMIT) and one fsync; a versioned schema with forward migrations, an exclusive
+// lock on the file.
 //
 // better-sqlite3 is an optional native dependency: it is imported lazily inside `open`, so loading the
 // library's entry point never loads it (browsers, installs without it). Nothing of its types is part of
@@ -21,6 +22,7 @@ import type {
 } from './store';
 import { loadDriver, type SqlDatabase } from './sqlite-driver';
 import { GroupCommit } from './sqlite-group-commit';
+import { hasOtherChanges, PendingRows, stagedRows } from './sqlite-pending';
 import { MIGRATIONS, SQLITE_SCHEMA_VERSION } from './sqlite-schema';
 import {
   KEY_BYTES,
@@ -36,7 +38,6 @@ import {
   storeFailure,
   prepareStatements,
   preKeyOut,
-  deviceOut,
   type Statements,
   writeChanges,
 } from './sqlite-rows';
@@ -58,8 +59,8 @@ const openFiles = new Set<string>();
  * An OmemoStore in a SQLite file (Node.js, needs the optional dependency better-sqlite3). One file holds
  * one account; while open, the store holds the file exclusively (no other process or SqliteStore can open
  * it). Every `commit` is atomic and durable when its promise resolves; commits (and `stage`s) arriving close
- * together share one SQLite transaction and one fsync (group commit), each in its own savepoint, so that a commit
- * that fails fails alone.
+ * together share one SQLite transaction and one fsync (group commit), so that many small operations cost one write
+ * to disk; a commit that fails (checked before anything is written, the rest in a savepoint) fails alone.
  */
 export class SqliteStore implements OmemoStore {
   /** The bare JID of the account this file belongs to. */
@@ -72,6 +73,8 @@ export class SqliteStore implements OmemoStore {
   private readonly loadDevicesTx: (jids: readonly string[]) => StoredDevice[];
   private readonly commitTx: (changes: StoreChanges) => void;
   private readonly group: GroupCommit;
+  /** The session and device rows of the open group, written just before its COMMIT. */
+  private readonly pending = new PendingRows();
 
   private constructor(db: SqlDatabase, path: string, jid: string) {
     this.db = db;
@@ -83,6 +86,8 @@ export class SqliteStore implements OmemoStore {
     // transaction the reads need no savepoint of their own (they write nothing): they run bare.
     const loadSessions = (addresses: readonly SessionAddress[]) =>
       addresses.map((a) => {
+        const staged = this.pending.session(a);
+        if (staged !== undefined) return staged ?? undefined;
         const row = this.st.session.get(a.version, a.jid, a.deviceId);
         return row === undefined ? undefined : blobOut(rowOf(row, 'sessions').record, 'sessions', 'record');
       });
@@ -90,13 +95,16 @@ export class SqliteStore implements OmemoStore {
     this.loadSessionsTx = (addresses) => (db.inTransaction ? loadSessions(addresses) : loadSessionsTx(addresses));
     const loadDevices = (jids: readonly string[]) => {
       const out: StoredDevice[] = [];
-      for (const jid of new Set(jids)) for (const row of this.st.devicesOf.all(jid)) out.push(deviceOut(row));
+      for (const jid of new Set(jids)) out.push(...this.pending.devicesOf(jid, this.st.devicesOf.all(jid)));
       return out;
     };
     const loadDevicesTx = db.transaction(loadDevices);
     this.loadDevicesTx = (jids) => (db.inTransaction ? loadDevices(jids) : loadDevicesTx(jids));
     this.commitTx = db.transaction((changes: StoreChanges) => writeChanges(this.st, this.jid, changes));
-    this.group = new GroupCommit(db, (e) => storeFailure('commit', e));
+    this.group = new GroupCommit(db, (e) => storeFailure('commit', e), {
+      write: () => this.pending.write(this.st),
+      clear: () => this.pending.clear(),
+    });
   }
 
   /**
@@ -348,7 +356,17 @@ export class SqliteStore implements OmemoStore {
    * @throws OmemoError as `commit`, synchronously, with nothing applied.
    */
   stage(changes: StoreChanges): StagedCommit {
-    return this.run('commit', () => this.group.stage(() => this.commitTx(changes)));
+    return this.run('commit', () => {
+      // Sessions and device records are checked and copied now, kept in memory and written before the group's COMMIT
+      // (sqlite-pending.ts); the rest is written now, in a savepoint. Nothing is kept when either part throws.
+      const rows = stagedRows(changes);
+      const rest = hasOtherChanges(changes);
+      return this.group.stage(() => {
+        if (rest)
+          this.commitTx({ ...changes, putDevices: undefined, putSessions: undefined, deleteSessions: undefined });
+        this.pending.apply(rows);
+      });
+    });
   }
 }
 

@@ -78,6 +78,25 @@ export interface StoredDevice {
   unansweredSince?: number;
 }
 
+/** A deep copy of a device record (stores and caches hand out copies: callers may change what they get). */
+export function copyStoredDevice(d: StoredDevice): StoredDevice {
+  const c: StoredDevice = {
+    jid: d.jid,
+    deviceId: d.deviceId,
+    activeIn: d.activeIn.slice(),
+    trust: d.trust,
+    sentSinceLastReceived: d.sentSinceLastReceived,
+    lastReceivedAt: d.lastReceivedAt,
+  };
+  if (d.label !== undefined) c.label = d.label;
+  if (d.identityKey !== undefined) c.identityKey = d.identityKey.slice();
+  if (d.previousIdentities !== undefined) {
+    c.previousIdentities = d.previousIdentities.map((p) => ({ identityKey: p.identityKey.slice(), trust: p.trust }));
+  }
+  if (d.unansweredSince !== undefined) c.unansweredSince = d.unansweredSince;
+  return c;
+}
+
 /** Key of a session: version, remote bare JID, remote device id. */
 export interface SessionAddress {
   version: OmemoVersion;

@@ -5,7 +5,7 @@ import type { Rng } from '../../crypto/random';
 import type { ProtocolVersion } from '../../protocol/constants';
 import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
-import type { EncryptedElementData, EncryptedKey } from '../stanzas/encrypted-element';
+import type { EncryptedElementData, EncryptedKey, KeyFilter } from '../stanzas/encrypted-element';
 import type { XmlElement } from '../stanzas/xml';
 import type { PepLocations } from '../stanzas/namespaces';
 import type { SealedPayload } from '../stanzas/payload';
@@ -63,9 +63,10 @@ export interface OmemoBackend {
   /**
    * Parses its bundle, also inside a PEP `<item>`; keys come out as raw 32 bytes.
    * @throws OmemoError `malformed-stanza` for a missing/repeated element, bad base64, wrong key lengths, a
-   * signature that is not 64 bytes, bad or duplicate ids, no pre key, or more than MAX_PREKEYS_PER_BUNDLE.
+   * signature that is not 64 bytes, bad or duplicate ids, no pre key, or more than MAX_PREKEYS_PER_BUNDLE. With
+   * `choosePreKey` (the number of pre keys → the index of the one to use), only that pre key is decoded and returned.
    */
-  parseBundle(xml: string | XmlElement): BundleData;
+  parseBundle(xml: string | XmlElement, choosePreKey?: (count: number) => number): BundleData;
   /**
    * Serialises its bundle from raw 32-byte keys.
    * @throws TypeError/RangeError for wrong lengths, bad or duplicate ids, no pre key or more than
@@ -76,9 +77,10 @@ export interface OmemoBackend {
    * Parses its `<encrypted>` element, also inside a whole `<message>`: 0.3 `<key>`s with `prekey` and one `<iv>`,
    * OMEMO 2 `<keys jid>` groups of `<key>`s with `kex`.
    * @throws OmemoError `malformed-stanza` for anything its schema does not allow, bad ids, bad base64, an empty
-   * key, no key at all, more than MAX_KEYS_PER_MESSAGE keys or a key over MAX_KEY_ELEMENT_BYTES.
+   * key, no key at all, more than MAX_KEYS_PER_MESSAGE keys or a key over MAX_KEY_ELEMENT_BYTES. With `keep`, only
+   * the keys it accepts are returned (the others are checked all the same).
    */
-  parseEncrypted(xml: string | XmlElement): ParsedEncrypted;
+  parseEncrypted(xml: string | XmlElement, keep?: KeyFilter): ParsedEncrypted;
   /**
    * Serialises its `<encrypted>` element (0.3: `iv` required, `jid` not written; OMEMO 2: `jid` required on every
    * key, keys grouped per JID, `iv` absent). No `payload` = an empty message.
@@ -96,6 +98,11 @@ export interface OmemoBackend {
    * @throws TypeError/RangeError unless `deviceId` is an id; TypeError without `jid` where keys carry JIDs.
    */
   findKey(keys: readonly EncryptedKey[], jid: string | undefined, deviceId: number): EncryptedKey | undefined;
+  /**
+   * Whether a key is addressed to device `deviceId` of `jid`, as findKey decides it (for parseEncrypted's `keep`).
+   * @throws as findKey.
+   */
+  keyFilter(jid: string | undefined, deviceId: number): KeyFilter;
 
   /**
    * Encrypts a payload (0.3: AES-128-GCM, key material key16 ‖ tag16 and an `<iv>`; OMEMO 2: HKDF-SHA256 →

@@ -88,6 +88,20 @@ export function parseBundle(xml: string | XmlElement, version: OmemoVersion): Bu
 }
 
 /**
+ * parseBundle for a session build, which uses one pre key: `choosePreKey` gets the number of pre keys and returns
+ * the index of the one to use; only that one is decoded and `preKeys` holds it alone. Every other pre key is
+ * checked exactly as parseBundle checks it.
+ * @throws as parseBundle.
+ */
+export function parseBundleChoosing(
+  xml: string | XmlElement,
+  version: OmemoVersion,
+  choosePreKey: (count: number) => number,
+): BundleData {
+  return backendFor(version).parseBundle(xml, choosePreKey);
+}
+
+/**
  * Serialises a bundle in the XEP's child order (signed pre key, signature, identity key, pre keys).
  * Legacy keys are written as 33 bytes `0x05`‖key.
  * @throws TypeError/RangeError for an unknown version, wrong lengths, bad or duplicate ids, no pre key or more
@@ -111,6 +125,23 @@ export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion)
   if (version !== undefined) return backendFor(version).parseEncrypted(xml);
   const el = findEncrypted(xml, ENCRYPTED_NAMESPACES);
   return backendForNamespace(el.ns)!.parseEncrypted(el); // findEncrypted: one of their namespaces
+}
+
+/**
+ * parseEncrypted for a reader that needs only its own key: `keys` holds the keys addressed to device `deviceId`
+ * of `jid` (keysFor's choice first); every other key is checked exactly as parseEncrypted checks it, not decoded.
+ * @throws as parseEncrypted; TypeError/RangeError as keysFor for a bad `deviceId` or a missing OMEMO 2 `jid`.
+ */
+export function parseEncryptedFor(
+  xml: string | XmlElement,
+  jid: string | undefined,
+  deviceId: number,
+  version?: OmemoVersion,
+): ParsedEncrypted {
+  const backend = version !== undefined ? backendFor(version) : undefined;
+  const el = backend === undefined ? findEncrypted(xml, ENCRYPTED_NAMESPACES) : xml;
+  const b = backend ?? backendForNamespace((el as XmlElement).ns)!; // findEncrypted: one of their namespaces
+  return b.parseEncrypted(el, b.keyFilter(jid, deviceId));
 }
 
 /**

@@ -1,19 +1,19 @@
 // XEP-0384 0.3.0 (OMEMO 0.3, python-omemo's "oldmemo", namespace `eu.siacs.conversations.axolotl`): the backend
 // of the legacy version.
 import { GCM_TAG_BYTES, aesGcmDecryptAsync, aesGcmEncryptAsync } from '../../crypto/aes';
-import { assertBytes, concatBytes, toBase64 } from '../../crypto/bytes';
+import { assertBytes, base64DecodedLength, concatBytes, fromBase64, toBase64 } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import type { Rng } from '../../crypto/random';
 import { LEGACY_KEY_TYPE_DJB } from '../../protocol/constants';
 import type { BundleFormat } from '../stanzas/bundle';
 import type { DeviceListFormat } from '../stanzas/device-list';
 import { checkKeyCount, describe, parseKey } from '../stanzas/encrypted-element';
-import type { EncryptedFormat, EncryptedKey } from '../stanzas/encrypted-element';
+import type { EncryptedFormat, EncryptedKey, KeyFilter } from '../stanzas/encrypted-element';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
 import { OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
 import type { StanzaSizeBounds } from '../stanzas/stanza-size';
-import { assertId, optionalChild, parseBase64Text } from '../stanzas/wire-values';
+import { assertId, optionalChild, parseBase64Text, type Label } from '../stanzas/wire-values';
 import { malformed, type XmlElement } from '../stanzas/xml';
 import type { OmemoBackend } from './backend';
 import { stanzaCodecs } from './stanza-codecs';
@@ -47,7 +47,7 @@ const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_LEGACY, element: 'l
  * The raw key of a 0.3 key element: 33 bytes `0x05`‖key on the wire (libsignal's serialisation).
  * @throws OmemoError `malformed-stanza` naming `what` for bad base64 or any other length or type byte.
  */
-function readDjbKey(el: XmlElement, what: string): Uint8Array {
+function readDjbKey(el: XmlElement, what: Label): Uint8Array {
   const bytes = parseBase64Text(el, what, { maxBytes: 64 });
   if (bytes.length !== 33 || bytes[0] !== LEGACY_KEY_TYPE_DJB) {
     throw malformed(
@@ -56,6 +56,16 @@ function readDjbKey(el: XmlElement, what: string): Uint8Array {
     );
   }
   return bytes.slice(1);
+}
+
+/** Checks a 0.3 key element as readDjbKey does; only a key that may be bad is decoded (for readDjbKey's error). */
+function checkDjbKey(el: XmlElement, what: Label): void {
+  const text = el.text;
+  const fine =
+    el.children.length === 0 &&
+    base64DecodedLength(text) === 33 &&
+    fromBase64(text.slice(0, 4))?.[0] === LEGACY_KEY_TYPE_DJB;
+  if (!fine) readDjbKey(el, what);
 }
 
 /** The base64 of `0x05`‖key. */
@@ -76,6 +86,7 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
   pk: 'preKeyPublic',
   pkId: 'preKeyId',
   readKey: readDjbKey,
+  checkKey: checkDjbKey,
   writeKey: writeDjbKey,
 });
 
@@ -83,7 +94,7 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
 const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   ns: NS_LEGACY,
   keyExchangeFlag: 'prekey',
-  readHeader: (header) => {
+  readHeader: (header, keep) => {
     let count = 0;
     for (const c of header.children) {
       if (c.ns !== NS_LEGACY || (c.name !== 'key' && c.name !== 'iv')) {
@@ -96,7 +107,11 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
     if (!ivEl) throw malformed('legacy <header> has no <iv> (required, also in empty messages)');
     const iv = parseBase64Text(ivEl, '<iv>', { lengths: LEGACY_IV_LENGTHS, maxBytes: 64 });
     const keys: EncryptedKey[] = [];
-    for (const c of header.children) if (c.name === 'key') keys.push(parseKey(c, 'prekey', undefined));
+    for (const c of header.children) {
+      if (c.name !== 'key') continue;
+      const key = parseKey(c, 'prekey', undefined, keep);
+      if (key !== undefined) keys.push(key);
+    }
     return { keys, iv };
   },
   checkKey: () => undefined, // no JID in 0.3: whatever `jid` a key has is not written
@@ -106,6 +121,12 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
     return `${keyElements.join('')}<iv>${toBase64(data.iv)}</iv>`;
   },
 });
+
+/** Keys addressed to device `deviceId`: the legacy wire format has no JID, so `jid` is ignored. */
+function keyFilter(_jid: string | undefined, deviceId: number): KeyFilter {
+  assertId(deviceId, 'deviceId');
+  return (rid) => rid === deviceId;
+}
 
 /** AES-128-GCM: the ratchet carries key16 ‖ tag16 (an empty message's key 16 alone, or with a tag). */
 const KEY_MATERIAL: KeyMaterialShape = Object.freeze({
@@ -176,10 +197,11 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
 
   ...stanzaCodecs('oldmemo', { deviceList: DEVICE_LIST, bundle: BUNDLE, encrypted: ENCRYPTED, size: SIZE }),
   keyFor: (_jid, rid, keyExchange, data) => ({ rid, keyExchange, data }),
-  findKey: (keys, _jid, deviceId) => {
-    assertId(deviceId, 'deviceId');
-    return keys.find((k) => k.rid === deviceId);
+  findKey: (keys, jid, deviceId) => {
+    const isOurs = keyFilter(jid, deviceId);
+    return keys.find((k) => isOurs(k.rid, k.jid));
   },
+  keyFilter,
 
   sealPayload,
   openPayload,

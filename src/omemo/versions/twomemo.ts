@@ -12,13 +12,14 @@ import {
   rejectText,
   type EncryptedFormat,
   type EncryptedKey,
+  type KeyFilter,
 } from '../stanzas/encrypted-element';
 import { ITEM_ID_CURRENT } from '../stanzas/namespaces';
 import { checkPlaintext, checkSealed, type KeyMaterialShape, type SealedPayload } from '../stanzas/payload';
 import { MAX_ITEMS_NUMERIC_FALLBACK, OPEN_ACCESS, assertNodeKind } from '../stanzas/publish-options';
 import type { PublishOptions } from '../stanzas/publish-options';
 import type { StanzaSizeBounds } from '../stanzas/stanza-size';
-import { assertId, parseBase64Text } from '../stanzas/wire-values';
+import { assertId, checkBase64Text, parseBase64Text } from '../stanzas/wire-values';
 import { attr, malformed } from '../stanzas/xml';
 import { escapeXmlAttr } from '../stanzas/xml-serialize';
 import type { OmemoBackend } from './backend';
@@ -54,6 +55,9 @@ const OMEMO2_BUNDLES_OPTIONS_NUMERIC: PublishOptions = Object.freeze({
 /** `<devices xmlns='urn:xmpp:omemo:2'>` with `label` and `labelsig`. */
 const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_OMEMO2, element: 'devices', labels: true });
 
+/** OMEMO 2 keys in bundles: their raw 32 bytes. */
+const RAW_KEY_LIMITS = Object.freeze({ lengths: [32], maxBytes: 64 });
+
 /** The OMEMO 2 bundle: short element names, keys as their raw 32 bytes. */
 const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
   ns: NS_OMEMO2,
@@ -63,7 +67,10 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
   ik: 'ik',
   pk: 'pk',
   pkId: 'id',
-  readKey: (el, what) => parseBase64Text(el, what, { lengths: [32], maxBytes: 64 }),
+  readKey: (el, what) => parseBase64Text(el, what, RAW_KEY_LIMITS),
+  checkKey: (el, what) => {
+    checkBase64Text(el, what, RAW_KEY_LIMITS);
+  },
   writeKey: toBase64,
 });
 
@@ -71,7 +78,7 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
 const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   ns: NS_OMEMO2,
   keyExchangeFlag: 'kex',
-  readHeader: (header) => {
+  readHeader: (header, keep) => {
     let count = 0;
     for (const group of header.children) {
       if (group.ns !== NS_OMEMO2 || group.name !== 'keys') {
@@ -94,7 +101,10 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
       if (jid === undefined || jid.trim() === '') throw malformed('<keys> has no jid');
       let list = byJid.get(jid);
       if (list === undefined) byJid.set(jid, (list = []));
-      for (const c of group.children) list.push(parseKey(c, 'kex', jid));
+      for (const c of group.children) {
+        const key = parseKey(c, 'kex', jid, keep);
+        if (key !== undefined) list.push(key);
+      }
     }
     return { keys: [...byJid.values()].flat() };
   },
@@ -169,6 +179,13 @@ async function openPayload(
   }).plaintext;
 }
 
+/** Keys addressed to device `deviceId` of `jid` (our bare JID, compared exactly with `<keys jid>`). */
+function keyFilter(jid: string | undefined, deviceId: number): KeyFilter {
+  assertId(deviceId, 'deviceId');
+  if (typeof jid !== 'string' || jid === '') throw new TypeError('jid (own bare JID) is required for OMEMO 2');
+  return (rid, keyJid) => rid === deviceId && keyJid === jid;
+}
+
 /** OMEMO 2 empty messages carry 32 zero bytes as key material (XEP-0384 0.9 §4.4). */
 function isEmptyMessageKey(keyMaterial: Uint8Array): boolean {
   return keyMaterial.length === OMEMO2_KEY_BYTES && keyMaterial.every((b) => b === 0);
@@ -212,10 +229,10 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   ...stanzaCodecs('twomemo', { deviceList: DEVICE_LIST, bundle: BUNDLE, encrypted: ENCRYPTED, size: SIZE }),
   keyFor: (jid, rid, keyExchange, data) => ({ jid, rid, keyExchange, data }),
   findKey: (keys, jid, deviceId) => {
-    assertId(deviceId, 'deviceId');
-    if (typeof jid !== 'string' || jid === '') throw new TypeError('jid (own bare JID) is required for OMEMO 2');
-    return keys.find((k) => k.rid === deviceId && k.jid === jid);
+    const isOurs = keyFilter(jid, deviceId);
+    return keys.find((k) => isOurs(k.rid, k.jid));
   },
+  keyFilter,
 
   sealPayload,
   openPayload,

@@ -1,0 +1,291 @@
+// GF(2^255 - 19) arithmetic (RFC 7748 §4.1, §5) for the birational maps between Ed25519 and Curve25519 public
+// keys: u = (1 + y) / (1 - y) and y = (u - 1) / (u + 1). Written from the RFC; one field inversion each, which
+// costs ~90 µs in libsodium's WASM (crypto_sign_ed25519_pk_to_curve25519 adds a subgroup check: a full
+// scalar multiplication) and ~115 µs with JS BigInt, and ~6 µs here.
+//
+// Elements are ten signed limbs in radix 2^25.5 (limb i holds 26 bits when i is even, 25 when odd), so that a
+// product of two limbs fits an int64 with room for the sums; 2^255 = 19 (mod p) folds the high half down.
+// Only public keys go through this module, so nothing here needs to be constant time (it is anyway: no
+// branch and no memory index depends on the values).
+//
+// Exports (wasm/README.md "field25519"):
+//   f25519_buffer()       address of the 64-byte I/O buffer: input at +0, output at +32
+//   f25519_ed_to_mont()   u of the Edwards y at +0 (bit 255 ignored); 0, or -1 when 1 - y = 0
+//   f25519_mont_to_ed()   y of the Montgomery u at +0 (bit 255 ignored); 0, or -1 when u + 1 = 0
+//   f25519_ed_to_mont_checked()  as f25519_ed_to_mont, but -2 when y is not the y of a point of edwards25519
+//   f25519_mul()          (test build only) the canonical product of the elements at +0 and +32, written at +0
+//   f25519_sq()           (test build only) the canonical square of the element at +0, written at +0
+
+#include <stdint.h>
+
+typedef int64_t fe[10];
+
+static uint8_t io[64];
+
+#define EXPORT(name) __attribute__((export_name(#name), visibility("default")))
+// Full unrolling lets clang keep the limbs and columns in locals (about twice as fast as the loops).
+#define UNROLL _Pragma("clang loop unroll(full)")
+
+static inline int limb_bits(int i) { return (i & 1) ? 25 : 26; }
+
+// Bit offsets of the limbs: 0, 26, 51, 77, 102, 128, 153, 179, 204, 230.
+static const int OFFSET[10] = {0, 26, 51, 77, 102, 128, 153, 179, 204, 230};
+
+/** `length` bits of the little-endian 256-bit number `s` starting at bit `offset` (length <= 26). */
+static int64_t get_bits(const uint8_t *s, int offset, int length) {
+  uint64_t w = 0;
+  int first = offset >> 3;
+  for (int k = 0; k < 5 && first + k < 32; k++) w |= (uint64_t)s[first + k] << (8 * k);
+  return (int64_t)((w >> (offset & 7)) & ((1ULL << length) - 1));
+}
+
+/** The element of the 255 low bits of `s` (bit 255 is ignored, as RFC 7748 §5 says for u). */
+static void fe_frombytes(fe h, const uint8_t *s) {
+  for (int i = 0; i < 10; i++) h[i] = get_bits(s, OFFSET[i], i == 9 ? 25 : limb_bits(i));
+}
+
+/**
+ * One carry pass: limbs 1..9 end in [0, 2^bits) and limb 0 takes 19 times the carry out of limb 9, then passes its
+ * own excess on to limb 1, so that limb 0 is in range and limb 1 exceeds 2^25 by at most 2^15: small enough for
+ * fe_mul's bounds.
+ */
+static void fe_carry(fe h) {
+  UNROLL
+  for (int i = 0; i < 10; i++) {
+    int b = limb_bits(i);
+    int64_t c = h[i] >> b;  // arithmetic shift: floor division, also for negative limbs
+    h[i] -= c * ((int64_t)1 << b);
+    if (i == 9) h[0] += 19 * c;
+    else h[i + 1] += c;
+  }
+  int64_t c = h[0] >> 26;
+  h[0] -= c * ((int64_t)1 << 26);
+  h[1] += c;
+}
+
+static void fe_copy(fe h, const fe f) {
+  for (int i = 0; i < 10; i++) h[i] = f[i];
+}
+
+static void fe_one(fe h) {
+  h[0] = 1;
+  for (int i = 1; i < 10; i++) h[i] = 0;
+}
+
+static void fe_add(fe h, const fe f, const fe g) {
+  UNROLL
+  for (int i = 0; i < 10; i++) h[i] = f[i] + g[i];
+  fe_carry(h);
+}
+
+static void fe_sub(fe h, const fe f, const fe g) {
+  UNROLL
+  for (int i = 0; i < 10; i++) h[i] = f[i] - g[i];
+  fe_carry(h);
+}
+
+/**
+ * h = f * g. Inputs are carried (limbs below 2^26 plus a little), so each product is below 2^53 (2^54 with the
+ * factor 2 of two odd limbs), a column of ten below 2^58, and 19 times a high column plus a low one below 2^63.
+ */
+static void fe_mul(fe h, const fe f, const fe g) {
+  int64_t t[19];
+  UNROLL
+  for (int k = 0; k < 19; k++) t[k] = 0;
+  UNROLL
+  for (int i = 0; i < 10; i++) {
+    UNROLL
+    for (int j = 0; j < 10; j++) {
+      // Limb i sits at 2^ceil(25.5 i); for two odd limbs the product sits one bit above limb i + j.
+      int64_t p = f[i] * g[j];
+      t[i + j] += ((i & 1) && (j & 1)) ? 2 * p : p;
+    }
+  }
+  // 2^255 = 19: limb 10 + k has the weight of limb k times 2^255 (the radix pattern repeats every 10 limbs).
+  UNROLL
+  for (int k = 18; k >= 10; k--) t[k - 10] += 19 * t[k];
+  UNROLL
+  for (int k = 0; k < 10; k++) h[k] = t[k];
+  fe_carry(h);
+}
+
+/** h = f^2: fe_mul with each cross product f[i] f[j] (i < j) computed once and doubled (55 products, not 100). */
+static void fe_sq(fe h, const fe f) {
+  int64_t t[19];
+  UNROLL
+  for (int k = 0; k < 19; k++) t[k] = 0;
+  UNROLL
+  for (int i = 0; i < 10; i++) {
+    int64_t d = f[i];
+    t[2 * i] += (i & 1) ? 2 * d * d : d * d;
+    UNROLL
+    for (int j = i + 1; j < 10; j++) {
+      int64_t p = 2 * d * f[j];
+      t[i + j] += ((i & 1) && (j & 1)) ? 2 * p : p;
+    }
+  }
+  UNROLL
+  for (int k = 18; k >= 10; k--) t[k - 10] += 19 * t[k];
+  UNROLL
+  for (int k = 0; k < 10; k++) h[k] = t[k];
+  fe_carry(h);
+}
+
+static void fe_sq_times(fe h, const fe f, int n) {
+  fe_sq(h, f);
+  for (int i = 1; i < n; i++) fe_sq(h, h);
+}
+
+/** t = z^(2^250 - 1) and z11 = z^11: the common part of the two exponentiations below. */
+static void fe_pow_2_250_1(fe t, fe z11, const fe z) {
+  fe z2, z9, z2_5_0, z2_10_0, z2_20_0, z2_50_0, z2_100_0;
+  fe_sq(z2, z);                   // 2
+  fe_sq_times(t, z2, 2);          // 8
+  fe_mul(z9, t, z);               // 9
+  fe_mul(z11, z9, z2);            // 11
+  fe_sq(t, z11);                  // 22
+  fe_mul(z2_5_0, t, z9);          // 2^5 - 1
+  fe_sq_times(t, z2_5_0, 5);      // 2^10 - 2^5
+  fe_mul(z2_10_0, t, z2_5_0);     // 2^10 - 1
+  fe_sq_times(t, z2_10_0, 10);    // 2^20 - 2^10
+  fe_mul(z2_20_0, t, z2_10_0);    // 2^20 - 1
+  fe_sq_times(t, z2_20_0, 20);    // 2^40 - 2^20
+  fe_mul(t, t, z2_20_0);          // 2^40 - 1
+  fe_sq_times(t, t, 10);          // 2^50 - 2^10
+  fe_mul(z2_50_0, t, z2_10_0);    // 2^50 - 1
+  fe_sq_times(t, z2_50_0, 50);    // 2^100 - 2^50
+  fe_mul(z2_100_0, t, z2_50_0);   // 2^100 - 1
+  fe_sq_times(t, z2_100_0, 100);  // 2^200 - 2^100
+  fe_mul(t, t, z2_100_0);         // 2^200 - 1
+  fe_sq_times(t, t, 50);          // 2^250 - 2^50
+  fe_mul(t, t, z2_50_0);          // 2^250 - 1
+}
+
+/** out = z^(p - 2) = 1/z (0 for z = 0): 254 squarings and 11 multiplications. */
+static void fe_invert(fe out, const fe z) {
+  fe t, z11;
+  fe_pow_2_250_1(t, z11, z);
+  fe_sq_times(t, t, 5);           // 2^255 - 2^5
+  fe_mul(out, t, z11);            // 2^255 - 21 = p - 2
+}
+
+/** out = z^((p - 1) / 2), Euler's criterion: 1 for a non-zero square, p - 1 for a non-square, 0 for 0. */
+static void fe_legendre(fe out, const fe z) {
+  fe t, z11, z2, z6;
+  fe_pow_2_250_1(t, z11, z);
+  fe_sq_times(t, t, 4);           // 2^254 - 2^4
+  fe_sq(z2, z);
+  fe_sq(z6, z2);                  // 4
+  fe_mul(z6, z6, z2);             // 6
+  fe_mul(out, t, z6);             // 2^254 - 10 = (p - 1) / 2
+}
+
+/** The canonical 32-byte encoding (value in [0, p)) of h. */
+static void fe_tobytes(uint8_t *s, const fe f) {
+  fe h;
+  fe_copy(h, f);
+  fe_carry(h);
+  fe_carry(h);  // every limb is non-negative now (limb 1 may still exceed 25 bits by a carry; that is fine below)
+  // q = floor((h + 19) / 2^255), by exact carry propagation: h - q p is in [0, p).
+  int64_t q = (h[0] + 19) >> 26;
+  for (int i = 1; i < 10; i++) q = (h[i] + q) >> limb_bits(i);
+  h[0] += 19 * q;
+  for (int i = 0; i < 9; i++) {
+    int b = limb_bits(i);
+    int64_t c = h[i] >> b;
+    h[i] -= c * ((int64_t)1 << b);
+    h[i + 1] += c;
+  }
+  h[9] &= ((int64_t)1 << 25) - 1;  // drops 2^255 (the subtraction of p = 2^255 - 19 is complete)
+  for (int k = 0; k < 32; k++) s[k] = 0;
+  for (int i = 0; i < 10; i++) {
+    uint64_t v = (uint64_t)h[i];
+    int off = OFFSET[i];
+    for (int k = off >> 3; k < 32 && (k << 3) < off + 26; k++) {
+      int shift = (k << 3) - off;
+      s[k] |= (uint8_t)(shift >= 0 ? v >> shift : v << -shift);
+    }
+  }
+}
+
+static int fe_iszero(const fe f) {
+  uint8_t s[32];
+  fe_tobytes(s, f);
+  uint8_t acc = 0;
+  for (int k = 0; k < 32; k++) acc |= s[k];
+  return acc == 0;
+}
+
+/** out = (a + sa) / (b + sb) for a = b = the input element, sa/sb in {1, -1}; -1 when the denominator is 0. */
+static int ratio(int sa, int sb) {
+  fe x, one, num, den;
+  fe_frombytes(x, io);
+  fe_one(one);
+  if (sa > 0) fe_add(num, one, x);
+  else fe_sub(num, x, one);
+  if (sb > 0) fe_add(den, x, one);
+  else fe_sub(den, one, x);
+  if (fe_iszero(den)) return -1;
+  fe_invert(den, den);
+  fe_mul(num, num, den);
+  fe_tobytes(io + 32, num);
+  return 0;
+}
+
+/** d = -121665 / 121666 of edwards25519 (RFC 7748 §4.1; RFC 8032 §5.1), little-endian. */
+static const uint8_t D_BYTES[32] = {0xa3, 0x78, 0x59, 0x13, 0xca, 0x4d, 0xeb, 0x75, 0xab, 0xd8, 0x41,
+                                    0x41, 0x4d, 0x0a, 0x70, 0x00, 0x98, 0xe8, 0x79, 0x77, 0x79, 0x40,
+                                    0xc7, 0x8c, 0x73, 0xfe, 0x6f, 0x2b, 0xee, 0x6c, 0x03, 0x52};
+
+/**
+ * Whether some x satisfies -x^2 + y^2 = 1 + d x^2 y^2 (RFC 8032 §5.1.3 decoding): x^2 = (y^2 - 1) / (d y^2 + 1),
+ * a square exactly when (y^2 - 1)(d y^2 + 1) is (d y^2 + 1 is never 0: -1/d is not a square).
+ */
+static int on_curve(const fe y) {
+  fe d, y2, u, v, t;
+  fe_frombytes(d, D_BYTES);
+  fe_sq(y2, y);
+  fe_one(t);
+  fe_sub(u, y2, t);
+  fe_mul(v, d, y2);
+  fe_add(v, v, t);
+  fe_mul(t, u, v);
+  fe_legendre(t, t);
+  uint8_t s[32];
+  fe_tobytes(s, t);  // 0, 1 or p - 1
+  return s[31] == 0;  // p - 1 ends in 0x7f; 0 and 1 in 0x00
+}
+
+EXPORT(f25519_buffer) uint8_t *f25519_buffer(void) { return io; }
+
+// The y at +0 must encode a point (RFC 8032 §5.1.3 step 2-3, y read mod p as libsodium reads it): -2 when it does
+// not, else as f25519_ed_to_mont.
+EXPORT(f25519_ed_to_mont_checked) int f25519_ed_to_mont_checked(void) {
+  fe y;
+  fe_frombytes(y, io);
+  if (!on_curve(y)) return -2;
+  return ratio(1, -1);
+}
+
+// RFC 7748 §4.1: (u, v) = ((1 + y) / (1 - y), ...).
+EXPORT(f25519_ed_to_mont) int f25519_ed_to_mont(void) { return ratio(1, -1); }
+
+// RFC 7748 §4.1: (x, y) = (..., (u - 1) / (u + 1)).
+EXPORT(f25519_mont_to_ed) int f25519_mont_to_ed(void) { return ratio(-1, 1); }
+
+#ifdef F25519_TEST_EXPORTS
+EXPORT(f25519_mul) void f25519_mul(void) {
+  fe a, b;
+  fe_frombytes(a, io);
+  fe_frombytes(b, io + 32);
+  fe_mul(a, a, b);
+  fe_tobytes(io, a);
+}
+
+EXPORT(f25519_sq) void f25519_sq(void) {
+  fe a;
+  fe_frombytes(a, io);
+  fe_sq(a, a);
+  fe_tobytes(io, a);
+}
+#endif
