@@ -13,6 +13,7 @@ import {
   toBase64Portable,
   toHex,
   utf8Decode,
+  utf8DecodeOrUndefined,
   utf8Encode,
 } from '../../src/crypto/bytes';
 import fc from 'fast-check';
@@ -274,6 +275,41 @@ test('utf8: round-trips ASCII, BMP and astral characters', () => {
     eqBytes(utf8Encode(s), new Uint8Array(Buffer.from(s, 'utf8')), s);
   }
   eqBytes(utf8Encode('\u20ac'), Uint8Array.from([0xe2, 0x82, 0xac]));
+});
+
+test('utf8DecodeOrUndefined decides as utf8Decode (valid, invalid, U+FFFD itself, a BOM), without throwing', () => {
+  const strict = (b: Uint8Array) => {
+    try {
+      return utf8Decode(b);
+    } catch {
+      return undefined;
+    }
+  };
+  const pieces = [
+    [0x61],
+    [0xef, 0xbf, 0xbd],
+    [0xef, 0xbb, 0xbf],
+    [0xff],
+    [0xc3, 0xa9],
+    [0xc3],
+    [0xbf],
+    [0xed, 0xa0, 0x80],
+    [0xf0, 0x9f, 0x94, 0x90],
+    [0xef, 0xbf],
+    [0x00],
+  ];
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.array(fc.constantFrom(...pieces), { maxLength: 8 }).map((p) => Uint8Array.from(p.flat())),
+        fc.uint8Array({ maxLength: 40 }),
+      ),
+      (b) => assert.is(utf8DecodeOrUndefined(b), strict(b), Array.from(b).join(',')),
+    ),
+    { numRuns: 5000, seed: 20261206 },
+  );
+  assert.is(utf8DecodeOrUndefined(Uint8Array.of(0x61, 0xef, 0xbf, 0xbd)), 'a\uFFFD', 'U+FFFD itself is text');
+  assert.is(utf8DecodeOrUndefined(Uint8Array.of(0x61, 0xff)), undefined);
 });
 
 test('utf8Decode: invalid UTF-8 throws TypeError (no U+FFFD replacement)', () => {

@@ -1,7 +1,7 @@
 // Decryption (XEP-0384 0.3.0 §4.6 and 0.9 §4.5–4.6): key exchanges and normal messages, trust of the sender's
 // identity key, automatic empty messages (session completion, heartbeat); a failure changes nothing.
 import type { XmlElement } from '../stanzas/xml';
-import { bytesEqual, utf8Decode } from '../../crypto/bytes';
+import { bytesEqual, utf8DecodeOrUndefined } from '../../crypto/bytes';
 import { OmemoError } from '../../crypto/errors';
 import { remoteIdentityToCurve } from '../../protocol/identity-key';
 import { Session, type SessionState } from '../../protocol/session';
@@ -87,12 +87,8 @@ function readPayload(
   from: string,
 ): { text: string | undefined; envelope: ParsedEnvelope | undefined; envelopeFromMatches: boolean } {
   if (payload === undefined) return { text: undefined, envelope: undefined, envelopeFromMatches: false };
-  let decoded: string | undefined;
-  try {
-    decoded = utf8Decode(payload);
-  } catch {
-    return { text: undefined, envelope: undefined, envelopeFromMatches: false };
-  }
+  const decoded = utf8DecodeOrUndefined(payload); // a binary payload is no text (no exception: many are)
+  if (decoded === undefined) return { text: undefined, envelope: undefined, envelopeFromMatches: false };
   let envelope: ParsedEnvelope | undefined;
   // Only text that can be XML is parsed as an envelope: a refused parse costs an error with its stack (~9 µs).
   if (backendFor(version).wrapsText && LOOKS_LIKE_XML.test(decoded)) {
