@@ -9,42 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SCRIPT=wasm/build-field.sh
+SOURCE=wasm/src/field25519.c
+CFLAGS_EXTRA=
 MEMORY_BYTES=65536
 STACK_BYTES=8192
+# shellcheck source=wasm/build-common.sh
+. wasm/build-common.sh
+parse_args "$@"
 
-check=0
-case "${1:-}" in
-  --check) check=1 ;;
-  "") ;;
-  *) echo "usage: wasm/build-field.sh [--check]" >&2; exit 2 ;;
-esac
-
-find_tool() {
-  local t
-  for t in "$@"; do
-    if command -v "$t" >/dev/null 2>&1; then command -v "$t"; return 0; fi
-  done
-  echo "wasm/build-field.sh: none of $* found; install them with: apt-get install -y clang lld" >&2
-  return 1
-}
-# The committed module was built with clang/lld 14 (Debian bookworm): prefer those so that --check can pass.
-CLANG=$(find_tool clang-14 clang)
-WASM_LD=$(find_tool wasm-ld-14 wasm-ld)
-
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-# build_module NAME [CLANG FLAGS...]: no libc, no debug info, no names (the bytes depend only on the source,
-# the flags and the compiler version); -mbulk-memory so that no memset/memcpy call is left to link.
-build_module() {
-  local name=$1
-  shift
-  "$CLANG" --target=wasm32 -O3 -mbulk-memory -ffreestanding -nostdlib -fvisibility=hidden \
-    -Wall -Wextra "$@" -c wasm/src/field25519.c -o "$out/$name.o"
-  "$WASM_LD" --no-entry --strip-all --stack-first -z "stack-size=$STACK_BYTES" \
-    --initial-memory="$MEMORY_BYTES" --max-memory="$MEMORY_BYTES" \
-    "$out/$name.o" -o "$out/$name.wasm"
-}
 build_module field25519
 build_module field25519-test -DF25519_TEST_EXPORTS
 
@@ -69,22 +42,10 @@ outputs=(
 )
 
 if [ "$check" -eq 1 ]; then
-  status=0
-  for pair in "${outputs[@]}"; do
-    read -r built committed <<<"$pair"
-    if ! cmp -s "$out/$built" "$committed"; then
-      echo "$committed differs from a fresh build ($("$CLANG" --version | head -1)): rebuild with wasm/build-field.sh" >&2
-      status=1
-    fi
-  done
-  [ "$status" -eq 0 ] && echo "field25519.wasm is reproducible ($size bytes, SHA-256 $sha)"
-  exit "$status"
+  check_outputs "${outputs[@]}" || exit 1
+  echo "field25519.wasm is reproducible ($size bytes, SHA-256 $sha)"
+  exit 0
 fi
 
-for pair in "${outputs[@]}"; do
-  read -r built committed <<<"$pair"
-  mkdir -p "$(dirname "$committed")"
-  cp "$out/$built" "$committed"
-  echo "wrote $committed"
-done
+write_outputs "${outputs[@]}"
 echo "release module: $size bytes, SHA-256 $sha"

@@ -11,46 +11,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Linear memory is fixed (initial = maximum), so JS views of it never detach. Must cover the 16 KiB stack and
-# every static buffer; wasm-ld fails the link if it does not.
+SCRIPT=wasm/build.sh
+SOURCE=wasm/src/ratchet-kernel.c
+CFLAGS_EXTRA=-msimd128
+# Must cover the 16 KiB stack and every static buffer; wasm-ld fails the link if it does not.
 MEMORY_BYTES=524288
 STACK_BYTES=16384
+# shellcheck source=wasm/build-common.sh
+. wasm/build-common.sh
+parse_args "$@"
 
-check=0
-case "${1:-}" in
-  --check) check=1 ;;
-  "") ;;
-  *) echo "usage: wasm/build.sh [--check]" >&2; exit 2 ;;
-esac
-
-find_tool() {
-  local t
-  for t in "$@"; do
-    if command -v "$t" >/dev/null 2>&1; then command -v "$t"; return 0; fi
-  done
-  echo "wasm/build.sh: none of $* found; install them with: apt-get install -y clang lld" >&2
-  return 1
-}
-# The committed module was built with clang/lld 14 (Debian bookworm): prefer those so that --check can pass.
-CLANG=$(find_tool clang-14 clang)
-WASM_LD=$(find_tool wasm-ld-14 wasm-ld)
-
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-
-# build_module NAME [CLANG FLAGS...]: compiles and links wasm/src/ratchet-kernel.c into $out/NAME.wasm.
-# -ffreestanding/-nostdlib: no libc; -mbulk-memory: memset/memcpy become memory.fill/memory.copy instead of
-# calls (a call would be an undefined symbol and fail the link). No debug info, no names: the bytes depend
-# only on the sources, the flags and the compiler version.
-build_module() {
-  local name=$1
-  shift
-  "$CLANG" --target=wasm32 -O3 -msimd128 -mbulk-memory -ffreestanding -nostdlib -fvisibility=hidden \
-    -Wall -Wextra "$@" -c wasm/src/ratchet-kernel.c -o "$out/$name.o"
-  "$WASM_LD" --no-entry --strip-all --stack-first -z "stack-size=$STACK_BYTES" \
-    --initial-memory="$MEMORY_BYTES" --max-memory="$MEMORY_BYTES" \
-    "$out/$name.o" -o "$out/$name.wasm"
-}
 build_module ratchet-kernel
 build_module ratchet-kernel-test -DRK_TEST_EXPORTS
 
@@ -82,13 +52,7 @@ outputs=(
 
 if [ "$check" -eq 1 ]; then
   status=0
-  for pair in "${outputs[@]}"; do
-    read -r built committed <<<"$pair"
-    if ! cmp -s "$out/$built" "$committed"; then
-      echo "$committed differs from a fresh build ($("$CLANG" --version | head -1)): rebuild with wasm/build.sh" >&2
-      status=1
-    fi
-  done
+  check_outputs "${outputs[@]}" || status=1
   if [ -x /usr/bin/python3 ]; then
     /usr/bin/python3 wasm/gen-tables.py --check || status=1
   else
@@ -101,10 +65,5 @@ if [ "$check" -eq 1 ]; then
   exit "$status"
 fi
 
-for pair in "${outputs[@]}"; do
-  read -r built committed <<<"$pair"
-  mkdir -p "$(dirname "$committed")"
-  cp "$out/$built" "$committed"
-  echo "wrote $committed"
-done
+write_outputs "${outputs[@]}"
 echo "release module: $size bytes, SHA-256 $sha; test module: $test_size bytes, SHA-256 $test_sha"
