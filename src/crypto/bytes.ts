@@ -127,6 +127,7 @@ interface NodeBufferView {
   readonly byteOffset: number;
   toString(encoding: 'base64'): string;
   write(text: string, encoding: 'base64'): number;
+  fill(value: number, start: number, end: number): unknown;
 }
 // Node's native encoder is ~6× faster than the loop below and makes no intermediate strings: a 1000-device
 // fan-out encodes 1000 keys. It only ever returns a string, so no Buffer reaches the public API.
@@ -178,10 +179,15 @@ export function base64DecodedLength(text: string): number | undefined {
   if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
   if (NodeBuffer === undefined || WHITESPACE.test(text)) return fromBase64(text)?.length;
   const length = canonicalLengthNode(text, NodeBuffer);
-  return length < 0 ? undefined : length;
+  if (length < 0) return undefined;
+  if (length <= BASE64_SCRATCH_BYTES) base64Scratch!.fill(0, 0, length);
+  return length;
 }
 
-/** Decoded bytes up to this size go through one scratch buffer (then copied out); longer input gets its own. */
+/**
+ * Decoded bytes up to this size go through one scratch buffer (copied out, then wiped: it never keeps what it held);
+ * longer input gets a buffer of its own.
+ */
 const BASE64_SCRATCH_BYTES = 65536;
 let base64Scratch: NodeBufferView | undefined;
 /** Where canonicalLengthNode last decoded to (the scratch buffer, or a buffer of its own for longer input). */
@@ -196,8 +202,10 @@ function decodeCanonicalNode(s: string, node: NodeBufferLike): Uint8Array | unde
   if (length < 0) return undefined;
   // Longer input was written into a buffer of its own (not Node's shared pool): a view of it is the result.
   if (length > BASE64_SCRATCH_BYTES) return new Uint8Array(lastTarget!.buffer, lastTarget!.byteOffset, length);
-  // A copy of the bytes only: the scratch buffer is reused by the next call.
-  return new Uint8Array(base64Scratch!.buffer, base64Scratch!.byteOffset, length).slice();
+  // A copy of the bytes only: the scratch buffer is reused by the next call, and keeps nothing decoded.
+  const out = new Uint8Array(base64Scratch!.buffer, base64Scratch!.byteOffset, length).slice();
+  base64Scratch!.fill(0, 0, length);
+  return out;
 }
 
 /**
@@ -220,7 +228,10 @@ function canonicalLengthNode(s: string, node: NodeBufferLike): number {
       ? node.allocUnsafeSlow(length)
       : (base64Scratch ??= node.allocUnsafeSlow(BASE64_SCRATCH_BYTES));
   lastTarget = target;
-  if (target.write(s, 'base64') !== length || !onlyStandardAlphabet(s)) return -1;
+  if (target.write(s, 'base64') !== length || !onlyStandardAlphabet(s)) {
+    target.fill(0, 0, Math.min(length, BASE64_SCRATCH_BYTES)); // what was written of refused input
+    return -1;
+  }
   return length;
 }
 
