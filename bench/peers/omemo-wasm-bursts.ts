@@ -189,9 +189,7 @@ class FanoutBurst implements BurstBench {
   ) {}
 
   async init(): Promise<this> {
-    this.store = this.inMemory
-      ? new Memory()
-      : await Sqlite.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
+    this.store = this.inMemory ? new Memory() : await Sqlite.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
     this.account = await openAccount(this.router, this.store, this.version);
     for (let i = 0; i < FANOUT_BURST_SENDS; i++) {
       const c = await openContact(this.router, `f${i}@${DOMAIN}`, this.version);

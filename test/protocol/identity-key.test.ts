@@ -81,9 +81,7 @@ test('remoteIdentityToCurve handles python-omemo Ed25519 keys with sign bit 1', 
 });
 
 test('remoteIdentityToCurve: a new array each time, right for many keys and for a reused array, invalid keys refused', () => {
-  const ids = Array.from({ length: 200 }, (_, i) =>
-    generateIdentityKeyPair(rngFor(caseSeed(`memo ${i}`))),
-  );
+  const ids = Array.from({ length: 200 }, (_, i) => generateIdentityKeyPair(rngFor(caseSeed(`memo ${i}`))));
   for (const round of [0, 1])
     for (const id of ids)
       assert.equal(remoteIdentityToCurve('twomemo', id.edPublicKey), id.publicKey, `round ${round}`);
