@@ -23,6 +23,8 @@ export interface PepNotification {
 export class InProcessRouter {
   private readonly pep = new Map<string, Map<string, Map<string, string>>>();
   private readonly inboxes = new Map<string, RoutedMessage[]>();
+  /** Inbox names by the part before their first `/` (a bare JID): delivery looks there only, not at every inbox. */
+  private readonly inboxesByJid = new Map<string, Set<string>>();
   /** Every publish, in order, for assertions. */
   readonly publishes: { jid: string; node: string; itemId: string; xml: string; options: PublishOptions }[] = [];
   /** JIDs whose fetches fail (simulates an unreachable account). */
@@ -33,6 +35,10 @@ export class InProcessRouter {
   /** A transport for the device `jid`/`deviceName` (the name keys its inbox). */
   connect(jid: string, deviceName: string): OmemoTransport {
     this.inboxes.set(deviceName, this.inboxes.get(deviceName) ?? []);
+    const bare = bareOf(deviceName);
+    let names = this.inboxesByJid.get(bare);
+    if (names === undefined) this.inboxesByJid.set(bare, (names = new Set()));
+    names.add(deviceName);
     return {
       publish: async (node, itemId, xml, options) => {
         this.publishes.push({ jid, node, itemId, xml, options });
@@ -126,9 +132,9 @@ export class InProcessRouter {
    * `options.exceptDevice` (e.g. the sending device when delivering a carbon copy to its own account).
    */
   deliver(message: RoutedMessage, options: { exceptDevice?: string } = {}): void {
-    for (const [name, inbox] of this.inboxes) {
+    for (const name of this.inboxesByJid.get(bareOf(message.to)) ?? []) {
       if (name === options.exceptDevice) continue;
-      if (name === message.to || name.startsWith(`${message.to}/`)) inbox.push(message);
+      if (name === message.to || name.startsWith(`${message.to}/`)) this.inboxes.get(name)!.push(message);
     }
   }
 
@@ -138,4 +144,10 @@ export class InProcessRouter {
     this.inboxes.set(deviceName, []);
     return inbox;
   }
+}
+
+/** The part of an address before its first `/`: the bare JID of a full JID or of an inbox name `jid/resource`. */
+function bareOf(address: string): string {
+  const slash = address.indexOf('/');
+  return slash < 0 ? address : address.slice(0, slash);
 }
