@@ -162,6 +162,19 @@ export function x25519GenerateKeyPair(rng: Rng = randomBytes, options: { usedSoo
   return { privateKey: clamp(privateKey), publicKey: x25519PublicKey(privateKey) };
 }
 
+/**
+ * A copy of a private key that shares the original's node:crypto key object, if it has one: a session that starts
+ * from our signed pre key keeps its own copy of it, and importing that copy again would cost ~37 µs. Key objects
+ * are immutable, so sharing one is safe; every use compares the array with the bytes the object was made from.
+ */
+export function x25519CopyPrivateKey(privateKey: Uint8Array): Uint8Array {
+  assertBytes(privateKey, 'privateKey', 32);
+  const copy = privateKey.slice();
+  const h = privateHandles.get(privateKey);
+  if (h !== undefined) privateHandles.set(copy, h);
+  return copy;
+}
+
 /** The public key u = k·9 of a private key. */
 export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   assertBytes(privateKey, 'privateKey', 32);

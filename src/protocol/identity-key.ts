@@ -1,7 +1,7 @@
 // Identity keys (X3DH §2.1, XEdDSA §2.3): one Curve25519 key pair serves both OMEMO versions. OMEMO 0.3
 // publishes its Curve25519 form, OMEMO 2 its Ed25519 form with sign bit 0, so XEdDSA signatures verify under
 // both and the two bundles of one device carry the same key (python-omemo checks that).
-import { assertBytes, concatBytes } from '../crypto/bytes';
+import { assertBytes, bytesEqual, concatBytes } from '../crypto/bytes';
 import { ed25519PointToCurve25519, ed25519VerifiedPublicToCurve25519, ed25519Verify } from '../crypto/ed25519';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
@@ -43,7 +43,24 @@ export function identityWireKey(identity: IdentityKeyPair, version: ProtocolVers
  */
 export function remoteIdentityToCurve(version: ProtocolVersion, wireKey: Uint8Array): Uint8Array {
   assertBytes(wireKey, 'identityKey', 32);
-  return version === 'oldmemo' ? wireKey.slice() : ed25519PointToCurve25519(wireKey);
+  if (version === 'oldmemo') return wireKey.slice();
+  const known = curveForms.get(wireKey);
+  if (known !== undefined && bytesEqual(known.wire, wireKey)) return known.curve.slice();
+  const curve = ed25519PointToCurve25519(wireKey);
+  curveForms.set(wireKey, { wire: wireKey.slice(), curve: curve.slice() });
+  return curve;
+}
+
+/**
+ * Curve25519 forms of OMEMO 2 identity keys by the array holding the wire key, with a copy of its bytes (a changed
+ * array is converted again): a key exchange converts the sender's key in X3DH, and the trust check asks again for
+ * the session's copy of it (rememberRemoteIdentityCurve). Held as long as that array is.
+ */
+const curveForms = new WeakMap<Uint8Array, { wire: Uint8Array; curve: Uint8Array }>();
+
+/** Remembers `curve` as the Curve25519 form of the OMEMO 2 wire key in `wireKey` (a copy of a key just converted). */
+export function rememberRemoteIdentityCurve(wireKey: Uint8Array, curve: Uint8Array): void {
+  curveForms.set(wireKey, { wire: wireKey.slice(), curve: curve.slice() });
 }
 
 /** 0x05 ‖ key, the legacy wire form of a public key. */

@@ -4,10 +4,15 @@ import { assertBytes } from '../crypto/bytes';
 import { OmemoError } from '../crypto/errors';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
-import { x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
+import { x25519CopyPrivateKey, x25519GenerateKeyPair, x25519SharedSecret, type KeyPair } from '../crypto/x25519';
 import type { ProtocolVersion } from './constants';
 import type { IdentityKeyPair } from './identity-key';
-import { identityWireKey, remoteIdentityToCurve, verifyBundleIdentity } from './identity-key';
+import {
+  identityWireKey,
+  rememberRemoteIdentityCurve,
+  remoteIdentityToCurve,
+  verifyBundleIdentity,
+} from './identity-key';
 import { kdfRootKey, x3dhSharedSecret } from './kdf';
 import { freshChains, type SessionState } from './session-state';
 import type { ParsedKeyExchange } from './wire';
@@ -109,13 +114,19 @@ export function x3dhRespond(
     x25519SharedSecret(signedPreKey.privateKey, kex.baseKey),
   ];
   if (preKey !== undefined) dh.push(x25519SharedSecret(preKey.privateKey, kex.baseKey));
+  const remoteIdentityKey = kex.identityKey.slice();
+  if (version === 'twomemo') rememberRemoteIdentityCurve(remoteIdentityKey, remoteCurve); // for the trust check
   return {
     version,
     localIdentityKey: identityWireKey(identity, version),
-    remoteIdentityKey: kex.identityKey.slice(),
+    remoteIdentityKey,
     initiator: false,
     rootKey: x3dhSharedSecret(version, dh),
-    sendingRatchet: { privateKey: signedPreKey.privateKey.slice(), publicKey: signedPreKey.publicKey.slice() },
+    // The copy keeps the key object the DHs above made for the signed pre key (the first ratchet step uses it).
+    sendingRatchet: {
+      privateKey: x25519CopyPrivateKey(signedPreKey.privateKey),
+      publicKey: signedPreKey.publicKey.slice(),
+    },
     receivingRatchetKey: undefined,
     sendingChainKey: undefined,
     ...freshChains(),

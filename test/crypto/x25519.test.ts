@@ -5,7 +5,12 @@ import { toHex } from '../../src/crypto/bytes';
 import { seededRng } from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/ready';
 import * as x25519 from '../../src/crypto/x25519';
-import { x25519GenerateKeyPair, x25519PublicKey, x25519SharedSecret } from '../../src/crypto/x25519';
+import {
+  x25519CopyPrivateKey,
+  x25519GenerateKeyPair,
+  x25519PublicKey,
+  x25519SharedSecret,
+} from '../../src/crypto/x25519';
 import { eqBytes, eqHex, h, isPlainU8, listOf, loadVectors, pseudo, seq, throwsArg, throwsCode } from './helpers';
 
 interface X25519Vectors {
@@ -186,6 +191,25 @@ test('node:crypto key objects follow the bytes: a rewritten key array is re-impo
   const c = x25519GenerateKeyPair(undefined, { usedSoon: false });
   eqBytes(libsodium.publicKey(c.privateKey), c.publicKey);
   eqBytes(node.sharedSecret(c.privateKey, a.publicKey), libsodium.sharedSecret(a.privateKey, c.publicKey));
+});
+
+test('x25519CopyPrivateKey: an equal, independent array whose DHs stay right, also after either is rewritten', () => {
+  const libsodium = (x25519 as unknown as { x25519Backends(): Engine[] })
+    .x25519Backends()
+    .find((b) => b.name === 'libsodium')!;
+  const a = x25519GenerateKeyPair();
+  const peer = x25519GenerateKeyPair().publicKey;
+  const copy = x25519CopyPrivateKey(a.privateKey);
+  assert.is.not(copy, a.privateKey);
+  eqBytes(copy, a.privateKey);
+  eqBytes(x25519SharedSecret(copy, peer), libsodium.sharedSecret(a.privateKey, peer));
+  const before = x25519SharedSecret(a.privateKey, peer);
+  copy.set(x25519GenerateKeyPair().privateKey); // the copy changes: it must not use the original's key object
+  eqBytes(x25519SharedSecret(copy, peer), libsodium.sharedSecret(copy, peer));
+  eqBytes(x25519SharedSecret(a.privateKey, peer), before, 'the original is unaffected');
+  const fresh = x25519CopyPrivateKey(x25519GenerateKeyPair(undefined, { usedSoon: false }).privateKey);
+  eqBytes(x25519SharedSecret(fresh, peer), libsodium.sharedSecret(fresh, peer), 'a key without a key object');
+  throwsArg(() => x25519CopyPrivateKey(new Uint8Array(31)), RangeError, 'privateKey');
 });
 
 test('bad inputs: TypeError/RangeError naming the parameter', () => {

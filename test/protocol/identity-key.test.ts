@@ -14,6 +14,7 @@ import {
   identityFromPrivate,
   identityWireKey,
   legacySerializeKey,
+  rememberRemoteIdentityCurve,
   remoteIdentityToCurve,
   signSignedPreKey,
   verifyBundleIdentity,
@@ -95,6 +96,19 @@ test('remoteIdentityToCurve: a new array each time, right for many keys and for 
   const invalid = new Uint8Array(32);
   invalid[0] = 2; // y = 2: no x, no point
   for (const _ of [0, 1]) throwsOmemo(() => remoteIdentityToCurve('twomemo', invalid), 'invalid-key');
+});
+
+test('rememberRemoteIdentityCurve: the remembered form is served for that array only while its bytes are unchanged', () => {
+  const ids = [0, 1].map((i) => generateIdentityKeyPair(rngFor(caseSeed(`remembered ${i}`))));
+  const wire = ids[0]!.edPublicKey.slice();
+  rememberRemoteIdentityCurve(wire, ids[0]!.publicKey);
+  assert.equal(remoteIdentityToCurve('twomemo', wire), ids[0]!.publicKey);
+  const served = remoteIdentityToCurve('twomemo', wire);
+  served.fill(0xee); // results are copies
+  assert.equal(remoteIdentityToCurve('twomemo', wire), ids[0]!.publicKey);
+  wire.set(ids[1]!.edPublicKey); // new bytes in the same array: converted again
+  assert.equal(remoteIdentityToCurve('twomemo', wire), ids[1]!.publicKey);
+  assert.equal(remoteIdentityToCurve('twomemo', ids[1]!.edPublicKey.slice()), ids[1]!.publicKey, 'another array');
 });
 
 test('legacySerializeKey prefixes 0x05', () => {
