@@ -19,7 +19,7 @@ import {
 import type { StoreChanges, StoredDevice, StoredPreKey, TrustLevel } from './store';
 import { deviceKey, deviceListKey, sessionKey } from './store';
 
-export const { corrupt, textOut, optionalTextOut, versionOut } = rowReaders('PostgreSQL');
+export const { corrupt, textOut, optionalTextOut, versionOut, acceptedBaseKeysOut } = rowReaders('PostgreSQL');
 
 /** A fresh Uint8Array copy of a bytea column (pg's Buffers may share a pool; callers may mutate what we return). */
 export function bytesOut(value: unknown, table: string, column: string, length?: number): Uint8Array {
@@ -58,10 +58,7 @@ export function preKeyOut(r: Record<string, unknown>): StoredPreKey {
   const consumedAt = intOut(r.consumed_at, t, 'consumed_at');
   if (consumedAt !== 0) key.consumedAt = consumedAt;
   if (r.accepted_base_keys !== null) {
-    const blob = bytesOut(r.accepted_base_keys, t, 'accepted_base_keys');
-    if (blob.length % KEY_BYTES !== 0) throw corrupt(t, 'accepted_base_keys is not a list of 32-byte keys');
-    key.acceptedBaseKeys = [];
-    for (let i = 0; i < blob.length; i += KEY_BYTES) key.acceptedBaseKeys.push(blob.slice(i, i + KEY_BYTES));
+    key.acceptedBaseKeys = acceptedBaseKeysOut(bytesOut(r.accepted_base_keys, t, 'accepted_base_keys'), t, KEY_BYTES);
   }
   return key;
 }

@@ -20,6 +20,14 @@ export function rowReaders(store: string) {
       if (typeof value !== 'string') throw corrupt(table, `${column} is not a string`);
       return value;
     },
+    /** The base keys a used pre key accepted, stored as one column of `keyBytes`-byte keys end to end. */
+    acceptedBaseKeysOut(blob: Uint8Array, table: string, keyBytes: number): Uint8Array[] {
+      if (blob.length % keyBytes !== 0)
+        throw corrupt(table, `accepted_base_keys is not a list of ${keyBytes}-byte keys`);
+      const keys: Uint8Array[] = [];
+      for (let i = 0; i < blob.length; i += keyBytes) keys.push(blob.slice(i, i + keyBytes));
+      return keys;
+    },
     versionOut(value: unknown, table: string): OmemoVersion {
       if (!OMEMO_VERSIONS.includes(value as OmemoVersion))
         throw corrupt(table, `unknown version ${JSON.stringify(String(value).slice(0, 20))}`);

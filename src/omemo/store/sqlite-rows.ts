@@ -8,7 +8,7 @@ import { OMEMO_VERSIONS, type OmemoVersion } from '../versions/backend';
 import type { PreviousIdentity, SessionAddress, StoreChanges, StoredDevice, StoredPreKey, TrustLevel } from './store';
 import type { SqlDatabase } from './sqlite-driver';
 
-export const { corrupt, textOut, optionalTextOut, versionOut } = rowReaders('SQLite');
+export const { corrupt, textOut, optionalTextOut, versionOut, acceptedBaseKeysOut } = rowReaders('SQLite');
 
 /** Lengths of the stored keys (bytes): Curve25519 private and public keys, XEdDSA signatures. */
 export const KEY_BYTES = 32;
@@ -149,10 +149,7 @@ export function preKeyOut(row: unknown): StoredPreKey {
   const consumedAt = intOut(r.consumed_at, t, 'consumed_at');
   if (consumedAt !== 0) key.consumedAt = consumedAt;
   if (r.accepted_base_keys !== null) {
-    const blob = blobOut(r.accepted_base_keys, t, 'accepted_base_keys');
-    if (blob.length % KEY_BYTES !== 0) throw corrupt(t, 'accepted_base_keys is not a list of 32-byte keys');
-    key.acceptedBaseKeys = [];
-    for (let i = 0; i < blob.length; i += KEY_BYTES) key.acceptedBaseKeys.push(blob.slice(i, i + KEY_BYTES));
+    key.acceptedBaseKeys = acceptedBaseKeysOut(blobOut(r.accepted_base_keys, t, 'accepted_base_keys'), t, KEY_BYTES);
   }
   return key;
 }
