@@ -62,6 +62,60 @@ async function decryptAll(account: OmemoManager, burst: readonly { from: string;
   return out.filter((r) => r.payload !== undefined && sameBytes(r.payload, payload)).length;
 }
 
+/** Reads every message waiting in the contacts' inboxes (the account's session completions, heartbeats). */
+async function readInboxes(router: InProcessRouter, contacts: readonly Contact[]): Promise<void> {
+  for (const c of contacts) for (const m of router.drain(c.inbox)) await c.m.decrypt(m.from, m.xml);
+}
+
+/** An account and the contacts it has established sessions with (both ways), for the SQLite burst cases. */
+interface Established {
+  store: SqliteStore | MemoryStore;
+  account: OmemoManager;
+  contacts: Contact[];
+}
+
+/**
+ * The account on a SqliteStore in `dir` (or a MemoryStore) and `count` contacts named `prefix<i>`, each with a
+ * session both ways: the contacts' first messages decrypted (checked, `what` names the case), the account's session
+ * completions read. `accountListsContacts`: the account is also given each contact's device list.
+ */
+async function establish(
+  router: InProcessRouter,
+  o: {
+    dir: string;
+    inMemory: boolean;
+    version: OmemoVersion;
+    count: number;
+    prefix: string;
+    what: string;
+    accountListsContacts: boolean;
+  },
+): Promise<Established> {
+  const store = o.inMemory ? new Memory() : await Sqlite.open(join(o.dir, 'account.db'), { jid: ACCOUNT });
+  const account = await openAccount(router, store, o.version);
+  const contacts: Contact[] = [];
+  for (let i = 0; i < o.count; i++) {
+    const c = await openContact(router, `${o.prefix}${i}@${DOMAIN}`, o.version);
+    await c.m.setDeviceList(ACCOUNT, o.version, [account.deviceId]);
+    if (o.accountListsContacts) await account.setDeviceList(c.jid, o.version, [c.m.deviceId]);
+    contacts.push(c);
+  }
+  const first = await Promise.all(contacts.map((c) => c.m.encrypt([ACCOUNT], makePayload())));
+  const read = await decryptAll(
+    account,
+    first.map((r, i) => ({ from: contacts[i]!.jid, xml: r.elements[0]!.xml })),
+  );
+  check(read === contacts.length, `${o.what}: first messages`);
+  await readInboxes(router, contacts);
+  return { store, account, contacts };
+}
+
+/** Closes a SqliteStore and removes its directory. */
+function removeStore(store: SqliteStore | MemoryStore, dir: string): void {
+  if (store instanceof Sqlite) store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
 class ReceiveBurst implements BurstBench {
   readonly messages = RECEIVE_BURST_SENDERS * RECEIVE_BURST_MESSAGES;
   private readonly router = new InProcessRouter();
@@ -78,32 +132,24 @@ class ReceiveBurst implements BurstBench {
   ) {}
 
   async init(): Promise<this> {
-    this.store = this.inMemory ? new Memory() : await Sqlite.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
-    this.account = await openAccount(this.router, this.store, this.version);
-    for (let i = 0; i < RECEIVE_BURST_SENDERS; i++) {
-      const c = await openContact(this.router, `c${i}@${DOMAIN}`, this.version);
-      await c.m.setDeviceList(ACCOUNT, this.version, [this.account.deviceId]);
-      this.contacts.push(c);
-    }
-    // Sessions established both ways: first messages, the account's session completions read by the contacts.
-    const first = await Promise.all(this.contacts.map((c) => c.m.encrypt([ACCOUNT], makePayload())));
-    check(
-      (await decryptAll(
-        this.account,
-        first.map((r, i) => ({ from: this.contacts[i]!.jid, xml: r.elements[0]!.xml })),
-      )) === this.contacts.length,
-      'receive-burst-sqlite: first messages',
-    );
-    await this.drain();
+    ({
+      store: this.store,
+      account: this.account,
+      contacts: this.contacts,
+    } = await establish(this.router, {
+      dir: this.dir,
+      inMemory: this.inMemory,
+      version: this.version,
+      count: RECEIVE_BURST_SENDERS,
+      prefix: 'c',
+      what: 'receive-burst-sqlite',
+      accountListsContacts: false,
+    }));
     return this;
   }
 
-  private async drain(): Promise<void> {
-    for (const c of this.contacts) for (const m of this.router.drain(c.inbox)) await c.m.decrypt(m.from, m.xml);
-  }
-
   async prepare(): Promise<void> {
-    if (++this.samples % DRAIN_EVERY_SAMPLES === 0) await this.drain();
+    if (++this.samples % DRAIN_EVERY_SAMPLES === 0) await readInboxes(this.router, this.contacts);
     const payload = makePayload();
     const perContact: string[][] = [];
     for (const c of this.contacts) {
@@ -127,8 +173,7 @@ class ReceiveBurst implements BurstBench {
   }
 
   dispose(): void {
-    if (this.store instanceof Sqlite) this.store.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    removeStore(this.store, this.dir);
   }
 }
 
@@ -189,25 +234,20 @@ class FanoutBurst implements BurstBench {
   ) {}
 
   async init(): Promise<this> {
-    this.store = this.inMemory ? new Memory() : await Sqlite.open(join(this.dir, 'account.db'), { jid: ACCOUNT });
-    this.account = await openAccount(this.router, this.store, this.version);
-    for (let i = 0; i < FANOUT_BURST_SENDS; i++) {
-      const c = await openContact(this.router, `f${i}@${DOMAIN}`, this.version);
-      await c.m.setDeviceList(ACCOUNT, this.version, [this.account.deviceId]);
-      await this.account.setDeviceList(c.jid, this.version, [c.m.deviceId]);
-      this.contacts.push(c);
-    }
-    // Sessions established both ways (the contacts' key exchanges, the account's completions read), so that the
-    // timed sends are steady ratchet messages.
-    const first = await Promise.all(this.contacts.map((c) => c.m.encrypt([ACCOUNT], makePayload())));
-    check(
-      (await decryptAll(
-        this.account,
-        first.map((r, i) => ({ from: this.contacts[i]!.jid, xml: r.elements[0]!.xml })),
-      )) === this.contacts.length,
-      'fanout-burst-sqlite: first messages',
-    );
-    for (const c of this.contacts) for (const m of this.router.drain(c.inbox)) await c.m.decrypt(m.from, m.xml);
+    // Sessions established both ways, so that the timed sends are steady ratchet messages.
+    ({
+      store: this.store,
+      account: this.account,
+      contacts: this.contacts,
+    } = await establish(this.router, {
+      dir: this.dir,
+      inMemory: this.inMemory,
+      version: this.version,
+      count: FANOUT_BURST_SENDS,
+      prefix: 'f',
+      what: 'fanout-burst-sqlite',
+      accountListsContacts: true,
+    }));
     return this;
   }
 
@@ -235,8 +275,7 @@ class FanoutBurst implements BurstBench {
   }
 
   dispose(): void {
-    if (this.store instanceof Sqlite) this.store.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    removeStore(this.store, this.dir);
   }
 }
 
