@@ -38,7 +38,8 @@ export function identityWireKey(identity: IdentityKeyPair, version: ProtocolVers
 
 /**
  * The Curve25519 form of a remote identity key given in the version's wire form. OMEMO 2 keys must be points of
- * edwards25519 not of small order; a mixed-order key is taken (see `ed25519PointToCurve25519`).
+ * edwards25519 not of small order; a mixed-order key is taken (see `ed25519PointToCurve25519`). A new array each time;
+ * the conversion is remembered per key array (see curveForms).
  * @throws OmemoError `invalid-key` for an OMEMO 2 key that is not a point or is of small order.
  */
 export function remoteIdentityToCurve(version: ProtocolVersion, wireKey: Uint8Array): Uint8Array {
@@ -53,8 +54,9 @@ export function remoteIdentityToCurve(version: ProtocolVersion, wireKey: Uint8Ar
 
 /**
  * Curve25519 forms of OMEMO 2 identity keys by the array holding the wire key, with a copy of its bytes (a changed
- * array is converted again): a key exchange converts the sender's key in X3DH, and the trust check asks again for
- * the session's copy of it (rememberRemoteIdentityCurve). Held as long as that array is.
+ * array is converted again): every decrypt asks for the form of the session state's key (trust is per key), and a
+ * key exchange converts the sender's key in X3DH first (rememberRemoteIdentityCurve gives the form to the session's
+ * copy). Held as long as that array is.
  */
 const curveForms = new WeakMap<Uint8Array, { wire: Uint8Array; curve: Uint8Array }>();
 

@@ -33,22 +33,6 @@ import { backendFor } from '../versions/backend';
 export const HEARTBEAT_AFTER_MESSAGES = 53;
 
 /**
- * Curve25519 forms of remote identity keys, by the key array a session state holds: the OMEMO 2 conversion from
- * Ed25519 costs tens of µs, and every decrypt needs the form of the state that decrypted (trust is per key).
- */
-const curveIdentities = new WeakMap<Uint8Array, Uint8Array>();
-
-/** The Curve25519 form of a remote identity key in its version's wire form, memoized per key array. */
-function curveIdentityOf(version: OmemoVersion, wireKey: Uint8Array): Uint8Array {
-  let curve = curveIdentities.get(wireKey);
-  if (curve === undefined) {
-    curve = remoteIdentityToCurve(version, wireKey);
-    curveIdentities.set(wireKey, curve);
-  }
-  return curve;
-}
-
-/**
  * The header's `sid` is not authenticated by OMEMO: a key exchange relabelled with another device id would build a
  * session (and use up its pre key) under that id. An identity key belongs to one device, so a key exchange whose
  * identity key is the current key of another device of the JID still in its device list is refused.
@@ -249,7 +233,8 @@ export async function decryptKey(
 
   // Everything verified. All that depends on the message is decided here, before the commit.
   const { text, envelope, envelopeFromMatches } = readPayload(version, payload, from);
-  const identityKey = curveIdentityOf(version, session.remoteIdentityKey);
+  // Converted in X3DH already for a new session, or in an earlier decrypt: remembered by the protocol layer.
+  const identityKey = remoteIdentityToCurve(version, session.remoteIdentityKey);
   if (newSession) refuseIdentityOfAnotherDevice(others, parsed.sid, identityKey);
   if (device === undefined) device = await core.newDevice(from, parsed.sid, others);
   const adopted = adoptIdentityKey(device, identityKey, () => initialTrust(core.trustPolicy, others));
