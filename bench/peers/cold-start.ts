@@ -6,11 +6,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DIST_DIR, ROOT, ensureBuiltPackage } from './package-entry';
+import { BUILD_FAILED_NOTE, DIST_DIR, ROOT, ensureBuiltPackage } from './package-entry';
 import { median } from './sampler';
 import type { CaseRow, ImplName } from './types';
 
-export { ROOT };
 const DIST = join(DIST_DIR, 'index.js');
 
 /** What the child prints: ms since its process start when ready, and the split into load and key generation. */
@@ -80,12 +79,18 @@ const SKIP: Partial<Record<ImplName, string>> = {
  * through tsx (then transpilation is included: said in the note).
  */
 function ourEntry(log: (s: string) => void): { url: string; nodeArgs: string[]; note: string } {
-  const { built, note } = ensureBuiltPackage(log);
-  if (!built) return { url: pathToFileURL(join(ROOT, 'src', 'index.ts')).href, nodeArgs: ['--import', 'tsx'], note };
+  const { built, rebuilt } = ensureBuiltPackage(log);
+  if (!built) {
+    return {
+      url: pathToFileURL(join(ROOT, 'src', 'index.ts')).href,
+      nodeArgs: ['--import', 'tsx'],
+      note: BUILD_FAILED_NOTE,
+    };
+  }
   return {
     url: pathToFileURL(DIST).href,
     nodeArgs: [],
-    note: note.replace('the built package, dist/', 'dist/index.js'),
+    note: `dist/index.js${rebuilt ? ' (rebuilt for this run)' : ''}`,
   };
 }
 

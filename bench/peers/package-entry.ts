@@ -22,16 +22,17 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Whether the built package can be used (building it now if it is missing or older than src/), and how it was. */
-export function ensureBuiltPackage(log: (s: string) => void): { built: boolean; note: string } {
+/** Whether the built package can be used (building it now if it is missing or older than src/), and whether it was rebuilt. */
+export function ensureBuiltPackage(log: (s: string) => void): { built: boolean; rebuilt: boolean } {
   const entry = join(DIST_DIR, 'index.js');
   const stale = !existsSync(entry) || statSync(entry).mtimeMs < newestMtime(join(ROOT, 'src'));
   if (stale) {
     log('  dist/ is missing or older than src/: npm run build …\n');
     const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
-    if (r.status !== 0 || !existsSync(entry)) {
-      return { built: false, note: 'npm run build failed, so src/ was loaded through tsx (slower than the package)' };
-    }
+    if (r.status !== 0 || !existsSync(entry)) return { built: false, rebuilt: false };
   }
-  return { built: true, note: `the built package, dist/${stale ? ' (rebuilt for this run)' : ''}` };
+  return { built: true, rebuilt: stale };
 }
+
+/** What a row says when the build failed and src/ ran through tsx instead. */
+export const BUILD_FAILED_NOTE = 'npm run build failed, so src/ was loaded through tsx (slower than the package)';

@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, runColdStart } from './cold-start';
-import { DIST_DIR, PACKAGE_DIR_ENV, ensureBuiltPackage } from './package-entry';
+import { runColdStart } from './cold-start';
+import { BUILD_FAILED_NOTE, DIST_DIR, PACKAGE_DIR_ENV, ROOT, ensureBuiltPackage } from './package-entry';
 import {
   ALL_IMPLS,
   CASES,
@@ -163,7 +163,8 @@ async function collect(o: Options): Promise<Collected> {
   const out: Collected = { cases: [], memory: [], info: new Map() };
   const inProcess = o.cases.filter((c) => c !== 'cold-start');
   if (inProcess.length > 0 && o.impls.some((i) => i === 'omemo-wasm' || i === 'omemo-wasm-0.3')) {
-    const { built, note } = ensureBuiltPackage(log);
+    const { built, rebuilt } = ensureBuiltPackage(log);
+    const note = built ? `the built package, dist/${rebuilt ? ' (rebuilt for this run)' : ''}` : BUILD_FAILED_NOTE;
     log(`omemo-wasm public API: ${note}\n`);
     if (built) childEnv = { ...process.env, [PACKAGE_DIR_ENV]: DIST_DIR };
   }
