@@ -1,24 +1,17 @@
 // Group commit for the SQLite store (OmemoStore.stage in store.ts), the rows of the hot records: the sessions and
 // device records staged into an open group are kept here, checked and copied, and written once each just before the
 // group's COMMIT. A burst that advances one session twenty times writes its row once, and a stage costs no SQL.
-import { assertBytes } from '../../crypto/bytes';
 import type { SessionAddress, StoreChanges, StoredDevice } from './store';
 import { sessionKey } from './store';
-import { assertAddress, deviceOut, deviceRecordIn, type Statements } from './sqlite-rows';
-
-/** A device row as the `devices` table holds it (column names), ready for deviceOut. */
-type DeviceRow = {
-  jid: string;
-  device_id: number;
-  active_in: string;
-  label: string | null;
-  identity_key: Uint8Array | null;
-  trust: string;
-  sent_since_last_received: number;
-  last_received_at: number;
-  previous_identities: Uint8Array | null;
-  unanswered_since: number;
-};
+import {
+  assertAddress,
+  deviceOut,
+  deviceRowIn,
+  putDeviceRow,
+  sessionRecordIn,
+  type DeviceRow,
+  type Statements,
+} from './sqlite-rows';
 
 /** A session row, or a deletion (`record` null). */
 type SessionRow = { address: SessionAddress; record: Uint8Array | null };
@@ -49,25 +42,9 @@ export function hasOtherChanges(c: StoreChanges): boolean {
 export function stagedRows(c: StoreChanges): StagedRows {
   const sessions: SessionRow[] = [];
   const devices: DeviceRow[] = [];
-  for (const d of c.putDevices ?? []) {
-    const previous = deviceRecordIn(d);
-    devices.push({
-      jid: d.jid,
-      device_id: d.deviceId,
-      active_in: JSON.stringify(d.activeIn),
-      label: d.label ?? null,
-      identity_key: d.identityKey === undefined ? null : d.identityKey.slice(),
-      trust: d.trust,
-      sent_since_last_received: d.sentSinceLastReceived,
-      last_received_at: d.lastReceivedAt,
-      previous_identities: previous,
-      unanswered_since: d.unansweredSince ?? 0,
-    });
-  }
+  for (const d of c.putDevices ?? []) devices.push(deviceRowIn(d));
   for (const s of c.putSessions ?? []) {
-    assertAddress(s.address, 'session address');
-    assertBytes(s.record, 'session record');
-    if (s.record.length === 0) throw new RangeError('session record must not be empty');
+    sessionRecordIn(s);
     const { version, jid, deviceId } = s.address;
     sessions.push({ address: { version, jid, deviceId }, record: s.record.slice() });
   }
@@ -133,32 +110,19 @@ export class PendingRows {
       // An UPDATE of the row in place, an insert only where there is none (see Statements.updateDevice).
       for (const of of this.#devices.values())
         for (const d of of.values()) {
-          const { active_in, label, identity_key, trust, previous_identities, unanswered_since } = d;
           const updated = st.updateDevice.run(
-            active_in,
-            label,
-            identity_key,
-            trust,
+            d.active_in,
+            d.label,
+            d.identity_key,
+            d.trust,
             d.sent_since_last_received,
             d.last_received_at,
-            previous_identities,
-            unanswered_since,
+            d.previous_identities,
+            d.unanswered_since,
             d.jid,
             d.device_id,
           );
-          if (changed(updated)) continue;
-          st.putDevice.run(
-            d.jid,
-            d.device_id,
-            active_in,
-            label,
-            identity_key,
-            trust,
-            d.sent_since_last_received,
-            d.last_received_at,
-            previous_identities,
-            unanswered_since,
-          );
+          if (!changed(updated)) putDeviceRow(st, d);
         }
       for (const { address: a, record } of this.#sessions.values()) {
         if (record === null) st.deleteSession.run(a.version, a.jid, a.deviceId);
