@@ -178,10 +178,12 @@ export function fromBase64(text: string): Uint8Array | undefined {
 export function base64DecodedLength(text: string): number | undefined {
   if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
   if (NodeBuffer === undefined || WHITESPACE.test(text)) return fromBase64(text)?.length;
-  const length = canonicalLengthNode(text, NodeBuffer);
+  const length = impliedLength(text);
   if (length < 0) return undefined;
-  if (length <= BASE64_SCRATCH_BYTES) base64Scratch!.fill(0, 0, length);
-  return length;
+  const target = decodeTarget(length, NodeBuffer);
+  const ok = writeCanonical(text, target, length);
+  target.fill(0, 0, length);
+  return ok ? length : undefined;
 }
 
 /**
@@ -190,31 +192,35 @@ export function base64DecodedLength(text: string): number | undefined {
  */
 const BASE64_SCRATCH_BYTES = 65536;
 let base64Scratch: NodeBufferView | undefined;
-/** Where canonicalLengthNode last decoded to (the scratch buffer, or a buffer of its own for longer input). */
-let lastTarget: NodeBufferView | undefined;
+
+/** Where `length` decoded bytes go: the scratch buffer, or for longer input a buffer of its own (no shared pool). */
+function decodeTarget(length: number, node: NodeBufferLike): NodeBufferView {
+  return length > BASE64_SCRATCH_BYTES
+    ? node.allocUnsafeSlow(length)
+    : (base64Scratch ??= node.allocUnsafeSlow(BASE64_SCRATCH_BYTES));
+}
 
 /**
  * Canonical base64 without white space, decoded by Node (~3× faster than checking with a regular expression
- * first): the bytes, or undefined. See canonicalLengthNode.
+ * first): the bytes, or undefined. See writeCanonical.
  */
 function decodeCanonicalNode(s: string, node: NodeBufferLike): Uint8Array | undefined {
-  const length = canonicalLengthNode(s, node);
+  const length = impliedLength(s);
   if (length < 0) return undefined;
-  // Longer input was written into a buffer of its own (not Node's shared pool): a view of it is the result.
-  if (length > BASE64_SCRATCH_BYTES) return new Uint8Array(lastTarget!.buffer, lastTarget!.byteOffset, length);
+  const target = decodeTarget(length, node);
+  const ok = writeCanonical(s, target, length);
+  if (ok && length > BASE64_SCRATCH_BYTES) return new Uint8Array(target.buffer, target.byteOffset, length);
   // A copy of the bytes only: the scratch buffer is reused by the next call, and keeps nothing decoded.
-  const out = new Uint8Array(base64Scratch!.buffer, base64Scratch!.byteOffset, length).slice();
-  base64Scratch!.fill(0, 0, length);
+  const out = ok ? new Uint8Array(target.buffer, target.byteOffset, length).slice() : undefined;
+  target.fill(0, 0, length);
   return out;
 }
 
 /**
- * The decoded length of canonical base64 without white space, or −1, after decoding it with Node (into the scratch
- * buffer when it fits). Node's decoder is lenient: it skips characters outside the alphabet and stops at an inner
- * `=`, so the byte count it writes equals the length the text implies only when every character before the padding
- * is in its alphabet — which also has `-` and `_` (base64url), refused here; the padding's unused bits must be zero.
+ * The byte count canonical base64 text of this length and padding decodes to, or −1 when its length or the unused
+ * bits of its padding already make it non-canonical.
  */
-function canonicalLengthNode(s: string, node: NodeBufferLike): number {
+function impliedLength(s: string): number {
   const n = s.length;
   if ((n & 3) !== 0) return -1;
   let pad = 0;
@@ -222,17 +228,16 @@ function canonicalLengthNode(s: string, node: NodeBufferLike): number {
     pad = s.charCodeAt(n - 2) === EQUALS ? 2 : 1;
     if (pad === 2 ? (code(s, n - 3) & 15) !== 0 : (code(s, n - 2) & 3) !== 0) return -1;
   }
-  const length = (n >>> 2) * 3 - pad;
-  const target =
-    length > BASE64_SCRATCH_BYTES
-      ? node.allocUnsafeSlow(length)
-      : (base64Scratch ??= node.allocUnsafeSlow(BASE64_SCRATCH_BYTES));
-  lastTarget = target;
-  if (target.write(s, 'base64') !== length || !onlyStandardAlphabet(s)) {
-    target.fill(0, 0, Math.min(length, BASE64_SCRATCH_BYTES)); // what was written of refused input
-    return -1;
-  }
-  return length;
+  return (n >>> 2) * 3 - pad;
+}
+
+/**
+ * Decodes `s` with Node into `target`; true when it is canonical. Node's decoder is lenient: it skips characters
+ * outside the alphabet and stops at an inner `=`, so the byte count it writes equals `length` (impliedLength) only
+ * when every character before the padding is in its alphabet — which also has `-` and `_` (base64url), refused here.
+ */
+function writeCanonical(s: string, target: NodeBufferView, length: number): boolean {
+  return target.write(s, 'base64') === length && onlyStandardAlphabet(s);
 }
 
 /** No base64url characters (`-`, `_`), which Node's standard decoder also accepts. */
