@@ -2,7 +2,7 @@
 // written the same way in both versions but for the names and key encoding each backend's BundleFormat gives.
 
 import { assertBytes, toBase64 } from '../../crypto/bytes';
-import { assertId, parseBase64Text, parseId, requireOneChild, type Label } from './wire-values';
+import { ElementLabel, assertId, parseBase64Text, parseId, requireOneChild, type Label } from './wire-values';
 import { attr, childElements, locateElement, malformed, type XmlElement } from './xml';
 
 /** Most pre keys accepted in (and written to) one bundle. */
@@ -89,22 +89,11 @@ export function readBundle(
     const id = parseId(attr(el, n.pkId), idLabel);
     if (seen.has(id)) throw malformed(`pre key id ${id} appears twice in the bundle`);
     seen.add(id);
-    const label = new PreKeyLabel(n, id);
+    const label = new ElementLabel(n.pk, n.pkId, id); // a bundle has 100 pre keys: no string each
     if (chosen < 0 || i === chosen) preKeys.push({ id, publicKey: n.readKey(el, label) });
     else n.checkKey(el, label);
   }
   return { signedPreKeyId, signedPreKey, signedPreKeySignature, identityKey, preKeys };
-}
-
-/** `<pk id="…">` for error messages, written only when one is thrown (a bundle has 100 pre keys). */
-class PreKeyLabel {
-  constructor(
-    private readonly n: BundleFormat,
-    private readonly id: number,
-  ) {}
-  toString(): string {
-    return `<${this.n.pk} ${this.n.pkId}="${this.id}">`;
-  }
 }
 
 /**

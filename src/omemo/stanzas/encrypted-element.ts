@@ -5,6 +5,7 @@
 import { assertBytes, toBase64 } from '../../crypto/bytes';
 import {
   assertId,
+  ElementLabel,
   checkBase64Text,
   parseBase64Text,
   parseFlag,
@@ -122,7 +123,7 @@ export function parseKey(
   keep?: KeyFilter,
 ): EncryptedKey | undefined {
   const rid = parseId(attr(el, 'rid'), '<key> rid');
-  const label = new KeyLabel(rid);
+  const label = new ElementLabel('key', 'rid', rid); // a room message has hundreds of keys: no string each
   const flag = attr(el, flagName);
   const keyExchange = flag !== undefined && parseFlag(flag, `${label} ${flagName}`);
   if (keep !== undefined && !keep(rid, jid)) {
@@ -137,14 +138,6 @@ export function parseKey(
 }
 
 const KEY_LIMITS = Object.freeze({ maxBytes: MAX_KEY_ELEMENT_BYTES });
-
-/** `<key rid="…">` for error messages, written only when one is thrown (a room message has hundreds of keys). */
-class KeyLabel {
-  constructor(readonly rid: number) {}
-  toString(): string {
-    return `<key rid="${this.rid}">`;
-  }
-}
 
 /**
  * The first `<encrypted>` (document order) in any of `namespaces`, `xml` parsed unless it is an element already.

@@ -42,6 +42,18 @@ export function parseFlag(value: string | undefined, what: Label): boolean {
  */
 export type Label = string | { toString(): string };
 
+/** `<element attribute="id">`, for the elements of a list (keys, pre keys): written only when an error names it. */
+export class ElementLabel {
+  constructor(
+    private readonly element: string,
+    private readonly attribute: string,
+    private readonly id: number,
+  ) {}
+  toString(): string {
+    return `<${this.element} ${this.attribute}="${this.id}">`;
+  }
+}
+
 function named(what: Label): string {
   return typeof what === 'string' ? what : what.toString();
 }
