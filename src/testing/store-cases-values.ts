@@ -109,6 +109,45 @@ export const VALUE_CASES: ConformanceCases = [
     },
   ],
   [
+    'a record rewritten again and again reads back as its last write, never aliasing what was committed or read',
+    async (open) => {
+      const s = await open();
+      const bob = (n: number, extra: Partial<StoredDevice> = {}): StoredDevice => ({
+        ...device('bob@example.org', 3),
+        sentSinceLastReceived: n,
+        ...extra,
+      });
+      // What a fan-out does to every device: the same device and a session record of the same length, rewritten.
+      const first = bob(1, { unansweredSince: 1000 });
+      const record1 = bytes(40, 0x11);
+      await s.commit({ putDevices: [first], putSessions: [{ address: A1, record: record1 }] });
+      const read = present((await s.loadDevices(['bob@example.org']))[0], 'loadDevices([bob])[0]');
+      read.activeIn.pop();
+      read.identityKey?.fill(0);
+      present((await s.loadSessions([A1]))[0], 'loadSessions([A1])[0]').fill(0);
+      const second = bob(2, { unansweredSince: 1000, identityKey: bytes(32, 0x5a), activeIn: ['twomemo'] });
+      const record2 = bytes(40, 0x22);
+      await s.commit({ putDevices: [second], putSessions: [{ address: A1, record: record2 }] });
+      const expected = structuredClone(second);
+      second.activeIn.push('oldmemo');
+      second.identityKey?.fill(0xff);
+      second.sentSinceLastReceived = 99;
+      record1.fill(0xee);
+      record2.fill(0xee);
+      equal(await s.loadDevices(['bob@example.org']), [expected], 'the second write, unchanged by later edits');
+      equal(hexes(await s.loadSessions([A1])), [toHex(bytes(40, 0x22))], 'the second record, unchanged');
+      // Optional fields that go away stay away; a record of another length replaces the old one.
+      const third = bob(0, { label: 'phone' });
+      await s.commit({ putDevices: [third], putSessions: [{ address: A1, record: bytes(24, 0x33) }] });
+      const devs = await s.loadDevices(['bob@example.org']);
+      equal(devs, [third], 'the third write');
+      ok(!('unansweredSince' in present(devs[0], 'devs[0]')), 'a field the last write lacks is absent');
+      equal(hexes(await s.loadSessions([A1])), [toHex(bytes(24, 0x33))], 'the shorter third record');
+      await s.commit({ putSessions: [{ address: A1, record: bytes(24, 0x44) }] });
+      equal(hexes(await s.loadSessions([A1])), [toHex(bytes(24, 0x44))], 'the fourth record');
+    },
+  ],
+  [
     'an empty device list is stored as [] (not as "never fetched")',
     async (open) => {
       const s = await open();

@@ -102,4 +102,23 @@ test('staged changes that are lost leave the cache: reads show the durable recor
   assert.equal(counts(await core.loadDevicesOf([BOB])), [[BOB, 1, 2]], 'lost: the store again');
 });
 
+test('a cached record taken over in place by a commit never aliases what was committed', async () => {
+  const store = new MemoryStore();
+  await store.commit({ putDevices: [device(BOB, 1)] });
+  const core = coreOn(store);
+  await core.loadDevicesOf([BOB]);
+  const mine = { ...device(BOB, 1), sentSinceLastReceived: 9, activeIn: ['twomemo' as const] };
+  mine.identityKey = new Uint8Array(32).fill(0x42);
+  await core.commit({ putDevices: [mine] });
+  const expected = structuredClone(mine);
+  mine.activeIn.push('oldmemo');
+  mine.identityKey.fill(0);
+  mine.sentSinceLastReceived = 10;
+  assert.equal(await core.loadDevicesOf([BOB]), [expected]);
+  const { lastReceivedAt: _, ...rest } = expected;
+  const other = { ...rest, lastReceivedAt: 5, unansweredSince: 3 };
+  await core.commit({ putDevices: [other] });
+  assert.equal(await core.loadDevicesOf([BOB]), [other], 'a field added by a later commit is there');
+});
+
 test.run();

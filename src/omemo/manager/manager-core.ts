@@ -32,7 +32,7 @@ import type {
   StoredSignedPreKey,
   TrustLevel,
 } from '../store/store';
-import { copyStoredDevice, deviceListKey, sessionKey } from '../store/store';
+import { copyStoredDevice, deviceListKey, sessionKey, updateStoredDeviceInPlace } from '../store/store';
 import { createLog, logs, type Log } from './logger';
 import type { OmemoTransport } from './transport';
 import { initialTrust, type TrustPolicy } from '../policies/trust';
@@ -353,8 +353,9 @@ export class ManagerCore {
     const of = this.deviceCache.get(d.jid);
     if (of === undefined) return;
     const i = of.findIndex((x) => x.deviceId === d.deviceId);
-    if (i >= 0) of[i] = copyStoredDevice(d);
-    else of.push(copyStoredDevice(d));
+    if (i >= 0) {
+      if (!updateStoredDeviceInPlace(of[i]!, d)) of[i] = copyStoredDevice(d);
+    } else of.push(copyStoredDevice(d));
   }
 
   async newDevice(jid: string, deviceId: number, others: readonly StoredDevice[]): Promise<StoredDevice> {

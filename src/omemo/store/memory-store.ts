@@ -10,7 +10,7 @@ import type {
   StoredPreKey,
   StoredSignedPreKey,
 } from './store';
-import { copyStoredDevice, deviceListKey, sessionKey } from './store';
+import { copyStoredDevice, deviceListKey, sessionKey, updateStoredDeviceInPlace } from './store';
 
 // Hand-written copies: structuredClone cost several µs per record and dominated a 1000-device commit.
 function copyIdentity(i: StoredIdentity): StoredIdentity {
@@ -96,7 +96,10 @@ export class MemoryStore implements OmemoStore {
       [...l.deviceIds],
     ]);
     const devices = (changes.putDevices ?? []).map(copyStoredDevice);
-    const sessions = (changes.putSessions ?? []).map((s) => [sessionKey(s.address), s.record.slice()] as const);
+    const sessions = (changes.putSessions ?? []).map((s) => {
+      if (!(s.record instanceof Uint8Array)) throw new TypeError('a session record must be a Uint8Array');
+      return [sessionKey(s.address), s.record] as const;
+    });
     const deletedSessions = (changes.deleteSessions ?? []).map(sessionKey);
     if (identity) this.identity = identity;
     for (const k of signedPreKeys) this.signedPreKeys.set(k.id, k);
@@ -107,9 +110,16 @@ export class MemoryStore implements OmemoStore {
     for (const d of devices) {
       let byId = this.devices.get(d.jid);
       if (byId === undefined) this.devices.set(d.jid, (byId = new Map()));
-      byId.set(d.deviceId, d);
+      // Our copy becomes the record, unless the stored one takes its values in place (no new long-lived object).
+      const stored = byId.get(d.deviceId);
+      if (stored === undefined || !updateStoredDeviceInPlace(stored, d)) byId.set(d.deviceId, d);
     }
-    for (const [k, record] of sessions) this.sessions.set(k, record);
+    // A record of the same length is copied over the stored one (stored values are never handed out).
+    for (const [k, record] of sessions) {
+      const stored = this.sessions.get(k);
+      if (stored?.length === record.length) stored.set(record);
+      else this.sessions.set(k, record.slice());
+    }
     for (const k of deletedSessions) this.sessions.delete(k);
     this.commits += 1;
   }

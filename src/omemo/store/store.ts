@@ -97,6 +97,42 @@ export function copyStoredDevice(d: StoredDevice): StoredDevice {
   return c;
 }
 
+/**
+ * Copies `d` into `into`, a record of the same device that the caller owns, when both have the same optional fields:
+ * `into`'s arrays whose contents are unchanged are kept. Returns false (and changes nothing) when the fields differ.
+ * Stores and caches that rewrite a device record with every message (a fan-out touches thousands) then keep one
+ * long-lived object per device instead of promoting a new copy each time.
+ */
+export function updateStoredDeviceInPlace(into: StoredDevice, d: StoredDevice): boolean {
+  if (
+    into.jid !== d.jid ||
+    into.deviceId !== d.deviceId ||
+    (into.label === undefined) !== (d.label === undefined) ||
+    (into.identityKey === undefined) !== (d.identityKey === undefined) ||
+    (into.previousIdentities === undefined) !== (d.previousIdentities === undefined) ||
+    (into.unansweredSince === undefined) !== (d.unansweredSince === undefined)
+  )
+    return false;
+  if (!sameItems(into.activeIn, d.activeIn)) into.activeIn = d.activeIn.slice();
+  into.trust = d.trust;
+  into.sentSinceLastReceived = d.sentSinceLastReceived;
+  into.lastReceivedAt = d.lastReceivedAt;
+  if (d.label !== undefined) into.label = d.label;
+  if (d.identityKey !== undefined && !sameItems(into.identityKey!, d.identityKey))
+    into.identityKey = d.identityKey.slice();
+  if (d.previousIdentities !== undefined) {
+    into.previousIdentities = d.previousIdentities.map((p) => ({ identityKey: p.identityKey.slice(), trust: p.trust }));
+  }
+  if (d.unansweredSince !== undefined) into.unansweredSince = d.unansweredSince;
+  return true;
+}
+
+function sameItems<T>(a: ArrayLike<T>, b: ArrayLike<T>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Key of a session: version, remote bare JID, remote device id. */
 export interface SessionAddress {
   version: OmemoVersion;
