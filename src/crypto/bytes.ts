@@ -177,6 +177,10 @@ export function fromBase64(text: string): Uint8Array | undefined {
  */
 export function base64DecodedLength(text: string): number | undefined {
   if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
+  if (text.length <= BASE64_CHECK_IN_JS_MAX_CHARS) {
+    const length = canonicalLengthChecked(text);
+    if (length >= 0) return length; // else white space to drop, or not base64: the paths below decide
+  }
   if (NodeBuffer === undefined || WHITESPACE.test(text)) return fromBase64(text)?.length;
   const length = impliedLength(text);
   if (length < 0) return undefined;
@@ -184,6 +188,22 @@ export function base64DecodedLength(text: string): number | undefined {
   const ok = writeCanonical(text, target, length);
   target.fill(0, 0, length);
   return ok ? length : undefined;
+}
+
+/**
+ * Up to this many characters, base64DecodedLength checks canonical text with a table lookup per character instead of
+ * having Node decode it into the scratch buffer (and wiping that): 0.09 against 0.19 µs for a 44-character key, of
+ * which a bundle checks 100; even at ~200 characters. White space or a bad character falls through to Node.
+ */
+const BASE64_CHECK_IN_JS_MAX_CHARS = 128;
+
+/** The decoded length of canonical base64 without white space (every character checked), or −1. */
+function canonicalLengthChecked(s: string): number {
+  const length = impliedLength(s);
+  if (length < 0) return -1;
+  const end = s.length - (((s.length >>> 2) * 3 - length) | 0); // the padding is checked by impliedLength
+  for (let i = 0; i < end; i++) if (code(s, i) < 0) return -1;
+  return length;
 }
 
 /**
