@@ -107,7 +107,7 @@ test('a cached record taken over in place by a commit never aliases what was com
   await store.commit({ putDevices: [device(BOB, 1)] });
   const core = coreOn(store);
   await core.loadDevicesOf([BOB]);
-  const mine = { ...device(BOB, 1), sentSinceLastReceived: 9, activeIn: ['twomemo' as const] };
+  const mine = { ...device(BOB, 1), sentSinceLastReceived: 9, activeIn: ['twomemo'] as StoredDevice['activeIn'] };
   mine.identityKey = new Uint8Array(32).fill(0x42);
   await core.commit({ putDevices: [mine] });
   const expected = structuredClone(mine);

@@ -16,7 +16,7 @@ import { sealPayload } from '../versions/by-version';
 import type { SealedPayload } from '../stanzas/payload';
 import { buildEnvelope } from '../stanzas/sce';
 import type { SessionAddress, StoreChanges, StoredDevice } from '../store/store';
-import { deviceKey, deviceListKey, sessionKey } from '../store/store';
+import { deviceListKey, sessionKey } from '../store/store';
 import { isTrusted } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
@@ -111,9 +111,8 @@ export async function encryptTo(
 
   const known = await core.loadDevicesOf(jids);
   const now = core.now();
-  const devices = new Map(known.map((d) => [deviceKey(d.jid, d.deviceId), d]));
   const reports: DeviceReport[] = [];
-  const targets: { address: SessionAddress; device: StoredDevice }[] = [];
+  const targets: { address: SessionAddress; key: string; device: StoredDevice }[] = [];
   // Prefer OMEMO 2 for a device listed in both versions: one key per device.
   const preference = OMEMO_BACKENDS_BY_PREFERENCE.map((b) => b.version).filter((v) => versions.includes(v));
   const devicesOf = new Map<string, StoredDevice[]>();
@@ -122,40 +121,43 @@ export async function encryptTo(
     if (list === undefined) devicesOf.set(d.jid, [d]);
     else list.push(d);
   }
+  // Per device, no string keys or maps of its own: a fan-out runs this for thousands.
+  const chosen = new Set<number>();
   for (const jid of jids) {
-    const chosen = new Map<number, OmemoVersion>();
+    chosen.clear();
     for (const version of preference) {
-      for (const id of lists.get(deviceListKey(version, jid)) ?? []) {
-        if (jid === core.jid && id === core.deviceId) continue;
-        if (!chosen.has(id)) chosen.set(id, version);
-      }
-    }
-    for (const [deviceId, version] of chosen) {
-      let device = devices.get(deviceKey(jid, deviceId));
-      if (device === undefined) {
+      for (const deviceId of lists.get(deviceListKey(version, jid)) ?? []) {
+        if ((jid === core.jid && deviceId === core.deviceId) || chosen.has(deviceId)) continue;
+        chosen.add(deviceId);
         const sameJid = devicesOf.get(jid) ?? [];
-        device = await core.newDevice(jid, deviceId, sameJid);
-        device.activeIn = versions.filter((v) => (lists.get(deviceListKey(v, jid)) ?? []).includes(deviceId));
-        devices.set(deviceKey(jid, deviceId), device);
-        devicesOf.set(jid, [...sameJid, device]);
-        changes.putDevices!.push(device);
+        let device = sameJid.find((d) => d.deviceId === deviceId);
+        if (device === undefined) {
+          device = await core.newDevice(jid, deviceId, sameJid);
+          device.activeIn = versions.filter((v) => (lists.get(deviceListKey(v, jid)) ?? []).includes(deviceId));
+          devicesOf.set(jid, [...sameJid, device]);
+          changes.putDevices!.push(device);
+        }
+        if (!isTrusted(device.trust)) {
+          skipped(reports, { jid, deviceId, version }, 'untrusted-device', `trust is ${device.trust}`);
+          continue;
+        }
+        if (isStale(device, core.stalePolicy, now)) {
+          const silent = `${device.sentSinceLastReceived} messages without an answer since ${new Date(device.lastReceivedAt || device.unansweredSince || now).toISOString()}`;
+          skipped(reports, { jid, deviceId, version }, 'stale-device', silent);
+          continue;
+        }
+        const address = { version, jid, deviceId };
+        targets.push({ address, key: sessionKey(address), device });
       }
-      if (!isTrusted(device.trust)) {
-        skipped(reports, { jid, deviceId, version }, 'untrusted-device', `trust is ${device.trust}`);
-        continue;
-      }
-      if (isStale(device, core.stalePolicy, now)) {
-        const silent = `${device.sentSinceLastReceived} messages without an answer since ${new Date(device.lastReceivedAt || device.unansweredSince || now).toISOString()}`;
-        skipped(reports, { jid, deviceId, version }, 'stale-device', silent);
-        continue;
-      }
-      targets.push({ address: { version, jid, deviceId }, device });
     }
   }
 
   // Sessions: one batched read; missing ones are built from bundles fetched concurrently. A corrupt record is
   // reported for its device alone, and repaired after the send.
-  const { sessions, broken } = await core.sessionsFor(targets.map((t) => t.address));
+  const { sessions, broken } = await core.sessionsFor(
+    targets.map((t) => t.address),
+    targets.map((t) => t.key),
+  );
   const ready: {
     address: SessionAddress;
     key: string;
@@ -166,10 +168,9 @@ export async function encryptTo(
   const unbuilt: typeof targets = [];
   const repairs: SessionAddress[] = [];
   for (const t of targets) {
-    const key = sessionKey(t.address);
-    const existing = sessions.get(key);
-    if (existing !== undefined) ready.push({ address: t.address, key, device: t.device, session: existing });
-    else if (broken.has(key)) {
+    const existing = sessions.get(t.key);
+    if (existing !== undefined) ready.push({ address: t.address, key: t.key, device: t.device, session: existing });
+    else if (broken.has(t.key)) {
       skipped(reports, t.address, 'malformed-record', 'the stored session does not load; a new one is offered');
       repairs.push(t.address);
     } else unbuilt.push(t);
@@ -187,7 +188,7 @@ export async function encryptTo(
         }
         ready.push({
           address: t.address,
-          key: sessionKey(t.address),
+          key: t.key,
           device: built.device,
           session: built.session,
           ...(built.change ? { change: built.change } : {}),

@@ -395,14 +395,19 @@ export class ManagerCore {
 
   /**
    * Sessions of `addresses` from the cache or one batched store read. A record that does not load is listed in
-   * `broken` (and is no session): one corrupt record must not stop a fan-out or a key exchange replacing it.
+   * `broken` (and is no session): one corrupt record must not stop a fan-out or a key exchange replacing it. `keys`,
+   * when the caller has them, are the addresses' sessionKey strings (not built a second time).
    */
-  async sessionsFor(addresses: SessionAddress[]): Promise<{ sessions: Map<string, Session>; broken: Set<string> }> {
+  async sessionsFor(
+    addresses: SessionAddress[],
+    keys?: readonly string[],
+  ): Promise<{ sessions: Map<string, Session>; broken: Set<string> }> {
     const out = new Map<string, Session>();
     const broken = new Set<string>();
     const missing: SessionAddress[] = [];
-    for (const a of addresses) {
-      const k = sessionKey(a);
+    for (let i = 0; i < addresses.length; i++) {
+      const a = addresses[i]!;
+      const k = keys?.[i] ?? sessionKey(a);
       const s = this.sessions.get(k);
       if (s !== undefined) out.set(k, s);
       else missing.push(a);
