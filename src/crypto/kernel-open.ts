@@ -12,11 +12,12 @@ import { nodeCrypto } from './sodium';
 /**
  * Longest ciphertext the kernel decrypts itself when node:crypto is there, in bytes: beyond it node:crypto's
  * AES-NI wins over its fixed per-call setup (~2 µs); the kernel still derives the keys and checks the MAC, and
- * hands node:crypto the key. Measured (bench/crypto.bench.ts "message open", x64 Node 20): equal at 320 bytes
- * (~6.3 µs for the whole open), the kernel 0.4 µs ahead at 256, node:crypto ahead from 384. Without node:crypto
- * the kernel always decrypts.
+ * hands node:crypto the key. Measured (bench/crypto.bench.ts "message open", x64 Node 20, 2026-12) with the
+ * kernel's four-block CBC decryption: the kernel 1.7 µs ahead at 300 bytes (5.65 against 7.31 µs for the whole
+ * open; an SCE text message's payload is ~370), equal at 640 (8.2 against 8.1), node:crypto ahead at 1024 (11.2
+ * against 8.5). Without node:crypto the kernel always decrypts.
  */
-export const KERNEL_CBC_DECRYPT_MAX_BYTES = 320;
+export const KERNEL_CBC_DECRYPT_MAX_BYTES = 640;
 /**
  * Longest plaintext the kernel encrypts when node:crypto is there, in bytes: CBC encryption cannot interleave
  * blocks, but node:crypto's setup costs more when encrypting (measured crossover ~768 B, "message seal").
