@@ -87,7 +87,14 @@ export class Session {
    * and in every archived state.
    */
   clone(): Session {
-    return new Session(cloneState(this.current), this.archive.length === 0 ? undefined : this.archive.map(cloneState));
+    const copy = new Session(
+      cloneState(this.current),
+      this.archive.length === 0 ? undefined : this.archive.map(cloneState),
+    );
+    // The MAC prefixes follow from the current state's identity keys, which the copy shares (and never writes).
+    copy.macPrefixSend = this.macPrefixSend;
+    copy.macPrefixReceive = this.macPrefixReceive;
+    return copy;
   }
 
   /**
@@ -291,7 +298,7 @@ export class Session {
     const { ratchetKey, n, pn } = message.header;
     const version = s.version;
 
-    const skippedEntry = s.skipped.get(skipId(ratchetKey, n));
+    const skippedEntry = s.skipped.size === 0 ? undefined : s.skipped.get(skipId(ratchetKey, n));
     if (skippedEntry !== undefined) {
       const { plaintext } = this.open(skippedEntry.seed, false, message);
       s.skipped.delete(skipId(ratchetKey, n));
