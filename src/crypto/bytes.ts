@@ -190,6 +190,37 @@ export function base64DecodedLength(text: string): number | undefined {
   return ok ? length : undefined;
 }
 
+/** Size of the slabs fromBase64Transient cuts its results from, in bytes; longer results get a buffer of their own. */
+const TRANSIENT_SLAB_BYTES = 65536;
+/** Longest result fromBase64Transient cuts from a slab, in bytes (a slab holds at least 16 of them). */
+const TRANSIENT_MAX_BYTES = 4096;
+let transientSlab: Uint8Array | undefined;
+let transientUsed = 0;
+
+/**
+ * fromBase64 for network bytes that the library reads once and drops (an incoming message's payload ciphertext,
+ * read by the decryption that follows): the result may be a view into a slab shared with earlier such results.
+ * A slab is never written again once a result is cut from it (a full one is left to the garbage collector), so a
+ * result stays valid across awaits; it holds public bytes only, never key material. Saves the ~0.7 µs V8 spends
+ * on every typed array over 64 bytes. Results never reach users or stores.
+ */
+export function fromBase64Transient(text: string): Uint8Array | undefined {
+  if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
+  const length = impliedLength(text);
+  if (NodeBuffer === undefined || length <= 64 || length > TRANSIENT_MAX_BYTES) return fromBase64(text);
+  if (transientSlab === undefined || transientUsed + length > TRANSIENT_SLAB_BYTES) {
+    transientSlab = new Uint8Array(TRANSIENT_SLAB_BYTES);
+    transientUsed = 0;
+  }
+  const at = transientUsed;
+  const view = NodeBuffer.from(transientSlab.buffer, at, length);
+  // Canonical when Node writes exactly `length` bytes of the standard alphabet (see writeCanonical); otherwise the
+  // bytes it wrote stay in the unused part of the slab (public input, overwritten by the next result).
+  if (!writeCanonical(text, view, length)) return fromBase64(text); // white space, or not base64 at all
+  transientUsed = (at + length + 7) & ~7;
+  return transientSlab.subarray(at, at + length);
+}
+
 /**
  * Up to this many characters, base64DecodedLength checks canonical text with a table lookup per character instead of
  * having Node decode it into the scratch buffer (and wiping that): 0.09 against 0.19 µs for a 44-character key, of

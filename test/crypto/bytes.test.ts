@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   base64DecodedLength,
+  fromBase64Transient,
   assertBytes,
   concatBytes,
   constantTimeEqual,
@@ -223,9 +224,9 @@ test('base64: the Node fast path decides exactly as the portable decoder (random
   ];
   const near = fc.oneof(
     fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }).map((a) => a.join('')),
-    fc.uint8Array({ maxLength: 120 }).map((b) => toBase64(b)),
+    fc.uint8Array({ maxLength: 120, size: 'max' }).map((b) => toBase64(b)),
     fc
-      .tuple(fc.uint8Array({ minLength: 1, maxLength: 120 }), fc.nat(200), fc.constantFrom(...alphabet))
+      .tuple(fc.uint8Array({ minLength: 1, maxLength: 120, size: 'max' }), fc.nat(200), fc.constantFrom(...alphabet))
       .map(([b, i, c]) => {
         const s = toBase64(b);
         const at = i % s.length;
@@ -243,6 +244,41 @@ test('base64: the Node fast path decides exactly as the portable decoder (random
     }),
     { numRuns: 5000, seed: 20261206 },
   );
+});
+
+test('base64: fromBase64Transient decodes as fromBase64, and a result is never written again', () => {
+  const texts = fc.oneof(
+    fc.uint8Array({ minLength: 0, maxLength: 5000, size: 'max' }).map((b) => toBase64(b)),
+    fc
+      .tuple(
+        fc.uint8Array({ minLength: 65, maxLength: 600, size: 'max' }),
+        fc.nat(900),
+        fc.constantFrom('-', '_', '=', ' ', '!', 'é'),
+      )
+      .map(([b, i, c]) => {
+        const s = toBase64(b);
+        const at = i % s.length;
+        return s.slice(0, at) + c + s.slice(at + 1);
+      }),
+    fc.uint8Array({ minLength: 65, maxLength: 300, size: 'max' }).map((b) => toBase64(b).replace(/.{20}/g, '$&\n')),
+  );
+  const kept: [Uint8Array, Uint8Array][] = [];
+  fc.assert(
+    fc.property(texts, (s) => {
+      const transient = fromBase64Transient(s);
+      const exact = fromBase64(s);
+      assert.is(transient === undefined, exact === undefined, JSON.stringify(s.slice(0, 40)));
+      if (transient === undefined) return;
+      eqBytes(transient, exact!, 'same bytes');
+      kept.push([transient, exact!]);
+    }),
+    { numRuns: 600, seed: 20261206 },
+  );
+  // Over a megabyte of results in all: many slabs filled, none of them written again.
+  assert.ok(kept.filter(([t]) => t.byteLength !== t.buffer.byteLength).length > 100, 'most results share slabs');
+  for (const [t, e] of kept) eqBytes(t, e, 'an earlier result is unchanged by every later decode');
+  const small = fromBase64Transient(toBase64(pseudo(64, 3)))!;
+  assert.is(small.byteLength, small.buffer.byteLength, 'up to 64 bytes: an array of its own (as cheap)');
 });
 
 test('base64: results own their bytes (the decoder reuses a scratch buffer); large input decodes too', () => {

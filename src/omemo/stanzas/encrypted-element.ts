@@ -8,6 +8,7 @@ import {
   ElementLabel,
   checkBase64Text,
   parseBase64Text,
+  parseBase64TextTransient,
   parseFlag,
   parseId,
   optionalChild,
@@ -161,11 +162,17 @@ function findFirst(el: XmlElement, namespaces: readonly string[]): XmlElement | 
 
 /**
  * Reads an `<encrypted>` element in the format `f`: see parseEncrypted (versions/by-version.ts); with `keep`, only
- * the keys it accepts (see KeyFilter).
+ * the keys it accepts (see KeyFilter). With `transientPayload`, the payload is decoded by parseBase64TextTransient
+ * (for a decryption that reads it once).
  * @throws OmemoError `malformed-stanza` for anything but one `<header>` and at most one `<payload>`, a bad `sid`,
  * text where none belongs, and whatever `f.readHeader` refuses.
  */
-export function readEncrypted(xml: string | XmlElement, f: EncryptedFormat, keep?: KeyFilter): EncryptedElementData {
+export function readEncrypted(
+  xml: string | XmlElement,
+  f: EncryptedFormat,
+  keep?: KeyFilter,
+  transientPayload = false,
+): EncryptedElementData {
   const enc = locateElement(xml, 'encrypted', f.ns);
   const ns = enc.ns;
   rejectText(enc);
@@ -182,7 +189,11 @@ export function readEncrypted(xml: string | XmlElement, f: EncryptedFormat, keep
   const { keys, iv } = f.readHeader(header, keep);
   const out: EncryptedElementData = { sid, keys };
   if (iv !== undefined) out.iv = iv;
-  if (payloadEl) out.payload = parseBase64Text(payloadEl, '<payload>');
+  if (payloadEl) {
+    out.payload = transientPayload
+      ? parseBase64TextTransient(payloadEl, '<payload>')
+      : parseBase64Text(payloadEl, '<payload>');
+  }
   return out;
 }
 

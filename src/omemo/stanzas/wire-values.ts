@@ -1,6 +1,6 @@
 // XEP-0384 0.3.0 §4 / 0.9 §5 (xs:unsignedInt ids, xs:boolean flags, xs:base64Binary keys): typed values in stanzas.
 
-import { assertInt, base64DecodedLength, fromBase64 } from '../../crypto/bytes';
+import { assertInt, base64DecodedLength, fromBase64, fromBase64Transient } from '../../crypto/bytes';
 import { malformed, type XmlElement } from './xml';
 
 /** Largest device / pre key / signed pre key id (ids are 1..2^31-1; 0 is never valid). */
@@ -98,6 +98,17 @@ function checkDecodedLength(length: number | undefined, what: Label, opts: Base6
  */
 export function parseBase64Text(el: XmlElement, what: Label, opts: Base64Limits = {}): Uint8Array {
   const bytes = fromBase64(base64TextOf(el, what, opts));
+  checkDecodedLength(bytes?.length, what, opts);
+  return bytes!;
+}
+
+/**
+ * parseBase64Text for bytes read once by the library and dropped (see fromBase64Transient): the result may be a view
+ * into a buffer shared with other such results. Never for bytes that reach users or stores, or key material.
+ * @throws as parseBase64Text.
+ */
+export function parseBase64TextTransient(el: XmlElement, what: Label, opts: Base64Limits = {}): Uint8Array {
+  const bytes = fromBase64Transient(base64TextOf(el, what, opts));
   checkDecodedLength(bytes?.length, what, opts);
   return bytes!;
 }

@@ -130,6 +130,7 @@ export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion)
 /**
  * parseEncrypted for a reader that needs only its own key: `keys` holds the keys addressed to device `deviceId`
  * of `jid` (keysFor's choice first); every other key is checked exactly as parseEncrypted checks it, not decoded.
+ * For the decryption that follows: the payload may be a view into a buffer shared with other decoded payloads.
  * @throws as parseEncrypted; TypeError/RangeError as keysFor for a bad `deviceId` or a missing OMEMO 2 `jid`.
  */
 export function parseEncryptedFor(
@@ -141,7 +142,7 @@ export function parseEncryptedFor(
   const backend = version !== undefined ? backendFor(version) : undefined;
   const el = backend === undefined ? findEncrypted(xml, ENCRYPTED_NAMESPACES) : xml;
   const b = backend ?? backendForNamespace((el as XmlElement).ns)!; // findEncrypted: one of their namespaces
-  return b.parseEncrypted(el, b.keyFilter(jid, deviceId));
+  return b.parseEncrypted(el, b.keyFilter(jid, deviceId), true);
 }
 
 /**

@@ -40,7 +40,10 @@ export function stanzaCodecs(version: OmemoVersion, f: StanzaFormats): StanzaCod
     serializeDeviceList: (entries) => writeDeviceList(entries, f.deviceList),
     parseBundle: (xml, choosePreKey) => readBundle(xml, f.bundle, choosePreKey),
     serializeBundle: (bundle) => writeBundle(bundle, f.bundle),
-    parseEncrypted: (xml, keep) => ({ version, ...readEncrypted(xml, f.encrypted, keep) }),
+    parseEncrypted: (xml, keep, transientPayload) => ({
+      version,
+      ...readEncrypted(xml, f.encrypted, keep, transientPayload),
+    }),
     serializeEncrypted: (data) => writeEncrypted(data, f.encrypted),
     payloadCiphertextBytes: f.size.payloadCiphertextBytes,
     keyElementBytes: (keyExchange) => keyElementBound(f.size, keyExchange),
