@@ -503,4 +503,28 @@ test('DOCTYPE and oversize input are rejected before anything else', () => {
   throwsMalformed(() => parseEncrypted(huge), /MAX_STANZA_CHARS/);
 });
 
+test('parseEncryptedFor: a key exchange and everything parseEncrypted gives own their buffers; a payload need not', () => {
+  const me = 'me@example.org';
+  for (const version of ['oldmemo', 'twomemo'] as const) {
+    const data = (keyExchange: boolean) => ({
+      sid: 7,
+      keys: [
+        { jid: me, rid: 1, keyExchange, data: seq(120, 1) },
+        { jid: 'other@example.org', rid: 2, keyExchange: false, data: seq(120, 2) },
+      ],
+      ...(version === 'oldmemo' ? { iv: seq(12, 3) } : {}),
+      payload: seq(400, 4),
+    });
+    const owns = (b: Uint8Array) => b.byteOffset === 0 && b.byteLength === b.buffer.byteLength;
+    const kex = parseEncryptedFor(serializeEncrypted(data(true), version), me, 1, version);
+    assert.ok(owns(kex.keys[0]!.data), `${version}: a key exchange's bytes are kept (its base key marks a pre key)`);
+    const normal = parseEncryptedFor(serializeEncrypted(data(false), version), me, 1, version);
+    assert.equal(Array.from(normal.keys[0]!.data), Array.from(seq(120, 1)), `${version}: the key's bytes`);
+    assert.equal(Array.from(normal.payload!), Array.from(seq(400, 4)), `${version}: the payload's bytes`);
+    const pub = parseEncrypted(serializeEncrypted(data(false), version), version);
+    for (const k of pub.keys) assert.ok(owns(k.data), `${version}: parseEncrypted's keys own their buffers`);
+    assert.ok(owns(pub.payload!), `${version}: parseEncrypted's payload owns its buffer`);
+  }
+});
+
 test.run();

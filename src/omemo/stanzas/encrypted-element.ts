@@ -65,9 +65,10 @@ export interface EncryptedFormat {
   /**
    * The keys (and the 0.3 `<iv>`) of a `<header>` whose `sid` has been read; readKey reads each `<key>`.
    * @throws OmemoError `malformed-stanza` for anything the version's header may not hold, no key, more than
-   * MAX_KEYS_PER_MESSAGE keys, or a bad key. With `keep`, only the keys it accepts are returned.
+   * MAX_KEYS_PER_MESSAGE keys, or a bad key. With `keep`, only the keys it accepts are returned; `transient` as
+   * parseKey's.
    */
-  readHeader(header: XmlElement, keep?: KeyFilter): EncryptedHeader;
+  readHeader(header: XmlElement, keep?: KeyFilter, transient?: boolean): EncryptedHeader;
   /**
    * Checks what the version needs of `keys[index]` beyond rid, flag and data (OMEMO 2: a JID), before the next key.
    * @throws TypeError for a key this version cannot write.
@@ -106,7 +107,8 @@ export function checkKeyCount(count: number): void {
 
 /**
  * Reads one `<key>`; `flagName` is the version's key exchange attribute, `jid` its `<keys jid>` (OMEMO 2). A key
- * that `keep` (when given) refuses is checked the same way and gives undefined.
+ * that `keep` (when given) refuses is checked the same way and gives undefined. With `transient` (a decryption that
+ * reads the key once), a normal message's bytes may be a view into a buffer shared with other decoded bytes.
  * @throws OmemoError `malformed-stanza` for a bad `rid` or flag, bad base64, an empty key or one over
  * MAX_KEY_ELEMENT_BYTES.
  */
@@ -116,12 +118,14 @@ export function parseKey(
   flagName: string,
   jid: string | undefined,
   keep: KeyFilter | undefined,
+  transient?: boolean,
 ): EncryptedKey | undefined;
 export function parseKey(
   el: XmlElement,
   flagName: string,
   jid: string | undefined,
   keep?: KeyFilter,
+  transient = false,
 ): EncryptedKey | undefined {
   const rid = parseId(attr(el, 'rid'), '<key> rid');
   const label = new ElementLabel('key', 'rid', rid); // a room message has hundreds of keys: no string each
@@ -131,7 +135,11 @@ export function parseKey(
     if (checkBase64Text(el, label, KEY_LIMITS) === 0) throw malformed(`${label} is empty`);
     return undefined;
   }
-  const data = parseBase64Text(el, label, KEY_LIMITS);
+  // A key exchange's bytes are kept (its base key marks the pre key it used): an array of its own.
+  const data =
+    transient && !keyExchange
+      ? parseBase64TextTransient(el, label, KEY_LIMITS)
+      : parseBase64Text(el, label, KEY_LIMITS);
   if (data.length === 0) throw malformed(`${label} is empty`);
   const key: EncryptedKey = { rid, keyExchange, data };
   if (jid !== undefined) key.jid = jid;
@@ -162,8 +170,8 @@ function findFirst(el: XmlElement, namespaces: readonly string[]): XmlElement | 
 
 /**
  * Reads an `<encrypted>` element in the format `f`: see parseEncrypted (versions/by-version.ts); with `keep`, only
- * the keys it accepts (see KeyFilter). With `transientPayload`, the payload is decoded by parseBase64TextTransient
- * (for a decryption that reads it once).
+ * the keys it accepts (see KeyFilter). With `transient` (a decryption that reads them once), the payload and normal
+ * messages' keys are decoded by parseBase64TextTransient.
  * @throws OmemoError `malformed-stanza` for anything but one `<header>` and at most one `<payload>`, a bad `sid`,
  * text where none belongs, and whatever `f.readHeader` refuses.
  */
@@ -171,7 +179,7 @@ export function readEncrypted(
   xml: string | XmlElement,
   f: EncryptedFormat,
   keep?: KeyFilter,
-  transientPayload = false,
+  transient = false,
 ): EncryptedElementData {
   const enc = locateElement(xml, 'encrypted', f.ns);
   const ns = enc.ns;
@@ -186,11 +194,11 @@ export function readEncrypted(
   const sid = parseId(attr(header, 'sid'), '<header> sid');
   rejectText(header);
 
-  const { keys, iv } = f.readHeader(header, keep);
+  const { keys, iv } = f.readHeader(header, keep, transient);
   const out: EncryptedElementData = { sid, keys };
   if (iv !== undefined) out.iv = iv;
   if (payloadEl) {
-    out.payload = transientPayload
+    out.payload = transient
       ? parseBase64TextTransient(payloadEl, '<payload>')
       : parseBase64Text(payloadEl, '<payload>');
   }

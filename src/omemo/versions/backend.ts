@@ -78,10 +78,10 @@ export interface OmemoBackend {
    * OMEMO 2 `<keys jid>` groups of `<key>`s with `kex`.
    * @throws OmemoError `malformed-stanza` for anything its schema does not allow, bad ids, bad base64, an empty
    * key, no key at all, more than MAX_KEYS_PER_MESSAGE keys or a key over MAX_KEY_ELEMENT_BYTES. With `keep`, only
-   * the keys it accepts are returned (the others are checked all the same). With `transientPayload`, the payload
-   * may be a view into a buffer shared with other decoded payloads (for a decryption that reads it once).
+   * the keys it accepts are returned (the others are checked all the same). With `transient` (a decryption that
+   * reads them once), the payload and normal messages' keys may be views into a buffer shared with other decoded bytes.
    */
-  parseEncrypted(xml: string | XmlElement, keep?: KeyFilter, transientPayload?: boolean): ParsedEncrypted;
+  parseEncrypted(xml: string | XmlElement, keep?: KeyFilter, transient?: boolean): ParsedEncrypted;
   /**
    * Serialises its `<encrypted>` element (0.3: `iv` required, `jid` not written; OMEMO 2: `jid` required on every
    * key, keys grouped per JID, `iv` absent). No `payload` = an empty message.

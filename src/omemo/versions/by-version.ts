@@ -130,7 +130,8 @@ export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion)
 /**
  * parseEncrypted for a reader that needs only its own key: `keys` holds the keys addressed to device `deviceId`
  * of `jid` (keysFor's choice first); every other key is checked exactly as parseEncrypted checks it, not decoded.
- * For the decryption that follows: the payload may be a view into a buffer shared with other decoded payloads.
+ * For the decryption that follows: the payload and normal messages' keys may be views into a buffer shared with other
+ * decoded bytes.
  * @throws as parseEncrypted; TypeError/RangeError as keysFor for a bad `deviceId` or a missing OMEMO 2 `jid`.
  */
 export function parseEncryptedFor(

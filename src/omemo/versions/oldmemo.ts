@@ -94,7 +94,7 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
 const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   ns: NS_LEGACY,
   keyExchangeFlag: 'prekey',
-  readHeader: (header, keep) => {
+  readHeader: (header, keep, transient) => {
     let count = 0;
     for (const c of header.children) {
       if (c.ns !== NS_LEGACY || (c.name !== 'key' && c.name !== 'iv')) {
@@ -109,7 +109,7 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
     const keys: EncryptedKey[] = [];
     for (const c of header.children) {
       if (c.name !== 'key') continue;
-      const key = parseKey(c, 'prekey', undefined, keep);
+      const key = parseKey(c, 'prekey', undefined, keep, transient);
       if (key !== undefined) keys.push(key);
     }
     return { keys, iv };

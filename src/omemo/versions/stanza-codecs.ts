@@ -40,10 +40,7 @@ export function stanzaCodecs(version: OmemoVersion, f: StanzaFormats): StanzaCod
     serializeDeviceList: (entries) => writeDeviceList(entries, f.deviceList),
     parseBundle: (xml, choosePreKey) => readBundle(xml, f.bundle, choosePreKey),
     serializeBundle: (bundle) => writeBundle(bundle, f.bundle),
-    parseEncrypted: (xml, keep, transientPayload) => ({
-      version,
-      ...readEncrypted(xml, f.encrypted, keep, transientPayload),
-    }),
+    parseEncrypted: (xml, keep, transient) => ({ version, ...readEncrypted(xml, f.encrypted, keep, transient) }),
     serializeEncrypted: (data) => writeEncrypted(data, f.encrypted),
     payloadCiphertextBytes: f.size.payloadCiphertextBytes,
     keyElementBytes: (keyExchange) => keyElementBound(f.size, keyExchange),

@@ -78,7 +78,7 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
 const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
   ns: NS_OMEMO2,
   keyExchangeFlag: 'kex',
-  readHeader: (header, keep) => {
+  readHeader: (header, keep, transient) => {
     let count = 0;
     for (const group of header.children) {
       if (group.ns !== NS_OMEMO2 || group.name !== 'keys') {
@@ -102,7 +102,7 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
       let list = byJid.get(jid);
       if (list === undefined) byJid.set(jid, (list = []));
       for (const c of group.children) {
-        const key = parseKey(c, 'kex', jid, keep);
+        const key = parseKey(c, 'kex', jid, keep, transient);
         if (key !== undefined) list.push(key);
       }
     }
