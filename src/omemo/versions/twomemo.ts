@@ -106,7 +106,10 @@ const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
         if (key !== undefined) list.push(key);
       }
     }
-    return { keys: [...byJid.values()].flat() };
+    if (byJid.size === 1) return { keys: byJid.values().next().value! }; // the usual case: no copies
+    const keys: EncryptedKey[] = [];
+    for (const list of byJid.values()) for (const k of list) keys.push(k);
+    return { keys };
   },
   checkKey: (k, i) => {
     if (typeof k.jid !== 'string' || k.jid.trim() === '') {
