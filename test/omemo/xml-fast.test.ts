@@ -43,6 +43,9 @@ test('every shape outside the plain one is left to the thorough path', () => {
     '<a>]]></a>',
     '<a b="x>y"/>',
     '<a b="x\ty"/>', // attribute white space normalisation
+    '<a b="x\ny"/>',
+    "<a b='x<y'/>",
+    '<a b="x>y" c="d"/>',
     '<a b = "c"/>',
     '<a b=c/>',
     '<a b="1" b="2"/>',

@@ -19,6 +19,7 @@ const SLASH = 0x2f;
 const EQ = 0x3d;
 const QUOT = 0x22;
 const APOS = 0x27;
+const AMP = 0x26;
 
 /** ASCII letters and `_` start a name here; letters, digits, `_`, `-`, `.` continue it (a subset of XML's). */
 function isNameStart(c: number): boolean {
@@ -132,10 +133,16 @@ export function scanPlainXml(text: string, maxDepth: number): XmlElement | undef
       if (quote !== QUOT && quote !== APOS) return undefined;
       const close = text.indexOf(quote === QUOT ? '"' : "'", j + 2);
       if (close < 0) return undefined;
+      // Literal white space other than a space is normalised by the library; `<` and `>` are its to judge. A loop:
+      // values are short (ids, JIDs), where a regular expression's set-up costs more than the scan.
+      let amp = false;
+      for (let k = j + 2; k < close; k++) {
+        const v = text.charCodeAt(k);
+        if (v === LT || v === GT || v === 0x09 || v === 0x0a) return undefined;
+        if (v === AMP) amp = true;
+      }
       const raw = text.slice(j + 2, close);
-      // Literal white space other than a space is normalised by the library; `<` and `>` are its to judge.
-      if (/[<>\t\n]/.test(raw)) return undefined;
-      const value = decode(raw);
+      const value = amp ? decode(raw) : raw;
       if (value === undefined) return undefined;
       j = close + 1;
       if (name === 'xmlns') {
