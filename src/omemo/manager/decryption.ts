@@ -241,8 +241,13 @@ export async function decryptKey(
   device = adopted.device;
   if (adopted.change !== undefined && device.trust === 'undecided') device.trust = await core.decideTrust(device);
   if (device.trust === 'distrusted') throw new OmemoError('untrusted-device', `${from}/${parsed.sid} is distrusted`);
-  const { unansweredSince: _answered, ...heard } = device;
-  device = { ...heard, sentSinceLastReceived: 0, lastReceivedAt: core.now() };
+  // Our own copy (loadDevicesOf hands out copies): updated in place unless a field has to go.
+  if (device.unansweredSince !== undefined) {
+    const { unansweredSince: _answered, ...heard } = device;
+    device = heard;
+  }
+  device.sentSinceLastReceived = 0;
+  device.lastReceivedAt = core.now();
 
   const sent: AutomaticMessage[] = [];
   const kind: AutomaticMessageKind | undefined = newSession

@@ -322,6 +322,11 @@ export class ManagerCore {
    * the only writer of its store and `commit` updates the cache, as for device lists.
    */
   async loadDevicesOf(jids: readonly string[]): Promise<StoredDevice[]> {
+    if (jids.length === 1) {
+      // One JID (every decryption): no sets or maps when its records are cached.
+      const cached = this.deviceCache.get(jids[0]!);
+      if (cached !== undefined) return cached.map(copyStoredDevice);
+    }
     const wanted = [...new Set(jids)];
     const missing = wanted.filter((jid) => !this.deviceCache.has(jid));
     const loaded = new Map<string, StoredDevice[]>();
