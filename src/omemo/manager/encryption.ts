@@ -4,7 +4,7 @@
 import { createByteArena, utf8Encode } from '../../crypto/bytes';
 import { OmemoError, type OmemoErrorCode } from '../../crypto/errors';
 import { Session } from '../../protocol/session';
-import { serializeSession } from '../../protocol/session-record';
+import { serializeSessionAfterSend } from '../../protocol/session-record';
 import { MAX_KEYS_PER_MESSAGE } from '../stanzas/encrypted-element';
 import type { IdentityChange } from '../policies/identity-trust';
 import { isStale } from '../policies/stale-device';
@@ -260,7 +260,7 @@ export async function encryptReady(
       keys.push(backend.keyFor(jid, deviceId, out.keyExchange, out.data));
       core.cacheSession(k, r.session);
       touched.push(k);
-      changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
+      changes.putSessions!.push({ address: r.address, record: serializeSessionAfterSend(r.session) });
       const d = r.device; // our own copy from loadDevices/newDevice
       if (d.sentSinceLastReceived === 0) d.unansweredSince = now;
       d.sentSinceLastReceived += 1;
