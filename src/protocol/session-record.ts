@@ -38,7 +38,6 @@ interface KeptRecord {
 }
 
 const kept = new WeakMap<Session, KeptRecord>();
-const inputsNow: unknown[] = [];
 
 /**
  * `serializeSession` for the sessions a fan-out has just advanced: the same bytes, but when nothing except the
@@ -50,9 +49,7 @@ const inputsNow: unknown[] = [];
 export function serializeSessionAfterSend(session: Session): Uint8Array {
   const k = kept.get(session);
   if (k !== undefined) {
-    recordInputs(session, inputsNow);
-    const same = sendFieldsFit(k.at, session.state) && sameInputs(inputsNow, k.inputs);
-    inputsNow.length = 0;
+    const same = sendFieldsFit(k.at, session.state) && Inputs.check(session, k.inputs);
     if (same) {
       rewriteSendFields(k.bytes, k.at, session.state);
       const out = new Uint8Array(k.bytes.length);
@@ -64,41 +61,86 @@ export function serializeSessionAfterSend(session: Session): Uint8Array {
   const w = writeSession(session);
   const bytes = new Uint8Array(w.pos);
   bytes.set(w.buf.subarray(0, w.pos));
-  const inputs: unknown[] = [];
-  recordInputs(session, inputs);
-  kept.set(session, { bytes, inputs, at: w.sendFields });
+  const inputs = new Inputs();
+  putInputs(session, inputs);
+  kept.set(session, { bytes, inputs: inputs.values, at: w.sendFields });
   return w.result();
 }
 
-function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** The values a record is written from: noted in a list, or compared with a noted list (`check`). */
+class Inputs {
+  values: unknown[] = [];
+  /** Where `check` is in `values`; -1 while noting. */
+  private at = -1;
+  private same = true;
+
+  put(v: unknown): void {
+    if (this.at < 0) this.values.push(v);
+    else if (this.values[this.at++] !== v) this.same = false;
+  }
+
+  /** Whether `session` has the values noted in `noted`, in order. */
+  static check(session: Session, noted: unknown[]): boolean {
+    const c = checker;
+    c.values = noted;
+    c.at = 0;
+    c.same = true;
+    putInputs(session, c);
+    const same = c.same && c.at === noted.length;
+    c.values = [];
+    return same;
+  }
 }
+
+const checker = new Inputs();
 
 /**
  * Every value `writeSession` reads, in its order, except the current state's send fields; counts before the
  * repeated fields, so that two lists are equal only when the records they describe are.
  */
-function recordInputs(session: Session, out: unknown[]): void {
+function putInputs(session: Session, l: Inputs): void {
   const archived = session.archivedStates;
-  stateInputs(session.state, true, out);
-  out.push(archived.length);
-  for (const a of archived) stateInputs(a, false, out);
+  putStateInputs(session.state, true, l);
+  l.put(archived.length);
+  for (const a of archived) putStateInputs(a, false, l);
 }
 
-function stateInputs(s: SessionState, current: boolean, out: unknown[]): void {
-  out.push(s.version, s.localIdentityKey, s.remoteIdentityKey, s.initiator, s.rootKey);
-  out.push(s.sendingRatchet.privateKey, s.sendingRatchet.publicKey, s.receivingRatchetKey);
-  if (!current) out.push(s.sendingChainKey, s.sendingCounter, s.unanswered);
-  out.push(s.previousCounter, s.receivingChainKey, s.receivingCounter, s.skipped.size);
-  for (const k of s.skipped.values()) out.push(k.ratchetKey, k.n, k.seed);
-  out.push(s.oldChains.length);
-  for (const c of s.oldChains) out.push(c.ratchetKey, c.nextN);
+function putStateInputs(s: SessionState, current: boolean, l: Inputs): void {
+  l.put(s.version);
+  l.put(s.localIdentityKey);
+  l.put(s.remoteIdentityKey);
+  l.put(s.initiator);
+  l.put(s.rootKey);
+  l.put(s.sendingRatchet.privateKey);
+  l.put(s.sendingRatchet.publicKey);
+  l.put(s.receivingRatchetKey);
+  if (!current) {
+    l.put(s.sendingChainKey);
+    l.put(s.sendingCounter);
+    l.put(s.unanswered);
+  }
+  l.put(s.previousCounter);
+  l.put(s.receivingChainKey);
+  l.put(s.receivingCounter);
+  l.put(s.skipped.size);
+  for (const k of s.skipped.values()) {
+    l.put(k.ratchetKey);
+    l.put(k.n);
+    l.put(k.seed);
+  }
+  l.put(s.oldChains.length);
+  for (const c of s.oldChains) {
+    l.put(c.ratchetKey);
+    l.put(c.nextN);
+  }
   const p = s.pending;
-  if (p === undefined) out.push(false);
-  else out.push(true, p.preKeyId, p.signedPreKeyId, p.baseKey);
-  out.push(s.baseKey);
+  l.put(p !== undefined);
+  if (p !== undefined) {
+    l.put(p.preKeyId);
+    l.put(p.signedPreKeyId);
+    l.put(p.baseKey);
+  }
+  l.put(s.baseKey);
 }
 
 function bad(what: string, cause?: unknown): OmemoError {
