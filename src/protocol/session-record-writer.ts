@@ -81,8 +81,8 @@ export class RecordWriter {
   private static shared = new Uint8Array(4096);
   buf: Uint8Array;
   pos = 0;
-  /** Where the current state's send fields went. */
-  readonly sendFields: SendFields = { chainKeyAt: 0, counterAt: 0, counterEnd: 0, unansweredAt: 0, unansweredEnd: 0 };
+  /** Where the current state's send fields went (set by writeSession). */
+  sendFields: SendFields | undefined;
 
   private constructor(buf: Uint8Array) {
     this.buf = buf;
@@ -94,9 +94,13 @@ export class RecordWriter {
     return new RecordWriter(RecordWriter.shared);
   }
 
-  /** A writer over `buf` (a kept record whose send fields are rewritten in place). */
+  private static patcher: RecordWriter | undefined;
+
+  /** The one writer over a kept record whose send fields are rewritten in place (`buf`), reused: synchronous. */
   static over(buf: Uint8Array): RecordWriter {
-    return new RecordWriter(buf);
+    const w = (RecordWriter.patcher ??= new RecordWriter(buf));
+    w.buf = buf;
+    return w;
   }
 
   varint(v: number): void {
@@ -169,7 +173,9 @@ export function writeSession(session: Session): RecordWriter {
   let capacity = stateCapacity(session.state);
   for (const a of archived) capacity += 8 + stateCapacity(a);
   const w = RecordWriter.scratch(capacity);
-  writeState(w, session.state, archived.length === 0 ? FORMAT_SINGLE_STATE : SESSION_RECORD_FORMAT, w.sendFields);
+  const at: SendFields = { chainKeyAt: 0, counterAt: 0, counterEnd: 0, unansweredAt: 0, unansweredEnd: 0 };
+  w.sendFields = at;
+  writeState(w, session.state, archived.length === 0 ? FORMAT_SINGLE_STATE : SESSION_RECORD_FORMAT, at);
   for (const a of archived) {
     const start = w.beginNested(K.archived);
     writeState(w, a, FORMAT_SINGLE_STATE, undefined);
@@ -187,7 +193,10 @@ export function rewriteSendFields(record: Uint8Array, at: SendFields, s: Session
   w.uint(K.sendingCounter, s.sendingCounter);
   w.pos = at.unansweredAt;
   w.uint(K.unanswered, s.unanswered);
+  w.buf = NO_BYTES; // no reference to the record (it holds private keys) is kept
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Whether the current state's send fields have the sizes they have in a record written with `at`. */
 export function sendFieldsFit(at: SendFields, s: SessionState): boolean {

@@ -63,7 +63,7 @@ export function serializeSessionAfterSend(session: Session): Uint8Array {
   bytes.set(w.buf.subarray(0, w.pos));
   const inputs = new Inputs();
   putInputs(session, inputs);
-  kept.set(session, { bytes, inputs: inputs.values, at: w.sendFields });
+  kept.set(session, { bytes, inputs: inputs.values, at: w.sendFields! });
   return w.result();
 }
 
