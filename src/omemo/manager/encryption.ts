@@ -16,9 +16,9 @@ import { sealPayload } from '../versions/by-version';
 import type { SealedPayload } from '../stanzas/payload';
 import { buildEnvelope } from '../stanzas/sce';
 import type { SessionAddress, StoreChanges, StoredDevice } from '../store/store';
-import { deviceListKey, sessionKey } from '../store/store';
 import { isTrusted } from '../policies/trust';
 
+import { listKeyOf, sessionKeyOf } from './address-keys';
 import type { ManagerCore } from './manager-core';
 import { PEP_FETCH_CONCURRENCY, forEachBounded } from './bounded-fetch';
 import { fetchDeviceList } from './publishing';
@@ -97,7 +97,7 @@ export async function encryptTo(
   const uncached: { version: OmemoVersion; jid: string }[] = [];
   for (const jid of jids) {
     for (const version of versions) {
-      const key = deviceListKey(version, jid);
+      const key = listKeyOf(version, jid);
       const ids = core.listCache.get(key);
       if (ids !== undefined || (jid === core.jid && core.listCache.has(key))) lists.get(version)!.set(jid, ids ?? []);
       else uncached.push({ version, jid });
@@ -162,7 +162,7 @@ export async function encryptTo(
           continue;
         }
         const address = { version, jid, deviceId };
-        targets.push({ address, key: sessionKey(address), device, session: undefined, change: undefined });
+        targets.push({ address, key: sessionKeyOf(address), device, session: undefined, change: undefined });
       }
     }
   }
