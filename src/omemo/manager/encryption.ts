@@ -136,16 +136,23 @@ export async function encryptTo(
     if (list === undefined) devicesOf.set(d.jid, [d]);
     else list.push(d);
   }
-  // Per device, no string keys or maps of its own: a fan-out runs this for thousands.
+  // Per device, no string keys or maps of its own: a fan-out runs this for thousands. Indexed loops: the body
+  // may await (a new device's trust decision), and for-of loops around an await allocate every iteration's result.
   const chosen = new Set<number>();
-  for (const jid of jids) {
+  for (let j = 0; j < jids.length; j++) {
+    const jid = jids[j]!;
     chosen.clear();
-    for (const version of preference) {
-      for (const deviceId of listOf(version, jid)) {
+    for (let v = 0; v < preference.length; v++) {
+      const version = preference[v]!;
+      const ids = listOf(version, jid);
+      for (let i = 0; i < ids.length; i++) {
+        const deviceId = ids[i]!;
         if ((jid === core.jid && deviceId === core.deviceId) || chosen.has(deviceId)) continue;
         chosen.add(deviceId);
         const sameJid = devicesOf.get(jid) ?? [];
-        let device = sameJid.find((d) => d.deviceId === deviceId);
+        let device: StoredDevice | undefined;
+        for (let k = 0; k < sameJid.length && device === undefined; k++)
+          if (sameJid[k]!.deviceId === deviceId) device = sameJid[k];
         if (device === undefined) {
           device = await core.newDevice(jid, deviceId, sameJid);
           device.activeIn = versions.filter((v) => listOf(v, jid).includes(deviceId));
@@ -331,15 +338,16 @@ export function checkStanzaSize(
 ): void {
   let bytes = 0;
   for (const { version, group, plaintext } of elements) {
-    const jids = [...new Set(group.map((r) => r.address.jid))];
-    bytes += encryptedElementBytes(version, 0, jids, plaintext?.length);
+    const jids = new Set<string>();
+    for (let i = 0; i < group.length; i++) jids.add(group[i]!.address.jid);
+    bytes += encryptedElementBytes(version, 0, [...jids], plaintext?.length);
   }
   let fit = 0;
   let total = 0;
   for (const { version, group } of elements) {
     let keys = 0;
-    for (const r of group) {
-      bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
+    for (let i = 0; i < group.length; i++) {
+      bytes += keyElementBytes(version, group[i]!.session.hasPendingKeyExchange);
       keys += 1;
       if (bytes <= core.maxElementBytes && keys <= MAX_KEYS_PER_MESSAGE && fit === total) fit += 1;
       total += 1;
