@@ -8,212 +8,139 @@ import {
   MAX_SKIPPED_KEYS_PER_SESSION,
   type ProtocolVersion,
 } from './constants';
-import {
-  OldChainType,
-  PendingKeyExchangeType,
-  SessionRecordType,
-  SkippedKeyType,
-  fieldKey,
-  type MessageType,
-  type SessionRecordProto,
-} from './protobuf';
+import { SessionRecordType, type SessionRecordProto } from './protobuf';
 import { Session, skipId, type SessionState, type SkippedKey } from './session';
+import {
+  FORMAT_SINGLE_STATE,
+  SESSION_RECORD_FORMAT,
+  rewriteSendFields,
+  sendFieldsFit,
+  writeSession,
+  type SendFields,
+} from './session-record-writer';
 
-/**
- * The newest record format this code writes; readers accept every format up to this one. Format 2 (archived
- * states) is written only for a session that has archived states: any other is written as format 1, byte for
- * byte what format-1 code wrote.
- */
-export const SESSION_RECORD_FORMAT = 2;
-/** The format of a record without archived states, and of each archived state inside a format-2 record. */
-const FORMAT_SINGLE_STATE = 1;
-
-const PROTOCOL_IDS: Record<ProtocolVersion, number> = { oldmemo: 1, twomemo: 2 };
-
-const R = (field: string, wire: 0 | 2) => fieldKey(SessionRecordType as MessageType<unknown>, field, wire);
-// Field keys from proto/session-record.proto (the single source of truth), resolved once.
-const K = {
-  format: R('format', 0),
-  protocol: R('protocol', 0),
-  localIdentityKey: R('local_identity_key', 2),
-  remoteIdentityKey: R('remote_identity_key', 2),
-  initiator: R('initiator', 0),
-  rootKey: R('root_key', 2),
-  sendingRatchetPrivate: R('sending_ratchet_private', 2),
-  sendingRatchetPublic: R('sending_ratchet_public', 2),
-  receivingRatchetKey: R('receiving_ratchet_key', 2),
-  sendingChainKey: R('sending_chain_key', 2),
-  sendingCounter: R('sending_counter', 0),
-  previousCounter: R('previous_counter', 0),
-  receivingChainKey: R('receiving_chain_key', 2),
-  receivingCounter: R('receiving_counter', 0),
-  skipped: R('skipped', 2),
-  oldChains: R('old_chains', 2),
-  pending: R('pending', 2),
-  unanswered: R('unanswered', 0),
-  baseKey: R('base_key', 2),
-  hasReceivingChain: R('has_receiving_chain', 0),
-  hasSendingChain: R('has_sending_chain', 0),
-  archived: R('archived', 2),
-  skippedRatchetKey: fieldKey(SkippedKeyType, 'ratchet_key', 2),
-  skippedN: fieldKey(SkippedKeyType, 'n', 0),
-  skippedSeed: fieldKey(SkippedKeyType, 'seed', 2),
-  oldRatchetKey: fieldKey(OldChainType, 'ratchet_key', 2),
-  oldNextN: fieldKey(OldChainType, 'next_n', 0),
-  pendingHasPreKey: fieldKey(PendingKeyExchangeType, 'has_pre_key', 0),
-  pendingPreKeyId: fieldKey(PendingKeyExchangeType, 'pre_key_id', 0),
-  pendingSignedPreKeyId: fieldKey(PendingKeyExchangeType, 'signed_pre_key_id', 0),
-  pendingBaseKey: fieldKey(PendingKeyExchangeType, 'base_key', 2),
-};
-
-function varintSize(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
-/**
- * A proto3 writer for exactly this record, byte for byte what protobufjs writes (default values omitted,
- * fields in number order): a fan-out serializes one record per device, and protobufjs's writer allocated
- * ~25 objects for each. Tested against the protobufjs encoding in session-record.test.ts.
- */
-class RecordWriter {
-  private static scratch = new Uint8Array(4096);
-  private readonly buf: Uint8Array;
-  pos = 0;
-
-  /** Writes into one shared scratch buffer (everything here is synchronous); `result` copies out. */
-  constructor(capacity: number) {
-    if (RecordWriter.scratch.length < capacity) RecordWriter.scratch = new Uint8Array(capacity);
-    this.buf = RecordWriter.scratch;
-  }
-
-  varint(v: number): void {
-    let x = v >>> 0;
-    while (x > 0x7f) {
-      this.buf[this.pos++] = (x & 0x7f) | 0x80;
-      x >>>= 7;
-    }
-    this.buf[this.pos++] = x;
-  }
-
-  uint(key: number, v: number): void {
-    if (v === 0) return;
-    this.varint(key);
-    this.varint(v);
-  }
-
-  bool(key: number, v: boolean): void {
-    if (!v) return;
-    this.varint(key);
-    this.buf[this.pos++] = 1;
-  }
-
-  bytes(key: number, b: Uint8Array | undefined): void {
-    if (b === undefined || b.length === 0) return;
-    this.varint(key);
-    this.varint(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  /** Starts a length-delimited field whose length is known only at its end: room for a 5-byte length. */
-  beginNested(key: number): number {
-    this.varint(key);
-    this.pos += 5;
-    return this.pos;
-  }
-
-  /** Ends the field begun at `start`: writes its length and moves the content next to it (wiping the gap). */
-  endNested(start: number): void {
-    const length = this.pos - start;
-    const at = start - 5;
-    const lengthEnd = at + varintSize(length);
-    this.pos = at;
-    this.varint(length);
-    this.buf.copyWithin(lengthEnd, start, start + length);
-    this.buf.fill(0, lengthEnd + length, start + length);
-    this.pos = lengthEnd + length;
-  }
-
-  /** The record, with the scratch wiped behind it (it held private keys). */
-  result(): Uint8Array {
-    const out = this.buf.slice(0, this.pos);
-    this.buf.fill(0, 0, this.pos);
-    return out;
-  }
-}
-
-const bytesSize = (key: number, b: Uint8Array | undefined) =>
-  b === undefined || b.length === 0 ? 0 : varintSize(key) + varintSize(b.length) + b.length;
-const uintSize = (key: number, v: number) => (v === 0 ? 0 : varintSize(key) + varintSize(v >>> 0));
-
-/** Upper bound of a state's record: fixed fields plus every skipped key and old chain at their largest. */
-const stateCapacity = (s: SessionState) => 512 + s.skipped.size * 90 + s.oldChains.length * 50;
+export { SESSION_RECORD_FORMAT };
 
 /** Serializes a session (its current state, then its archived ones) to its storage record. */
 export function serializeSession(session: Session): Uint8Array {
-  const archived = session.archivedStates;
-  let capacity = stateCapacity(session.state);
-  for (const a of archived) capacity += 8 + stateCapacity(a);
-  const w = new RecordWriter(capacity);
-  writeState(w, session.state, archived.length === 0 ? FORMAT_SINGLE_STATE : SESSION_RECORD_FORMAT);
-  for (const a of archived) {
-    const start = w.beginNested(K.archived);
-    writeState(w, a, FORMAT_SINGLE_STATE);
-    w.endNested(start);
+  return writeSession(session).result();
+}
+
+/**
+ * A session's last record from `serializeSessionAfterSend` (its own copy), every value it was written from except
+ * the send fields (byte arrays by reference: a state replaces its arrays, never writes into them), and where
+ * the send fields are in it.
+ */
+interface KeptRecord {
+  bytes: Uint8Array;
+  inputs: unknown[];
+  at: SendFields;
+}
+
+const kept = new WeakMap<Session, KeptRecord>();
+
+/**
+ * `serializeSession` for the sessions a fan-out has just advanced: the same bytes, but when nothing except the
+ * send fields (sending chain key, counter, `unanswered`) changed since this function last wrote the session and
+ * those kept their sizes, only they are rewritten, in a copy of that record kept with the session. The kept
+ * record is checked against every value it was written from, so a session changed in any other way (a decryption
+ * in place, an archived state promoted or added) is written in full.
+ */
+export function serializeSessionAfterSend(session: Session): Uint8Array {
+  const k = kept.get(session);
+  if (k !== undefined) {
+    const same = sendFieldsFit(k.at, session.state) && Inputs.check(session, k.inputs);
+    if (same) {
+      rewriteSendFields(k.bytes, k.at, session.state);
+      const out = new Uint8Array(k.bytes.length);
+      out.set(k.bytes);
+      return out;
+    }
+    k.bytes.fill(0); // it held private keys
   }
+  const w = writeSession(session);
+  const bytes = new Uint8Array(w.pos);
+  bytes.set(w.buf.subarray(0, w.pos));
+  const inputs = new Inputs();
+  putInputs(session, inputs);
+  kept.set(session, { bytes, inputs: inputs.values, at: w.sendFields! });
   return w.result();
 }
 
-/** The fields 1..21 of one state, in number order. */
-function writeState(w: RecordWriter, s: SessionState, format: number): void {
-  w.uint(K.format, format);
-  w.uint(K.protocol, PROTOCOL_IDS[s.version]);
-  w.bytes(K.localIdentityKey, s.localIdentityKey);
-  w.bytes(K.remoteIdentityKey, s.remoteIdentityKey);
-  w.bool(K.initiator, s.initiator);
-  w.bytes(K.rootKey, s.rootKey);
-  w.bytes(K.sendingRatchetPrivate, s.sendingRatchet.privateKey);
-  w.bytes(K.sendingRatchetPublic, s.sendingRatchet.publicKey);
-  w.bytes(K.receivingRatchetKey, s.receivingRatchetKey);
-  w.bytes(K.sendingChainKey, s.sendingChainKey);
-  w.uint(K.sendingCounter, s.sendingCounter);
-  w.uint(K.previousCounter, s.previousCounter);
-  w.bytes(K.receivingChainKey, s.receivingChainKey);
-  w.uint(K.receivingCounter, s.receivingCounter);
-  for (const k of s.skipped.values()) {
-    w.varint(K.skipped);
-    w.varint(
-      bytesSize(K.skippedRatchetKey, k.ratchetKey) + uintSize(K.skippedN, k.n) + bytesSize(K.skippedSeed, k.seed),
-    );
-    w.bytes(K.skippedRatchetKey, k.ratchetKey);
-    w.uint(K.skippedN, k.n);
-    w.bytes(K.skippedSeed, k.seed);
+/** The values a record is written from: noted in a list, or compared with a noted list (`check`). */
+class Inputs {
+  values: unknown[] = [];
+  /** Where `check` is in `values`; -1 while noting. */
+  private at = -1;
+  private same = true;
+
+  put(v: unknown): void {
+    if (this.at < 0) this.values.push(v);
+    else if (this.values[this.at++] !== v) this.same = false;
   }
+
+  /** Whether `session` has the values noted in `noted`, in order. */
+  static check(session: Session, noted: unknown[]): boolean {
+    const c = checker;
+    c.values = noted;
+    c.at = 0;
+    c.same = true;
+    putInputs(session, c);
+    const same = c.same && c.at === noted.length;
+    c.values = [];
+    return same;
+  }
+}
+
+const checker = new Inputs();
+
+/**
+ * Every value `writeSession` reads, in its order, except the current state's send fields; counts before the
+ * repeated fields, so that two lists are equal only when the records they describe are.
+ */
+function putInputs(session: Session, l: Inputs): void {
+  const archived = session.archivedStates;
+  putStateInputs(session.state, true, l);
+  l.put(archived.length);
+  for (const a of archived) putStateInputs(a, false, l);
+}
+
+function putStateInputs(s: SessionState, current: boolean, l: Inputs): void {
+  l.put(s.version);
+  l.put(s.localIdentityKey);
+  l.put(s.remoteIdentityKey);
+  l.put(s.initiator);
+  l.put(s.rootKey);
+  l.put(s.sendingRatchet.privateKey);
+  l.put(s.sendingRatchet.publicKey);
+  l.put(s.receivingRatchetKey);
+  if (!current) {
+    l.put(s.sendingChainKey);
+    l.put(s.sendingCounter);
+    l.put(s.unanswered);
+  }
+  l.put(s.previousCounter);
+  l.put(s.receivingChainKey);
+  l.put(s.receivingCounter);
+  l.put(s.skipped.size);
+  for (const k of s.skipped.values()) {
+    l.put(k.ratchetKey);
+    l.put(k.n);
+    l.put(k.seed);
+  }
+  l.put(s.oldChains.length);
   for (const c of s.oldChains) {
-    w.varint(K.oldChains);
-    w.varint(bytesSize(K.oldRatchetKey, c.ratchetKey) + uintSize(K.oldNextN, c.nextN));
-    w.bytes(K.oldRatchetKey, c.ratchetKey);
-    w.uint(K.oldNextN, c.nextN);
+    l.put(c.ratchetKey);
+    l.put(c.nextN);
   }
   const p = s.pending;
+  l.put(p !== undefined);
   if (p !== undefined) {
-    const preKeyId = p.preKeyId ?? 0;
-    w.varint(K.pending);
-    w.varint(
-      (p.preKeyId !== undefined ? varintSize(K.pendingHasPreKey) + 1 : 0) +
-        uintSize(K.pendingPreKeyId, preKeyId) +
-        uintSize(K.pendingSignedPreKeyId, p.signedPreKeyId) +
-        bytesSize(K.pendingBaseKey, p.baseKey),
-    );
-    w.bool(K.pendingHasPreKey, p.preKeyId !== undefined);
-    w.uint(K.pendingPreKeyId, preKeyId);
-    w.uint(K.pendingSignedPreKeyId, p.signedPreKeyId);
-    w.bytes(K.pendingBaseKey, p.baseKey);
+    l.put(p.preKeyId);
+    l.put(p.signedPreKeyId);
+    l.put(p.baseKey);
   }
-  w.uint(K.unanswered, s.unanswered);
-  w.bytes(K.baseKey, s.baseKey);
-  w.bool(K.hasReceivingChain, s.receivingChainKey !== undefined);
-  w.bool(K.hasSendingChain, s.sendingChainKey !== undefined);
+  l.put(s.baseKey);
 }
 
 function bad(what: string, cause?: unknown): OmemoError {

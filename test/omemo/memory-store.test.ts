@@ -78,4 +78,30 @@ test('commit is atomic when the changes cannot be copied (nothing half-applied)'
   assert.is(await snapshot(s, JIDS, ADDRS), before);
 });
 
+test('commit is atomic when a later entry is malformed: the records updated in place before it are untouched', async () => {
+  const s = new MemoryStore();
+  await s.commit(fullChanges());
+  const before = await snapshot(s, JIDS, ADDRS);
+  const [stored] = await s.loadDevices(['bob@example.org']);
+  const updated = { ...stored!, sentSinceLastReceived: stored!.sentSinceLastReceived + 7, trust: 'verified' as const };
+  const record = new Uint8Array(40).fill(9);
+  const malformed: StoreChanges[] = [
+    { putDevices: [updated, { ...stored!, previousIdentities: [null] }] } as unknown as StoreChanges,
+    { putDevices: [updated, { ...stored!, identityKey: [1, 2] }] } as unknown as StoreChanges,
+    {
+      putDevices: [updated],
+      putSessions: [
+        { address: ADDRS[0]!, record },
+        { address: null, record },
+      ],
+    },
+    { putDevices: [updated], putSessions: [{ address: ADDRS[0]!, record }], deleteSessions: [ADDRS[1]!, null] },
+  ] as unknown as StoreChanges[];
+  for (const [i, bad] of malformed.entries()) {
+    await rejects(() => s.commit(bad), `malformed commit ${i}`);
+    assert.is(await snapshot(s, JIDS, ADDRS), before, `commit ${i}: nothing applied`);
+  }
+  assert.is(s.commits, 1);
+});
+
 test.run();

@@ -6,6 +6,8 @@ import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/ready';
 import { OMEMO_ERROR_CODES } from '../../src/crypto/errors';
 import type { OmemoTransport } from '../../src/omemo/manager/transport';
+import { recipientReports } from '../../src/omemo/manager/recipients';
+import type { DeviceReport } from '../../src/omemo/manager/manager-types';
 import { jidProblem } from '../../src/omemo/stanzas/jid';
 import { InProcessRouter, VERSIONS, elementOf, openDevice, rejectsWith, syncDeviceLists } from './manager-fixture';
 
@@ -57,6 +59,43 @@ test('jidProblem: what RFC 7622 forbids, and what it allows', () => {
     'room@conference.example.org/nick @x',
   ])
     assert.is(jidProblem(good), undefined, good);
+});
+
+test('recipientReports: reached devices counted per JID, in the order given; a JID none reached says why', () => {
+  const ok = (jid: string, deviceId: number): DeviceReport => ({ jid, deviceId, version: 'twomemo', ok: true });
+  const failed = (jid: string, deviceId: number, error: 'stale-device' | 'untrusted-device'): DeviceReport => ({
+    jid,
+    deviceId,
+    version: 'twomemo',
+    ok: false,
+    error,
+    message: error,
+  });
+  const devices = [
+    ok('b@x.org', 1),
+    failed('c@x.org', 5, 'stale-device'),
+    failed('b@x.org', 2, 'untrusted-device'),
+    ok('a@x.org', 3),
+    failed('c@x.org', 6, 'stale-device'),
+    failed('d@x.org', 7, 'stale-device'),
+    failed('d@x.org', 8, 'untrusted-device'),
+    ok('b@x.org', 4),
+  ];
+  const failures = new Map([['e@x.org', { code: 'recipient-unreachable' as const, message: 'e: no list' }]]);
+  const r = recipientReports(['a@x.org', 'b@x.org', 'c@x.org', 'd@x.org', 'e@x.org', 'f@x.org'], failures, devices);
+  assert.equal(
+    r.map(({ jid, ok, devices, error }) => [jid, ok, devices, error]),
+    [
+      ['a@x.org', true, 1, undefined],
+      ['b@x.org', true, 2, undefined],
+      ['c@x.org', false, 0, 'stale-device'],
+      ['d@x.org', false, 0, 'no-eligible-devices'],
+      ['e@x.org', false, 0, 'recipient-unreachable'],
+      ['f@x.org', false, 0, 'no-omemo'],
+    ],
+  );
+  assert.match(r[2]!.message!, /5: stale-device, 6: stale-device/);
+  assert.match(r[3]!.message!, /7: stale-device, 8: untrusted-device/);
 });
 
 test('the new recipient codes are stable codes', () => {

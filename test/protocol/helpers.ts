@@ -426,7 +426,7 @@ export interface Sent {
 }
 
 /** Starts a new session with `other`'s bundle; an existing one is archived (policy `archive`) or dropped. */
-export function sideInitiate(side: Side, other: Device, preKeyId: number, rng: Rng): void {
+export function sideInitiate(side: Side, other: Device, preKeyId: number | undefined, rng: Rng): void {
   const fresh = Session.initiate(side.device.version, side.device.identity, bundleOf(other, preKeyId), rng);
   if (side.session !== undefined && side.policy === 'archive') fresh.withArchiveFrom(side.session);
   side.session = fresh;

@@ -4,7 +4,7 @@
 import { createByteArena, utf8Encode } from '../../crypto/bytes';
 import { OmemoError, type OmemoErrorCode } from '../../crypto/errors';
 import { Session } from '../../protocol/session';
-import { serializeSession } from '../../protocol/session-record';
+import { serializeSessionAfterSend } from '../../protocol/session-record';
 import { MAX_KEYS_PER_MESSAGE } from '../stanzas/encrypted-element';
 import type { IdentityChange } from '../policies/identity-trust';
 import { isStale } from '../policies/stale-device';
@@ -16,9 +16,9 @@ import { sealPayload } from '../versions/by-version';
 import type { SealedPayload } from '../stanzas/payload';
 import { buildEnvelope } from '../stanzas/sce';
 import type { SessionAddress, StoreChanges, StoredDevice } from '../store/store';
-import { deviceListKey, sessionKey } from '../store/store';
 import { isTrusted } from '../policies/trust';
 
+import { listKeyOf, sessionKeyOf } from './address-keys';
 import type { ManagerCore } from './manager-core';
 import { PEP_FETCH_CONCURRENCY, forEachBounded } from './bounded-fetch';
 import { fetchDeviceList } from './publishing';
@@ -46,6 +46,19 @@ function skipped(
   const { jid, deviceId, version } = a;
   reports.push({ jid, deviceId, version, ok: false, error, message, ...(identityChanged ? { identityChanged } : {}) });
 }
+
+/** A device to encrypt to: its address, session key and our copy of its record; its session once found or built. */
+interface Target {
+  address: SessionAddress;
+  key: string;
+  device: StoredDevice;
+  session: Session | undefined;
+  /** Set when the session was built for a new identity key of the device. */
+  change: IdentityChange | undefined;
+}
+
+/** A target with its session. */
+type Ready = Target & { session: Session };
 
 /** Largest buffer a fan-out cuts its messages and records from. */
 const ARENA_CHUNK_MAX_BYTES = 65536;
@@ -78,13 +91,15 @@ export async function encryptTo(
 
   // Device lists: fetched once for JIDs we have never seen, then kept up to date by PEP events.
   // Cached lists are taken synchronously; only the others cost a store read (and maybe a fetch).
-  const lists = new Map<string, readonly number[]>();
+  // By version, then JID: the cache's string key is built once per JID and version, not again for each look-up.
+  const lists = new Map<OmemoVersion, Map<string, readonly number[]>>(versions.map((v) => [v, new Map()]));
+  const listOf = (version: OmemoVersion, jid: string) => lists.get(version)!.get(jid) ?? [];
   const uncached: { version: OmemoVersion; jid: string }[] = [];
   for (const jid of jids) {
     for (const version of versions) {
-      const key = deviceListKey(version, jid);
+      const key = listKeyOf(version, jid);
       const ids = core.listCache.get(key);
-      if (ids !== undefined || (jid === core.jid && core.listCache.has(key))) lists.set(key, ids ?? []);
+      if (ids !== undefined || (jid === core.jid && core.listCache.has(key))) lists.get(version)!.set(jid, ids ?? []);
       else uncached.push({ version, jid });
     }
   }
@@ -106,13 +121,13 @@ export async function encryptTo(
         if (fetched !== undefined) (changes.putDeviceLists ??= []).push({ version, jid, deviceIds: fetched });
         ids = fetched;
       }
-      lists.set(deviceListKey(version, jid), ids ?? []);
+      lists.get(version)!.set(jid, ids ?? []);
     });
 
   const known = await core.loadDevicesOf(jids);
   const now = core.now();
   const reports: DeviceReport[] = [];
-  const targets: { address: SessionAddress; key: string; device: StoredDevice }[] = [];
+  const targets: Target[] = [];
   // Prefer OMEMO 2 for a device listed in both versions: one key per device.
   const preference = OMEMO_BACKENDS_BY_PREFERENCE.map((b) => b.version).filter((v) => versions.includes(v));
   const devicesOf = new Map<string, StoredDevice[]>();
@@ -121,19 +136,26 @@ export async function encryptTo(
     if (list === undefined) devicesOf.set(d.jid, [d]);
     else list.push(d);
   }
-  // Per device, no string keys or maps of its own: a fan-out runs this for thousands.
+  // Per device, no string keys or maps of its own: a fan-out runs this for thousands. Indexed loops: the body
+  // may await (a new device's trust decision), and for-of loops around an await allocate every iteration's result.
   const chosen = new Set<number>();
-  for (const jid of jids) {
+  for (let j = 0; j < jids.length; j++) {
+    const jid = jids[j]!;
     chosen.clear();
-    for (const version of preference) {
-      for (const deviceId of lists.get(deviceListKey(version, jid)) ?? []) {
+    for (let v = 0; v < preference.length; v++) {
+      const version = preference[v]!;
+      const ids = listOf(version, jid);
+      for (let i = 0; i < ids.length; i++) {
+        const deviceId = ids[i]!;
         if ((jid === core.jid && deviceId === core.deviceId) || chosen.has(deviceId)) continue;
         chosen.add(deviceId);
         const sameJid = devicesOf.get(jid) ?? [];
-        let device = sameJid.find((d) => d.deviceId === deviceId);
+        let device: StoredDevice | undefined;
+        for (let k = 0; k < sameJid.length && device === undefined; k++)
+          if (sameJid[k]!.deviceId === deviceId) device = sameJid[k];
         if (device === undefined) {
           device = await core.newDevice(jid, deviceId, sameJid);
-          device.activeIn = versions.filter((v) => (lists.get(deviceListKey(v, jid)) ?? []).includes(deviceId));
+          device.activeIn = versions.filter((v) => listOf(v, jid).includes(deviceId));
           devicesOf.set(jid, [...sameJid, device]);
           changes.putDevices!.push(device);
         }
@@ -147,7 +169,7 @@ export async function encryptTo(
           continue;
         }
         const address = { version, jid, deviceId };
-        targets.push({ address, key: sessionKey(address), device });
+        targets.push({ address, key: sessionKeyOf(address), device, session: undefined, change: undefined });
       }
     }
   }
@@ -158,19 +180,16 @@ export async function encryptTo(
     targets.map((t) => t.address),
     targets.map((t) => t.key),
   );
-  const ready: {
-    address: SessionAddress;
-    key: string;
-    device: StoredDevice;
-    session: Session;
-    change?: IdentityChange;
-  }[] = [];
-  const unbuilt: typeof targets = [];
+  // A target becomes a ready device when it has its session (one object per device all along).
+  const ready: Ready[] = [];
+  const unbuilt: Target[] = [];
   const repairs: SessionAddress[] = [];
   for (const t of targets) {
     const existing = sessions.get(t.key);
-    if (existing !== undefined) ready.push({ address: t.address, key: t.key, device: t.device, session: existing });
-    else if (broken.has(t.key)) {
+    if (existing !== undefined) {
+      t.session = existing;
+      ready.push(t as Ready);
+    } else if (broken.has(t.key)) {
       skipped(reports, t.address, 'malformed-record', 'the stored session does not load; a new one is offered');
       repairs.push(t.address);
     } else unbuilt.push(t);
@@ -186,13 +205,10 @@ export async function encryptTo(
           skipped(reports, t.address, 'untrusted-device', message, built.change);
           return;
         }
-        ready.push({
-          address: t.address,
-          key: t.key,
-          device: built.device,
-          session: built.session,
-          ...(built.change ? { change: built.change } : {}),
-        });
+        t.device = built.device;
+        t.session = built.session;
+        t.change = built.change;
+        ready.push(t as Ready);
       } catch (e) {
         const code = e instanceof OmemoError ? e.code : 'bundle-unavailable';
         skipped(reports, t.address, code, (e as Error).message);
@@ -211,7 +227,7 @@ export async function encryptTo(
  */
 export async function encryptReady(
   core: ManagerCore,
-  ready: { address: SessionAddress; key: string; device: StoredDevice; session: Session; change?: IdentityChange }[],
+  ready: Ready[],
   reports: DeviceReport[],
   changes: StoreChanges,
   { recipients, failures }: { recipients: string[]; failures: ReadonlyMap<string, RecipientFailure> },
@@ -247,20 +263,21 @@ export async function encryptReady(
       sealed.keyMaterial,
       arena,
     );
-    results.forEach((out, i) => {
+    for (let i = 0; i < results.length; i++) {
+      const out = results[i]!;
       const r = group[i]!;
       const { jid, deviceId } = r.address;
       const k = r.key;
       if (out instanceof OmemoError) {
         core.sessions.delete(k);
         skipped(reports, r.address, out.code, out.message);
-        return;
+        continue;
       }
       // Plain literals, no spreads: this runs once per device of a fan-out.
       keys.push(backend.keyFor(jid, deviceId, out.keyExchange, out.data));
       core.cacheSession(k, r.session);
       touched.push(k);
-      changes.putSessions!.push({ address: r.address, record: serializeSession(r.session) });
+      changes.putSessions!.push({ address: r.address, record: serializeSessionAfterSend(r.session) });
       const d = r.device; // our own copy from loadDevices/newDevice
       if (d.sentSinceLastReceived === 0) d.unansweredSince = now;
       d.sentSinceLastReceived += 1;
@@ -270,7 +287,7 @@ export async function encryptReady(
           ? { jid, deviceId, version, ok: true, keyExchange: out.keyExchange }
           : { jid, deviceId, version, ok: true, keyExchange: out.keyExchange, identityChanged: r.change },
       );
-    });
+    }
   }
 
   // Our own JID among the recipients means our other devices: none is not a failure.
@@ -321,15 +338,16 @@ export function checkStanzaSize(
 ): void {
   let bytes = 0;
   for (const { version, group, plaintext } of elements) {
-    const jids = [...new Set(group.map((r) => r.address.jid))];
-    bytes += encryptedElementBytes(version, 0, jids, plaintext?.length);
+    const jids = new Set<string>();
+    for (let i = 0; i < group.length; i++) jids.add(group[i]!.address.jid);
+    bytes += encryptedElementBytes(version, 0, [...jids], plaintext?.length);
   }
   let fit = 0;
   let total = 0;
   for (const { version, group } of elements) {
     let keys = 0;
-    for (const r of group) {
-      bytes += keyElementBytes(version, r.session.hasPendingKeyExchange);
+    for (let i = 0; i < group.length; i++) {
+      bytes += keyElementBytes(version, group[i]!.session.hasPendingKeyExchange);
       keys += 1;
       if (bytes <= core.maxElementBytes && keys <= MAX_KEYS_PER_MESSAGE && fit === total) fit += 1;
       total += 1;

@@ -357,7 +357,8 @@ export class ManagerCore {
   private cacheDevice(d: StoredDevice): void {
     const of = this.deviceCache.get(d.jid);
     if (of === undefined) return;
-    const i = of.findIndex((x) => x.deviceId === d.deviceId);
+    let i = of.length - 1; // a plain search, no closure: a fan-out's commit runs this for every device
+    while (i >= 0 && of[i]!.deviceId !== d.deviceId) i--;
     if (i >= 0) {
       if (!updateStoredDeviceInPlace(of[i]!, d)) of[i] = copyStoredDevice(d);
     } else of.push(copyStoredDevice(d));

@@ -218,7 +218,11 @@ export function writeEncrypted(data: EncryptedElementData, f: EncryptedFormat): 
     const n = data.keys.length;
     throw new RangeError(`keys has ${n} entries, more than MAX_KEYS_PER_MESSAGE (${MAX_KEYS_PER_MESSAGE})`);
   }
-  const keyElements = data.keys.map((k, i) => {
+  // A plain loop, the key-exchange attribute written once: a fan-out writes one <key> per device.
+  const kex = ` ${f.keyExchangeFlag}="true">`;
+  const keyElements = new Array<string>(data.keys.length);
+  for (let i = 0; i < keyElements.length; i++) {
+    const k = data.keys[i]!;
     if (typeof k !== 'object' || k === null) throw new TypeError(`keys[${i}] must be an object`);
     assertId(k.rid, `keys[${i}].rid`);
     if (typeof k.keyExchange !== 'boolean') {
@@ -229,8 +233,8 @@ export function writeEncrypted(data: EncryptedElementData, f: EncryptedFormat): 
       throw new RangeError(`keys[${i}].data must be 1..${MAX_KEY_ELEMENT_BYTES} bytes, got ${k.data.length}`);
     }
     f.checkKey(k, i);
-    return `<key rid="${k.rid}"${k.keyExchange ? ` ${f.keyExchangeFlag}="true"` : ''}>${toBase64(k.data)}</key>`;
-  });
+    keyElements[i] = `<key rid="${k.rid}"${k.keyExchange ? kex : '>'}${toBase64(k.data)}</key>`;
+  }
   let out = `<encrypted xmlns="${f.ns}"><header sid="${data.sid}">${f.writeHeader(data, keyElements)}</header>`;
   if (data.payload !== undefined) {
     assertBytes(data.payload, 'payload');

@@ -10,7 +10,7 @@ import type {
   StoredPreKey,
   StoredSignedPreKey,
 } from './store';
-import { copyStoredDevice, deviceListKey, sessionKey, updateStoredDeviceInPlace } from './store';
+import { copyStoredDevice, deviceListKey, updateStoredDeviceInPlace } from './store';
 
 // Hand-written copies: structuredClone cost several µs per record and dominated a 1000-device commit.
 function copyIdentity(i: StoredIdentity): StoredIdentity {
@@ -32,6 +32,28 @@ function copyPreKey(k: StoredPreKey): StoredPreKey {
   return c;
 }
 
+/**
+ * Throws for a device record that copyStoredDevice or updateStoredDeviceInPlace could not take: checked before a
+ * commit changes anything, so that applying it cannot fail half-way.
+ */
+function checkDevice(d: StoredDevice): void {
+  if (typeof d !== 'object' || d === null) throw new TypeError('a device record must be an object');
+  if (!Array.isArray(d.activeIn)) throw new TypeError('a device record needs an activeIn array');
+  if (d.identityKey !== undefined && !(d.identityKey instanceof Uint8Array))
+    throw new TypeError('a device identity key must be a Uint8Array');
+  const previous = d.previousIdentities;
+  if (
+    previous !== undefined &&
+    (!Array.isArray(previous) ||
+      !previous.every((p) => typeof p === 'object' && p !== null && p.identityKey instanceof Uint8Array))
+  )
+    throw new TypeError('previousIdentities must be an array of records with a Uint8Array identity key');
+}
+
+function checkAddress(a: SessionAddress): void {
+  if (typeof a !== 'object' || a === null) throw new TypeError('a session address must be an object');
+}
+
 /** An OmemoStore kept in memory. `commit` validates everything first, then applies it at once. */
 export class MemoryStore implements OmemoStore {
   private identity: StoredIdentity | undefined;
@@ -40,7 +62,8 @@ export class MemoryStore implements OmemoStore {
   private readonly deviceLists = new Map<string, number[]>();
   /** Devices by bare JID, then by device id. */
   private readonly devices = new Map<string, Map<number, StoredDevice>>();
-  private readonly sessions = new Map<string, Uint8Array>();
+  /** Session records by version, bare JID and device id (no string built per device: a fan-out writes 1000s). */
+  private readonly sessions = new Map<string, Map<string, Map<number, Uint8Array>>>();
   /**
    * Number of successful commits (lets tests assert batching).
    * @deprecated A test hook; it will leave the public class (subclass MemoryStore to count calls).
@@ -82,7 +105,7 @@ export class MemoryStore implements OmemoStore {
   }
 
   async loadSessions(addresses: readonly SessionAddress[]): Promise<(Uint8Array | undefined)[]> {
-    return addresses.map((a) => this.sessions.get(sessionKey(a))?.slice());
+    return addresses.map((a) => this.sessions.get(a.version)?.get(a.jid)?.get(a.deviceId)?.slice());
   }
 
   async commit(changes: StoreChanges): Promise<void> {
@@ -95,12 +118,16 @@ export class MemoryStore implements OmemoStore {
       deviceListKey(l.version, l.jid),
       [...l.deviceIds],
     ]);
-    const devices = (changes.putDevices ?? []).map(copyStoredDevice);
-    const sessions = (changes.putSessions ?? []).map((s) => {
+    // Devices are checked, not copied: a stored record takes a new one's values in place (see below).
+    const devices = changes.putDevices ?? [];
+    for (const d of devices) checkDevice(d);
+    const sessions = changes.putSessions ?? [];
+    for (const s of sessions) {
+      checkAddress(s.address);
       if (!(s.record instanceof Uint8Array)) throw new TypeError('a session record must be a Uint8Array');
-      return [sessionKey(s.address), s.record] as const;
-    });
-    const deletedSessions = (changes.deleteSessions ?? []).map(sessionKey);
+    }
+    const deletedSessions = changes.deleteSessions ?? [];
+    for (const a of deletedSessions) checkAddress(a);
     if (identity) this.identity = identity;
     for (const k of signedPreKeys) this.signedPreKeys.set(k.id, k);
     for (const id of changes.deleteSignedPreKeys ?? []) this.signedPreKeys.delete(id);
@@ -110,17 +137,25 @@ export class MemoryStore implements OmemoStore {
     for (const d of devices) {
       let byId = this.devices.get(d.jid);
       if (byId === undefined) this.devices.set(d.jid, (byId = new Map()));
-      // Our copy becomes the record, unless the stored one takes its values in place (no new long-lived object).
+      // The stored record takes the values in place (no new long-lived object), else a copy becomes the record.
       const stored = byId.get(d.deviceId);
-      if (stored === undefined || !updateStoredDeviceInPlace(stored, d)) byId.set(d.deviceId, d);
+      if (stored === undefined || !updateStoredDeviceInPlace(stored, d)) byId.set(d.deviceId, copyStoredDevice(d));
     }
     // A record of the same length is copied over the stored one (stored values are never handed out).
-    for (const [k, record] of sessions) {
-      const stored = this.sessions.get(k);
+    for (const { address: a, record } of sessions) {
+      let byJid = this.sessions.get(a.version);
+      if (byJid === undefined) this.sessions.set(a.version, (byJid = new Map()));
+      let byId = byJid.get(a.jid);
+      if (byId === undefined) byJid.set(a.jid, (byId = new Map()));
+      const stored = byId.get(a.deviceId);
       if (stored?.length === record.length) stored.set(record);
-      else this.sessions.set(k, record.slice());
+      else byId.set(a.deviceId, new Uint8Array(record));
     }
-    for (const k of deletedSessions) this.sessions.delete(k);
+    for (const a of deletedSessions) {
+      const byJid = this.sessions.get(a.version);
+      const byId = byJid?.get(a.jid);
+      if (byId?.delete(a.deviceId) && byId.size === 0) byJid!.delete(a.jid);
+    }
     this.commits += 1;
   }
 }
