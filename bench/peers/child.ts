@@ -27,9 +27,9 @@ import {
 const POLICIES: Record<Exclude<CaseName, 'cold-start'>, SamplePolicy> = {
   'session-build': { warmup: 5, min: 15, max: 400, budgetMs: 2000 },
   'fanout-first-1000': { warmup: 1, min: 5, max: 40, budgetMs: 3000 },
-  'fanout-steady-100': { warmup: 3, min: 10, max: 200, budgetMs: 2000 },
-  'fanout-steady-1000': { warmup: 1, min: 5, max: 40, budgetMs: 3000 },
-  // Per-message cases warm up for a second (at most 5000 / 1000 runs) before sampling: see SamplePolicy.warmupMs.
+  'fanout-steady-100': { warmup: 3, warmupMs: 1000, warmupMax: 1000, min: 10, max: 200, budgetMs: 2000 },
+  'fanout-steady-1000': { warmup: 1, warmupMs: 1000, warmupMax: 100, min: 5, max: 40, budgetMs: 3000 },
+  // Steady cases warm up for a second (at most warmupMax runs) before sampling: see SamplePolicy.warmupMs.
   'decrypt-steady': { warmup: 20, warmupMs: 1000, warmupMax: 5000, min: 30, max: 3000, budgetMs: 1500 },
   'decrypt-ratchet': { warmup: 5, warmupMs: 1000, warmupMax: 1000, min: 20, max: 1000, budgetMs: 1500 },
   // One sample is a whole burst (2000 / 100 messages); preparing one (new contacts) costs more than timing it.
