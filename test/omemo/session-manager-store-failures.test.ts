@@ -66,6 +66,27 @@ for (const version of VERSIONS) {
     assert.is((await bob.m.decrypt(ALICE, xml)).text, 'kex');
   });
 
+  test(`${version}: a send whose commit fails leaves the device records as stored, in memory either`, async () => {
+    const router = new InProcessRouter();
+    const store = new CountingStore();
+    const alice = await openDevice(router, ALICE, 'a', { versions, store });
+    const bob = await openDevice(router, BOB, 'b', { versions });
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'one'), version));
+    for (const m of router.drain(alice.inbox)) await alice.m.decrypt(m.from, m.xml);
+    const counts = async () =>
+      (await store.loadDevices([BOB])).map((d) => [d.deviceId, d.sentSinceLastReceived, d.unansweredSince]);
+    const before = await counts();
+    assert.equal(before, [[bob.m.deviceId, 0, undefined]], 'bob answered: nothing unanswered');
+    store.failCommits = 1;
+    await rejectsWith(alice.m.encrypt([BOB], 'lost'), 'store-error');
+    assert.equal(await counts(), before, 'store unchanged');
+    // The manager's cached records were not advanced by the failed send: the next one counts one message.
+    await alice.m.encrypt([BOB], 'two');
+    const after = await counts();
+    assert.is(after[0]![1], 1, 'one unanswered message, not two');
+    assert.type(after[0]![2], 'number');
+  });
+
   test(`${version}: after a failed then retried key exchange, a restart still has every published pre key`, async () => {
     const router = new InProcessRouter();
     const store = new CountingStore();

@@ -60,6 +60,27 @@ interface Target {
 /** A target with its session. */
 type Ready = Target & { session: Session };
 
+/**
+ * `d` after one more message it has not answered: a new record (`d` may be the device cache's own, which is never
+ * written into) sharing `d`'s arrays, in copyStoredDevice's field order.
+ */
+function afterSend(d: StoredDevice, now: number): StoredDevice {
+  const next: StoredDevice = {
+    jid: d.jid,
+    deviceId: d.deviceId,
+    activeIn: d.activeIn,
+    trust: d.trust,
+    sentSinceLastReceived: d.sentSinceLastReceived + 1,
+    lastReceivedAt: d.lastReceivedAt,
+  };
+  if (d.label !== undefined) next.label = d.label;
+  if (d.identityKey !== undefined) next.identityKey = d.identityKey;
+  if (d.previousIdentities !== undefined) next.previousIdentities = d.previousIdentities;
+  const since = d.sentSinceLastReceived === 0 ? now : d.unansweredSince;
+  if (since !== undefined) next.unansweredSince = since;
+  return next;
+}
+
 /** Largest buffer a fan-out cuts its messages and records from. */
 const ARENA_CHUNK_MAX_BYTES = 65536;
 
@@ -124,7 +145,7 @@ export async function encryptTo(
       lists.get(version)!.set(jid, ids ?? []);
     });
 
-  const known = await core.loadDevicesOf(jids);
+  const known = await core.loadDevicesOf(jids, true); // shared records: read here, written as new ones (afterSend)
   const now = core.now();
   const reports: DeviceReport[] = [];
   const targets: Target[] = [];
@@ -278,10 +299,7 @@ export async function encryptReady(
       core.cacheSession(k, r.session);
       touched.push(k);
       changes.putSessions!.push({ address: r.address, record: serializeSessionAfterSend(r.session) });
-      const d = r.device; // our own copy from loadDevices/newDevice
-      if (d.sentSinceLastReceived === 0) d.unansweredSince = now;
-      d.sentSinceLastReceived += 1;
-      changes.putDevices!.push(d);
+      changes.putDevices!.push(afterSend(r.device, now));
       reports.push(
         r.change === undefined
           ? { jid, deviceId, version, ok: true, keyExchange: out.keyExchange }

@@ -319,13 +319,17 @@ export class ManagerCore {
 
   /**
    * The device records of `jids` (copies: callers may change them), from the cache or one store read. The manager is
-   * the only writer of its store and `commit` updates the cache, as for device lists.
+   * the only writer of its store and `commit` updates the cache, as for device lists. With `shared`, cached records
+   * are handed out as they are, for a caller that never changes a record or its arrays (a fan-out reads thousands
+   * and writes changed ones as new records: afterSend in encryption.ts). Cached records are replaced field by field
+   * and array by array (updateStoredDeviceInPlace), never written into, so a shared record's arrays stay as read.
    */
-  async loadDevicesOf(jids: readonly string[]): Promise<StoredDevice[]> {
+  async loadDevicesOf(jids: readonly string[], shared = false): Promise<StoredDevice[]> {
+    const copy = shared ? (d: StoredDevice) => d : copyStoredDevice;
     if (jids.length === 1) {
       // One JID (every decryption): no sets or maps when its records are cached.
       const cached = this.deviceCache.get(jids[0]!);
-      if (cached !== undefined) return cached.map(copyStoredDevice);
+      if (cached !== undefined) return cached.map(copy);
     }
     const wanted = [...new Set(jids)];
     const missing = wanted.filter((jid) => !this.deviceCache.has(jid));
@@ -348,7 +352,7 @@ export class ManagerCore {
     for (const jid of wanted) {
       const fresh = loaded.get(jid);
       if (fresh !== undefined) out.push(...fresh);
-      else for (const d of this.deviceCache.get(jid) ?? []) out.push(copyStoredDevice(d));
+      else for (const d of this.deviceCache.get(jid) ?? []) out.push(copy(d));
     }
     return out;
   }
