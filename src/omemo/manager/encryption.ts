@@ -47,7 +47,10 @@ function skipped(
   reports.push({ jid, deviceId, version, ok: false, error, message, ...(identityChanged ? { identityChanged } : {}) });
 }
 
-/** A device to encrypt to: its address, session key and our copy of its record; its session once found or built. */
+/**
+ * A device to encrypt to: its address, session key and record (the device cache's own: read, never written into);
+ * its session once found or built.
+ */
 interface Target {
   address: SessionAddress;
   key: string;
