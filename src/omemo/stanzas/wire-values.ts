@@ -97,9 +97,7 @@ function checkDecodedLength(length: number | undefined, what: Label, opts: Base6
  * Throws OmemoError('malformed-stanza') naming `what`.
  */
 export function parseBase64Text(el: XmlElement, what: Label, opts: Base64Limits = {}): Uint8Array {
-  const bytes = fromBase64(base64TextOf(el, what, opts));
-  checkDecodedLength(bytes?.length, what, opts);
-  return bytes!;
+  return decodeBase64Text(el, what, opts, fromBase64);
 }
 
 /**
@@ -108,7 +106,17 @@ export function parseBase64Text(el: XmlElement, what: Label, opts: Base64Limits 
  * @throws as parseBase64Text.
  */
 export function parseBase64TextTransient(el: XmlElement, what: Label, opts: Base64Limits = {}): Uint8Array {
-  const bytes = fromBase64Transient(base64TextOf(el, what, opts));
+  return decodeBase64Text(el, what, opts, fromBase64Transient);
+}
+
+/** The base64 text of `el` decoded by `decode` and checked within `opts` (parseBase64Text and its transient twin). */
+function decodeBase64Text(
+  el: XmlElement,
+  what: Label,
+  opts: Base64Limits,
+  decode: (text: string) => Uint8Array | undefined,
+): Uint8Array {
+  const bytes = decode(base64TextOf(el, what, opts));
   checkDecodedLength(bytes?.length, what, opts);
   return bytes!;
 }
