@@ -17,11 +17,11 @@ import type { OmemoVersion } from '../versions/backend';
 import { openPayload } from '../versions/by-version';
 import { parseEnvelope, type ParsedEnvelope } from '../stanzas/sce';
 import type { SessionAddress, StoreChanges, StoredDevice, StoredPreKey } from '../store/store';
-import { sessionKey } from '../store/store';
 import type { AutomaticMessageKind } from './transport';
 import { initialTrust } from '../policies/trust';
 
 import type { ManagerCore } from './manager-core';
+import { sessionKeyOf } from './address-keys';
 import { REPAIRABLE, repairAfterFailure } from './repair';
 import { keepsUsedPreKey, pruneUsedPreKeys, refillPreKeys } from './own-keys';
 import { replaceSession } from './session-builder';
@@ -169,14 +169,14 @@ export async function decryptKey(
   key: EncryptedKey,
 ): Promise<DecryptResult> {
   const { version, jid: from } = address;
-  const k = sessionKey(address);
+  const k = sessionKeyOf(address);
   const changes: StoreChanges = { putDevices: [], putSessions: [] };
   const others = await core.loadDevicesOf([from]);
   let device = others.find((d) => d.deviceId === parsed.sid);
 
   // Work on a private copy of the session: nothing is kept unless the payload decrypts too. A record that does
   // not load is no session at all here: a valid key exchange replaces it.
-  const loaded = await core.sessionsFor([address]);
+  const loaded = await core.sessionsFor([address], [k]);
   const stored = loaded.sessions.get(k);
   let session = stored?.clone();
   let keyMaterial: Uint8Array;
@@ -307,7 +307,7 @@ export async function decryptKey(
 
 /** Whether a normal message's ratchet key is none that our session with `address` has received on. */
 export function opensUnknownChain(core: ManagerCore, address: SessionAddress, data: Uint8Array): boolean {
-  const session = core.sessions.get(sessionKey(address));
+  const session = core.sessions.get(sessionKeyOf(address));
   if (session === undefined) return true;
   let ratchetKey: Uint8Array;
   try {

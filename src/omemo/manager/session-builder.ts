@@ -84,7 +84,7 @@ export async function buildSession(
   const others = await core.loadDevicesOf([jid]);
   const device = others.find((d) => d.deviceId === deviceId) ?? (await core.newDevice(jid, deviceId, others));
   const k = sessionKey(address);
-  const previous = (await core.sessionsFor([address])).sessions.get(k);
+  const previous = (await core.sessionsFor([address], [k])).sessions.get(k);
   const built = await initiate(core, address, device, others);
   if (!isTrusted(built.device.trust)) {
     await core.commit({ putDevices: [built.device] });
