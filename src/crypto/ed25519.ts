@@ -3,7 +3,7 @@
 import { assertBytes, fromHex } from './bytes';
 import { OmemoError } from './errors';
 import { edwardsYToMontgomeryU, edwardsYToMontgomeryUChecked, montgomeryUToEdwardsY } from './field25519';
-import { nodeCrypto, sodium } from './sodium';
+import { sodium } from './sodium';
 
 /** An Ed25519 key pair in libsodium's form. */
 export interface Ed25519KeyPair {
@@ -38,72 +38,6 @@ export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signat
   } catch {
     return false;
   }
-}
-
-/** L, the order of the prime-order subgroup, little-endian (RFC 8032 §5.1). */
-const ORDER_L = fromHex('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010');
-
-/** S < L (RFC 8032 §5.1.7: a signature's S must be canonical). */
-function isCanonicalScalar(s: Uint8Array, offset: number): boolean {
-  for (let i = 31; i >= 0; i--) {
-    const a = s[offset + i]!;
-    const b = ORDER_L[i]!;
-    if (a !== b) return a < b;
-  }
-  return false;
-}
-
-/** The y of an encoded point (sign bit masked) is below p = 2^255 − 19: libsodium's ge25519_is_canonical. */
-function isCanonicalY(e: Uint8Array): boolean {
-  if ((e[31]! & 0x7f) !== 0x7f) return true;
-  for (let i = 30; i > 0; i--) if (e[i] !== 0xff) return true;
-  return e[0]! < 0xed;
-}
-
-/**
- * What libsodium's verify refuses before its equation, in the same order: S ≥ L, a small-order R, a non-canonical
- * or small-order A. OpenSSL checks S and the equation but accepts a small-order A or R: with A the identity,
- * anyone can make a "valid" signature (R = [r]B, S = r). Run before node:crypto's verify, these make it accept
- * exactly what libsodium accepts (the rest — A a point, the cofactorless equation, R compared as bytes — is the
- * same in both).
- */
-function passesLibsodiumPrechecks(publicKey: Uint8Array, signature: Uint8Array): boolean {
-  return (
-    isCanonicalScalar(signature, 32) &&
-    !hasSmallOrder(signature.subarray(0, 32)) &&
-    isCanonicalY(publicKey) &&
-    !hasSmallOrder(publicKey)
-  );
-}
-
-/**
- * `ed25519Verify`, with the verification on node:crypto's thread pool where there is one, so that the calling thread
- * can do other work until it awaits the answer (session building runs its key agreement meanwhile: ~60 µs less per
- * session on two cores). Accepts exactly what `ed25519Verify` accepts (libsodium's checks are made here first; the
- * tests hold both to the same cases). Without node:crypto the answer is `ed25519Verify`'s, already settled.
- * @throws TypeError/RangeError (synchronously) for arguments that are not Uint8Arrays of the right length.
- */
-export function ed25519VerifyDeferred(
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): Promise<boolean> {
-  assertBytes(publicKey, 'publicKey', 32);
-  assertBytes(message, 'message');
-  assertBytes(signature, 'signature', 64);
-  const nc = nodeCrypto();
-  if (nc === undefined) return Promise.resolve(ed25519Verify(publicKey, message, signature));
-  if (!passesLibsodiumPrechecks(publicKey, signature)) return Promise.resolve(false);
-  const x = Buffer.from(publicKey.buffer, publicKey.byteOffset, 32).toString('base64url');
-  // The job keeps its own copies of the message and signature: the caller's arrays may change meanwhile.
-  return new Promise((resolve) => {
-    try {
-      const key = nc.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
-      nc.verify(null, message, key, signature, (error, ok) => resolve(error === null && ok));
-    } catch {
-      resolve(false);
-    }
-  });
 }
 
 /**

@@ -4,7 +4,7 @@
 // historical libsignal/python-omemo form, where the signer used its natural Ed25519 key and stored that
 // key's sign bit in bit 7 of the signature's last byte (see shared notes "XEdDSA and the sign bit").
 import { assertBytes, concatBytes } from './bytes';
-import { curve25519PublicToEd25519, ed25519Verify, ed25519VerifyDeferred } from './ed25519';
+import { curve25519PublicToEd25519, ed25519Verify } from './ed25519';
 import type { Rng } from './random';
 import { randomBytes } from './random';
 import { sodium } from './sodium';
@@ -77,53 +77,24 @@ function lessThanP(u: Uint8Array): boolean {
 }
 
 /**
- * The Ed25519 key and signature an XEdDSA signature is checked as (the sign bit taken from `signature[63]` and
- * cleared there), or undefined when `curvePublicKey` is not below p or has no Edwards form.
- */
-function asEd25519(
-  curvePublicKey: Uint8Array,
-  signature: Uint8Array,
-): { publicKey: Uint8Array; signature: Uint8Array } | undefined {
-  const u = curvePublicKey.slice();
-  u[31]! &= 0x7f;
-  if (!lessThanP(u)) return undefined;
-  const signBit = (signature[63]! >> 7) as 0 | 1;
-  const sig = signature.slice();
-  sig[63]! &= 0x7f;
-  try {
-    return { publicKey: curve25519PublicToEd25519(u, signBit), signature: sig };
-  } catch {
-    return undefined;
-  }
-}
-
-function checkArguments(curvePublicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): void {
-  assertBytes(curvePublicKey, 'curvePublicKey', 32);
-  assertBytes(message, 'message');
-  assertBytes(signature, 'signature', 64);
-}
-
-/**
  * Verifies an XEdDSA signature against a Curve25519 public key. Accepts XEdDSA proper signatures and the
  * historical form carrying the Ed25519 sign bit in bit 7 of `signature[63]`; rejects everything else.
  */
 export function xeddsaVerify(curvePublicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  checkArguments(curvePublicKey, message, signature);
-  const ed = asEd25519(curvePublicKey, signature);
-  return ed !== undefined && ed25519Verify(ed.publicKey, message, ed.signature);
-}
-
-/**
- * `xeddsaVerify` with the Ed25519 verification deferred as `ed25519VerifyDeferred` does it (on node:crypto's thread
- * pool where there is one); the same answers.
- * @throws TypeError/RangeError (synchronously) for arguments that are not Uint8Arrays of the right length.
- */
-export function xeddsaVerifyDeferred(
-  curvePublicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): Promise<boolean> {
-  checkArguments(curvePublicKey, message, signature);
-  const ed = asEd25519(curvePublicKey, signature);
-  return ed === undefined ? Promise.resolve(false) : ed25519VerifyDeferred(ed.publicKey, message, ed.signature);
+  assertBytes(curvePublicKey, 'curvePublicKey', 32);
+  assertBytes(message, 'message');
+  assertBytes(signature, 'signature', 64);
+  const u = curvePublicKey.slice();
+  u[31]! &= 0x7f;
+  if (!lessThanP(u)) return false;
+  const signBit = (signature[63]! >> 7) as 0 | 1;
+  const sig = signature.slice();
+  sig[63]! &= 0x7f;
+  let A: Uint8Array;
+  try {
+    A = curve25519PublicToEd25519(u, signBit);
+  } catch {
+    return false;
+  }
+  return ed25519Verify(A, message, sig);
 }

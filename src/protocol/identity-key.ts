@@ -2,16 +2,11 @@
 // publishes its Curve25519 form, OMEMO 2 its Ed25519 form with sign bit 0, so XEdDSA signatures verify under
 // both and the two bundles of one device carry the same key (python-omemo checks that).
 import { assertBytes, bytesEqual, concatBytes } from '../crypto/bytes';
-import {
-  ed25519PointToCurve25519,
-  ed25519VerifiedPublicToCurve25519,
-  ed25519Verify,
-  ed25519VerifyDeferred,
-} from '../crypto/ed25519';
+import { ed25519PointToCurve25519, ed25519VerifiedPublicToCurve25519, ed25519Verify } from '../crypto/ed25519';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
 import { x25519GenerateKeyPair, x25519PublicKey, type KeyPair } from '../crypto/x25519';
-import { xeddsaEd25519Public, xeddsaSign, xeddsaVerify, xeddsaVerifyDeferred } from '../crypto/xeddsa';
+import { xeddsaEd25519Public, xeddsaSign, xeddsaVerify } from '../crypto/xeddsa';
 import type { ProtocolVersion } from './constants';
 import { LEGACY_KEY_TYPE_DJB } from './constants';
 
@@ -110,35 +105,6 @@ export function verifySignedPreKey(
 }
 
 /**
- * `verifySignedPreKey` with the signature check deferred (`ed25519VerifyDeferred`: on node:crypto's thread pool
- * where there is one); the same answers.
- * @throws TypeError/RangeError (synchronously) for arguments that are not Uint8Arrays of the right length.
- */
-export function verifySignedPreKeyDeferred(
-  version: ProtocolVersion,
-  identityWireKeyBytes: Uint8Array,
-  signedPreKey: Uint8Array,
-  signature: Uint8Array,
-): Promise<boolean> {
-  assertBytes(identityWireKeyBytes, 'identityKey', 32);
-  assertBytes(signedPreKey, 'signedPreKey', 32);
-  assertBytes(signature, 'signature', 64);
-  const message = signedPreKeyMessage(version, signedPreKey);
-  return version === 'oldmemo'
-    ? xeddsaVerifyDeferred(identityWireKeyBytes, message, signature)
-    : ed25519VerifyDeferred(identityWireKeyBytes, message, signature);
-}
-
-/**
- * The Curve25519 form of a bundle's identity key, for use once its signature has verified (OMEMO 2: the map
- * without the point checks the verification makes; see `ed25519VerifiedPublicToCurve25519`).
- * @throws OmemoError `invalid-key` for an OMEMO 2 key with y = 1 (which never verifies).
- */
-export function verifiedIdentityToCurve(version: ProtocolVersion, identityWireKeyBytes: Uint8Array): Uint8Array {
-  return version === 'oldmemo' ? identityWireKeyBytes.slice() : ed25519VerifiedPublicToCurve25519(identityWireKeyBytes);
-}
-
-/**
  * Verifies a bundle's signed pre key signature (as `verifySignedPreKey`) and returns the Curve25519 form of the
  * identity key it was checked against, or undefined when it does not verify. For OMEMO 2 the verification has
  * validated the Ed25519 key, so the conversion skips libsodium's second point check (see
@@ -151,5 +117,5 @@ export function verifyBundleIdentity(
   signature: Uint8Array,
 ): Uint8Array | undefined {
   if (!verifySignedPreKey(version, identityWireKeyBytes, signedPreKey, signature)) return undefined;
-  return verifiedIdentityToCurve(version, identityWireKeyBytes);
+  return version === 'oldmemo' ? identityWireKeyBytes.slice() : ed25519VerifiedPublicToCurve25519(identityWireKeyBytes);
 }

@@ -11,9 +11,7 @@ import {
   identityWireKey,
   rememberRemoteIdentityCurve,
   remoteIdentityToCurve,
-  verifiedIdentityToCurve,
   verifyBundleIdentity,
-  verifySignedPreKeyDeferred,
 } from './identity-key';
 import { kdfRootKey, x3dhSharedSecret } from './kdf';
 import { freshChains, type SessionState } from './session-state';
@@ -56,72 +54,18 @@ export function x3dhInitiateVerified(
   bundle: PreKeyBundle,
   rng: Rng = randomBytes,
 ): { state: SessionState; remoteIdentityCurve: Uint8Array } {
-  checkBundle(bundle);
+  assertBytes(bundle.identityKey, 'bundle.identityKey', 32);
+  assertBytes(bundle.signedPreKey, 'bundle.signedPreKey', 32);
+  assertBytes(bundle.signedPreKeySignature, 'bundle.signedPreKeySignature', 64);
+  if (bundle.preKey !== undefined) assertBytes(bundle.preKey, 'bundle.preKey', 32);
   const remoteCurve = verifyBundleIdentity(
     version,
     bundle.identityKey,
     bundle.signedPreKey,
     bundle.signedPreKeySignature,
   );
-  if (remoteCurve === undefined) throw invalidSignature();
-  return { state: agreeAsInitiator(version, identity, bundle, remoteCurve, rng), remoteIdentityCurve: remoteCurve };
-}
-
-/**
- * `x3dhInitiateVerified` with the signature checked while the key agreement runs: the check is started first
- * (`verifySignedPreKeyDeferred`: node:crypto's thread pool where there is one), the agreement is computed here
- * meanwhile, and nothing of it leaves this function before the signature has verified. The same results and the
- * same errors as `x3dhInitiateVerified`: a bad signature is `invalid-signature` even where the agreement with the
- * unverified keys failed first.
- * @throws as `x3dhInitiate` (rejects the promise; argument errors synchronously).
- */
-export function x3dhInitiateOverlapped(
-  version: ProtocolVersion,
-  identity: IdentityKeyPair,
-  bundle: PreKeyBundle,
-  rng: Rng = randomBytes,
-): Promise<{ state: SessionState; remoteIdentityCurve: Uint8Array }> {
-  checkBundle(bundle);
-  const verified = verifySignedPreKeyDeferred(
-    version,
-    bundle.identityKey,
-    bundle.signedPreKey,
-    bundle.signedPreKeySignature,
-  );
-  let result: { state: SessionState; remoteIdentityCurve: Uint8Array } | undefined;
-  let failure: unknown;
-  try {
-    const remoteCurve = verifiedIdentityToCurve(version, bundle.identityKey);
-    result = { state: agreeAsInitiator(version, identity, bundle, remoteCurve, rng), remoteIdentityCurve: remoteCurve };
-  } catch (e) {
-    failure = e;
-  }
-  return verified.then((ok) => {
-    if (!ok) throw invalidSignature();
-    if (result === undefined) throw failure;
-    return result;
-  });
-}
-
-function checkBundle(bundle: PreKeyBundle): void {
-  assertBytes(bundle.identityKey, 'bundle.identityKey', 32);
-  assertBytes(bundle.signedPreKey, 'bundle.signedPreKey', 32);
-  assertBytes(bundle.signedPreKeySignature, 'bundle.signedPreKeySignature', 64);
-  if (bundle.preKey !== undefined) assertBytes(bundle.preKey, 'bundle.preKey', 32);
-}
-
-function invalidSignature(): OmemoError {
-  return new OmemoError('invalid-signature', 'the signed pre key signature does not verify');
-}
-
-/** X3DH §3.3 and the first root step, from a bundle whose identity key is `remoteCurve` in Curve25519 form. */
-function agreeAsInitiator(
-  version: ProtocolVersion,
-  identity: IdentityKeyPair,
-  bundle: PreKeyBundle,
-  remoteCurve: Uint8Array,
-  rng: Rng,
-): SessionState {
+  if (remoteCurve === undefined)
+    throw new OmemoError('invalid-signature', 'the signed pre key signature does not verify');
   const ephemeral = x25519GenerateKeyPair(rng);
   const dh = [
     x25519SharedSecret(identity.privateKey, bundle.signedPreKey),
@@ -149,7 +93,7 @@ function agreeAsInitiator(
     },
     baseKey: ephemeral.publicKey,
   };
-  return state;
+  return { state, remoteIdentityCurve: remoteCurve };
 }
 
 /**

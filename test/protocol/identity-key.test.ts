@@ -5,7 +5,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { concatBytes, toHex } from '../../src/crypto/bytes';
 import { ed25519PublicToCurve25519, ed25519Verify } from '../../src/crypto/ed25519';
-import { OmemoError } from '../../src/crypto/errors';
 import { cryptoReady } from '../../src/crypto/ready';
 import { sodium } from '../../src/crypto/sodium';
 import { x25519GenerateKeyPair, x25519PublicKey } from '../../src/crypto/x25519';
@@ -21,7 +20,7 @@ import {
   verifyBundleIdentity,
   verifySignedPreKey,
 } from '../../src/protocol/identity-key';
-import { x3dhInitiate, x3dhInitiateOverlapped, x3dhInitiateVerified } from '../../src/protocol/x3dh';
+import { x3dhInitiate, x3dhInitiateVerified } from '../../src/protocol/x3dh';
 import { Session } from '../../src/protocol/session';
 import { VERSIONS, bundleOf, caseSeed, makeDevice, rngFor, throwsOmemo, unhex } from './helpers';
 import { serializeSession } from '../../src/protocol/session-record';
@@ -360,50 +359,6 @@ test('x3dhInitiateVerified: the same state as x3dhInitiate, and the identity it 
     assert.is(toHex(b.remoteIdentityCurve), toHex(bob.identity.publicKey), seed);
     const broken = { ...bundleOf(bob, 1), signedPreKeySignature: new Uint8Array(64) };
     throwsOmemo(() => x3dhInitiateVerified(version, alice, broken), 'invalid-signature');
-  }
-});
-
-/** The OmemoError code a promise rejects with ('resolved' when it does not). */
-async function rejection(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (e) {
-    return e instanceof OmemoError ? e.code : `not an OmemoError: ${String(e)}`;
-  }
-}
-
-test('x3dhInitiateOverlapped: the state of x3dhInitiateVerified, and its errors, whichever check fails first', async () => {
-  for (const version of VERSIONS) {
-    const seed = caseSeed(`x3dhInitiateOverlapped ${version}`);
-    const bob = makeDevice(version, rngFor(`${seed}/bob`));
-    const alice = generateIdentityKeyPair(rngFor(`${seed}/alice`));
-    const a = x3dhInitiateVerified(version, alice, bundleOf(bob, 1), rngFor(`${seed}/x3dh`));
-    const b = await x3dhInitiateOverlapped(version, alice, bundleOf(bob, 1), rngFor(`${seed}/x3dh`));
-    assert.is(toHex(serializeSession(new Session(b.state))), toHex(serializeSession(new Session(a.state))), seed);
-    assert.is(toHex(b.remoteIdentityCurve), toHex(a.remoteIdentityCurve), seed);
-
-    // A bad signature is invalid-signature, also when the agreement with the unverified keys fails first
-    // (a low-order signed pre key) and when the identity key has no Curve25519 form (OMEMO 2: y = 1).
-    const lowOrder = new Uint8Array(32); // u = 0
-    const broken = { ...bundleOf(bob, 1), signedPreKeySignature: new Uint8Array(64) };
-    const brokenLowOrder = { ...broken, signedPreKey: lowOrder };
-    const brokenIdentity = { ...broken, identityKey: unhex(`01${'00'.repeat(31)}`) };
-    for (const bundle of [broken, brokenLowOrder, brokenIdentity]) {
-      throwsOmemo(() => x3dhInitiateVerified(version, alice, bundle), 'invalid-signature', version);
-      assert.is(await rejection(x3dhInitiateOverlapped(version, alice, bundle)), 'invalid-signature', version);
-    }
-    // A good signature over a low-order signed pre key: the agreement's own error, as the synchronous one.
-    const signed = {
-      ...bundleOf(bob, 1),
-      signedPreKey: lowOrder,
-      signedPreKeySignature: signSignedPreKey(bob.identity, version, lowOrder, rngFor(`${seed}/sig`)),
-    };
-    throwsOmemo(() => x3dhInitiateVerified(version, alice, signed), 'invalid-key', version);
-    assert.is(await rejection(x3dhInitiateOverlapped(version, alice, signed)), 'invalid-key', version);
-    // Arguments are checked at the call.
-    const short = { ...bundleOf(bob, 1), signedPreKey: new Uint8Array(31) };
-    assert.throws(() => x3dhInitiateOverlapped(version, alice, short), RangeError);
   }
 });
 

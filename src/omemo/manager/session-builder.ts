@@ -2,7 +2,7 @@
 // bundle's identity key adopted with its own trust, earlier states kept behind the new one.
 import { OmemoError } from '../../crypto/errors';
 import { Session } from '../../protocol/session';
-import { x3dhInitiateOverlapped } from '../../protocol/x3dh';
+import { x3dhInitiateVerified } from '../../protocol/x3dh';
 import { serializeSession } from '../../protocol/session-record';
 import { adoptIdentityKey, type IdentityChange } from '../policies/identity-trust';
 import type { SessionAddress, StoredDevice } from '../store/store';
@@ -38,8 +38,7 @@ export async function initiate(
   const random = (count: number) => core.rng(4).reduce((a, b) => a * 256 + b, 0) % count;
   const bundle = await fetchBundle(core, address.jid, address.deviceId, address.version, random);
   const pick = bundle.preKeys[0]!;
-  // The signature is checked on node:crypto's thread pool while the key agreement runs here.
-  const { state, remoteIdentityCurve: curve } = await x3dhInitiateOverlapped(
+  const { state, remoteIdentityCurve: curve } = x3dhInitiateVerified(
     address.version,
     core.own.identity,
     { ...bundle, preKeyId: pick.id, preKey: pick.publicKey },
