@@ -122,8 +122,9 @@ function makeNodeBackend(nc: NodeCrypto): X25519Backend & { generate(): KeyPair 
       const privateKey = clamp(randomBytes(32));
       const key = privateKeyObject(privateKey);
       const publicObject = nc.createPublicKey(key);
+      // The public key object is not remembered: we never take our own public key as a DH's other side, and
+      // sessions keep their public keys for life (a native key object each, for nothing).
       const publicKey = new Uint8Array(Buffer.from(publicObject.export({ format: 'jwk' }).x!, 'base64url'));
-      publicHandles.set(publicKey, { bytes: publicKey.slice(), key: publicObject });
       return { privateKey, publicKey };
     },
   };
