@@ -14,7 +14,7 @@ import {
   parseEncryptedFor,
   serializeEncrypted,
 } from '../../src/omemo/versions/by-version';
-import { MAX_PREKEYS_PER_BUNDLE, type BundleData } from '../../src/omemo/stanzas/bundle';
+import { MAX_PREKEYS_PER_BUNDLE, readBundleThoroughly, type BundleData } from '../../src/omemo/stanzas/bundle';
 import type { DeviceListEntry } from '../../src/omemo/stanzas/device-list';
 import {
   MAX_KEY_ELEMENT_BYTES,
@@ -23,7 +23,8 @@ import {
 } from '../../src/omemo/stanzas/encrypted-element';
 import type { ParsedEncrypted, OmemoVersion } from '../../src/omemo/versions/backend';
 import { NS_JABBER_CLIENT, NS_SCE } from '../../src/omemo/stanzas/namespaces';
-import { NS_LEGACY } from '../../src/omemo/versions/oldmemo';
+import { NS_LEGACY, OLDMEMO_BUNDLE_FORMAT } from '../../src/omemo/versions/oldmemo';
+import { TWOMEMO_BUNDLE_FORMAT } from '../../src/omemo/versions/twomemo';
 import { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from '../../src/omemo/stanzas/sce';
 import { MAX_STANZA_CHARS, MAX_XML_DEPTH, NOT_XML_CHAR, parseXml, parseXmlFully } from '../../src/omemo/stanzas/xml';
 import { scanPlainXml } from '../../src/omemo/stanzas/xml-fast';
@@ -590,6 +591,33 @@ export const bundleProperties = [
       if ('error' in one) throw new Error(`parseBundleChoosing refuses what parseBundle reads: ${one.error}`);
       same(asked, all.value.preKeys.length, 'choosePreKey is given the number of pre keys');
       same(one.value, { ...all.value, preKeys: [all.value.preKeys[pick % asked]!] }, 'the chosen pre key alone');
+    },
+    ciRuns: 800,
+    batchRuns: 1500,
+    weight: 2,
+  } satisfies PropertySpec<[string, OmemoVersion, number]>,
+  {
+    name: 'bundle.plain-path',
+    description:
+      'valid and mutated bundles of either version, as text and as a tree: the fast paths (plain text, plain pre key ' +
+      'elements) decide as the thorough reader, the same data or the same error',
+    arbitrary: fc.tuple(fc.oneof(validBundleArb, hostileXmlArb(validBundleArb)), versionArb, fc.nat(200)),
+    check: ([text, version, pick]: [string, OmemoVersion, number]) => {
+      const n = version === 'oldmemo' ? OLDMEMO_BUNDLE_FORMAT : TWOMEMO_BUNDLE_FORMAT;
+      const choose = (count: number) => pick % count;
+      const thorough = outcome(() => readBundleThoroughly(text, n, choose));
+      same(
+        outcome(() => parseBundleChoosing(text, version, choose)),
+        thorough,
+        'from the text',
+      );
+      const el = outcome(() => parseXml(text));
+      if ('value' in el)
+        same(
+          outcome(() => parseBundleChoosing(el.value, version, choose)),
+          thorough,
+          'from the tree',
+        );
     },
     ciRuns: 800,
     batchRuns: 1500,

@@ -76,8 +76,8 @@ function writeDjbKey(key: Uint8Array): string {
   return toBase64(wire);
 }
 
-/** The 0.3 bundle: libsignal's element names, keys as `0x05`‖key. */
-const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
+/** The 0.3 bundle: libsignal's element names, keys as `0x05`‖key (exported for the tests of the bundle reader). */
+export const OLDMEMO_BUNDLE_FORMAT: BundleFormat = Object.freeze<BundleFormat>({
   ns: NS_LEGACY,
   spk: 'signedPreKeyPublic',
   spkId: 'signedPreKeyId',
@@ -88,6 +88,8 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
   readKey: readDjbKey,
   checkKey: checkDjbKey,
   writeKey: writeDjbKey,
+  keyBytes: 33,
+  keyTypeByte: LEGACY_KEY_TYPE_DJB,
 });
 
 /** The 0.3 `<encrypted>`: `<key rid prekey>`s and one `<iv>` (also in empty messages) directly in `<header>`. */
@@ -195,7 +197,12 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
     return OPEN_ACCESS;
   },
 
-  ...stanzaCodecs('oldmemo', { deviceList: DEVICE_LIST, bundle: BUNDLE, encrypted: ENCRYPTED, size: SIZE }),
+  ...stanzaCodecs('oldmemo', {
+    deviceList: DEVICE_LIST,
+    bundle: OLDMEMO_BUNDLE_FORMAT,
+    encrypted: ENCRYPTED,
+    size: SIZE,
+  }),
   keyFor: (_jid, rid, keyExchange, data) => ({ rid, keyExchange, data }),
   findKey: (keys, jid, deviceId) => {
     const isOurs = keyFilter(jid, deviceId);

@@ -58,8 +58,8 @@ const DEVICE_LIST: DeviceListFormat = Object.freeze({ ns: NS_OMEMO2, element: 'd
 /** OMEMO 2 keys in bundles: their raw 32 bytes. */
 const RAW_KEY_LIMITS = Object.freeze({ lengths: [32], maxBytes: 64 });
 
-/** The OMEMO 2 bundle: short element names, keys as their raw 32 bytes. */
-const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
+/** The OMEMO 2 bundle: short element names, keys as their raw 32 bytes (exported for the bundle reader's tests). */
+export const TWOMEMO_BUNDLE_FORMAT: BundleFormat = Object.freeze<BundleFormat>({
   ns: NS_OMEMO2,
   spk: 'spk',
   spkId: 'id',
@@ -72,6 +72,7 @@ const BUNDLE: BundleFormat = Object.freeze<BundleFormat>({
     checkBase64Text(el, what, RAW_KEY_LIMITS);
   },
   writeKey: toBase64,
+  keyBytes: 32,
 });
 
 /** The OMEMO 2 `<encrypted>`: `<header>` holds one `<keys jid>` group of `<key rid kex>`s per recipient JID. */
@@ -229,7 +230,12 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
     return opts.numericMaxItems ? OMEMO2_BUNDLES_OPTIONS_NUMERIC : OMEMO2_BUNDLES_OPTIONS;
   },
 
-  ...stanzaCodecs('twomemo', { deviceList: DEVICE_LIST, bundle: BUNDLE, encrypted: ENCRYPTED, size: SIZE }),
+  ...stanzaCodecs('twomemo', {
+    deviceList: DEVICE_LIST,
+    bundle: TWOMEMO_BUNDLE_FORMAT,
+    encrypted: ENCRYPTED,
+    size: SIZE,
+  }),
   keyFor: (jid, rid, keyExchange, data) => ({ jid, rid, keyExchange, data }),
   findKey: (keys, jid, deviceId) => {
     const isOurs = keyFilter(jid, deviceId);
