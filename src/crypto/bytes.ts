@@ -121,6 +121,7 @@ for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
 interface NodeBufferLike {
   from(buffer: ArrayBufferLike, byteOffset: number, length: number): NodeBufferView;
   allocUnsafeSlow(size: number): NodeBufferView;
+  byteLength(text: string, encoding: 'utf8'): number;
 }
 interface NodeBufferView {
   readonly buffer: ArrayBufferLike;
@@ -285,15 +286,20 @@ function impliedLength(s: string): number {
 /**
  * Decodes `s` with Node into `target`; true when it is canonical. Node's decoder is lenient: it skips characters
  * outside the alphabet and stops at an inner `=`, so the byte count it writes equals `length` (impliedLength) only
- * when every character before the padding is in its alphabet — which also has `-` and `_` (base64url), refused here.
+ * when every character before the padding is in its alphabet — which also has `-` and `_` (base64url), and which it
+ * applies to the low byte of each character of a string holding one above U+00FF (`Ł`, 0x0141, reads as `A`): both
+ * refused here.
  */
 function writeCanonical(s: string, target: NodeBufferView, length: number): boolean {
-  return target.write(s, 'base64') === length && onlyStandardAlphabet(s);
+  return target.write(s, 'base64') === length && onlyStandardAlphabet(s, NodeBuffer!);
 }
 
-/** No base64url characters (`-`, `_`), which Node's standard decoder also accepts. */
-function onlyStandardAlphabet(s: string): boolean {
-  return s.indexOf('-') === -1 && s.indexOf('_') === -1;
+/**
+ * ASCII only (as many UTF-8 bytes as characters: Node counts them natively, ~0.03 µs for 600 characters where a
+ * regular expression over the range takes ~0.3) and no base64url characters (`-`, `_`).
+ */
+function onlyStandardAlphabet(s: string, node: NodeBufferLike): boolean {
+  return node.byteLength(s, 'utf8') === s.length && s.indexOf('-') === -1 && s.indexOf('_') === -1;
 }
 
 /** The decoder used where Node's Buffer is absent (browsers), on text without white space; exported for tests. */

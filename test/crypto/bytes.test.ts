@@ -221,6 +221,10 @@ test('base64: the Node fast path decides exactly as the portable decoder (random
     '_',
     'é',
     '\0',
+    // Above U+00FF with a base64 character as the low byte: Node's decoder reads the low byte of a UTF-16 string.
+    '\u0141',
+    '\u2b2b',
+    '\uff2f',
   ];
   const near = fc.oneof(
     fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }).map((a) => a.join('')),
@@ -279,6 +283,17 @@ test('base64: fromBase64Transient decodes as fromBase64, and a result is never w
   for (const [t, e] of kept) eqBytes(t, e, 'an earlier result is unchanged by every later decode');
   const small = fromBase64Transient(toBase64(pseudo(64, 3)))!;
   assert.is(small.byteLength, small.buffer.byteLength, 'up to 64 bytes: an array of its own (as cheap)');
+});
+
+test('base64: characters above U+00FF are refused, not read by their low byte (Ł is 0x0141, A is 0x41)', () => {
+  const key = toBase64(new Uint8Array(32));
+  for (const s of [`\u0141${key.slice(1)}`, '\u0141\u0141\u0141\u0141', `${key.slice(0, 20)}\u2b2b${key.slice(21)}`]) {
+    assert.is(fromBase64(s), undefined, JSON.stringify(s));
+    assert.is(base64DecodedLength(s), undefined, JSON.stringify(s));
+  }
+  const payload = toBase64(pseudo(300, 4)); // long enough for fromBase64Transient's own path
+  assert.is(fromBase64Transient(`\u0141${payload.slice(1)}`), undefined, 'transient');
+  assert.is(fromBase64(`\u0141${toBase64(pseudo(200_000, 9)).slice(1)}`), undefined, 'above the scratch size');
 });
 
 test('base64: results own their bytes (the decoder reuses a scratch buffer); large input decodes too', () => {
