@@ -25,7 +25,13 @@ import type { ParsedEncrypted, OmemoVersion } from '../../src/omemo/versions/bac
 import { NS_JABBER_CLIENT, NS_SCE } from '../../src/omemo/stanzas/namespaces';
 import { NS_LEGACY, OLDMEMO_BUNDLE_FORMAT } from '../../src/omemo/versions/oldmemo';
 import { TWOMEMO_BUNDLE_FORMAT } from '../../src/omemo/versions/twomemo';
-import { buildEnvelope, parseEnvelope, type EnvelopeInput, type ParsedEnvelope } from '../../src/omemo/stanzas/sce';
+import {
+  buildEnvelope,
+  parseEnvelope,
+  parseEnvelopeThoroughly,
+  type EnvelopeInput,
+  type ParsedEnvelope,
+} from '../../src/omemo/stanzas/sce';
 import { MAX_STANZA_CHARS, MAX_XML_DEPTH, NOT_XML_CHAR, parseXml, parseXmlFully } from '../../src/omemo/stanzas/xml';
 import { scanPlainXml } from '../../src/omemo/stanzas/xml-fast';
 import { serializeElement } from '../../src/omemo/stanzas/xml-serialize';
@@ -814,6 +820,26 @@ export const sceProperties = [
     },
     ciRuns: 2000,
     batchRuns: 3000,
+    weight: 2,
+  } satisfies PropertySpec<string>,
+  {
+    name: 'sce.plain-path',
+    description:
+      'valid and mutated envelopes: parseEnvelope (the plain text path first) decides as the element tree, the same ' +
+      'fields or the same error',
+    arbitrary: fc.oneof(
+      envelopeCaseArb.map((c) => refusable(() => buildEnvelope(c.input)) ?? '<envelope/>'),
+      hostileXmlArb(envelopeCaseArb.map((c) => refusable(() => buildEnvelope(c.input)) ?? '<envelope/>')),
+    ),
+    check: (text: string) => {
+      same(
+        outcome(() => parseEnvelope(text)),
+        outcome(() => parseEnvelopeThoroughly(text)),
+        'parseEnvelope against the tree',
+      );
+    },
+    ciRuns: 1500,
+    batchRuns: 2500,
     weight: 2,
   } satisfies PropertySpec<string>,
 ];
