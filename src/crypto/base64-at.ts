@@ -85,3 +85,23 @@ export function decodeBase64Bytes(b: Uint8Array, start: number, bytes: number, s
   }
   return out;
 }
+
+/** A run of the standard alphabet, matched from `lastIndex` (native code: ~1.5× faster than a loop over the text). */
+const ALPHABET_RUN = /[A-Za-z0-9+/]*/y;
+
+/**
+ * The number of bytes the text `s[start, end)` decodes to when it is canonical standard base64 without white space
+ * (padding included, unused bits zero; exactly the texts of that length fromBase64 accepts without white space),
+ * else −1. For a value of any length found in place, such as the key of another device in a message.
+ */
+export function canonicalBase64LengthAt(s: string, start: number, end: number): number {
+  const chars = end - start;
+  if (start < 0 || end > s.length || chars <= 0 || (chars & 3) !== 0) return -1;
+  const pad = s.charCodeAt(end - 1) !== EQUALS ? 0 : s.charCodeAt(end - 2) !== EQUALS ? 1 : 2;
+  const last = end - pad;
+  ALPHABET_RUN.lastIndex = start;
+  ALPHABET_RUN.test(s);
+  if (ALPHABET_RUN.lastIndex !== last) return -1;
+  if (pad !== 0 && (VALUE[s.charCodeAt(last - 1)]! & (pad === 1 ? 3 : 15)) !== 0) return -1;
+  return (chars >>> 2) * 3 - pad;
+}

@@ -4,6 +4,7 @@ import { randomBytes, type Rng } from '../../crypto/random';
 import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
 import { findEncrypted, type EncryptedElementData, type EncryptedKey } from '../stanzas/encrypted-element';
+import { plainEncryptedNamespace } from '../stanzas/encrypted-plain';
 import type { PepLocations } from '../stanzas/namespaces';
 import type { SealedPayload } from '../stanzas/payload';
 import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
@@ -12,12 +13,24 @@ import {
   OMEMO_BACKENDS_BY_PREFERENCE,
   backendFor,
   backendForNamespace,
+  type OmemoBackend,
   type OmemoVersion,
   type ParsedEncrypted,
 } from './backend';
 
 /** The `<encrypted>` namespaces, most preferred first (the order parseEncrypted names them in its error). */
 const ENCRYPTED_NAMESPACES: readonly string[] = Object.freeze(OMEMO_BACKENDS_BY_PREFERENCE.map((b) => b.namespace));
+
+/**
+ * The backend of the `<encrypted>` that is the root of `xml` when its start tag shows it (text that starts with
+ * `<encrypted xmlns="…"`, as the adapter and the bench hand it over): then the backend reads the text itself, through
+ * its plain path when it can, and it finds the same element findEncrypted would (the root, first in document order).
+ */
+function plainRootBackend(xml: string | XmlElement): OmemoBackend | undefined {
+  if (typeof xml !== 'string') return undefined;
+  const ns = plainEncryptedNamespace(xml, ENCRYPTED_NAMESPACES);
+  return ns === undefined ? undefined : backendForNamespace(ns);
+}
 
 /**
  * The XML namespace of a version.
@@ -123,6 +136,8 @@ export function serializeBundle(b: BundleData, version: OmemoVersion): string {
  */
 export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion): ParsedEncrypted {
   if (version !== undefined) return backendFor(version).parseEncrypted(xml);
+  const plain = plainRootBackend(xml);
+  if (plain !== undefined) return plain.parseEncrypted(xml);
   const el = findEncrypted(xml, ENCRYPTED_NAMESPACES);
   return backendForNamespace(el.ns)!.parseEncrypted(el); // findEncrypted: one of their namespaces
 }
@@ -140,7 +155,7 @@ export function parseEncryptedFor(
   deviceId: number,
   version?: OmemoVersion,
 ): ParsedEncrypted {
-  const backend = version !== undefined ? backendFor(version) : undefined;
+  const backend = version !== undefined ? backendFor(version) : plainRootBackend(xml);
   const el = backend === undefined ? findEncrypted(xml, ENCRYPTED_NAMESPACES) : xml;
   const b = backend ?? backendForNamespace((el as XmlElement).ns)!; // findEncrypted: one of their namespaces
   return b.parseEncrypted(el, b.keyFilter(jid, deviceId), true);
