@@ -75,7 +75,8 @@ function quotedFlag(s: string, i: number): number {
 }
 /**
  * Past a quoted attribute value that the tree reads as it is written: no reference, no white space (normalised by
- * the parser, and the tree refuses a JID of white space only), no `<` or `>`, only XML characters and no surrogate.
+ * the parser, and the tree refuses a JID of white space only), no `<` or `>`, only XML characters (surrogates in
+ * pairs).
  * At least one character.
  */
 function quotedPlainValue(s: string, i: number): number {
@@ -84,7 +85,13 @@ function quotedPlainValue(s: string, i: number): number {
   if (q !== QUOT && q !== APOS) return -1;
   let j = i + 1;
   for (let c = s.charCodeAt(j); c !== q; c = s.charCodeAt(++j)) {
-    if (!(c > 0x20) || c === LT || c === GT || c === AMP || (c >= 0xd800 && (c <= 0xdfff || c >= 0xfffe))) return -1;
+    if (!(c > 0x20) || c === LT || c === GT || c === AMP) return -1;
+    if (c >= 0xd800 && (c <= 0xdfff || c >= 0xfffe)) {
+      // A surrogate pair (a character beyond U+FFFF, such as an emoji) is an XML character; a lone one is not.
+      const low = s.charCodeAt(j + 1);
+      if (c > 0xdbff || c >= 0xfffe || !(low >= 0xdc00 && low <= 0xdfff)) return -1;
+      j++;
+    }
   }
   return j === i + 1 ? -1 : j + 1;
 }

@@ -3,7 +3,12 @@
 import { randomBytes, type Rng } from '../../crypto/random';
 import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
-import { findEncrypted, type EncryptedElementData, type EncryptedKey } from '../stanzas/encrypted-element';
+import {
+  findEncrypted,
+  type EncryptedElementData,
+  type EncryptedKey,
+  type KeyFilter,
+} from '../stanzas/encrypted-element';
 import { plainEncryptedNamespace } from '../stanzas/encrypted-plain';
 import type { PepLocations } from '../stanzas/namespaces';
 import type { SealedPayload } from '../stanzas/payload';
@@ -155,7 +160,20 @@ export function parseEncryptedFor(
   deviceId: number,
   version?: OmemoVersion,
 ): ParsedEncrypted {
-  const backend = version !== undefined ? backendFor(version) : plainRootBackend(xml);
+  if (version === undefined) {
+    const b = plainRootBackend(xml);
+    if (b !== undefined) {
+      let keep: KeyFilter;
+      try {
+        keep = b.keyFilter(jid, deviceId);
+      } catch (e) {
+        findEncrypted(xml, ENCRYPTED_NAMESPACES); // a malformed element is reported first, as without the start tag
+        throw e;
+      }
+      return b.parseEncrypted(xml, keep, true);
+    }
+  }
+  const backend = version !== undefined ? backendFor(version) : undefined;
   const el = backend === undefined ? findEncrypted(xml, ENCRYPTED_NAMESPACES) : xml;
   const b = backend ?? backendForNamespace((el as XmlElement).ns)!; // findEncrypted: one of their namespaces
   return b.parseEncrypted(el, b.keyFilter(jid, deviceId), true);
