@@ -24,6 +24,9 @@ const QUOT = 0x22;
 const APOS = 0x27;
 const AMP = 0x26;
 const EQ = 0x3d;
+/** Local copies of the bounds (read per key; a module binding can cost a getter call where modules are emulated). */
+const MAX_KEYS = MAX_KEYS_PER_MESSAGE;
+const MAX_KEY_BYTES = MAX_KEY_ELEMENT_BYTES;
 /** The longest id, in digits (MAX_ID has 10). */
 const ID_DIGITS = 10;
 
@@ -115,14 +118,26 @@ function keyTextLength(s: string, start: number, end: number): number {
   return base64DecodedLength(s.slice(start, end)) ?? -1;
 }
 /** Key text up to this length may hold white space around the base64 of a MAX_KEY_ELEMENT_BYTES key; longer goes. */
-const MAX_KEY_TEXT_CHARS = 2 * MAX_KEY_ELEMENT_BYTES;
+const MAX_KEY_TEXT_CHARS = 2 * MAX_KEY_BYTES;
 
-/** What one version's `<header>` looks like in the plain shape. */
+/** What one version's element looks like in the plain shape. */
 interface Shape {
-  ns: string;
+  /** The start tag, in either quote style. */
+  open: readonly [string, string];
   flag: string;
   /** OMEMO 2: `<keys jid>` groups; 0.3: keys directly, then one `<iv>` of these lengths. */
   ivLengths: readonly number[] | undefined;
+}
+/** The shape of the format read last (a client reads one version at a time: no lookup per element). */
+let lastFormat: EncryptedFormat | undefined;
+let lastShape: Shape | undefined;
+function shapeOf(f: EncryptedFormat): Shape {
+  if (f !== lastFormat || lastShape === undefined) {
+    const open = [`<encrypted xmlns="${f.ns}">`, `<encrypted xmlns='${f.ns}'>`] as const;
+    lastShape = { open, flag: f.keyExchangeFlag, ivLengths: f.ivLengths };
+    lastFormat = f;
+  }
+  return lastShape;
 }
 
 /** A kept key whose bytes are decoded once the whole element has been checked. */
@@ -137,16 +152,20 @@ interface Pending {
 const EMPTY = new Uint8Array(0);
 
 /**
- * The root namespace of `xml` when it starts (after white space) with `<encrypted xmlns="ns"` for one of
- * `namespaces` (so that if it parses, that element is its root and the first `<encrypted>` findEncrypted finds).
+ * The index in `namespaces` of the root namespace of `xml` when it starts (after white space) with
+ * `<encrypted xmlns="ns"` (so that if it parses, that element is its root and the first `<encrypted>` findEncrypted
+ * finds), else −1.
  */
-export function plainEncryptedNamespace(xml: string, namespaces: readonly string[]): string | undefined {
+export function plainEncryptedNamespace(xml: string, namespaces: readonly string[]): number {
   const i = literal(xml, space(xml, 0), '<encrypted xmlns=');
-  if (i < 0) return undefined;
+  if (i < 0) return -1;
   const q = xml.charCodeAt(i);
-  if (q !== QUOT && q !== APOS) return undefined;
-  for (const ns of namespaces) if (literal(xml, i + 1, ns) >= 0 && xml.charCodeAt(i + 1 + ns.length) === q) return ns;
-  return undefined;
+  if (q !== QUOT && q !== APOS) return -1;
+  for (let k = 0; k < namespaces.length; k++) {
+    const ns = namespaces[k]!;
+    if (literal(xml, i + 1, ns) >= 0 && xml.charCodeAt(i + 1 + ns.length) === q) return k;
+  }
+  return -1;
 }
 
 /**
@@ -162,14 +181,10 @@ export function scanPlainEncrypted<V extends string>(
   version: V,
 ): (EncryptedElementData & { version: V }) | undefined {
   if (xml.length > MAX_STANZA_CHARS) return undefined;
-  const shape: Shape = { ns: f.ns, flag: f.keyExchangeFlag, ivLengths: f.ivLengths };
+  const shape = shapeOf(f);
   const s = xml;
-  let i = literal(s, space(s, 0), '<encrypted xmlns=');
-  const q = s.charCodeAt(i);
-  if (i < 0 || (q !== QUOT && q !== APOS)) return undefined;
-  i = literal(s, i + 1, shape.ns);
-  if (i < 0 || s.charCodeAt(i) !== q) return undefined;
-  i = literal(s, space(s, i + 1), '>');
+  const start = space(s, 0);
+  let i = literal(s, start, shape.open[s.charCodeAt(start + 17) === QUOT ? 0 : 1]);
   i = quotedId(s, literal(s, space(s, i), '<header sid='));
   const sid = lastValue;
   i = literal(s, space(s, i), '>');
@@ -199,7 +214,7 @@ export function scanPlainEncrypted<V extends string>(
         for (let k = before; k < pending.length; k++) pending[k]!.group = group;
         if (pending[0]!.group !== group) mixed = true;
       }
-      if (count > MAX_KEYS_PER_MESSAGE) return undefined;
+      if (count > MAX_KEYS) return undefined;
     }
     if (mixed) pending.sort((a, b) => a.group - b.group); // stable: document order within a JID
   } else {
@@ -212,7 +227,7 @@ export function scanPlainEncrypted<V extends string>(
     if (iv === undefined || !shape.ivLengths.includes(iv.length)) return undefined;
     i += 5;
   }
-  if (count === 0 || count > MAX_KEYS_PER_MESSAGE) return undefined;
+  if (count === 0 || count > MAX_KEYS) return undefined;
   i = literal(s, space(s, i), '</header>');
   const payloadAt = literal(s, space(s, i), '<payload>');
   let payloadEnd = -1;
@@ -229,7 +244,7 @@ export function scanPlainEncrypted<V extends string>(
     const { key, start, end } = pending[k]!;
     const text = s.slice(start, end);
     const data = transient && !key.keyExchange ? fromBase64Transient(text) : fromBase64(text);
-    if (data === undefined || data.length === 0 || data.length > MAX_KEY_ELEMENT_BYTES) return undefined;
+    if (data === undefined || data.length === 0 || data.length > MAX_KEY_BYTES) return undefined;
     key.data = data;
     keys[k] = key;
   }
@@ -290,7 +305,7 @@ function readKeys(
     const keyExchange = flag === 1;
     if (keep !== undefined && !keep(rid, jid)) {
       const length = keyTextLength(s, j, end);
-      if (length < 1 || length > MAX_KEY_ELEMENT_BYTES) return -1;
+      if (length < 1 || length > MAX_KEY_BYTES) return -1;
     } else {
       const key: EncryptedKey = { rid, keyExchange, data: EMPTY };
       if (jid !== undefined) key.jid = jid;

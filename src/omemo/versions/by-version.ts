@@ -33,8 +33,7 @@ const ENCRYPTED_NAMESPACES: readonly string[] = Object.freeze(OMEMO_BACKENDS_BY_
  */
 function plainRootBackend(xml: string | XmlElement): OmemoBackend | undefined {
   if (typeof xml !== 'string') return undefined;
-  const ns = plainEncryptedNamespace(xml, ENCRYPTED_NAMESPACES);
-  return ns === undefined ? undefined : backendForNamespace(ns);
+  return OMEMO_BACKENDS_BY_PREFERENCE[plainEncryptedNamespace(xml, ENCRYPTED_NAMESPACES)]; // [−1]: undefined
 }
 
 /**
