@@ -93,6 +93,7 @@ const ALPHABET_RUN = /[A-Za-z0-9+/]*/y;
  * The number of bytes the text `s[start, end)` decodes to when it is canonical standard base64 without white space
  * (padding included, unused bits zero; exactly the texts of that length fromBase64 accepts without white space),
  * else −1. For a value of any length found in place, such as the key of another device in a message.
+ * @throws nothing.
  */
 export function canonicalBase64LengthAt(s: string, start: number, end: number): number {
   const chars = end - start;
@@ -109,6 +110,7 @@ export function canonicalBase64LengthAt(s: string, start: number, end: number): 
 /**
  * The `bytes` bytes encoded by the base64 at `start` of `s`, which canonicalBase64LengthAt has accepted as `bytes`
  * bytes: an array of their own. For short values (an IV), where a decoder call costs more than the decoding.
+ * @throws nothing.
  */
 export function decodeBase64At(s: string, start: number, bytes: number): Uint8Array {
   const out = new Uint8Array(bytes);

@@ -155,6 +155,7 @@ const EMPTY = new Uint8Array(0);
  * The index in `namespaces` of the root namespace of `xml` when it starts (after white space) with
  * `<encrypted xmlns="ns"` (so that if it parses, that element is its root and the first `<encrypted>` findEncrypted
  * finds), else −1.
+ * @throws nothing.
  */
 export function plainEncryptedNamespace(xml: string, namespaces: readonly string[]): number {
   const i = literal(xml, space(xml, 0), '<encrypted xmlns=');
@@ -172,6 +173,7 @@ export function plainEncryptedNamespace(xml: string, namespaces: readonly string
  * readEncrypted(xml, f, keep, transient) for `xml` in the plain shape, with `version` first (what a backend's
  * parseEncrypted returns, built once): the same result (keys, bytes, buffers), or undefined when `xml` has another
  * shape or anything readEncrypted would refuse: then readEncrypted decides.
+ * @throws nothing (what the tree path would refuse makes it step aside).
  */
 export function scanPlainEncrypted<V extends string>(
   xml: string,
