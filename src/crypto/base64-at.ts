@@ -85,3 +85,45 @@ export function decodeBase64Bytes(b: Uint8Array, start: number, bytes: number, s
   }
   return out;
 }
+
+/** A run of the standard alphabet, matched from `lastIndex` (native code: ~1.5× faster than a loop over the text). */
+const ALPHABET_RUN = /[A-Za-z0-9+/]*/y;
+
+/**
+ * The number of bytes the text `s[start, end)` decodes to when it is canonical standard base64 without white space
+ * (padding included, unused bits zero; exactly the texts of that length fromBase64 accepts without white space),
+ * else −1. For a value of any length found in place, such as the key of another device in a message.
+ * @throws nothing.
+ */
+export function canonicalBase64LengthAt(s: string, start: number, end: number): number {
+  const chars = end - start;
+  if (start < 0 || end > s.length || chars <= 0 || (chars & 3) !== 0) return -1;
+  const pad = s.charCodeAt(end - 1) !== EQUALS ? 0 : s.charCodeAt(end - 2) !== EQUALS ? 1 : 2;
+  const last = end - pad;
+  ALPHABET_RUN.lastIndex = start;
+  ALPHABET_RUN.test(s);
+  if (ALPHABET_RUN.lastIndex < last) return -1; // (the run may go on past `end`, never past padding)
+  if (pad !== 0 && (VALUE[s.charCodeAt(last - 1)]! & (pad === 1 ? 3 : 15)) !== 0) return -1;
+  return (chars >>> 2) * 3 - pad;
+}
+
+/**
+ * The `bytes` bytes encoded by the base64 at `start` of `s`, which canonicalBase64LengthAt has accepted as `bytes`
+ * bytes: an array of their own. For short values (an IV), where a decoder call costs more than the decoding.
+ * @throws nothing.
+ */
+export function decodeBase64At(s: string, start: number, bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let o = 0;
+  for (let i = start; o < bytes; i += 4) {
+    const n =
+      (VALUE[s.charCodeAt(i)]! << 18) |
+      (VALUE[s.charCodeAt(i + 1)]! << 12) |
+      ((VALUE[s.charCodeAt(i + 2) & 0xff]! & 63) << 6) |
+      (VALUE[s.charCodeAt(i + 3) & 0xff]! & 63);
+    out[o++] = n >>> 16;
+    if (o < bytes) out[o++] = (n >>> 8) & 255;
+    if (o < bytes) out[o++] = n & 255;
+  }
+  return out;
+}

@@ -128,6 +128,7 @@ interface NodeBufferView {
   readonly byteOffset: number;
   toString(encoding: 'base64'): string;
   write(text: string, encoding: 'base64'): number;
+  write(text: string, offset: number, length: number, encoding: 'base64'): number;
   fill(value: number, start: number, end: number): unknown;
 }
 // Node's native encoder is ~6× faster than the loop below and makes no intermediate strings: a 1000-device
@@ -196,6 +197,8 @@ const TRANSIENT_SLAB_BYTES = 65536;
 /** Longest result fromBase64Transient cuts from a slab, in bytes (a slab holds at least 16 of them). */
 const TRANSIENT_MAX_BYTES = 4096;
 let transientSlab: Uint8Array | undefined;
+/** Node's view of the whole slab, written at an offset: a view per result cost ~0.1 µs. */
+let transientWriter: NodeBufferView | undefined;
 let transientUsed = 0;
 
 /**
@@ -209,15 +212,18 @@ export function fromBase64Transient(text: string): Uint8Array | undefined {
   if (typeof text !== 'string') throw new TypeError(`base64 input must be a string, got ${typeof text}`);
   const length = impliedLength(text);
   if (NodeBuffer === undefined || length <= 64 || length > TRANSIENT_MAX_BYTES) return fromBase64(text);
-  if (transientSlab === undefined || transientUsed + length > TRANSIENT_SLAB_BYTES) {
+  if (transientSlab === undefined || transientWriter === undefined || transientUsed + length > TRANSIENT_SLAB_BYTES) {
     transientSlab = new Uint8Array(TRANSIENT_SLAB_BYTES);
+    transientWriter = NodeBuffer.from(transientSlab.buffer, 0, TRANSIENT_SLAB_BYTES);
     transientUsed = 0;
   }
   const at = transientUsed;
-  const view = NodeBuffer.from(transientSlab.buffer, at, length);
-  // Canonical when Node writes exactly `length` bytes of the standard alphabet (see writeCanonical); otherwise the
-  // bytes it wrote stay in the unused part of the slab (public input, overwritten by the next result).
-  if (!writeCanonical(text, view, length)) return fromBase64(text); // white space, or not base64 at all
+  // Canonical when Node writes exactly `length` bytes (at most `length` from `at`) of the standard alphabet (see
+  // writeCanonical); otherwise the bytes it wrote stay in the unused part of the slab (public input, overwritten by
+  // the next result).
+  const canonical =
+    transientWriter.write(text, at, length, 'base64') === length && onlyStandardAlphabet(text, NodeBuffer);
+  if (!canonical) return fromBase64(text); // white space, or not base64 at all
   transientUsed = (at + length + 7) & ~7;
   return transientSlab.subarray(at, at + length);
 }

@@ -7,6 +7,8 @@ import * as assert from 'uvu/assert';
 import {
   base64Chars,
   base64FirstByteAt,
+  canonicalBase64LengthAt,
+  decodeBase64At,
   decodeBase64Bytes,
   isCanonicalBase64At,
   isCanonicalBase64Bytes,
@@ -121,6 +123,34 @@ test('isCanonicalBase64Bytes and decodeBase64Bytes: the same answer and bytes as
     }),
     { numRuns: 4000, seed: 20261206 },
   );
+});
+
+test('canonicalBase64LengthAt and decodeBase64At: the length and bytes fromBase64 gives, for a text in place', () => {
+  fc.assert(
+    fc.property(
+      nearValue,
+      fc.constantFrom('', 'A', '<key rid="1">', 'é', '\u0141'),
+      fc.constantFrom('', '=', 'A', '</key>'),
+      (v, before, after) => {
+        const around = before + v.text + after;
+        const end = before.length + v.text.length;
+        // Any length: what fromBase64 accepts of the whole text without white space or characters above U+00FF.
+        const plain = v.text.length > 0 && !/[ \t\r\n]/.test(v.text) && !/[^\0-\xff]/.test(v.text);
+        const exact = plain ? fromBase64(v.text) : undefined;
+        const length = canonicalBase64LengthAt(around, before.length, end);
+        assert.is(length, exact?.length ?? -1, JSON.stringify({ ...v, around }));
+        if (exact !== undefined) {
+          const bytes = decodeBase64At(around, before.length, length);
+          eqBytes(bytes, exact, 'decoded');
+          assert.is(bytes.buffer.byteLength, bytes.length, 'an array of its own');
+        }
+      },
+    ),
+    { numRuns: 4000, seed: 20261206 },
+  );
+  assert.is(canonicalBase64LengthAt('AAAA', 0, 5), -1, 'past the end');
+  assert.is(canonicalBase64LengthAt('AAAA', -1, 3), -1, 'before the start');
+  assert.is(canonicalBase64LengthAt('AAAA', 2, 2), -1, 'empty');
 });
 
 test('isCanonicalBase64Bytes never reads past `end` or before 0', () => {

@@ -494,7 +494,48 @@ export const encryptedProperties = [
     batchRuns: 2000,
     weight: 2,
   } satisfies PropertySpec<[string, number]>,
+  {
+    name: 'encrypted.plain-path',
+    description:
+      'valid and mutated <encrypted> elements, as text and as a tree: the plain path (read from the text) decides ' +
+      'as the tree path, the same keys and bytes or the same error, with and without a version',
+    arbitrary: fc.tuple(fc.oneof(validEncryptedArb, hostileXmlArb(validEncryptedArb)), fc.nat(6), versionArb),
+    check: ([text, pick, version]: [string, number, OmemoVersion]) => encryptedPlainAgrees(text, pick, version),
+    ciRuns: 1500,
+    batchRuns: 2000,
+    weight: 2,
+  } satisfies PropertySpec<[string, number, OmemoVersion]>,
 ];
+
+/**
+ * The readers given the text (which may take the plain path) decide as given the parsed element (the tree path):
+ * parseEncrypted, and parseEncryptedFor as one of the element's recipients (or nobody), without and with `version`.
+ */
+function encryptedPlainAgrees(text: string, pick: number, version: OmemoVersion): void {
+  const el = outcome(() => parseXml(text));
+  const all = outcome(() => parseEncrypted(text));
+  const keys = 'value' in all ? all.value.keys : [];
+  const us = pick < keys.length ? keys[pick]! : { rid: 31337, jid: 'nobody@example.org' };
+  const jid = us.jid ?? 'nobody@example.org';
+  const readers: [string, (x: string | ReturnType<typeof parseXml>) => ParsedEncrypted][] = [
+    ['parseEncrypted', (x) => parseEncrypted(x)],
+    ['parseEncrypted(version)', (x) => parseEncrypted(x, version)],
+    ['parseEncryptedFor', (x) => parseEncryptedFor(x, jid, us.rid)],
+    ['parseEncryptedFor(version)', (x) => parseEncryptedFor(x, jid, us.rid, version)],
+  ];
+  for (const [what, read] of readers) {
+    const fromText = outcome(() => read(text));
+    const expected = 'value' in el ? outcome(() => read(el.value)) : el;
+    same(fromText, expected, `${what} from the text`);
+    if ('value' in fromText) {
+      for (const k of fromText.value.keys) {
+        if (k.keyExchange && (k.data.byteOffset !== 0 || k.data.buffer.byteLength !== k.data.length)) {
+          throw new Error(`${what}: a key exchange's bytes are a view into a shared buffer`);
+        }
+      }
+    }
+  }
+}
 
 // ------------------------------------------------------------------------------------------------ bundles
 

@@ -63,6 +63,11 @@ export interface EncryptedFormat {
   /** The `<key>` attribute that marks a key exchange: `prekey` (0.3) or `kex` (OMEMO 2). */
   readonly keyExchangeFlag: string;
   /**
+   * 0.3: the lengths of its `<iv>`, which follows the `<key>`s in its `<header>`. Absent for OMEMO 2, whose
+   * `<header>` holds `<keys jid>` groups (read by the plain path of encrypted-plain.ts).
+   */
+  readonly ivLengths?: readonly number[];
+  /**
    * The keys (and the 0.3 `<iv>`) of a `<header>` whose `sid` has been read; readKey reads each `<key>`.
    * @throws OmemoError `malformed-stanza` for anything the version's header may not hold, no key, more than
    * MAX_KEYS_PER_MESSAGE keys, or a bad key. With `keep`, only the keys it accepts are returned; `transient` as

@@ -3,7 +3,13 @@
 import { randomBytes, type Rng } from '../../crypto/random';
 import type { BundleData } from '../stanzas/bundle';
 import type { DeviceListEntry } from '../stanzas/device-list';
-import { findEncrypted, type EncryptedElementData, type EncryptedKey } from '../stanzas/encrypted-element';
+import {
+  findEncrypted,
+  type EncryptedElementData,
+  type EncryptedKey,
+  type KeyFilter,
+} from '../stanzas/encrypted-element';
+import { plainEncryptedNamespace } from '../stanzas/encrypted-plain';
 import type { PepLocations } from '../stanzas/namespaces';
 import type { SealedPayload } from '../stanzas/payload';
 import type { OmemoNodeKind, PublishOptions } from '../stanzas/publish-options';
@@ -12,12 +18,23 @@ import {
   OMEMO_BACKENDS_BY_PREFERENCE,
   backendFor,
   backendForNamespace,
+  type OmemoBackend,
   type OmemoVersion,
   type ParsedEncrypted,
 } from './backend';
 
 /** The `<encrypted>` namespaces, most preferred first (the order parseEncrypted names them in its error). */
 const ENCRYPTED_NAMESPACES: readonly string[] = Object.freeze(OMEMO_BACKENDS_BY_PREFERENCE.map((b) => b.namespace));
+
+/**
+ * The backend of the `<encrypted>` that is the root of `xml` when its start tag shows it (text that starts with
+ * `<encrypted xmlns="…"`, as the adapter and the bench hand it over): then the backend reads the text itself, through
+ * its plain path when it can, and it finds the same element findEncrypted would (the root, first in document order).
+ */
+function plainRootBackend(xml: string | XmlElement): OmemoBackend | undefined {
+  if (typeof xml !== 'string') return undefined;
+  return OMEMO_BACKENDS_BY_PREFERENCE[plainEncryptedNamespace(xml, ENCRYPTED_NAMESPACES)]; // [−1]: undefined
+}
 
 /**
  * The XML namespace of a version.
@@ -123,6 +140,8 @@ export function serializeBundle(b: BundleData, version: OmemoVersion): string {
  */
 export function parseEncrypted(xml: string | XmlElement, version?: OmemoVersion): ParsedEncrypted {
   if (version !== undefined) return backendFor(version).parseEncrypted(xml);
+  const plain = plainRootBackend(xml);
+  if (plain !== undefined) return plain.parseEncrypted(xml);
   const el = findEncrypted(xml, ENCRYPTED_NAMESPACES);
   return backendForNamespace(el.ns)!.parseEncrypted(el); // findEncrypted: one of their namespaces
 }
@@ -140,6 +159,19 @@ export function parseEncryptedFor(
   deviceId: number,
   version?: OmemoVersion,
 ): ParsedEncrypted {
+  if (version === undefined) {
+    const b = plainRootBackend(xml);
+    if (b !== undefined) {
+      let keep: KeyFilter;
+      try {
+        keep = b.keyFilter(jid, deviceId);
+      } catch (e) {
+        findEncrypted(xml, ENCRYPTED_NAMESPACES); // a malformed element is reported first, as without the start tag
+        throw e;
+      }
+      return b.parseEncrypted(xml, keep, true);
+    }
+  }
   const backend = version !== undefined ? backendFor(version) : undefined;
   const el = backend === undefined ? findEncrypted(xml, ENCRYPTED_NAMESPACES) : xml;
   const b = backend ?? backendForNamespace((el as XmlElement).ns)!; // findEncrypted: one of their namespaces

@@ -92,10 +92,14 @@ export const OLDMEMO_BUNDLE_FORMAT: BundleFormat = Object.freeze<BundleFormat>({
   keyTypeByte: LEGACY_KEY_TYPE_DJB,
 });
 
-/** The 0.3 `<encrypted>`: `<key rid prekey>`s and one `<iv>` (also in empty messages) directly in `<header>`. */
-const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
+/**
+ * The 0.3 `<encrypted>`: `<key rid prekey>`s and one `<iv>` (also in empty messages) directly in `<header>` (exported
+ * for the tests of the plain reader).
+ */
+export const OLDMEMO_ENCRYPTED_FORMAT: EncryptedFormat = Object.freeze<EncryptedFormat>({
   ns: NS_LEGACY,
   keyExchangeFlag: 'prekey',
+  ivLengths: LEGACY_IV_LENGTHS,
   readHeader: (header, keep, transient) => {
     let count = 0;
     for (const c of header.children) {
@@ -200,7 +204,7 @@ export const OLDMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   ...stanzaCodecs('oldmemo', {
     deviceList: DEVICE_LIST,
     bundle: OLDMEMO_BUNDLE_FORMAT,
-    encrypted: ENCRYPTED,
+    encrypted: OLDMEMO_ENCRYPTED_FORMAT,
     size: SIZE,
   }),
   keyFor: (_jid, rid, keyExchange, data) => ({ rid, keyExchange, data }),

@@ -3,6 +3,7 @@
 import { readBundle, writeBundle, type BundleFormat } from '../stanzas/bundle';
 import { readDeviceList, writeDeviceList, type DeviceListFormat } from '../stanzas/device-list';
 import { readEncrypted, writeEncrypted, type EncryptedFormat } from '../stanzas/encrypted-element';
+import { scanPlainEncrypted } from '../stanzas/encrypted-plain';
 import { encryptedElementBound, keyElementBound, type StanzaSizeBounds } from '../stanzas/stanza-size';
 import type { OmemoBackend, OmemoVersion } from './backend';
 
@@ -40,7 +41,12 @@ export function stanzaCodecs(version: OmemoVersion, f: StanzaFormats): StanzaCod
     serializeDeviceList: (entries) => writeDeviceList(entries, f.deviceList),
     parseBundle: (xml, choosePreKey) => readBundle(xml, f.bundle, choosePreKey),
     serializeBundle: (bundle) => writeBundle(bundle, f.bundle),
-    parseEncrypted: (xml, keep, transient) => ({ version, ...readEncrypted(xml, f.encrypted, keep, transient) }),
+    // The plain shape every client writes: read from the text, no tree (encrypted-plain.ts); else every check.
+    parseEncrypted: (xml, keep, transient = false) =>
+      (typeof xml === 'string' ? scanPlainEncrypted(xml, f.encrypted, keep, transient, version) : undefined) ?? {
+        version,
+        ...readEncrypted(xml, f.encrypted, keep, transient),
+      },
     serializeEncrypted: (data) => writeEncrypted(data, f.encrypted),
     payloadCiphertextBytes: f.size.payloadCiphertextBytes,
     keyElementBytes: (keyExchange) => keyElementBound(f.size, keyExchange),

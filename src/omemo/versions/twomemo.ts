@@ -75,8 +75,11 @@ export const TWOMEMO_BUNDLE_FORMAT: BundleFormat = Object.freeze<BundleFormat>({
   keyBytes: 32,
 });
 
-/** The OMEMO 2 `<encrypted>`: `<header>` holds one `<keys jid>` group of `<key rid kex>`s per recipient JID. */
-const ENCRYPTED: EncryptedFormat = Object.freeze<EncryptedFormat>({
+/**
+ * The OMEMO 2 `<encrypted>`: `<header>` holds one `<keys jid>` group of `<key rid kex>`s per recipient JID (exported
+ * for the tests of the plain reader).
+ */
+export const TWOMEMO_ENCRYPTED_FORMAT: EncryptedFormat = Object.freeze<EncryptedFormat>({
   ns: NS_OMEMO2,
   keyExchangeFlag: 'kex',
   readHeader: (header, keep, transient) => {
@@ -233,7 +236,7 @@ export const TWOMEMO_BACKEND: OmemoBackend = Object.freeze<OmemoBackend>({
   ...stanzaCodecs('twomemo', {
     deviceList: DEVICE_LIST,
     bundle: TWOMEMO_BUNDLE_FORMAT,
-    encrypted: ENCRYPTED,
+    encrypted: TWOMEMO_ENCRYPTED_FORMAT,
     size: SIZE,
   }),
   keyFor: (jid, rid, keyExchange, data) => ({ jid, rid, keyExchange, data }),
