@@ -13,7 +13,7 @@ import { parseXml, type XmlElement } from '../../src/omemo/stanzas/xml';
 import { parseBundleChoosing, serializeBundle } from '../../src/omemo/versions/by-version';
 import { OLDMEMO_BUNDLE_FORMAT } from '../../src/omemo/versions/oldmemo';
 import { TWOMEMO_BUNDLE_FORMAT } from '../../src/omemo/versions/twomemo';
-import { fixture, seq } from './helpers';
+import { MUTATION_PIECES, fixture, mutate, seq, textMutation } from './helpers';
 
 const FORMATS = { oldmemo: OLDMEMO_BUNDLE_FORMAT, twomemo: TWOMEMO_BUNDLE_FORMAT } as const;
 type Version = keyof typeof FORMATS;
@@ -105,42 +105,11 @@ const bundleText = fc
     return { version, xml };
   });
 
-// What a mutation brings in: base64, digits, quotes, markup, references, white space, non-ASCII characters (one whose
-// low byte is `A`), a BOM, NUL.
+// What a mutation brings in: the shared pieces (helpers.ts) and this element's own.
 const PIECES = [
-  'A',
+  ...MUTATION_PIECES,
   'B',
-  'Q',
   'g',
-  'w',
-  '+',
-  '/',
-  '=',
-  '==',
-  '0',
-  '1',
-  '9',
-  '00',
-  '"',
-  "'",
-  '<',
-  '>',
-  '/>',
-  '&',
-  '&amp;',
-  '&#65;',
-  '&#x41;',
-  ' ',
-  '\n',
-  '\t',
-  '\r',
-  'é',
-  '\u0141',
-  '\ufeff',
-  '\0',
-  '<!-- c -->',
-  '<x/>',
-  ' a="b"',
   ' id="5"',
   'x:',
   '<pk id="7">AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=</pk>',
@@ -148,14 +117,7 @@ const PIECES = [
   '<item id="1">',
 ];
 
-const mutation = fc.tuple(fc.nat(10000), fc.constantFrom('replace', 'insert', 'remove'), fc.constantFrom(...PIECES));
-
-function mutate(xml: string, [at, how, piece]: [number, string, string]): string {
-  const i = at % (xml.length + 1);
-  if (how === 'insert') return xml.slice(0, i) + piece + xml.slice(i);
-  if (how === 'remove') return xml.slice(0, i) + xml.slice(i + 1);
-  return xml.slice(0, i) + piece + xml.slice(i + 1);
-}
+const mutation = textMutation(PIECES);
 
 test('plain bundles of both versions (fixtures, our own, re-spelled) take the plain path, read as the tree reads', () => {
   for (const version of ['oldmemo', 'twomemo'] as const) {

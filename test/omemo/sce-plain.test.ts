@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { OmemoError } from '../../src/crypto/errors';
 import { buildEnvelope, parseEnvelope, parseEnvelopeThoroughly } from '../../src/omemo/stanzas/sce';
 import { scanPlainEnvelope } from '../../src/omemo/stanzas/sce-plain';
+import { MUTATION_PIECES, mutate, textMutation } from './helpers';
 
 /** The result (every field, the time as its instant) or the error code and message of `fn`. */
 function decide(fn: () => unknown): string {
@@ -119,30 +120,16 @@ test('other shapes step aside and read (or fail) exactly as the tree decides', (
   for (const text of others.slice(0, 3)) assert.ok(parseEnvelope(text).contentXml.length > 0, text);
 });
 
-// What a mutation brings in: markup, references, quotes, white space, characters XML cannot carry.
+// What a mutation brings in: the shared pieces (helpers.ts) and this element's own.
 const PIECES = [
-  '<',
-  '>',
-  '/>',
+  ...MUTATION_PIECES,
   '</',
   ']',
-  '&',
-  '&amp;',
   '&#60;',
   '&#x1F44D;',
-  '"',
-  "'",
-  ' ',
-  '\n',
-  '\r',
-  '\t',
-  '\0',
-  '\ufeff',
   '\ud83d',
-  'é',
   'a',
   'Z',
-  '=',
   'x:',
   '<rpad>r</rpad>',
   '<to jid="t@x"/>',
@@ -150,15 +137,8 @@ const PIECES = [
   '<time stamp="2026-12-06T12:00:00Z"/>',
   '<body xmlns="jabber:client">b</body>',
   '<content/>',
-  '<!-- c -->',
 ];
-const mutation = fc.tuple(fc.nat(10000), fc.constantFrom('replace', 'insert', 'remove'), fc.constantFrom(...PIECES));
-function mutate(xml: string, [at, how, piece]: [number, string, string]): string {
-  const i = at % (xml.length + 1);
-  if (how === 'insert') return xml.slice(0, i) + piece + xml.slice(i);
-  if (how === 'remove') return xml.slice(0, i) + xml.slice(i + 1);
-  return xml.slice(0, i) + piece + xml.slice(i + 1);
-}
+const mutation = textMutation(PIECES);
 
 const envelopeText = fc
   .record({

@@ -9,6 +9,7 @@ import { base64Chars, decodeBase64Bytes, isCanonicalBase64Bytes } from '../../cr
 import type { BundleFormat } from './bundle';
 import { MAX_ID } from './wire-values';
 import { MAX_STANZA_CHARS } from './xml';
+import { APOS, GT, QUOT } from './xml-char-codes';
 
 /**
  * Longest text the plain path reads, in characters (a 200-pre-key 0.3 bundle has ~18 000); longer ones take the tree
@@ -91,9 +92,6 @@ function tags(n: BundleFormat): Tags {
   return t;
 }
 
-const QUOT = 0x22;
-const APOS = 0x27;
-const GT = 0x3e;
 /** A signature is 64 bytes. */
 const SIGNATURE_BYTES = 64;
 /** The longest id, in digits (MAX_ID has 10). */

@@ -17,13 +17,8 @@ import {
 } from './encrypted-element';
 import { MAX_ID } from './wire-values';
 import { MAX_STANZA_CHARS } from './xml';
+import { AMP, APOS, EQ, GT, LT, QUOT } from './xml-char-codes';
 
-const LT = 0x3c;
-const GT = 0x3e;
-const QUOT = 0x22;
-const APOS = 0x27;
-const AMP = 0x26;
-const EQ = 0x3d;
 /** Local copies of the bounds (read per key; a module binding can cost a getter call where modules are emulated). */
 const MAX_KEYS = MAX_KEYS_PER_MESSAGE;
 const MAX_KEY_BYTES = MAX_KEY_ELEMENT_BYTES;

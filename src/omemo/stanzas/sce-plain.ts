@@ -12,9 +12,8 @@ import { firstNonXmlChar, MAX_STANZA_CHARS } from './xml';
 import { decodeReferences } from './xml-references';
 import { escapeXml } from './xml-serialize';
 import { parseStamp } from './xmpp-datetime';
+import { AMP, APOS, GT, LT, QUOT } from './xml-char-codes';
 
-const QUOT = 0x22;
-const APOS = 0x27;
 const BODY_OPEN = 'body xmlns=';
 const BODY_CLOSE = '</body></content>';
 
@@ -47,7 +46,7 @@ function attributeAt(text: string, i: number): { value: string; end: number } | 
   if (close < 0) return undefined;
   for (let k = i + 1; k < close; k++) {
     const c = text.charCodeAt(k);
-    if (c === 0x26 || c === 0x3c || c === 0x3e || c === 0x09 || c === 0x0a) return undefined;
+    if (c === AMP || c === LT || c === GT || c === 0x09 || c === 0x0a) return undefined;
   }
   return { value: text.slice(i + 1, close), end: close + 1 };
 }
@@ -61,7 +60,7 @@ export function scanPlainEnvelope(text: string): ParsedEnvelope | undefined {
     return undefined;
   if (!text.startsWith('<envelope xmlns=')) return undefined;
   let i = quoted(text, 16, NS_SCE);
-  if (i < 0 || text.charCodeAt(i) !== 0x3e) return undefined;
+  if (i < 0 || text.charCodeAt(i) !== GT) return undefined;
   i++;
   let contentXml = '';
   let body: string | undefined;
@@ -69,7 +68,7 @@ export function scanPlainEnvelope(text: string): ParsedEnvelope | undefined {
   else if (text.startsWith('<content></content>', i)) i += 19;
   else if (text.startsWith('<content><', i) && text.startsWith(BODY_OPEN, i + 10)) {
     i = quoted(text, i + 10 + BODY_OPEN.length, NS_JABBER_CLIENT);
-    if (i < 0 || text.charCodeAt(i) !== 0x3e) return undefined;
+    if (i < 0 || text.charCodeAt(i) !== GT) return undefined;
     const t = textAt(text, i + 1);
     if (t === undefined || !text.startsWith(BODY_CLOSE, t.end)) return undefined;
     body = t.value;

@@ -9,17 +9,10 @@
 import type { XmlElement } from './xml';
 import { emptyAttributes } from './xml-attributes';
 import { decodeReferences } from './xml-references';
+import { AMP, APOS, EQ, GT, LT, QUOT, SLASH } from './xml-char-codes';
 
 /** The namespaces a default `xmlns` may not name (Namespaces in XML §3): the library path refuses them. */
 const RESERVED_NAMESPACES = new Set(['http://www.w3.org/XML/1998/namespace', 'http://www.w3.org/2000/xmlns/']);
-
-const LT = 0x3c;
-const GT = 0x3e;
-const SLASH = 0x2f;
-const EQ = 0x3d;
-const QUOT = 0x22;
-const APOS = 0x27;
-const AMP = 0x26;
 
 /** ASCII letters and `_` start a name here; letters, digits, `_`, `-`, `.` continue it (a subset of XML's). */
 function isNameStart(c: number): boolean {
