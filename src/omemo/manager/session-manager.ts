@@ -119,12 +119,13 @@ export class OmemoManager {
       core.beginOperation();
       // The last commit's keys are the rollback point (commit keeps it current); the catch-up flag, which
       // startCatchUp() sets between operations, is taken as it is now.
-      core.committed = { ...core.committed!, catchingUp: core.catchingUp };
+      const committed = core.committed!;
+      if (committed.catchingUp !== core.catchingUp) core.committed = { ...committed, catchingUp: core.catchingUp };
       try {
         const value = await fn(core);
         return { value, durables: core.opDurables, after: core.afterDurable };
       } catch (e) {
-        core.restoreOwn(core.committed);
+        core.restoreOwn(core.committed!);
         throw e;
       } finally {
         // Once per burst: the last queued operation republishes (or one in a long burst, see the constant).
