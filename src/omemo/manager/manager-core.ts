@@ -198,12 +198,8 @@ export class ManagerCore {
       // Our keys change only with a commit that stores them: copy them for rollbacks only then (a copy of 100+ pre
       // keys per operation was a tenth of a steady decrypt).
       if (this.own !== undefined) {
-        this.committed =
-          touchesOwnKeys(changes) || this.committed === undefined
-            ? this.snapshotOwn()
-            : this.committed.catchingUp === this.catchingUp
-              ? this.committed // snapshots are never written into: the same one serves
-              : { ...this.committed, catchingUp: this.catchingUp };
+        if (touchesOwnKeys(changes) || this.committed === undefined) this.committed = this.snapshotOwn();
+        else this.flagCommitted();
       }
     } catch (cause) {
       // Sessions in the cache may have advanced for this commit: forget them, the store is the truth.
@@ -273,6 +269,15 @@ export class ManagerCore {
       // A loss before this operation began was already undone (beginOperation); one since is caught below.
     }
     if (this.opEpoch !== this.epoch) throw new OmemoError('store-error', 'staged changes were lost');
+  }
+
+  /**
+   * Gives the rollback point the catch-up flag as it is now: the same snapshot when it already has it (snapshots are
+   * never written into), else a copy with the flag.
+   */
+  flagCommitted(): void {
+    const c = this.committed!;
+    if (c.catchingUp !== this.catchingUp) this.committed = { ...c, catchingUp: this.catchingUp };
   }
 
   snapshotOwn(): OwnSnapshot {

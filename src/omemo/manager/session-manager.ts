@@ -119,8 +119,7 @@ export class OmemoManager {
       core.beginOperation();
       // The last commit's keys are the rollback point (commit keeps it current); the catch-up flag, which
       // startCatchUp() sets between operations, is taken as it is now.
-      const committed = core.committed!;
-      if (committed.catchingUp !== core.catchingUp) core.committed = { ...committed, catchingUp: core.catchingUp };
+      core.flagCommitted();
       try {
         const value = await fn(core);
         return { value, durables: core.opDurables, after: core.afterDurable };
