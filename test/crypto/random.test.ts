@@ -2,7 +2,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { constantTimeEqual, toHex } from '../../src/crypto/bytes';
-import { randomBytes, seededRng, type Rng } from '../../src/crypto/random';
+import {
+  RANDOM_POOL_BYTES,
+  RANDOM_POOL_MAX_DRAW_BYTES,
+  randomBytes,
+  seededRng,
+  type Rng,
+} from '../../src/crypto/random';
 import { cryptoReady } from '../../src/crypto/ready';
 import { isPlainU8, seq, throwsArg } from './helpers';
 
@@ -49,6 +55,45 @@ test('randomBytes: successive outputs differ and look uniform', () => {
   assert.ok(min > 3500 && max < 4700, `byte counts out of range: min ${min}, max ${max}`);
   const fraction = ones / (8 << 20);
   assert.ok(Math.abs(fraction - 0.5) < 0.002, `bit balance ${fraction}`);
+});
+
+test('randomBytes: small draws come from a pool: one getRandomValues call per RANDOM_POOL_BYTES, not one per draw', () => {
+  // One call cost 2-4 µs inside a session build (three draws a build); slicing a pooled buffer costs ~0.1 µs.
+  const crypto = globalThis.crypto;
+  const original = crypto.getRandomValues;
+  let calls = 0;
+  const counting = <T extends ArrayBufferView | null>(array: T): T => {
+    calls++;
+    return original.call(crypto, array as never) as T;
+  };
+  const seen = new Set<string>();
+  let drawn = 0;
+  crypto.getRandomValues = counting as typeof crypto.getRandomValues;
+  try {
+    // Sizes that do not divide the pool, so draws straddle refills; every draw must still be fresh bytes.
+    for (let i = 0; i < 600; i++) {
+      const n = [32, 17, 2, RANDOM_POOL_MAX_DRAW_BYTES][i % 4]!;
+      const out = randomBytes(n);
+      isPlainU8(out);
+      assert.is(out.length, n);
+      if (n >= 17) seen.add(toHex(out));
+      drawn += n;
+    }
+  } finally {
+    crypto.getRandomValues = original;
+  }
+  assert.is(seen.size, 450, 'every draw of 17 bytes or more must differ from every other');
+  assert.ok(calls <= Math.ceil(drawn / RANDOM_POOL_BYTES) + 1, `${calls} getRandomValues calls for ${drawn} bytes`);
+});
+
+test('randomBytes: draws above RANDOM_POOL_MAX_DRAW_BYTES bypass the pool and leave no pooled bytes behind', () => {
+  const a = randomBytes(RANDOM_POOL_MAX_DRAW_BYTES + 1);
+  const b = randomBytes(RANDOM_POOL_MAX_DRAW_BYTES + 1);
+  assert.is(a.length, RANDOM_POOL_MAX_DRAW_BYTES + 1);
+  assert.is.not(toHex(a), toHex(b));
+  // A large draw's array is its own (not a view of the pool): changing it changes no later draw.
+  a.fill(0);
+  assert.not.ok(allZero(randomBytes(32)));
 });
 
 test('randomBytes: bad lengths throw TypeError/RangeError naming length', () => {
