@@ -3,6 +3,7 @@
 
 import fc from 'fast-check';
 import { cryptoReady } from '../../src/crypto/ready';
+import { cryptoProperties } from './crypto-properties';
 import { decryptProperties } from './decrypt-properties';
 import {
   bundleProperties,
@@ -108,6 +109,7 @@ export const PROPERTIES: readonly FuzzProperty[] = [
   ...sceProperties.map((p) => wrap('parser', p as PropertySpec<unknown>)),
   ...wireProperties.map((p) => wrap('parser', p as PropertySpec<unknown>)),
   ...sessionRecordProperties.map((p) => wrap('parser', p as PropertySpec<unknown>)),
+  ...cryptoProperties.map((p) => wrap('parser', p as PropertySpec<unknown>)),
   ...decryptProperties.map((p) => wrap('decrypt', p as PropertySpec<unknown, unknown>)),
 ];
 
