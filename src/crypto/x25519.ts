@@ -120,11 +120,11 @@ function makeNodeBackend(nc: NodeCrypto): X25519Backend & { generate(): KeyPair 
       // key-generation job's destructor, which waits for a lock the export holds, and the process hangs. Our
       // own random scalar imported as JWK gives the same KeyObject without a KeyGenJob (37 µs + 1 µs export).
       const privateKey = clamp(randomBytes(32));
-      const key = privateKeyObject(privateKey);
-      const publicObject = nc.createPublicKey(key);
-      // The public key object is not remembered: we never take our own public key as a DH's other side, and
-      // sessions keep their public keys for life (a native key object each, for nothing).
-      const publicKey = new Uint8Array(Buffer.from(publicObject.export({ format: 'jwk' }).x!, 'base64url'));
+      // The private key's JWK carries the public key OpenSSL derived on import (x): 0.95 µs, against 2.7 for a
+      // public key object and its export. No public key object is kept: we never take our own public key as a
+      // DH's other side, and sessions keep their public keys for life (a native key object each, for nothing).
+      const jwk = privateKeyObject(privateKey).export({ format: 'jwk' });
+      const publicKey = new Uint8Array(Buffer.from(jwk.x!, 'base64url'));
       return { privateKey, publicKey };
     },
   };

@@ -2,7 +2,7 @@
 // publishes its Curve25519 form, OMEMO 2 its Ed25519 form with sign bit 0, so XEdDSA signatures verify under
 // both and the two bundles of one device carry the same key (python-omemo checks that).
 import { assertBytes, bytesEqual, concatBytes } from '../crypto/bytes';
-import { ed25519PointToCurve25519, ed25519VerifiedPublicToCurve25519, ed25519Verify } from '../crypto/ed25519';
+import { ed25519PointToCurve25519, ed25519Verify, ed25519VerifyToCurve25519 } from '../crypto/ed25519';
 import type { Rng } from '../crypto/random';
 import { randomBytes } from '../crypto/random';
 import { x25519GenerateKeyPair, x25519PublicKey, type KeyPair } from '../crypto/x25519';
@@ -108,7 +108,7 @@ export function verifySignedPreKey(
  * Verifies a bundle's signed pre key signature (as `verifySignedPreKey`) and returns the Curve25519 form of the
  * identity key it was checked against, or undefined when it does not verify. For OMEMO 2 the verification has
  * validated the Ed25519 key, so the conversion skips libsodium's second point check (see
- * `ed25519VerifiedPublicToCurve25519` for why that is sound).
+ * `ed25519VerifiedPublicToCurve25519` for why that is sound) and shares the verification's field inversion.
  */
 export function verifyBundleIdentity(
   version: ProtocolVersion,
@@ -116,6 +116,14 @@ export function verifyBundleIdentity(
   signedPreKey: Uint8Array,
   signature: Uint8Array,
 ): Uint8Array | undefined {
-  if (!verifySignedPreKey(version, identityWireKeyBytes, signedPreKey, signature)) return undefined;
-  return version === 'oldmemo' ? identityWireKeyBytes.slice() : ed25519VerifiedPublicToCurve25519(identityWireKeyBytes);
+  if (version === 'oldmemo') {
+    return verifySignedPreKey(version, identityWireKeyBytes, signedPreKey, signature)
+      ? identityWireKeyBytes.slice()
+      : undefined;
+  }
+  assertBytes(identityWireKeyBytes, 'identityKey', 32);
+  assertBytes(signedPreKey, 'signedPreKey', 32);
+  assertBytes(signature, 'signature', 64);
+  // The u comes out of the verification (one field inversion for both).
+  return ed25519VerifyToCurve25519(identityWireKeyBytes, signedPreKeyMessage(version, signedPreKey), signature);
 }

@@ -3,7 +3,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { concatBytes, toHex } from '../../src/crypto/bytes';
-import { ed25519Verify } from '../../src/crypto/ed25519';
+import {
+  ed25519PublicToCurve25519,
+  ed25519VerifiedPublicToCurve25519,
+  ed25519Verify,
+  ed25519VerifyToCurve25519,
+} from '../../src/crypto/ed25519';
 import { ed25519VerifyEquation } from '../../src/crypto/field25519';
 import { cryptoReady } from '../../src/crypto/ready';
 import { sodium } from '../../src/crypto/sodium';
@@ -148,6 +153,29 @@ test('R encodings: y >= p and points off the curve are refused by both', () => {
     same(A, message, concatBytes(flipBit(y, 255), S), `R = p + ${k}, sign bit`);
   }
   for (let i = 0; i < 64; i++) same(A, message, concatBytes(pseudo(32, 40 + i), S), `random R ${i}`);
+});
+
+test('ed25519VerifyToCurve25519: the u of the verified key (shared inversion) exactly when ed25519Verify accepts', () => {
+  let accepted = 0;
+  for (let i = 0; i < 40; i++) {
+    const { a, A } = signerOf(pseudo(32, 7000 + i));
+    // Prime-order keys, then mixed-order ones (A + T of order 8: accepted for 1/8 of h).
+    const key = i < 20 ? A : sodium().crypto_core_ed25519_add(A, TORSION_POINTS[4 + (i % 4)]!);
+    const message = pseudo(i, 7100 + i);
+    for (const sig of [
+      signParts(a, key, message, pseudo(32, 7200 + i)),
+      flipBit(signParts(a, key, message, pseudo(32, 7300 + i)), i * 7),
+    ]) {
+      const u = ed25519VerifyToCurve25519(key, message, sig);
+      const ok = ed25519Verify(key, message, sig);
+      assert.is(u !== undefined, ok, `key ${i}`);
+      if (u === undefined) continue;
+      accepted++;
+      assert.is(toHex(u), toHex(ed25519VerifiedPublicToCurve25519(key)), `u of key ${i}`);
+      if (i < 20) assert.is(toHex(u), toHex(ed25519PublicToCurve25519(key)), `libsodium's u of key ${i}`);
+    }
+  }
+  assert.ok(accepted >= 20, `${accepted} accepted`);
 });
 
 test.run();

@@ -15,9 +15,10 @@
 //   f25519_ed_to_mont()   u of the Edwards y at +0 (bit 255 ignored); 0, or -1 when 1 - y = 0
 //   f25519_mont_to_ed()   y of the Montgomery u at +0 (bit 255 ignored); 0, or -1 when u + 1 = 0
 //   f25519_ed_to_mont_checked()  as f25519_ed_to_mont, but -2 when y is not the y of a point of edwards25519
-//   f25519_verify_buffer() address of the 128-byte verification input: A, R, S, h (32 bytes each)
-//   f25519_verify()       0 when [S]B - [h]A encodes to R (A decoded as libsodium decodes it), -1 when it does not
-//                         or A is not a point (ed25519.ts makes libsodium's other checks and computes h)
+//   f25519_verify_buffer() address of the 160-byte verification buffer: A, R, S, h (32 bytes each) in, u out
+//   f25519_verify(with_u) 0 when [S]B - [h]A encodes to R (A decoded as libsodium decodes it), -1 when it does not
+//                         or A is not a point (ed25519.ts makes libsodium's other checks and computes h); with
+//                         with_u, also the Curve25519 u = (1 + y) / (1 - y) of A at +128 (one inversion for both)
 //   f25519_mul()          (test build only) the canonical product of the elements at +0 and +32, written at +0
 //   f25519_sq()           (test build only) the canonical square of the element at +0, written at +0
 
@@ -294,7 +295,7 @@ static fe fe_d, fe_d2, fe_sqrtm1;
 static ge_cached b_table[B_TABLE_POINTS];  // B, 3B, 5B, ..., 63B
 static int b_table_ready;
 
-static uint8_t verify_io[128];
+static uint8_t verify_io[160];
 
 static void fe_zero(fe h) {
   for (int i = 0; i < 10; i++) h[i] = 0;
@@ -479,7 +480,7 @@ static void verify_setup(void) {
 
 EXPORT(f25519_verify_buffer) uint8_t *f25519_verify_buffer(void) { return verify_io; }
 
-EXPORT(f25519_verify) int f25519_verify(void) {
+EXPORT(f25519_verify) int f25519_verify(int with_u) {
   if (!b_table_ready) verify_setup();
   const uint8_t *a_bytes = verify_io, *r_bytes = verify_io + 32, *s_bytes = verify_io + 64, *h_bytes = verify_io + 96;
   ge_p3 neg_a;
@@ -510,9 +511,23 @@ EXPORT(f25519_verify) int f25519_verify(void) {
     }
     ge_p1p1_to_p2(&r, &t);
   }
-  // The encoding of r (RFC 8032 §5.1.2) against R, byte for byte.
-  fe recip, x, y;
-  fe_invert(recip, r.Z);
+  // The encoding of r (RFC 8032 §5.1.2) against R, byte for byte. With u, one inversion of Z (1 - y_A) gives
+  // both 1/Z and 1/(1 - y_A) (Montgomery's trick); 1 - y_A = 0 (A = identity, of small order) is refused.
+  fe recip, x, y, one_minus_y, one_plus_y, both;
+  if (with_u) {
+    fe one;
+    fe_one(one);
+    fe_sub(one_minus_y, one, neg_a.Y);
+    fe_add(one_plus_y, one, neg_a.Y);
+    if (fe_iszero(one_minus_y)) return -1;
+    fe_mul(both, r.Z, one_minus_y);
+    fe_invert(both, both);
+    fe_mul(recip, both, one_minus_y);
+    fe_mul(one_minus_y, both, r.Z);  // now 1 / (1 - y_A)
+    fe_mul(one_plus_y, one_plus_y, one_minus_y);
+  } else {
+    fe_invert(recip, r.Z);
+  }
   fe_mul(x, r.X, recip);
   fe_mul(y, r.Y, recip);
   uint8_t check[32];
@@ -520,7 +535,9 @@ EXPORT(f25519_verify) int f25519_verify(void) {
   check[31] ^= (uint8_t)(fe_isnegative(x) << 7);
   uint8_t diff = 0;
   for (int k = 0; k < 32; k++) diff |= check[k] ^ r_bytes[k];
-  return diff == 0 ? 0 : -1;
+  if (diff != 0) return -1;
+  if (with_u) fe_tobytes(verify_io + 128, one_plus_y);
+  return 0;
 }
 
 EXPORT(f25519_buffer) uint8_t *f25519_buffer(void) { return io; }
