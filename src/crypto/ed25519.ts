@@ -8,7 +8,7 @@ import {
   edwardsYToMontgomeryUChecked,
   montgomeryUToEdwardsY,
 } from './field25519';
-import { sodium } from './sodium';
+import { sodium, sodiumRaw, wasmScratch } from './sodium';
 
 /** An Ed25519 key pair in libsodium's form. */
 export interface Ed25519KeyPair {
@@ -36,7 +36,7 @@ export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
 /**
  * Verifies a detached Ed25519 signature; false for every invalid key, signature or message. Accepts exactly what
  * libsodium's crypto_sign_verify_detached accepts (its checks here, the group equation in our WebAssembly field
- * module, ~10% faster; libsodium itself where that module is not available). Cofactorless, as libsodium is.
+ * module, ~15% faster; libsodium itself where that module is not available). Cofactorless, as libsodium is.
  */
 export function ed25519Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   assertBytes(publicKey, 'publicKey', 32);
@@ -69,17 +69,21 @@ function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Arra
   if (!isCanonicalScalar(s) || hasSmallOrder(r) || !isCanonicalY(publicKey) || hasSmallOrder(publicKey)) {
     return false;
   }
-  const sodiumApi = sodium();
-  const hashed = new Uint8Array(64 + message.length);
-  hashed.set(r, 0);
-  hashed.set(publicKey, 32);
-  hashed.set(message, 64);
-  const h = sodiumApi.crypto_core_ed25519_scalar_reduce(sodiumApi.crypto_hash_sha512(hashed));
-  const equation = ed25519VerifyEquation(publicKey, r, s, h, uOut);
+  // h = SHA-512(R ‖ A ‖ M) mod L on libsodium's raw exports in one scratch region (the wrappers allocate and
+  // copy for each call): the digest at +0, h at +64, R ‖ A ‖ M from +96.
+  const raw = sodiumRaw();
+  const base = wasmScratch(160 + message.length);
+  const heap = raw.HEAPU8;
+  heap.set(r, base + 96);
+  heap.set(publicKey, base + 128);
+  heap.set(message, base + 160);
+  raw._crypto_hash_sha512(base, base + 96, 64 + message.length, 0);
+  raw._crypto_core_ed25519_scalar_reduce(base + 64, base);
+  const equation = ed25519VerifyEquation(publicKey, r, s, heap.subarray(base + 64, base + 96), uOut);
   if (equation !== undefined) return equation;
   let ok: boolean;
   try {
-    ok = sodiumApi.crypto_sign_verify_detached(signature, message, publicKey);
+    ok = sodium().crypto_sign_verify_detached(signature, message, publicKey);
   } catch {
     return false;
   }

