@@ -40,6 +40,7 @@ export interface KernelExports {
     macLength: number,
   ): number;
   rk_seal(infoLength: number, prefixLength: number, plaintextLength: number): number;
+  rk_hkdf(saltLength: number, ikmLength: number, infoLength: number, outLength: number): number;
 }
 
 /** The instantiated kernel and the addresses of its buffers (from rk_init's layout table). */

@@ -3,6 +3,7 @@
 // The ratchet kernel (crypto/kernel-send-batch.ts) computes KDF_CK and the expansion for many sessions at once;
 // ratchet-send-batch.ts composes these definitions for the path without it, and the tests hold both equal.
 import { HKDF_ZERO_SALT, hkdfSha256, hmacSha256 } from '../crypto/hmac';
+import { kernelHkdfSha256 } from '../crypto/kernel-hkdf';
 import type { ProtocolVersion } from './constants';
 import { VERSIONS } from './constants';
 
@@ -22,7 +23,8 @@ export function x3dhSharedSecret(version: ProtocolVersion, dhOutputs: Uint8Array
     ikm.set(dh, 32 + 32 * i);
   });
   // libsignal derives 64 bytes (RK ‖ CK) and python-omemo 32 (RK); the first 32 bytes are the same.
-  return hkdfSha256(ikm, HKDF_ZERO_SALT, VERSIONS[version].x3dhInfo, 32);
+  const info = VERSIONS[version].x3dhInfo;
+  return kernelHkdfSha256(ikm, HKDF_ZERO_SALT, info, 32) ?? hkdfSha256(ikm, HKDF_ZERO_SALT, info, 32);
 }
 
 /** KDF_RK: (new root key, new chain key) from the root key and a DH output. */
@@ -31,7 +33,8 @@ export function kdfRootKey(
   rootKey: Uint8Array,
   dhOutput: Uint8Array,
 ): { rootKey: Uint8Array; chainKey: Uint8Array } {
-  const out = hkdfSha256(dhOutput, rootKey, VERSIONS[version].rootInfo, 64);
+  const info = VERSIONS[version].rootInfo;
+  const out = kernelHkdfSha256(dhOutput, rootKey, info, 64) ?? hkdfSha256(dhOutput, rootKey, info, 64);
   return { rootKey: out.slice(0, 32), chainKey: out.slice(32, 64) };
 }
 

@@ -3,6 +3,7 @@
 //   rk_open: [seed, next = KDF_CK(ck)] → enc ‖ auth ‖ iv = HKDF(seed, 32 zero bytes, info, 80) →
 //            HMAC(auth, macData)[0, macLen) compared in constant time → AES-256-CBC decrypt, PKCS#7 check
 //   rk_seal: enc ‖ auth ‖ iv = HKDF(key, 32 zero bytes, info, 80) → AES-256-CBC(PKCS#7(pt)) → HMAC(auth, prefix ‖ ct)
+//   rk_hkdf: HKDF-SHA256(ikm, salt of 32 bytes or the zero salt, info, length): X3DH's SK and KDF_RK
 // A single message cannot fill the four SIMD lanes of sha4_*, so SHA-256 here is scalar (i32.rotr is one
 // instruction; the SIMD version needs three per rotation). The HMAC states of the all-zero HKDF salt are
 // computed once (rk_init); each key's ipad/opad states are computed once and reused by every HMAC under it.
@@ -275,6 +276,36 @@ static void send_one(uint32_t lane, uint32_t stride, uint32_t ct_len, uint32_t i
   hmac_bytes(S.auth_i, S.auth_o, d, prefix + ct_len, S.mac);
   bytes_from_words(S.mac, 8, lane_macs + 32 * lane);
   wipe(&S, sizeof S);
+}
+
+// HKDF-SHA256 (RFC 5869 §2.2-2.3): salt = open_io.key (salt_len 32) or 32 zero bytes (salt_len 0), ikm =
+// open_io.data[0, ikm_len), info = open_io.info[0, info_len); the out_len bytes of output overwrite open_io.data
+// from 0 (the caller reads and wipes them). Returns 0, or OPEN_ERR_ARGS (nothing done) for arguments out of range.
+EXPORT("rk_hkdf") int32_t rk_hkdf(uint32_t salt_len, uint32_t ikm_len, uint32_t info_len, uint32_t out_len) {
+  if ((salt_len != 0 && salt_len != 32) || ikm_len > OPEN_MAX_DATA_BYTES || info_len > MAX_INFO_BYTES || out_len == 0 ||
+      out_len > 255 * 32)
+    return OPEN_ERR_ARGS;
+  // Extract: PRK = HMAC(salt, ikm), into S.mac.
+  if (salt_len == 32) {
+    words_from_bytes(open_io.key, 8, S.seed);
+    hmac_key32(S.seed, S.auth_i, S.auth_o);
+    hmac_bytes(S.auth_i, S.auth_o, open_io.data, ikm_len, S.mac);
+  } else {
+    hmac_bytes(zero_salt_i, zero_salt_o, open_io.data, ikm_len, S.mac);
+  }
+  hmac_key32(S.mac, S.prk_i, S.prk_o);
+  // Expand: T(n) = HMAC(PRK, T(n - 1) ‖ info ‖ n), T(0) empty; S.msg holds T(n - 1) ‖ info ‖ n.
+  for (uint32_t i = 0; i < info_len; i++) S.msg[32 + i] = open_io.info[i];
+  uint32_t done = 0;
+  for (uint32_t n = 1; done < out_len; n++) {
+    S.msg[32 + info_len] = (uint8_t)n;
+    if (n == 1) hmac_bytes(S.prk_i, S.prk_o, S.msg + 32, info_len + 1, S.t1);
+    else hmac_bytes(S.prk_i, S.prk_o, S.msg, 32 + info_len + 1, S.t1);
+    bytes_from_words(S.t1, 8, S.msg);
+    for (uint32_t i = 0; i < 32 && done < out_len; i++) open_io.data[done++] = S.msg[i];
+  }
+  wipe(&S, sizeof S);
+  return 0;
 }
 
 // The HMAC states of the all-zero HKDF salt (public constants); called by rk_init.
