@@ -164,6 +164,29 @@ for (const version of VERSIONS) {
     );
   });
 
+  test(`${version}: a message on a session whose stored record does not load fails as malformed-record, then is repaired`, async () => {
+    const router = new InProcessRouter();
+    const alice = await openDevice(router, ALICE, 'a', { versions: [version] });
+    const bob = await openDevice(router, BOB, 'b', { versions: [version] });
+    await syncDeviceLists(router, [alice, bob]);
+    await bob.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'hello'), version));
+    for (const m of router.drain(`${ALICE}/a`)) await alice.m.decrypt(m.from, m.xml);
+    const next = elementOf(await alice.m.encrypt([BOB], 'after the damage'), version);
+    // Bob's record for alice is damaged on disk; a reopened manager has nothing cached and must read it.
+    const address = { version, jid: ALICE, deviceId: alice.m.deviceId };
+    await bob.store.commit({ putSessions: [{ address, record: new Uint8Array([0x08, 0x09, 0xff, 0xff]) }] });
+    const reopened = await openDevice(router, BOB, 'b', { versions: [version], store: bob.store, publish: false });
+    await rejectsWith(reopened.m.decrypt(ALICE, next), 'malformed-record');
+    // The failure offers alice a new session (rate-limited): her next message decrypts.
+    const repairs = router.drain(`${ALICE}/a`).filter((m) => m.kind === 'session-repair');
+    assert.is(repairs.length, 1, 'one repair offer to alice');
+    await alice.m.decrypt(BOB, repairs[0]!.xml);
+    assert.is(
+      (await reopened.m.decrypt(ALICE, elementOf(await alice.m.encrypt([BOB], 'repaired'), version))).text,
+      'repaired',
+    );
+  });
+
   test(`${version}: more keys or bytes than the limits fail before anything is encrypted, saying how many devices fit`, async () => {
     const router = new InProcessRouter();
     const bot = await openDevice(router, 'bot@example.org', 'bot', { versions: [version], maxElementBytes: 2500 });

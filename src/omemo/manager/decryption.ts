@@ -14,7 +14,6 @@ import type { EncryptedKey } from '../stanzas/encrypted-element';
 import type { ParsedEncrypted } from '../versions/backend';
 import { bareJid } from '../stanzas/jid';
 import type { OmemoVersion } from '../versions/backend';
-import { openPayload } from '../versions/by-version';
 import { parseEnvelope, type ParsedEnvelope } from '../stanzas/sce';
 import type { SessionAddress, StoreChanges, StoredDevice, StoredPreKey } from '../store/store';
 import type { AutomaticMessageKind } from './transport';
@@ -171,13 +170,20 @@ export async function decryptKey(
   const { version, jid: from } = address;
   const k = sessionKeyOf(address);
   const changes: StoreChanges = { putDevices: [], putSessions: [] };
-  const others = await core.loadDevicesOf([from]);
+  // From the manager's caches without waiting when they hold them (a steady conversation): every await costs a
+  // decrypt a promise and a turn of the microtask queue.
+  const others = core.cachedDevicesOf(from) ?? (await core.loadDevicesOf([from]));
   let device = others.find((d) => d.deviceId === parsed.sid);
 
   // Work on a private copy of the session: nothing is kept unless the payload decrypts too. A record that does
   // not load is no session at all here: a valid key exchange replaces it.
-  const loaded = await core.sessionsFor([address], [k]);
-  const stored = loaded.sessions.get(k);
+  let stored = core.sessions.get(k);
+  let broken = false;
+  if (stored === undefined) {
+    const loaded = await core.sessionsFor([address], [k]);
+    stored = loaded.sessions.get(k);
+    broken = loaded.broken.has(k);
+  }
   let session = stored?.clone();
   let keyMaterial: Uint8Array;
   let newSession = false;
@@ -204,7 +210,7 @@ export async function decryptKey(
     }
   } else {
     if (session === undefined) {
-      if (loaded.broken.has(k))
+      if (broken)
         throw new OmemoError('malformed-record', `the stored session with ${from}/${parsed.sid} does not load`);
       throw new OmemoError(
         device === undefined ? 'sender-not-found' : 'no-session',
@@ -213,7 +219,8 @@ export async function decryptKey(
     }
     keyMaterial = session.decrypt(key.data);
   }
-  const payload = await openPayload(version, keyMaterial, parsed.iv, parsed.payload);
+  const opened = backendFor(version).openPayload(keyMaterial, parsed.iv, parsed.payload);
+  const payload = opened instanceof Promise ? await opened : opened;
   if (parsed.payload === undefined && !backendFor(version).isEmptyMessageKey(keyMaterial)) {
     // Not the key of an empty message (OMEMO 2: 32 zero bytes; 0.3: a bare 16-byte key, not key ‖ tag): a message
     // whose payload went missing. Keep nothing, so that its key stays unused for the complete message.

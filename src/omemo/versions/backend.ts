@@ -115,7 +115,9 @@ export interface OmemoBackend {
   sealPayload(plaintext: Uint8Array | undefined, rng: Rng): Promise<SealedPayload>;
   /**
    * Decrypts a payload with the key material the ratchet delivered. For an empty message (`payload`
-   * undefined) it only checks the key material's shape and returns undefined.
+   * undefined) it only checks the key material's shape and returns undefined. OMEMO 2 answers synchronously
+   * (the kernel or node:crypto; no promise for a decrypt to wait on), 0.3 with a promise (WebCrypto's AES-GCM
+   * where node:crypto is absent); a failure is thrown, or rejected, never both.
    * @throws OmemoError `authentication-failed` for a wrong tag/MAC or key material of the wrong size;
    * `malformed-stanza` for a payload over MAX_PAYLOAD_BYTES or a missing/bad 0.3 `<iv>`.
    */
@@ -123,7 +125,7 @@ export interface OmemoBackend {
     keyMaterial: Uint8Array,
     iv: Uint8Array | undefined,
     payload: Uint8Array | undefined,
-  ): Promise<Uint8Array | undefined>;
+  ): Uint8Array | undefined | Promise<Uint8Array | undefined>;
   /**
    * Whether key material that came without a payload is an empty message's (OMEMO 2: 32 zero bytes) rather than
    * the key of a message whose payload went missing. 0.3 cannot tell them apart: always true.

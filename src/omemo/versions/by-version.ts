@@ -222,7 +222,7 @@ export function sealPayload(
  * @throws OmemoError `authentication-failed` for a wrong tag/MAC or key material of the wrong size;
  * `malformed-stanza` for an oversized payload or a bad 0.3 `<iv>`; TypeError for an unknown version.
  */
-export function openPayload(
+export async function openPayload(
   version: OmemoVersion,
   keyMaterial: Uint8Array,
   iv: Uint8Array | undefined,
