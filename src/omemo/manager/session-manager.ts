@@ -52,13 +52,38 @@ function checkDeviceId(deviceId: number): void {
     throw new RangeError(`device id must be in 1..${MAX_ID}, got ${deviceId}`);
 }
 
+/** An operation in the manager's queue and its caller's promise. */
+interface QueuedOperation {
+  fn: (core: ManagerCore) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
+/** Settles an operation's caller once its staged changes are durable, after the callbacks that waited for that. */
+function settleWhenDurable(
+  task: QueuedOperation,
+  value: unknown,
+  durables: Promise<void>[],
+  after: (() => Promise<void>)[],
+): void {
+  Promise.all(durables)
+    .then(async () => {
+      for (const f of after) await f();
+      return value;
+    })
+    .then(task.resolve, task.reject);
+}
+
 /**
  * The OMEMO session manager: one account, one device, both protocol versions.
  * All operations are serialized internally, so concurrent calls never race on a session.
  */
 export class OmemoManager {
   readonly #core: ManagerCore;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Operations waiting their turn, oldest first, with their callers' settle functions (see #exclusive). */
+  #tasks: QueuedOperation[] = [];
+  /** Whether #pump is running the queue. */
+  #pumping = false;
   /** Operations queued or running. */
   #waiting = 0;
 
@@ -113,35 +138,65 @@ export class OmemoManager {
    * and written in here: a read that returned late can never put an older session back.
    */
   #exclusive<T>(fn: (core: ManagerCore) => Promise<T>): Promise<T> {
-    const core = this.#core;
     this.#waiting++;
-    const guarded = async () => {
-      core.beginOperation();
-      // The last commit's keys are the rollback point (commit keeps it current); the catch-up flag, which
-      // startCatchUp() sets between operations, is taken as it is now.
-      core.flagCommitted();
-      try {
-        const value = await fn(core);
-        return { value, durables: core.opDurables, after: core.afterDurable };
-      } catch (e) {
-        core.restoreOwn(core.committed!);
-        throw e;
-      } finally {
-        // Once per burst: the last queued operation republishes (or one in a long burst, see the constant).
-        if (core.republishDue && (this.#waiting === 1 || ++core.republishDeferred >= REPUBLISH_DEFERRED_OPERATIONS_MAX))
-          await republishBundles(core);
-        this.#waiting--;
-      }
-    };
-    const run = this.#queue.then(guarded, guarded);
-    this.#queue = run.catch(() => undefined);
-    // Group commit: the queue moves on once the operation staged its changes; its caller waits until they are durable.
-    return run.then(async ({ value, durables, after }) => {
-      if (durables.length === 0) return value;
-      await Promise.all(durables);
-      for (const f of after) await f();
-      return value;
+    return new Promise<T>((resolve, reject) => {
+      this.#tasks.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#pumping) void this.#pump();
     });
+  }
+
+  /**
+   * Runs the queued operations one after the other. One promise per operation (its caller's) and none to chain
+   * them: a chain of promises cost every operation ~0.5 µs. An operation ends after its changes are staged and,
+   * for the last of a burst, after the bundle is republished; its caller's promise settles then, or once the
+   * changes are durable (group commit: the queue moves on meanwhile).
+   */
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    const core = this.#core;
+    try {
+      for (let task = this.#tasks.shift(); task !== undefined; task = this.#tasks.shift()) {
+        let failed = false;
+        let outcome: unknown;
+        let durables: Promise<void>[] = [];
+        let after: (() => Promise<void>)[] = [];
+        try {
+          core.beginOperation();
+          // The last commit's keys are the rollback point (commit keeps it current); the catch-up flag, which
+          // startCatchUp() sets between operations, is taken as it is now.
+          core.flagCommitted();
+          try {
+            outcome = await task.fn(core);
+            durables = core.opDurables;
+            after = core.afterDurable;
+          } catch (e) {
+            failed = true;
+            outcome = e;
+            core.restoreOwn(core.committed!);
+          }
+        } catch (e) {
+          failed = true;
+          outcome = e;
+        }
+        try {
+          // Once per burst: the last queued operation republishes (or one in a long burst, see the constant).
+          if (
+            core.republishDue &&
+            (this.#waiting === 1 || ++core.republishDeferred >= REPUBLISH_DEFERRED_OPERATIONS_MAX)
+          )
+            await republishBundles(core);
+        } catch (e) {
+          failed = true;
+          outcome = e;
+        }
+        this.#waiting--;
+        if (failed) task.reject(outcome);
+        else if (durables.length === 0) task.resolve(outcome);
+        else settleWhenDurable(task, outcome, durables, after);
+      }
+    } finally {
+      this.#pumping = false;
+    }
   }
 
   /**
