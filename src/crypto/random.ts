@@ -15,7 +15,7 @@ const MAX_GET_RANDOM_BYTES = 65536;
  */
 export const RANDOM_POOL_BYTES = 4096;
 
-/** Draws up to this size are served from the pool; larger ones (file keys are 44 bytes, IVs 12-16) go direct. */
+/** Draws up to this size (keys, IVs, nonces, file key material: 2 to 48 bytes) come from the pool; larger go direct. */
 export const RANDOM_POOL_MAX_DRAW_BYTES = 64;
 
 // Unused random bytes; pool[poolOffset..] is what is left. A drawn range is zeroed at once, so the pool never
