@@ -17,6 +17,7 @@ import {
   type XmlElement,
 } from '../../src/omemo/stanzas/xml';
 import { escapeXml, escapeXmlAttr, serializeElement } from '../../src/omemo/stanzas/xml-serialize';
+import { scanPlainXml } from '../../src/omemo/stanzas/xml-fast';
 import { fixture, throwsMalformed, throwsProgrammer } from './helpers';
 
 /** Comparable form of a tree (attrs copied into a plain object). */
@@ -192,6 +193,17 @@ test('references after the root end tag are refused (the validator let them thro
     throwsMalformed(() => parseXml(xml), /after the root/);
   }
   assert.is(parseXml('<a x="a/>"><![CDATA[</a>]]><?pi </a>?></a> <!-- c -->').text, '</a>');
+});
+
+test('only XML white space (space, tab, line feed) may stand before the root: other Unicode spaces are text', () => {
+  // Found by test/fuzz (xml.fast-scanner): the fast scanner took "\u00a0<a/>" (JavaScript's trim() counts
+  // U+00A0 as white space), which XML 1.0 §2.3 (S) and the thorough path refuse as text outside the root.
+  for (const space of ['\u00a0', '\u2028', '\u3000', '\u2003', ' \ufeff', '\u1680']) {
+    const xml = `${space}<encrypted xmlns='eu.siacs.conversations.axolotl'/>`;
+    throwsMalformed(() => parseXml(xml), /not well-formed|outside the root/);
+    assert.is(scanPlainXml(xml, MAX_XML_DEPTH), undefined, JSON.stringify(space));
+  }
+  assert.is(parseXml(' \t\n<a/>').name, 'a');
 });
 
 test('comments, PIs and white space after the root are allowed', () => {

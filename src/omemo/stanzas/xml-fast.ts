@@ -60,7 +60,9 @@ export function scanPlainXml(text: string, maxDepth: number): XmlElement | undef
       const raw = text.slice(i, end);
       if (raw.includes('>') || raw.includes(']')) return undefined;
       if (stack.length === 0) {
-        if (raw.trim() !== '') return undefined; // text outside the root: the library's error
+        // Text outside the root: the library's error. XML white space only (S, XML 1.0 §2.3): trim() would also
+        // take U+00A0, U+2028, U+3000 and the like for white space.
+        for (let k = 0; k < raw.length; k++) if (!isSpace(raw.charCodeAt(k))) return undefined;
       } else {
         const piece = decode(raw);
         if (piece === undefined) return undefined;
