@@ -96,6 +96,19 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Whether the little-endian number `a` is below `bound` (`a` has at least `bound.length` bytes; the top one is ANDed
+ * with `topMask` first: 0x7f ignores bit 255, as the X25519 and Ed25519 encodings do). Variable time: public values.
+ */
+export function lessThanLittleEndian(a: Uint8Array, bound: Uint8Array, topMask = 0xff): boolean {
+  const top = bound.length - 1;
+  for (let i = top; i >= 0; i--) {
+    const x = i === top ? a[i]! & topMask : a[i]!;
+    if (x !== bound[i]) return x < bound[i]!;
+  }
+  return false;
+}
+
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Lowercase hex of `bytes`. */

@@ -1,6 +1,6 @@
 // Ed25519 (RFC 8032 §5.1) and the birational maps between Ed25519 and Curve25519 (RFC 7748 §4.1), which
 // OMEMO needs because 0.3 publishes Curve25519 identity keys and OMEMO 2 publishes Ed25519 ones.
-import { assertBytes, fromHex } from './bytes';
+import { assertBytes, fromHex, lessThanLittleEndian } from './bytes';
 import { OmemoError } from './errors';
 import {
   ed25519VerifyEquation,
@@ -66,7 +66,9 @@ function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Arra
   const r = signature.subarray(0, 32);
   const s = signature.subarray(32);
   // libsodium's order: S canonical (below L), R not of small order, A canonical and not of small order.
-  if (!isCanonicalScalar(s) || hasSmallOrder(r) || !isCanonicalY(publicKey) || hasSmallOrder(publicKey)) {
+  // S < L is sc25519_is_canonical; y < p with the sign bit ignored is ge25519_is_canonical.
+  const canonical = lessThanLittleEndian(s, GROUP_ORDER) && lessThanLittleEndian(publicKey, FIELD_PRIME, 0x7f);
+  if (!canonical || hasSmallOrder(r) || hasSmallOrder(publicKey)) {
     return false;
   }
   // h = SHA-512(R ‖ A ‖ M) mod L on libsodium's raw exports in one scratch region (the wrappers allocate and
@@ -94,20 +96,8 @@ function verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Arra
 /** L = 2^252 + 27742317777372353535851937790883648493, the order of B (RFC 8032 §5.1), little-endian. */
 const GROUP_ORDER = fromHex('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010');
 
-/** s < L, as libsodium's sc25519_is_canonical. */
-function isCanonicalScalar(s: Uint8Array): boolean {
-  for (let i = 31; i >= 0; i--) {
-    if (s[i] !== GROUP_ORDER[i]) return s[i]! < GROUP_ORDER[i]!;
-  }
-  return false;
-}
-
-/** y < p with the sign bit ignored, as libsodium's ge25519_is_canonical. */
-function isCanonicalY(p: Uint8Array): boolean {
-  if ((p[31]! & 0x7f) !== 0x7f || p[0]! < 0xed) return true;
-  for (let i = 1; i < 31; i++) if (p[i] !== 0xff) return true;
-  return false;
-}
+/** p = 2^255 - 19, the field prime (RFC 7748 §4.1), little-endian. Shared: read only, never write to it. */
+export const FIELD_PRIME = fromHex('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f');
 
 /**
  * The Curve25519 (Montgomery u) form of an Ed25519 public key, with libsodium's checks (a point, not of small order,

@@ -3,8 +3,8 @@
 // Signing is XEdDSA proper (the Edwards key is forced to sign bit 0). Verification also accepts the
 // historical libsignal/python-omemo form, where the signer used its natural Ed25519 key and stored that
 // key's sign bit in bit 7 of the signature's last byte (see shared notes "XEdDSA and the sign bit").
-import { assertBytes, concatBytes } from './bytes';
-import { curve25519PublicToEd25519, ed25519Verify } from './ed25519';
+import { assertBytes, concatBytes, lessThanLittleEndian } from './bytes';
+import { curve25519PublicToEd25519, ed25519Verify, FIELD_PRIME } from './ed25519';
 import type { Rng } from './random';
 import { randomBytes } from './random';
 import { sodium } from './sodium';
@@ -13,14 +13,6 @@ import { sodium } from './sodium';
 const HASH1_PREFIX = (() => {
   const p = new Uint8Array(32).fill(0xff);
   p[0] = 0xfe;
-  return p;
-})();
-
-const P_BYTES_LE = (() => {
-  // p = 2^255 − 19, little-endian.
-  const p = new Uint8Array(32).fill(0xff);
-  p[0] = 0xed;
-  p[31] = 0x7f;
   return p;
 })();
 
@@ -69,13 +61,6 @@ export function xeddsaSign(curvePrivateKey: Uint8Array, message: Uint8Array, rng
   return sig;
 }
 
-function lessThanP(u: Uint8Array): boolean {
-  for (let i = 31; i >= 0; i--) {
-    if (u[i]! !== P_BYTES_LE[i]!) return u[i]! < P_BYTES_LE[i]!;
-  }
-  return false;
-}
-
 /**
  * Verifies an XEdDSA signature against a Curve25519 public key. Accepts XEdDSA proper signatures and the
  * historical form carrying the Ed25519 sign bit in bit 7 of `signature[63]`; rejects everything else.
@@ -86,7 +71,7 @@ export function xeddsaVerify(curvePublicKey: Uint8Array, message: Uint8Array, si
   assertBytes(signature, 'signature', 64);
   const u = curvePublicKey.slice();
   u[31]! &= 0x7f;
-  if (!lessThanP(u)) return false;
+  if (!lessThanLittleEndian(u, FIELD_PRIME)) return false;
   const signBit = (signature[63]! >> 7) as 0 | 1;
   const sig = signature.slice();
   sig[63]! &= 0x7f;

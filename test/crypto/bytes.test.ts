@@ -14,6 +14,7 @@ import {
   createByteArena,
   toBase64Portable,
   toHex,
+  lessThanLittleEndian,
   utf8Decode,
   utf8DecodeOrUndefined,
   utf8Encode,
@@ -410,6 +411,27 @@ test('createByteArena: zeroed, disjoint arrays across chunk boundaries; large on
   const big = alloc(5000);
   assert.is(big.byteOffset, 0);
   assert.is(big.buffer.byteLength, 5000);
+});
+
+test('lessThanLittleEndian: the order of the little-endian numbers, the top byte masked by topMask', () => {
+  const big = (b: Uint8Array, topMask = 0xff) =>
+    [...b].reverse().reduce((n, x, i) => (n << 8n) | BigInt(i === 0 ? x & topMask : x), 0n);
+  const p = fromHex('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f');
+  const values = [new Uint8Array(32), p, fromHex('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f')];
+  for (let k = 0; k < 19; k++) {
+    const v = p.slice();
+    v[0] = 0xed + k;
+    values.push(
+      v,
+      Uint8Array.from(v, (x, i) => (i === 31 ? x | 0x80 : x)),
+    );
+  }
+  for (let k = 0; k < 40; k++) values.push(seq(32, k * 7));
+  for (const a of values) {
+    for (const mask of [0xff, 0x7f]) {
+      assert.is(lessThanLittleEndian(a, p, mask), big(a, mask) < big(p), `${toHex(a)} mask ${mask}`);
+    }
+  }
 });
 
 test.run();
