@@ -160,6 +160,15 @@ static void kdf_ck(const uint32_t ck[8], uint32_t seed[8], uint32_t next[8]) {
   }
 }
 
+// HKDF-Expand's step n (RFC 5869 §2.3) under the PRK states S.prk_i/S.prk_o: T(n) = HMAC(PRK, T(n - 1) ‖ info ‖ n),
+// T(0) empty. S.msg holds T(n - 1) ‖ info (info_len bytes from +32); T(n) goes to `out` and, as bytes, to S.msg.
+static void hkdf_expand_step(uint32_t n, uint32_t info_len, uint32_t out[8]) {
+  S.msg[32 + info_len] = (uint8_t)n;
+  if (n == 1) hmac_bytes(S.prk_i, S.prk_o, S.msg + 32, info_len + 1, out);
+  else hmac_bytes(S.prk_i, S.prk_o, S.msg, 32 + info_len + 1, out);
+  bytes_from_words(out, 8, S.msg);
+}
+
 // HKDF-SHA256(ikm = 32 bytes as words, salt = 32 zero bytes, info[0, info_len), 80 bytes):
 // T(1) → S.t1 (encryption key), T(2) → S.t2 (authentication key), T(3) → S.t3 (IV in its first 4 words).
 static void hkdf80(const uint32_t ikm[8], const uint8_t *info, uint32_t info_len) {
@@ -167,14 +176,9 @@ static void hkdf80(const uint32_t ikm[8], const uint8_t *info, uint32_t info_len
   hash_tail32(zero_salt_o, S.st, S.st); // PRK
   hmac_key32(S.st, S.prk_i, S.prk_o);
   for (uint32_t i = 0; i < info_len; i++) S.msg[32 + i] = info[i];
-  S.msg[32 + info_len] = 1;
-  hmac_bytes(S.prk_i, S.prk_o, S.msg + 32, info_len + 1, S.t1);
-  bytes_from_words(S.t1, 8, S.msg);
-  S.msg[32 + info_len] = 2;
-  hmac_bytes(S.prk_i, S.prk_o, S.msg, 32 + info_len + 1, S.t2);
-  bytes_from_words(S.t2, 8, S.msg);
-  S.msg[32 + info_len] = 3;
-  hmac_bytes(S.prk_i, S.prk_o, S.msg, 32 + info_len + 1, S.t3);
+  hkdf_expand_step(1, info_len, S.t1);
+  hkdf_expand_step(2, info_len, S.t2);
+  hkdf_expand_step(3, info_len, S.t3);
 }
 
 // AES-256 round keys of the encryption key T(1) into W.rk; the IV (first 16 bytes of T(3)) as a vector.
@@ -294,14 +298,10 @@ EXPORT("rk_hkdf") int32_t rk_hkdf(uint32_t salt_len, uint32_t ikm_len, uint32_t 
     hmac_bytes(zero_salt_i, zero_salt_o, open_io.data, ikm_len, S.mac);
   }
   hmac_key32(S.mac, S.prk_i, S.prk_o);
-  // Expand: T(n) = HMAC(PRK, T(n - 1) ‖ info ‖ n), T(0) empty; S.msg holds T(n - 1) ‖ info ‖ n.
   for (uint32_t i = 0; i < info_len; i++) S.msg[32 + i] = open_io.info[i];
   uint32_t done = 0;
   for (uint32_t n = 1; done < out_len; n++) {
-    S.msg[32 + info_len] = (uint8_t)n;
-    if (n == 1) hmac_bytes(S.prk_i, S.prk_o, S.msg + 32, info_len + 1, S.t1);
-    else hmac_bytes(S.prk_i, S.prk_o, S.msg, 32 + info_len + 1, S.t1);
-    bytes_from_words(S.t1, 8, S.msg);
+    hkdf_expand_step(n, info_len, S.t1);
     for (uint32_t i = 0; i < 32 && done < out_len; i++) open_io.data[done++] = S.msg[i];
   }
   wipe(&S, sizeof S);
