@@ -15,7 +15,14 @@ interface FieldExports {
   f25519_verify(withU: number): number;
 }
 
-let module: { x: FieldExports; io: Uint8Array; verifyIo: Uint8Array } | undefined;
+/** The instantiated module and views of its two I/O buffers. */
+interface FieldModule {
+  x: FieldExports;
+  io: Uint8Array;
+  verifyIo: Uint8Array;
+}
+
+let module: FieldModule | undefined;
 let unavailable = false;
 let asyncLoad: Promise<void> | undefined;
 
@@ -25,7 +32,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   return bytes as Uint8Array<ArrayBuffer>;
 }
 
-function setUp(instance: WebAssembly.Instance): { x: FieldExports; io: Uint8Array; verifyIo: Uint8Array } {
+function setUp(instance: WebAssembly.Instance): FieldModule {
   const x = instance.exports as unknown as FieldExports;
   // The memory has a fixed size (initial = maximum), so these views never detach.
   return {
@@ -36,7 +43,7 @@ function setUp(instance: WebAssembly.Instance): { x: FieldExports; io: Uint8Arra
 }
 
 /** The module, compiled synchronously on first use if `loadField25519()` has not provided it. */
-function load(): { x: FieldExports; io: Uint8Array; verifyIo: Uint8Array } | undefined {
+function load(): FieldModule | undefined {
   if (module !== undefined || unavailable) return module;
   try {
     if (typeof WebAssembly !== 'object') throw new Error('no WebAssembly');

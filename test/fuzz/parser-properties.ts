@@ -576,6 +576,9 @@ const validBundleArb = bundleCaseArb
   .map((c) => refusable(() => serializeBundle(c.bundle, c.version)))
   .filter((x): x is string => x !== undefined);
 
+/** A valid or mutated bundle, a version to read it as, and a number that picks the pre key. */
+const bundleChoiceArb = fc.tuple(fc.oneof(validBundleArb, hostileXmlArb(validBundleArb)), versionArb, fc.nat(200));
+
 export const bundleProperties = [
   {
     name: 'bundle.roundtrip',
@@ -621,7 +624,7 @@ export const bundleProperties = [
     description:
       'valid and mutated bundles of either version: parseBundleChoosing (only the chosen pre key decoded) refuses ' +
       'with the same error as parseBundle, or returns its data with the chosen pre key alone',
-    arbitrary: fc.tuple(fc.oneof(validBundleArb, hostileXmlArb(validBundleArb)), versionArb, fc.nat(200)),
+    arbitrary: bundleChoiceArb,
     check: ([text, version, pick]: [string, OmemoVersion, number]) => {
       let asked = -1;
       const one = outcome(() =>
@@ -648,7 +651,7 @@ export const bundleProperties = [
     description:
       'valid and mutated bundles of either version, as text and as a tree: the fast paths (plain text, plain pre key ' +
       'elements) decide as the thorough reader, the same data or the same error',
-    arbitrary: fc.tuple(fc.oneof(validBundleArb, hostileXmlArb(validBundleArb)), versionArb, fc.nat(200)),
+    arbitrary: bundleChoiceArb,
     check: ([text, version, pick]: [string, OmemoVersion, number]) => {
       const n = version === 'oldmemo' ? OLDMEMO_BUNDLE_FORMAT : TWOMEMO_BUNDLE_FORMAT;
       const choose = (count: number) => pick % count;
