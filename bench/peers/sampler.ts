@@ -53,7 +53,8 @@ export async function measure<T>(o: MeasureOptions<T>): Promise<Measured> {
   const { warmup, warmupMs = 0, warmupMax = warmup } = o.policy;
   for (let i = 0; i < warmup || (i < warmupMax && performance.now() - warmStart < warmupMs); i++) {
     await o.prepare?.();
-    o.check?.(await o.run());
+    const result = await o.run(); // not inside `o.check?.(…)`: without a check, that would skip the run
+    o.check?.(result);
   }
   const times: number[] = [];
   const start = performance.now();

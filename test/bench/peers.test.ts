@@ -108,4 +108,23 @@ test('sampler: honours min/max, runs prepare untimed before every run, reports p
   assert.is(median([4, 1, 3, 2]), 2.5);
 });
 
+test('sampler: warm-up runs the case also when it has no check', async () => {
+  // session-build passes no `check`; its warm-up once called only `prepare` (`o.check?.(await o.run())` skips
+  // the argument when check is undefined), so its samples started at the first, unoptimised build.
+  let runs = 0;
+  let prepared = 0;
+  const m = await measure({
+    policy: { warmup: 3, min: 2, max: 2, budgetMs: 0 },
+    prepare: () => {
+      prepared++;
+    },
+    run: () => {
+      runs++;
+    },
+  });
+  assert.is(m.samples, 2);
+  assert.is(runs, 5, 'three warm-up runs and two samples');
+  assert.is(prepared, 5);
+});
+
 test.run();
