@@ -80,10 +80,11 @@ export interface EncryptedFormat {
    */
   checkKey(key: EncryptedKey, index: number): void;
   /**
-   * The content of `<header>`: `keyElements[i]` is the `<key>` element of `data.keys[i]`, already checked.
+   * Appends the content of `<header>` to `out`, in pieces: `keyElements[i]` is the `<key>` element of `data.keys[i]`,
+   * already checked.
    * @throws TypeError/RangeError for an `iv` the version needs and lacks or must not have.
    */
-  writeHeader(data: EncryptedElementData, keyElements: readonly string[]): string;
+  writeHeader(data: EncryptedElementData, keyElements: readonly string[], out: string[]): void;
 }
 
 /**
@@ -240,10 +241,15 @@ export function writeEncrypted(data: EncryptedElementData, f: EncryptedFormat): 
     f.checkKey(k, i);
     keyElements[i] = `<key rid="${k.rid}"${k.keyExchange ? kex : '>'}${toBase64(k.data)}</key>`;
   }
-  let out = `<encrypted xmlns="${f.ns}"><header sid="${data.sid}">${f.writeHeader(data, keyElements)}</header>`;
+  // One join of all the pieces: a flat string. Concatenation would return a tree of strings (a V8 cons string), which
+  // every reader scans through the slow path (a decrypt of our own output took ~1.2 µs longer, issue #16).
+  const out = [`<encrypted xmlns="${f.ns}"><header sid="${data.sid}">`];
+  f.writeHeader(data, keyElements, out);
+  out.push('</header>');
   if (data.payload !== undefined) {
     assertBytes(data.payload, 'payload');
-    out += `<payload>${toBase64(data.payload)}</payload>`;
+    out.push('<payload>', toBase64(data.payload), '</payload>');
   }
-  return `${out}</encrypted>`;
+  out.push('</encrypted>');
+  return out.join('');
 }

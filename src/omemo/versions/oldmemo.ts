@@ -121,10 +121,11 @@ export const OLDMEMO_ENCRYPTED_FORMAT: EncryptedFormat = Object.freeze<Encrypted
     return { keys, iv };
   },
   checkKey: () => undefined, // no JID in 0.3: whatever `jid` a key has is not written
-  writeHeader: (data, keyElements) => {
+  writeHeader: (data, keyElements, out) => {
     if (data.iv === undefined) throw new TypeError('iv is required for legacy OMEMO (also in empty messages)');
     assertBytes(data.iv, 'iv', LEGACY_IV_LENGTHS);
-    return `${keyElements.join('')}<iv>${toBase64(data.iv)}</iv>`;
+    for (const el of keyElements) out.push(el);
+    out.push('<iv>', toBase64(data.iv), '</iv>');
   },
 });
 

@@ -121,7 +121,7 @@ export const TWOMEMO_ENCRYPTED_FORMAT: EncryptedFormat = Object.freeze<Encrypted
       throw new TypeError(`keys[${i}].jid must be a non-empty string (bare JID) for OMEMO 2, not white space only`);
     }
   },
-  writeHeader: (data, keyElements) => {
+  writeHeader: (data, keyElements, out) => {
     if (data.iv !== undefined) throw new TypeError('iv must be absent for OMEMO 2 (it has no <iv>)');
     // Keys arrive grouped by JID (one fan-out = runs of the same JID): escape each JID once.
     const groups = new Map<string, { first: number; keys: string[] }>();
@@ -131,11 +131,11 @@ export const TWOMEMO_ENCRYPTED_FORMAT: EncryptedFormat = Object.freeze<Encrypted
       if (group !== undefined) group.keys.push(el);
       else groups.set(jid, { first: i, keys: [el] });
     });
-    let header = '';
     for (const [jid, g] of groups) {
-      header += `<keys jid="${escapeXmlAttr(jid, `keys[${g.first}].jid`)}">${g.keys.join('')}</keys>`;
+      out.push(`<keys jid="${escapeXmlAttr(jid, `keys[${g.first}].jid`)}">`);
+      for (const el of g.keys) out.push(el);
+      out.push('</keys>');
     }
-    return header;
   },
 });
 
