@@ -10,13 +10,17 @@ export type Rng = (length: number) => Uint8Array;
 const MAX_GET_RANDOM_BYTES = 65536;
 
 /**
- * Bytes taken from getRandomValues at once for small draws. One call costs 2-4 µs inside a session build (three
- * draws: two private keys and the pre key choice), slicing the pool ~0.1 µs. 4 KiB serves 128 private keys.
+ * Bytes taken from getRandomValues at once for small draws. One call costs 1.4-4 µs (three draws in a session build:
+ * two private keys and the pre key choice; the random padding of every SCE envelope), slicing the pool ~0.1 µs.
+ * 4 KiB serves 128 private keys or ~40 paddings.
  */
 export const RANDOM_POOL_BYTES = 4096;
 
-/** Draws up to this size (keys, IVs, nonces, file key material: 2 to 48 bytes) come from the pool; larger go direct. */
-export const RANDOM_POOL_MAX_DRAW_BYTES = 64;
+/**
+ * Draws up to this size come from the pool (keys, IVs, nonces, file key material: 2 to 48 bytes; an SCE padding: up
+ * to MAX_RANDOM_RPAD_CHARS = 200); larger go direct.
+ */
+export const RANDOM_POOL_MAX_DRAW_BYTES = 256;
 
 // Unused random bytes; pool[poolOffset..] is what is left. A drawn range is zeroed at once, so the pool never
 // holds a copy of a key already handed out (only bytes no one has seen yet).
