@@ -49,7 +49,8 @@ export function skipId(ratchetKey: Uint8Array, n: number): string {
 /**
  * A copy of a state whose mutable containers (skipped keys, old chains) are its own. Every field written out, not
  * spread: states come from the record reader, X3DH and earlier copies with their properties in different orders,
- * and a spread of such objects took V8's generic path (~0.9 µs of a steady decrypt in a profile, 0.04 µs now).
+ * and a spread of such objects took V8's generic path and gave the copies shapes of their own (a steady decrypt,
+ * which works on a copy, took ~1.2 µs less with this).
  */
 export function cloneState(s: SessionState): SessionState {
   return {

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cryptoReady } from '../../src/crypto/ready';
+import { deserializeSession, serializeSession } from '../../src/protocol/session-record';
 import { cloneState, type SessionState } from '../../src/protocol/session-state';
 import { makePair, plaintext, recv } from './helpers';
 
@@ -9,7 +10,7 @@ test.before(async () => {
   await cryptoReady();
 });
 
-/** States as the three producers make them: X3DH (both sides), the record reader (via clone), with skipped keys. */
+/** States as their producers make them: X3DH (both sides), decrypts (with skipped keys), the record reader. */
 function states(): SessionState[] {
   const pair = makePair('twomemo', 'clone-state');
   const pending = makePair('oldmemo', 'clone-state-pending', { answered: false });
@@ -19,7 +20,8 @@ function states(): SessionState[] {
   recv(pair.alice, 'twomemo', pair.bob.encrypt(plaintext('twomemo', 'r')).data, pair.rng);
   recv(pair.bob, 'twomemo', pair.alice.encrypt(plaintext('twomemo', 4)).data, pair.rng);
   assert.ok(pair.bob.state.skipped.size === 2 && pair.bob.state.oldChains.length > 0, 'skipped keys and old chains');
-  return [pair.alice.state, pair.bob.state, pending.alice.state, pending.bob.state];
+  const read = deserializeSession(serializeSession(pair.bob)).state;
+  return [pair.alice.state, pair.bob.state, pending.alice.state, pending.bob.state, read];
 }
 
 test('cloneState copies every field (a field added to SessionState and not to cloneState fails here)', () => {
