@@ -15,27 +15,11 @@ export function base64Chars(bytes: number): number {
 /**
  * True when the base64Chars(bytes) characters of `s` from `start` are the canonical standard base64 of `bytes`
  * bytes, padding included and no white space: exactly the texts of that length fromBase64 (bytes.ts) accepts without
- * white space. One table lookup per character and no branch on the characters' values.
+ * white space. canonicalBase64LengthAt's check over that window (no bytes: the empty text, when `start` is in `s`).
  */
 export function isCanonicalBase64At(s: string, start: number, bytes: number): boolean {
-  const chars = base64Chars(bytes);
-  if (start < 0 || start + chars > s.length) return false;
-  const pad = (chars / 4) * 3 - bytes; // 0, 1 or 2
-  const end = start + chars - pad;
-  let bits = 0; // the union of every value: 64 or more once a character is outside the alphabet
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    bits |= VALUE[c & 0xff]! | (c & 0xff00);
-  }
-  if (bits > 63) return false;
-  if (pad === 0) return true;
-  // The last character before the padding carries 2 (one `=`) or 4 (`==`) unused bits, which must be zero.
-  const unused = pad === 1 ? 3 : 15;
-  return (
-    (VALUE[s.charCodeAt(end - 1)]! & unused) === 0 &&
-    s.charCodeAt(end) === EQUALS &&
-    (pad === 1 || s.charCodeAt(end + 1) === EQUALS)
-  );
+  if (bytes === 0) return start >= 0 && start <= s.length;
+  return canonicalBase64LengthAt(s, start, start + base64Chars(bytes)) === bytes;
 }
 
 /**
