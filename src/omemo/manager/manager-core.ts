@@ -324,6 +324,11 @@ export class ManagerCore {
     setNewest(this.listCache, key, ids === undefined ? undefined : Object.freeze([...ids]), DEVICE_LIST_CACHE_ENTRIES);
   }
 
+  /** Copies of the cached device records of `jid` (as loadDevicesOf), or undefined when they are not cached. */
+  cachedDevicesOf(jid: string): StoredDevice[] | undefined {
+    return this.deviceCache.get(jid)?.map(copyStoredDevice);
+  }
+
   /**
    * The device records of `jids` (copies: callers may change them), from the cache or one store read. The manager is
    * the only writer of its store and `commit` updates the cache, as for device lists. With `shared`, cached records
@@ -331,11 +336,6 @@ export class ManagerCore {
    * and writes changed ones as new records: afterSend in encryption.ts). Cached records are replaced field by field
    * and array by array (updateStoredDeviceInPlace), never written into, so a shared record's arrays stay as read.
    */
-  /** Copies of the cached device records of `jid` (as loadDevicesOf), or undefined when they are not cached. */
-  cachedDevicesOf(jid: string): StoredDevice[] | undefined {
-    return this.deviceCache.get(jid)?.map(copyStoredDevice);
-  }
-
   async loadDevicesOf(jids: readonly string[], shared = false): Promise<StoredDevice[]> {
     const copy = shared ? (d: StoredDevice) => d : copyStoredDevice;
     if (jids.length === 1) {
